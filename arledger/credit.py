@@ -1,0 +1,38 @@
+"""Credit holds (停止发货): who should not be shipped to, and why.
+
+Pure: the caller passes exposure and overdue days computed from a settlement.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from arledger.model import Customer
+
+
+def hold_reasons(
+    customer: Customer | None,
+    *,
+    exposure: Decimal | None,
+    max_days_past_due: int,
+    hold_days: int,
+) -> tuple[str, ...]:
+    """Why a customer is on credit hold (SPEC §2); empty when it is not.
+
+    Args:
+        customer: the customer record (None for an unknown one: never on hold).
+        exposure: its open balance in its own currency (None: not known here).
+        max_days_past_due: the largest days past due among its open items.
+        hold_days: `credit.hold_days` from the settings.
+    """
+    if customer is None:
+        return ()
+    reasons = []
+    if customer.hold:
+        reasons.append("on hold")
+    limit = customer.credit_limit
+    if limit is not None and exposure is not None and exposure > limit:
+        reasons.append("over credit limit")
+    if max_days_past_due > hold_days:
+        reasons.append(f"overdue > {hold_days} days")
+    return tuple(reasons)

@@ -1,0 +1,96 @@
+"""Dates: the strict ISO dates of ledger files, the friendlier dates of options.
+
+Never reads the clock: callers pass `today`.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, timedelta
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SLASHED = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
+
+
+class DateError(ValueError):
+    """Text that is not a date of the expected form; the message says why."""
+
+
+def parse_ledger_date(text: str) -> date:
+    """A date in a ledger file: ISO `YYYY-MM-DD` only.
+
+    Day-first and month-first exports (`31/03/2026`, `03/31/2026`) cannot be told
+    apart, so they are refused with a message that names the ISO form (SPEC §1).
+    """
+    text = text.strip()
+    if _ISO_DATE.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError as exc:
+            raise DateError(f"{text!r} is not a valid date ({exc})") from None
+    slashed = _SLASHED.fullmatch(text)
+    if slashed:
+        a, b, year = (int(g) for g in slashed.groups())
+        hint = ""
+        if a > 12 >= b:
+            hint = f", here {year:04d}-{b:02d}-{a:02d}"
+        elif b > 12 >= a:
+            hint = f", here {year:04d}-{a:02d}-{b:02d}"
+        raise DateError(
+            f"{text!r} is ambiguous or not ISO: write dates as YYYY-MM-DD{hint}"
+        )
+    raise DateError(f"{text!r} is not a date: write dates as YYYY-MM-DD")
+
+
+def parse_date(text: str) -> date:
+    """A date given on the command line: ISO first, else whatever dateutil reads."""
+    text = text.strip()
+    if _ISO_DATE.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError as exc:
+            raise DateError(f"{text!r} is not a valid date ({exc})") from None
+    from dateutil import parser  # slow import, only for non-ISO input
+
+    try:
+        return parser.parse(text).date()
+    except (ValueError, OverflowError):
+        raise DateError(f"cannot read {text!r} as a date (try YYYY-MM-DD)") from None
+
+
+def month_end(day: date) -> date:
+    """The last day of `day`'s month."""
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def previous_month_end(today: date) -> date:
+    """The end of the month before `today`'s."""
+    return today.replace(day=1) - timedelta(days=1)
+
+
+def previous_quarter_end(today: date) -> date:
+    """The end of the calendar quarter before `today`'s."""
+    first_month = 3 * ((today.month - 1) // 3) + 1
+    return today.replace(month=first_month, day=1) - timedelta(days=1)
+
+
+AS_OF_WORDS = ("today", "month-end", "quarter-end")
+
+
+def resolve_as_of(text: str | None, today: date) -> date:
+    """The as-of date of a report from `--as-of` (SPEC §2).
+
+    Args:
+        text: None or "today" for today; "month-end" for the end of last month;
+            "quarter-end" for the end of last quarter; else a date.
+        today: the current date, supplied by the caller.
+    """
+    word = (text or "today").strip().lower()
+    if word == "today":
+        return today
+    if word == "month-end":
+        return previous_month_end(today)
+    if word == "quarter-end":
+        return previous_quarter_end(today)
+    return parse_date(text or "")

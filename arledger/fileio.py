@@ -1,0 +1,119 @@
+"""Writing files: atomically (temp file + rename) and never over an existing file
+without `force`. The only module that writes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Collection
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from arledger.errors import ArledgerError, OutputExists
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+
+def write_output(
+    path: str | os.PathLike[str],
+    data: str | bytes,
+    *,
+    force: bool = False,
+    protected: Collection[Path] = (),
+) -> Path:
+    """Write `data` to `path` atomically.
+
+    The data goes to a temp file in the target's directory, is flushed to disk,
+    then linked to the target (which fails if it exists) or, with `force`,
+    renamed over it. The temp file is removed on any failure.
+
+    Args:
+        path: the file to write.
+        data: text (written as UTF-8) or bytes.
+        force: replace an existing file.
+        protected: files that must never be overwritten, even with `force`
+            (the ledger's own files).
+
+    Raises:
+        OutputExists: the file exists and `force` is not set.
+        ArledgerError: the file is a ledger file, or cannot be written.
+    """
+    target = Path(path)
+    resolved = target.resolve()
+    if any(resolved == Path(p).resolve() for p in protected):
+        raise ArledgerError(f"{target}: refusing to overwrite a ledger file")
+    if target.is_dir():
+        raise ArledgerError(f"{target}: is a directory")
+    if target.exists() and not force:
+        raise OutputExists(f"{target} exists; use --force to replace it")
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=directory
+        )
+    except OSError as exc:
+        raise ArledgerError(f"{target}: cannot write ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o666 & ~_umask())
+        if force:
+            os.replace(temp, target)
+        else:
+            try:
+                os.link(temp, target)
+            except FileExistsError:
+                raise OutputExists(
+                    f"{target} exists; use --force to replace it"
+                ) from None
+            except OSError:
+                # Filesystems without hard links: check-then-rename is the best left.
+                if target.exists():
+                    raise OutputExists(
+                        f"{target} exists; use --force to replace it"
+                    ) from None
+                os.replace(temp, target)
+    except OSError as exc:
+        raise ArledgerError(f"{target}: cannot write ({exc.strerror})") from None
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def copy_tree(source: Traversable, target: Path, *, force: bool = False) -> list[Path]:
+    """Copy a directory tree (package data) into `target`, file by file, atomically.
+
+    Refuses a non-empty `target` unless `force`, and then replaces only the files
+    it writes.
+    """
+    if target.exists() and not target.is_dir():
+        raise ArledgerError(f"{target}: is not a directory")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise OutputExists(f"{target} is not empty; use --force to write into it")
+    written: list[Path] = []
+
+    def walk(node: Traversable, into: Path) -> None:
+        for child in sorted(node.iterdir(), key=lambda c: c.name):
+            if child.name.startswith((".", "__")):
+                continue
+            if child.is_dir():
+                walk(child, into / child.name)
+            else:
+                written.append(
+                    write_output(into / child.name, child.read_bytes(), force=force)
+                )
+
+    walk(source, target)
+    return written

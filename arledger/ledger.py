@@ -1,0 +1,172 @@
+"""The Ledger: every valid record plus indexes, and the filtered view reports use.
+
+Filters are applied once, in `Ledger.view`; reports never filter again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from arledger.model import (
+    Adjustment,
+    Contact,
+    Customer,
+    Invoice,
+    Payment,
+    Settings,
+)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """Every record of a ledger directory that validated, indexed by id."""
+
+    root: Path
+    settings: Settings
+    customers: dict[str, Customer]
+    invoices: dict[str, Invoice]
+    payments: tuple[Payment, ...]
+    adjustments: tuple[Adjustment, ...]
+    contacts: tuple[Contact, ...]
+    files: tuple[Path, ...] = ()
+    _currency_cache: dict[int, str] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def counts(self) -> dict[str, int]:
+        """How many records of each kind, for `arledger check`."""
+        return {
+            "customers": len(self.customers),
+            "invoices": len(self.invoices),
+            "payments": len(self.payments),
+            "adjustments": len(self.adjustments),
+            "contacts": len(self.contacts),
+        }
+
+    # -- defaults that depend on other records (SPEC §1)
+
+    def terms_of(self, customer_id: str) -> int:
+        customer = self.customers.get(customer_id)
+        if customer is not None and customer.terms is not None:
+            return customer.terms
+        return self.settings.terms.default
+
+    def customer_currency(self, customer_id: str) -> str:
+        customer = self.customers.get(customer_id)
+        if customer is not None and customer.currency:
+            return customer.currency
+        return self.settings.currency
+
+    def due_of(self, invoice: Invoice) -> date:
+        """The due date: given, else the last instalment's, else date + terms."""
+        if invoice.due is not None:
+            return invoice.due
+        if invoice.schedule:
+            return max(i.due for i in invoice.schedule)
+        return invoice.date + timedelta(days=self.terms_of(invoice.customer))
+
+    def owner_of(self, invoice: Invoice) -> str | None:
+        if invoice.owner:
+            return invoice.owner
+        customer = self.customers.get(invoice.customer)
+        return customer.owner if customer is not None else None
+
+    def currency_of(self, record: Any) -> str:
+        """The currency of any record, from its own field or its defaults.
+
+        A payment or adjustment without one takes the currency of the invoices it
+        names, else its customer's; an invoice takes its customer's; the customer's
+        default is the ledger's base currency.
+        """
+        given = getattr(record, "currency", None)
+        if given:
+            return given
+        if isinstance(record, Invoice):
+            return self.customer_currency(record.customer)
+        cached = self._currency_cache.get(id(record))
+        if cached is not None:
+            return cached
+        named: set[str] = set()
+        if isinstance(record, Payment):
+            targets = record.targets()
+        elif isinstance(record, Adjustment) and record.invoice:
+            targets = {record.invoice: None}
+        else:
+            targets = {}
+        for invoice_id in targets:
+            invoice = self.invoices.get(invoice_id)
+            if invoice is not None and invoice.customer == record.customer:
+                named.add(self.currency_of(invoice))
+        currency = (
+            named.pop() if len(named) == 1 else self.customer_currency(record.customer)
+        )
+        self._currency_cache[id(record)] = currency
+        return currency
+
+    # -- the filtered view
+
+    def view(
+        self,
+        as_of: date,
+        *,
+        customers: Collection[str] | None = None,
+        owner: str | None = None,
+        currency: str | None = None,
+    ) -> LedgerView:
+        """The records that exist on `as_of` (dated on or before it), filtered.
+
+        Args:
+            as_of: records dated after it do not exist yet.
+            customers: keep only these customer ids (None: all).
+            owner: keep only items whose owner (the invoice's, else the
+                customer's) is this one; applied to settled items, because cash
+                is applied across a customer's invoices whatever their owner.
+            currency: keep only records in this currency.
+        """
+        wanted = set(customers) if customers else None
+
+        def keep(record: Any) -> bool:
+            if record.date > as_of:
+                return False
+            if wanted is not None and record.customer not in wanted:
+                return False
+            return currency is None or self.currency_of(record) == currency
+
+        return LedgerView(
+            ledger=self,
+            as_of=as_of,
+            owner=owner,
+            currency=currency,
+            customers=wanted,
+            invoices=tuple(i for i in self.invoices.values() if keep(i)),
+            payments=tuple(p for p in self.payments if keep(p)),
+            adjustments=tuple(a for a in self.adjustments if keep(a)),
+            contacts=tuple(
+                c
+                for c in self.contacts
+                if c.date <= as_of and (wanted is None or c.customer in wanted)
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class LedgerView:
+    """A ledger as of a date, with the command's filters applied once."""
+
+    ledger: Ledger
+    as_of: date
+    owner: str | None
+    currency: str | None
+    customers: set[str] | None
+    invoices: tuple[Invoice, ...]
+    payments: tuple[Payment, ...]
+    adjustments: tuple[Adjustment, ...]
+    contacts: tuple[Contact, ...]
+
+    @property
+    def settings(self) -> Settings:
+        return self.ledger.settings

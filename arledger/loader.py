@@ -1,0 +1,747 @@
+"""Ledger directory -> (Ledger, errors): find, read, validate and cross-check files.
+
+Never prints, exits or writes. Phases as in beancount's loader: find files -> parse
+-> validate -> cross-check, all appending to one error list; a record that fails is
+dropped and loading goes on, and cross-checks skip ids whose own record failed, so
+one typo gives one message.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from arledger.errors import LedgerError, LedgerNotFound, Source
+from arledger.ledger import Ledger
+from arledger.model import (
+    RECORD_MODELS,
+    Adjustment,
+    Payment,
+    Record,
+    Settings,
+)
+from arledger.money import has_excess_places
+
+try:  # SPEC: use PyYAML's C loader when present
+    from yaml import CBaseLoader as _YamlLoader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import BaseLoader as _YamlLoader  # type: ignore[assignment]
+
+KINDS = ("customers", "invoices", "payments", "adjustments", "contacts")
+SETTINGS_FILE = "arledger.yaml"
+RECORD_SUFFIXES = (".yaml", ".yml", ".csv")
+YAML_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+
+Locator = Callable[[tuple[Any, ...]], int]
+
+
+@dataclass
+class _Raw:
+    """A record as read from a file: text values, its line, and a way to find keys."""
+
+    data: dict[str, Any]
+    line: int
+    locate: Locator
+
+
+@dataclass
+class _Collected:
+    """What the validate phase produced, before cross-checks.
+
+    Ids are checked for duplicates as records are read, valid or not, so that a
+    broken record still takes part in the checks that do not need its values;
+    `failed_ids` and `failed_refs` keep what is known of the records that failed.
+    """
+
+    records: dict[str, list[Any]] = field(
+        default_factory=lambda: {k: [] for k in KINDS}
+    )
+    failed_ids: dict[str, set[str]] = field(
+        default_factory=lambda: {k: set() for k in KINDS}
+    )
+    # (customer id as written, where) of records that failed validation
+    failed_refs: list[tuple[str, Source]] = field(default_factory=list)
+    first_seen: dict[str, dict[str, Source]] = field(
+        default_factory=lambda: {k: {} for k in KINDS}
+    )
+
+    def is_duplicate(
+        self, kind: str, record_id: Any, source: Source, errors: list[LedgerError]
+    ) -> bool:
+        if not isinstance(record_id, str):
+            return False
+        seen = self.first_seen[kind]
+        first = seen.get(record_id)
+        if first is None:
+            seen[record_id] = source
+            return False
+        what = kind.removesuffix("s")
+        errors.append(
+            LedgerError(source, f"duplicate {what} id {record_id!r} (first at {first})")
+        )
+        return True
+
+
+# ---------------------------------------------------------------- finding files
+
+
+def find_ledger(path: str | os.PathLike[str] | None) -> Path:
+    """The ledger directory: `path`, else `$ARLEDGER_DIR`, else the current directory.
+
+    Raises:
+        LedgerNotFound: when it is not a directory or holds no customers.
+    """
+    root = Path(path or os.environ.get("ARLEDGER_DIR") or ".")
+    if not root.is_dir():
+        raise LedgerNotFound(f"ledger directory {str(root)!r} does not exist")
+    if (
+        not any(_record_files(root, "customers"))
+        and not (root / SETTINGS_FILE).is_file()
+    ):
+        raise LedgerNotFound(
+            f"{str(root)!r} is not a ledger: no customers.yaml, customers.csv or "
+            "customers/ found (use --ledger DIR, or `arledger init DIR` to start one)"
+        )
+    return root
+
+
+def _record_files(root: Path, kind: str) -> Iterator[Path]:
+    """`KIND.yaml|yml|csv` and every such file under `KIND/`, in a stable order."""
+    for suffix in RECORD_SUFFIXES:
+        single = root / f"{kind}{suffix}"
+        if single.is_file():
+            yield single
+    folder = root / kind
+    if folder.is_dir():
+        yield from sorted(
+            p
+            for p in folder.rglob("*")
+            if p.suffix.lower() in RECORD_SUFFIXES
+            and p.is_file()
+            and not p.name.startswith(".")
+        )
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def _decode(raw: bytes, rel: str, errors: list[LedgerError]) -> str | None:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        errors.append(
+            LedgerError(
+                Source(rel, line),
+                f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
+            )
+        )
+        return None
+
+
+def _scalar(node: yaml.ScalarNode) -> str | None:
+    if node.style is None and node.value in YAML_NULLS:
+        return None
+    return node.value
+
+
+def _node_value(node: yaml.Node, rel: str, errors: list[LedgerError]) -> Any:
+    """A YAML node as plain Python with every scalar kept as text."""
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return [_node_value(n, rel, errors) for n in node.value]
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                errors.append(
+                    LedgerError(Source(rel, line), "a key must be plain text")
+                )
+                continue
+            key = key_node.value
+            if key in result:
+                errors.append(
+                    LedgerError(
+                        Source(rel, line),
+                        f"duplicate key {key!r} (first at line {first_line[key]})",
+                    )
+                )
+                continue
+            first_line[key] = line
+            result[key] = _node_value(value_node, rel, errors)
+        return result
+    return None  # pragma: no cover - compose yields only the three kinds
+
+
+def _yaml_locator(node: yaml.Node) -> Locator:
+    def locate(loc: tuple[Any, ...]) -> int:
+        current, line = node, node.start_mark.line + 1
+        for part in loc:
+            if isinstance(current, yaml.MappingNode):
+                for key_node, value_node in current.value:
+                    if key_node.value == part:
+                        current, line = value_node, key_node.start_mark.line + 1
+                        break
+                else:
+                    break
+            elif isinstance(current, yaml.SequenceNode) and isinstance(part, int):
+                if part >= len(current.value):
+                    break
+                current = current.value[part]
+                line = current.start_mark.line + 1
+            else:
+                break
+        return line
+
+    return locate
+
+
+def _compose(text: str, rel: str, errors: list[LedgerError]) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_YamlLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = exc.problem or exc.context or "cannot be parsed"
+        errors.append(LedgerError(Source(rel, line), f"invalid YAML: {problem}"))
+    except yaml.YAMLError as exc:
+        errors.append(LedgerError(Source(rel, 1), f"invalid YAML: {exc}"))
+    return None
+
+
+def _read_yaml_records(text: str, rel: str, errors: list[LedgerError]) -> list[_Raw]:
+    root = _compose(text, rel, errors)
+    if root is None:
+        return []
+    if not isinstance(root, yaml.SequenceNode):
+        errors.append(
+            LedgerError(
+                Source(rel, root.start_mark.line + 1),
+                "expected a list of records, each starting with `- `",
+            )
+        )
+        return []
+    records = []
+    for node in root.value:
+        line = node.start_mark.line + 1
+        if not isinstance(node, yaml.MappingNode):
+            errors.append(
+                LedgerError(
+                    Source(rel, line), "expected a record of `key: value` pairs"
+                )
+            )
+            continue
+        data = _node_value(node, rel, errors)
+        records.append(_Raw(data, line, _yaml_locator(node)))
+    return records
+
+
+# CSV cells that hold nested fields, written as `key=value` pairs joined by `;`.
+def _pairs(cell: str, what: str) -> list[tuple[str, str]]:
+    pairs = []
+    for part in cell.split(";"):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{what}: {part.strip()!r} is not written as key=value")
+        pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+def _csv_nested(name: str, cell: str) -> Any:
+    if name == "allocations":
+        return dict(_pairs(cell, name))
+    if name == "schedule":
+        return [{"due": k, "amount": v} for k, v in _pairs(cell, name)]
+    if name == "dunning_block":
+        return dict(_pairs(cell, name))
+    return cell
+
+
+CSV_NESTED = frozenset({"allocations", "schedule", "dunning_block"})
+
+
+def _read_csv_records(
+    text: str, rel: str, kind: str, errors: list[LedgerError]
+) -> list[_Raw]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return []
+    except csv.Error as exc:
+        errors.append(LedgerError(Source(rel, 1), f"invalid CSV: {exc}"))
+        return []
+    header = [h.strip() for h in header]
+    known = set(RECORD_MODELS[kind].model_fields) - {"source"}
+    keep: list[int] = []
+    seen: set[str] = set()
+    for index, name in enumerate(header):
+        if not name:
+            continue
+        if name in seen:
+            errors.append(LedgerError(Source(rel, 1), f"duplicate column {name!r}"))
+        elif name not in known:
+            errors.append(LedgerError(Source(rel, 1), _unknown_field(name, known)))
+        else:
+            keep.append(index)
+        seen.add(name)
+    records = []
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(LedgerError(Source(rel, line), f"invalid CSV: {exc}"))
+            break
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > len(header) and any(c.strip() for c in row[len(header) :]):
+            errors.append(
+                LedgerError(
+                    Source(rel, line),
+                    f"row has {len(row)} cells but the header has {len(header)}",
+                )
+            )
+            continue
+        data: dict[str, Any] = {}
+        try:
+            for index in keep:
+                if index < len(row) and (cell := row[index].strip()):
+                    name = header[index]
+                    data[name] = _csv_nested(name, cell) if name in CSV_NESTED else cell
+        except ValueError as exc:
+            errors.append(LedgerError(Source(rel, line), str(exc)))
+            continue
+        records.append(_Raw(data, line, lambda loc, line=line: line))
+    return records
+
+
+def _read_records(
+    path: Path, root: Path, kind: str, errors: list[LedgerError]
+) -> tuple[str, list[_Raw]]:
+    rel = path.relative_to(root).as_posix()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        errors.append(LedgerError(Source(rel, 1), f"cannot read: {exc.strerror}"))
+        return rel, []
+    text = _decode(raw, rel, errors)
+    if text is None:
+        return rel, []
+    if path.suffix.lower() == ".csv":
+        return rel, _read_csv_records(text, rel, kind, errors)
+    return rel, _read_yaml_records(text, rel, errors)
+
+
+# ---------------------------------------------------------------- validating
+
+
+def _unknown_field(name: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown field {name!r}{hint}"
+
+
+def _got(value: Any) -> str:
+    if isinstance(value, str):
+        return f" (got {value!r})"
+    return ""
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The nested model a pydantic `loc` points into, for "did you mean" hints."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = getattr(current, "model_fields", {}).get(part)
+        if info is None:
+            return None
+        annotation = info.annotation
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        for candidate in candidates:
+            for inner in [candidate, *getattr(candidate, "__args__", ())]:
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    current = inner
+                    break
+            else:
+                continue
+            break
+        else:
+            return None
+    return current if isinstance(current, type) else None
+
+
+def describe_error(err: Any, model: type[BaseModel]) -> tuple[tuple[Any, ...], str]:
+    """A pydantic error as (location, message) in arledger's words."""
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    name = ".".join(str(p) for p in loc)
+    if kind == "extra_forbidden":
+        parent = _model_at(model, loc[:-1]) or model
+        known = set(parent.model_fields) - {"source"}
+        return loc, _unknown_field(str(loc[-1]), known)
+    if kind == "missing":
+        return loc, f"{name}: missing (required)"
+    if kind == "value_error":
+        message = str(ctx.get("error") or err["msg"]).removeprefix("Value error, ")
+        if not loc:  # a record rule: "field: message" points at that field
+            head = message.partition(":")[0]
+            if head in model.model_fields:
+                return (head,), message
+            return loc, message
+        return loc, f"{name}: {message}"
+    if kind in ("greater_than", "greater_than_equal"):
+        bound = ctx.get("gt", ctx.get("ge"))
+        if kind == "greater_than" and str(bound) == "0":
+            what = "must be greater than 0"
+        elif str(bound) == "0":
+            what = "must not be negative"
+        else:
+            relation = "greater than" if kind == "greater_than" else "at least"
+            what = f"must be {relation} {bound}"
+        return loc, f"{name}: {what}{_got(value)}"
+    if kind in ("decimal_parsing", "decimal_type", "finite_number"):
+        return (
+            loc,
+            f"{name}: not an amount{_got(value)}; write plain decimals like 1234.50",
+        )
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return loc, f"{name}: not a whole number{_got(value)}"
+    if kind in ("bool_parsing", "bool_type"):
+        return (
+            loc,
+            f"{name}: not a yes/no value{_got(value)}; use true/false/yes/no/1/0",
+        )
+    if kind == "literal_error":
+        return loc, f"{name}: must be one of {ctx.get('expected')}{_got(value)}"
+    if kind == "string_pattern_mismatch" and loc and loc[-1] == "currency":
+        return loc, f"{name}: not an ISO 4217 currency code like USD{_got(value)}"
+    if kind == "string_too_short":
+        return loc, f"{name}: must not be empty"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return loc, f"{name}: expected `key: value` pairs{_got(value)}"
+    if kind in ("list_type", "tuple_type"):
+        return loc, f"{name}: expected a list{_got(value)}"
+    if kind == "string_type":
+        return loc, f"{name}: expected text, not a list or mapping"
+    return loc, f"{name}: {err['msg'][0].lower()}{err['msg'][1:]}{_got(value)}"
+
+
+def _validate(
+    model: type[Record], raw: _Raw, rel: str, errors: list[LedgerError]
+) -> Record | None:
+    data = raw.data
+    source = Source(rel, raw.line)
+    if "source" in data:
+        errors.append(
+            LedgerError(Source(rel, raw.locate(("source",))), "unknown field 'source'")
+        )
+        return None
+    data["source"] = source
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc, message = describe_error(err, model)
+            errors.append(LedgerError(Source(rel, raw.locate(loc)), message))
+        return None
+
+
+def _load_settings(
+    root: Path, errors: list[LedgerError]
+) -> tuple[Settings, list[Path]]:
+    path = root / SETTINGS_FILE
+    if not path.is_file():
+        return Settings(), []
+    raw = path.read_bytes()
+    text = _decode(raw, SETTINGS_FILE, errors)
+    node = _compose(text, SETTINGS_FILE, errors) if text is not None else None
+    if node is None:
+        return Settings(), [path]
+    if not isinstance(node, yaml.MappingNode):
+        errors.append(
+            LedgerError(
+                Source(SETTINGS_FILE, 1), "expected settings as `key: value` pairs"
+            )
+        )
+        return Settings(), [path]
+    data = _node_value(node, SETTINGS_FILE, errors)
+    settings = _validate(
+        Settings, _Raw(data, 1, _yaml_locator(node)), SETTINGS_FILE, errors
+    )
+    return (settings if isinstance(settings, Settings) else Settings()), [path]
+
+
+def load(
+    path: str | os.PathLike[str] | None = None,
+) -> tuple[Ledger, list[LedgerError]]:
+    """Load a ledger directory.
+
+    Args:
+        path: the ledger directory (None: `$ARLEDGER_DIR`, else the current one).
+
+    Returns:
+        The ledger of every record that validated, and every problem found (errors
+        and warnings), sorted by file and line.
+
+    Raises:
+        LedgerNotFound: when there is no ledger at `path`.
+    """
+    root = find_ledger(path)
+    errors: list[LedgerError] = []
+    settings, files = _load_settings(root, errors)
+    collected = _Collected()
+    for kind in KINDS:
+        model = RECORD_MODELS[kind]
+        for file in _record_files(root, kind):
+            files.append(file)
+            rel, raws = _read_records(file, root, kind, errors)
+            for raw in raws:
+                record_id = raw.data.get("id")
+                duplicate = kind != "contacts" and collected.is_duplicate(
+                    kind, record_id, Source(rel, raw.locate(("id",))), errors
+                )
+                record = _validate(model, raw, rel, errors)
+                if record is None:
+                    if isinstance(record_id, str):
+                        collected.failed_ids[kind].add(record_id)
+                    customer = raw.data.get("customer")
+                    if kind != "customers" and isinstance(customer, str):
+                        where = Source(rel, raw.locate(("customer",)))
+                        collected.failed_refs.append((customer, where))
+                elif not duplicate:
+                    collected.records[kind].append(record)
+    ledger = _build(root, settings, collected, files)
+    found: list[LedgerError] = []
+    for check in CROSS_CHECKS:
+        found.extend(check(ledger, collected))
+    errors.extend(_point_at_fields(root, found))
+    errors.sort(key=LedgerError.sort_key)
+    return ledger, errors
+
+
+def _build(
+    root: Path, settings: Settings, collected: _Collected, files: list[Path]
+) -> Ledger:
+    records = collected.records
+    return Ledger(
+        root=root,
+        settings=settings,
+        customers={c.id: c for c in records["customers"]},
+        invoices={i.id: i for i in records["invoices"]},
+        payments=tuple(records["payments"]),
+        adjustments=tuple(records["adjustments"]),
+        contacts=tuple(records["contacts"]),
+        files=tuple(files),
+    )
+
+
+def _point_at_fields(root: Path, errors: list[LedgerError]) -> list[LedgerError]:
+    """Move cross-check errors from a record's first line to its field's line.
+
+    Records do not keep the line of every key (that would cost memory on every
+    record of a large ledger); the few YAML files with such errors are composed
+    again instead.
+    """
+    wanted: dict[str, list[int]] = {}
+    for i, error in enumerate(errors):
+        if error.field and error.source and not error.source.path.endswith(".csv"):
+            wanted.setdefault(error.source.path, []).append(i)
+    result = list(errors)
+    for rel, indexes in wanted.items():
+        try:
+            text = (root / rel).read_text(encoding="utf-8-sig")
+            node = yaml.compose(text, Loader=_YamlLoader)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if node is None:
+            continue
+        starts = {n.start_mark.line + 1: n for n in getattr(node, "value", ())}
+        if isinstance(node, yaml.MappingNode):  # arledger.yaml
+            starts = {1: node}
+        for i in indexes:
+            error = errors[i]
+            record = starts.get(error.source.line)  # type: ignore[union-attr]
+            if record is not None and error.field:
+                line = _yaml_locator(record)(error.field)
+                result[i] = replace(error, source=Source(rel, line))
+    return result
+
+
+# ---------------------------------------------------------------- cross-checks
+# Each check returns a list of errors and looks at one concern (beancount's
+# validation.py). The ids of records that failed validation are known: a
+# reference to one of them is not reported again.
+
+
+def check_customers_exist(ledger: Ledger, collected: _Collected) -> list[LedgerError]:
+    errors = []
+    known = ledger.customers.keys() | collected.failed_ids["customers"]
+    references = [
+        (record.customer, record.source)
+        for records in (
+            ledger.invoices.values(),
+            ledger.payments,
+            ledger.adjustments,
+            ledger.contacts,
+        )
+        for record in records
+    ]
+    for customer, source in references + collected.failed_refs:
+        if customer not in known:
+            close = difflib.get_close_matches(customer, ledger.customers, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            errors.append(
+                LedgerError(
+                    source,
+                    f"customer: unknown customer {customer!r}{hint}",
+                    field=("customer",),
+                )
+            )
+    return errors
+
+
+def _references(record: Payment | Adjustment) -> list[tuple[str, str, Decimal | None]]:
+    """(field, invoice id, amount) for each invoice a payment or adjustment names."""
+    if isinstance(record, Adjustment):
+        return [("invoice", record.invoice, record.amount)] if record.invoice else []
+    if record.allocations:
+        return [("allocations", inv, amt) for inv, amt in record.allocations.items()]
+    if record.invoice:
+        return [("invoice", record.invoice, record.amount)]
+    return []
+
+
+def _field(name: str, invoice_id: str) -> tuple[str, ...]:
+    return (name, invoice_id) if name == "allocations" else (name,)
+
+
+def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]:
+    """Named invoices exist, belong to the same customer and share its currency."""
+    errors: list[LedgerError] = []
+    failed = collected.failed_ids
+    skip_customers = failed["customers"]
+    for record in (*ledger.payments, *ledger.adjustments):
+        if record.customer not in ledger.customers:
+            continue  # reported by check_customers_exist (or its record failed)
+        what = "payment" if isinstance(record, Payment) else "adjustment"
+        currency = ledger.currency_of(record)
+        for name, invoice_id, _amount in _references(record):
+            invoice = ledger.invoices.get(invoice_id)
+            if invoice is None:
+                if invoice_id not in failed["invoices"]:
+                    errors.append(
+                        LedgerError(
+                            record.source,
+                            f"{name}: unknown invoice {invoice_id!r}",
+                            field=_field(name, invoice_id),
+                        )
+                    )
+                continue
+            if invoice.customer != record.customer:
+                if invoice.customer not in skip_customers:
+                    errors.append(
+                        LedgerError(
+                            record.source,
+                            f"{name}: invoice {invoice_id!r} belongs to customer "
+                            f"{invoice.customer!r}, not {record.customer!r}",
+                            field=_field(name, invoice_id),
+                        )
+                    )
+                continue
+            invoice_currency = ledger.currency_of(invoice)
+            if invoice_currency != currency:
+                errors.append(
+                    LedgerError(
+                        record.source,
+                        f"currency: {what} in {currency} cannot settle invoice "
+                        f"{invoice_id!r} in {invoice_currency}",
+                        field=("currency",)
+                        if record.currency
+                        else _field(name, invoice_id),
+                    )
+                )
+    return errors
+
+
+def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError]:
+    """Amounts carry no more decimals than their currency has (cents for USD)."""
+    errors = []
+
+    def check(record: Any, label: str, amount: Decimal) -> None:
+        currency = ledger.currency_of(record)
+        if has_excess_places(amount, currency):
+            where = tuple(int(p) - 1 if p.isdigit() else p for p in label.split("."))
+            errors.append(
+                LedgerError(
+                    record.source,
+                    f"{label}: {amount} has more decimals than {currency} allows",
+                    field=where,
+                )
+            )
+
+    for invoice in ledger.invoices.values():
+        if invoice.customer in ledger.customers:
+            check(invoice, "amount", invoice.amount)
+            for n, instalment in enumerate(invoice.schedule or (), 1):
+                check(invoice, f"schedule.{n}.amount", instalment.amount)
+    for record in (*ledger.payments, *ledger.adjustments):
+        if record.customer in ledger.customers:
+            check(record, "amount", record.amount)
+            for invoice_id, amount in (
+                getattr(record, "allocations", None) or {}
+            ).items():
+                check(record, f"allocations.{invoice_id}", amount)
+    return errors
+
+
+def warn_payment_over_invoice(
+    ledger: Ledger, collected: _Collected
+) -> list[LedgerError]:
+    """A payment larger than the invoice it names: allowed (the excess is applied
+    oldest-first), but often a typo, so it is worth a warning."""
+    warnings = []
+    for payment in ledger.payments:
+        for _name, invoice_id, amount in _references(payment):
+            invoice = ledger.invoices.get(invoice_id)
+            if invoice is None or invoice.customer != payment.customer:
+                continue
+            if amount is not None and amount > invoice.amount:
+                warnings.append(
+                    LedgerError(
+                        payment.source,
+                        f"pays {amount} against invoice {invoice_id!r} of "
+                        f"{invoice.amount}; the excess is applied to other items",
+                        warning=True,
+                        field=_field(_name, invoice_id),
+                    )
+                )
+    return warnings
+
+
+CROSS_CHECKS: tuple[Callable[[Ledger, _Collected], list[LedgerError]], ...] = (
+    check_customers_exist,
+    check_references,
+    check_minor_units,
+    warn_payment_over_invoice,
+)

@@ -1,0 +1,298 @@
+"""The ledger's records: customers, invoices, payments, adjustments, contacts, settings.
+
+Rules about one record only live here; rules that span records (unknown customer,
+duplicate id, currency mismatch) are the loader's cross-checks. Knows nothing of
+files: the loader sets each record's `source`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from arledger.dates import DateError, parse_ledger_date
+from arledger.errors import Source
+
+DEFAULT_TERMS = 30
+DEFAULT_BUCKETS = (30, 60, 90, 120)
+
+
+def _ledger_date(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return parse_ledger_date(value)
+        except DateError as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+def _upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+LedgerDate = Annotated[date, BeforeValidator(_ledger_date)]
+Amount = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Currency = Annotated[
+    str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z]{3}$")
+]
+Id = Annotated[str, StringConstraints(min_length=1)]
+Language = Literal["en", "zh"]
+
+
+class Record(BaseModel):
+    """Base of every ledger record: frozen, strict about unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    # Set by the loader, never read from a file (the loader refuses a `source` key).
+    source: SkipValidation[Source | None] = Field(
+        default=None, exclude=True, repr=False
+    )
+
+
+class DunningBlock(Record):
+    """A stop on dunning (Mahnstopp) until a date, with a reason."""
+
+    until: LedgerDate
+    reason: str | None = None
+
+
+class Customer(Record):
+    id: Id
+    name: Id
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    contact: str | None = None
+    terms: Annotated[int, Field(ge=0)] | None = None
+    credit_limit: NonNegative | None = None
+    grade: Literal["A", "B", "C", "D"] | None = None
+    owner: str | None = None
+    currency: Currency | None = None
+    language: Language | None = None
+    key_account: bool = False
+    hold: bool = False
+    dunning_block: DunningBlock | None = None
+
+
+class Instalment(Record):
+    """One instalment of an invoice's schedule (预付款/进度款/尾款)."""
+
+    due: LedgerDate
+    amount: Amount
+
+
+class Invoice(Record):
+    id: Id
+    customer: Id
+    date: LedgerDate
+    due: LedgerDate | None = None
+    amount: Amount
+    currency: Currency | None = None
+    description: str | None = None
+    po: str | None = None
+    owner: str | None = None
+    disputed: bool = False
+    dunning_block: DunningBlock | None = None
+    schedule: tuple[Instalment, ...] | None = None
+
+    @model_validator(mode="after")
+    def _check_dates_and_schedule(self) -> Invoice:
+        if self.due is not None and self.due < self.date:
+            raise ValueError(f"due: {self.due} is before the issue date {self.date}")
+        if self.schedule is not None:
+            if not self.schedule:
+                raise ValueError("schedule: is empty; leave it out or list instalments")
+            total = sum((i.amount for i in self.schedule), Decimal(0))
+            if total != self.amount:
+                raise ValueError(
+                    f"schedule: instalments add up to {total}, "
+                    f"not to the invoice amount {self.amount}"
+                )
+            for instalment in self.schedule:
+                if instalment.due < self.date:
+                    raise ValueError(
+                        f"schedule: instalment due {instalment.due} is before "
+                        f"the issue date {self.date}"
+                    )
+            if self.due is not None and self.due != max(i.due for i in self.schedule):
+                raise ValueError(
+                    "due: with a schedule, leave `due` out "
+                    "(each instalment has its own)"
+                )
+        return self
+
+
+class Payment(Record):
+    id: Id | None = None
+    customer: Id
+    date: LedgerDate
+    amount: Amount
+    currency: Currency | None = None
+    invoice: Id | None = None
+    allocations: dict[str, Amount] | None = None
+    method: str | None = None
+    reference: str | None = None
+
+    @model_validator(mode="after")
+    def _check_allocations(self) -> Payment:
+        if self.allocations is not None:
+            if self.invoice is not None:
+                raise ValueError(
+                    "allocations: give either `invoice` or `allocations`, not both"
+                )
+            total = sum(self.allocations.values(), Decimal(0))
+            if total > self.amount:
+                raise ValueError(
+                    f"allocations: add up to {total}, more than the payment's "
+                    f"amount {self.amount}"
+                )
+        return self
+
+    def targets(self) -> dict[str, Decimal | None]:
+        """Invoices this payment names, with the amount meant for each.
+
+        `None` means "as much as it needs" (a payment naming one `invoice`).
+        """
+        if self.allocations:
+            return dict(self.allocations)
+        if self.invoice:
+            return {self.invoice: None}
+        return {}
+
+
+AdjustmentKind = Literal["credit_note", "write_off", "discount"]
+
+
+class Adjustment(Record):
+    """A credit note, write-off (坏账核销) or discount."""
+
+    id: Id
+    customer: Id
+    date: LedgerDate
+    amount: Amount
+    kind: AdjustmentKind
+    invoice: Id | None = None
+    currency: Currency | None = None
+    reason: str | None = None
+
+
+class Contact(Record):
+    """An entry of the collection log (沟通记录), maybe a promise to pay (承诺付款)."""
+
+    customer: Id
+    date: LedgerDate
+    by: str | None = None
+    channel: Literal["phone", "email", "letter", "visit", "legal", "other"]
+    note: str | None = None
+    promise_date: LedgerDate | None = None
+    promise_amount: Amount | None = None
+
+
+# ----------------------------------------------------------------- settings
+
+
+class Company(Record):
+    name: str | None = None
+    address: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    bank: str | None = None
+    tax_id: str | None = None
+
+
+class TermsSettings(Record):
+    default: Annotated[int, Field(ge=0)] = DEFAULT_TERMS
+
+
+class AgingSettings(Record):
+    basis: Literal["due", "invoice"] = "due"
+    buckets: tuple[Annotated[int, Field(gt=0)], ...] = DEFAULT_BUCKETS
+
+    @field_validator("buckets")
+    @classmethod
+    def _increasing(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        return check_buckets(value)
+
+
+def check_buckets(value: tuple[int, ...]) -> tuple[int, ...]:
+    """Bucket limits must be positive and strictly increasing."""
+    if not value:
+        raise ValueError("give at least one bucket limit, e.g. 30,60,90")
+    if any(b <= 0 for b in value):
+        raise ValueError("bucket limits must be positive day counts")
+    if any(b >= c for b, c in zip(value, value[1:], strict=False)):
+        raise ValueError(f"bucket limits must increase: {', '.join(map(str, value))}")
+    return value
+
+
+class DunningLevel(Record):
+    name: Id
+    days: int
+    pay_days: Annotated[int, Field(ge=0)] | None = None
+
+
+DEFAULT_DUNNING_LEVELS = (
+    DunningLevel(name="reminder", days=-3),
+    DunningLevel(name="first", days=1),
+    DunningLevel(name="second", days=15),
+    DunningLevel(name="final", days=30),
+    DunningLevel(name="legal", days=60),
+)
+
+
+class DunningSettings(Record):
+    levels: tuple[DunningLevel, ...] = DEFAULT_DUNNING_LEVELS
+    min_amount: NonNegative = Decimal(0)
+    interest_rate: NonNegative = Decimal(0)
+    fee: NonNegative = Decimal(0)
+    pay_days: Annotated[int, Field(ge=0)] = 10
+    resend_days: Annotated[int, Field(ge=0)] = 7
+
+
+class CreditSettings(Record):
+    hold_days: Annotated[int, Field(ge=0)] = 60
+
+
+class SmtpSettings(Record):
+    host: str
+    port: int = 587
+    starttls: bool = True
+    user: str | None = None
+    password_env: str | None = None
+    sender: str | None = None
+
+
+class Settings(Record):
+    """`arledger.yaml`: every key optional."""
+
+    company: Company = Company()
+    currency: Currency = "USD"
+    language: Language = "en"
+    terms: TermsSettings = TermsSettings()
+    aging: AgingSettings = AgingSettings()
+    dunning: DunningSettings = DunningSettings()
+    credit: CreditSettings = CreditSettings()
+    smtp: SmtpSettings | None = None
+
+
+RECORD_MODELS: dict[str, type[Record]] = {
+    "customers": Customer,
+    "invoices": Invoice,
+    "payments": Payment,
+    "adjustments": Adjustment,
+    "contacts": Contact,
+}

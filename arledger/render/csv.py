@@ -1,0 +1,30 @@
+"""CSV: the rows of a report, one header line, sections one after another with a
+`currency` column first (SPEC §3)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from arledger.render import Env
+from arledger.render.values import text
+from arledger.report import Report
+
+
+def render(report: Report, env: Env) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header_written = False
+    for section in report.sections:
+        if not header_written:
+            writer.writerow(["currency", *(c.key for c in section.columns)])
+            header_written = True
+        for row in section.rows:
+            writer.writerow(
+                [section.currency or ""]
+                + [
+                    text(row.get(c.key), c, section.currency, human=False)
+                    for c in section.columns
+                ]
+            )
+    return out.getvalue()

@@ -1,0 +1,47 @@
+"""Markdown: a heading and a pipe table per section, totals in bold."""
+
+from __future__ import annotations
+
+from arledger.render import Env
+from arledger.render.values import text
+from arledger.report import Report
+
+RIGHT = frozenset({"money", "days", "int", "ratio"})
+
+
+def _cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")
+
+
+def render(report: Report, env: Env) -> str:
+    lines = [f"# {report.title}", ""]
+    if not report.sections:
+        lines += ["Nothing to report.", ""]
+    for section in report.sections:
+        columns = section.columns
+        cur = section.currency
+        lines.append(f"## {section.title or cur or report.title}")
+        lines.append("")
+        lines.append("| " + " | ".join(_cell(c.label) for c in columns) + " |")
+        lines.append(
+            "|" + "|".join("---:" if c.kind in RIGHT else "---" for c in columns) + "|"
+        )
+        for row in section.rows:
+            cells = [_cell(text(row.get(c.key), c, cur, human=True)) for c in columns]
+            lines.append("| " + " | ".join(cells) + " |")
+        if section.totals is not None:
+            cells = []
+            for i, c in enumerate(columns):
+                if c.key in section.totals:
+                    cells.append(
+                        f"**{text(section.totals[c.key], c, cur, human=True)}**"
+                    )
+                else:
+                    cells.append("**Total**" if i == 0 else "")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+        for column, figure in section.summary:
+            lines.append(f"- {column.label}: {text(figure, column, cur, human=True)}")
+        if section.summary:
+            lines.append("")
+    return "\n".join(lines)
