@@ -375,7 +375,7 @@ def check(
             _stderr(f"arledger: {_summary(errors)}")
         else:
             counts = ", ".join(
-                f"{n} {kind}"
+                f"{n} {kind if n != 1 else kind.removesuffix('s')}"
                 for kind, n in loaded.counts().items()
                 if n or kind in ("customers", "invoices")
             )

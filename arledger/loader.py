@@ -150,7 +150,9 @@ def _decode(raw: bytes, rel: str, errors: list[LedgerError]) -> str | None:
 
 
 def _scalar(node: yaml.ScalarNode) -> str | None:
-    if node.style is None and node.value in YAML_NULLS:
+    # A plain (unquoted) empty value or YAML null means "not given"; the C and
+    # pure-Python loaders mark plain style as "" and None respectively.
+    if not node.style and node.value in YAML_NULLS:
         return None
     return node.value
 
@@ -181,7 +183,9 @@ def _node_value(node: yaml.Node, rel: str, errors: list[LedgerError]) -> Any:
                 )
                 continue
             first_line[key] = line
-            result[key] = _node_value(value_node, rel, errors)
+            value = _node_value(value_node, rel, errors)
+            if value is not None:  # an empty value means "not given"
+                result[key] = value
         return result
     return None  # pragma: no cover - compose yields only the three kinds
 

@@ -99,6 +99,7 @@ COLUMNS = (
     Column("name", "Name"),
     Column("invoice", "Invoice"),
     Column("item", "Inst.", "int"),
+    Column("date", "Date", "date"),
     Column("due", "Due", "date"),
     Column("days", "Days", "days", "late"),
     Column("open", "Open", "money"),

@@ -1,0 +1,108 @@
+"""Excel: one sheet per section, typed cells (numbers, dates), frozen bold header.
+
+openpyxl is imported inside `render`, so other commands never pay for it. Text
+that looks like a formula is stored as text, so a customer name stays intact.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import TYPE_CHECKING, Any
+
+from arledger.money import minor_units
+from arledger.render import Env
+from arledger.report import Column, Report
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
+
+_BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
+
+
+def sheet_title(text: str, taken: set[str]) -> str:
+    """An Excel sheet title: at most 31 characters, none of []:*?/\\, unique."""
+    base = _BAD_TITLE.sub(" ", text).strip()[:31] or "Sheet"
+    title, n = base, 2
+    while title.lower() in taken:
+        suffix = f" ({n})"
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(title.lower())
+    return title
+
+
+def money_format(currency: str | None) -> str:
+    places = minor_units(currency or "")
+    return "#,##0" + ("." + "0" * places if places else "")
+
+
+def _cell_value(value: Any, column: Column) -> Any:
+    if value is None:
+        return None
+    if column.kind == "money":
+        return value  # Decimal: openpyxl writes it as a number
+    if column.kind == "flag":
+        return bool(value)
+    return value
+
+
+def _write_section(ws: Worksheet, section: Any) -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    bold = Font(bold=True)
+    columns = section.columns
+    ws.append([c.label for c in columns])
+    for cell in ws[1]:
+        cell.font = bold
+    formats = {
+        "money": money_format(section.currency),
+        "ratio": "0.0%",
+        "date": "yyyy-mm-dd",
+        "days": "0",
+        "int": "0",
+    }
+    rows = list(section.rows)
+    if section.totals is not None:
+        rows.append({"__total__": True, **section.totals})
+    for row in rows:
+        values = []
+        for i, column in enumerate(columns):
+            if row.get("__total__") and column.key not in row:
+                values.append("Total" if i == 0 else None)
+            else:
+                values.append(_cell_value(row.get(column.key), column))
+        ws.append(values)
+        for cell, column in zip(ws[ws.max_row], columns, strict=True):
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
+            if column.kind in formats:
+                cell.number_format = formats[column.kind]
+            if row.get("__total__"):
+                cell.font = bold
+    ws.freeze_panes = "A2"
+    if ws.max_row > 1:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(section.rows) + 1}"
+    for i, column in enumerate(columns, 1):
+        width = max(
+            [len(column.label)]
+            + [len(str(r.get(column.key) or "")) for r in section.rows[:500]]
+        )
+        ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
+
+
+def render(report: Report, env: Env) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    taken: set[str] = set()
+    if not report.sections:
+        ws = workbook.create_sheet(sheet_title(report.name.title(), taken))
+        ws.append([f"{report.title}: nothing to report"])
+    for section in report.sections:
+        name = f"{report.name.title()} {section.currency or ''}".strip()
+        _write_section(workbook.create_sheet(sheet_title(name, taken)), section)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -1,0 +1,168 @@
+"""The loader: YAML and CSV read the same records, exactly, with their lines."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from arledger.errors import LedgerNotFound
+from arledger.loader import load
+
+from .conftest import LEDGERS
+
+
+def _records(ledger):
+    """Every record as data, without where it came from."""
+    return {
+        "customers": {k: v.model_dump() for k, v in ledger.customers.items()},
+        "invoices": {k: v.model_dump() for k, v in ledger.invoices.items()},
+        "payments": [p.model_dump() for p in ledger.payments],
+        "adjustments": [a.model_dump() for a in ledger.adjustments],
+        "contacts": [c.model_dump() for c in ledger.contacts],
+    }
+
+
+def test_yaml_and_csv_twins_load_identically():
+    from_yaml, yaml_errors = load(LEDGERS / "small")
+    from_csv, csv_errors = load(LEDGERS / "small_csv")
+    assert yaml_errors == [] and csv_errors == []
+    assert _records(from_yaml) == _records(from_csv)
+
+
+def test_amounts_are_exact_decimals_never_floats():
+    ledger, _ = load(LEDGERS / "small")
+    amount = ledger.invoices["I1"].amount
+    assert isinstance(amount, Decimal) and amount == Decimal("1210.71")
+    assert str(amount) == "1210.71"  # not 1210.7100000000000364 via a float
+
+
+def test_records_remember_file_and_line():
+    ledger, _ = load(LEDGERS / "small")
+    assert str(ledger.invoices["I3"].source) == "invoices/2026.yaml:3"
+    assert str(ledger.payments[3].source) == "payments.yaml:4"
+    csv_ledger, _ = load(LEDGERS / "small_csv")
+    assert str(csv_ledger.invoices["I3"].source) == "invoices.csv:4"
+
+
+def test_csv_nested_cells():
+    ledger, _ = load(LEDGERS / "small_csv")
+    assert ledger.payments[1].allocations == {
+        "I1": Decimal("210.71"), "I2": Decimal("500.00")
+    }
+    schedule = ledger.invoices["I3"].schedule
+    assert [(i.due, i.amount) for i in schedule] == [
+        (date(2026, 10, 1), Decimal("600.00")),
+        (date(2026, 11, 1), Decimal("600.00")),
+    ]
+    block = ledger.customers["BETA"].dunning_block
+    assert block.until == date(2026, 12, 1) and block.reason == "agreed plan"
+
+
+def test_unicode_names_survive():
+    ledger, _ = load(LEDGERS / "small_csv")
+    assert ledger.customers["HUA"].name == "上海华东贸易有限公司"
+
+
+def test_empty_yaml_value_means_not_given(ledger_dir):
+    path = ledger_dir(
+        customers="""\
+        - id: C1
+          name: One
+          terms:
+          email: ~
+        """
+    )
+    ledger, errors = load(path)
+    assert errors == []
+    assert ledger.customers["C1"].terms is None
+    assert ledger.customers["C1"].email is None
+
+
+def test_quoted_null_is_text(ledger_dir):
+    path = ledger_dir(customers='- {id: C1, name: "null"}\n')
+    ledger, errors = load(path)
+    assert errors == [] and ledger.customers["C1"].name == "null"
+
+
+def test_folder_and_single_file_both_read(ledger_dir, tmp_path):
+    path = ledger_dir(
+        customers="- {id: C1, name: One}\n",
+        invoices="- {id: I1, customer: C1, date: 2026-01-01, amount: 1.00}\n",
+    )
+    (path / "invoices").mkdir()
+    (path / "invoices" / "more.yml").write_text(
+        "- {id: I2, customer: C1, date: 2026-01-02, amount: 2.00}\n", encoding="utf-8"
+    )
+    ledger, errors = load(path)
+    assert errors == [] and set(ledger.invoices) == {"I1", "I2"}
+
+
+def test_ledger_dir_from_environment(monkeypatch):
+    monkeypatch.setenv("ARLEDGER_DIR", str(LEDGERS / "small"))
+    ledger, _ = load(None)
+    assert "ACME" in ledger.customers
+
+
+def test_not_a_ledger(tmp_path):
+    with pytest.raises(LedgerNotFound, match="not a ledger"):
+        load(tmp_path)
+    with pytest.raises(LedgerNotFound, match="does not exist"):
+        load(tmp_path / "missing")
+
+
+def test_payment_currency_defaults_to_the_invoices_it_names(ledger_dir):
+    path = ledger_dir(
+        customers="- {id: C1, name: One}\n",
+        invoices="- {id: I1, customer: C1, date: 2026-01-01, amount: 5.00, currency: EUR}\n",
+        payments="- {id: P1, customer: C1, date: 2026-01-02, amount: 5.00, invoice: I1}\n",
+    )
+    ledger, errors = load(path)
+    assert errors == []
+    assert ledger.currency_of(ledger.payments[0]) == "EUR"
+
+
+def test_one_broken_record_does_not_cascade(ledger_dir):
+    """A customer that fails validation is not also 'unknown' on its invoices."""
+    path = ledger_dir(
+        customers="- {id: C1, name: One, terms: soon}\n",
+        invoices="- {id: I1, customer: C1, date: 2026-01-01, amount: 5.00}\n",
+        payments="- {customer: C1, date: 2026-01-02, amount: 5.00, invoice: I1}\n",
+    )
+    _, errors = load(path)
+    assert [str(e) for e in errors] == [
+        "customers.yaml:1: terms: not a whole number (got 'soon')"
+    ]
+
+
+def test_cross_check_errors_point_at_the_field(ledger_dir):
+    path = ledger_dir(
+        customers="- {id: C1, name: One}\n",
+        payments="""\
+        - id: P1
+          customer: C1
+          date: 2026-01-02
+          amount: 5.00
+          allocations:
+            NOPE: 5.00
+        """,
+    )
+    _, errors = load(path)
+    assert [str(e) for e in errors] == [
+        "payments.yaml:6: allocations: unknown invoice 'NOPE'"
+    ]
+
+
+def test_excess_decimals_depend_on_currency(ledger_dir):
+    path = ledger_dir(
+        customers="- {id: C1, name: One, currency: JPY}\n",
+        invoices="""\
+        - {id: I1, customer: C1, date: 2026-01-01, amount: 1000}
+        - {id: I2, customer: C1, date: 2026-01-01, amount: 1000.5}
+        """,
+    )
+    _, errors = load(path)
+    assert [str(e) for e in errors] == [
+        "invoices.yaml:2: amount: 1000.5 has more decimals than JPY allows"
+    ]
