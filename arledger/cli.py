@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum, IntEnum
+from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -30,6 +30,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Rich panels (box drawing) for help and usage errors only on a terminal.
+    rich_markup_mode="rich" if sys.stdout.isatty() and sys.stderr.isatty() else None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -42,96 +44,70 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2  # ledger errors, bad options
 
 
-class Format(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-    md = "md"
-    xlsx = "xlsx"
+FORMATS = ("table", "csv", "json", "md", "xlsx")
+BASES = ("due", "invoice")
+FAIL_ON = ("overdue", "hold")
 
 
-class Basis(str, Enum):
-    due = "due"
-    invoice = "invoice"
+def _choice(option: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise UsageError(f"{option}: {value!r} is not one of {', '.join(choices)}")
+    return value
 
 
-class FailOn(str, Enum):
-    overdue = "overdue"
-    hold = "hold"
+def _option(*names: str, metavar: str | None = None, **kwargs: Any) -> Any:
+    return typer.Option(*names, show_default=False, metavar=metavar, **kwargs)
 
 
 LedgerOpt = Annotated[
     Path | None,
-    typer.Option(
-        "--ledger",
-        "-l",
-        envvar="ARLEDGER_DIR",
-        show_default=False,
+    _option(
+        "--ledger", "-l", metavar="DIR", envvar="ARLEDGER_DIR",
         help="Ledger directory (default: $ARLEDGER_DIR, else the current directory).",
     ),
-]
+]  # fmt: skip
 AsOfOpt = Annotated[
     str | None,
-    typer.Option(
-        "--as-of",
-        show_default=False,
+    _option(
+        "--as-of", metavar="DATE",
         help="Report date: YYYY-MM-DD, today, month-end (end of last month), "
         "quarter-end, or any date python-dateutil reads. Default: today.",
     ),
-]
+]  # fmt: skip
 CustomerOpt = Annotated[
     list[str] | None,
-    typer.Option(
-        "--customer",
-        "-c",
-        show_default=False,
-        help="Only this customer (id or exact name); repeatable.",
-    ),
-]
+    _option("--customer", "-c", metavar="ID",
+            help="Only this customer (id or exact name); repeatable."),
+]  # fmt: skip
 OwnerOpt = Annotated[
     str | None,
-    typer.Option(
-        "--owner",
-        show_default=False,
-        help="Only items owned by this collector/salesperson.",
-    ),
-]
+    _option("--owner", metavar="NAME",
+            help="Only items owned by this collector/salesperson."),
+]  # fmt: skip
 CurrencyOpt = Annotated[
     str | None,
-    typer.Option(
-        "--currency", show_default=False, help="Only this currency (ISO 4217)."
-    ),
-]
+    _option("--currency", metavar="CODE", help="Only this currency (ISO 4217)."),
+]  # fmt: skip
 FormatOpt = Annotated[
-    Format | None,
-    typer.Option(
-        "--format",
-        "-f",
-        show_default=False,
-        help="Output format (default: from the --output suffix, else table).",
-    ),
-]
+    str | None,
+    _option("--format", "-f", metavar="FORMAT",
+            help="table, csv, json, md or xlsx (default: from the --output "
+            "suffix, else table)."),
+]  # fmt: skip
 OutputOpt = Annotated[
     Path | None,
-    typer.Option(
-        "--output",
-        "-o",
-        show_default=False,
-        help="Write to FILE (atomically) instead of standard output.",
-    ),
-]
+    _option("--output", "-o", metavar="FILE",
+            help="Write to FILE (atomically) instead of standard output."),
+]  # fmt: skip
 ForceOpt = Annotated[
     bool, typer.Option("--force", help="Replace an existing output file.")
 ]
 FailOnOpt = Annotated[
-    list[FailOn] | None,
-    typer.Option(
-        "--fail-on",
-        show_default=False,
-        help="Exit 1 when this is found (overdue items, customers on "
-        "credit hold); repeatable. For cron.",
-    ),
-]
+    list[str] | None,
+    _option("--fail-on", metavar="WHAT",
+            help="Exit 1 when this is found: overdue (an overdue item) or hold "
+            "(a customer on credit hold); repeatable. For cron."),
+]  # fmt: skip
 DetailOpt = Annotated[
     bool, typer.Option("--detail", help="List the open items behind every total.")
 ]
@@ -215,7 +191,7 @@ def _load(ledger_dir: Path | None) -> Any:
 class Output:
     """Where and how a report is written (shared by every report command)."""
 
-    format: Format | None
+    format: str | None
     output: Path | None
     force: bool
 
@@ -223,7 +199,7 @@ class Output:
         from arledger.render import SUFFIXES
 
         if self.format is not None:
-            return self.format.value
+            return _choice("--format", self.format, FORMATS)
         if self.output is not None:
             suffix = self.output.suffix.lower()
             if suffix not in SUFFIXES:
@@ -322,13 +298,17 @@ def _view(
     )
 
 
-def _attention(view: Any, settlement: Any, fail_on: list[FailOn] | None) -> ExitCode:
+def _fail_on(values: list[str] | None) -> set[str]:
+    return {_choice("--fail-on", v, FAIL_ON) for v in values or ()}
+
+
+def _attention(view: Any, settlement: Any, fail_on: set[str]) -> ExitCode:
     """Exit 1 when --fail-on finds something; say what on stderr."""
     if not fail_on:
         return ExitCode.OK
     from arledger.alerts import findings
 
-    found = findings(view, settlement, {f.value for f in fail_on})
+    found = findings(view, settlement, fail_on)
     for message in found:
         _stderr(f"arledger: attention: {message}")
     return ExitCode.ATTENTION if found else ExitCode.OK
@@ -394,18 +374,18 @@ def aging(
     owner: OwnerOpt = None,
     currency: CurrencyOpt = None,
     basis: Annotated[
-        Basis | None,
-        typer.Option(
+        str | None,
+        _option(
             "--basis",
-            show_default=False,
-            help="Age by days past due (due) or since issue (invoice).",
+            metavar="BASIS",
+            help="due (days past due) or invoice (days since issue).",
         ),
     ] = None,
     buckets: Annotated[
         str | None,
-        typer.Option(
+        _option(
             "--buckets",
-            show_default=False,
+            metavar="DAYS",
             help="Bucket limits in days, e.g. 30,60,90 (default: settings).",
         ),
     ] = None,
@@ -420,16 +400,17 @@ def aging(
     from arledger.settle import settle
 
     sink = Output(format, output, force)
-    limits = _buckets(buckets)
     sink.resolve_format()
+    limits = _buckets(buckets)
+    alerts = _fail_on(fail_on)
+    if basis is not None:
+        _choice("--basis", basis, BASES)
     loaded = _load(ledger)
     view = _view(loaded, as_of, customer, owner, currency)
     settlement = settle(view)
-    result = aging_report.compute(
-        view, settlement, basis=basis.value if basis else None, limits=limits
-    )
+    result = aging_report.compute(view, settlement, basis=basis, limits=limits)
     sink.emit(aging_report.to_report(result, detail=detail), loaded.files)
-    raise typer.Exit(_attention(view, settlement, fail_on))
+    raise typer.Exit(_attention(view, settlement, alerts))
 
 
 @app.command()
@@ -451,12 +432,13 @@ def overdue(
 
     sink = Output(format, output, force)
     sink.resolve_format()
+    alerts = _fail_on(fail_on)
     loaded = _load(ledger)
     view = _view(loaded, as_of, customer, owner, currency)
     settlement = settle(view)
     result = overdue_report.compute(view, settlement)
     sink.emit(overdue_report.to_report(result), loaded.files)
-    raise typer.Exit(_attention(view, settlement, fail_on))
+    raise typer.Exit(_attention(view, settlement, alerts))
 
 
 @app.command()

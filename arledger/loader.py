@@ -132,6 +132,32 @@ def _record_files(root: Path, kind: str) -> Iterator[Path]:
         )
 
 
+# Files arledger itself keeps in a ledger directory, which are not records.
+OWN_FILES = frozenset({SETTINGS_FILE, "dunning-log.csv"})
+
+
+def _stray_files(root: Path) -> list[LedgerError]:
+    """Warn about data files at the top that arledger does not read (`invoice.yaml`)."""
+    known = {f"{kind}{suffix}" for kind in KINDS for suffix in RECORD_SUFFIXES}
+    warnings = []
+    for path in sorted(root.iterdir()):
+        name = path.name
+        if (
+            path.is_file()
+            and path.suffix.lower() in RECORD_SUFFIXES
+            and name not in known
+            and name not in OWN_FILES
+        ):
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            warnings.append(
+                LedgerError(
+                    Source(name, 1), f"not a ledger file, not read{hint}", warning=True
+                )
+            )
+    return warnings
+
+
 # ---------------------------------------------------------------- reading files
 
 
@@ -282,7 +308,7 @@ CSV_NESTED = frozenset({"allocations", "schedule", "dunning_block"})
 def _read_csv_records(
     text: str, rel: str, kind: str, errors: list[LedgerError]
 ) -> list[_Raw]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -312,7 +338,10 @@ def _read_csv_records(
         except StopIteration:
             break
         except csv.Error as exc:
-            errors.append(LedgerError(Source(rel, line), f"invalid CSV: {exc}"))
+            reason = str(exc)
+            if "end of data" in reason:
+                reason = "a quoted cell is never closed"
+            errors.append(LedgerError(Source(rel, line), f"invalid CSV: {reason}"))
             break
         if not any(cell.strip() for cell in row):
             continue
@@ -429,7 +458,10 @@ def describe_error(err: Any, model: type[BaseModel]) -> tuple[tuple[Any, ...], s
             loc,
             f"{name}: not an amount{_got(value)}; write plain decimals like 1234.50",
         )
-    if kind in ("int_parsing", "int_type", "int_from_float"):
+    if kind in ("less_than_equal", "less_than"):
+        bound = ctx.get("le", ctx.get("lt"))
+        return loc, f"{name}: must be at most {bound}{_got(value)}"
+    if kind in ("int_parsing", "int_type", "int_from_float", "int_parsing_size"):
         return loc, f"{name}: not a whole number{_got(value)}"
     if kind in ("bool_parsing", "bool_type"):
         return (
@@ -535,6 +567,7 @@ def load(
                         collected.failed_refs.append((customer, where))
                 elif not duplicate:
                     collected.records[kind].append(record)
+    errors.extend(_stray_files(root))
     ledger = _build(root, settings, collected, files)
     found: list[LedgerError] = []
     for check in CROSS_CHECKS:

@@ -7,6 +7,7 @@ files: the loader sets each record's `source`.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -29,12 +30,18 @@ DEFAULT_TERMS = 30
 DEFAULT_BUCKETS = (30, 60, 90, 120)
 
 
+MIN_YEAR, MAX_YEAR = 1900, 2999  # keeps date + terms arithmetic far from overflow
+MAX_TERMS = 3650
+
+
 def _ledger_date(value: Any) -> Any:
     if isinstance(value, str):
         try:
-            return parse_ledger_date(value)
+            value = parse_ledger_date(value)
         except DateError as exc:
             raise ValueError(str(exc)) from None
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise ValueError(f"{value} is out of range (years {MIN_YEAR}-{MAX_YEAR})")
     return value
 
 
@@ -42,9 +49,25 @@ def _upper(value: Any) -> Any:
     return value.strip().upper() if isinstance(value, str) else value
 
 
+_PLAIN_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+def _plain_decimal(value: Any) -> Any:
+    """Amounts are written as plain decimals: no exponents, no separators."""
+    if isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value.strip()):
+        raise ValueError(
+            f"not an amount ({value!r}); write plain decimals like 1234.50"
+        )
+    return value
+
+
 LedgerDate = Annotated[date, BeforeValidator(_ledger_date)]
-Amount = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
-NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Amount = Annotated[
+    Decimal, BeforeValidator(_plain_decimal), Field(gt=0, allow_inf_nan=False)
+]
+NonNegative = Annotated[
+    Decimal, BeforeValidator(_plain_decimal), Field(ge=0, allow_inf_nan=False)
+]
 Currency = Annotated[
     str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z]{3}$")
 ]
@@ -77,7 +100,7 @@ class Customer(Record):
     phone: str | None = None
     address: str | None = None
     contact: str | None = None
-    terms: Annotated[int, Field(ge=0)] | None = None
+    terms: Annotated[int, Field(ge=0, le=MAX_TERMS)] | None = None
     credit_limit: NonNegative | None = None
     grade: Literal["A", "B", "C", "D"] | None = None
     owner: str | None = None
@@ -215,7 +238,7 @@ class Company(Record):
 
 
 class TermsSettings(Record):
-    default: Annotated[int, Field(ge=0)] = DEFAULT_TERMS
+    default: Annotated[int, Field(ge=0, le=MAX_TERMS)] = DEFAULT_TERMS
 
 
 class AgingSettings(Record):

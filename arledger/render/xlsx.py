@@ -82,7 +82,9 @@ def _write_section(ws: Worksheet, section: Any) -> None:
                 cell.font = bold
     ws.freeze_panes = "A2"
     if ws.max_row > 1:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(section.rows) + 1}"
+        ws.auto_filter.ref = (
+            f"A1:{get_column_letter(len(columns))}{len(section.rows) + 1}"
+        )
     for i, column in enumerate(columns, 1):
         width = max(
             [len(column.label)]

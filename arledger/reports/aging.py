@@ -112,7 +112,9 @@ def compute(
         aged = AgedItem(item, days, bucket_index(days, limits, basis))
         by_account.setdefault((item.currency, item.customer), []).append(aged)
         past_due = (as_of - item.due).days
-        if past_due > max_past_due.get(item.customer, 0):
+        # Decision (README, "Disputed invoices"): a dispute alone does not put a
+        # customer on credit hold; its amount still counts against the limit.
+        if not item.disputed and past_due > max_past_due.get(item.customer, 0):
             max_past_due[item.customer] = past_due
     unapplied = settlement.unapplied()
     for customer_id, currency in unapplied:

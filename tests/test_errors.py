@@ -1,0 +1,374 @@
+"""Bad input never yields a traceback (SPEC §4): the catalogue in tests/errors/.
+
+Each directory under tests/errors/ is a tiny ledger with one broken thing and a
+file `expected` listing the problems it must report (see tests/errors/README.md):
+`PATH:LINE: substring` means some stderr line starts with `PATH:LINE:` and
+contains `substring` (case-insensitive).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from arledger.cli import app
+
+ERRORS_DIR = Path(__file__).parent / "errors"
+REPO_ROOT = Path(__file__).parent.parent
+AS_OF = "2026-10-31"
+
+# `FILE:LINE: message` (a warning is `FILE:LINE: warning: message`).
+PROBLEM_LINE = re.compile(r"^[^:\s][^:]*:\d+: \S")
+# The closing count: `8 problems`, `arledger: 8 problems in ledger`,
+# `arledger: 1 error, 2 warnings`, `Found 3 problems.`
+SUMMARY_LINE = re.compile(
+    r"^(?:[\w.-]+:\s*)?(?:found\s+)?\d+\s+(?:problem|error|warning)s?\b[^:]*(?::.*)?$",
+    re.IGNORECASE,
+)
+BOX_DRAWING = re.compile("[\u2500-\u257f]")
+
+runner = CliRunner()
+
+
+@dataclass(frozen=True)
+class Expected:
+    path: str
+    line: int
+    substring: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.substring}"
+
+    @property
+    def warning(self) -> bool:
+        return self.substring.lower().startswith("warning")
+
+    def found_in(self, stderr: str) -> bool:
+        prefix = f"{self.path}:{self.line}:"
+        return any(
+            line.startswith(prefix) and self.substring.lower() in line.lower()
+            for line in stderr.splitlines()
+        )
+
+
+def read_expected(case: Path) -> list[Expected]:
+    expected = []
+    for raw in (case / "expected").read_text(encoding="utf-8").splitlines():
+        if not raw.strip() or raw.startswith("#"):
+            continue
+        m = re.fullmatch(r"([^:]+):(\d+):\s?(.*)", raw)
+        assert m, f"{case.name}/expected: malformed line {raw!r}"
+        expected.append(Expected(m[1], int(m[2]), m[3].strip()))
+    return expected
+
+
+def expected_exit(expected: list[Expected]) -> int:
+    """2 if any expected line is an error; 0 for a clean or warnings-only ledger."""
+    return 0 if all(e.warning for e in expected) else 2
+
+
+CASES = sorted(p for p in ERRORS_DIR.iterdir() if (p / "expected").is_file())
+CASE_IDS = [p.name for p in CASES]
+
+
+def nonempty_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def error_lines(stderr: str) -> set[str]:
+    """The problem lines that are errors, not warnings."""
+    return {
+        line
+        for line in stderr.splitlines()
+        if PROBLEM_LINE.match(line) and not re.match(r"^[^:]+:\d+: warning:", line)
+    }
+
+
+def assert_well_formed(stderr: str, context: str) -> None:
+    """Every non-empty stderr line is `FILE:LINE: message` or the closing count."""
+    bad = [
+        line
+        for line in nonempty_lines(stderr)
+        if not PROBLEM_LINE.match(line) and not SUMMARY_LINE.match(line.strip())
+    ]
+    assert not bad, (
+        f"{context}: stderr lines not of the form FILE:LINE: ...: {bad}\n{stderr}"
+    )
+
+
+def assert_expected_found(expected: list[Expected], stderr: str, context: str) -> None:
+    missing = [str(e) for e in expected if not e.found_in(stderr)]
+    assert not missing, f"{context}: not reported: {missing}\n--- stderr:\n{stderr}"
+
+
+def assert_no_crash(out: str) -> None:
+    """No traceback, and not the CLI's last-resort "internal error" either."""
+    assert "Traceback" not in out, out
+    assert "internal error" not in out.lower(), out
+
+
+def invoke(args: list[str], **kwargs):
+    return runner.invoke(app, args, **kwargs)
+
+
+def output_of(result) -> str:
+    text = (result.stdout or "") + (result.stderr or "")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        import traceback
+
+        text += "".join(traceback.format_exception(result.exception))
+    return text
+
+
+# ------------------------------------------------------------------ the catalogue
+
+
+def test_catalogue_is_there():
+    assert len(CASES) >= 30
+    for case in CASES:
+        assert (case / "customers.yaml").is_file() or (
+            case / "customers.csv"
+        ).is_file(), case
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_check_reports_every_problem(case: Path):
+    expected = read_expected(case)
+    result = invoke(["check", "--ledger", str(case)])
+    out = output_of(result)
+    assert_no_crash(out)
+    assert result.exit_code == expected_exit(expected), (
+        f"exit {result.exit_code}, expected {expected_exit(expected)}\n{out}"
+    )
+    assert_expected_found(expected, result.stderr, f"check {case.name}")
+    assert_well_formed(result.stderr, f"check {case.name}")
+    if expected_exit(expected) == 2:
+        assert error_lines(result.stderr), result.stderr
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_aging_refuses_the_same_ledger(case: Path):
+    """A report on a broken ledger prints the same problems and no report."""
+    expected = read_expected(case)
+    result = invoke(["aging", "--ledger", str(case), "--as-of", AS_OF])
+    out = output_of(result)
+    assert_no_crash(out)
+    code = expected_exit(expected)
+    assert result.exit_code == code, f"exit {result.exit_code}, expected {code}\n{out}"
+    if code == 0:
+        assert result.stdout.strip(), "a clean ledger gives a report"
+        return
+    assert result.stdout == "", (
+        f"a report was printed for a broken ledger:\n{result.stdout}"
+    )
+    assert_expected_found(
+        [e for e in expected if not e.warning], result.stderr, f"aging {case.name}"
+    )
+    assert_well_formed(result.stderr, f"aging {case.name}")
+    check = invoke(["check", "--ledger", str(case)])
+    assert error_lines(result.stderr) == error_lines(check.stderr)
+
+
+def test_many_errors_reports_all_and_counts_them():
+    case = ERRORS_DIR / "many_errors"
+    expected = read_expected(case)
+    assert len(expected) >= 7
+    result = invoke(["check", "--ledger", str(case)])
+    assert result.exit_code == 2
+    assert_expected_found(expected, result.stderr, "many_errors")
+    errors = error_lines(result.stderr)
+    assert len(errors) >= len(expected)
+    assert len({str(Path(e.split(":")[0])) for e in errors}) >= 5, (
+        "problems from 5 files"
+    )
+    for line in nonempty_lines(result.stderr):
+        m = SUMMARY_LINE.match(line.strip())
+        if m and not PROBLEM_LINE.match(line):
+            n = re.search(r"(\d+)\s+(?:problem|error)s?", line, re.IGNORECASE)
+            if n:
+                assert int(n[1]) == len(errors), (
+                    f"summary {line!r} vs {len(errors)} lines"
+                )
+
+
+def test_duplicate_reports_the_second_not_the_first():
+    result = invoke(["check", "--ledger", str(ERRORS_DIR / "duplicate_invoice_files")])
+    assert result.exit_code == 2
+    assert not any(
+        line.startswith("invoices/a.yaml:") for line in result.stderr.splitlines()
+    )
+    result = invoke(["check", "--ledger", str(ERRORS_DIR / "duplicate_customer")])
+    assert result.exit_code == 2
+    assert not any(
+        line.startswith("customers.yaml:1:") for line in result.stderr.splitlines()
+    )
+
+
+def test_problems_are_sorted_by_file_and_line():
+    result = invoke(["check", "--ledger", str(ERRORS_DIR / "many_errors")])
+    places = []
+    for line in result.stderr.splitlines():
+        m = re.match(r"^([^:]+):(\d+): ", line)
+        if m:
+            places.append((m[1], int(m[2])))
+    by_file: dict[str, list[int]] = {}
+    for path, line in places:
+        by_file.setdefault(path, []).append(line)
+    for path, lines in by_file.items():
+        assert lines == sorted(lines), f"{path}: lines out of order: {lines}"
+
+
+# ------------------------------------------------------------------- warnings
+
+
+def test_warning_does_not_fail():
+    case = ERRORS_DIR / "warn_overpayment"
+    result = invoke(["check", "--ledger", str(case)])
+    assert result.exit_code == 0, output_of(result)
+    assert re.search(r"^payments\.csv:2: warning: \S", result.stderr, re.MULTILINE), (
+        result.stderr
+    )
+    assert_no_crash(output_of(result))
+
+
+# ------------------------------------------------------------------ subprocess
+
+
+def write_valid_ledger(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "customers.yaml").write_text(
+        "- id: C1\n  name: Acme Ltd\n  terms: 30\n", encoding="utf-8"
+    )
+    (root / "invoices.yaml").write_text(
+        "- id: I1\n  customer: C1\n  date: 2026-09-01\n  amount: 100.00\n"
+        "- id: I2\n  customer: C1\n  date: 2026-09-15\n  amount: 250.50\n",
+        encoding="utf-8",
+    )
+    (root / "payments.csv").write_text(
+        "id,customer,date,amount,invoice\nP1,C1,2026-10-01,100.00,I1\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+def run_cli(*args: str, env_extra: dict[str, str] | None = None):
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("ARLEDGER_DIR", None)
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "arledger", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["many_errors", "date_impossible", "yaml_unclosed_bracket", "non_utf8"]
+)
+def test_subprocess_bad_ledger(name: str):
+    case = ERRORS_DIR / name
+    proc = run_cli("check", "--ledger", str(case))
+    assert proc.returncode == 2, proc.stderr
+    assert_no_crash(proc.stderr + proc.stdout)
+    assert_expected_found(read_expected(case), proc.stderr, f"subprocess {name}")
+    assert_well_formed(proc.stderr, f"subprocess {name}")
+
+
+def test_subprocess_lines_are_not_wrapped_on_a_narrow_terminal():
+    """A cron job greps FILE:LINE lines: they must not be wrapped to the width."""
+    case = ERRORS_DIR / "duplicate_invoice_files"
+    proc = run_cli("check", "--ledger", str(case), env_extra={"COLUMNS": "30"})
+    assert proc.returncode == 2
+    assert_expected_found(read_expected(case), proc.stderr, "COLUMNS=30")
+    assert_well_formed(proc.stderr, "COLUMNS=30")
+
+
+def test_subprocess_valid_ledger(tmp_path: Path):
+    ledger = write_valid_ledger(tmp_path / "ok")
+    proc = run_cli("check", "--ledger", str(ledger))
+    assert proc.returncode == 0, proc.stderr
+    assert_no_crash(proc.stderr)
+    proc = run_cli(
+        "aging", "--ledger", str(ledger), "--as-of", AS_OF, "--format", "json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["report"] == "aging"
+
+
+def test_subprocess_ledger_from_environment(tmp_path: Path):
+    ledger = write_valid_ledger(tmp_path / "ok")
+    proc = run_cli("check", env_extra={"ARLEDGER_DIR": str(ledger)})
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("check", env_extra={"ARLEDGER_DIR": str(ERRORS_DIR / "many_errors")})
+    assert proc.returncode == 2
+    assert_no_crash(proc.stderr)
+
+
+# ---------------------------------------------------------------- bad options
+
+
+BAD_OPTIONS = {
+    "as_of_not_a_date": (["aging", "--as-of", "notadate"], ["notadate"]),
+    "format_nope": (["aging", "--as-of", AS_OF, "--format", "nope"], ["nope"]),
+    "buckets_not_numbers": (
+        ["aging", "--as-of", AS_OF, "--buckets", "30,x"],
+        ["30,x", "'x'", "bucket"],
+    ),
+    "buckets_decreasing": (
+        ["aging", "--as-of", AS_OF, "--buckets", "60,30"],
+        ["60", "bucket"],
+    ),
+}
+
+
+def assert_one_line_reason(result, hints: list[str]) -> None:
+    out = output_of(result)
+    assert result.exit_code == 2, f"exit {result.exit_code}\n{out}"
+    assert_no_crash(out)
+    assert result.stdout == "", result.stdout
+    assert not BOX_DRAWING.search(result.stderr), (
+        f"box drawing off a terminal:\n{result.stderr}"
+    )
+    # Click's own "Usage: ..." / "Try '... --help'" lines may frame the reason.
+    reason = [
+        line
+        for line in nonempty_lines(result.stderr)
+        if not line.startswith("Usage:") and not line.startswith("Try ")
+    ]
+    assert len(reason) == 1, f"want a one-line reason, got:\n{result.stderr}"
+    assert any(h.lower() in reason[0].lower() for h in hints), (
+        f"reason {reason[0]!r} names none of {hints}"
+    )
+
+
+@pytest.mark.parametrize("name", list(BAD_OPTIONS))
+def test_bad_option(name: str, tmp_path: Path):
+    args, hints = BAD_OPTIONS[name]
+    ledger = write_valid_ledger(tmp_path / "ok")
+    result = invoke([*args, "--ledger", str(ledger)])
+    assert_one_line_reason(result, hints)
+
+
+@pytest.mark.parametrize(
+    "command", [["check"], ["aging", "--as-of", AS_OF]], ids=["check", "aging"]
+)
+def test_ledger_does_not_exist(command: list[str]):
+    result = invoke([*command, "--ledger", "/does/not/exist"])
+    assert_one_line_reason(result, ["/does/not/exist"])
+
+
+def test_ledger_dir_env_does_not_exist():
+    result = invoke(["check"], env={"ARLEDGER_DIR": "/does/not/exist"})
+    assert_one_line_reason(result, ["/does/not/exist"])
