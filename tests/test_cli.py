@@ -253,3 +253,23 @@ def test_xlsx_cells_are_typed_and_text_never_a_formula(ledger_dir, tmp_path):
     assert sheet.cell(2, header.index("Name") + 1).data_type == "s"
     assert row["120+"] == 1234.56 and isinstance(row["Total"], float)
     assert sheet.freeze_panes == "A2"
+
+
+def test_demo_aging_json_in_a_real_process():
+    """The README's main job: totals equal the sum of rows, to the cent."""
+    from .conftest import DEMO
+
+    result = arledger("aging", "--ledger", str(DEMO), "--as-of", "2026-10-31",
+                      "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["buckets"] == ["Current", "1-30", "31-60", "61-90", "91-120", "120+"]
+    assert [s["currency"] for s in data["sections"]] == ["EUR", "USD"]
+    for section in data["sections"]:
+        for key, total in section["totals"].items():
+            assert Decimal(total) == sum(Decimal(r[key]) for r in section["rows"]), key
+        for row in section["rows"]:
+            buckets = sum(Decimal(row[b]) for b in data["buckets"])
+            assert buckets + Decimal(row["unapplied"]) == Decimal(row["total"])
+    usd = data["sections"][1]["totals"]
+    assert usd["total"] == "237140.65" and usd["unapplied"] == "-2574.00"
