@@ -106,7 +106,7 @@ def test_check_json():
 
 
 def test_as_of_words(monkeypatch):
-    monkeypatch.setattr("arledger.cli._today", lambda: __import__("datetime").date(2026, 11, 23))
+    monkeypatch.setattr("arledger.commands.common.today", lambda: __import__("datetime").date(2026, 11, 23))
     for word, expected in [("today", "2026-11-23"), ("month-end", "2026-10-31"),
                            ("quarter-end", "2026-09-30"), ("Oct 31 2026", "2026-10-31")]:
         result = run("aging", "-l", SMALL, "--as-of", word, "-f", "json")

@@ -1,0 +1,1 @@
+"""The commands of the `arledger` CLI, one module per group."""

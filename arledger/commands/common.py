@@ -1,0 +1,299 @@
+"""What every command shares: options, loading, filtering, output and exit codes.
+
+Library errors (`ArledgerError`) become `arledger: error: ...` and exit 2 in one
+place, `exit_codes`. Only `today` asks the clock.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from arledger.errors import ArledgerError, LedgerError, LedgerInvalid, UsageError
+
+
+class ExitCode(IntEnum):
+    """Exit status (SPEC §3)."""
+
+    OK = 0
+    ATTENTION = 1  # done, and --fail-on found something
+    BAD_INPUT = 2  # ledger errors, bad options
+
+
+FORMATS = ("table", "csv", "json", "md", "xlsx")
+BASES = ("due", "invoice")
+FAIL_ON = ("overdue", "hold")
+
+
+def choice(option: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise UsageError(f"{option}: {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def option(*names: str, metavar: str | None = None, **kwargs: Any) -> Any:
+    return typer.Option(*names, show_default=False, metavar=metavar, **kwargs)
+
+
+LedgerOpt = Annotated[
+    Path | None,
+    option(
+        "--ledger", "-l", metavar="DIR", envvar="ARLEDGER_DIR",
+        help="Ledger directory (default: $ARLEDGER_DIR, else the current directory).",
+    ),
+]  # fmt: skip
+AsOfOpt = Annotated[
+    str | None,
+    option(
+        "--as-of", metavar="DATE",
+        help="Report date: YYYY-MM-DD, today, month-end (end of last month), "
+        "quarter-end, or any date python-dateutil reads. Default: today.",
+    ),
+]  # fmt: skip
+CustomerOpt = Annotated[
+    list[str] | None,
+    option("--customer", "-c", metavar="ID",
+            help="Only this customer (id or exact name); repeatable."),
+]  # fmt: skip
+OwnerOpt = Annotated[
+    str | None,
+    option("--owner", metavar="NAME",
+            help="Only items owned by this collector/salesperson."),
+]  # fmt: skip
+CurrencyOpt = Annotated[
+    str | None,
+    option("--currency", metavar="CODE", help="Only this currency (ISO 4217)."),
+]  # fmt: skip
+FormatOpt = Annotated[
+    str | None,
+    option("--format", "-f", metavar="FORMAT",
+            help="table, csv, json, md or xlsx (default: from the --output "
+            "suffix, else table)."),
+]  # fmt: skip
+OutputOpt = Annotated[
+    Path | None,
+    option("--output", "-o", metavar="FILE",
+            help="Write to FILE (atomically) instead of standard output."),
+]  # fmt: skip
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Replace an existing output file.")
+]
+FailOnOpt = Annotated[
+    list[str] | None,
+    option("--fail-on", metavar="WHAT",
+            help="Exit 1 when this is found: overdue (an overdue item) or hold "
+            "(a customer on credit hold); repeatable. For cron."),
+]  # fmt: skip
+DetailOpt = Annotated[
+    bool, typer.Option("--detail", help="List the open items behind every total.")
+]
+
+
+# ---------------------------------------------------------------- plumbing
+
+
+def stderr(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def print_problems(errors: list[LedgerError]) -> None:
+    for error in errors:
+        stderr(str(error))
+
+
+def summary(errors: list[LedgerError]) -> str:
+    problems = sum(1 for e in errors if not e.warning)
+    warnings = len(errors) - problems
+    parts = [f"{problems} problem{'s' if problems != 1 else ''}"]
+    if warnings:
+        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    return ", ".join(parts)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def exit_codes(command: F) -> F:
+    """Turn arledger's errors into a message on stderr and exit 2, in one place."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except LedgerInvalid as exc:
+            print_problems(exc.errors)
+            stderr(
+                f"arledger: {summary(exc.errors)} in the ledger; "
+                "nothing reported (see `arledger check`)"
+            )
+            raise typer.Exit(ExitCode.BAD_INPUT) from None
+        except ArledgerError as exc:
+            stderr(f"arledger: error: {exc}")
+            raise typer.Exit(ExitCode.BAD_INPUT) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except BrokenPipeError:
+            # `arledger aging | head`: the reader left; not an error of ours.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(ExitCode.OK) from None
+        except Exception as exc:
+            if os.environ.get("ARLEDGER_DEBUG"):
+                raise
+            stderr(
+                f"arledger: internal error: {type(exc).__name__}: {exc} "
+                "(a bug: please report it; ARLEDGER_DEBUG=1 shows where)"
+            )
+            raise typer.Exit(ExitCode.BAD_INPUT) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def today() -> date:
+    return date.today()
+
+
+def load_ledger(ledger_dir: Path | None) -> Any:
+    """Load a ledger; print its warnings; raise LedgerInvalid on any error."""
+    from arledger.loader import load
+
+    ledger, errors = load(ledger_dir)
+    if any(not e.warning for e in errors):
+        raise LedgerInvalid(errors)
+    return ledger
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where and how a report is written (shared by every report command)."""
+
+    format: str | None
+    output: Path | None
+    force: bool
+
+    def resolve_format(self) -> str:
+        from arledger.render import SUFFIXES
+
+        if self.format is not None:
+            return choice("--format", self.format, FORMATS)
+        if self.output is not None:
+            suffix = self.output.suffix.lower()
+            if suffix not in SUFFIXES:
+                raise UsageError(
+                    f"cannot tell the format from {self.output.name!r}; "
+                    "give --format table|csv|json|md|xlsx"
+                )
+            return SUFFIXES[suffix]
+        return "table"
+
+    def emit(self, report: Any, protected: tuple[Path, ...]) -> None:
+        from arledger.render import BINARY_FORMATS, Env, render
+
+        fmt = self.resolve_format()
+        to_terminal = self.output is None and sys.stdout.isatty()
+        if fmt in BINARY_FORMATS and to_terminal:
+            raise UsageError(f"{fmt} is binary: give --output FILE.{fmt}")
+        env = Env(
+            tty=to_terminal,
+            color=to_terminal and not os.environ.get("NO_COLOR"),
+        )
+        data = render(report, fmt, env)
+        if self.output is None:
+            if isinstance(data, bytes):
+                sys.stdout.flush()
+                sys.stdout.buffer.write(data)
+                sys.stdout.buffer.flush()
+            else:
+                typer.echo(data, nl=False)
+            return
+        from arledger.fileio import write_output
+
+        write_output(self.output, data, force=self.force, protected=protected)
+        if sys.stderr.isatty():
+            stderr(f"arledger: wrote {self.output}")
+
+
+def customer_ids(ledger: Any, wanted: list[str] | None) -> list[str] | None:
+    """Customer ids from --customer values (an id, or a name in any case)."""
+    if not wanted:
+        return None
+    import difflib
+
+    by_name = {c.name.casefold(): c.id for c in ledger.customers.values()}
+    ids = []
+    for value in wanted:
+        if value in ledger.customers:
+            ids.append(value)
+        elif value.casefold() in by_name:
+            ids.append(by_name[value.casefold()])
+        else:
+            close = difflib.get_close_matches(value, ledger.customers, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UsageError(f"--customer: unknown customer {value!r}{hint}")
+    return ids
+
+
+def as_of_date(text: str | None) -> date:
+    from arledger.dates import DateError, resolve_as_of
+
+    try:
+        return resolve_as_of(text, today())
+    except DateError as exc:
+        raise UsageError(f"--as-of: {exc}") from None
+
+
+def parse_buckets(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    from arledger.model import check_buckets
+
+    try:
+        limits = tuple(int(part) for part in text.replace(" ", "").split(","))
+        return check_buckets(limits)
+    except ValueError as exc:
+        detail = (
+            str(exc)
+            if "bucket" in str(exc) or "give" in str(exc)
+            else ("give whole day counts separated by commas, e.g. 30,60,90")
+        )
+        raise UsageError(f"--buckets {text!r}: {detail}") from None
+
+
+def make_view(
+    ledger: Any,
+    as_of: str | None,
+    customer: list[str] | None,
+    owner: str | None,
+    currency: str | None,
+) -> Any:
+    return ledger.view(
+        as_of_date(as_of),
+        customers=customer_ids(ledger, customer),
+        owner=owner,
+        currency=currency.strip().upper() if currency else None,
+    )
+
+
+def parse_fail_on(values: list[str] | None) -> set[str]:
+    return {choice("--fail-on", v, FAIL_ON) for v in values or ()}
+
+
+def attention(view: Any, settlement: Any, fail_on: set[str]) -> ExitCode:
+    """Exit 1 when --fail-on finds something; say what on stderr."""
+    if not fail_on:
+        return ExitCode.OK
+    from arledger.alerts import findings
+
+    found = findings(view, settlement, fail_on)
+    for message in found:
+        stderr(f"arledger: attention: {message}")
+    return ExitCode.ATTENTION if found else ExitCode.OK

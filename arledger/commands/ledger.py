@@ -1,0 +1,96 @@
+"""`check` and `init`: the ledger itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from arledger.commands.common import (
+    ExitCode,
+    LedgerOpt,
+    exit_codes,
+    print_problems,
+    stderr,
+    summary,
+)
+from arledger.errors import UsageError
+
+
+@exit_codes
+def check(
+    ledger: LedgerOpt = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="text, or json for scripts.")
+    ] = "text",
+) -> None:
+    """Validate the ledger: every problem as FILE:LINE, exit 2 if there is any."""
+    from arledger.loader import load
+
+    if format not in ("text", "json"):
+        raise UsageError(f"unknown format {format!r}; choose text or json")
+    loaded, errors = load(ledger)
+    problems = sum(1 for e in errors if not e.warning)
+    if format == "json":
+        import json
+
+        data = {
+            "ok": problems == 0,
+            "counts": loaded.counts(),
+            "problems": [
+                {
+                    "file": e.source.path if e.source else None,
+                    "line": e.source.line if e.source else None,
+                    "severity": "warning" if e.warning else "error",
+                    "message": e.message,
+                }
+                for e in errors
+            ],
+        }
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        print_problems(errors)
+        if problems:
+            stderr(f"arledger: {summary(errors)}")
+        else:
+            counts = ", ".join(
+                f"{n} {kind if n != 1 else kind.removesuffix('s')}"
+                for kind, n in loaded.counts().items()
+                if n or kind in ("customers", "invoices")
+            )
+            warnings = len(errors)  # no problems here, so these are all warnings
+            warned = (
+                f" ({warnings} warning{'s' if warnings != 1 else ''})"
+                if warnings
+                else ""
+            )
+            typer.echo(f"{counts}: ok{warned}")
+    if problems:
+        raise typer.Exit(ExitCode.BAD_INPUT)
+
+
+@exit_codes
+def init(
+    directory: Annotated[
+        Path, typer.Argument(help="Where to create the ledger.")
+    ] = Path("."),
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a non-empty directory.")
+    ] = False,
+) -> None:
+    """Create a new ledger with example data (a copy of examples/demo)."""
+    from importlib.resources import files
+
+    from arledger.fileio import copy_tree
+
+    written = copy_tree(files("arledger") / "skeleton", directory, force=force)
+    typer.echo(
+        f"created a ledger in {directory} ({len(written)} files); "
+        f"try: arledger aging --ledger {directory} --as-of 2026-10-31"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(check)
+    app.command()(init)
