@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from arledger import __version__
-from arledger.commands import ledger, receivables
+from arledger.commands import cash, dunning, ledger, performance, receivables
 
 app = typer.Typer(
     name="arledger",
@@ -27,7 +27,7 @@ app = typer.Typer(
 )
 
 # Each module adds its commands; the order here is the order in `--help`.
-for module in (ledger, receivables):
+for module in (ledger, receivables, performance, cash, dunning):
     module.register(app)
 
 

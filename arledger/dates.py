@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -94,3 +95,63 @@ def resolve_as_of(text: str | None, today: date) -> date:
     if word == "quarter-end":
         return previous_quarter_end(today)
     return parse_date(text or "")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A span of days, both ends included (a month, a quarter, a year, or any)."""
+
+    start: date
+    end: date
+    label: str
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day <= self.end
+
+
+_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
+_QUARTER = re.compile(r"(\d{4})-?[Qq]([1-4])")
+_YEAR = re.compile(r"\d{4}")
+
+
+def month_of(day: date) -> Period:
+    """The calendar month that holds `day`."""
+    start = day.replace(day=1)
+    return Period(start, month_end(day), f"{day.year:04d}-{day.month:02d}")
+
+
+def parse_period(text: str) -> Period:
+    """`2026-10` (a month), `2026-Q3` (a quarter) or `2026` (a year)."""
+    text = text.strip()
+    if m := _MONTH.fullmatch(text):
+        year, month = int(m[1]), int(m[2])
+        if 1 <= month <= 12:
+            return month_of(date(year, month, 1))
+    if m := _QUARTER.fullmatch(text):
+        year, quarter = int(m[1]), int(m[2])
+        start = date(year, 3 * quarter - 2, 1)
+        end = month_end(date(year, 3 * quarter, 1))
+        return Period(start, end, f"{year:04d}-Q{quarter}")
+    if _YEAR.fullmatch(text):
+        year = int(text)
+        return Period(date(year, 1, 1), date(year, 12, 31), text)
+    raise DateError(f"{text!r} is not a period: write 2026-10, 2026-Q3 or 2026")
+
+
+def months(period: Period) -> list[Period]:
+    """The calendar months of a period, each cut to the period's ends."""
+    result = []
+    current = period.start
+    while current <= period.end:
+        whole = month_of(current)
+        result.append(
+            Period(
+                max(whole.start, period.start), min(whole.end, period.end), whole.label
+            )
+        )
+        current = whole.end + timedelta(days=1)
+    return result

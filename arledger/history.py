@@ -1,0 +1,62 @@
+"""Payment behaviour: how late a customer pays, from what was collected so far.
+
+Pure: a settlement in. Risk (computed grade, on-time ratio) and forecast
+(expected dates) both read it, so they agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from arledger.money import ZERO
+from arledger.settle import Settlement
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentHistory:
+    """One customer's collected history (payments only: credits and write-offs
+    are not payments and say nothing about punctuality)."""
+
+    customer: str
+    collected: Decimal  # cash applied to items, all currencies together
+    paid_on_time: Decimal  # of which applied on or before the item's due date
+    days_late_weighted: Decimal  # sum of amount × (application date − due)
+    days_to_pay_weighted: Decimal  # sum of amount × (application date − issue date)
+
+    @property
+    def on_time_ratio(self) -> Decimal | None:
+        """Share of collected cash that arrived by the due date (None: no history)."""
+        return self.paid_on_time / self.collected if self.collected else None
+
+    @property
+    def average_days_late(self) -> Decimal | None:
+        """Amount-weighted mean days after due (negative = early; None: no history)."""
+        return self.days_late_weighted / self.collected if self.collected else None
+
+    @property
+    def average_days_to_pay(self) -> Decimal | None:
+        """Amount-weighted mean days from issue to payment (回款周期)."""
+        return self.days_to_pay_weighted / self.collected if self.collected else None
+
+
+def payment_history(settlement: Settlement) -> dict[str, PaymentHistory]:
+    """Each customer's payment history up to the settlement's as-of date."""
+    due_of = {(i.invoice, i.instalment): (i.due, i.date) for i in settlement.items}
+    totals: dict[str, list[Decimal]] = {}
+    for application in settlement.applications:
+        if application.kind != "payment":
+            continue
+        due, issued = due_of[(application.invoice, application.instalment)]
+        amount = application.amount
+        late = (application.date - due).days
+        row = totals.setdefault(application.customer, [ZERO, ZERO, ZERO, ZERO])
+        row[0] += amount
+        if late <= 0:
+            row[1] += amount
+        row[2] += amount * late
+        row[3] += amount * (application.date - issued).days
+    return {
+        customer: PaymentHistory(customer, *values)
+        for customer, values in totals.items()
+    }
