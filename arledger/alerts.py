@@ -17,8 +17,9 @@ def findings(
     """One message per kind of finding present (empty: nothing needs attention).
 
     Args:
-        kinds: any of "overdue" (an open item past its due date) and "hold" (a
-            customer on credit hold).
+        kinds: any of "overdue" (an open item past its due date), "hold" (a
+            customer on credit hold) and "broken-promise" (a promise to pay whose
+            date passed unpaid).
     """
     messages = []
     if "overdue" in kinds:
@@ -38,4 +39,10 @@ def findings(
         )
         if held:
             messages.append(f"{len(held)} on credit hold: {', '.join(held)}")
+    if "broken-promise" in kinds:
+        from arledger.promises import promises
+
+        broken = sorted({p.customer for p in promises(view) if p.status == "broken"})
+        if broken:
+            messages.append(f"broken promise to pay: {', '.join(broken)}")
     return messages

@@ -31,7 +31,7 @@ class ExitCode(IntEnum):
 
 FORMATS = ("table", "csv", "json", "md", "xlsx")
 BASES = ("due", "invoice")
-FAIL_ON = ("overdue", "hold")
+FAIL_ON = ("overdue", "hold", "broken-promise")
 
 
 def choice(option: str, value: str, choices: tuple[str, ...]) -> str:
@@ -90,8 +90,8 @@ ForceOpt = Annotated[
 FailOnOpt = Annotated[
     list[str] | None,
     option("--fail-on", metavar="WHAT",
-            help="Exit 1 when this is found: overdue (an overdue item) or hold "
-            "(a customer on credit hold); repeatable. For cron."),
+            help="Exit 1 when this is found: overdue (an overdue item), hold "
+            "(a customer on credit hold) or broken-promise; repeatable. For cron."),
 ]  # fmt: skip
 DetailOpt = Annotated[
     bool, typer.Option("--detail", help="List the open items behind every total.")
