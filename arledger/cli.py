@@ -6,6 +6,7 @@ the commands live in `arledger/commands/`, what they share in `commands/common.p
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Annotated
 
@@ -54,4 +55,7 @@ def _main(
 
 def main() -> None:
     """Console-script entry point."""
+    # A run builds millions of long-lived objects and frees them at exit: the
+    # cyclic garbage collector would only re-scan them over and over.
+    gc.disable()
     app()

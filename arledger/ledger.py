@@ -85,11 +85,13 @@ class Ledger:
         given = getattr(record, "currency", None)
         if given:
             return given
-        if isinstance(record, Invoice):
-            return self.customer_currency(record.customer)
         cached = self._currency_cache.get(id(record))
         if cached is not None:
             return cached
+        if isinstance(record, Invoice):
+            currency = self.customer_currency(record.customer)
+            self._currency_cache[id(record)] = currency
+            return currency
         named: set[str] = set()
         if isinstance(record, Payment):
             targets = record.targets()

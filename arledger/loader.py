@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from arledger.errors import LedgerError, LedgerNotFound, Source
+from arledger.fastpath import Builder, read_yaml_fast
 from arledger.ledger import Ledger
 from arledger.model import (
     RECORD_MODELS,
@@ -30,7 +31,7 @@ from arledger.model import (
     Record,
     Settings,
 )
-from arledger.money import has_excess_places
+from arledger.money import has_excess_places, minor_units
 
 try:  # SPEC: use PyYAML's C loader when present
     from yaml import CBaseLoader as _YamlLoader
@@ -46,12 +47,19 @@ Locator = Callable[[tuple[Any, ...]], int]
 
 
 @dataclass
-class _Raw:
-    """A record as read from a file: text values, its line, and a way to find keys."""
+class _Batch:
+    """The records of one file as read: text values, first lines, a key locator.
 
-    data: dict[str, Any]
-    line: int
-    locate: Locator
+    `locate(i, loc)` gives the line of field `loc` of record `i`. A batch from the
+    fast YAML reader is not `exact`: it knows only each record's first line, so a
+    file with any error is read again through PyYAML to point at the key.
+    """
+
+    rel: str
+    rows: list[dict[str, Any]]
+    lines: list[int]
+    locate: Callable[[int, tuple[Any, ...]], int]
+    exact: bool = True
 
 
 @dataclass
@@ -252,10 +260,18 @@ def _compose(text: str, rel: str, errors: list[LedgerError]) -> yaml.Node | None
     return None
 
 
-def _read_yaml_records(text: str, rel: str, errors: list[LedgerError]) -> list[_Raw]:
+def _read_yaml_records(text: str, rel: str, errors: list[LedgerError]) -> _Batch:
+    rows: list[dict[str, Any]] = []
+    lines: list[int] = []
+    nodes: list[yaml.Node] = []
+
+    def locate(i: int, loc: tuple[Any, ...]) -> int:
+        return _yaml_locator(nodes[i])(loc)
+
+    batch = _Batch(rel, rows, lines, locate)
     root = _compose(text, rel, errors)
     if root is None:
-        return []
+        return batch
     if not isinstance(root, yaml.SequenceNode):
         errors.append(
             LedgerError(
@@ -263,8 +279,7 @@ def _read_yaml_records(text: str, rel: str, errors: list[LedgerError]) -> list[_
                 "expected a list of records, each starting with `- `",
             )
         )
-        return []
-    records = []
+        return batch
     for node in root.value:
         line = node.start_mark.line + 1
         if not isinstance(node, yaml.MappingNode):
@@ -274,9 +289,10 @@ def _read_yaml_records(text: str, rel: str, errors: list[LedgerError]) -> list[_
                 )
             )
             continue
-        data = _node_value(node, rel, errors)
-        records.append(_Raw(data, line, _yaml_locator(node)))
-    return records
+        rows.append(_node_value(node, rel, errors))
+        lines.append(line)
+        nodes.append(node)
+    return batch
 
 
 # CSV cells that hold nested fields, written as `key=value` pairs joined by `;`.
@@ -307,15 +323,18 @@ CSV_NESTED = frozenset({"allocations", "schedule", "dunning_block"})
 
 def _read_csv_records(
     text: str, rel: str, kind: str, errors: list[LedgerError]
-) -> list[_Raw]:
+) -> _Batch:
+    rows: list[dict[str, Any]] = []
+    lines: list[int] = []
+    batch = _Batch(rel, rows, lines, lambda i, loc: lines[i])
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except StopIteration:
-        return []
+        return batch
     except csv.Error as exc:
         errors.append(LedgerError(Source(rel, 1), f"invalid CSV: {exc}"))
-        return []
+        return batch
     header = [h.strip() for h in header]
     known = set(RECORD_MODELS[kind].model_fields) - {"source"}
     keep: list[int] = []
@@ -330,7 +349,8 @@ def _read_csv_records(
         else:
             keep.append(index)
         seen.add(name)
-    records = []
+    names = [(index, header[index], header[index] in CSV_NESTED) for index in keep]
+    width = len(header)
     while True:
         line = reader.line_num + 1
         try:
@@ -343,44 +363,57 @@ def _read_csv_records(
                 reason = "a quoted cell is never closed"
             errors.append(LedgerError(Source(rel, line), f"invalid CSV: {reason}"))
             break
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) > len(header) and any(c.strip() for c in row[len(header) :]):
-            errors.append(
-                LedgerError(
-                    Source(rel, line),
-                    f"row has {len(row)} cells but the header has {len(header)}",
+        if len(row) != width:
+            if not any(cell.strip() for cell in row):
+                continue  # a blank line
+            if len(row) > width and any(c.strip() for c in row[width:]):
+                errors.append(
+                    LedgerError(
+                        Source(rel, line),
+                        f"row has {len(row)} cells but the header has {width}",
+                    )
                 )
-            )
-            continue
+                continue
+            row = row + [""] * (width - len(row))
         data: dict[str, Any] = {}
         try:
-            for index in keep:
-                if index < len(row) and (cell := row[index].strip()):
-                    name = header[index]
-                    data[name] = _csv_nested(name, cell) if name in CSV_NESTED else cell
+            for index, name, nested in names:
+                cell = row[index]
+                if cell:
+                    cell = cell.strip()
+                    if cell:
+                        data[name] = _csv_nested(name, cell) if nested else cell
         except ValueError as exc:
             errors.append(LedgerError(Source(rel, line), str(exc)))
             continue
-        records.append(_Raw(data, line, lambda loc, line=line: line))
-    return records
+        if data:
+            rows.append(data)
+            lines.append(line)
+    return batch
 
 
-def _read_records(
-    path: Path, root: Path, kind: str, errors: list[LedgerError]
-) -> tuple[str, list[_Raw]]:
+def _read_batch(
+    path: Path, root: Path, kind: str, errors: list[LedgerError], *, fast: bool
+) -> _Batch:
+    """Read one record file (CSV, or YAML through the fast reader when it can)."""
     rel = path.relative_to(root).as_posix()
+    empty = _Batch(rel, [], [], lambda i, loc: 1)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         errors.append(LedgerError(Source(rel, 1), f"cannot read: {exc.strerror}"))
-        return rel, []
+        return empty
     text = _decode(raw, rel, errors)
     if text is None:
-        return rel, []
+        return empty
     if path.suffix.lower() == ".csv":
-        return rel, _read_csv_records(text, rel, kind, errors)
-    return rel, _read_yaml_records(text, rel, errors)
+        return _read_csv_records(text, rel, kind, errors)
+    if fast:
+        found = read_yaml_fast(text)
+        if found is not None:
+            rows, lines = found
+            return _Batch(rel, rows, lines, lambda i, loc: lines[i], exact=False)
+    return _read_yaml_records(text, rel, errors)
 
 
 # ---------------------------------------------------------------- validating
@@ -484,23 +517,84 @@ def describe_error(err: Any, model: type[BaseModel]) -> tuple[tuple[Any, ...], s
 
 
 def _validate(
-    model: type[Record], raw: _Raw, rel: str, errors: list[LedgerError]
+    model: type[Record],
+    data: dict[str, Any],
+    source: Source,
+    locate: Callable[[tuple[Any, ...]], int],
+    errors: list[LedgerError],
 ) -> Record | None:
-    data = raw.data
-    source = Source(rel, raw.line)
+    """Validate one record with pydantic; on failure, say where each problem is."""
+    rel = source.path
     if "source" in data:
         errors.append(
-            LedgerError(Source(rel, raw.locate(("source",))), "unknown field 'source'")
+            LedgerError(Source(rel, locate(("source",))), "unknown field 'source'")
         )
         return None
-    data["source"] = source
     try:
-        return model.model_validate(data)
+        return model.model_validate({**data, "source": source})
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc, message = describe_error(err, model)
-            errors.append(LedgerError(Source(rel, raw.locate(loc)), message))
+            errors.append(LedgerError(Source(rel, locate(loc)), message))
         return None
+
+
+# A record that failed: its id and customer as written, and where they are.
+_Failure = tuple[Any, Any, Source]
+
+
+def _validate_batch(
+    model: type[Record], builder: Builder, batch: _Batch, errors: list[LedgerError]
+) -> list[Record | _Failure]:
+    """Every row of a batch as a record, or as what is known of it if it failed."""
+    rel, rows, lines, locate = batch.rel, batch.rows, batch.lines, batch.locate
+    build = builder.build
+    results: list[Record | _Failure] = []
+    for i, data in enumerate(rows):
+        source = Source(rel, lines[i])
+        record = build(data, source)
+        if record is None:
+            record = _validate(model, data, source, lambda loc, i=i: locate(i, loc),
+                               errors)  # fmt: skip
+        if record is None:
+            customer_line = locate(i, ("customer",))
+            results.append((data.get("id"), data.get("customer"),
+                            Source(rel, customer_line)))  # fmt: skip
+        else:
+            results.append(record)
+    return results
+
+
+def _collect(
+    kind: str,
+    batch: _Batch,
+    results: list[Record | _Failure],
+    collected: _Collected,
+    errors: list[LedgerError],
+) -> None:
+    """Add a file's records, reporting duplicate ids in reading order."""
+    check_ids = kind != "contacts"
+    records = collected.records[kind]
+    for i, result in enumerate(results):
+        if isinstance(result, tuple):
+            record_id, customer, where = result
+            if check_ids:
+                id_source = Source(batch.rel, batch.locate(i, ("id",)))
+                collected.is_duplicate(kind, record_id, id_source, errors)
+            if isinstance(record_id, str):
+                collected.failed_ids[kind].add(record_id)
+            if kind != "customers" and isinstance(customer, str):
+                collected.failed_refs.append((customer, where))
+            continue
+        if check_ids:
+            seen = collected.first_seen[kind]
+            if result.id not in seen:  # type: ignore[attr-defined]
+                seen[result.id] = result.source  # type: ignore[attr-defined]
+            else:
+                id_source = Source(batch.rel, batch.locate(i, ("id",)))
+                collected.is_duplicate(kind, result.id, id_source, errors)  # type: ignore[attr-defined]
+                continue
+        records.append(result)
 
 
 def _load_settings(
@@ -523,7 +617,7 @@ def _load_settings(
         return Settings(), [path]
     data = _node_value(node, SETTINGS_FILE, errors)
     settings = _validate(
-        Settings, _Raw(data, 1, _yaml_locator(node)), SETTINGS_FILE, errors
+        Settings, data, Source(SETTINGS_FILE, 1), _yaml_locator(node), errors
     )
     return (settings if isinstance(settings, Settings) else Settings()), [path]
 
@@ -549,24 +643,19 @@ def load(
     collected = _Collected()
     for kind in KINDS:
         model = RECORD_MODELS[kind]
+        builder = Builder(model)
         for file in _record_files(root, kind):
             files.append(file)
-            rel, raws = _read_records(file, root, kind, errors)
-            for raw in raws:
-                record_id = raw.data.get("id")
-                duplicate = kind != "contacts" and collected.is_duplicate(
-                    kind, record_id, Source(rel, raw.locate(("id",))), errors
-                )
-                record = _validate(model, raw, rel, errors)
-                if record is None:
-                    if isinstance(record_id, str):
-                        collected.failed_ids[kind].add(record_id)
-                    customer = raw.data.get("customer")
-                    if kind != "customers" and isinstance(customer, str):
-                        where = Source(rel, raw.locate(("customer",)))
-                        collected.failed_refs.append((customer, where))
-                elif not duplicate:
-                    collected.records[kind].append(record)
+            batch = _read_batch(file, root, kind, errors, fast=True)
+            problems: list[LedgerError] = []
+            results = _validate_batch(model, builder, batch, problems)
+            if problems and not batch.exact:
+                # Read it again through PyYAML, which knows every key's line.
+                batch = _read_batch(file, root, kind, errors, fast=False)
+                problems = []
+                results = _validate_batch(model, builder, batch, problems)
+            errors.extend(problems)
+            _collect(kind, batch, results, collected, errors)
     errors.extend(_stray_files(root))
     ledger = _build(root, settings, collected, files)
     found: list[LedgerError] = []
@@ -725,8 +814,19 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
     """Amounts carry no more decimals than their currency has (cents for USD)."""
     errors = []
 
+    currency_of = ledger.currency_of
+    records = (*ledger.invoices.values(), *ledger.payments, *ledger.adjustments)
+    currencies = {ledger.settings.currency}
+    currencies.update(c.currency for c in ledger.customers.values() if c.currency)
+    currencies.update(r.currency for r in records if r.currency)
+    # Amounts with at most this many decimals are fine in every currency here.
+    fine = -min(minor_units(c) for c in currencies)
+
     def check(record: Any, label: str, amount: Decimal) -> None:
-        currency = ledger.currency_of(record)
+        exponent = amount.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= fine:
+            return
+        currency = currency_of(record)
         if has_excess_places(amount, currency):
             where = tuple(int(p) - 1 if p.isdigit() else p for p in label.split("."))
             errors.append(

@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from arledger.ledger import LedgerView
 from arledger.model import Adjustment, Invoice, Payment
@@ -27,9 +27,11 @@ ApplicationKind = Literal["payment", "credit_note", "write_off", "discount"]
 # SPEC §2: on one date, invoices first, then adjustments, then payments; then by id.
 _RANK_INVOICE, _RANK_ADJUSTMENT, _RANK_PAYMENT = 0, 1, 2
 
+# The result types are NamedTuples rather than frozen dataclasses: just as
+# immutable, and three times cheaper to create, which counts at a million items.
 
-@dataclass(frozen=True, slots=True)
-class Item:
+
+class Item(NamedTuple):
     """An invoice, or one instalment of an invoice with a schedule, settled."""
 
     invoice: str
@@ -48,8 +50,7 @@ class Item:
         return (self.invoice, self.instalment)
 
 
-@dataclass(frozen=True, slots=True)
-class Application:
+class Application(NamedTuple):
     """Part of a payment or adjustment applied to an item, on a date."""
 
     invoice: str
@@ -58,12 +59,11 @@ class Application:
     currency: str
     kind: ApplicationKind
     ref: str  # the payment's or adjustment's id (a payment without one: FILE:LINE)
-    date: date  # the later of the payment's and the invoice's date
+    date: date  # when the cash met the item: never before either of them
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Credit:
+class Credit(NamedTuple):
     """Cash or credit not applied to any item as of the settlement date."""
 
     customer: str
@@ -100,9 +100,9 @@ class Settlement:
 
 
 class _Work:
-    """An item while it is being settled (mutable; frozen into `Item` at the end)."""
+    """An item while it is being settled (mutable; becomes an `Item` at the end)."""
 
-    __slots__ = ("invoice", "instalment", "date", "due", "amount", "open", "sort")
+    __slots__ = ("invoice", "instalment", "date", "due", "amount", "open")
 
     def __init__(
         self,
@@ -118,11 +118,6 @@ class _Work:
         self.due = due
         self.amount = amount
         self.open = amount
-        # SPEC §2: oldest due date first, then issue date, then id.
-        self.sort = (due, issued, invoice, instalment or 0)
-
-    def __lt__(self, other: _Work) -> bool:
-        return self.sort < other.sort
 
 
 class _Chunk:
@@ -145,6 +140,11 @@ class _Chunk:
         self.waiting_for = waiting_for
 
 
+# A heap entry: SPEC §2 order (due date, then issue date, then id, then
+# instalment), with a unique sequence number so items themselves never compare.
+_Entry = tuple[date, date, str, int, int, _Work]
+
+
 class _Account:
     """One customer in one currency."""
 
@@ -153,7 +153,7 @@ class _Account:
     def __init__(self, customer: str, currency: str) -> None:
         self.customer = customer
         self.currency = currency
-        self.heap: list[_Work] = []  # open, undisputed items, oldest due first
+        self.heap: list[_Entry] = []  # open, undisputed items, oldest due first
         self.credits: deque[_Chunk] = deque()  # unapplied, oldest first
         self.waiting: dict[str, list[_Chunk]] = {}  # allocations to future invoices
         self.items: dict[str, list[_Work]] = {}  # issued invoices' items
@@ -165,6 +165,7 @@ class _Engine:
         self.accounts: dict[tuple[str, str], _Account] = {}
         self.applications: list[Application] = []
         self.disputed: set[str] = set()
+        self.sequence = 0
 
     def account(self, customer: str, currency: str) -> _Account:
         key = (customer, currency)
@@ -217,7 +218,7 @@ class _Engine:
     def apply_oldest_first(self, account: _Account, chunk: _Chunk, day: date) -> None:
         heap = account.heap
         while chunk.amount > 0 and heap:
-            work = heap[0]
+            work = heap[0][5]
             if work.open > 0:
                 self.apply(account, work, chunk, min(chunk.amount, work.open), day)
             if work.open <= 0:
@@ -233,88 +234,116 @@ class _Engine:
             else:
                 break
 
-    def issue(self, invoice: Invoice) -> None:
-        ledger = self.view.ledger
-        account = self.account(invoice.customer, ledger.currency_of(invoice))
+    def issue(self, invoice: Invoice, currency: str, due: date) -> None:
+        account = self.account(invoice.customer, currency)
         if invoice.schedule:
             works = [
                 _Work(invoice.id, n, invoice.date, part.due, part.amount)
                 for n, part in enumerate(invoice.schedule, 1)
             ]
-            works.sort()
+            works.sort(key=lambda w: (w.due, w.instalment))
         else:
-            works = [
-                _Work(
-                    invoice.id,
-                    None,
-                    invoice.date,
-                    ledger.due_of(invoice),
-                    invoice.amount,
-                )
-            ]
+            works = [_Work(invoice.id, None, invoice.date, due, invoice.amount)]
         account.items[invoice.id] = works
         if invoice.disputed:
             # Decision (README, "Disputed invoices"): cash is applied to a disputed
             # invoice only when a payment names it, never oldest-first.
             self.disputed.add(invoice.id)
         else:
+            heap = account.heap
             for work in works:
-                heapq.heappush(account.heap, work)
+                self.sequence += 1
+                entry = (
+                    work.due,
+                    work.date,
+                    work.invoice,
+                    work.instalment or 0,
+                    self.sequence,
+                    work,
+                )
+                heapq.heappush(heap, entry)
         # SPEC §2: an allocation made before the invoice existed waits until now;
         # what exceeds the invoice is unallocated credit.
-        for chunk in account.waiting.pop(invoice.id, ()):
-            self.apply_to_invoice(account, works, chunk, None, invoice.date)
-            if chunk.amount > 0:
-                chunk.waiting_for = None
-                account.credits.append(chunk)
-        self.apply_credits(account, invoice.date)
+        if account.waiting:
+            for chunk in account.waiting.pop(invoice.id, ()):
+                self.apply_to_invoice(account, works, chunk, None, invoice.date)
+                if chunk.amount > 0:
+                    chunk.waiting_for = None
+                    account.credits.append(chunk)
+        if account.credits:
+            self.apply_credits(account, invoice.date)
 
     def receive(
-        self, record: Payment | Adjustment, kind: ApplicationKind, ref: str
+        self,
+        record: Payment | Adjustment,
+        currency: str,
+        kind: ApplicationKind,
+        ref: str,
     ) -> None:
-        ledger = self.view.ledger
-        account = self.account(record.customer, ledger.currency_of(record))
+        account = self.account(record.customer, currency)
         chunk = _Chunk(kind, ref, record.date, record.amount)
-        if isinstance(record, Payment):
-            targets = record.targets()
-        else:
-            targets = {record.invoice: None} if record.invoice else {}
-        for invoice_id, limit in targets.items():
-            items = account.items.get(invoice_id)
-            if items is not None:
-                self.apply_to_invoice(account, items, chunk, limit, record.date)
-                continue
-            share = chunk.amount if limit is None else min(limit, chunk.amount)
-            if share > 0:
-                chunk.amount -= share
-                waiting = _Chunk(kind, ref, record.date, share, invoice_id)
-                account.waiting.setdefault(invoice_id, []).append(waiting)
+        allocations = getattr(record, "allocations", None)
+        if allocations:
+            for invoice_id, limit in allocations.items():
+                self.receive_for(account, chunk, invoice_id, limit, record.date)
+        elif record.invoice:
+            self.receive_for(account, chunk, record.invoice, None, record.date)
         if chunk.amount > 0:
             self.apply_oldest_first(account, chunk, record.date)
         if chunk.amount > 0:
             account.credits.append(chunk)
 
+    def receive_for(
+        self,
+        account: _Account,
+        chunk: _Chunk,
+        invoice_id: str,
+        limit: Decimal | None,
+        day: date,
+    ) -> None:
+        """Apply what a payment names for one invoice, or set it aside until the
+        invoice is issued (SPEC §2)."""
+        items = account.items.get(invoice_id)
+        if items is not None:
+            self.apply_to_invoice(account, items, chunk, limit, day)
+            return
+        share = chunk.amount if limit is None else min(limit, chunk.amount)
+        if share > 0:
+            chunk.amount -= share
+            waiting = _Chunk(chunk.kind, chunk.ref, chunk.date, share, invoice_id)
+            account.waiting.setdefault(invoice_id, []).append(waiting)
+
     def run(self) -> None:
         view = self.view
+        ledger = view.ledger
+        currency_of = ledger.currency_of
+        due_of = ledger.due_of
         events: list[tuple[date, int, str, int, Invoice | Payment | Adjustment]] = []
+        add = events.append
         for seq, invoice in enumerate(view.invoices):
-            events.append((invoice.date, _RANK_INVOICE, invoice.id, seq, invoice))
+            add((invoice.date, _RANK_INVOICE, invoice.id, seq, invoice))
         for seq, adjustment in enumerate(view.adjustments):
-            events.append(
-                (adjustment.date, _RANK_ADJUSTMENT, adjustment.id, seq, adjustment)
-            )
+            add((adjustment.date, _RANK_ADJUSTMENT, adjustment.id, seq, adjustment))
         for seq, payment in enumerate(view.payments):
-            events.append(
-                (payment.date, _RANK_PAYMENT, payment_ref(payment), seq, payment)
-            )
-        events.sort(key=lambda e: e[:4])
+            add((payment.date, _RANK_PAYMENT, payment_ref(payment), seq, payment))
+        events.sort()  # (date, rank, id, seq) is unique, so records never compare
+        base = ledger.settings.currency
+        customer_currency = {
+            c.id: c.currency or base for c in ledger.customers.values()
+        }
         for _day, rank, ref, _seq, record in events:
+            # The common cases inline; `currency_of`/`due_of` say the rules.
+            currency = record.currency
             if rank == _RANK_INVOICE:
-                self.issue(record)  # type: ignore[arg-type]
+                currency = currency or customer_currency.get(record.customer, base)
+                due = record.due or due_of(record)  # type: ignore[union-attr]
+                self.issue(record, currency, due)  # type: ignore[arg-type]
             elif rank == _RANK_ADJUSTMENT:
-                self.receive(record, record.kind, ref)  # type: ignore[union-attr,arg-type]
+                currency = currency or currency_of(record)
+                self.receive(record, currency, record.kind, ref)  # type: ignore[union-attr,arg-type]
             else:
-                self.receive(record, "payment", ref)  # type: ignore[arg-type]
+                currency = currency or currency_of(record)
+                self.receive(record, currency, "payment", ref)  # type: ignore[arg-type]
 
 
 def payment_ref(payment: Payment) -> str:
