@@ -13,7 +13,14 @@ from typing import Annotated
 import typer
 
 from arledger import __version__
-from arledger.commands import cash, dunning, ledger, performance, receivables
+from arledger.commands import (
+    cash,
+    dunning,
+    export,
+    ledger,
+    performance,
+    receivables,
+)
 
 app = typer.Typer(
     name="arledger",
@@ -28,7 +35,7 @@ app = typer.Typer(
 )
 
 # Each module adds its commands; the order here is the order in `--help`.
-for module in (ledger, receivables, performance, cash, dunning):
+for module in (ledger, receivables, performance, cash, dunning, export):
     module.register(app)
 
 
