@@ -232,6 +232,8 @@ class Builder:
         }
         self.rule = RULES.get(model)
         self.known = frozenset(self.converters)
+        # Records with the same fields share one (never mutated) set of names.
+        self.field_sets: dict[tuple[str, ...], frozenset[str]] = {}
 
     def build(self, data: dict[str, Any], source: Any) -> Record | None:
         """The record, or None when pydantic should decide."""
@@ -252,7 +254,11 @@ class Builder:
         # the values are already validated above.
         record = _new(self.model)
         _set(record, "__dict__", values)
-        _set(record, "__pydantic_fields_set__", set(keys))
+        names = tuple(keys)
+        fields_set = self.field_sets.get(names)
+        if fields_set is None:
+            fields_set = self.field_sets[names] = frozenset(names)
+        _set(record, "__pydantic_fields_set__", fields_set)
         _set(record, "__pydantic_extra__", None)
         _set(record, "__pydantic_private__", None)
         return record

@@ -12,7 +12,7 @@ import csv
 import difflib
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -56,8 +56,8 @@ class _Batch:
     """
 
     rel: str
-    rows: list[dict[str, Any]]
-    lines: list[int]
+    rows: Iterable[dict[str, Any]]  # CSV rows stream: a big file is never all in memory
+    lines: list[int]  # filled as rows are read
     locate: Callable[[int, tuple[Any, ...]], int]
     exact: bool = True
 
@@ -324,17 +324,24 @@ CSV_NESTED = frozenset({"allocations", "schedule", "dunning_block"})
 def _read_csv_records(
     text: str, rel: str, kind: str, errors: list[LedgerError]
 ) -> _Batch:
-    rows: list[dict[str, Any]] = []
     lines: list[int] = []
-    batch = _Batch(rel, rows, lines, lambda i, loc: lines[i])
+    return _Batch(
+        rel, _csv_rows(text, rel, kind, errors, lines), lines, lambda i, loc: lines[i]
+    )
+
+
+def _csv_rows(
+    text: str, rel: str, kind: str, errors: list[LedgerError], lines: list[int]
+) -> Iterator[dict[str, Any]]:
+    """The records of a CSV file, one at a time, each line appended to `lines`."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except StopIteration:
-        return batch
+        return
     except csv.Error as exc:
         errors.append(LedgerError(Source(rel, 1), f"invalid CSV: {exc}"))
-        return batch
+        return
     header = [h.strip() for h in header]
     known = set(RECORD_MODELS[kind].model_fields) - {"source"}
     keep: list[int] = []
@@ -387,9 +394,8 @@ def _read_csv_records(
             errors.append(LedgerError(Source(rel, line), str(exc)))
             continue
         if data:
-            rows.append(data)
             lines.append(line)
-    return batch
+            yield data
 
 
 def _read_batch(
