@@ -185,6 +185,7 @@ FAST_FIELDS: dict[type[Record], dict[str, Converter]] = {
         "customer": _ident, "date": _date, "by": _text,
         "channel": _one_of("phone", "email", "letter", "visit", "legal", "other"),
         "note": _text, "promise_date": _date, "promise_amount": _amount,
+        "invoice": _ident,
     },
 }  # fmt: skip
 

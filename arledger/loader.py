@@ -27,6 +27,7 @@ from arledger.ledger import Ledger
 from arledger.model import (
     RECORD_MODELS,
     Adjustment,
+    Contact,
     Payment,
     Record,
     Settings,
@@ -753,8 +754,12 @@ def check_customers_exist(ledger: Ledger, collected: _Collected) -> list[LedgerE
     return errors
 
 
-def _references(record: Payment | Adjustment) -> list[tuple[str, str, Decimal | None]]:
-    """(field, invoice id, amount) for each invoice a payment or adjustment names."""
+def _references(
+    record: Payment | Adjustment | Contact,
+) -> list[tuple[str, str, Decimal | None]]:
+    """(field, invoice id, amount) for each invoice a record names."""
+    if isinstance(record, Contact):
+        return [("invoice", record.invoice, None)] if record.invoice else []
     if isinstance(record, Adjustment):
         return [("invoice", record.invoice, record.amount)] if record.invoice else []
     if record.allocations:
@@ -773,11 +778,10 @@ def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]
     errors: list[LedgerError] = []
     failed = collected.failed_ids
     skip_customers = failed["customers"]
-    for record in (*ledger.payments, *ledger.adjustments):
+    for record in (*ledger.payments, *ledger.adjustments, *ledger.contacts):
         if record.customer not in ledger.customers:
             continue  # reported by check_customers_exist (or its record failed)
         what = "payment" if isinstance(record, Payment) else "adjustment"
-        currency = ledger.currency_of(record)
         for name, invoice_id, _amount in _references(record):
             invoice = ledger.invoices.get(invoice_id)
             if invoice is None:
@@ -801,7 +805,10 @@ def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]
                         )
                     )
                 continue
+            if isinstance(record, Contact):
+                continue  # a contact has no currency of its own
             invoice_currency = ledger.currency_of(invoice)
+            currency = ledger.currency_of(record)
             if invoice_currency != currency:
                 errors.append(
                     LedgerError(

@@ -223,6 +223,9 @@ class Contact(Record):
     note: str | None = None
     promise_date: LedgerDate | None = None
     promise_amount: Amount | None = None
+    # The invoice a promise is about (an addition to SPEC §1): only payments
+    # naming it then count towards the promise.
+    invoice: Id | None = None
 
 
 # ----------------------------------------------------------------- settings

@@ -24,8 +24,9 @@ class Promise:
 
     A promise is kept when the customer's payments dated from the day it was made
     to its promised date add up to the promised amount (any payment, when no
-    amount was promised); broken when that date has passed and it was not kept;
-    open otherwise.
+    amount was promised); when the promise names an `invoice`, cash that payments
+    name for other invoices does not count. Broken when the promised date has passed and it
+    was not kept; open otherwise.
     """
 
     contact: Contact
@@ -40,24 +41,37 @@ class Promise:
 def promises(view: LedgerView) -> list[Promise]:
     """Every promise in the view's contacts, oldest first, with its status."""
     as_of = view.as_of
-    payments_by_customer: dict[str, list[tuple[date, Decimal]]] = {}
+    promised = [c for c in view.contacts if c.promise_date is not None]
+    wanted_customers = {c.customer for c in promised}
+    # (date, amount, what it names: {invoice: amount}) per customer with a promise
+    payments: dict[str, list[tuple[date, Decimal, dict[str, Decimal]]]] = {}
     for payment in view.payments:
-        payments_by_customer.setdefault(payment.customer, []).append(
-            (payment.date, payment.amount)
-        )
+        if payment.customer in wanted_customers:
+            named = dict(payment.allocations or {})
+            if payment.invoice:
+                named[payment.invoice] = payment.amount
+            payments.setdefault(payment.customer, []).append(
+                (payment.date, payment.amount, named)
+            )
     result = []
-    for contact in view.contacts:
-        if contact.promise_date is None:
-            continue
+    for contact in promised:
+        assert contact.promise_date is not None
         until = min(contact.promise_date, as_of)
-        paid = sum(
-            (
-                amount
-                for day, amount in payments_by_customer.get(contact.customer, ())
-                if contact.date <= day <= until
-            ),
-            ZERO,
-        )
+        window = [
+            (amount, named)
+            for day, amount, named in payments.get(contact.customer, ())
+            if contact.date <= day <= until
+        ]
+        if contact.invoice:
+            # What payments name for that invoice, and cash that names nothing
+            # (it pays the oldest items); cash named for other invoices does not.
+            paid = sum(
+                (named.get(contact.invoice, ZERO) if named else amount
+                 for amount, named in window),
+                ZERO,
+            )  # fmt: skip
+        else:
+            paid = sum((amount for amount, _ in window), ZERO)
         wanted = contact.promise_amount
         kept = paid >= wanted if wanted is not None else paid > 0
         if kept:

@@ -406,6 +406,7 @@ class Contact:
     note: str
     promise_date: date | None = None
     promise_amount: Decimal | None = None
+    invoice: str | None = None  # the invoice a promise is about
 
 
 @dataclass
@@ -1015,7 +1016,8 @@ def make_contacts(demo: Demo) -> None:
         Contact(kept.customer, kept.date - days(6), owner_of(kept.customer), "phone",
                 f"{first_name(kept.customer)} in AP: {kept_inv.id} was held for an"
                 " internal approval, now released. Promised payment within the week.",
-                promise_date=kept.date + days(1), promise_amount=kept.amount),
+                promise_date=kept.date + days(1), promise_amount=kept.amount,
+                invoice=kept_inv.id),
         Contact("REDWOOD", date(2026, 7, 22), AR_CLERK, "letter",
                 "Final demand sent by certified mail. Account on credit hold:"
                 " no further shipments until the balance is cleared."),
@@ -1034,7 +1036,8 @@ def make_contacts(demo: Demo) -> None:
                 f"{sp['schedule'].id} 尾款 USD 28,800.00 已于10月15日到期未付。"
                 "王经理回复：因月底资金安排，尾款将于11月10日前汇出。",
                 promise_date=date(2026, 11, 10),
-                promise_amount=sp["schedule"].schedule[2][1]),
+                promise_amount=sp["schedule"].schedule[2][1],
+                invoice=sp["schedule"].id),
         Contact("PINNACLE", date(2026, 10, 6), DANA, "phone",
                 "Greg (Controller) promised USD 15,000 by 2026-10-20 to bring the"
                 " account back under its credit limit. New orders on hold meanwhile.",
