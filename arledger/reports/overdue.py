@@ -1,5 +1,7 @@
 """Overdue items (逾期), worst first: what to chase today.
 
+Each item carries where collection stands with its customer: the last contact
+(沟通记录) and any open or broken promise to pay (承诺付款).
 Pure: settlement in, typed result out.
 """
 
@@ -10,10 +12,73 @@ from datetime import date
 from decimal import Decimal
 
 from arledger.ledger import LedgerView
-from arledger.model import Customer
+from arledger.model import Contact, Customer
 from arledger.money import ZERO
+from arledger.promises import Promise, last_contacts, promises
 from arledger.report import Column, Report, Section
 from arledger.settle import Item, Settlement
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """Where collection stands with a customer, from the contact log."""
+
+    last_contact: Contact | None
+    promise: Promise | None  # an open promise, else the latest if broken
+    broken: int  # promises broken so far
+
+
+NO_FOLLOW_UP = FollowUp(None, None, 0)
+
+
+def promise_to_show(found: list[Promise]) -> Promise | None:
+    """The promise a collector must watch: the latest open one, else the latest
+    promise if it was broken (a kept one needs nothing)."""
+    open_ones = [p for p in found if p.status == "open"]
+    if open_ones:
+        return open_ones[-1]
+    if found and found[-1].status == "broken":
+        return found[-1]
+    return None
+
+
+def follow_ups(view: LedgerView) -> dict[str, FollowUp]:
+    """Each customer's last contact and the promise to watch (SPEC §1 contacts)."""
+    by_customer: dict[str, list[Promise]] = {}
+    for promise in promises(view):  # oldest first
+        by_customer.setdefault(promise.customer, []).append(promise)
+    contacts = last_contacts(view)
+    result = {}
+    for customer_id in contacts.keys() | by_customer.keys():
+        found = by_customer.get(customer_id, [])
+        result[customer_id] = FollowUp(
+            contacts.get(customer_id),
+            promise_to_show(found),
+            sum(1 for p in found if p.status == "broken"),
+        )
+    return result
+
+
+def follow_up_row(follow_up: FollowUp) -> dict[str, object]:
+    """The follow-up columns of a row (see FOLLOW_UP_COLUMNS)."""
+    contact = follow_up.last_contact
+    promise = follow_up.promise
+    return {
+        "last_contact": contact.date if contact else None,
+        "channel": contact.channel if contact else None,
+        "promise": promise.status if promise else None,
+        "promise_date": promise.due if promise else None,
+        "promise_amount": promise.amount if promise else None,
+    }
+
+
+FOLLOW_UP_COLUMNS = (
+    Column("last_contact", "Last contact", "date"),
+    Column("channel", "Via"),
+    Column("promise", "Promise"),
+    Column("promise_date", "Promised for", "date"),
+    Column("promise_amount", "Promised", "money"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +87,7 @@ class OverdueItem:
     days: int  # days past due, > 0
     name: str
     contact: str | None
+    follow_up: FollowUp = NO_FOLLOW_UP
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +121,7 @@ def compute(view: LedgerView, settlement: Settlement) -> OverdueResult:
     """Open items whose due date is before as-of, worst (days × amount) first."""
     as_of = view.as_of
     customers = view.ledger.customers
+    follow = follow_ups(view)
     found: dict[str, list[OverdueItem]] = {}
     open_total: dict[str, Decimal] = {}
     for item in settlement.items:
@@ -70,6 +137,7 @@ def compute(view: LedgerView, settlement: Settlement) -> OverdueResult:
                     days,
                     customer.name if customer else item.customer,
                     contact_line(customer),
+                    follow.get(item.customer, NO_FOLLOW_UP),
                 )
             )
     sections = []
@@ -106,6 +174,7 @@ COLUMNS = (
     Column("owner", "Owner"),
     Column("contact", "Contact"),
     Column("disputed", "Disputed", "flag", "bad", "disputed"),
+    *FOLLOW_UP_COLUMNS,
 )
 
 
@@ -125,6 +194,7 @@ def to_report(result: OverdueResult) -> Report:
                 "owner": o.item.owner,
                 "contact": o.contact,
                 "disputed": o.item.disputed,
+                **follow_up_row(o.follow_up),
             }
             for o in section.items
         )

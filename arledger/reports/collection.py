@@ -1,0 +1,561 @@
+"""Collection performance (回款): a period's AR roll-forward and what it says.
+
+Opening AR + invoiced − collected − credited − written off = closing AR, per
+currency (SPEC §2, "Roll-forward"), with the collection rate (回款率), sales
+collection rate, DSO, CEI, average days to pay (回款周期) and average days late.
+Pure: settlement in, typed result out. Every figure comes from the settlement's
+dated applications, so one settlement as of the period's end (or any later
+date) gives the opening, the flows and the closing; cash is never re-applied here.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from arledger.dates import Period, months
+from arledger.ledger import LedgerView
+from arledger.money import ZERO
+from arledger.report import Column, Report, Section
+from arledger.settle import Item, Settlement, payment_ref
+
+By = Literal["customer", "owner", "month"]
+BY: tuple[By, ...] = ("customer", "owner", "month")
+
+
+def ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
+    """numerator / denominator, or None when the denominator is zero (SPEC §2)."""
+    return numerator / denominator if denominator else None
+
+
+@dataclass(frozen=True, slots=True)
+class RollForward:
+    """A period's AR movements (one currency, one group) and the ratios they give.
+
+    `collected`, `credited` and `written_off` are amounts applied to items with an
+    application date in the period; `received` is cash from payments dated in it,
+    applied or not. Write-offs are never collected.
+    """
+
+    days: int  # days in the period
+    opening: Decimal  # open at the start: items issued before it, less earlier cash
+    invoiced: Decimal  # items issued in the period
+    collected: Decimal  # payments applied in the period
+    credited: Decimal  # credit notes and discounts applied in the period
+    written_off: Decimal  # write-offs (坏账核销) applied in the period
+    closing: Decimal  # open at the end of the period
+    closing_current: Decimal  # of which not yet due at the end (due >= end)
+    received: Decimal  # payments dated in the period (sales collection rate)
+    days_to_pay_weighted: Decimal  # Σ collected × (application date − issue date)
+    days_late_weighted: Decimal  # Σ collected × (application date − due date)
+    oldest_days: int | None  # days past due of the oldest item open at the end
+
+    @property
+    def collection_rate(self) -> Decimal | None:
+        """Collection rate (回款率) = collected / (opening + invoiced)."""
+        return ratio(self.collected, self.opening + self.invoiced)
+
+    @property
+    def sales_collection_rate(self) -> Decimal | None:
+        """Cash received in the period / invoiced in the period."""
+        return ratio(self.received, self.invoiced)
+
+    @property
+    def dso(self) -> Decimal | None:
+        """DSO = closing / invoiced × days in the period."""
+        share = ratio(self.closing, self.invoiced)
+        return share * self.days if share is not None else None
+
+    @property
+    def cei(self) -> Decimal | None:
+        """CEI = (opening + invoiced − closing) / (opening + invoiced − current)."""
+        base = self.opening + self.invoiced
+        return ratio(base - self.closing, base - self.closing_current)
+
+    @property
+    def avg_days_to_pay(self) -> Decimal | None:
+        """Average days to pay (回款周期): amount-weighted, issue to application."""
+        return ratio(self.days_to_pay_weighted, self.collected)
+
+    @property
+    def avg_days_late(self) -> Decimal | None:
+        """Amount-weighted days from due date to application (negative = early)."""
+        return ratio(self.days_late_weighted, self.collected)
+
+    def is_empty(self) -> bool:
+        return not any(
+            (
+                self.opening,
+                self.invoiced,
+                self.collected,
+                self.credited,
+                self.written_off,
+                self.closing,
+                self.received,
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionRow:
+    """One row of the breakdown: a customer, an owner, a month, or the period."""
+
+    key: str | None  # customer id, owner (None: no owner), month or period label
+    name: str | None  # the customer's name (by customer only)
+    figures: RollForward
+    below_target: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyCollection:
+    currency: str
+    total: RollForward  # the whole period (customer, owner rows add up to it)
+    rows: tuple[CollectionRow, ...]
+
+
+@dataclass(frozen=True)
+class CollectionResult:
+    as_of: date
+    period: Period
+    by: By | None
+    target: Decimal | None
+    sections: tuple[CurrencyCollection, ...]
+
+
+# ---------------------------------------------------------------- the tally
+
+
+class _Tally:
+    """One group's roll-forward over consecutive spans while it is summed.
+
+    `open_at[0]` is what was open the day before the first span starts, and
+    `open_at[k + 1]` what was open at the end of span k: span k opens with
+    `open_at[k]` and closes with `open_at[k + 1]`.
+    """
+
+    __slots__ = (
+        "open_at",
+        "invoiced",
+        "collected",
+        "credited",
+        "written_off",
+        "current",
+        "received",
+        "days_to_pay",
+        "days_late",
+        "oldest",
+    )
+
+    def __init__(self, spans: int) -> None:
+        self.open_at = [ZERO] * (spans + 1)
+        self.invoiced = [ZERO] * spans
+        self.collected = [ZERO] * spans
+        self.credited = [ZERO] * spans
+        self.written_off = [ZERO] * spans
+        self.current = [ZERO] * spans
+        self.received = [ZERO] * spans
+        self.days_to_pay = [ZERO] * spans
+        self.days_late = [ZERO] * spans
+        self.oldest: list[int | None] = [None] * spans
+
+    def freeze(self, spans: Sequence[Period]) -> list[RollForward]:
+        return [
+            RollForward(
+                span.days,
+                self.open_at[k],
+                self.invoiced[k],
+                self.collected[k],
+                self.credited[k],
+                self.written_off[k],
+                self.open_at[k + 1],
+                self.current[k],
+                self.received[k],
+                self.days_to_pay[k],
+                self.days_late[k],
+                self.oldest[k],
+            )
+            for k, span in enumerate(spans)
+        ]
+
+
+ItemKey = Callable[[Item], Hashable]
+CustomerKey = Callable[[str], Hashable]
+
+
+def _no_group(_: object) -> None:
+    return None
+
+
+def roll_forward(
+    view: LedgerView,
+    settlement: Settlement,
+    spans: Sequence[Period],
+    item_key: ItemKey = _no_group,
+    customer_key: CustomerKey = _no_group,
+) -> dict[tuple[str, Hashable], list[RollForward]]:
+    """The roll-forward of consecutive spans per (currency, group) (SPEC §2).
+
+    One pass over the settlement, whatever the number of spans (the months of
+    a trend): each item's open balance is walked from one span end to the next
+    until it is settled.
+
+    Args:
+        view: the view the settlement was made from (its payments give the dates
+            of cash received).
+        settlement: settled as of the last span's end or later.
+        spans: consecutive periods, each starting the day after the previous
+            ends; the last must not end after the settlement's as-of.
+        item_key: the group of an item (default: one group, None).
+        customer_key: the group of a customer's cash received in a span but not
+            applied to any item.
+
+    Returns:
+        A `RollForward` per span for every (currency, group) with an item issued
+        by the end of the last span or cash received in one.
+    """
+    start, end = spans[0].start, spans[-1].end
+    if end > settlement.as_of:
+        raise ValueError("the period ends after the settlement's as-of date")
+    for before, after in zip(spans, spans[1:], strict=False):
+        if after.start != before.end + timedelta(days=1):
+            raise ValueError("spans must follow each other without gaps")
+    ends = [span.end for span in spans]
+    day_before = start - timedelta(days=1)
+    count = len(spans)
+    items = {(item.invoice, item.instalment): item for item in settlement.items}
+    paid_on = {payment_ref(p): p.date for p in view.payments}
+    applied: dict[tuple[str, int | None], list[tuple[date, Decimal]]] = {}
+    tallies: dict[tuple[str, Hashable], _Tally] = {}
+
+    def tally(currency: str, group: Hashable) -> _Tally:
+        found = tallies.get((currency, group))
+        if found is None:
+            found = tallies[(currency, group)] = _Tally(count)
+        return found
+
+    for application in settlement.applications:
+        key = (application.invoice, application.instalment)
+        item = items[key]
+        amount = application.amount
+        day = application.date
+        kind = application.kind
+        if day <= end:
+            applied.setdefault(key, []).append((day, amount))
+            if day >= start:
+                row = tally(item.currency, item_key(item))
+                k = bisect_left(ends, day)
+                if kind == "payment":
+                    row.collected[k] += amount
+                    row.days_to_pay[k] += amount * (day - item.date).days
+                    row.days_late[k] += amount * (day - item.due).days
+                elif kind == "write_off":
+                    # SPEC §2: write-offs are never counted as collected.
+                    row.written_off[k] += amount
+                else:  # credit_note, discount: SPEC §2 "credited"
+                    row.credited[k] += amount
+        if kind == "payment":
+            # Cash received in a span, wherever (and whenever) it was applied.
+            paid = paid_on.get(application.ref)
+            if paid is not None and start <= paid <= end:
+                row = tally(item.currency, item_key(item))
+                row.received[bisect_left(ends, paid)] += amount
+    for credit in settlement.credits:
+        if credit.kind == "payment" and start <= credit.date <= end:
+            row = tally(credit.currency, customer_key(credit.customer))
+            row.received[bisect_left(ends, credit.date)] += credit.amount
+    for item in settlement.items:
+        issued = item.date
+        if issued > end:
+            continue
+        row = tally(item.currency, item_key(item))
+        if issued < start:
+            first = 0  # open the day before the first span: the opening
+        else:
+            first = bisect_left(ends, issued) + 1
+            row.invoiced[first - 1] += item.amount
+        payments = applied.get((item.invoice, item.instalment), [])
+        payments.sort(key=lambda p: p[0])
+        still_open = item.amount
+        taken = 0
+        due = item.due
+        for boundary in range(first, count + 1):
+            at = ends[boundary - 1] if boundary else day_before
+            while taken < len(payments) and payments[taken][0] <= at:
+                still_open -= payments[taken][1]
+                taken += 1
+            if not still_open:
+                break  # an open balance never grows again
+            row.open_at[boundary] += still_open
+            if not boundary:
+                continue
+            k = boundary - 1
+            if due >= at:  # SPEC §2: not yet due (days past due <= 0)
+                row.current[k] += still_open
+            else:
+                late = (at - due).days
+                oldest = row.oldest[k]
+                row.oldest[k] = late if oldest is None else max(oldest, late)
+    return {key: t.freeze(spans) for key, t in tallies.items()}
+
+
+def combine(rows: Sequence[RollForward], days: int) -> RollForward:
+    """Rows of one period added up (the totals of a customer or owner breakdown)."""
+    oldest = [r.oldest_days for r in rows if r.oldest_days is not None]
+
+    def total(name: str) -> Decimal:
+        return sum((getattr(r, name) for r in rows), ZERO)
+
+    return RollForward(
+        days,
+        total("opening"),
+        total("invoiced"),
+        total("collected"),
+        total("credited"),
+        total("written_off"),
+        total("closing"),
+        total("closing_current"),
+        total("received"),
+        total("days_to_pay_weighted"),
+        total("days_late_weighted"),
+        max(oldest) if oldest else None,
+    )
+
+
+def chain(rows: Sequence[RollForward], days: int) -> RollForward:
+    """Consecutive spans as one (the totals of a trend): it opens as the first
+    span opens, closes as the last closes, and its flows are their sums."""
+    flows = combine(rows, days)
+    last = rows[-1]
+    return RollForward(
+        days,
+        rows[0].opening,
+        flows.invoiced,
+        flows.collected,
+        flows.credited,
+        flows.written_off,
+        last.closing,
+        last.closing_current,
+        flows.received,
+        flows.days_to_pay_weighted,
+        flows.days_late_weighted,
+        last.oldest_days,
+    )
+
+
+def _below(figures: RollForward, target: Decimal | None) -> bool:
+    rate = figures.collection_rate
+    return target is not None and rate is not None and rate < target
+
+
+def compute(
+    view: LedgerView,
+    settlement: Settlement,
+    period: Period,
+    *,
+    by: By | None = None,
+    target: Decimal | None = None,
+) -> CollectionResult:
+    """The collection report of a period (SPEC §2, §3 `collection`).
+
+    Args:
+        view: the view the settlement was made from.
+        settlement: settled as of `period.end` or later.
+        period: the period; it must end on or before the settlement's as-of.
+        by: break the figures down per customer, per owner (the item's), or per
+            calendar month of the period (a trend); None: one row, the period.
+        target: a collection rate (0.95); rows below it are marked.
+    """
+    customers = view.ledger.customers
+
+    def owner_of_customer(customer_id: str) -> str | None:
+        customer = customers.get(customer_id)
+        return customer.owner if customer is not None else None
+
+    sections = []
+    if by == "customer" or by == "owner":
+        if by == "customer":
+            grouped = roll_forward(
+                view, settlement, [period], _customer_of, _same_customer
+            )
+        else:
+            # The owner of an item is the invoice's, else the customer's; cash
+            # not applied to any item is its customer's owner's.
+            grouped = roll_forward(
+                view, settlement, [period], _owner_of, owner_of_customer
+            )
+        by_currency: dict[str, list[CollectionRow]] = {}
+        for (currency, group), (figures,) in grouped.items():
+            if figures.is_empty():
+                continue
+            key = group if isinstance(group, str) else None
+            name = None
+            if by == "customer" and key is not None:
+                customer = customers.get(key)
+                name = customer.name if customer is not None else key
+            by_currency.setdefault(currency, []).append(
+                CollectionRow(key, name, figures, _below(figures, target))
+            )
+        for currency in sorted(by_currency):
+            rows = by_currency[currency]
+            if by == "customer":
+                rows.sort(key=lambda r: (-r.figures.closing, r.key or ""))
+            else:
+                rows.sort(key=lambda r: (r.key is None, r.key or ""))
+            total = combine([r.figures for r in rows], period.days)
+            sections.append(CurrencyCollection(currency, total, tuple(rows)))
+    else:
+        spans = months(period) if by == "month" else [period]
+        found = roll_forward(view, settlement, spans)
+        for currency, _ in sorted(found, key=lambda key: key[0]):
+            per_span = found[(currency, None)]
+            total = chain(per_span, period.days) if by == "month" else per_span[0]
+            if total.is_empty():
+                continue
+            spanned = tuple(
+                CollectionRow(span.label, None, f, _below(f, target))
+                for span, f in zip(spans, per_span, strict=True)
+            )
+            sections.append(CurrencyCollection(currency, total, spanned))
+    return CollectionResult(view.as_of, period, by, target, tuple(sections))
+
+
+def _customer_of(item: Item) -> str:
+    return item.customer
+
+
+def _same_customer(customer_id: str) -> str:
+    return customer_id
+
+
+def _owner_of(item: Item) -> str | None:
+    return item.owner
+
+
+# ---------------------------------------------------------------- to a report
+
+# The roll-forward's figures (SPEC §3 names), in the order the identity reads.
+FIGURES = (
+    Column("opening", "Opening", "money"),
+    Column("invoiced", "+ Invoiced", "money"),
+    Column("collected", "− Collected", "money"),
+    Column("credited", "− Credited", "money"),
+    Column("written_off", "− Written off", "money"),
+    Column("closing", "= Closing", "money"),
+    Column("closing_current", "Not yet due", "money"),
+    Column("received", "Received", "money"),
+    Column("collection_rate", "Coll. rate", "ratio"),
+    Column("sales_collection_rate", "Sales rate", "ratio"),
+    Column("dso", "DSO", "days"),
+    Column("cei", "CEI", "ratio"),
+    Column("avg_days_to_pay", "Days to pay", "days"),
+    Column("avg_days_late", "Days late", "days"),
+    Column("oldest_days", "Oldest", "days", "late"),
+)
+# The same figures for the whole period, as section keys and lines under a table.
+SUMMARY = (
+    Column("opening", "Opening AR", "money"),
+    Column("invoiced", "+ Invoiced", "money"),
+    Column("collected", "− Collected", "money"),
+    Column("credited", "− Credited (credit notes, discounts)", "money"),
+    Column("written_off", "− Written off", "money"),
+    Column("closing", "= Closing AR", "money"),
+    Column("closing_current", "Closing AR not yet due", "money"),
+    Column("received", "Cash received", "money"),
+    Column("collection_rate", "Collection rate (回款率)", "ratio"),
+    Column("sales_collection_rate", "Sales collection rate", "ratio"),
+    Column("dso", "DSO (days)", "days"),
+    Column("cei", "CEI", "ratio"),
+    Column("avg_days_to_pay", "Average days to pay (回款周期)", "days"),
+    Column("avg_days_late", "Average days late", "days"),
+)
+TARGET_COLUMN = Column("below_target", "Below target", "flag", "bad", "▼ below")
+
+
+def figures_row(figures: RollForward) -> dict[str, object]:
+    """The figures of a roll-forward by column key (amounts, ratios, days)."""
+    return {
+        "opening": figures.opening,
+        "invoiced": figures.invoiced,
+        "collected": figures.collected,
+        "credited": figures.credited,
+        "written_off": figures.written_off,
+        "closing": figures.closing,
+        "closing_current": figures.closing_current,
+        "received": figures.received,
+        "collection_rate": figures.collection_rate,
+        "sales_collection_rate": figures.sales_collection_rate,
+        "dso": figures.dso,
+        "cei": figures.cei,
+        "avg_days_to_pay": figures.avg_days_to_pay,
+        "avg_days_late": figures.avg_days_late,
+        "oldest_days": figures.oldest_days,
+    }
+
+
+def _key_columns(by: By | None) -> tuple[Column, ...]:
+    if by == "customer":
+        return (Column("customer", "Customer"), Column("name", "Name"))
+    if by == "owner":
+        return (Column("owner", "Owner"),)
+    if by == "month":
+        return (Column("month", "Month"),)
+    return (Column("period", "Period"),)
+
+
+def describe(period: Period) -> str:
+    """`2026-10 (2026-10-01 to 2026-10-31, 31 days)`; a span without a name as
+    `2026-10-05 to 2026-10-20 (16 days)`."""
+    span = f"{period.start.isoformat()} to {period.end.isoformat()}"
+    if not period.label or ".." in period.label:
+        return f"{span} ({period.days} days)"
+    return f"{period.label} ({span}, {period.days} days)"
+
+
+def to_report(result: CollectionResult) -> Report:
+    """The collection report: per currency, the breakdown rows and the period."""
+    key_columns = _key_columns(result.by)
+    columns = key_columns + FIGURES
+    if result.target is not None:
+        columns += (TARGET_COLUMN,)
+    sections = []
+    for section in result.sections:
+        rows = []
+        for row in section.rows:
+            data: dict[str, object] = {}
+            if result.by == "customer":
+                data.update(customer=row.key, name=row.name)
+            else:
+                data[key_columns[0].key] = row.key
+            data.update(figures_row(row.figures))
+            if result.target is not None:
+                data["below_target"] = row.below_target
+            rows.append(data)
+        whole = figures_row(section.total)
+        # Without a breakdown the one row is the period: no totals row repeats it.
+        totals = None if result.by is None else whole
+        sections.append(
+            Section(
+                section.currency,
+                columns,
+                tuple(rows),
+                totals,
+                title=f"Collection {describe(result.period)} — {section.currency}",
+                summary=tuple((column, whole[column.key]) for column in SUMMARY),
+            )
+        )
+    period = result.period
+    meta: dict[str, object] = {
+        "period": period.label,
+        "from": period.start,
+        "to": period.end,
+        "days": period.days,
+        "by": result.by,
+    }
+    if result.target is not None:
+        meta["target"] = result.target
+    title = f"Collection {describe(period)}"
+    return Report("collection", title, result.as_of, tuple(sections), meta)

@@ -1,0 +1,367 @@
+"""Credit risk: exposure against credit limits, holds (停止发货), computed grades.
+
+The computed grade comes from a points scorecard anyone can check by hand
+(`scorecard`, `GRADE_BANDS`; the README prints it as a table). Pure: settlement
+and view in, typed result out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from arledger.credit import hold_reasons
+from arledger.history import payment_history
+from arledger.ledger import LedgerView
+from arledger.money import ZERO
+from arledger.report import Column, Report, Section
+from arledger.reports.overdue import (
+    FOLLOW_UP_COLUMNS,
+    NO_FOLLOW_UP,
+    FollowUp,
+    follow_up_row,
+    follow_ups,
+)
+from arledger.settle import Settlement
+
+Grade = Literal["A", "B", "C", "D"]
+
+# ---------------------------------------------------------------- the scorecard
+#
+# Penalty points per factor, added up; the grade is read from the total. Each
+# band is (upper bound inclusive, points), the first that fits wins. README.md
+# prints this as a table: keep the two in step.
+
+ON_TIME_BOUND = Decimal("0.50")  # less than half the cash paid by its due date
+ON_TIME_POINTS = 1
+NO_HISTORY_POINTS = 2  # nothing paid yet: unproven, so at best B
+# Average days late, amount-weighted (negative = early).
+DAYS_LATE_BANDS: tuple[tuple[int, int], ...] = ((5, 0), (15, 1), (30, 2), (60, 3))
+DAYS_LATE_WORST = 4
+# Oldest undisputed overdue item, days past due (none overdue: 0 points).
+OLDEST_BANDS: tuple[tuple[int, int], ...] = ((30, 0), (60, 1), (90, 2))
+OLDEST_WORST = 4
+BROKEN_PROMISE_POINTS = 1  # per broken promise to pay ...
+BROKEN_PROMISES_MAX = 3  # ... at most
+OVER_LIMIT_POINTS = 2  # exposure above the credit limit
+WRITE_OFF_POINTS = 4  # any bad debt written off (坏账核销)
+# Grade from the total.
+GRADE_BANDS: tuple[tuple[int, Grade], ...] = ((1, "A"), (3, "B"), (6, "C"))
+GRADE_WORST: Grade = "D"
+
+
+@dataclass(frozen=True, slots=True)
+class Scorecard:
+    """The points behind a computed grade, factor by factor."""
+
+    on_time: int
+    days_late: int
+    oldest: int
+    broken_promises: int
+    over_limit: int
+    written_off: int
+
+    @property
+    def points(self) -> int:
+        return (
+            self.on_time
+            + self.days_late
+            + self.oldest
+            + self.broken_promises
+            + self.over_limit
+            + self.written_off
+        )
+
+    @property
+    def grade(self) -> Grade:
+        return grade_of(self.points)
+
+
+def grade_of(points: int) -> Grade:
+    """The grade of a total: 0–1 A, 2–3 B, 4–6 C, 7 or more D."""
+    for bound, grade in GRADE_BANDS:
+        if points <= bound:
+            return grade
+    return GRADE_WORST
+
+
+def _banded(value: int | Decimal, bands: Sequence[tuple[int, int]], worst: int) -> int:
+    for bound, points in bands:
+        if value <= bound:
+            return points
+    return worst
+
+
+def scorecard(
+    *,
+    on_time_ratio: Decimal | None,
+    average_days_late: Decimal | None,
+    oldest_days: int | None,
+    broken_promises: int,
+    over_limit: bool,
+    written_off: bool,
+) -> Scorecard:
+    """Score a customer's history (the README's scorecard table).
+
+    Args:
+        on_time_ratio: share of collected cash paid by the due date (None: no
+            payments yet).
+        average_days_late: amount-weighted days after due (None: no payments).
+        oldest_days: days past due of the oldest undisputed open item (None:
+            nothing overdue).
+        broken_promises: promises to pay whose date passed unpaid.
+        over_limit: exposure above the credit limit.
+        written_off: any of its debt was written off.
+    """
+    if on_time_ratio is None:
+        on_time = NO_HISTORY_POINTS
+    else:
+        on_time = ON_TIME_POINTS if on_time_ratio < ON_TIME_BOUND else 0
+    days_late = (
+        0
+        if average_days_late is None
+        else _banded(average_days_late, DAYS_LATE_BANDS, DAYS_LATE_WORST)
+    )
+    oldest = (
+        0 if oldest_days is None else _banded(oldest_days, OLDEST_BANDS, OLDEST_WORST)
+    )
+    return Scorecard(
+        on_time,
+        days_late,
+        oldest,
+        min(broken_promises * BROKEN_PROMISE_POINTS, BROKEN_PROMISES_MAX),
+        OVER_LIMIT_POINTS if over_limit else 0,
+        WRITE_OFF_POINTS if written_off else 0,
+    )
+
+
+# ---------------------------------------------------------------- the report
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRisk:
+    customer: str
+    name: str
+    key_account: bool
+    exposure: Decimal  # open items less unapplied cash (as in the aging total)
+    credit_limit: Decimal | None  # None: no limit, or not in this currency
+    overdue: Decimal  # open items past due, disputed ones included
+    written_off: Decimal  # bad debt written off so far, this currency
+    oldest_days: int | None  # oldest undisputed overdue item (None: none)
+    on_time_ratio: Decimal | None
+    average_days_late: Decimal | None
+    follow_up: FollowUp
+    assigned: Grade | None
+    score: Scorecard
+    hold: tuple[str, ...]  # reasons for a credit hold; empty when none
+
+    @property
+    def limit_used(self) -> Decimal | None:
+        """% of the credit limit used (None without a limit)."""
+        limit = self.credit_limit
+        return self.exposure / limit if limit else None
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyRisk:
+    currency: str
+    customers: tuple[CustomerRisk, ...]
+    exposure: Decimal
+    overdue: Decimal
+
+    @property
+    def on_hold(self) -> int:
+        return sum(1 for c in self.customers if c.hold)
+
+    @property
+    def exposure_on_hold(self) -> Decimal:
+        return sum((c.exposure for c in self.customers if c.hold), ZERO)
+
+
+@dataclass(frozen=True)
+class RiskResult:
+    as_of: date
+    hold_days: int
+    holds_only: bool
+    sections: tuple[CurrencyRisk, ...]
+
+
+def compute(
+    view: LedgerView, settlement: Settlement, *, holds_only: bool = False
+) -> RiskResult:
+    """Each customer's credit risk per currency (SPEC §2, "Risk").
+
+    Args:
+        view: the view the settlement was made from (customers, contacts).
+        settlement: items with open balances as of `view.as_of`.
+        holds_only: keep only customers on credit hold (the stop-shipping list).
+
+    Returns:
+        Sections per currency; customers on hold first, then by points (worst
+        first), then by exposure.
+    """
+    as_of = view.as_of
+    ledger = view.ledger
+    hold_days = view.settings.credit.hold_days
+    history = payment_history(settlement)
+    follow = follow_ups(view)
+    unapplied = settlement.unapplied()
+    written_off: dict[tuple[str, str], Decimal] = {}
+    for application in settlement.applications:
+        if application.kind == "write_off":
+            key = (application.customer, application.currency)
+            written_off[key] = written_off.get(key, ZERO) + application.amount
+    bad_debtors = {customer for customer, _ in written_off}
+
+    accounts: dict[tuple[str, str], list[Decimal]] = {}  # open, overdue
+    oldest: dict[str, int] = {}  # per customer, undisputed items, any currency
+    for item in settlement.items:
+        figures = accounts.setdefault((item.customer, item.currency), [ZERO, ZERO])
+        if not item.open:
+            continue
+        figures[0] += item.open
+        days = (as_of - item.due).days
+        if days > 0:
+            figures[1] += item.open
+            # Decision (README, "Disputed invoices"): a dispute is not late
+            # payment: it neither holds a customer nor lowers its grade.
+            if not item.disputed and days > oldest.get(item.customer, 0):
+                oldest[item.customer] = days
+    for key in unapplied:
+        accounts.setdefault(key, [ZERO, ZERO])
+
+    rows: dict[str, list[CustomerRisk]] = {}
+    for (customer_id, currency), (open_total, overdue) in accounts.items():
+        customer = ledger.customers.get(customer_id)
+        exposure = open_total - unapplied.get((customer_id, currency), ZERO)
+        own_currency = ledger.customer_currency(customer_id) == currency
+        limit = customer.credit_limit if customer and own_currency else None
+        reasons = hold_reasons(
+            customer,
+            exposure=exposure if own_currency else None,
+            max_days_past_due=oldest.get(customer_id, 0),
+            hold_days=hold_days,
+        )
+        if holds_only and not reasons:
+            continue
+        paid = history.get(customer_id)
+        on_time = paid.on_time_ratio if paid else None
+        days_late = paid.average_days_late if paid else None
+        follow_up = follow.get(customer_id, NO_FOLLOW_UP)
+        score = scorecard(
+            on_time_ratio=on_time,
+            average_days_late=days_late,
+            oldest_days=oldest.get(customer_id),
+            broken_promises=follow_up.broken,
+            over_limit=limit is not None and exposure > limit,
+            written_off=customer_id in bad_debtors,
+        )
+        rows.setdefault(currency, []).append(
+            CustomerRisk(
+                customer=customer_id,
+                name=customer.name if customer else customer_id,
+                key_account=bool(customer and customer.key_account),
+                exposure=exposure,
+                credit_limit=limit,
+                overdue=overdue,
+                written_off=written_off.get((customer_id, currency), ZERO),
+                oldest_days=oldest.get(customer_id),
+                on_time_ratio=on_time,
+                average_days_late=days_late,
+                follow_up=follow_up,
+                assigned=customer.grade if customer else None,
+                score=score,
+                hold=reasons,
+            )
+        )
+    sections = []
+    for currency in sorted(rows):
+        found = sorted(
+            rows[currency],
+            key=lambda r: (not r.hold, -r.score.points, -r.exposure, r.customer),
+        )
+        sections.append(
+            CurrencyRisk(
+                currency,
+                tuple(found),
+                sum((r.exposure for r in found), ZERO),
+                sum((r.overdue for r in found), ZERO),
+            )
+        )
+    return RiskResult(as_of, hold_days, holds_only, tuple(sections))
+
+
+COLUMNS = (
+    Column("customer", "Customer"),
+    Column("name", "Name"),
+    Column("exposure", "Exposure", "money"),
+    Column("credit_limit", "Limit", "money"),
+    Column("limit_used", "Used", "ratio"),
+    Column("overdue", "Overdue", "money", "late"),
+    Column("oldest_days", "Oldest", "days", "late"),
+    Column("on_time_ratio", "On time", "ratio"),
+    Column("avg_days_late", "Days late", "days"),
+    Column("broken_promises", "Broken", "int", "bad"),
+    Column("written_off", "Written off", "money", "bad"),
+    *FOLLOW_UP_COLUMNS,
+    Column("grade", "Grade"),
+    Column("computed_grade", "Computed"),
+    Column("points", "Points", "int"),
+    Column("key_account", "Key", "flag", "key", "★"),
+    Column("hold", "Hold", "flag", "bad", "HOLD"),
+    Column("hold_reasons", "Why"),
+)
+
+
+def to_report(result: RiskResult) -> Report:
+    """The risk report: one row per customer and currency."""
+    sections = []
+    for section in result.sections:
+        rows = tuple(
+            {
+                "customer": r.customer,
+                "name": r.name,
+                "exposure": r.exposure,
+                "credit_limit": r.credit_limit,
+                "limit_used": r.limit_used,
+                "overdue": r.overdue,
+                "oldest_days": r.oldest_days,
+                "on_time_ratio": r.on_time_ratio,
+                "avg_days_late": r.average_days_late,
+                "broken_promises": r.follow_up.broken,
+                "written_off": r.written_off,
+                **follow_up_row(r.follow_up),
+                "grade": r.assigned,
+                "computed_grade": r.score.grade,
+                "points": r.score.points,
+                "key_account": r.key_account,
+                "hold": bool(r.hold),
+                "hold_reasons": "; ".join(r.hold) or None,
+            }
+            for r in section.customers
+        )
+        heading = "Credit holds" if result.holds_only else "Credit risk"
+        sections.append(
+            Section(
+                section.currency,
+                COLUMNS,
+                rows,
+                {"exposure": section.exposure, "overdue": section.overdue},
+                title=f"{heading} as of {result.as_of.isoformat()} — "
+                f"{section.currency}",
+                summary=(
+                    (Column("on_hold", "Customers on hold", "int"), section.on_hold),
+                    (
+                        Column("exposure_on_hold", "Exposure on hold", "money"),
+                        section.exposure_on_hold,
+                    ),
+                ),
+            )
+        )
+    heading = "Credit holds" if result.holds_only else "Credit risk"
+    title = f"{heading} as of {result.as_of.isoformat()}"
+    meta = {"hold_days": result.hold_days}
+    return Report("risk", title, result.as_of, tuple(sections), meta)
