@@ -11,6 +11,7 @@ what it pays instead of scanning the customer's whole list.
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 from collections import deque
 from dataclasses import dataclass
@@ -38,8 +39,8 @@ class Item(NamedTuple):
     instalment: int | None
     customer: str
     currency: str
-    date: date
-    due: date
+    date: dt.date
+    due: dt.date
     amount: Decimal
     open: Decimal
     disputed: bool
@@ -59,7 +60,7 @@ class Application(NamedTuple):
     currency: str
     kind: ApplicationKind
     ref: str  # the payment's or adjustment's id (a payment without one: FILE:LINE)
-    date: date  # when the cash met the item: never before either of them
+    date: dt.date  # when the cash met the item: never before either of them
     amount: Decimal
 
 
@@ -70,7 +71,7 @@ class Credit(NamedTuple):
     currency: str
     kind: ApplicationKind
     ref: str
-    date: date
+    date: dt.date
     amount: Decimal
     waiting_for: str | None  # the invoice an allocation waits for, if any
 
