@@ -4,22 +4,36 @@ Letters (催款函) and printable statements are rendered here. Jinja2 is import
 inside functions so other commands never pay for it. Templates use
 `StrictUndefined`: a typo in a template fails loudly with FILE:LINE instead of
 printing a blank.
+
+Dunning letters: `render_letter` turns a `reports.dunning.Letter` into md, txt or
+html from the template `LEVEL.LANG.FORMAT.j2` (e.g. `first.zh.md.j2`); when there
+is no template for txt or html, the level's md template is rendered in that
+format (its layout, `base.LANG.j2`, writes all three). `letter_message` makes the
+e-mail (text with an HTML alternative).
 """
 
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Mapping
-from datetime import date
-from decimal import Decimal
+import textwrap
+import unicodedata
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from arledger.errors import ArledgerError
-from arledger.money import grouped, plain
+from arledger.money import grouped, minor_units, plain, quantize
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     import jinja2
+
+    from arledger.model import Settings
+    from arledger.reports.dunning import Letter, LetterItem
 
 BUILTIN = Path(__file__).parent / "templates"
 
@@ -104,15 +118,26 @@ def render_template(
         TemplateProblem: the template is missing, malformed or uses an unknown
             name; the message starts with FILE:LINE.
     """
+    return _render(env or environment(ledger_root), [name], context, ledger_root)
+
+
+def _render(
+    env: jinja2.Environment,
+    names: Sequence[str],
+    context: Mapping[str, Any],
+    ledger_root: Path | None,
+) -> str:
+    """Render the first of `names` that exists; errors become TemplateProblem."""
     import jinja2
 
-    env = env or environment(ledger_root)
     try:
-        return env.get_template(name).render(**context)
+        return env.select_template(list(names)).render(**context)
+    except jinja2.TemplatesNotFound as exc:
+        raise TemplateProblem(f"template {exc.templates[0]!r} not found") from None
     except jinja2.TemplateNotFound as exc:
         raise TemplateProblem(f"template {exc.name!r} not found") from None
     except jinja2.TemplateSyntaxError as exc:
-        where = _where(env, exc.name or name, exc.lineno, ledger_root)
+        where = _where(env, exc.name or names[0], exc.lineno, ledger_root)
         raise TemplateProblem(f"{where}: {exc.message}") from None
     except jinja2.TemplateError as exc:
         # A runtime error (e.g. an undefined name): Jinja2 rewrites traceback
@@ -124,5 +149,605 @@ def render_template(
                 filename, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
             tb = tb.tb_next
         raise TemplateProblem(
-            f"{_relative(filename or name, line, ledger_root)}: {exc}"
+            f"{_relative(filename or names[0], line, ledger_root)}: {exc}"
         ) from None
+
+
+# ---------------------------------------------------------------- dunning letters
+
+LETTER_FORMATS = ("md", "txt", "html")
+WRAP = 78  # English paragraphs in md and txt letters are wrapped at this width
+ZH_INDENT = "\u3000\u3000"  # a Chinese paragraph starts two full-width spaces in
+
+# Column headings and the lines under the items, per language.
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "invoice": "Invoice",
+        "po": "Your PO",
+        "date": "Issued",
+        "due": "Due",
+        "days": "Days overdue",
+        "open": "Open",
+        "interest": "Interest",
+        "instalment": "{invoice} (instalment {n})",
+        "due_in": "due in {n} days",
+        "due_today": "due today",
+        "subtotal_overdue": "Overdue invoices",
+        "subtotal_due": "Falling due",
+        "interest_line": "Late interest ({rate} a year)",
+        "fee": "Collection fee",
+        "unapplied": "Less: unapplied payments on your account",
+        "total": "Total to pay",
+    },
+    "zh": {
+        "invoice": "发票号",
+        "po": "贵司订单号",
+        "date": "开票日期",
+        "due": "到期日",
+        "days": "逾期天数",
+        "open": "未付金额",
+        "interest": "逾期利息",
+        "instalment": "{invoice}（第{n}期）",
+        "due_in": "{n}天后到期",
+        "due_today": "今日到期",
+        "subtotal_overdue": "逾期款项小计",
+        "subtotal_due": "即将到期款项小计",
+        "interest_line": "逾期利息（年利率{rate}）",
+        "fee": "催收费用",
+        "unapplied": "减：贵司未核销的已付款项",
+        "total": "应付合计",
+    },
+}
+
+# Currency names for amounts in Chinese capitals (大写), as a cheque writes them.
+ZH_CURRENCY = {
+    "CNY": "人民币",
+    "RMB": "人民币",
+    "USD": "美元",
+    "EUR": "欧元",
+    "HKD": "港币",
+    "JPY": "日元",
+    "GBP": "英镑",
+    "AUD": "澳元",
+    "CAD": "加元",
+    "SGD": "新加坡元",
+    "CHF": "瑞士法郎",
+}
+_ZH_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_ZH_UNITS = ("", "拾", "佰", "仟")
+_ZH_SECTIONS = ("", "万", "亿", "万亿")
+
+_MONTHS = (
+    "January February March April May June July August September October "
+    "November December"
+).split()
+
+
+def long_date(day: date | None) -> str:
+    """`31 October 2026`: a date in an English letter, unambiguous everywhere."""
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}" if day else ""
+
+
+def percent(rate: Decimal) -> str:
+    """`8.00%` from the fraction 0.08."""
+    return f"{(rate * 100).quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):f}%"
+
+
+def zh_capital(amount: Decimal, currency: str) -> str:
+    """An amount in Chinese capitals (大写金额): `美元壹万陆仟陆佰陆拾捌元玖角整`.
+
+    Empty for currencies with more than two decimals. Negative amounts are not
+    written in capitals.
+    """
+    places = minor_units(currency)
+    if places > 2 or amount < 0:
+        return ""
+    amount = quantize(amount, currency)
+    cents = int(amount * 100)
+    whole, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
+    text = _zh_whole(whole) + "元" if whole else ""
+    if jiao:
+        text += _ZH_DIGITS[jiao] + "角"
+    elif fen and whole:
+        text += "零"
+    if fen:
+        text += _ZH_DIGITS[fen] + "分"
+    if not text:
+        text = "零元"
+    if not fen:
+        text += "整"
+    return ZH_CURRENCY.get(currency, currency) + text
+
+
+def _zh_whole(number: int) -> str:
+    sections = []
+    while number:
+        sections.append(number % 10000)
+        number //= 10000
+    text = ""
+    gap = False  # a zero section (or leading zeros) since the last digit written
+    for index in range(len(sections) - 1, -1, -1):
+        section = sections[index]
+        if section == 0:
+            gap = bool(text)
+            continue
+        if text and (gap or section < 1000):
+            text += "零"
+        text += _zh_section(section) + _ZH_SECTIONS[index]
+        gap = False
+    return text
+
+
+def _zh_section(section: int) -> str:
+    text, zero = "", False
+    for position in (3, 2, 1, 0):
+        digit = section // 10**position % 10
+        if digit == 0:
+            zero = bool(text)
+            continue
+        if zero:
+            text += "零"
+            zero = False
+        text += _ZH_DIGITS[digit] + _ZH_UNITS[position]
+    return text
+
+
+def contact_name(contact: str | None) -> str | None:
+    """The contact without its department: `Karen Mills (Accounts Payable)` ->
+    `Karen Mills`, `王经理（财务部）` -> `王经理`."""
+    if not contact:
+        return None
+    name = re.sub(r"\s*[(（].*?[)）]\s*", " ", contact).strip()
+    return name or contact
+
+
+# Never break a line inside `10 November 2026` or `USD 16,668.90`.
+_UNBREAKABLE = re.compile(
+    r"\b\d{1,2} (?:" + "|".join(_MONTHS) + r") \d{4}\b|\b[A-Z]{3} \d[\d,.]*"
+)
+
+
+def _wrap(text: str) -> str:
+    """An English paragraph wrapped at WRAP columns, dates and amounts kept whole."""
+    glued = _UNBREAKABLE.sub(lambda m: m.group().replace(" ", "\u00a0"), text)
+    wrapped = textwrap.fill(glued, WRAP, break_on_hyphens=False)
+    return wrapped.replace("\u00a0", " ")
+
+
+def display_width(text: str) -> int:
+    """Columns a text takes in a monospaced font: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    space = " " * max(0, width - display_width(text))
+    return space + text if right else text + space
+
+
+class _Writer:
+    """The helpers a letter template calls, for one format and one language.
+
+    They hide what differs between md, txt and html (line breaks, emphasis,
+    tables, escaping) so one template writes all three.
+    """
+
+    def __init__(self, fmt: str, lang: str, letter: Letter) -> None:
+        self.fmt = fmt
+        self.lang = lang if lang in WORDS else "en"
+        self.letter = letter
+        self.words = WORDS[self.lang]
+
+    # -- text
+
+    def escape(self, text: Any) -> Any:
+        if self.fmt == "html":
+            from markupsafe import escape
+
+            return escape(text)
+        return str(text)
+
+    def join(self, parts: Sequence[Any], sep: str) -> Any:
+        if self.fmt == "html":
+            from markupsafe import Markup
+
+            return Markup(sep).join(self.escape(p) for p in parts)
+        return sep.join(str(p) for p in parts)
+
+    def lines(self, *parts: Any) -> Any:
+        """Non-empty parts, one per line (a part's own line breaks are kept)."""
+        found: list[Any] = []
+        for part in parts:
+            if part is None or part == "":
+                continue
+            if self.fmt == "html":
+                found.extend(self.escape(part).split("\n"))
+            else:
+                found.extend(str(part).split("\n"))
+        if self.fmt == "html":
+            from markupsafe import Markup
+
+            return Markup("<p>") + self.join(found, "<br>\n") + Markup("</p>")
+        return self.join(found, "  \n" if self.fmt == "md" else "\n")
+
+    def strong(self, text: Any) -> Any:
+        if self.fmt == "html":
+            from markupsafe import Markup
+
+            return Markup("<strong>") + self.escape(text) + Markup("</strong>")
+        return f"**{text}**" if self.fmt == "md" else str(text)
+
+    def heading(self, text: Any) -> Any:
+        if self.fmt == "html":
+            from markupsafe import Markup
+
+            return Markup("<h2>") + self.escape(text) + Markup("</h2>")
+        if self.fmt == "md":
+            return f"## {text}"
+        return f"{text}\n{'=' * display_width(str(text))}"
+
+    def paragraphs(self, text: Any) -> Any:
+        """Block text -> paragraphs: split at blank lines; English wrapped at 78
+        columns (md, txt), Chinese indented two characters; in html `<p>`s in
+        a `<div class="body">`. The text is already escaped (autoescape)."""
+        if self.fmt == "html":
+            text = self.escape(text)  # Markup passes; plain text is escaped
+        chunks = [c.strip() for c in re.split(r"\n\s*\n", str(text)) if c.strip()]
+        glue = "" if self.lang == "zh" else " "
+        if self.fmt == "html":
+            from markupsafe import Markup
+
+            if not chunks:
+                return Markup("")
+            body = Markup("\n").join(
+                Markup("<p>")
+                + Markup(glue.join(x.strip() for x in c.splitlines()))
+                + Markup("</p>")
+                for c in chunks
+            )
+            return Markup('<div class="body">\n') + body + Markup("\n</div>")
+        out = []
+        for chunk in chunks:
+            joined = glue.join(x.strip() for x in chunk.splitlines())
+            if self.lang == "zh":
+                out.append(ZH_INDENT + joined)
+            else:
+                out.append(_wrap(joined))
+        # A trailing newline, so the blank line after `{% endfilter %}` in the
+        # template separates this from what follows.
+        return "\n\n".join(out) + "\n" if out else ""
+
+    # -- tables
+
+    def table(
+        self,
+        headings: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        right: Sequence[bool],
+        footer: Sequence[tuple[str, str, bool]] = (),
+    ) -> Any:
+        """A table: `rows` of cells under `headings`; `footer` lines of (label,
+        amount, bold) span all columns but the last."""
+        if self.fmt == "html":
+            return self._html_table(headings, rows, right, footer)
+        if self.fmt == "md":
+            return self._md_table(headings, rows, right, footer)
+        return self._txt_table(headings, rows, right, footer)
+
+    def _md_table(
+        self,
+        headings: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        right: Sequence[bool],
+        footer: Sequence[tuple[str, str, bool]],
+    ) -> str:
+        def cell(text: str) -> str:
+            return text.replace("|", "\\|")
+
+        out = ["| " + " | ".join(cell(h) for h in headings) + " |"]
+        out.append("|" + "|".join("---:" if r else "---" for r in right) + "|")
+        for row in rows:
+            out.append("| " + " | ".join(cell(c) for c in row) + " |")
+        blanks = [""] * (len(headings) - 2)
+        for label, amount, bold in footer:
+            if bold:
+                label, amount = f"**{label}**", f"**{amount}**"
+            out.append("| " + " | ".join([cell(label), *blanks, amount]) + " |")
+        return "\n".join(out)
+
+    def _txt_table(
+        self,
+        headings: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        right: Sequence[bool],
+        footer: Sequence[tuple[str, str, bool]],
+    ) -> str:
+        widths = [display_width(h) for h in headings]
+        for row in rows:
+            widths = [
+                max(w, display_width(c)) for w, c in zip(widths, row, strict=True)
+            ]
+        gap = "  "
+        span = sum(widths[:-1]) + len(gap) * (len(widths) - 1)
+        for label, amount, _bold in footer:
+            widths[-1] = max(widths[-1], display_width(amount))
+            span = max(span, display_width(label) + len(gap))
+        # the label of a footer line may be wider than the columns it spans
+        extra = span - (sum(widths[:-1]) + len(gap) * (len(widths) - 1))
+        if extra > 0 and len(widths) > 1:
+            widths[-2] += extra
+
+        def line(cells: Sequence[str]) -> str:
+            return gap.join(
+                _pad(c, w, r) for c, w, r in zip(cells, widths, right, strict=True)
+            ).rstrip()
+
+        total_width = sum(widths) + len(gap) * (len(widths) - 1)
+        out = [line(headings), "-" * total_width]
+        out.extend(line(row) for row in rows)
+        if footer:
+            out.append("-" * total_width)
+            label_width = total_width - widths[-1] - len(gap)
+            for label, amount, _bold in footer:
+                out.append(
+                    _pad(label, label_width, False)
+                    + gap
+                    + _pad(amount, widths[-1], True)
+                )
+        return "\n".join(out)
+
+    def _html_table(
+        self,
+        headings: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        right: Sequence[bool],
+        footer: Sequence[tuple[str, str, bool]],
+    ) -> Any:
+        from markupsafe import Markup, escape
+
+        def cells(tag: str, values: Sequence[str]) -> Markup:
+            return Markup("").join(
+                Markup('<{0} class="num">{1}</{0}>').format(tag, v)
+                if r
+                else Markup("<{0}>{1}</{0}>").format(tag, v)
+                for v, r in zip(values, right, strict=True)
+            )
+
+        out = [Markup("<table>"), Markup("<thead><tr>")]
+        out.append(cells("th", headings))
+        out.append(Markup("</tr></thead>\n<tbody>"))
+        for row in rows:
+            out.append(Markup("<tr>") + cells("td", row) + Markup("</tr>\n"))
+        out.append(Markup("</tbody>"))
+        if footer:
+            out.append(Markup("<tfoot>"))
+            for label, amount, bold in footer:
+                tag = "th" if bold else "td"
+                row = (
+                    '<tr><{0} colspan="{1}">{2}</{0}><{0} class="num">{3}</{0}></tr>\n'
+                )
+                out.append(
+                    Markup(row).format(
+                        tag, len(headings) - 1, escape(label), escape(amount)
+                    )
+                )
+            out.append(Markup("</tfoot>"))
+        out.append(Markup("</table>"))
+        return Markup("").join(out)
+
+    # -- the letter's tables
+
+    def item_label(self, item: LetterItem) -> str:
+        if item.instalment:
+            return self.words["instalment"].format(
+                invoice=item.invoice, n=item.instalment
+            )
+        return item.invoice
+
+    def days_text(self, days: int) -> str:
+        if days > 0:
+            return str(days)
+        if days == 0:
+            return self.words["due_today"]
+        return self.words["due_in"].format(n=-days)
+
+    def demand_table(self) -> Any:
+        """The items demanded, then subtotal, interest, fee, unapplied cash, total."""
+        letter, w, cur = self.letter, self.words, self.letter.currency
+        items = letter.items
+        with_po = any(i.po for i in items)
+        with_days = any(i.days > 0 for i in items)
+        with_interest = letter.interest_rate > 0
+        headings = [w["invoice"]]
+        right = [False]
+        if with_po:
+            headings.append(w["po"])
+            right.append(False)
+        headings += [w["date"], w["due"]]
+        right += [False, False]
+        if with_days:
+            headings.append(w["days"])
+            right.append(True)
+        if with_interest:
+            headings.append(w["interest"])
+            right.append(True)
+        headings.append(
+            f"{w['open']} ({cur})" if self.lang == "en" else f"{w['open']}（{cur}）"
+        )
+        right.append(True)
+        rows = []
+        for item in items:
+            row = [self.item_label(item)]
+            if with_po:
+                row.append(item.po or "")
+            row += [item.date.isoformat(), item.due.isoformat()]
+            if with_days:
+                row.append(self.days_text(item.days))
+            if with_interest:
+                row.append(grouped(item.interest, cur))
+            row.append(grouped(item.open, cur))
+            rows.append(row)
+        footer: list[tuple[str, str, bool]] = []
+        extras = letter.interest or letter.fee or letter.unapplied
+        if extras:
+            key = "subtotal_overdue" if letter.overdue else "subtotal_due"
+            footer.append((w[key], grouped(letter.principal, cur), False))
+        if letter.interest:
+            footer.append(
+                (
+                    w["interest_line"].format(rate=percent(letter.interest_rate)),
+                    grouped(letter.interest, cur),
+                    False,
+                )
+            )
+        if letter.fee:
+            footer.append((w["fee"], grouped(letter.fee, cur), False))
+        if letter.unapplied:
+            footer.append((w["unapplied"], "-" + grouped(letter.unapplied, cur), False))
+        footer.append((w["total"], grouped(letter.total, cur), True))
+        return self.table(headings, rows, right, footer)
+
+    def dispute_table(self) -> Any:
+        """The items in dispute (listed, never demanded)."""
+        letter, w, cur = self.letter, self.words, self.letter.currency
+        headings = [
+            w["invoice"],
+            w["date"],
+            w["due"],
+            f"{w['open']} ({cur})" if self.lang == "en" else f"{w['open']}（{cur}）",
+        ]
+        rows = [
+            [
+                self.item_label(i),
+                i.date.isoformat(),
+                i.due.isoformat(),
+                grouped(i.open, cur),
+            ]
+            for i in letter.disputed
+        ]
+        return self.table(headings, rows, [False, False, False, True])
+
+
+def letter_templates(letter: Letter, fmt: str) -> list[str]:
+    """The templates tried for a letter, in order: `first.zh.txt.j2`, then
+    `first.zh.md.j2` (whose layout writes any format)."""
+    names = [f"{letter.level}.{letter.language}.{fmt}.j2"]
+    if fmt != "md":
+        names.append(f"{letter.level}.{letter.language}.md.j2")
+    return names
+
+
+def letter_context(letter: Letter, settings: Settings, fmt: str) -> dict[str, Any]:
+    """What a letter template sees.
+
+    `letter` (a `reports.dunning.Letter`), `company` (settings.company), `fmt`
+    (md/txt/html), `lang`, `title` (the level's heading and e-mail subject),
+    `contact_name` (the contact without its department, or None), `amount`
+    (the total with its currency: `USD 16,668.90`), `total_capital` (the total
+    in Chinese capitals), `n_items`, `rate` (the interest rate as `8.00%`),
+    and the helpers `lines(...)`, `strong(text)`, `heading(text)`,
+    `demand_table()`, `dispute_table()`; the filter `paragraphs` lays out a
+    block's text.
+    """
+    from arledger.mail import title
+
+    writer = _Writer(fmt, letter.language, letter)
+    return {
+        "letter": letter,
+        "company": settings.company,
+        "fmt": fmt,
+        "lang": letter.language,
+        "title": title(letter.level, letter.language),
+        "contact_name": contact_name(letter.contact),
+        "amount": f"{letter.currency} {grouped(letter.total, letter.currency)}",
+        "n_items": len(letter.items),
+        "rate": percent(letter.interest_rate),
+        "total_capital": zh_capital(letter.total, letter.currency),
+        "lines": writer.lines,
+        "strong": writer.strong,
+        "heading": writer.heading,
+        "demand_table": writer.demand_table,
+        "dispute_table": writer.dispute_table,
+        "_writer": writer,
+    }
+
+
+def letter_environment(ledger_root: Path | None, fmt: str) -> jinja2.Environment:
+    """`environment(ledger_root)` set up for letters in `fmt`.
+
+    For html every template is autoescaped, whatever its name, so a level
+    template written once (`first.en.md.j2`) is safe in an html letter too.
+    """
+    import jinja2
+
+    env = environment(ledger_root)
+    if fmt == "html":
+        env.autoescape = True
+
+    @jinja2.pass_context
+    def paragraphs(context: Any, text: Any) -> Any:
+        return context["_writer"].paragraphs(text)
+
+    env.filters["paragraphs"] = paragraphs
+    env.filters["long_date"] = long_date
+    env.filters["percent"] = percent
+    env.filters["zh_capital"] = zh_capital
+    return env
+
+
+def render_letter(
+    letter: Letter,
+    fmt: str,
+    *,
+    settings: Settings,
+    ledger_root: Path | None = None,
+    env: jinja2.Environment | None = None,
+) -> str:
+    """A letter as md, txt or html text.
+
+    Raises:
+        TemplateProblem: no template for the letter's level and language, or the
+            template is broken; the message starts with FILE:LINE.
+    """
+    if fmt not in LETTER_FORMATS:
+        raise ArledgerError(
+            f"unknown letter format {fmt!r}; choose one of {', '.join(LETTER_FORMATS)}"
+        )
+    env = env or letter_environment(ledger_root, fmt)
+    names = letter_templates(letter, fmt)
+    try:
+        text = _render(env, names, letter_context(letter, settings, fmt), ledger_root)
+    except TemplateProblem as exc:
+        if str(exc) == f"template {names[0]!r} not found":
+            raise TemplateProblem(
+                f"no template for level {letter.level!r} in {letter.language!r}: "
+                f"add templates/{names[-1]} to the ledger"
+            ) from None
+        raise
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+
+
+def letter_message(
+    letter: Letter,
+    *,
+    settings: Settings,
+    ledger_root: Path | None = None,
+    now: datetime,
+) -> EmailMessage:
+    """A letter as an e-mail: the txt letter with the html letter as alternative."""
+    from arledger import mail
+
+    text = render_letter(letter, "txt", settings=settings, ledger_root=ledger_root)
+    html = render_letter(letter, "html", settings=settings, ledger_root=ledger_root)
+    reply_to = settings.company.email
+    from_address = mail.sender(settings)
+    if reply_to and reply_to in from_address:
+        reply_to = None
+    return mail.build_message(
+        letter,
+        subject=mail.subject(letter, settings.company.name),
+        text=text,
+        html=html,
+        from_address=from_address,
+        now=now,
+        reply_to=reply_to,
+    )

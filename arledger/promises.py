@@ -25,8 +25,8 @@ class Promise:
     A promise is kept when the customer's payments dated from the day it was made
     to its promised date add up to the promised amount (any payment, when no
     amount was promised); when the promise names an `invoice`, cash that payments
-    name for other invoices does not count. Broken when the promised date has passed and it
-    was not kept; open otherwise.
+    name for other invoices does not count. Broken when the promised date has
+    passed and it was not kept; open otherwise.
     """
 
     contact: Contact

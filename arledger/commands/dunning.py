@@ -1,9 +1,355 @@
-"""`dunning`: letters for late customers (催款函), and sending them."""
+"""`dunning`: letters for late customers (催款函), and sending them.
+
+Thin shell over `reports.dunning` (who gets which letter), `letters` (the text)
+and `mail` (messages, SMTP, the sent log).
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from arledger.commands import common
+from arledger.commands.common import (
+    FORMATS,
+    AsOfOpt,
+    CurrencyOpt,
+    CustomerOpt,
+    ForceOpt,
+    LedgerOpt,
+    Output,
+    OutputOpt,
+    OwnerOpt,
+    exit_codes,
+    load_ledger,
+    make_view,
+    option,
+    parse_fail_on,
+    stderr,
+)
+from arledger.errors import OutputExists, UsageError
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+    from arledger.ledger import Ledger
+    from arledger.reports.dunning import DunningResult, Letter
+
+LETTER_FORMATS = ("md", "txt", "html", "eml")
+
+OutOpt = Annotated[
+    Path | None,
+    option("--out", metavar="DIR",
+           help="Write one letter per customer into DIR (md, txt, html or eml; "
+           "an existing letter is replaced only with --force)."),
+]  # fmt: skip
+LetterFormatOpt = Annotated[
+    str | None,
+    option("--format", "-f", metavar="FORMAT",
+           help="With --out or --preview: md (default), txt, html or eml. "
+           "Otherwise the summary's format: table, csv, json, md or xlsx."),
+]  # fmt: skip
+PreviewOpt = Annotated[
+    str | None,
+    option("--preview", metavar="CUSTOMER",
+           help="Print this customer's letter (id or exact name) and exit."),
+]  # fmt: skip
+SendOpt = Annotated[
+    bool,
+    typer.Option("--send", help="E-mail the letters over SMTP (settings `smtp`); "
+                 "a level already sent within dunning.resend_days is not sent "
+                 "again (dunning-log.csv)."),
+]  # fmt: skip
+FailOnOpt = Annotated[
+    list[str] | None,
+    option("--fail-on", metavar="WHAT",
+           help="Exit 1 when this is found: overdue (a customer whose letter is "
+           "about money past due, sent or not), hold (a customer on credit hold) "
+           "or broken-promise; repeatable. For cron."),
+]  # fmt: skip
+DryRunOpt = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Show what --send would send, or which files "
+                 "--out would write, and do nothing."),
+]  # fmt: skip
+
+
+@exit_codes
+def dunning(
+    ledger: LedgerOpt = None,
+    as_of: AsOfOpt = None,
+    customer: CustomerOpt = None,
+    owner: OwnerOpt = None,
+    currency: CurrencyOpt = None,
+    out: OutOpt = None,
+    format: LetterFormatOpt = None,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
+    preview: PreviewOpt = None,
+    send: SendOpt = False,
+    dry_run: DryRunOpt = False,
+    fail_on: FailOnOpt = None,
+) -> None:
+    """Dunning letters (催款函) for late customers, by level; --out, --preview, --send.
+
+    Without --out, --preview or --send: a summary of who gets which letter, for
+    how much, and who is skipped and why.
+    """
+    from arledger.reports import dunning as dunning_report
+    from arledger.settle import settle
+
+    letter_format, sink = _formats(format, output, force, out, preview, send)
+    alerts = parse_fail_on(fail_on)
+    loaded = load_ledger(ledger)
+    view = make_view(loaded, as_of, customer, owner, currency)
+    settlement = settle(view)
+    result = dunning_report.compute(view, settlement)
+
+    if preview is not None:
+        _preview(loaded, result, preview, letter_format, sink)
+        raise typer.Exit(common.ExitCode.OK)
+    files = None
+    if out is not None:
+        files = _write_letters(loaded, result, out, letter_format, force, dry_run)
+    if send:
+        report = _send(loaded, result, dry_run)
+    else:
+        report = dunning_report.to_report(result, files)
+    sink.emit(report, loaded.files)
+    raise typer.Exit(_attention(view, settlement, result, alerts))
+
+
+def _formats(
+    fmt: str | None,
+    output: Path | None,
+    force: bool,
+    out: Path | None,
+    preview: str | None,
+    send: bool,
+) -> tuple[str, Output]:
+    """The letters' format and where the summary goes; usage errors early."""
+    if preview is not None and (out is not None or send):
+        raise UsageError("--preview prints one letter: leave out --out and --send")
+    if out is not None or preview is not None:
+        letter_format = fmt or "md"
+        if letter_format not in LETTER_FORMATS:
+            raise UsageError(
+                f"--format: {letter_format!r} is not a letter format; with --out "
+                f"or --preview give one of {', '.join(LETTER_FORMATS)}"
+            )
+        sink = Output(None, output, force)
+    else:
+        if fmt is not None and fmt not in FORMATS:
+            raise UsageError(
+                f"--format: {fmt!r} is not one of {', '.join(FORMATS)} "
+                f"({', '.join(LETTER_FORMATS)} are for letters: give --out DIR)"
+            )
+        letter_format = "md"
+        sink = Output(fmt, output, force)
+    if preview is None:
+        sink.resolve_format()  # the summary's format (a preview is the letter)
+    return letter_format, sink
+
+
+def _now() -> Any:
+    from datetime import datetime
+
+    return datetime.now().astimezone()
+
+
+def render(ledger: Ledger, letter: Letter, fmt: str) -> str | bytes:
+    """One letter in md, txt, html, or eml (bytes)."""
+    from arledger import letters, mail
+
+    if fmt == "eml":
+        return mail.as_bytes(message(ledger, letter))
+    return letters.render_letter(
+        letter, fmt, settings=ledger.settings, ledger_root=ledger.root
+    )
+
+
+def message(ledger: Ledger, letter: Letter) -> EmailMessage:
+    from arledger import letters
+
+    return letters.letter_message(
+        letter, settings=ledger.settings, ledger_root=ledger.root, now=_now()
+    )
+
+
+def _preview(
+    ledger: Ledger, result: DunningResult, who: str, fmt: str, sink: Output
+) -> None:
+    """Print one customer's letter (or write it to --output FILE)."""
+    ids = common.customer_ids(ledger, [who]) or []
+    found = [letter for letter in result.letters if letter.customer in ids]
+    if not found:
+        skipped = [s for s in result.skipped if s.customer in ids]
+        why = f": skipped, {skipped[0].reason}" if skipped else ": nothing is due"
+        raise UsageError(
+            f"--preview: no letter for {ids[0]} as of {result.as_of.isoformat()}{why}"
+        )
+    parts = [render(ledger, letter, fmt) for letter in found]
+    if isinstance(parts[0], bytes):
+        data: str | bytes = b"\r\n".join(p for p in parts if isinstance(p, bytes))
+    else:
+        data = "\n".join(str(p) for p in parts)
+    if sink.output is not None:
+        from arledger.fileio import write_output
+
+        write_output(sink.output, data, force=sink.force, protected=ledger.files)
+    elif isinstance(data, bytes):
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        typer.echo(data, nl=False)
+
+
+def file_name(letter: Letter, fmt: str, several: bool) -> str:
+    """`ACME.md`; `ACME-EUR.md` when the customer has letters in two currencies."""
+    stem = re.sub(r"[^\w.-]+", "_", letter.customer).strip("._") or "customer"
+    if several:
+        stem = f"{stem}-{letter.currency}"
+    return f"{stem}.{fmt}"
+
+
+def _write_letters(
+    ledger: Ledger,
+    result: DunningResult,
+    out: Path,
+    fmt: str,
+    force: bool,
+    dry_run: bool,
+) -> dict[tuple[str, str], str]:
+    """Render every letter first (a template error writes nothing), refuse to
+    overwrite any existing letter without --force, then write them."""
+    from arledger.fileio import write_output
+
+    counts: dict[str, int] = {}
+    for letter in result.letters:
+        counts[letter.customer] = counts.get(letter.customer, 0) + 1
+    targets = [
+        (letter, out / file_name(letter, fmt, counts[letter.customer] > 1))
+        for letter in result.letters
+    ]
+    if not force:
+        existing = [str(path) for _, path in targets if path.exists()]
+        if existing:
+            more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+            raise OutputExists(f"{existing[0]}{more} exist; use --force to replace")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} is not a directory")
+    if fmt == "eml":
+        from arledger import mail
+
+        mail.sender(ledger.settings)  # no sender: say so before writing anything
+    rendered = [(letter, path, render(ledger, letter, fmt)) for letter, path in targets]
+    files: dict[tuple[str, str], str] = {}
+    for letter, path, data in rendered:
+        if not dry_run:
+            write_output(path, data, force=force, protected=ledger.files)
+            if fmt == "eml" and not letter.email:
+                stderr(f"arledger: {path}: {letter.customer} has no email; no To")
+        files[(letter.customer, letter.currency)] = str(path)
+    done = "would write" if dry_run else "wrote"
+    stderr(f"arledger: {done} {len(rendered)} letter(s) to {out}")
+    return files
+
+
+def _send(ledger: Ledger, result: DunningResult, dry_run: bool) -> Any:
+    """Send (or with --dry-run, list) every letter; a Report of what happened."""
+    from arledger import mail
+    from arledger.report import Column, Report, Section
+
+    outgoing = [(letter, message(ledger, letter)) for letter in result.letters]
+    deliveries = mail.deliver(
+        outgoing,
+        smtp=ledger.settings.smtp,
+        log_file=mail.log_path(ledger.root),
+        today=common.today(),
+        resend_days=result.policy.resend_days,
+        dry_run=dry_run,
+        environ=os.environ,
+        protected=ledger.files,
+    )
+    columns = (
+        Column("customer", "Customer"),
+        Column("level", "Level"),
+        Column("amount", "Amount", "money"),
+        Column("to", "To"),
+        Column("status", "Status"),
+        Column("reason", "Why"),
+        Column("message_id", "Message-ID"),
+    )
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for d in deliveries:
+        rows.setdefault(d.letter.currency, []).append(
+            {
+                "customer": d.letter.customer,
+                "level": d.letter.level,
+                "amount": d.letter.total,
+                "to": str(d.to) if d.to else None,
+                "status": d.status,
+                "reason": d.reason,
+                "message_id": str(d.message_id) if d.message_id else None,
+            }
+        )
+    for skip in result.skipped:  # no letter at all: say why, for the cron log
+        rows.setdefault(skip.currency, []).append(
+            {
+                "customer": skip.customer,
+                "level": skip.level,
+                "amount": None,
+                "to": None,
+                "status": "skipped",
+                "reason": skip.reason,
+                "message_id": None,
+            }
+        )
+    sent = sum(1 for d in deliveries if d.status == "sent")
+    stderr(
+        f"arledger: {'dry run: ' if dry_run else ''}"
+        + (
+            f"{sum(1 for d in deliveries if d.status == 'would send')} to send"
+            if dry_run
+            else f"sent {sent}"
+        )
+        + f", skipped {sum(1 for d in deliveries if d.status == 'skipped')}"
+        + f" (and {len(result.skipped)} without a letter)"
+    )
+    what = "Dunning dry run" if dry_run else "Dunning sent"
+    title = f"{what} as of {result.as_of.isoformat()}"
+    sections = tuple(
+        Section(currency, columns, tuple(rows[currency]), title=f"{title} — {currency}")
+        for currency in sorted(rows)
+    )
+    return Report("dunning-send", title, result.as_of, sections)
+
+
+def _attention(
+    view: Any, settlement: Any, result: DunningResult, alerts: set[str]
+) -> common.ExitCode:
+    """--fail-on overdue: exit 1 when a customer is overdue at a dunning level
+    (a letter about money past due, sent or not); other kinds as in every report."""
+    code = common.ExitCode.OK
+    if "overdue" in alerts:
+        late = [letter for letter in result.letters if letter.overdue]
+        if late:
+            names = ", ".join(f"{lt.customer} ({lt.level})" for lt in late)
+            stderr(
+                f"arledger: attention: {len(late)} overdue at a dunning level: {names}"
+            )
+            code = common.ExitCode.ATTENTION
+    others = alerts - {"overdue"}
+    if others and common.attention(view, settlement, others):
+        code = common.ExitCode.ATTENTION
+    return code
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app (none yet)."""
+    app.command()(dunning)

@@ -1,0 +1,606 @@
+"""Dunning (催款): which customer gets which letter, for how much, and by when.
+
+Pure: a view and its settlement in, `Letter` objects and skip reasons out. The
+level is a function of (ledger, as-of, policy) alone, so re-running on the same
+day gives the same letters; the sent log (`arledger.mail`) only stops duplicate
+delivery and never changes a level. No templates, no clock, no I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from arledger.errors import ArledgerError
+from arledger.ledger import LedgerView
+from arledger.model import DunningLevel, DunningSettings
+from arledger.money import ZERO, grouped, round_charge
+from arledger.promises import Promise, latest_promise, promises
+from arledger.report import Column, Report, Section
+from arledger.settle import Item, Settlement
+
+DAYS_IN_YEAR = 365  # SPEC §2: interest = open × rate × days past due / 365
+FEE_FROM = "second"  # SPEC §1: a flat fee per letter from level `second` on
+
+
+# ---------------------------------------------------------------- the policy
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The dunning policy of `arledger.yaml`, levels ordered by days."""
+
+    levels: tuple[DunningLevel, ...]
+    min_amount: Decimal
+    interest_rate: Decimal  # a fraction a year: 0.08 is 8%
+    fee: Decimal
+    fee_from: int | None  # index into `levels` of the first level with a fee
+    pay_days: int
+    resend_days: int
+
+    @classmethod
+    def from_settings(cls, settings: DunningSettings) -> Policy:
+        """The policy of the settings; levels sorted by `days` (stable)."""
+        levels = tuple(sorted(settings.levels, key=lambda lv: lv.days))
+        if not levels:
+            raise ArledgerError(
+                "arledger.yaml: dunning.levels: give at least one level"
+            )
+        names = [lv.name for lv in levels]
+        duplicate = next((n for n in names if names.count(n) > 1), None)
+        if duplicate is not None:
+            raise ArledgerError(
+                f"arledger.yaml: dunning.levels: level {duplicate!r} is given twice"
+            )
+        if settings.interest_rate >= 1:
+            raise ArledgerError(
+                f"arledger.yaml: dunning.interest_rate: {settings.interest_rate} "
+                f"would be {settings.interest_rate * 100:f}% a year; write the "
+                "annual rate as a fraction, e.g. 0.08 for 8%"
+            )
+        return cls(
+            levels=levels,
+            min_amount=settings.min_amount,
+            interest_rate=settings.interest_rate,
+            fee=settings.fee,
+            fee_from=fee_from(levels),
+            pay_days=settings.pay_days,
+            resend_days=settings.resend_days,
+        )
+
+
+def fee_from(levels: Sequence[DunningLevel]) -> int | None:
+    """Index of the first level that carries the fee (SPEC §1: `second` on).
+
+    Levels are ordered by days. Without a level named `second`, the fee starts
+    at the second level that is past due (days ≥ 1), which is where `second`
+    sits in the default ladder.
+    """
+    for n, level in enumerate(levels):
+        if level.name == FEE_FROM:
+            return n
+    overdue = [n for n, level in enumerate(levels) if level.days >= 1]
+    return overdue[1] if len(overdue) > 1 else None
+
+
+def dunning_level(days_past_due: int, levels: Sequence[DunningLevel]) -> int | None:
+    """The index of the highest level whose `days` ≤ `days_past_due` (SPEC §2).
+
+    Args:
+        days_past_due: the largest days past due of a customer's items
+            (negative: not yet due).
+        levels: ordered by days.
+
+    Returns:
+        An index into `levels`, or None when no level is reached.
+    """
+    found = None
+    for n, level in enumerate(levels):
+        if level.days <= days_past_due:
+            found = n
+    return found
+
+
+def interest_on(
+    open_amount: Decimal, days: int, rate: Decimal, currency: str
+) -> Decimal:
+    """Late interest on one item: open × rate × days / 365, rounded once, half-up."""
+    if rate <= 0 or days <= 0:
+        return ZERO
+    return round_charge(open_amount * rate * days / DAYS_IN_YEAR, currency)
+
+
+# ---------------------------------------------------------------- the result
+
+
+@dataclass(frozen=True, slots=True)
+class LetterItem:
+    """An item as a letter shows it."""
+
+    invoice: str
+    instalment: int | None
+    date: date  # issue date
+    due: date
+    days: int  # days past due; 0 or less: not due yet
+    open: Decimal
+    interest: Decimal
+    po: str | None
+    description: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PromisedInvoice:
+    """An invoice the customer has promised to pay by a date still to come: left
+    out of the letter, and said so."""
+
+    invoice: str
+    open: Decimal  # what is open on it (all its instalments within reach)
+    promise: Promise
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """One dunning letter (催款函): one customer, one currency, one level.
+
+    `total` = `principal` − `unapplied` + `interest` + `fee`, every part already
+    rounded, so a letter's printed lines add up to its printed total.
+    """
+
+    customer: str
+    name: str
+    language: str
+    currency: str
+    as_of: date
+    level: str
+    rank: int  # index of the level in the policy (0: the mildest)
+    top: bool  # the last level of the policy
+    days: int  # largest days past due among the items demanded
+    items: tuple[LetterItem, ...]  # demanded
+    disputed: tuple[LetterItem, ...]  # listed "in dispute", never demanded
+    promised: tuple[PromisedInvoice, ...]  # open promises on invoices: left out
+    principal: Decimal  # sum of the items' open amounts
+    unapplied: Decimal  # the customer's unapplied cash, deducted (positive)
+    interest: Decimal  # sum of the items' interest
+    interest_rate: Decimal
+    fee: Decimal
+    total: Decimal
+    pay_by: date
+    escalated_from: str | None  # the level before a broken promise raised it
+    broken_promise: Promise | None
+    email: str | None
+    contact: str | None
+    address: str | None
+
+    @property
+    def overdue(self) -> bool:
+        """True when money is past due (not only a reminder before the due date)."""
+        return self.days >= 1
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A customer with items at a dunning level that gets no letter, and why."""
+
+    customer: str
+    name: str
+    language: str
+    currency: str
+    level: str | None  # the level it would have had
+    days: int  # largest days past due among its items
+    amount: Decimal  # what the letter would have demanded, before charges
+    reason: str
+
+
+@dataclass(frozen=True)
+class DunningResult:
+    as_of: date
+    policy: Policy
+    letters: tuple[Letter, ...]  # worst first: highest level, then most days
+    skipped: tuple[Skip, ...]  # by customer
+
+
+# ---------------------------------------------------------------- compute
+
+
+def compute(
+    view: LedgerView, settlement: Settlement, policy: Policy | None = None
+) -> DunningResult:
+    """Choose each customer's dunning level and build its letter (SPEC §2, Dunning).
+
+    Per customer and currency: the items that can be demanded are its open,
+    undisputed items without an invoice `dunning_block` in force and not on an
+    invoice the customer has promised to pay by a date still to come. The level
+    is the highest whose `days` ≤ the largest days past due among them; a
+    broken, still unpaid latest promise raises it one level. A `reminder` level
+    (days ≤ 0) demands the items due within its window; a level past due
+    demands the overdue items. Unapplied cash is deducted; no letter when what
+    is left is below `min_amount`, when a customer `dunning_block` is in force,
+    or while a promise to pay that names no invoice is open.
+
+    Args:
+        view: the ledger as of a date, filtered.
+        settlement: `settle(view)`.
+        policy: default from the view's settings.
+    """
+    policy = policy or Policy.from_settings(view.settings.dunning)
+    accounts: dict[tuple[str, str], list[Item]] = {}
+    for item in settlement.items:
+        if item.open > 0:
+            accounts.setdefault((item.customer, item.currency), []).append(item)
+    dunner = _Dunner(view, settlement, policy)
+    letters: list[Letter] = []
+    skipped: list[Skip] = []
+    for (customer_id, currency), items in sorted(accounts.items()):
+        items.sort(key=lambda i: (i.due, i.date, i.invoice, i.instalment or 0))
+        outcome = dunner.account(customer_id, currency, items)
+        if isinstance(outcome, Letter):
+            letters.append(outcome)
+        elif outcome is not None:
+            skipped.append(outcome)
+    letters.sort(key=lambda lt: (-lt.rank, -lt.days, lt.customer, lt.currency))
+    skipped.sort(key=lambda s: (s.customer, s.currency))
+    return DunningResult(view.as_of, policy, tuple(letters), tuple(skipped))
+
+
+class _Dunner:
+    """What `compute` needs for every account, worked out once."""
+
+    def __init__(
+        self, view: LedgerView, settlement: Settlement, policy: Policy
+    ) -> None:
+        self.view = view
+        self.policy = policy
+        self.levels = policy.levels
+        found = promises(view)
+        self.latest = latest_promise(found)
+        self.open: dict[str, list[Promise]] = {}
+        for promise in found:
+            if promise.status == "open":
+                self.open.setdefault(promise.customer, []).append(promise)
+        self.paid_since = _paid_since(view, self.latest)
+        self.unapplied = settlement.unapplied()
+
+    def days_of(self, item: Item) -> int:
+        return (self.view.as_of - item.due).days
+
+    def account(
+        self, customer_id: str, currency: str, items: list[Item]
+    ) -> Letter | Skip | None:
+        """The letter of one customer in one currency, why it gets none, or None
+        when nothing has reached a dunning level."""
+        view, policy, levels, days_of = (
+            self.view,
+            self.policy,
+            self.levels,
+            self.days_of,
+        )
+        as_of = view.as_of
+        customer = view.ledger.customers.get(customer_id)
+        name = customer.name if customer else customer_id
+        language = (customer.language if customer else None) or view.settings.language
+
+        def skip(level: int | None, days: int, amount: Decimal, reason: str) -> Skip:
+            level_name = levels[level].name if level is not None else None
+            return Skip(
+                customer_id, name, language, currency, level_name, days, amount, reason
+            )
+
+        lowest = levels[0].days
+        open_promises = self.open.get(customer_id, [])
+        # An open promise naming an invoice stops that invoice only; one naming
+        # none stops the customer (below).
+        on_invoice = {
+            _promised_invoice(p): p for p in open_promises if _promised_invoice(p)
+        }
+        disputed = [i for i in items if i.disputed]
+        blocked = [i for i in items if not i.disputed and _blocked(view, i)]
+        promised = [
+            i
+            for i in items
+            if not i.disputed and i not in blocked and i.invoice in on_invoice
+        ]
+        candidates = [
+            i
+            for i in items
+            if not i.disputed and i not in blocked and i.invoice not in on_invoice
+        ]
+        reached = [i for i in candidates if days_of(i) >= lowest]
+        if not reached:
+            held_blocked = [i for i in blocked if days_of(i) >= lowest]
+            held_promised = [i for i in promised if days_of(i) >= lowest]
+            held = held_blocked + held_promised
+            if held:
+                days = max(map(days_of, held))
+                reasons = [_block_text(view, i) for i in held_blocked]
+                reasons += dict.fromkeys(
+                    _promise_text(on_invoice[i.invoice], currency)
+                    for i in held_promised
+                )
+                return skip(
+                    dunning_level(days, levels),
+                    days,
+                    sum((i.open for i in held), ZERO),
+                    "; ".join(reasons),
+                )
+            late = [i for i in disputed if days_of(i) >= lowest]
+            if late:
+                return skip(
+                    None,
+                    max(map(days_of, late)),
+                    ZERO,
+                    "only disputed items: " + ", ".join(_label(i) for i in late),
+                )
+            return None
+
+        days = max(map(days_of, reached))
+        base = dunning_level(days, levels)
+        assert base is not None  # `reached` holds items at or past the lowest level
+        # SPEC §2: a reminder (days ≤ 0) demands the items falling due within its
+        # window; a level past due demands what is overdue.
+        threshold = min(levels[base].days, 1)
+        demanded = [i for i in candidates if days_of(i) >= threshold]
+        principal = sum((i.open for i in demanded), ZERO)
+
+        block = customer.dunning_block if customer else None
+        if block is not None and as_of < block.until:
+            reason = f"dunning block until {block.until.isoformat()}"
+            if block.reason:
+                reason = f"{reason}: {block.reason}"
+            return skip(base, days, principal, reason)
+        customer_wide = [p for p in open_promises if not _promised_invoice(p)]
+        if customer_wide:
+            # Mahnstopp: a customer who has promised is not written to before
+            # the promised date.
+            return skip(
+                base, days, principal, _promise_text(customer_wide[-1], currency)
+            )
+
+        promise = self.latest.get(customer_id)
+        rank = base
+        broken = None
+        if (
+            promise is not None
+            and promise.status == "broken"
+            and not _made_good(promise, self.paid_since.get(customer_id, ZERO))
+        ):
+            broken = promise
+            rank = min(base + 1, len(levels) - 1)
+        level = levels[rank]
+
+        credit = self.unapplied.get((customer_id, currency), ZERO)
+        net = principal - credit
+        if net <= 0:
+            return skip(
+                rank,
+                days,
+                principal,
+                f"unapplied cash of {grouped(credit, currency)} covers "
+                f"the {grouped(principal, currency)} due",
+            )
+        if net < policy.min_amount:
+            return skip(
+                rank,
+                days,
+                net,
+                f"{grouped(net, currency)} due is below the minimum of "
+                f"{grouped(policy.min_amount, currency)}",
+            )
+
+        letter_items = tuple(
+            _letter_item(view, i, days_of(i), policy.interest_rate) for i in demanded
+        )
+        interest = sum((i.interest for i in letter_items), ZERO)
+        with_fee = policy.fee_from is not None and rank >= policy.fee_from
+        fee = round_charge(policy.fee, currency) if with_fee else ZERO
+        if level.pay_days is not None:
+            pay_by = as_of + timedelta(days=level.pay_days)
+        elif days <= 0:
+            # A reminder before the due date asks for payment on the due dates.
+            pay_by = max(i.due for i in demanded)
+        else:
+            pay_by = as_of + timedelta(days=policy.pay_days)
+        return Letter(
+            customer=customer_id,
+            name=name,
+            language=language,
+            currency=currency,
+            as_of=as_of,
+            level=level.name,
+            rank=rank,
+            top=rank == len(levels) - 1,
+            days=days,
+            items=letter_items,
+            disputed=tuple(_letter_item(view, i, days_of(i), ZERO) for i in disputed),
+            promised=tuple(
+                PromisedInvoice(
+                    invoice,
+                    sum((i.open for i in promised if i.invoice == invoice), ZERO),
+                    on_invoice[invoice],
+                )
+                for invoice in dict.fromkeys(i.invoice for i in promised)
+            ),
+            principal=principal,
+            unapplied=credit,
+            interest=interest,
+            interest_rate=policy.interest_rate,
+            fee=fee,
+            total=net + interest + fee,
+            pay_by=pay_by,
+            escalated_from=levels[base].name if rank != base else None,
+            broken_promise=broken,
+            email=customer.email if customer else None,
+            contact=customer.contact if customer else None,
+            address=customer.address if customer else None,
+        )
+
+
+def _blocked(view: LedgerView, item: Item) -> bool:
+    invoice = view.ledger.invoices.get(item.invoice)
+    block = invoice.dunning_block if invoice else None
+    return block is not None and view.as_of < block.until
+
+
+def _block_text(view: LedgerView, item: Item) -> str:
+    block = view.ledger.invoices[item.invoice].dunning_block
+    assert block is not None
+    text = f"{_label(item)} blocked until {block.until.isoformat()}"
+    return f"{text}: {block.reason}" if block.reason else text
+
+
+def _promised_invoice(promise: Promise) -> str | None:
+    """The invoice a promise names, if any (contacts' `invoice` field)."""
+    return getattr(promise.contact, "invoice", None)
+
+
+def _promise_text(promise: Promise, currency: str) -> str:
+    amount = (
+        f" {grouped(promise.amount, currency)}" if promise.amount is not None else ""
+    )
+    invoice = _promised_invoice(promise)
+    what = f"{invoice}{amount}" if invoice else amount.strip()
+    pay = f" to pay {what}" if what else " to pay"
+    return f"promised on {promise.made.isoformat()}{pay} by {promise.due.isoformat()}"
+
+
+def _label(item: Item) -> str:
+    return f"{item.invoice}#{item.instalment}" if item.instalment else item.invoice
+
+
+def _letter_item(view: LedgerView, item: Item, days: int, rate: Decimal) -> LetterItem:
+    invoice = view.ledger.invoices.get(item.invoice)
+    return LetterItem(
+        invoice=item.invoice,
+        instalment=item.instalment,
+        date=item.date,
+        due=item.due,
+        days=days,
+        open=item.open,
+        interest=interest_on(item.open, days, rate, item.currency),
+        po=invoice.po if invoice else None,
+        description=invoice.description if invoice else None,
+    )
+
+
+def _paid_since(view: LedgerView, latest: dict[str, Promise]) -> dict[str, Decimal]:
+    """Per customer, what was paid towards its latest promise from the day it was
+    made up to as-of (only what names the invoice, when the promise names one)."""
+    paid: dict[str, Decimal] = {}
+    for payment in view.payments:
+        promise = latest.get(payment.customer)
+        if promise is None or payment.date < promise.made:
+            continue
+        invoice = _promised_invoice(promise)
+        if invoice is None:
+            amount = payment.amount
+        elif payment.invoice == invoice:
+            amount = payment.amount
+        else:
+            amount = (payment.allocations or {}).get(invoice, ZERO)
+        paid[payment.customer] = paid.get(payment.customer, ZERO) + amount
+    return paid
+
+
+def _made_good(promise: Promise, paid: Decimal) -> bool:
+    """A broken promise paid late, in full, no longer escalates."""
+    return paid >= promise.amount if promise.amount is not None else paid > 0
+
+
+# ---------------------------------------------------------------- to a report
+
+
+def summary_columns(with_files: bool = False) -> tuple[Column, ...]:
+    columns = (
+        Column("customer", "Customer"),
+        Column("name", "Name"),
+        Column("language", "Lang"),
+        Column("level", "Level"),
+        Column("days", "Days", "days"),
+        Column("items", "Items", "int"),
+        Column("amount", "Amount", "money"),
+        Column("pay_by", "Pay by", "date"),
+        Column("note", "Note"),
+        Column("skipped", "Skipped", "text", "bad"),
+    )
+    return (*columns, Column("file", "File")) if with_files else columns
+
+
+def letter_note(letter: Letter) -> str | None:
+    """What a reader of the summary should know about a letter, in a few words."""
+    notes = []
+    if letter.broken_promise is not None:
+        promise = letter.broken_promise
+        escalated = (
+            f", {letter.escalated_from} -> {letter.level}"
+            if letter.escalated_from
+            else ""
+        )
+        notes.append(f"broken promise of {promise.made.isoformat()}{escalated}")
+    if letter.disputed:
+        notes.append(f"{len(letter.disputed)} disputed not demanded")
+    for promised in letter.promised:
+        notes.append(
+            f"{promised.invoice} promised by {promised.promise.due.isoformat()}"
+        )
+    if letter.unapplied:
+        notes.append(f"unapplied {letter.unapplied:f} deducted")
+    return "; ".join(notes) or None
+
+
+def to_report(
+    result: DunningResult, files: dict[tuple[str, str], str] | None = None
+) -> Report:
+    """The summary: one row per letter (worst first), then the customers skipped.
+
+    Args:
+        files: (customer, currency) -> the file its letter was written to.
+    """
+    by_currency: dict[str, list[dict[str, object]]] = {}
+    totals: dict[str, Decimal] = {}
+    for letter in result.letters:
+        row: dict[str, object] = {
+            "customer": letter.customer,
+            "name": letter.name,
+            "language": letter.language,
+            "level": letter.level,
+            "days": letter.days,
+            "items": len(letter.items),
+            "amount": letter.total,
+            "pay_by": letter.pay_by,
+            "skipped": None,
+            "note": letter_note(letter),
+        }
+        if files is not None:
+            row["file"] = files.get((letter.customer, letter.currency))
+        by_currency.setdefault(letter.currency, []).append(row)
+        totals[letter.currency] = totals.get(letter.currency, ZERO) + letter.total
+    for skip in result.skipped:
+        row = {
+            "customer": skip.customer,
+            "name": skip.name,
+            "language": skip.language,
+            "level": skip.level,
+            "days": skip.days,
+            "items": None,
+            "amount": None,
+            "pay_by": None,
+            "skipped": skip.reason,
+            "note": None,
+        }
+        if files is not None:
+            row["file"] = None
+        by_currency.setdefault(skip.currency, []).append(row)
+    title = f"Dunning as of {result.as_of.isoformat()}"
+    sections = tuple(
+        Section(
+            currency,
+            summary_columns(files is not None),
+            tuple(by_currency[currency]),
+            {"amount": totals.get(currency, ZERO)},
+            title=f"{title} — {currency}",
+        )
+        for currency in sorted(by_currency)
+    )
+    meta = {"levels": [level.name for level in result.policy.levels]}
+    return Report("dunning", title, result.as_of, sections, meta)

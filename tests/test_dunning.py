@@ -1,0 +1,857 @@
+"""Dunning (SPEC §2, "Dunning"; issue 4): levels, amounts, stops, letters.
+
+Every expected figure was computed by hand; the docstrings show the arithmetic.
+Ledgers are inline YAML; the as-of date is 2026-10-31 unless a test says so.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from typer.testing import CliRunner
+
+from arledger.cli import app
+from arledger.letters import TemplateProblem, render_letter, zh_capital
+from arledger.loader import load
+from arledger.model import Contact, DunningLevel
+from arledger.reports import dunning
+from arledger.reports.dunning import dunning_level, fee_from, interest_on
+from arledger.settle import settle
+
+from .conftest import DEMO, ROOT
+
+D = Decimal
+AS_OF = "2026-10-31"
+
+SETTINGS = """\
+company: {name: Test Trading Co., email: ar@test.example, bank: "Test Bank, account 42"}
+currency: USD
+"""
+CUSTOMERS = """\
+- {id: C, name: Customer Ltd, email: ap@customer.example, contact: Pat Doe (AP)}
+"""
+
+
+def compute(path, as_of: str = AS_OF):
+    ledger, errors = load(path)
+    assert not [e for e in errors if not e.warning], errors
+    view = ledger.view(date.fromisoformat(as_of))
+    return dunning.compute(view, settle(view)), ledger
+
+
+def one(result, customer: str = "C"):
+    found = [lt for lt in result.letters if lt.customer == customer]
+    assert len(found) == 1, (result.letters, result.skipped)
+    return found[0]
+
+
+def skipped(result, customer: str = "C"):
+    found = [s for s in result.skipped if s.customer == customer]
+    assert len(found) == 1, (result.letters, result.skipped)
+    return found[0]
+
+
+def run(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(app, ["dunning", *args], env=env)
+
+
+# ---------------------------------------------------------------- levels
+
+DEFAULT_LEVELS = tuple(
+    DunningLevel(name=n, days=d)
+    for n, d in (
+        ("reminder", -3),
+        ("first", 1),
+        ("second", 15),
+        ("final", 30),
+        ("legal", 60),
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        (-4, None),
+        (-3, "reminder"),
+        (0, "reminder"),
+        (1, "first"),
+        (14, "first"),
+        (15, "second"),
+        (29, "second"),
+        (30, "final"),
+        (59, "final"),
+        (60, "legal"),
+        (400, "legal"),
+    ],
+)
+def test_level_is_the_highest_whose_days_are_reached(days, expected):
+    index = dunning_level(days, DEFAULT_LEVELS)
+    assert (DEFAULT_LEVELS[index].name if index is not None else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("due", "expected"),
+    [
+        ("2026-11-04", None),  # due in 4 days: nothing yet
+        ("2026-11-03", "reminder"),  # due in 3 days: days past due -3
+        ("2026-10-31", "reminder"),  # due today: 0
+        ("2026-10-30", "first"),  # 1 day
+        ("2026-10-17", "first"),  # 14
+        ("2026-10-16", "second"),  # 15
+        ("2026-10-02", "second"),  # 29
+        ("2026-10-01", "final"),  # 30
+        ("2026-09-02", "final"),  # 59
+        ("2026-09-01", "legal"),  # 60
+    ],
+)
+def test_level_at_each_boundary_through_a_ledger(ledger_dir, due, expected):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices=f"- {{id: I1, customer: C, date: 2026-08-01, due: {due}, amount: 100.00}}\n",
+    )
+    result, _ = compute(path)
+    if expected is None:
+        assert result.letters == () and result.skipped == ()
+    else:
+        assert one(result).level == expected
+
+
+def test_levels_are_ordered_by_days_whatever_the_order_in_settings(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS
+        + "dunning:\n  levels: [{name: late, days: 20}, {name: early, days: 1}]\n",
+        customers=CUSTOMERS,
+        invoices="- {id: I1, customer: C, date: 2026-08-01, due: 2026-10-10, amount: 100.00}\n",
+    )
+    result, _ = compute(path)  # 21 days past due
+    assert one(result).level == "late"
+    assert [lv.name for lv in result.policy.levels] == ["early", "late"]
+
+
+def test_reminder_demands_only_items_falling_due_within_three_days(ledger_dir):
+    """I1 is due 2026-11-02 (-2 days), I2 on 2026-11-05 (-5): only I1 is asked for,
+    on its due date."""
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices="""\
+        - {id: I1, customer: C, date: 2026-10-01, due: 2026-11-02, amount: 100.00}
+        - {id: I2, customer: C, date: 2026-10-01, due: 2026-11-05, amount: 50.00}
+        """,
+    )
+    letter = one(compute(path)[0])
+    assert letter.level == "reminder"
+    assert [i.invoice for i in letter.items] == ["I1"]
+    assert letter.total == D("100.00")
+    assert letter.pay_by == date(2026, 11, 2)
+    assert not letter.overdue
+
+
+def test_an_overdue_level_demands_what_is_overdue_not_what_is_current(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices="""\
+        - {id: I1, customer: C, date: 2026-09-01, due: 2026-10-26, amount: 100.00}
+        - {id: I2, customer: C, date: 2026-10-01, due: 2026-11-02, amount: 50.00}
+        """,
+    )
+    letter = one(compute(path)[0])
+    assert (letter.level, letter.days) == ("first", 5)
+    assert [i.invoice for i in letter.items] == ["I1"]
+    assert letter.total == D("100.00")
+    assert letter.overdue
+
+
+def test_an_instalment_ages_by_its_own_due_date(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices="""\
+        - id: I1
+          customer: C
+          date: 2026-06-01
+          amount: 300.00
+          schedule:
+            - {due: 2026-07-01, amount: 100.00}
+            - {due: 2026-10-21, amount: 100.00}
+            - {due: 2026-12-01, amount: 100.00}
+        """,
+        payments="- {customer: C, date: 2026-07-01, amount: 100.00, invoice: I1}\n",
+    )
+    letter = one(compute(path)[0])
+    assert (letter.level, letter.days, letter.total) == ("first", 10, D("100.00"))
+    assert [(i.invoice, i.instalment) for i in letter.items] == [("I1", 2)]
+
+
+# ---------------------------------------------------------------- pay-by date
+
+
+def test_pay_by_is_as_of_plus_ten_days_by_default(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices="- {id: I1, customer: C, date: 2026-09-01, due: 2026-10-21, amount: 100.00}\n",
+    )
+    assert one(compute(path)[0]).pay_by == date(2026, 11, 10)
+
+
+def test_pay_by_from_the_policy_and_from_the_level(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS
+        + """\
+dunning:
+  pay_days: 14
+  levels: [{name: first, days: 1}, {name: final, days: 30, pay_days: 5}]
+""",
+        customers="""\
+        - {id: C, name: Customer Ltd}
+        - {id: D, name: Debtor Ltd}
+        """,
+        invoices="""\
+        - {id: I1, customer: C, date: 2026-09-01, due: 2026-10-21, amount: 100.00}
+        - {id: I2, customer: D, date: 2026-08-01, due: 2026-09-21, amount: 100.00}
+        """,
+    )
+    result, _ = compute(path)
+    assert one(result, "C").pay_by == date(2026, 11, 14)  # 10-31 + 14
+    assert one(result, "D").pay_by == date(2026, 11, 5)  # final: 10-31 + 5
+
+
+# ---------------------------------------------------------------- interest, fee
+
+
+def test_interest_per_item_and_fee_hand_computed(ledger_dir):
+    """rate 8% a year, fee 25.00; as of 2026-10-31:
+
+    I1: 1000.00 due 2026-09-16, 45 days: 1000.00 × 0.08 × 45 / 365 = 9.8630… -> 9.86
+    I2:  333.33 due 2026-10-14, 17 days:  333.33 × 0.08 × 17 / 365 = 1.2419… -> 1.24
+    level final (45 ≥ 30) carries the fee (from `second` on): 25.00
+    total = 1333.33 + 9.86 + 1.24 + 25.00 = 1369.43
+    """
+    path = ledger_dir(
+        settings=SETTINGS + "dunning: {interest_rate: 0.08, fee: 25}\n",
+        customers=CUSTOMERS,
+        invoices="""\
+        - {id: I1, customer: C, date: 2026-08-01, due: 2026-09-16, amount: 1000.00}
+        - {id: I2, customer: C, date: 2026-09-01, due: 2026-10-14, amount: 333.33}
+        """,
+    )
+    letter = one(compute(path)[0])
+    assert letter.level == "final"
+    assert [(i.days, i.interest) for i in letter.items] == [
+        (45, D("9.86")),
+        (17, D("1.24")),
+    ]
+    assert letter.principal == D("1333.33")
+    assert letter.interest == D("11.10")
+    assert letter.fee == D("25.00")
+    assert letter.total == D("1369.43")
+    text = render_letter(letter, "md", settings=_settings(path), ledger_root=path)
+    assert "8.00%" in text and "9.86" in text and "25.00" in text
+    assert "**1,369.43**" in text
+
+
+def _settings(path):
+    return load(path)[0].settings
+
+
+def test_interest_is_rounded_once_per_item_half_up():
+    """100.25 × 0.10 × 73 / 365 = 2.005 exactly -> 2.01 (half-even would give 2.00)."""
+    assert interest_on(D("100.25"), 73, D("0.10"), "USD") == D("2.01")
+    assert interest_on(D("100.25"), 0, D("0.10"), "USD") == D("0")
+    assert interest_on(D("100.25"), 73, D("0"), "USD") == D("0")
+    # JPY has no minor unit: 12345 × 0.08 × 30 / 365 = 81.17… -> 81
+    assert interest_on(D("12345"), 30, D("0.08"), "JPY") == D("81")
+
+
+@pytest.mark.parametrize(
+    ("due", "level", "fee"),
+    [
+        ("2026-10-17", "first", D("0")),  # 14 days: no fee below `second`
+        ("2026-10-16", "second", D("12.50")),  # 15 days: fee
+        ("2026-08-01", "legal", D("12.50")),  # 91 days: fee, once per letter
+    ],
+)
+def test_fee_from_level_second_on(ledger_dir, due, level, fee):
+    path = ledger_dir(
+        settings=SETTINGS + "dunning: {fee: 12.5}\n",
+        customers=CUSTOMERS,
+        invoices=f"""\
+        - {{id: I1, customer: C, date: 2026-07-01, due: {due}, amount: 100.00}}
+        - {{id: I2, customer: C, date: 2026-07-01, due: {due}, amount: 100.00}}
+        """,
+    )
+    letter = one(compute(path)[0])
+    assert (letter.level, letter.fee, letter.total) == (level, fee, D("200.00") + fee)
+
+
+def test_fee_without_a_level_named_second_starts_at_the_second_overdue_level():
+    levels = (
+        DunningLevel(name="soon", days=-5),
+        DunningLevel(name="late", days=1),
+        DunningLevel(name="later", days=20),
+        DunningLevel(name="latest", days=40),
+    )
+    assert fee_from(levels) == 2
+    assert fee_from(DEFAULT_LEVELS) == 2
+    assert fee_from(levels[:2]) is None
+
+
+def test_an_interest_rate_written_as_percent_is_refused(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS + "dunning: {interest_rate: 8}\n",
+        customers=CUSTOMERS,
+        invoices="- {id: I1, customer: C, date: 2026-09-01, due: 2026-10-21, amount: 100.00}\n",
+    )
+    result = run("--ledger", str(path), "--as-of", AS_OF)
+    assert result.exit_code == 2
+    assert "interest_rate" in result.stderr and "0.08" in result.stderr
+
+
+# ---------------------------------------------------------------- what is demanded
+
+
+def test_disputed_items_are_listed_apart_and_never_demanded(ledger_dir):
+    """D1 (disputed, 92 days) would make it `legal`; the level comes from U1 (5 days)."""
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices="""\
+        - {id: D1, customer: C, date: 2026-06-01, due: 2026-07-31, amount: 500.00, disputed: true}
+        - {id: U1, customer: C, date: 2026-09-01, due: 2026-10-26, amount: 200.00}
+        """,
+    )
+    letter = one(compute(path)[0])
+    assert (letter.level, letter.total) == ("first", D("200.00"))
+    assert [i.invoice for i in letter.items] == ["U1"]
+    assert [(i.invoice, i.open) for i in letter.disputed] == [("D1", D("500.00"))]
+    text = render_letter(letter, "txt", settings=_settings(path), ledger_root=path)
+    assert "in dispute and not included" in text
+    assert text.index("D1") > text.index("in dispute")
+
+
+def test_only_disputed_items_give_no_letter_and_say_why(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices="- {id: D1, customer: C, date: 2026-06-01, due: 2026-07-31, amount: 500.00, disputed: true}\n",
+    )
+    result, _ = compute(path)
+    assert result.letters == ()
+    assert "only disputed items: D1" in skipped(result).reason
+
+
+UNAPPLIED = """\
+- {id: I1, customer: C, date: 2026-09-01, due: 2026-10-11, amount: 1000.00}
+- {id: I2, customer: C, date: 2026-11-15, amount: 300.00}
+"""
+
+
+def test_unapplied_cash_is_deducted_and_said_so(ledger_dir):
+    """P1 (300.00) names I2, issued only on 2026-11-15: as of 10-31 it waits as
+    unapplied cash. I1: 1000.00, 20 days -> first; 1000.00 − 300.00 = 700.00."""
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices=UNAPPLIED,
+        payments="- {id: P1, customer: C, date: 2026-10-20, amount: 300.00, allocations: {I2: 300.00}}\n",
+    )
+    letter = one(compute(path)[0])
+    assert (letter.principal, letter.unapplied, letter.total) == (
+        D("1000.00"),
+        D("300.00"),
+        D("700.00"),
+    )
+    for fmt, lang_text in (("md", "unapplied cash on your account"),):
+        text = render_letter(letter, fmt, settings=_settings(path), ledger_root=path)
+        assert lang_text in text and "-300.00" in text and "**700.00**" in text
+
+
+def test_unapplied_cash_covering_everything_means_no_letter(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices=UNAPPLIED.replace("300.00", "1000.00"),
+        payments="- {id: P1, customer: C, date: 2026-10-20, amount: 1000.00, allocations: {I2: 1000.00}}\n",
+    )
+    result, _ = compute(path)
+    assert result.letters == ()
+    assert "unapplied cash of 1,000.00 covers" in skipped(result).reason
+
+
+@pytest.mark.parametrize(("amount", "letter"), [("99.99", False), ("100.00", True)])
+def test_min_amount(ledger_dir, amount, letter):
+    path = ledger_dir(
+        settings=SETTINGS + "dunning: {min_amount: 100}\n",
+        customers=CUSTOMERS,
+        invoices=f"- {{id: I1, customer: C, date: 2026-09-01, due: 2026-10-21, amount: {amount}}}\n",
+    )
+    result, _ = compute(path)
+    if letter:
+        assert one(result).total == D("100.00")
+    else:
+        assert result.letters == ()
+        assert "below the minimum of 100.00" in skipped(result).reason
+
+
+def test_a_customer_on_hold_still_gets_letters(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers="- {id: C, name: Customer Ltd, hold: true}\n",
+        invoices="- {id: I1, customer: C, date: 2026-06-01, due: 2026-07-01, amount: 100.00}\n",
+    )
+    assert one(compute(path)[0]).level == "legal"
+
+
+# ---------------------------------------------------------------- stops
+
+
+def test_customer_dunning_block_stops_letters_until_its_date(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers="- {id: C, name: Customer Ltd, dunning_block: {until: 2026-11-15, reason: payment plan}}\n",
+        invoices="- {id: I1, customer: C, date: 2026-06-01, due: 2026-07-01, amount: 100.00}\n",
+    )
+    before, _ = compute(path, "2026-11-14")
+    stop = skipped(before)
+    assert before.letters == ()
+    assert stop.level == "legal"
+    assert stop.reason == "dunning block until 2026-11-15: payment plan"
+    on_the_day, _ = compute(path, "2026-11-15")
+    assert one(on_the_day).level == "legal"
+
+
+def test_invoice_dunning_block_leaves_it_out(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices="""\
+        - {id: I1, customer: C, date: 2026-06-01, due: 2026-07-01, amount: 100.00, dunning_block: {until: 2026-12-01, reason: credit note coming}}
+        - {id: I2, customer: C, date: 2026-09-01, due: 2026-10-21, amount: 40.00}
+        """,
+    )
+    letter = one(compute(path)[0])
+    # I1 (122 days) is blocked: the level comes from I2 (10 days)
+    assert (letter.level, letter.total) == ("first", D("40.00"))
+    assert [i.invoice for i in letter.items] == ["I2"]
+
+
+def test_every_invoice_blocked_means_no_letter_and_says_which(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices="- {id: I1, customer: C, date: 2026-06-01, due: 2026-07-01, amount: 100.00, dunning_block: {until: 2026-12-01, reason: credit note coming}}\n",
+    )
+    result, _ = compute(path)
+    assert result.letters == ()
+    assert skipped(result).reason == "I1 blocked until 2026-12-01: credit note coming"
+
+
+PROMISE_INVOICES = (
+    "- {id: I1, customer: C, date: 2026-09-01, due: 2026-10-21, amount: 5000.00}\n"
+)
+
+
+def test_open_promise_stops_letters_until_the_promised_date(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices=PROMISE_INVOICES,
+        contacts="- {customer: C, date: 2026-10-25, channel: phone, promise_date: 2026-11-05, promise_amount: 5000.00}\n",
+    )
+    result, _ = compute(path)
+    assert result.letters == ()
+    assert (
+        skipped(result).reason == "promised on 2026-10-25 to pay 5,000.00 by 2026-11-05"
+    )
+    still_open, _ = compute(path, "2026-11-05")
+    assert still_open.letters == ()
+
+
+needs_contact_invoice = pytest.mark.skipif(
+    "invoice" not in Contact.model_fields,
+    reason="contacts have no `invoice` field (promise on one invoice)",
+)
+
+
+@needs_contact_invoice
+def test_open_promise_on_one_invoice_leaves_only_that_invoice_out(ledger_dir):
+    """I1 (5000.00, 10 days) is promised by 11-05; I2 (300.00, 20 days) is not:
+    the letter asks for I2 at `second` and says I1 is promised."""
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS + "- {id: Z, name: 华东贸易有限公司, language: zh}\n",
+        invoices=PROMISE_INVOICES
+        + """\
+- {id: I2, customer: C, date: 2026-09-01, due: 2026-10-11, amount: 300.00}
+- {id: I3, customer: Z, date: 2026-09-01, due: 2026-10-21, amount: 800.00}
+- {id: I4, customer: Z, date: 2026-09-01, due: 2026-10-11, amount: 200.00}
+""",
+        contacts="""\
+        - {customer: C, date: 2026-10-25, channel: phone, promise_date: 2026-11-05, promise_amount: 5000.00, invoice: I1}
+        - {customer: Z, date: 2026-10-25, channel: phone, promise_date: 2026-11-05, invoice: I4}
+        """,
+    )
+    result, ledger = compute(path)
+    letter = one(result)
+    assert (letter.level, letter.days, letter.total) == ("second", 20, D("300.00"))
+    assert [i.invoice for i in letter.items] == ["I2"]
+    assert [(p.invoice, p.open) for p in letter.promised] == [("I1", D("5000.00"))]
+    text = render_letter(letter, "md", settings=ledger.settings, ledger_root=path)
+    assert "you promised to pay invoice I1 by 5 November 2026" in text
+    assert "USD 5,000.00 is therefore not included" in text
+    zh = one(result, "Z")
+    assert (zh.level, zh.total) == ("first", D("800.00"))
+    text = render_letter(zh, "md", settings=ledger.settings, ledger_root=path)
+    assert (
+        "承诺于2026年11月5日前支付I4项下款项" in text and "未计入本函应付金额" in text
+    )
+
+
+@needs_contact_invoice
+def test_every_overdue_invoice_promised_means_no_letter(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices=PROMISE_INVOICES,
+        contacts="- {customer: C, date: 2026-10-25, channel: phone, promise_date: 2026-11-05, invoice: I1}\n",
+    )
+    result, _ = compute(path)
+    assert result.letters == ()
+    assert skipped(result).reason == "promised on 2026-10-25 to pay I1 by 2026-11-05"
+
+
+def test_broken_promise_escalates_one_level_and_the_letter_says_so(ledger_dir):
+    """10 days past due is `first`; the promise of 10-15 for 10-20 went unpaid:
+    `second`, and from `second` on the fee applies."""
+    path = ledger_dir(
+        settings=SETTINGS + "dunning: {fee: 10}\n",
+        customers="""\
+        - {id: C, name: Customer Ltd, contact: Pat Doe (AP)}
+        - {id: Z, name: 华东贸易有限公司, contact: 王经理（财务部）, language: zh}
+        """,
+        invoices=PROMISE_INVOICES
+        + "- {id: I2, customer: Z, date: 2026-09-01, due: 2026-10-21, amount: 800.00}\n",
+        contacts="""\
+        - {customer: C, date: 2026-10-15, channel: phone, promise_date: 2026-10-20, promise_amount: 5000.00}
+        - {customer: Z, date: 2026-10-15, channel: phone, promise_date: 2026-10-20}
+        """,
+    )
+    result, ledger = compute(path)
+    letter = one(result)
+    assert (letter.level, letter.escalated_from, letter.fee) == (
+        "second",
+        "first",
+        D("10.00"),
+    )
+    assert letter.broken_promise is not None
+    text = render_letter(letter, "md", settings=ledger.settings, ledger_root=path)
+    assert (
+        "On 15 October 2026 you promised to pay USD 5,000.00 by 20 October 2026" in text
+    )
+    assert "next stage" in text
+    zh = one(result, "Z")
+    assert (zh.level, zh.escalated_from) == ("second", "first")
+    text = render_letter(zh, "md", settings=ledger.settings, ledger_root=path)
+    assert "贵司曾于2026年10月15日承诺于2026年10月20日前付款" in text
+    assert "升级" in text
+
+
+def test_broken_promise_at_the_top_level_stays_there(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices="- {id: I1, customer: C, date: 2026-01-01, due: 2026-02-01, amount: 100.00}\n",
+        contacts="- {customer: C, date: 2026-10-01, channel: phone, promise_date: 2026-10-10, promise_amount: 100.00}\n",
+    )
+    letter = one(compute(path)[0])
+    assert (letter.level, letter.escalated_from) == ("legal", None)
+    assert letter.broken_promise is not None and letter.top
+
+
+def test_a_broken_promise_paid_late_no_longer_escalates(ledger_dir):
+    """Promised 100.00 by 10-10, paid 100.00 on 10-20 (late, but in full)."""
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices="""\
+        - {id: I1, customer: C, date: 2026-08-01, due: 2026-09-01, amount: 100.00}
+        - {id: I2, customer: C, date: 2026-09-01, due: 2026-10-21, amount: 70.00}
+        """,
+        payments="- {customer: C, date: 2026-10-20, amount: 100.00, invoice: I1}\n",
+        contacts="- {customer: C, date: 2026-09-20, channel: phone, promise_date: 2026-10-10, promise_amount: 100.00}\n",
+    )
+    letter = one(compute(path)[0])
+    assert (letter.level, letter.broken_promise, letter.escalated_from) == (
+        "first",
+        None,
+        None,
+    )
+
+
+def test_the_level_is_a_pure_function_of_ledger_and_date(ledger_dir):
+    """Same ledger, same day: the same letters; records dated after as-of (a
+    payment, a new invoice) change nothing."""
+    invoices = (
+        "- {id: I1, customer: C, date: 2026-09-01, due: 2026-10-11, amount: 100.00}\n"
+    )
+    path = ledger_dir(settings=SETTINGS, customers=CUSTOMERS, invoices=invoices)
+    first, _ = compute(path)
+    assert compute(path)[0] == first
+    ledger_dir(
+        invoices=invoices
+        + "- {id: I2, customer: C, date: 2026-11-02, due: 2026-11-03, amount: 9.00}\n",
+        payments="- {customer: C, date: 2026-11-01, amount: 100.00, invoice: I1}\n",
+    )
+    assert compute(path)[0] == first
+    assert compute(path, "2026-11-03")[0].letters[0].level == "reminder"
+
+
+# ---------------------------------------------------------------- the demo
+
+
+def test_demo_letters_at_several_levels_in_both_languages():
+    result, _ = compute(DEMO)
+    levels = {lt.customer: lt.level for lt in result.letters}
+    assert levels == {
+        "REDWOOD": "legal",
+        "PINNACLE": "legal",
+        "HUADONG": "second",
+        "ACME": "first",
+        "CASCADE": "first",
+        "BLUESKY": "first",
+        "NORTHWIND": "reminder",
+    }
+    assert {lt.language for lt in result.letters} == {"en", "zh"}
+    assert [s.customer for s in result.skipped] == ["SUMMIT"]
+    pinnacle = one(result, "PINNACLE")
+    assert pinnacle.broken_promise is not None  # promised 15,000 by 10-20, unpaid
+    northwind = one(result, "NORTHWIND")
+    assert [i.invoice for i in northwind.disputed] == ["INV-2026-0051"]
+
+
+def test_demo_out_writes_a_letter_per_customer_and_never_overwrites(tmp_path):
+    out = tmp_path / "letters"
+    result = run("--ledger", str(DEMO), "--as-of", AS_OF, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "ACME.md", "BLUESKY.md", "CASCADE.md", "HUADONG.md",
+        "NORTHWIND.md", "PINNACLE.md", "REDWOOD.md",
+    ]  # fmt: skip
+    zh = (out / "HUADONG.md").read_text(encoding="utf-8")
+    for phrase in ("## 催款函", "尊敬的王经理：", "贵司", "截至2026年10月31日", "逾期",
+                   "请贵司务必于2026年11月10日前付清", "如贵司已付款，请忽略本函",
+                   "（大写：美元", "INV-2026-0071", "特此函告。"):  # fmt: skip
+        assert phrase in zh, phrase
+    legal = (out / "REDWOOD.md").read_text(encoding="utf-8")
+    assert "## Notice before legal action" in legal
+    assert "legal proceedings" in legal and "10 November 2026" in legal
+    # Again: refused, nothing changed; with --force, replaced.
+    before = (out / "ACME.md").stat().st_mtime_ns
+    again = run("--ledger", str(DEMO), "--as-of", AS_OF, "--out", str(out))
+    assert again.exit_code == 2
+    assert "--force" in again.stderr and "Traceback" not in again.output
+    assert (out / "ACME.md").stat().st_mtime_ns == before
+    forced = run("--ledger", str(DEMO), "--as-of", AS_OF, "--out", str(out), "--force")
+    assert forced.exit_code == 0, forced.output
+    assert (out / "HUADONG.md").read_text(encoding="utf-8") == zh
+
+
+@pytest.mark.parametrize("fmt", ["txt", "html", "eml"])
+def test_demo_out_in_other_formats(tmp_path, fmt):
+    out = tmp_path / fmt
+    result = run("--ledger", str(DEMO), "--as-of", AS_OF, "--out", str(out), "-f", fmt)
+    assert result.exit_code == 0, result.output
+    files = sorted(out.iterdir())
+    assert len(files) == 7 and all(p.suffix == f".{fmt}" for p in files)
+    data = (out / f"HUADONG.{fmt}").read_bytes()
+    if fmt == "eml":
+        import email
+        from email import policy
+
+        message = email.message_from_bytes(data, policy=policy.default)
+        assert message["To"].addresses[0].addr_spec == "finance@huadong-trading.example"
+        assert message["Subject"].startswith("催款函")
+        assert "尊敬的王经理" in message.get_body(("plain",)).get_content()
+    elif fmt == "html":
+        text = data.decode()
+        assert text.startswith("<!DOCTYPE html>") and '<html lang="zh-CN">' in text
+        assert "<td>INV-2026-0071</td>" in text
+    else:
+        text = data.decode()
+        assert "**" not in text and "|" not in text and "尊敬的王经理：" in text
+
+
+def test_html_letters_escape_what_comes_from_the_ledger(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers="- {id: C, name: '<b>Evil</b> & Co', contact: '<script>x</script>'}\n",
+        invoices="- {id: I1, customer: C, date: 2026-09-01, due: 2026-10-21, amount: 100.00}\n",
+    )
+    result, ledger = compute(path)
+    html = render_letter(
+        one(result), "html", settings=ledger.settings, ledger_root=path
+    )
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "&lt;b&gt;Evil&lt;/b&gt; &amp; Co" in html
+
+
+def test_summary_json_and_totals(tmp_path):
+    result = run("--ledger", str(DEMO), "--as-of", AS_OF, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["report"] == "dunning" and data["as_of"] == AS_OF
+    (section,) = data["sections"]
+    rows = section["rows"]
+    letters = [r for r in rows if r["skipped"] is None]
+    assert section["totals"]["amount"] == str(sum(D(r["amount"]) for r in letters))
+    summit = next(r for r in rows if r["customer"] == "SUMMIT")
+    assert summit["skipped"].startswith("dunning block until 2026-12-15")
+    assert summit["amount"] is None
+    huadong = next(r for r in rows if r["customer"] == "HUADONG")
+    assert (huadong["level"], huadong["language"]) == ("second", "zh")
+
+
+def test_summary_table_is_plain_off_a_terminal():
+    result = run("--ledger", str(DEMO), "--as-of", AS_OF)
+    assert result.exit_code == 0
+    assert "\x1b[" not in result.stdout and "│" not in result.stdout
+    assert result.stdout.startswith("Dunning as of 2026-10-31 — USD")
+
+
+def test_preview_prints_one_letter():
+    result = run("--ledger", str(DEMO), "--as-of", AS_OF, "--preview", "ACME")
+    assert result.exit_code == 0, result.output
+    assert "## Overdue notice" in result.stdout and "Dear Karen Mills," in result.stdout
+    assert "INV-2026-0078" in result.stdout and "Huadong" not in result.stdout
+    skipped_one = run("--ledger", str(DEMO), "--as-of", AS_OF, "--preview", "SUMMIT")
+    assert skipped_one.exit_code == 2 and "dunning block" in skipped_one.stderr
+
+
+def test_fail_on_overdue(ledger_dir):
+    result = run("--ledger", str(DEMO), "--as-of", AS_OF, "--fail-on", "overdue")
+    assert result.exit_code == 1
+    assert "overdue at a dunning level" in result.stderr
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices="- {id: I1, customer: C, date: 2026-10-01, due: 2026-11-02, amount: 100.00}\n",
+    )
+    reminder_only = run("--ledger", str(path), "--as-of", AS_OF, "--fail-on", "overdue")
+    assert reminder_only.exit_code == 0, reminder_only.output
+
+
+def test_bad_format_combinations_are_usage_errors(tmp_path):
+    for args in (["-f", "txt"], ["--out", str(tmp_path), "-f", "json"],
+                 ["--preview", "ACME", "--send"]):  # fmt: skip
+        result = run("--ledger", str(DEMO), "--as-of", AS_OF, *args)
+        assert result.exit_code == 2, args
+        assert "Traceback" not in result.output
+
+
+def test_summary_does_not_import_jinja2():
+    code = (
+        "import sys\nfrom arledger.cli import app\n"
+        f"sys.argv = ['arledger', 'dunning', '-l', {str(DEMO)!r}, '--as-of', "
+        "'2026-10-31', '-f', 'json']\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "print('JINJA=' + str('jinja2' in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT
+    ).stdout
+    assert out.strip().endswith("JINJA=False")
+
+
+# ---------------------------------------------------------------- templates
+
+
+def test_a_ledger_template_overrides_the_built_in_one(ledger_dir, tmp_path):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS + "- {id: Z, name: 华东贸易有限公司, language: zh}\n",
+        invoices="""\
+        - {id: I1, customer: C, date: 2026-09-01, due: 2026-10-21, amount: 100.00}
+        - {id: I2, customer: Z, date: 2026-09-01, due: 2026-10-21, amount: 100.00}
+        """,
+    )
+    (path / "templates").mkdir()
+    (path / "templates" / "first.en.md.j2").write_text(
+        "OUR OWN {{ title }} for {{ letter.name }}: {{ amount }} by {{ letter.pay_by | iso }}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = run("--ledger", str(path), "--as-of", AS_OF, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert (out / "C.md").read_text() == (
+        "OUR OWN Overdue notice for Customer Ltd: USD 100.00 by 2026-11-10\n"
+    )
+    # txt falls back to the ledger's md template; zh still uses the built-in one
+    txt = run("--ledger", str(path), "--as-of", AS_OF, "--preview", "C", "-f", "txt")
+    assert txt.stdout.startswith("OUR OWN Overdue notice")
+    assert "逾期付款通知函" in (out / "Z.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("template", "where"),
+    [
+        ("Dear customer,\n\n{{ letter.nope }}\n", "templates/first.en.md.j2:3: "),
+        ("Dear customer,\n{% if %}\n", "templates/first.en.md.j2:2: "),
+        ("{% extends 'base.en.j2' %}{% block opening %}{{ nope }}{% endblock %}\n",
+         "templates/first.en.md.j2:1: "),
+    ],
+)  # fmt: skip
+def test_a_template_error_gives_file_line_and_exit_2(
+    ledger_dir, tmp_path, template, where
+):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices="- {id: I1, customer: C, date: 2026-09-01, due: 2026-10-21, amount: 100.00}\n",
+    )
+    (path / "templates").mkdir()
+    (path / "templates" / "first.en.md.j2").write_text(template, encoding="utf-8")
+    out = tmp_path / "out"
+    result = run("--ledger", str(path), "--as-of", AS_OF, "--out", str(out))
+    assert result.exit_code == 2
+    assert f"arledger: error: {where}" in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_level_without_a_template_says_which_file_to_add(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS + "dunning: {levels: [{name: nudge, days: 1}]}\n",
+        customers=CUSTOMERS,
+        invoices="- {id: I1, customer: C, date: 2026-09-01, due: 2026-10-21, amount: 100.00}\n",
+    )
+    result, ledger = compute(path)
+    with pytest.raises(TemplateProblem, match=r"add templates/nudge\.en\.md\.j2"):
+        render_letter(one(result), "md", settings=ledger.settings, ledger_root=path)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [
+        ("53661.15", "USD", "美元伍万叁仟陆佰陆拾壹元壹角伍分"),
+        ("16668.90", "USD", "美元壹万陆仟陆佰陆拾捌元玖角整"),
+        ("10005.00", "CNY", "人民币壹万零伍元整"),
+        ("1000010.00", "CNY", "人民币壹佰万零壹拾元整"),
+        ("101000.00", "CNY", "人民币壹拾万壹仟元整"),
+        ("20000001.00", "CNY", "人民币贰仟万零壹元整"),
+        ("100000000.00", "CNY", "人民币壹亿元整"),
+        ("1.05", "CNY", "人民币壹元零伍分"),
+        ("0.50", "CNY", "人民币伍角整"),
+        ("1200", "JPY", "日元壹仟贰佰元整"),
+    ],
+)
+def test_amounts_in_chinese_capitals(amount, currency, text):
+    assert zh_capital(D(amount), currency) == text
