@@ -288,6 +288,23 @@ class DunningSettings(Record):
     pay_days: Annotated[int, Field(ge=0)] = 10
     resend_days: Annotated[int, Field(ge=0)] = 7
 
+    @field_validator("interest_rate")
+    @classmethod
+    def _a_fraction(cls, value: Decimal) -> Decimal:
+        if value >= 1:
+            raise ValueError(f"is a yearly fraction: write 0.08 for 8% (got {value})")
+        return value
+
+    @field_validator("levels")
+    @classmethod
+    def _distinct_levels(
+        cls, value: tuple[DunningLevel, ...]
+    ) -> tuple[DunningLevel, ...]:
+        names = [level.name for level in value]
+        if len(set(names)) != len(names):
+            raise ValueError("level names must be different from each other")
+        return value
+
 
 class CreditSettings(Record):
     hold_days: Annotated[int, Field(ge=0)] = 60
