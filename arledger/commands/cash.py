@@ -2,8 +2,297 @@
 
 from __future__ import annotations
 
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, cast
+
 import typer
+
+from arledger.commands.common import (
+    AsOfOpt,
+    CurrencyOpt,
+    CustomerOpt,
+    DetailOpt,
+    FailOnOpt,
+    ForceOpt,
+    FormatOpt,
+    LedgerOpt,
+    Output,
+    OutputOpt,
+    OwnerOpt,
+    as_of_date,
+    attention,
+    choice,
+    exit_codes,
+    load_ledger,
+    make_view,
+    option,
+    parse_fail_on,
+    stderr,
+)
+from arledger.errors import UsageError
+
+BY = ("week", "month")
+LANGUAGES = ("en", "zh")
+HTML_SUFFIXES = (".html", ".htm")
+
+
+@exit_codes
+def forecast(
+    ledger: LedgerOpt = None,
+    as_of: AsOfOpt = None,
+    customer: CustomerOpt = None,
+    owner: OwnerOpt = None,
+    currency: CurrencyOpt = None,
+    by: Annotated[
+        str,
+        option("--by", metavar="PERIOD", help="week (Monday to Sunday) or month."),
+    ] = "week",
+    horizon: Annotated[
+        int,
+        option(
+            "--horizon",
+            metavar="N",
+            help="How many periods to forecast (default 13); later cash is "
+            "summed in a 'later' line.",
+        ),
+    ] = 13,
+    detail: DetailOpt = False,
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
+    fail_on: FailOnOpt = None,
+) -> None:
+    """Cash forecast (回款预测): expected cash by week or month.
+
+    Each open item is expected on its due date plus the customer's average days
+    late (amount-weighted, whole days; 0 without history), never before as-of;
+    an open promise to pay overrides it. Disputed items and the overdue items of
+    customers on credit hold are shown apart as not expected, and unapplied
+    credit on its own line, so the total equals the aging total.
+    """
+    from arledger.reports import forecast as forecast_report
+    from arledger.settle import settle
+
+    sink = Output(format, output, force)
+    sink.resolve_format()
+    choice("--by", by, BY)
+    if not 1 <= horizon <= forecast_report.MAX_HORIZON:
+        raise UsageError(
+            f"--horizon: {horizon} is not between 1 and {forecast_report.MAX_HORIZON}"
+        )
+    alerts = parse_fail_on(fail_on)
+    loaded = load_ledger(ledger)
+    view = make_view(loaded, as_of, customer, owner, currency)
+    settlement = settle(view)
+    result = forecast_report.compute(
+        view, settlement, by=cast("forecast_report.By", by), horizon=horizon
+    )
+    sink.emit(forecast_report.to_report(result, detail=detail), loaded.files)
+    raise typer.Exit(attention(view, settlement, alerts))
+
+
+@exit_codes
+def statement(
+    customer: Annotated[
+        str,
+        typer.Argument(
+            help="The customer: its id, or its name (any case).", show_default=False
+        ),
+    ],
+    ledger: LedgerOpt = None,
+    as_of: AsOfOpt = None,
+    period: Annotated[
+        str | None,
+        option(
+            "--period",
+            metavar="PERIOD",
+            help="2026-10 (a month), 2026-Q3, 2026, or all (from the customer's "
+            "first record). Default: the month of --as-of, up to it.",
+        ),
+    ] = None,
+    from_: Annotated[
+        str | None,
+        option("--from", metavar="DATE", help="First day (instead of --period)."),
+    ] = None,
+    to: Annotated[
+        str | None,
+        option(
+            "--to", metavar="DATE", help="Last day (default: --as-of; never after it)."
+        ),
+    ] = None,
+    currency: CurrencyOpt = None,
+    language: Annotated[
+        str | None,
+        option(
+            "--language",
+            metavar="LANG",
+            help="en or zh for --format html (default: the customer's, else "
+            "the ledger's).",
+        ),
+    ] = None,
+    format: Annotated[
+        str | None,
+        option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="table, csv, json, md, xlsx or html (a printable page; default: "
+            "from the --output suffix, else table).",
+        ),
+    ] = None,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Statement of account (对账单) for one customer over a period.
+
+    Opening balance, every invoice, payment, credit note, discount and write-off
+    in date order with a running balance, the closing balance (equal to the
+    customer's aging total), then the open items aged. CSV holds the activity
+    lines only (one header line); `--format html` is a printable A4 page in the
+    customer's language.
+    """
+    from arledger.reports import statement as statement_report
+    from arledger.settle import settle
+
+    html = _wants_html(format, output)
+    sink = Output(None if html else format, output, force)
+    if not html:
+        _check_statement_format(sink)
+    if language is not None:
+        choice("--language", language, LANGUAGES)
+    end_limit = as_of_date(as_of)
+    loaded = load_ledger(ledger)
+    customer_id = resolve_customer(loaded, customer)
+    start, end = statement_period(loaded, customer_id, end_limit, period, from_, to)
+    view = loaded.view(
+        end,
+        customers=[customer_id],
+        currency=currency.strip().upper() if currency else None,
+    )
+    result = statement_report.compute(view, settle(view), customer_id, start=start)
+    if not html:
+        # CSV has one header line for all sections: the activity lines only.
+        fmt = sink.resolve_format()
+        report = statement_report.to_report(result, open_items=fmt != "csv")
+        sink.emit(report, loaded.files)
+        return
+    from arledger.letters import render_template
+
+    record = loaded.customers[customer_id]
+    lang = language or record.language or loaded.settings.language
+    context = statement_report.html_context(
+        result, company=loaded.settings.company, language=lang
+    )
+    page = render_template("statement.html.j2", context, ledger_root=loaded.root)
+    if output is None:
+        typer.echo(page, nl=False)
+        return
+    from arledger.fileio import write_output
+
+    write_output(output, page, force=force, protected=loaded.files)
+    if sys.stderr.isatty():
+        stderr(f"arledger: wrote {output}")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _wants_html(fmt: str | None, output: Path | None) -> bool:
+    if fmt is not None:
+        return fmt == "html"
+    return output is not None and output.suffix.lower() in HTML_SUFFIXES
+
+
+def _check_statement_format(sink: Output) -> None:
+    """The shared formats' check, with html named among the choices."""
+    try:
+        sink.resolve_format()
+    except UsageError:
+        known = "table, csv, json, md, xlsx, html"
+        if sink.format is not None:
+            raise UsageError(
+                f"--format: {sink.format!r} is not one of {known}"
+            ) from None
+        name = sink.output.name if sink.output is not None else ""
+        raise UsageError(
+            f"cannot tell the format from {name!r}; give --format ({known})"
+        ) from None
+
+
+def resolve_customer(ledger: Any, value: str) -> str:
+    """A customer id from an id or a name (any case); unknown: a usage error."""
+    if value in ledger.customers:
+        return value
+    folded = value.strip().casefold()
+    for record in ledger.customers.values():
+        if folded in (record.id.casefold(), record.name.casefold()):
+            return record.id
+    import difflib
+
+    # Suggest by id or by name, whichever is closer, ignoring case.
+    choices: dict[str, str] = {}
+    for record in ledger.customers.values():
+        choices.setdefault(record.name.casefold(), record.id)
+        choices[record.id.casefold()] = record.id
+    close = [choices[c] for c in difflib.get_close_matches(folded, choices, n=1)]
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise UsageError(f"unknown customer {value!r}{hint}")
+
+
+def statement_period(
+    ledger: Any,
+    customer: str,
+    as_of: date,
+    period: str | None,
+    start_text: str | None,
+    end_text: str | None,
+) -> tuple[date, date]:
+    """The statement's first and last day.
+
+    Default: the calendar month of as-of, up to as-of (a month-end statement).
+    `--period all` starts at the customer's first record. The last day is never
+    after as-of: records after it do not exist yet.
+    """
+    from arledger.dates import DateError, month_of, parse_date, parse_period
+
+    if period is not None and (start_text is not None or end_text is not None):
+        raise UsageError("give either --period or --from/--to, not both")
+    try:
+        if period is not None and period.strip().lower() == "all":
+            start, end = _first_record(ledger, customer, as_of), as_of
+        elif period is not None:
+            span = parse_period(period)
+            start, end = span.start, span.end
+        else:
+            start = (
+                parse_date(start_text)
+                if start_text is not None
+                else month_of(as_of).start
+            )
+            end = parse_date(end_text) if end_text is not None else as_of
+    except DateError as exc:
+        option_name = "--period" if period is not None else "--from/--to"
+        raise UsageError(f"{option_name}: {exc}") from None
+    end = min(end, as_of)
+    if start > end:
+        raise UsageError(
+            f"the statement would start on {start.isoformat()}, after its last day "
+            f"{end.isoformat()} (--as-of {as_of.isoformat()})"
+        )
+    return start, end
+
+
+def _first_record(ledger: Any, customer: str, as_of: date) -> date:
+    days = [
+        r.date
+        for r in (*ledger.invoices.values(), *ledger.payments, *ledger.adjustments)
+        if r.customer == customer and r.date <= as_of
+    ]
+    return min(days) if days else as_of
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app (none yet)."""
+    app.command()(forecast)
+    app.command()(statement)
