@@ -17,6 +17,8 @@ from arledger.cli import app
 from .conftest import LEDGERS
 
 SMALL = str(LEDGERS / "small")
+COMMANDS = ("check", "aging", "overdue", "collection", "risk", "forecast",
+            "statement", "dunning", "init")
 GOLDEN = Path(__file__).parent / "golden"
 
 
@@ -188,14 +190,14 @@ def test_fail_on_overdue_and_hold():
 
 
 def test_every_command_has_help():
-    for command in ("check", "aging", "overdue", "init"):
+    for command in COMMANDS:
         result = run(command, "--help")
         assert result.exit_code == 0 and "Usage" in result.stdout
 
 
 def test_every_command_is_in_the_readme():
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    for command in ("check", "aging", "overdue", "init"):
+    for command in COMMANDS:
         assert f"arledger {command}" in readme, command
 
 
