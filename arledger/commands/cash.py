@@ -22,13 +22,12 @@ from arledger.commands.common import (
     OutputOpt,
     OwnerOpt,
     as_of_date,
-    attention,
     choice,
     exit_codes,
     load_ledger,
-    make_view,
     option,
     parse_fail_on,
+    run_report,
     stderr,
 )
 from arledger.errors import UsageError
@@ -73,7 +72,6 @@ def forecast(
     credit on its own line, so the total equals the aging total.
     """
     from arledger.reports import forecast as forecast_report
-    from arledger.settle import settle
 
     sink = Output(format, output, force)
     sink.resolve_format()
@@ -83,14 +81,14 @@ def forecast(
             f"--horizon: {horizon} is not between 1 and {forecast_report.MAX_HORIZON}"
         )
     alerts = parse_fail_on(fail_on)
-    loaded = load_ledger(ledger)
-    view = make_view(loaded, as_of, customer, owner, currency)
-    settlement = settle(view)
-    result = forecast_report.compute(
-        view, settlement, by=cast("forecast_report.By", by), horizon=horizon
-    )
-    sink.emit(forecast_report.to_report(result, detail=detail), loaded.files)
-    raise typer.Exit(attention(view, settlement, alerts))
+
+    def build(view: Any, settlement: Any) -> Any:
+        result = forecast_report.compute(
+            view, settlement, by=cast("forecast_report.By", by), horizon=horizon
+        )
+        return forecast_report.to_report(result, detail=detail)
+
+    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build)
 
 
 @exit_codes

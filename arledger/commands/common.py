@@ -297,3 +297,30 @@ def attention(view: Any, settlement: Any, fail_on: set[str]) -> ExitCode:
     for message in found:
         stderr(f"arledger: attention: {message}")
     return ExitCode.ATTENTION if found else ExitCode.OK
+
+
+def run_report(
+    sink: Output,
+    alerts: set[str],
+    ledger_dir: Path | None,
+    as_of: str | None,
+    customer: list[str] | None,
+    owner: str | None,
+    currency: str | None,
+    build: Callable[[Any, Any], Any],
+) -> None:
+    """The body report commands share: load, filter, settle, build, write, exit.
+
+    `build(view, settlement)` returns the Report. Options are checked by the
+    caller before this runs, so a bad option never waits for a big ledger.
+
+    Raises:
+        typer.Exit: always, with the exit code (1 when --fail-on found something).
+    """
+    from arledger.settle import settle
+
+    loaded = load_ledger(ledger_dir)
+    view = make_view(loaded, as_of, customer, owner, currency)
+    settlement = settle(view)
+    sink.emit(build(view, settlement), loaded.files)
+    raise typer.Exit(attention(view, settlement, alerts))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -21,13 +21,11 @@ from arledger.commands.common import (
     OutputOpt,
     OwnerOpt,
     as_of_date,
-    attention,
     choice,
     exit_codes,
-    load_ledger,
-    make_view,
     option,
     parse_fail_on,
+    run_report,
 )
 from arledger.errors import UsageError
 
@@ -162,7 +160,6 @@ def collection(
 ) -> None:
     """Collection performance (回款): roll-forward, collection rate, DSO, CEI."""
     from arledger.reports import collection as collection_report
-    from arledger.settle import settle
 
     sink = Output(format, output, force)
     sink.resolve_format()
@@ -170,14 +167,15 @@ def collection(
     breakdown = parse_by(by)
     rate = parse_target(target)
     span, report_date = resolve_period(period, start, end, as_of)
-    loaded = load_ledger(ledger)
-    view = make_view(loaded, report_date.isoformat(), customer, owner, currency)
-    settlement = settle(view)
-    result = collection_report.compute(
-        view, settlement, span, by=breakdown, target=rate
-    )
-    sink.emit(collection_report.to_report(result), loaded.files)
-    raise typer.Exit(attention(view, settlement, alerts))
+
+    def build(view: Any, settlement: Any) -> Any:
+        result = collection_report.compute(
+            view, settlement, span, by=breakdown, target=rate
+        )
+        return collection_report.to_report(result)
+
+    run_report(sink, alerts, ledger, report_date.isoformat(), customer, owner,
+               currency, build)  # fmt: skip
 
 
 @exit_codes
@@ -200,17 +198,16 @@ def risk(
 ) -> None:
     """Credit risk: exposure vs limit, holds (停止发货), computed grade A–D."""
     from arledger.reports import risk as risk_report
-    from arledger.settle import settle
 
     sink = Output(format, output, force)
     sink.resolve_format()
     alerts = parse_fail_on(fail_on)
-    loaded = load_ledger(ledger)
-    view = make_view(loaded, as_of, customer, owner, currency)
-    settlement = settle(view)
-    result = risk_report.compute(view, settlement, holds_only=holds)
-    sink.emit(risk_report.to_report(result), loaded.files)
-    raise typer.Exit(attention(view, settlement, alerts))
+
+    def build(view: Any, settlement: Any) -> Any:
+        result = risk_report.compute(view, settlement, holds_only=holds)
+        return risk_report.to_report(result)
+
+    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build)
 
 
 def register(app: typer.Typer) -> None:

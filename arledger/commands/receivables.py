@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -19,14 +19,12 @@ from arledger.commands.common import (
     Output,
     OutputOpt,
     OwnerOpt,
-    attention,
     choice,
     exit_codes,
-    load_ledger,
-    make_view,
     option,
     parse_buckets,
     parse_fail_on,
+    run_report,
 )
 
 
@@ -61,7 +59,6 @@ def aging(
 ) -> None:
     """Aging by customer (账龄): open balances in buckets of days past due."""
     from arledger.reports import aging as aging_report
-    from arledger.settle import settle
 
     sink = Output(format, output, force)
     sink.resolve_format()
@@ -69,12 +66,12 @@ def aging(
     alerts = parse_fail_on(fail_on)
     if basis is not None:
         choice("--basis", basis, BASES)
-    loaded = load_ledger(ledger)
-    view = make_view(loaded, as_of, customer, owner, currency)
-    settlement = settle(view)
-    result = aging_report.compute(view, settlement, basis=basis, limits=limits)
-    sink.emit(aging_report.to_report(result, detail=detail), loaded.files)
-    raise typer.Exit(attention(view, settlement, alerts))
+
+    def build(view: Any, settlement: Any) -> Any:
+        result = aging_report.compute(view, settlement, basis=basis, limits=limits)
+        return aging_report.to_report(result, detail=detail)
+
+    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build)
 
 
 @exit_codes
@@ -91,17 +88,15 @@ def overdue(
 ) -> None:
     """Overdue items (逾期), worst first (days past due × open amount)."""
     from arledger.reports import overdue as overdue_report
-    from arledger.settle import settle
 
     sink = Output(format, output, force)
     sink.resolve_format()
     alerts = parse_fail_on(fail_on)
-    loaded = load_ledger(ledger)
-    view = make_view(loaded, as_of, customer, owner, currency)
-    settlement = settle(view)
-    result = overdue_report.compute(view, settlement)
-    sink.emit(overdue_report.to_report(result), loaded.files)
-    raise typer.Exit(attention(view, settlement, alerts))
+
+    def build(view: Any, settlement: Any) -> Any:
+        return overdue_report.to_report(overdue_report.compute(view, settlement))
+
+    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build)
 
 
 def register(app: typer.Typer) -> None:
