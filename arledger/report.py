@@ -60,4 +60,3 @@ class Report:
     as_of: date
     sections: tuple[Section, ...]
     meta: Row = field(default_factory=dict)  # more top-level JSON keys
-    notes: tuple[str, ...] = ()  # printed under a table
