@@ -93,7 +93,7 @@ def _where(
         _, filename, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
     except Exception:  # noqa: BLE001 - only used to make the message nicer
         filename = name
-    return _relative(filename, line, ledger_root)
+    return _relative(filename or name, line, ledger_root)
 
 
 def _relative(filename: str, line: int | None, ledger_root: Path | None) -> str:

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from arledger.model import (
     RECORD_MODELS,
     Adjustment,
     Contact,
+    Invoice,
     Payment,
     Record,
     Settings,
@@ -561,8 +563,7 @@ def _validate_batch(
         source = Source(rel, lines[i])
         record = build(data, source)
         if record is None:
-            record = _validate(model, data, source, lambda loc, i=i: locate(i, loc),
-                               errors)  # fmt: skip
+            record = _validate(model, data, source, partial(locate, i), errors)
         if record is None:
             customer_line = locate(i, ("customer",))
             results.append((data.get("id"), data.get("customer"),
@@ -593,13 +594,15 @@ def _collect(
             if kind != "customers" and isinstance(customer, str):
                 collected.failed_refs.append((customer, where))
             continue
-        if check_ids:
+        record_id = getattr(result, "id", None)
+        if check_ids and isinstance(record_id, str):  # a payment's id is optional
             seen = collected.first_seen[kind]
-            if result.id not in seen:  # type: ignore[attr-defined]
-                seen[result.id] = result.source  # type: ignore[attr-defined]
+            if record_id not in seen:
+                assert result.source is not None  # set by _validate_batch
+                seen[record_id] = result.source
             else:
                 id_source = Source(batch.rel, batch.locate(i, ("id",)))
-                collected.is_duplicate(kind, result.id, id_source, errors)  # type: ignore[attr-defined]
+                collected.is_duplicate(kind, record_id, id_source, errors)
                 continue
         records.append(result)
 
@@ -778,7 +781,12 @@ def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]
     errors: list[LedgerError] = []
     failed = collected.failed_ids
     skip_customers = failed["customers"]
-    for record in (*ledger.payments, *ledger.adjustments, *ledger.contacts):
+    records: tuple[Payment | Adjustment | Contact, ...] = (
+        *ledger.payments,
+        *ledger.adjustments,
+        *ledger.contacts,
+    )
+    for record in records:
         if record.customer not in ledger.customers:
             continue  # reported by check_customers_exist (or its record failed)
         what = "payment" if isinstance(record, Payment) else "adjustment"
@@ -828,7 +836,11 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
     errors = []
 
     currency_of = ledger.currency_of
-    records = (*ledger.invoices.values(), *ledger.payments, *ledger.adjustments)
+    records: tuple[Invoice | Payment | Adjustment, ...] = (
+        *ledger.invoices.values(),
+        *ledger.payments,
+        *ledger.adjustments,
+    )
     currencies = {ledger.settings.currency}
     currencies.update(c.currency for c in ledger.customers.values() if c.currency)
     currencies.update(r.currency for r in records if r.currency)
@@ -855,7 +867,11 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
             check(invoice, "amount", invoice.amount)
             for n, instalment in enumerate(invoice.schedule or (), 1):
                 check(invoice, f"schedule.{n}.amount", instalment.amount)
-    for record in (*ledger.payments, *ledger.adjustments):
+    settlements: tuple[Payment | Adjustment, ...] = (
+        *ledger.payments,
+        *ledger.adjustments,
+    )
+    for record in settlements:
         if record.customer in ledger.customers:
             check(record, "amount", record.amount)
             for invoice_id, amount in (

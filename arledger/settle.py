@@ -332,19 +332,19 @@ class _Engine:
         customer_currency = {
             c.id: c.currency or base for c in ledger.customers.values()
         }
-        for _day, rank, ref, _seq, record in events:
+        for _day, _rank, ref, _seq, record in events:
             # The common cases inline; `currency_of`/`due_of` say the rules.
             currency = record.currency
-            if rank == _RANK_INVOICE:
+            if isinstance(record, Invoice):
                 currency = currency or customer_currency.get(record.customer, base)
-                due = record.due or due_of(record)  # type: ignore[union-attr]
-                self.issue(record, currency, due)  # type: ignore[arg-type]
-            elif rank == _RANK_ADJUSTMENT:
+                due = record.due or due_of(record)
+                self.issue(record, currency, due)
+            elif isinstance(record, Adjustment):
                 currency = currency or currency_of(record)
-                self.receive(record, currency, record.kind, ref)  # type: ignore[union-attr,arg-type]
+                self.receive(record, currency, record.kind, ref)
             else:
                 currency = currency or currency_of(record)
-                self.receive(record, currency, "payment", ref)  # type: ignore[arg-type]
+                self.receive(record, currency, "payment", ref)
 
 
 def payment_ref(payment: Payment) -> str:

@@ -166,3 +166,23 @@ def test_excess_decimals_depend_on_currency(ledger_dir):
     assert [str(e) for e in errors] == [
         "invoices.yaml:2: amount: 1000.5 has more decimals than JPY allows"
     ]
+
+
+def test_payments_without_id_are_all_kept(ledger_dir):
+    """A payment's id is optional: several without one are several payments."""
+    path = ledger_dir(
+        customers="- {id: C1, name: One}\n",
+        invoices="- {id: I1, customer: C1, date: 2026-01-01, amount: 9.00}\n",
+        payments="""\
+        - {customer: C1, date: 2026-01-02, amount: 1.00}
+        - {customer: C1, date: 2026-01-03, amount: 2.00}
+        - {id: P3, customer: C1, date: 2026-01-04, amount: 3.00}
+        """,
+        **{"payments.csv": "customer,date,amount\nC1,2026-01-05,4.00\nC1,2026-01-06,5.00\n"},
+    )
+    ledger, errors = load(path)
+    assert errors == []
+    assert [p.amount for p in ledger.payments] == [
+        Decimal(n) for n in ("1.00", "2.00", "3.00", "4.00", "5.00")
+    ]
+    assert [str(p.source) for p in ledger.payments][3:] == ["payments.csv:2", "payments.csv:3"]

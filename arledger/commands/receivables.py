@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -68,7 +68,12 @@ def aging(
         choice("--basis", basis, BASES)
 
     def build(view: Any, settlement: Any) -> Any:
-        result = aging_report.compute(view, settlement, basis=basis, limits=limits)
+        result = aging_report.compute(
+            view,
+            settlement,
+            basis=cast("aging_report.Basis | None", basis),
+            limits=limits,
+        )
         return aging_report.to_report(result, detail=detail)
 
     run_report(sink, alerts, ledger, as_of, customer, owner, currency, build)

@@ -8,6 +8,7 @@ delivery and never changes a level. No templates, no clock, no I/O here.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -121,8 +122,8 @@ class LetterItem:
 
     invoice: str
     instalment: int | None
-    date: date  # issue date
-    due: date
+    date: dt.date  # issue date
+    due: dt.date
     days: int  # days past due; 0 or less: not due yet
     open: Decimal
     interest: Decimal

@@ -27,7 +27,7 @@ from arledger.history import payment_history
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
 from arledger.promises import Promise, latest_promise, promises
-from arledger.report import Column, Report, Section
+from arledger.report import Column, Report, Row, Section
 from arledger.reports import aging
 from arledger.settle import Item, Settlement
 
@@ -308,13 +308,16 @@ def compute(
                 on_hold += f.amount
             else:
                 unapplied += f.amount
+        period_cash = []
+        for p in periods:
+            row = cash[p.label]
+            period_cash.append(
+                PeriodCash(p, row[0], row[1], row[2], items=counts[p.label])
+            )
         sections.append(
             CurrencyForecast(
                 currency=currency,
-                periods=tuple(
-                    PeriodCash(p, *cash[p.label], items=counts[p.label])
-                    for p in periods
-                ),
+                periods=tuple(period_cash),
                 later=later,
                 disputed=disputed,
                 on_hold=on_hold,
@@ -413,7 +416,7 @@ PERIOD_COLUMNS = (
 
 
 def _period_section(result: ForecastResult, section: CurrencyForecast) -> Section:
-    rows = []
+    rows: list[Row] = []
     running = ZERO
     for cash in section.periods:
         running += cash.expected

@@ -15,6 +15,7 @@ settlement.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -55,13 +56,13 @@ class Applied:
 class StatementLine:
     """One record of the period and the balance after it."""
 
-    date: date
+    date: dt.date
     kind: LineKind
     ref: str
     description: str | None  # an invoice's description, a payment's reference, ...
     po: str | None
     method: str | None
-    due: date | None  # an invoice's due date; None with a schedule
+    due: dt.date | None  # an invoice's due date; None with a schedule
     instalments: int  # an invoice's number of instalments (0: none)
     debit: Decimal  # invoiced
     credit: Decimal  # paid, credited, discounted or written off
@@ -77,8 +78,8 @@ class OpenLine:
 
     ref: str  # the invoice, or the payment / adjustment of a credit
     instalment: int | None
-    date: date
-    due: date | None
+    date: dt.date
+    due: dt.date | None
     days: int | None
     bucket: str  # a bucket label, or "unapplied"
     amount: Decimal | None  # the item's amount (None for a credit)
@@ -463,6 +464,7 @@ def _activity_section(
 def _open_section(result: StatementResult, section: CurrencyStatement) -> Section:
     rows = []
     for line in section.open_lines:
+        note: str | None
         if line.waiting_for:
             note = f"waiting for {line.waiting_for}"
         elif line.bucket == "unapplied":
