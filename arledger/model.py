@@ -78,7 +78,9 @@ Language = Literal["en", "zh"]
 class Record(BaseModel):
     """Base of every ledger record: frozen, strict about unknown fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True
+    )
 
     # Set by the loader, never read from a file (the loader refuses a `source` key).
     source: SkipValidation[Source | None] = Field(
