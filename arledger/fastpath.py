@@ -268,12 +268,16 @@ class Builder:
 # ---------------------------------------------------------------- YAML
 
 
-# Constructs the fast reader does not handle: anchors, aliases, tags, merge keys,
-# several documents, and `~` (a null that rapidyaml's JSON keeps as text).
+# What the fast reader leaves to PyYAML: anchors, aliases, tags, merge keys,
+# several documents, and scalars whose text rapidyaml would not keep exactly.
 _UNSUPPORTED_YAML = re.compile(
     r"(^|[\s\[{,:-])[&*!][^\s]"  # anchor, alias or tag
     r"|<<\s*:|^\.\.\.|\n---"  # merge key, several documents
-    r"|(?<![^\s\[{,:])~(?=\s*(?:[,}\]#]|$))",  # a null written `~`
+    r"|^-[ \t\r]*(?:#.*)?$"  # a record whose `-` stands alone on its line
+    # plain scalars rapidyaml's JSON would spell differently: the nulls `~`,
+    # `Null`, `NULL`, and numbers like `.5`, `5.`, `.nan`
+    r"|(?<![^\s\[{,:])(?:~|Null|NULL|[-+]?(?:\.\d+|\d+\.|\.[nNiI][aAnN][nNfF]))"
+    r"(?=[ \t\r]*(?:[,}\]#]|$))",  # (\r: CRLF files)
     re.MULTILINE,
 )
 
@@ -314,8 +318,7 @@ def read_yaml_fast(text: str) -> tuple[list[dict[str, Any]], list[int]] | None:
         return None
     if _UNSUPPORTED_YAML.search(text):
         return None
-    lines = [n for n, line in enumerate(text.split("\n"), 1)
-             if line.startswith("- ") or line.rstrip() == "-"]  # fmt: skip
+    lines = [n for n, line in enumerate(text.split("\n"), 1) if line.startswith("- ")]
     try:
         with _quiet_stderr():  # rapidyaml prints parse errors from C++
             tree = ryml.parse_in_arena(text.encode("utf-8"))
