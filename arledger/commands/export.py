@@ -2,8 +2,84 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from arledger.commands.common import (
+    AsOfOpt,
+    CurrencyOpt,
+    CustomerOpt,
+    ForceOpt,
+    LedgerOpt,
+    OwnerOpt,
+    choice,
+    exit_codes,
+    load_ledger,
+    make_view,
+    option,
+    stderr,
+)
+from arledger.errors import ArledgerError, OutputExists, UsageError
+
+LANGUAGES = ("en", "zh")
+
+
+@exit_codes
+def export(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE.xlsx",
+            help="The workbook to write (refused if it exists, unless --force).",
+            show_default=False,
+        ),
+    ],
+    ledger: LedgerOpt = None,
+    as_of: AsOfOpt = None,
+    customer: CustomerOpt = None,
+    owner: OwnerOpt = None,
+    currency: CurrencyOpt = None,
+    language: Annotated[
+        str | None,
+        option(
+            "--language",
+            metavar="LANG",
+            help="en or zh: sheet names and headings (default: settings "
+            "`language`, else en).",
+        ),
+    ] = None,
+    force: ForceOpt = False,
+) -> None:
+    """The month-end workbook for management: every report in one Excel file.
+
+    Sheets: Summary, Aging, Open items, Overdue, Collection (the month of
+    --as-of, by owner), Risk, Forecast (13 weeks) and Trend (month-end aging
+    for the last 12 months), a block or a sheet per currency. Totals are
+    formulas, amounts numbers in the currency's format.
+    """
+    from arledger import workbook
+    from arledger.fileio import write_output
+
+    if file.suffix.lower() != ".xlsx":
+        raise UsageError(f"{file.name!r}: the workbook's name must end in .xlsx")
+    if language is not None:
+        choice("--language", language, LANGUAGES)
+    # Fail before the work, not after it (write_output checks again, atomically).
+    if file.is_dir():
+        raise ArledgerError(f"{file}: is a directory")
+    if file.exists() and not force:
+        raise OutputExists(f"{file} exists; use --force to replace it")
+    loaded = load_ledger(ledger)
+    view = make_view(loaded, as_of, customer, owner, currency)
+    data = workbook.gather(view)
+    content = workbook.build(data, language or loaded.settings.language)
+    write_output(file, content, force=force, protected=loaded.files)
+    if sys.stderr.isatty():  # quiet under cron, as the report commands are
+        stderr(f"arledger: wrote {file}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app (none yet)."""
+    app.command()(export)

@@ -31,9 +31,26 @@ def sheet_title(text: str, taken: set[str]) -> str:
     return title
 
 
-def money_format(currency: str | None) -> str:
-    places = minor_units(currency or "")
-    return "#,##0" + ("." + "0" * places if places else "")
+def amount_format(places: int, *, red_negative: bool = False) -> str:
+    """`#,##0.00` with `places` decimals.
+
+    With `red_negative`, negatives are red, and a space's width is kept on the
+    right (`_ `) so a right-aligned amount does not touch the next column's text.
+    """
+    number = "#,##0" + ("." + "0" * places if places else "")
+    return f"{number}_ ;[Red]-{number}_ " if red_negative else number
+
+
+def money_format(currency: str | None, *, red_negative: bool = False) -> str:
+    """The number format of an amount in a currency: its decimals (0 for JPY)."""
+    return amount_format(minor_units(currency or ""), red_negative=red_negative)
+
+
+def text_value(value: str) -> str:
+    """Text as a cell can hold it: without the control characters XML forbids."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("", value)
 
 
 def _cell_value(value: Any, column: Column) -> Any:
@@ -43,6 +60,8 @@ def _cell_value(value: Any, column: Column) -> Any:
         return value  # Decimal: openpyxl writes it as a number
     if column.kind == "flag":
         return bool(value)
+    if isinstance(value, str):
+        return text_value(value)
     return value
 
 

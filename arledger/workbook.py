@@ -1,0 +1,2161 @@
+"""The month-end workbook (`arledger export`): every report in one Excel file.
+
+`gather` computes the reports from a view (pure: view in, typed results out);
+`build` lays them out as xlsx (pure: results in, bytes out). openpyxl is imported
+inside functions only, so no other command pays for it (STYLE §9).
+
+Sheets: Summary, Aging, Open items, Overdue, Collection, Risk, Forecast, Trend
+(in `--language zh`: 汇总, 账龄, 未清明细, 逾期, 回款, 风险, 回款预测, 趋势). Currencies
+never mix (SPEC §2): the item lists (Open items, Overdue), which may hold 100 000
+rows, get one sheet per currency when there are several; every other sheet holds
+a block per currency. Amounts are numbers with the currency's number format,
+dates are dates, totals are `=SUM(...)` formulas. openpyxl cannot store a
+formula's cached value, so `build` adds them to the saved file itself
+(`store_cached_values`): a reader that does not recalculate (a previewer,
+pandas, openpyxl with `data_only=True`) still sees the right totals, and the
+workbook also asks Excel to recalculate on load (`fullCalcOnLoad`).
+
+The whole workbook is written in openpyxl's write-only mode: it streams rows to
+disk, supports what we use (styled cells, panes, widths, autofilter, conditional
+formatting, charts, print setup), and needs every column width and the panes set
+before the first row, so each sheet is planned before it is written.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+from arledger.dates import Period, month_of
+from arledger.money import ZERO, minor_units
+from arledger.render.xlsx import amount_format, sheet_title
+
+if TYPE_CHECKING:
+    from arledger.ledger import LedgerView
+    from arledger.reports.aging import AgingResult, Basis, CurrencyAging
+    from arledger.reports.collection import CollectionResult, CurrencyCollection
+    from arledger.reports.forecast import ForecastResult
+    from arledger.reports.overdue import CurrencyOverdue, OverdueResult
+    from arledger.reports.risk import RiskResult
+    from arledger.settle import Settlement
+
+LANGUAGES = ("en", "zh")
+TREND_MONTHS = 12  # month-end aging for the last 12 months
+FORECAST_BY: Literal["week", "month"] = "week"  # the 13-week cash forecast
+FORECAST_HORIZON = 13
+TOP_OVERDUE = 10  # customers on the Summary
+
+# ---------------------------------------------------------------- the data
+
+
+@dataclass(frozen=True, slots=True)
+class TrendSection:
+    """One currency's aging at one month end."""
+
+    currency: str
+    buckets: tuple[Decimal, ...]
+    unapplied: Decimal  # negative
+    total: Decimal  # sum(buckets) + unapplied
+    overdue: Decimal  # open items past due (due before the date)
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    """The aging as of one month end (the last point is the as-of date)."""
+
+    label: str  # "2026-10"
+    as_of: date
+    sections: tuple[TrendSection, ...]
+
+
+@dataclass(frozen=True)
+class WorkbookData:
+    """Everything the workbook shows, computed once (see `gather`)."""
+
+    as_of: date
+    company: str | None
+    filters: tuple[tuple[str, str], ...]  # ("customer", "ACME"), ("owner", ...)
+    aging: AgingResult
+    overdue: OverdueResult
+    collection: CollectionResult
+    risk: RiskResult
+    forecast: ForecastResult
+    trend: tuple[TrendPoint, ...]
+
+
+def trend_dates(as_of: date, count: int = TREND_MONTHS) -> tuple[date, ...]:
+    """The month ends of the last `count` months, oldest first, ending at as-of.
+
+    The last point is as-of itself (a month end when the report is run for one);
+    the others are the ends of the months before it.
+    """
+    days = [as_of]
+    cursor = as_of.replace(day=1) - timedelta(days=1)
+    while len(days) < count:
+        days.append(cursor)
+        cursor = cursor.replace(day=1) - timedelta(days=1)
+    return tuple(reversed(days))
+
+
+def trend_point(
+    settlement: Settlement, basis: Basis, limits: Sequence[int]
+) -> TrendPoint:
+    """The aging totals of a settlement per currency, with what was overdue.
+
+    The same sums as `aging.compute`'s section totals (a test holds them to
+    it), without the per-customer rows the trend does not show.
+    """
+    from arledger.reports.aging import bucket_index, bucket_labels, item_days
+
+    as_of = settlement.as_of
+    count = len(bucket_labels(limits, basis))
+    buckets: dict[str, list[Decimal]] = {}
+    overdue: dict[str, Decimal] = {}
+    unapplied: dict[str, Decimal] = {}
+    for item in settlement.items:
+        if not item.open:
+            continue
+        currency = item.currency
+        found = buckets.get(currency)
+        if found is None:
+            found = buckets[currency] = [ZERO] * count
+            overdue[currency] = ZERO
+        found[bucket_index(item_days(item, as_of, basis), limits, basis)] += item.open
+        if item.due < as_of:
+            overdue[currency] += item.open
+    for (_, currency), amount in settlement.unapplied().items():
+        unapplied[currency] = unapplied.get(currency, ZERO) - amount
+    sections = []
+    for currency in sorted(buckets.keys() | unapplied.keys()):
+        amounts = tuple(buckets.get(currency, [ZERO] * count))
+        credit = unapplied.get(currency, ZERO)
+        sections.append(
+            TrendSection(
+                currency,
+                amounts,
+                credit,
+                sum(amounts, ZERO) + credit,
+                overdue.get(currency, ZERO),
+            )
+        )
+    label = f"{as_of.year:04d}-{as_of.month:02d}"
+    return TrendPoint(label, as_of, tuple(sections))
+
+
+def gather(view: LedgerView) -> WorkbookData:
+    """Compute every report of the workbook from one view.
+
+    Aging, open items, overdue, risk and forecast are as of the view's date;
+    collection is the month of that date up to it (SPEC §2, "Roll-forward"),
+    broken down by owner; the trend ages the ledger again as of each of the last
+    twelve month ends, each with its own view and settlement and the same
+    filters.
+
+    Args:
+        view: the ledger as of the report date, with the command's filters.
+    """
+    from arledger.reports import aging, collection, forecast, overdue, risk
+    from arledger.settle import settle
+
+    as_of = view.as_of
+    settlement = settle(view)
+    aged = aging.compute(view, settlement)
+    month = month_of(as_of)
+    period = Period(month.start, as_of, month.label)
+    trend = []
+    for day in trend_dates(as_of):
+        if day == as_of:
+            past_settlement = settlement
+        else:
+            # Its own view and settlement: the ledger as it stood that day.
+            past = view.ledger.view(
+                day,
+                customers=view.customers,
+                owner=view.owner,
+                currency=view.currency,
+            )
+            past_settlement = settle(past)
+        trend.append(trend_point(past_settlement, aged.basis, aged.limits))
+    filters: list[tuple[str, str]] = []
+    if view.customers:
+        filters.append(("customer", ", ".join(sorted(view.customers))))
+    if view.owner:
+        filters.append(("owner", view.owner))
+    if view.currency:
+        filters.append(("currency", view.currency))
+    return WorkbookData(
+        as_of=as_of,
+        company=view.settings.company.name,
+        filters=tuple(filters),
+        aging=aged,
+        overdue=overdue.compute(view, settlement),
+        collection=collection.compute(view, settlement, period, by="owner"),
+        risk=risk.compute(view, settlement),
+        forecast=forecast.compute(
+            view, settlement, by=FORECAST_BY, horizon=FORECAST_HORIZON
+        ),
+        trend=tuple(trend),
+    )
+
+
+# ---------------------------------------------------------------- words
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        # sheets
+        "sheet.summary": "Summary",
+        "sheet.aging": "Aging",
+        "sheet.open_items": "Open items",
+        "sheet.overdue": "Overdue",
+        "sheet.collection": "Collection",
+        "sheet.risk": "Risk",
+        "sheet.forecast": "Forecast",
+        "sheet.trend": "Trend",
+        # sheet headings
+        "title.summary": "Accounts receivable as of {as_of}",
+        "title.aging": "Aging as of {as_of}",
+        "title.open_items": "Open items as of {as_of}",
+        "title.overdue": "Overdue items as of {as_of}, worst first",
+        "title.collection": "Collection {period} ({start} to {end})",
+        "title.risk": "Credit risk as of {as_of}",
+        "title.forecast": "Cash forecast by week as of {as_of}",
+        "title.trend": "Month-end aging, last {count} months to {as_of}",
+        "block": "Currency: {currency}",
+        "as_of": "As of {as_of}",
+        "page": "Page &P of &N",
+        "filters": "Filters",
+        "filter.customer": "customer",
+        "filter.owner": "owner",
+        "filter.currency": "currency",
+        "nothing": "Nothing to report.",
+        "no_overdue": "No overdue items.",
+        "total": "Total",
+        "share": "% of total",
+        "basis.due": "Days past due; buckets by days past due.",
+        "basis.invoice": "Days since issue; buckets by days since issue.",
+        # columns
+        "customer": "Customer",
+        "name": "Name",
+        "invoice": "Invoice",
+        "item": "Inst.",
+        "date": "Date",
+        "due": "Due",
+        "days": "Days past due",
+        "days.invoice": "Days since issue",
+        "bucket": "Bucket",
+        "open": "Open",
+        "owner": "Owner",
+        "disputed": "Disputed",
+        "unapplied": "Unapplied",
+        "key_account": "Key",
+        "hold": "Hold",
+        "contact": "Contact",
+        "last_contact": "Last contact",
+        "channel": "Via",
+        "promise": "Promise",
+        "promise_date": "Promised for",
+        "promise_amount": "Promised",
+        "exposure": "Exposure",
+        "credit_limit": "Credit limit",
+        "limit_used": "Limit used",
+        "overdue": "Overdue",
+        "oldest_days": "Oldest (days)",
+        "on_time_ratio": "On time",
+        "avg_days_late": "Days late",
+        "broken_promises": "Broken promises",
+        "written_off": "Written off",
+        "grade": "Grade",
+        "computed_grade": "Computed grade",
+        "points": "Points",
+        "hold_reasons": "Why on hold",
+        "opening": "Opening AR",
+        "rf.written_off": "− Written off",
+        "invoiced": "+ Invoiced",
+        "collected": "− Collected",
+        "credited": "− Credited",
+        "closing": "= Closing AR",
+        "closing_current": "Not yet due",
+        "received": "Cash received",
+        "collection_rate": "Collection rate",
+        "sales_collection_rate": "Sales collection rate",
+        "dso": "DSO (days)",
+        "cei": "CEI",
+        "avg_days_to_pay": "Days to pay",
+        "period": "Period",
+        "from": "From",
+        "to": "To",
+        "items": "Items",
+        "forecast.overdue": "Of which overdue",
+        "forecast.promised": "Of which promised",
+        "forecast.expected": "Expected",
+        "forecast.cumulative": "Cumulative",
+        "month": "Month",
+        "month_end": "Month end",
+        "overdue_rate": "Overdue rate",
+        "rank": "#",
+        "overdue_share": "% of overdue",
+        # values
+        "Current": "Current",
+        "later": "later",
+        "not expected: disputed": "not expected: disputed",
+        "not expected: on hold": "not expected: on hold",
+        "unapplied credit": "unapplied credit",
+        "bucket.unapplied": "unapplied",
+        "mark.key_account": "★",
+        "mark.hold": "HOLD",
+        "mark.disputed": "disputed",
+        "no_owner": "(no owner)",
+        "promise.open": "open",
+        "promise.broken": "broken",
+        "promise.kept": "kept",
+        "reason.on hold": "on hold",
+        "reason.over credit limit": "over credit limit",
+        "reason.overdue": "overdue > {days} days",
+        # summary
+        "key_figures": "Key figures",
+        "net_ar": "Net AR (aging total)",
+        "open_items": "Open items",
+        "unapplied_credit": "Unapplied credit",
+        "not_due": "Not yet due",
+        "overdue_amount": "Overdue",
+        "collection_period": "Collection period: {period} ({start} – {end})",
+        "avg_days_to_pay_long": "Average days to pay",
+        "on_hold": "Customers on credit hold",
+        "exposure_on_hold": "Exposure on hold",
+        "expected_cash": "Expected cash, next {count} weeks",
+        "top_overdue": "Top {count} overdue customers — {currency}",
+        "roll_forward": "Roll-forward — {currency}",
+        "metrics": "Metrics",
+        "by_owner": "By owner — {currency}",
+        "amount": "Amount",
+        "chart.aging": "Aging by bucket — {currency}",
+        "chart.trend": "Month-end aging — {currency}",
+    },
+    "zh": {
+        "sheet.summary": "汇总",
+        "sheet.aging": "账龄",
+        "sheet.open_items": "未清明细",
+        "sheet.overdue": "逾期",
+        "sheet.collection": "回款",
+        "sheet.risk": "风险",
+        "sheet.forecast": "回款预测",
+        "sheet.trend": "趋势",
+        "title.summary": "应收账款汇总（截至 {as_of}）",
+        "title.aging": "账龄分析（截至 {as_of}）",
+        "title.open_items": "未清明细（截至 {as_of}）",
+        "title.overdue": "逾期明细（截至 {as_of}，按严重程度排序）",
+        "title.collection": "回款情况 {period}（{start} 至 {end}）",
+        "title.risk": "信用风险（截至 {as_of}）",
+        "title.forecast": "回款预测（按周，截至 {as_of}）",
+        "title.trend": "近 {count} 个月月末账龄（截至 {as_of}）",
+        "block": "币种：{currency}",
+        "as_of": "截至 {as_of}",
+        "page": "第 &P 页，共 &N 页",
+        "filters": "筛选",
+        "filter.customer": "客户",
+        "filter.owner": "负责人",
+        "filter.currency": "币种",
+        "nothing": "无数据。",
+        "no_overdue": "没有逾期项目。",
+        "total": "合计",
+        "share": "占比",
+        "basis.due": "逾期天数按到期日计算，账龄段按逾期天数划分。",
+        "basis.invoice": "天数按开票日计算，账龄段按开票后天数划分。",
+        "customer": "客户",
+        "name": "客户名称",
+        "invoice": "发票",
+        "item": "分期",
+        "date": "开票日期",
+        "due": "到期日",
+        "days": "逾期天数",
+        "days.invoice": "开票天数",
+        "bucket": "账龄段",
+        "open": "未清金额",
+        "owner": "负责人",
+        "disputed": "争议",
+        "unapplied": "未核销款",
+        "key_account": "大客户",
+        "hold": "停止发货",
+        "contact": "联系人",
+        "last_contact": "最近联系",
+        "channel": "方式",
+        "promise": "承诺付款",
+        "promise_date": "承诺日期",
+        "promise_amount": "承诺金额",
+        "exposure": "风险敞口",
+        "credit_limit": "信用额度",
+        "limit_used": "额度使用率",
+        "overdue": "逾期金额",
+        "oldest_days": "最长逾期天数",
+        "on_time_ratio": "按时付款率",
+        "avg_days_late": "平均逾期天数",
+        "broken_promises": "违约承诺",
+        "written_off": "坏账核销",
+        "grade": "信用等级",
+        "computed_grade": "计算等级",
+        "points": "扣分",
+        "hold_reasons": "停止发货原因",
+        "opening": "期初应收",
+        "rf.written_off": "− 坏账核销",
+        "invoiced": "+ 本期开票",
+        "collected": "− 本期回款",
+        "credited": "− 贷项及折扣",
+        "closing": "= 期末应收",
+        "closing_current": "其中未到期",
+        "received": "本期收款",
+        "collection_rate": "回款率",
+        "sales_collection_rate": "销售回款率",
+        "dso": "DSO（天）",
+        "cei": "CEI",
+        "avg_days_to_pay": "回款周期（天）",
+        "period": "期间",
+        "from": "起",
+        "to": "止",
+        "items": "笔数",
+        "forecast.overdue": "其中逾期",
+        "forecast.promised": "其中承诺",
+        "forecast.expected": "预计回款",
+        "forecast.cumulative": "累计",
+        "month": "月份",
+        "month_end": "月末",
+        "overdue_rate": "逾期率",
+        "rank": "排名",
+        "overdue_share": "占逾期比例",
+        "Current": "未到期",
+        "later": "以后",
+        "not expected: disputed": "不计入：争议",
+        "not expected: on hold": "不计入：停止发货",
+        "unapplied credit": "未核销款",
+        "bucket.unapplied": "未核销款",
+        "mark.key_account": "★",
+        "mark.hold": "停止发货",
+        "mark.disputed": "争议",
+        "no_owner": "（无负责人）",
+        "promise.open": "待兑现",
+        "promise.broken": "已违约",
+        "promise.kept": "已兑现",
+        "reason.on hold": "手动停止",
+        "reason.over credit limit": "超信用额度",
+        "reason.overdue": "逾期超过 {days} 天",
+        "key_figures": "主要指标",
+        "net_ar": "应收账款净额（账龄合计）",
+        "open_items": "未清项目",
+        "unapplied_credit": "未核销款",
+        "not_due": "未到期",
+        "overdue_amount": "逾期金额",
+        "collection_period": "回款期间：{period}（{start} 至 {end}）",
+        "avg_days_to_pay_long": "平均回款周期（天）",
+        "on_hold": "停止发货客户数",
+        "exposure_on_hold": "停止发货客户敞口",
+        "expected_cash": "未来 {count} 周预计回款",
+        "top_overdue": "逾期金额前 {count} 名客户 — {currency}",
+        "roll_forward": "应收余额变动 — {currency}",
+        "metrics": "指标",
+        "by_owner": "按负责人 — {currency}",
+        "amount": "金额",
+        "chart.aging": "账龄分布 — {currency}",
+        "chart.trend": "月末账龄 — {currency}",
+    },
+}
+
+
+class _Words:
+    """Labels in one language; a key it lacks is shown as given."""
+
+    def __init__(self, language: str) -> None:
+        self.table = LABELS[language]
+
+    def __call__(self, key: str, **values: Any) -> str:
+        text = self.table.get(key, key)
+        return text.format(**values) if values else text
+
+    def column(self, key: str, sheet: str = "") -> str:
+        return self.table.get(f"{sheet}.{key}") or self.table.get(key, key)
+
+    def reasons(self, reasons: Sequence[str]) -> str | None:
+        words = []
+        for reason in reasons:
+            late = re.fullmatch(r"overdue > (\d+) days", reason)
+            if late:
+                words.append(self("reason.overdue", days=late[1]))
+            else:
+                words.append(self.table.get(f"reason.{reason}", reason))
+        return "; ".join(words) or None
+
+
+# ---------------------------------------------------------------- cells
+
+
+class Formula(NamedTuple):
+    """A formula and the value it computes (stored as the cell's cached value)."""
+
+    text: str  # "=SUM(C5:C9)"
+    cached: Decimal | int | None
+
+
+class C(NamedTuple):
+    """A planned cell: a value (or Formula) and a style key (see `_Book.style`)."""
+
+    value: Any
+    style: str | None = None
+
+
+Row = list[Any]  # C, a plain value, or None
+
+FILLS = ("FFF2CC", "FCE4D6", "F8CBAD", "F4B084", "EA9999")  # light to dark
+CHART_COLOURS = ("70AD47", "FFD966", "F4B183", "ED7D31", "C55A11", "843C0C")
+HEADER_FILL = "D9E1F2"
+FONT = "Calibri"  # openpyxl's default body font; headings must not fall back to serif
+TITLE_COLOUR = "1F3864"
+
+
+def age_fills(count: int) -> list[str]:
+    """Fill colours for `count` overdue buckets, lightest (youngest) first."""
+    if count <= 1:
+        return list(FILLS[:count])
+    last = len(FILLS) - 1
+    return [FILLS[round(i * last / (count - 1))] for i in range(count)]
+
+
+def display_width(text: str) -> int:
+    """Columns a text takes: CJK characters count twice."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _width_of(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, C):
+        value = value.value
+    if isinstance(value, Formula):
+        value = value.cached
+    if isinstance(value, Decimal):
+        return len(f"{value:,.2f}") + 2
+    if isinstance(value, date):
+        return 11
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return max(len(f"{value:,}"), 6) + 1
+    return display_width(str(value))
+
+
+def column_widths(
+    rows: Iterable[Row], minimum: int = 8, maximum: int = 48
+) -> list[float]:
+    """Widths from the content: the widest cell of each column, within bounds."""
+    widths: list[int] = []
+    for row in rows:
+        for i, value in enumerate(row):
+            if isinstance(value, C) and value.style in ("title", "subtitle", "block"):
+                continue  # headings run over the next columns
+            width = _width_of(value)
+            if i >= len(widths):
+                widths.extend([0] * (i + 1 - len(widths)))
+            widths[i] = max(widths[i], width)
+    return [float(min(max(w + 2, minimum), maximum)) for w in widths]
+
+
+def quote_sheet(title: str) -> str:
+    """A sheet name as formulas write it: `'Open items'`."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+# ---------------------------------------------------------------- plans
+
+
+@dataclass
+class Plan:
+    """A sheet planned before writing: write-only mode needs widths and panes
+    before the first row; the rest may come after it."""
+
+    title: str
+    rows: Iterable[Row]
+    widths: list[float]
+    freeze: str | None = None
+    print_rows: str | None = None  # "5:5": repeated on every printed page
+    autofilter: str | None = None
+    rules: list[tuple[str, Any]] = field(default_factory=list)  # (range, rule)
+    charts: list[tuple[Any, str]] = field(default_factory=list)  # (chart, anchor)
+
+
+class Grid:
+    """Rows of a small sheet, numbered as they will be written."""
+
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+
+    @property
+    def next(self) -> int:
+        return len(self.rows) + 1
+
+    def add(self, *cells: Any) -> int:
+        self.rows.append(list(cells))
+        return len(self.rows)
+
+    def skip(self, count: int = 1) -> None:
+        for _ in range(count):
+            self.rows.append([])
+
+    def pad_to(self, row: int) -> None:
+        while self.next < row:
+            self.rows.append([])
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column of a table in the workbook."""
+
+    key: str
+    label: str
+    kind: str = "text"  # text, money, int, days, ratio, date
+    total: bool = False  # summed in the totals row
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a table landed: rows and column letters."""
+
+    header: int
+    first: int  # first data row
+    last: int  # last data row (first - 1 when empty)
+    total: int | None
+    letters: dict[str, str]
+    sums: dict[str, Decimal | int]
+
+
+def letter(index: int) -> str:
+    """Column letter of a 1-based index: 1 -> A, 28 -> AB."""
+    name = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
+def _style_of(kind: str, currency: str | None, total: bool) -> str | None:
+    if kind == "money":
+        base = f"money{minor_units(currency or '')}"
+    elif kind in ("int", "days", "ratio", "date", "days1"):
+        base = kind
+    else:
+        base = "text"
+    if total:
+        return base + "_b"
+    # Whole numbers read well in the General format, and a cell without a style
+    # is much cheaper to write (100 000-row sheets).
+    return None if base in ("text", "int", "days") else base
+
+
+def typed(value: Any, kind: str, currency: str | None, total: bool = False) -> Any:
+    """A value as a planned cell of a column kind."""
+    if value is None:
+        return C(None, "text_b") if total else None
+    if isinstance(value, Formula):
+        days1 = kind == "days" and isinstance(value.cached, Decimal)
+        return C(value, _style_of("days1" if days1 else kind, currency, total))
+    if kind == "days" and isinstance(value, Decimal):
+        return C(value.quantize(Decimal("0.1")), "days1_b" if total else "days1")
+    return C(value, _style_of(kind, currency, total))
+
+
+def table_rows(
+    columns: Sequence[Col],
+    rows: Iterable[Sequence[Any]],
+    *,
+    first: int,
+    count: int,
+    currency: str | None,
+    total_label: str | None,
+    totals: dict[str, Any] | None = None,
+    sums: dict[str, Decimal | int] | None = None,
+) -> Iterator[Row]:
+    """Header, rows and a totals row of `=SUM(...)` formulas, as planned rows.
+
+    Args:
+        columns: the table's columns.
+        rows: each a sequence of values in column order.
+        first: the sheet row of the header.
+        count: how many rows `rows` yields (the SUM ranges need it up front).
+        currency: for money formats.
+        total_label: the first cell of the totals row; None: no totals row.
+        totals: values for the totals row's non-summed columns (ratios, ...).
+        sums: filled with each summed column's exact total (the cached values).
+    """
+    yield [C(c.label, "header_r" if c.kind != "text" else "header") for c in columns]
+    summed = {c.key: (ZERO if c.kind == "money" else 0) for c in columns if c.total}
+    # Per column: kind, body style, summed. This loop runs once per cell of a
+    # 100 000-row sheet, so the common cases skip `typed`.
+    specs = [
+        (c.kind, _style_of(c.kind, currency, False), c.total, c.key) for c in columns
+    ]
+    written = 0
+    for values in rows:
+        written += 1
+        out: Row = []
+        for (kind, style, total, key), value in zip(specs, values, strict=True):
+            if value is None:
+                out.append(None)
+                continue
+            if type(value) is Formula or kind == "days":
+                out.append(typed(value, kind, currency))
+            elif style is None:
+                out.append(value)
+            else:
+                out.append(C(value, style))
+            if total:
+                amount = value.cached if type(value) is Formula else value
+                if amount is not None:
+                    summed[key] += amount
+        yield out
+    if written != count:
+        raise ValueError(f"table_rows: {written} rows, expected {count}")
+    if total_label is None:
+        return
+    top, bottom = first + 1, first + count
+    out = []
+    for i, column in enumerate(columns, 1):
+        if column.total:
+            cached = summed[column.key]
+            cell = letter(i)
+            formula = (
+                Formula(f"=SUM({cell}{top}:{cell}{bottom})", cached)
+                if count
+                else Formula("=0", cached)
+            )
+            out.append(C(formula, _style_of(column.kind, currency, True)))
+        elif i == 1:
+            out.append(C(total_label, "text_b"))
+        elif totals is not None and column.key in totals:
+            out.append(typed(totals[column.key], column.kind, currency, total=True))
+        else:
+            out.append(C(None, "text_b"))
+    if sums is not None:
+        sums.update(summed)
+    yield out
+
+
+def add_table(
+    grid: Grid,
+    columns: Sequence[Col],
+    rows: Sequence[Sequence[Any]],
+    *,
+    currency: str | None,
+    total_label: str | None,
+    totals: dict[str, Any] | None = None,
+) -> Span:
+    """Plan a table at the grid's next row."""
+    header = grid.next
+    sums: dict[str, Decimal | int] = {}
+    grid.rows.extend(
+        table_rows(
+            columns,
+            rows,
+            first=header,
+            count=len(rows),
+            currency=currency,
+            total_label=total_label,
+            totals=totals,
+            sums=sums,
+        )
+    )
+    return Span(
+        header,
+        header + 1,
+        header + len(rows),
+        header + len(rows) + 1 if total_label is not None else None,
+        {c.key: letter(i) for i, c in enumerate(columns, 1)},
+        sums,
+    )
+
+
+# ---------------------------------------------------------------- the book
+
+
+class _Book:
+    """A write-only openpyxl workbook, its styles, and the formulas' cached values."""
+
+    def __init__(self, data: WorkbookData, language: str) -> None:
+        from openpyxl import Workbook
+
+        self.data = data
+        self.words = _Words(language)
+        self.wb = Workbook(write_only=True)
+        # Readers that recalculate (Excel) do so on load; the cached values we
+        # store serve the ones that do not.
+        self.wb.calculation.fullCalcOnLoad = True
+        self.taken: set[str] = set()
+        self.cached: dict[str, dict[str, Decimal | int]] = {}
+        self._styles: dict[str, dict[str, Any]] = {}
+
+    # -- names
+
+    def title(self, key: str, currency: str | None = None) -> str:
+        name = self.words(f"sheet.{key}")
+        return sheet_title(f"{name} {currency}" if currency else name, self.taken)
+
+    def heading(self, grid: Grid, title: str) -> None:
+        """Rows 1-3: the sheet's title, company and filters, a blank row."""
+        grid.add(C(title, "title"))
+        subtitle = self.subtitle()
+        grid.add(C(subtitle, "subtitle") if subtitle else None)
+        grid.skip()
+
+    def subtitle(self) -> str:
+        data, words = self.data, self.words
+        parts = [data.company] if data.company else []
+        if data.filters:
+            shown = "; ".join(f"{words(f'filter.{k}')} {v}" for k, v in data.filters)
+            parts.append(f"{words('filters')}: {shown}")
+        return " · ".join(parts)
+
+    # -- styles
+
+    def style(self, key: str) -> dict[str, Any]:
+        found = self._styles.get(key)
+        if found is None:
+            found = self._styles[key] = self._make_style(key)
+        return found
+
+    def _make_style(self, key: str) -> dict[str, Any]:
+        from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+        bold = key.endswith("_b")
+        base = key.removesuffix("_b")
+        attrs: dict[str, Any] = {}
+        if base == "title":
+            return {"font": Font(FONT, bold=True, size=14, color=TITLE_COLOUR)}
+        if base == "subtitle":
+            return {"font": Font(FONT, italic=True, color="595959")}
+        if base == "block":
+            return {"font": Font(FONT, bold=True, size=12, color=TITLE_COLOUR)}
+        if base in ("header", "header_r"):
+            return {
+                "font": Font(FONT, bold=True),
+                "fill": PatternFill("solid", fgColor=HEADER_FILL),
+                "border": Border(bottom=Side(style="thin", color="808080")),
+                "alignment": Alignment(
+                    horizontal="right" if base == "header_r" else "left",
+                    vertical="bottom",
+                    wrap_text=True,
+                    indent=1 if base == "header_r" else 0,
+                ),
+            }
+        if base.startswith("money"):
+            attrs["number_format"] = amount_format(int(base[5:]), red_negative=True)
+        elif base in ("int", "days"):
+            attrs["number_format"] = "#,##0"
+        elif base == "days1":
+            attrs["number_format"] = "#,##0.0"
+        elif base == "ratio":
+            attrs["number_format"] = "0.0%"
+        elif base == "date":
+            attrs["number_format"] = "yyyy-mm-dd"
+        if bold:
+            attrs["font"] = Font(FONT, bold=True)
+            attrs["border"] = Border(top=Side(style="thin", color="000000"))
+        return attrs
+
+    # -- writing
+
+    def write(self, plan: Plan, index: int | None = None) -> None:
+        """Create the sheet and write a plan into it."""
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        wb = self.wb
+        ws = wb.create_sheet(plan.title, index)
+        for i, width in enumerate(plan.widths, 1):
+            ws.column_dimensions[letter(i)].width = width
+        if plan.freeze:
+            ws.freeze_panes = plan.freeze
+        self._page_setup(ws, plan)
+        cached = self.cached.setdefault(plan.title, {})
+        # One styled cell per (column, style), reused row after row: write-only
+        # mode writes a row as soon as it is appended, so a cell can carry the
+        # next row's value; styling a fresh cell per value would cost far more.
+        protos: dict[tuple[int, str], Any] = {}
+        illegal = ILLEGAL_CHARACTERS_RE
+        number = 0
+        for row in plan.rows:
+            number += 1
+            out: list[Any] = []
+            for col, spec in enumerate(row, 1):
+                if isinstance(spec, C):
+                    value, style = spec
+                else:
+                    value, style = spec, None
+                if isinstance(value, Decimal):
+                    value = float(value)
+                elif isinstance(value, str) and illegal.search(value):
+                    value = illegal.sub("", value)
+                if isinstance(value, Formula):
+                    cell = WriteOnlyCell(ws, value=value.text)
+                    if style:
+                        self._apply(cell, style)
+                    cached[f"{letter(col)}{number}"] = value.cached  # type: ignore[assignment]
+                    out.append(cell)
+                    continue
+                if style is None:
+                    if isinstance(value, str) and value.startswith("="):
+                        # Text, never a formula (STYLE §6): a name like "=X".
+                        cell = WriteOnlyCell(ws, value=value)
+                        cell.data_type = "s"
+                        out.append(cell)
+                    else:
+                        out.append(value)
+                    continue
+                if value is None and not style.endswith("_b"):
+                    out.append(None)
+                    continue
+                cell = protos.get((col, style))
+                if cell is None:
+                    cell = protos[(col, style)] = WriteOnlyCell(ws)
+                    self._apply(cell, style)
+                cell.value = value
+                if isinstance(value, str) and value.startswith("="):
+                    cell.data_type = "s"
+                out.append(cell)
+            ws.append(out)
+        if plan.autofilter:
+            ws.auto_filter.ref = plan.autofilter
+        for ref, rule in plan.rules:
+            ws.conditional_formatting.add(ref, rule)
+        for chart, anchor in plan.charts:
+            ws.add_chart(chart, anchor)
+
+    def _apply(self, cell: Any, style: str) -> None:
+        for name, value in self.style(style).items():
+            setattr(cell, name, value)
+
+    def _page_setup(self, ws: Any, plan: Plan) -> None:
+        """Landscape, fit to the page width, header row repeated, company and
+        as-of in the page header, page numbers in the footer."""
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_margins.left = ws.page_margins.right = 0.4
+        ws.page_margins.top = ws.page_margins.bottom = 0.6
+        ws.page_margins.header = ws.page_margins.footer = 0.3
+        if plan.print_rows:
+            ws.print_title_rows = plan.print_rows
+        words = self.words
+
+        def escape(text: str) -> str:  # "&" starts a code in page headers
+            return text.replace("&", "&&")
+
+        ws.oddHeader.left.text = escape(self.data.company or "")
+        ws.oddHeader.center.text = "&A"  # the sheet's name
+        ws.oddHeader.right.text = escape(
+            words("as_of", as_of=self.data.as_of.isoformat())
+        )
+        ws.oddFooter.center.text = words("page")
+
+    def save(self) -> bytes:
+        out = io.BytesIO()
+        self.wb.save(out)
+        return store_cached_values(out.getvalue(), self.cached)
+
+
+# ---------------------------------------------------------------- formulas' values
+
+_EMPTY_VALUE = re.compile(rb"<v\s*/>|<v></v>")
+
+
+def _cached_text(value: Decimal | int | float) -> bytes:
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= -6:
+            return format(value, "f").encode()
+        return repr(float(value)).encode()
+    return str(value).encode()
+
+
+def _fill_values(xml: bytes, values: dict[str, Decimal | int]) -> bytes:
+    """Put each formula cell's cached value into its empty `<v/>`."""
+    pieces = []
+    position = 0
+    while True:
+        start = xml.find(b"<f>", position)
+        if start < 0:
+            break
+        cell = xml.rfind(b'<c r="', 0, start)
+        ref = xml[cell + 6 : xml.find(b'"', cell + 6)].decode("ascii")
+        end = xml.find(b"</f>", start) + len(b"</f>")
+        pieces.append(xml[position:end])
+        position = end
+        empty = _EMPTY_VALUE.match(xml, end)
+        value = values.get(ref)
+        if empty is not None and value is not None:
+            pieces.append(b"<v>" + _cached_text(value) + b"</v>")
+            position = empty.end()
+    pieces.append(xml[position:])
+    return b"".join(pieces)
+
+
+def store_cached_values(
+    data: bytes, cached: dict[str, dict[str, Decimal | int]]
+) -> bytes:
+    """The saved workbook with its formulas' cached values filled in.
+
+    openpyxl writes a formula with an empty value (`<f>SUM(..)</f><v/>`); Excel
+    recalculates on load, but a previewer or a script reading the file would see
+    nothing. We know each value (it is what the report computed), so we store it.
+
+    Args:
+        data: the xlsx file as openpyxl saved it.
+        cached: per sheet title, per cell reference ("C12"), the value.
+    """
+    import posixpath
+    import zipfile
+    from xml.etree import ElementTree
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    pkg = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+    source = zipfile.ZipFile(io.BytesIO(data))
+    book = ElementTree.fromstring(source.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(source.read("xl/_rels/workbook.xml.rels"))
+    targets = {
+        r.get("Id"): r.get("Target", "") for r in rels.iter(f"{pkg}Relationship")
+    }
+    parts: dict[str, dict[str, Decimal | int]] = {}
+    for sheet in book.iter(f"{main}sheet"):
+        values = cached.get(sheet.get("name", ""))
+        if not values:
+            continue
+        target = targets[sheet.get(f"{rel_ns}id")]
+        path = (
+            target.lstrip("/")
+            if target.startswith("/")
+            else posixpath.normpath(posixpath.join("xl", target))
+        )
+        parts[path] = values
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target_zip:
+        for info in source.infolist():
+            payload = source.read(info.filename)
+            if info.filename in parts:
+                payload = _fill_values(payload, parts[info.filename])
+            target_zip.writestr(info, payload, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- the sheets
+
+
+def build(data: WorkbookData, language: str = "en") -> bytes:
+    """The workbook as xlsx bytes.
+
+    Args:
+        data: the reports (see `gather`).
+        language: "en" or "zh": sheet names, headings and labels.
+    """
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+    book = _Book(data, language)
+    anchors: dict[str, dict[str, tuple[str, str, Any]]] = {}
+    _aging_sheet(book, anchors)
+    _open_items_sheets(book)
+    _overdue_sheets(book, anchors)
+    _collection_sheet(book, anchors)
+    _risk_sheet(book)
+    _forecast_sheet(book)
+    _trend_sheet(book)
+    # The Summary links to the other sheets' totals, so it is planned last and
+    # put first.
+    _summary_sheet(book, anchors)
+    return book.save()
+
+
+def _currencies(data: WorkbookData) -> list[str]:
+    found = {s.currency for s in data.aging.sections}
+    found |= {s.currency for s in data.collection.sections}
+    found |= {s.currency for s in data.risk.sections}
+    found |= {s.currency for s in data.forecast.sections}
+    return sorted(found)
+
+
+def _anchor(
+    anchors: dict[str, dict[str, tuple[str, str, Any]]],
+    currency: str,
+    name: str,
+    sheet: str,
+    cell: str,
+    value: Any,
+) -> None:
+    anchors.setdefault(currency, {})[name] = (sheet, cell, value)
+
+
+def _single_block_panes(
+    blocks: int, header: int | None, columns: int = 1
+) -> tuple[str | None, str | None]:
+    """Frozen panes and print rows for a sheet of blocks: under the header when
+    there is one block; with several, a header would mislabel the other blocks,
+    so only the sheet's title rows are frozen."""
+    if blocks == 1 and header is not None:
+        return f"{letter(columns + 1)}{header + 1}", f"{header}:{header}"
+    return "A4", None
+
+
+# -- Aging
+
+
+def _aging_sheet(
+    book: _Book, anchors: dict[str, dict[str, tuple[str, str, Any]]]
+) -> None:
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.chart.marker import DataPoint
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.styles import PatternFill
+
+    data, words = book.data, book.words
+    result = data.aging
+    title = book.title("aging")
+    grid = Grid()
+    book.heading(grid, words("title.aging", as_of=data.as_of.isoformat()))
+    labels = [words(label) for label in result.labels]
+    columns = [
+        Col("customer", words("customer")),
+        Col("name", words("name")),
+        *(Col(f"bucket{i}", label, "money", True) for i, label in enumerate(labels)),
+        Col("unapplied", words("unapplied"), "money", True),
+        Col("total", words("total"), "money", True),
+        Col("key_account", words("key_account")),
+        Col("hold", words("hold")),
+    ]
+    n = len(labels)
+    first_bucket, unapplied_col, total_col = 3, 3 + n, 4 + n
+    overdue_from = 1  # bucket 0 is Current (basis due) or the youngest (invoice)
+    fills = age_fills(n - overdue_from)
+    plan_rules: list[tuple[str, Any]] = []
+    charts: list[tuple[Any, str]] = []
+    headers: list[int] = []
+    if not result.sections:
+        grid.add(words("nothing"))
+    for section in result.sections:
+        currency = section.currency
+        grid.add(C(words("block", currency=currency), "block"))
+        header = grid.next
+        headers.append(header)
+
+        def row_total(r: int) -> str:
+            return f"=SUM({letter(first_bucket)}{r}:{letter(unapplied_col)}{r})"
+
+        rows = []
+        for i, customer in enumerate(section.customers):
+            r = header + 1 + i
+            rows.append(
+                [
+                    customer.customer,
+                    customer.name,
+                    *customer.buckets,
+                    customer.unapplied,
+                    Formula(row_total(r), customer.total),
+                    words("mark.key_account") if customer.key_account else None,
+                    words("mark.hold") if customer.hold else None,
+                ]
+            )
+        span = add_table(
+            grid, columns, rows, currency=currency, total_label=words("total")
+        )
+        total_row = span.total
+        assert total_row is not None
+        # Each bucket's share of the total, as formulas.
+        if section.total:
+            total_ref = f"${letter(total_col)}${total_row}"
+            grid.add(
+                C(words("share"), "text"),
+                None,
+                *(
+                    C(
+                        Formula(
+                            f"={letter(first_bucket + i)}{total_row}/{total_ref}",
+                            section.buckets[i] / section.total,
+                        ),
+                        "ratio",
+                    )
+                    for i in range(n)
+                ),
+            )
+        for offset, colour in enumerate(fills):
+            col = letter(first_bucket + overdue_from + offset)
+            if span.last >= span.first:
+                plan_rules.append(
+                    (
+                        f"{col}{span.first}:{col}{span.last}",
+                        CellIsRule(
+                            operator="greaterThan",
+                            formula=["0"],
+                            fill=PatternFill("solid", fgColor=colour, bgColor=colour),
+                        ),
+                    )
+                )
+        # A bar chart of the buckets (the totals row), to the right of the block.
+        chart = BarChart()
+        chart.type = "col"
+        chart.title = words("chart.aging", currency=currency)
+        chart.legend = None
+        chart.height, chart.width = 7.5, 15
+        chart.y_axis.numFmt = "#,##0"
+        chart.x_axis.delete = False
+        chart.y_axis.delete = False
+        q = quote_sheet(title)
+        last_bucket = letter(first_bucket + n - 1)
+        values = Reference(
+            range_string=f"{q}!${letter(first_bucket)}${total_row}:${last_bucket}${total_row}"
+        )
+        cats = Reference(
+            range_string=f"{q}!${letter(first_bucket)}${header}:${last_bucket}${header}"
+        )
+        chart.add_data(values, from_rows=True, titles_from_data=False)
+        chart.set_categories(cats)
+        series = chart.series[0]
+        colours = CHART_COLOURS if result.basis == "due" else CHART_COLOURS[1:]
+        for i in range(n):
+            point = DataPoint(idx=i)
+            point.graphicalProperties.solidFill = colours[min(i, len(colours) - 1)]
+            series.dPt.append(point)
+        anchor_row = header - 1
+        charts.append((chart, f"{letter(len(columns) + 2)}{anchor_row}"))
+        _anchor(
+            anchors,
+            currency,
+            "aging_total",
+            title,
+            f"${letter(total_col)}${total_row}",
+            span.sums["total"],
+        )
+        _anchor(
+            anchors,
+            currency,
+            "aging_unapplied",
+            title,
+            f"${letter(unapplied_col)}${total_row}",
+            span.sums["unapplied"],
+        )
+        _anchor(
+            anchors,
+            currency,
+            "aging_open",
+            title,
+            f"${letter(first_bucket)}${total_row}:${last_bucket}${total_row}",
+            sum(section.buckets, ZERO),
+        )
+        if result.basis == "due":
+            _anchor(
+                anchors,
+                currency,
+                "aging_current",
+                title,
+                f"${letter(first_bucket)}${total_row}",
+                span.sums["bucket0"],
+            )
+        grid.skip()
+        # Leave room for the chart before the next block (15 rows ~ 7.5 cm).
+        grid.pad_to(anchor_row + 17)
+    grid.add(C(words(f"basis.{result.basis}"), "subtitle"))
+    freeze, print_rows = _single_block_panes(
+        len(headers), headers[0] if headers else None, 2
+    )
+    autofilter = None
+    if len(headers) == 1:
+        section = result.sections[0]
+        autofilter = (
+            f"A{headers[0]}:{letter(len(columns))}{headers[0] + len(section.customers)}"
+        )
+    book.write(
+        Plan(
+            title,
+            grid.rows,
+            _widths(grid.rows, {1: 12}),
+            freeze=freeze,
+            print_rows=print_rows,
+            autofilter=autofilter,
+            rules=plan_rules,
+            charts=charts,
+        )
+    )
+
+
+def _widths(rows: list[Row], minimums: dict[int, int] | None = None) -> list[float]:
+    widths = column_widths(rows)
+    for index, minimum in (minimums or {}).items():
+        if index <= len(widths):
+            widths[index - 1] = max(widths[index - 1], minimum)
+    return widths
+
+
+# -- Open items and Overdue: the big lists, one sheet per currency
+
+
+def _age_rules(
+    ref: str, days_col: str, first: int, limits: Sequence[int], basis: str
+) -> list[tuple[str, Any]]:
+    """Shade cells by the age in `days_col`: older is darker (oldest rule first)."""
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.styles import PatternFill
+
+    # The lower bound (exclusive) of each shaded bucket.
+    if basis == "due":
+        bounds = [0, *limits]
+    else:
+        bounds = list(limits)
+    fills = age_fills(len(bounds))
+    rules = []
+    for bound, colour in reversed(list(zip(bounds, fills, strict=True))):
+        rules.append(
+            (
+                ref,
+                FormulaRule(
+                    formula=[f"${days_col}{first}>{bound}"],
+                    fill=PatternFill("solid", fgColor=colour, bgColor=colour),
+                    stopIfTrue=True,
+                ),
+            )
+        )
+    return rules
+
+
+def _list_sheet(
+    book: _Book,
+    key: str,
+    heading: str,
+    sections: Sequence[tuple[str, int, Iterable[Sequence[Any]], list[Any]]],
+    columns: Sequence[Col],
+    days_key: str,
+    shade: Sequence[str],
+    empty: str,
+    anchors: dict[str, dict[str, tuple[str, str, Any]]] | None = None,
+    anchor_name: str | None = None,
+) -> None:
+    """One sheet per currency (just `key` with one currency) of a long list.
+
+    Args:
+        sections: per currency: (currency, row count, rows, sample rows for widths).
+        days_key: the column whose age shades `shade` columns.
+    """
+    words = book.words
+    result = book.data.aging
+    if not sections:
+        grid = Grid()
+        book.heading(grid, heading)
+        grid.add(empty)
+        book.write(Plan(book.title(key), grid.rows, _widths(grid.rows)))
+        return
+    several = len(sections) > 1
+    header = 5
+    letters = {c.key: letter(i) for i, c in enumerate(columns, 1)}
+    for currency, count, rows, sample in sections:
+        title = book.title(key, currency if several else None)
+        top_rows: list[Row] = [
+            [C(heading, "title")],
+            [C(book.subtitle(), "subtitle") if book.subtitle() else None],
+            [],
+            [C(words("block", currency=currency), "block")],
+        ]
+        widths = _widths(
+            [[c.label for c in columns], *(list(r) for r in sample)],
+            {1: 10},
+        )
+        for i, column in enumerate(columns):
+            if column.kind == "money":
+                widths[i] = max(widths[i], 14)
+
+        def planned(
+            rows: Iterable[Sequence[Any]] = rows,
+            currency: str = currency,
+            count: int = count,
+            top_rows: list[Row] = top_rows,
+            title: str = title,
+        ) -> Iterator[Row]:
+            yield from top_rows
+            sums: dict[str, Decimal | int] = {}
+            yield from table_rows(
+                columns,
+                rows,
+                first=header,
+                count=count,
+                currency=currency,
+                total_label=words("total"),
+                sums=sums,
+            )
+            if anchors is not None and anchor_name is not None:
+                total_cell = f"${letters['open']}${header + count + 1}"
+                _anchor(anchors, currency, anchor_name, title, total_cell, sums["open"])
+
+        last = header + count
+        rules: list[tuple[str, Any]] = []
+        if count:
+            for name in shade:
+                ref = f"{letters[name]}{header + 1}:{letters[name]}{last}"
+                rules.extend(
+                    _age_rules(
+                        ref,
+                        letters[days_key],
+                        header + 1,
+                        result.limits,
+                        result.basis if key == "open_items" else "due",
+                    )
+                )
+        book.write(
+            Plan(
+                title,
+                planned(),
+                widths,
+                freeze=f"C{header + 1}",
+                print_rows=f"{header}:{header}",
+                autofilter=f"A{header}:{letter(len(columns))}{max(last, header)}",
+                rules=rules,
+            )
+        )
+
+
+def _open_items_sheets(book: _Book) -> None:
+    data, words = book.data, book.words
+    result = data.aging
+    basis = result.basis
+    columns = [
+        Col("customer", words("customer")),
+        Col("name", words("name")),
+        Col("invoice", words("invoice")),
+        Col("item", words("item"), "int"),
+        Col("date", words("date"), "date"),
+        Col("due", words("due"), "date"),
+        Col("days", words("days" if basis == "due" else "days.invoice"), "int"),
+        Col("bucket", words("bucket")),
+        Col("open", words("open"), "money", True),
+        Col("owner", words("owner")),
+        Col("disputed", words("disputed")),
+    ]
+    labels = [words(label) for label in result.labels]
+    unapplied = words("bucket.unapplied")
+    disputed = words("mark.disputed")
+
+    def rows(section: CurrencyAging) -> Iterator[tuple[Any, ...]]:
+        for customer in section.customers:
+            name = customer.name
+            for aged in customer.items:
+                item = aged.item
+                yield (
+                    item.customer,
+                    name,
+                    item.invoice,
+                    item.instalment,
+                    item.date,
+                    item.due,
+                    aged.days,
+                    labels[aged.bucket],
+                    item.open,
+                    item.owner,
+                    disputed if item.disputed else None,
+                )
+            if customer.unapplied:
+                yield (
+                    customer.customer,
+                    name,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    unapplied,
+                    customer.unapplied,
+                    None,
+                    None,
+                )
+
+    sections = []
+    for section in result.sections:
+        count = sum(len(c.items) + (1 if c.unapplied else 0) for c in section.customers)
+        sample = []
+        for row in rows(section):
+            sample.append(row)
+            if len(sample) >= 500:
+                break
+        sections.append((section.currency, count, rows(section), sample))
+    _list_sheet(
+        book,
+        "open_items",
+        words("title.open_items", as_of=data.as_of.isoformat()),
+        sections,
+        columns,
+        "days",
+        ("days", "bucket", "open"),
+        words("nothing"),
+    )
+
+
+def _overdue_sheets(
+    book: _Book, anchors: dict[str, dict[str, tuple[str, str, Any]]]
+) -> None:
+    data, words = book.data, book.words
+    columns = [
+        Col("customer", words("customer")),
+        Col("name", words("name")),
+        Col("invoice", words("invoice")),
+        Col("item", words("item"), "int"),
+        Col("due", words("due"), "date"),
+        Col("days", words("days"), "int"),
+        Col("open", words("open"), "money", True),
+        Col("owner", words("owner")),
+        Col("contact", words("contact")),
+        Col("disputed", words("disputed")),
+        Col("last_contact", words("last_contact"), "date"),
+        Col("promise", words("promise")),
+        Col("promise_date", words("promise_date"), "date"),
+        Col("promise_amount", words("promise_amount"), "money"),
+    ]
+    disputed = words("mark.disputed")
+
+    def rows(section: CurrencyOverdue) -> Iterator[tuple[Any, ...]]:
+        for o in section.items:
+            item = o.item
+            contact = o.follow_up.last_contact
+            promise = o.follow_up.promise
+            yield (
+                item.customer,
+                o.name,
+                item.invoice,
+                item.instalment,
+                item.due,
+                o.days,
+                item.open,
+                item.owner,
+                o.contact,
+                disputed if item.disputed else None,
+                contact.date if contact else None,
+                words(f"promise.{promise.status}") if promise else None,
+                promise.due if promise else None,
+                promise.amount if promise else None,
+            )
+
+    sections = []
+    for section in data.overdue.sections:
+        sample = []
+        for row in rows(section):
+            sample.append(row)
+            if len(sample) >= 500:
+                break
+        sections.append((section.currency, len(section.items), rows(section), sample))
+    _list_sheet(
+        book,
+        "overdue",
+        words("title.overdue", as_of=data.as_of.isoformat()),
+        sections,
+        columns,
+        "days",
+        ("days", "open"),
+        words("no_overdue"),
+        anchors,
+        "overdue_total",
+    )
+
+
+# -- Collection
+
+
+def _collection_sheet(
+    book: _Book, anchors: dict[str, dict[str, tuple[str, str, Any]]]
+) -> None:
+    data, words = book.data, book.words
+    result = data.collection
+    period = result.period
+    title = book.title("collection")
+    grid = Grid()
+    book.heading(
+        grid,
+        words(
+            "title.collection",
+            period=period.label,
+            start=period.start.isoformat(),
+            end=period.end.isoformat(),
+        ),
+    )
+    if not result.sections:
+        grid.add(words("nothing"))
+    amounts = ("opening", "invoiced", "collected", "credited", "written_off")
+    for section in result.sections:
+        currency = section.currency
+        figures = section.total
+        grid.add(C(words("roll_forward", currency=currency), "block"))
+        grid.add(C(period.label, "header"), C(words("amount"), "header_r"))
+        cells: dict[str, str] = {}
+        for key in amounts:
+            label = words(f"rf.{key}") if key == "written_off" else words(key)
+            row = grid.add(label, typed(getattr(figures, key), "money", currency))
+            cells[key] = f"B{row}"
+        closing = (
+            figures.opening
+            + figures.invoiced
+            - figures.collected
+            - figures.credited
+            - figures.written_off
+        )
+        row = grid.add(
+            C(words("closing"), "text_b"),
+            C(
+                Formula(
+                    "={opening}+{invoiced}-{collected}-{credited}-{written_off}".format(
+                        **cells
+                    ),
+                    closing,
+                ),
+                _style_of("money", currency, True),
+            ),
+        )
+        cells["closing"] = f"B{row}"
+        for key in ("closing_current", "received"):
+            row = grid.add(words(key), typed(getattr(figures, key), "money", currency))
+            cells[key] = f"B{row}"
+        grid.skip()
+        grid.add(C(words("metrics"), "header"), C(None, "header"))
+        metrics = (
+            ("collection_rate", figures.collection_rate, "ratio"),
+            ("sales_collection_rate", figures.sales_collection_rate, "ratio"),
+            ("dso", figures.dso, "days"),
+            ("cei", figures.cei, "ratio"),
+            ("avg_days_to_pay", figures.avg_days_to_pay, "days"),
+            ("avg_days_late", figures.avg_days_late, "days"),
+        )
+        for key, value, kind in metrics:
+            row = grid.add(words(key), typed(value, kind, currency))
+            cells[key] = f"B{row}"
+        kinds = {"collected": "money", **{key: kind for key, _, kind in metrics}}
+        for key in ("collected", "collection_rate", "dso", "cei", "avg_days_to_pay"):
+            planned = typed(getattr(figures, key), kinds[key], currency)
+            if planned is None:
+                continue
+            # The Summary links here; its cached value is what this cell holds
+            # (days rounded to one place).
+            _anchor(
+                anchors, currency, key, title, f"$B${cells[key][1:]}", planned.value
+            )
+        grid.skip()
+        grid.add(C(words("by_owner", currency=currency), "block"))
+        _owner_table(grid, words, section, currency)
+        grid.skip(2)
+    book.write(
+        Plan(
+            title,
+            grid.rows,
+            _widths(grid.rows, {1: 24}),
+            freeze="A4",
+        )
+    )
+
+
+def _owner_table(
+    grid: Grid, words: _Words, section: CurrencyCollection, currency: str
+) -> Span:
+    from arledger.reports.collection import figures_row
+
+    keys = (
+        ("opening", "money"),
+        ("invoiced", "money"),
+        ("collected", "money"),
+        ("credited", "money"),
+        ("written_off", "money"),
+        ("closing", "money"),
+        ("closing_current", "money"),
+        ("received", "money"),
+        ("collection_rate", "ratio"),
+        ("sales_collection_rate", "ratio"),
+        ("dso", "days"),
+        ("cei", "ratio"),
+        ("avg_days_to_pay", "days"),
+        ("avg_days_late", "days"),
+    )
+    columns = [Col("owner", words("owner"))] + [
+        Col(key, words(key).lstrip("+−= "), kind, kind == "money") for key, kind in keys
+    ]
+    rows = []
+    for row in section.rows:
+        figures = figures_row(row.figures)
+        rows.append(
+            [row.key if row.key is not None else words("no_owner")]
+            + [figures[key] for key, _ in keys]
+        )
+    return add_table(
+        grid,
+        columns,
+        rows,
+        currency=currency,
+        total_label=words("total"),
+        totals=figures_row(section.total),
+    )
+
+
+# -- Risk
+
+
+def _risk_sheet(book: _Book) -> None:
+    from openpyxl.formatting.rule import CellIsRule, FormulaRule
+    from openpyxl.styles import Font, PatternFill
+
+    data, words = book.data, book.words
+    result = data.risk
+    title = book.title("risk")
+    grid = Grid()
+    book.heading(grid, words("title.risk", as_of=data.as_of.isoformat()))
+    columns = [
+        Col("customer", words("customer")),
+        Col("name", words("name")),
+        Col("exposure", words("exposure"), "money", True),
+        Col("credit_limit", words("credit_limit"), "money"),
+        Col("limit_used", words("limit_used"), "ratio"),
+        Col("overdue", words("overdue"), "money", True),
+        Col("oldest_days", words("oldest_days"), "int"),
+        Col("on_time_ratio", words("on_time_ratio"), "ratio"),
+        Col("avg_days_late", words("avg_days_late"), "days"),
+        Col("broken_promises", words("broken_promises"), "int", True),
+        Col("written_off", words("written_off"), "money", True),
+        Col("grade", words("grade")),
+        Col("computed_grade", words("computed_grade")),
+        Col("points", words("points"), "int"),
+        Col("key_account", words("key_account")),
+        Col("hold", words("hold")),
+        Col("hold_reasons", words("hold_reasons")),
+    ]
+    at = {c.key: letter(i) for i, c in enumerate(columns, 1)}
+    rules: list[tuple[str, Any]] = []
+    headers: list[int] = []
+    red = PatternFill("solid", fgColor="F4B084", bgColor="F4B084")
+    orange = PatternFill("solid", fgColor="FCE4D6", bgColor="FCE4D6")
+    if not result.sections:
+        grid.add(words("nothing"))
+    for section in result.sections:
+        grid.add(C(words("block", currency=section.currency), "block"))
+        rows = [_risk_row(words, r) for r in section.customers]
+        span = add_table(
+            grid, columns, rows, currency=section.currency, total_label=words("total")
+        )
+        headers.append(span.header)
+        if rows:
+            first, last = span.first, span.last
+
+            def ref(key: str, first: int = first, last: int = last) -> str:
+                return f"{at[key]}{first}:{at[key]}{last}"
+
+            rules.append(
+                (
+                    ref("limit_used"),
+                    CellIsRule(operator="greaterThan", formula=["1"], fill=red),
+                )
+            )
+            rules.append(
+                (
+                    ref("hold"),
+                    FormulaRule(
+                        formula=[f"LEN(${at['hold']}{first})>0"],
+                        fill=red,
+                        font=Font(bold=True, color="9C0006"),
+                    ),
+                )
+            )
+            for grade, fill in (("D", red), ("C", orange)):
+                rules.append(
+                    (
+                        ref("computed_grade"),
+                        CellIsRule(operator="equal", formula=[f'"{grade}"'], fill=fill),
+                    )
+                )
+        grid.skip(2)
+    freeze, print_rows = _single_block_panes(
+        len(headers), headers[0] if headers else None, 2
+    )
+    autofilter = None
+    if len(headers) == 1:
+        autofilter = (
+            f"A{headers[0]}:{letter(len(columns))}"
+            f"{headers[0] + len(result.sections[0].customers)}"
+        )
+    book.write(
+        Plan(
+            title,
+            grid.rows,
+            _widths(grid.rows, {1: 12}),
+            freeze=freeze,
+            print_rows=print_rows,
+            autofilter=autofilter,
+            rules=rules,
+        )
+    )
+
+
+def _risk_row(words: _Words, r: Any) -> list[Any]:
+    return [
+        r.customer,
+        r.name,
+        r.exposure,
+        r.credit_limit,
+        r.limit_used,
+        r.overdue,
+        r.oldest_days,
+        r.on_time_ratio,
+        r.average_days_late,
+        r.follow_up.broken,
+        r.written_off,
+        r.assigned,
+        r.score.grade,
+        r.score.points,
+        words("mark.key_account") if r.key_account else None,
+        words("mark.hold") if r.hold else None,
+        words.reasons(r.hold),
+    ]
+
+
+# -- Forecast
+
+
+def _forecast_sheet(book: _Book) -> None:
+    from arledger.reports import forecast as forecast_report
+
+    data, words = book.data, book.words
+    result = data.forecast
+    title = book.title("forecast")
+    grid = Grid()
+    book.heading(grid, words("title.forecast", as_of=data.as_of.isoformat()))
+    columns = [
+        Col("period", words("period")),
+        Col("from", words("from"), "date"),
+        Col("to", words("to"), "date"),
+        Col("items", words("items"), "int", True),
+        Col("overdue", words.column("overdue", "forecast"), "money", True),
+        Col("promised", words.column("promised", "forecast"), "money", True),
+        Col("expected", words.column("expected", "forecast"), "money", True),
+        Col("cumulative", words.column("cumulative", "forecast"), "money"),
+    ]
+    report = forecast_report.to_report(result)
+    headers: list[int] = []
+    if not report.sections:
+        grid.add(words("nothing"))
+    for section in report.sections:
+        grid.add(C(words("block", currency=section.currency), "block"))
+        special = {forecast_report.LATER, *forecast_report.SET_APART.values()}
+        rows = [
+            [
+                words(row["period"]) if row["period"] in special else row["period"],
+                *(row[c.key] for c in columns[1:]),
+            ]
+            for row in section.rows
+        ]
+        span = add_table(
+            grid, columns, rows, currency=section.currency, total_label=words("total")
+        )
+        headers.append(span.header)
+        summary = dict((column.key, value) for column, value in section.summary)
+        for key, label in (
+            ("within_horizon", words("expected_cash", count=result.horizon)),
+            ("open_items", words("open_items")),
+            ("aging_total", words("net_ar")),
+        ):
+            if key in summary:
+                grid.add(
+                    label,
+                    *([None] * (len(columns) - 2)),
+                    typed(summary[key], "money", section.currency),
+                )
+        grid.skip(2)
+    freeze, print_rows = _single_block_panes(
+        len(headers), headers[0] if headers else None
+    )
+    book.write(
+        Plan(
+            title,
+            grid.rows,
+            _widths(grid.rows, {1: 12}),
+            freeze=freeze,
+            print_rows=print_rows,
+        )
+    )
+
+
+# -- Trend
+
+
+def _trend_sheet(book: _Book) -> None:
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.styles import PatternFill
+
+    data, words = book.data, book.words
+    result = data.aging
+    title = book.title("trend")
+    grid = Grid()
+    book.heading(
+        grid, words("title.trend", count=len(data.trend), as_of=data.as_of.isoformat())
+    )
+    labels = [words(label) for label in result.labels]
+    n = len(labels)
+    columns = [
+        Col("month", words("month")),
+        Col("month_end", words("month_end"), "date"),
+        *(Col(f"bucket{i}", label, "money") for i, label in enumerate(labels)),
+        Col("unapplied", words("unapplied"), "money"),
+        Col("total", words("total"), "money"),
+        Col("overdue_rate", words("overdue_rate"), "ratio"),
+    ]
+    first_bucket, unapplied_col = 3, 3 + n
+    currencies = sorted({s.currency for p in data.trend for s in p.sections})
+    charts: list[tuple[Any, str]] = []
+    rules: list[tuple[str, Any]] = []
+    headers: list[int] = []
+    fills = age_fills(n - 1)
+    q = quote_sheet(title)
+    if not currencies:
+        grid.add(words("nothing"))
+    for currency in currencies:
+        grid.add(C(words("block", currency=currency), "block"))
+        header = grid.add(
+            *[C(c.label, "header_r" if c.kind != "text" else "header") for c in columns]
+        )
+        headers.append(header)
+        for point in data.trend:
+            found = next((s for s in point.sections if s.currency == currency), None)
+            buckets = found.buckets if found else tuple(ZERO for _ in labels)
+            unapplied = found.unapplied if found else ZERO
+            total = found.total if found else ZERO
+            open_items = sum(buckets, ZERO)
+            r = grid.next
+            grid.add(
+                point.label,
+                C(point.as_of, "date"),
+                *(typed(b, "money", currency) for b in buckets),
+                typed(unapplied, "money", currency),
+                C(
+                    Formula(
+                        f"=SUM({letter(first_bucket)}{r}:{letter(unapplied_col)}{r})",
+                        total,
+                    ),
+                    _style_of("money", currency, False),
+                ),
+                typed(
+                    found.overdue / open_items if found and open_items else None,
+                    "ratio",
+                    currency,
+                ),
+            )
+        first, last = header + 1, grid.next - 1
+        for offset, colour in enumerate(fills):
+            col = letter(first_bucket + 1 + offset)
+            rules.append(
+                (
+                    f"{col}{first}:{col}{last}",
+                    CellIsRule(
+                        operator="greaterThan",
+                        formula=["0"],
+                        fill=PatternFill("solid", fgColor=colour, bgColor=colour),
+                    ),
+                )
+            )
+        chart = BarChart()
+        chart.type = "col"
+        chart.grouping = "stacked"
+        chart.overlap = 100
+        chart.gapWidth = 60
+        chart.title = words("chart.trend", currency=currency)
+        chart.height, chart.width = 9, 24
+        chart.y_axis.numFmt = "#,##0"
+        chart.x_axis.delete = False
+        chart.y_axis.delete = False
+        chart.legend.position = "b"
+        values = Reference(
+            range_string=(
+                f"{q}!${letter(first_bucket)}${header}:"
+                f"${letter(first_bucket + n - 1)}${last}"
+            )
+        )
+        chart.add_data(values, titles_from_data=True)
+        chart.set_categories(Reference(range_string=f"{q}!$A${first}:$A${last}"))
+        colours = CHART_COLOURS if result.basis == "due" else CHART_COLOURS[1:]
+        for i, series in enumerate(chart.series):
+            colour = colours[min(i, len(colours) - 1)]
+            series.graphicalProperties.solidFill = colour
+            series.graphicalProperties.line.solidFill = colour
+        grid.skip()
+        charts.append((chart, f"A{grid.next}"))
+        grid.pad_to(grid.next + 20)  # 9 cm of chart
+    freeze, print_rows = _single_block_panes(
+        len(headers), headers[0] if headers else None
+    )
+    book.write(
+        Plan(
+            title,
+            grid.rows,
+            _widths(grid.rows, {1: 10}),
+            freeze=freeze,
+            print_rows=print_rows,
+            rules=rules,
+            charts=charts,
+        )
+    )
+
+
+# -- Summary
+
+
+def _summary_sheet(
+    book: _Book, anchors: dict[str, dict[str, tuple[str, str, Any]]]
+) -> None:
+    data, words = book.data, book.words
+    currencies = _currencies(data)
+    title = book.title("summary")
+    grid = Grid()
+    book.heading(grid, words("title.summary", as_of=data.as_of.isoformat()))
+    if not currencies:
+        grid.add(words("nothing"))
+    risk = {s.currency: s for s in data.risk.sections}
+    forecast = {s.currency: s for s in data.forecast.sections}
+    overdue = {s.currency: s for s in data.overdue.sections}
+    aging = {s.currency: s for s in data.aging.sections}
+    if currencies:
+        grid.add(
+            C(words("key_figures"), "header"),
+            *(C(currency, "header_r") for currency in currencies),
+        )
+        rows: dict[str, int] = {}
+
+        def link(currency: str, name: str) -> Any:
+            found = anchors.get(currency, {}).get(name)
+            if found is None:
+                return None
+            sheet, cell, value = found
+            ref = f"{quote_sheet(sheet)}!{cell}"
+            text = f"=SUM({ref})" if ":" in cell else f"={ref}"
+            return Formula(text, value)
+
+        def figure(
+            name: str, label: str, kind: str, values: dict[str, Any], bold: bool = False
+        ) -> None:
+            cells: Row = [C(label, "text_b" if bold else None)]
+            for currency in currencies:
+                cells.append(typed(values.get(currency), kind, currency, total=bold))
+            rows[name] = grid.add(*cells)
+
+        def linked(name: str, fallback: dict[str, Any]) -> dict[str, Any]:
+            out = {}
+            for currency in currencies:
+                out[currency] = link(currency, name) or fallback.get(currency)
+            return out
+
+        zero = {c: ZERO for c in currencies}
+        figure("net_ar", words("net_ar"), "money",
+               linked("aging_total", zero), bold=True)  # fmt: skip
+        figure("open_items", words("open_items"), "money", linked("aging_open", zero))
+        figure("unapplied", words("unapplied_credit"), "money",
+               linked("aging_unapplied", zero))  # fmt: skip
+        not_due = {c: (o.total_open - o.overdue) for c, o in overdue.items()}
+        for currency, aged in aging.items():
+            not_due.setdefault(currency, sum(aged.buckets, ZERO))
+        figure("not_due", words("not_due"), "money", linked("aging_current", not_due))
+        figure("overdue", words("overdue_amount"), "money",
+               linked("overdue_total", zero))  # fmt: skip
+        rates: dict[str, Any] = {}
+        for i, currency in enumerate(currencies, 2):
+            col = letter(i)
+            late = overdue.get(currency)
+            open_total = (
+                sum(aging[currency].buckets, ZERO) if currency in aging else ZERO
+            )
+            if open_total:
+                rates[currency] = Formula(
+                    f"={col}{rows['overdue']}/{col}{rows['open_items']}",
+                    (late.overdue if late else ZERO) / open_total,
+                )
+        figure("overdue_rate", words("overdue_rate"), "ratio", rates)
+        grid.skip()
+        period = data.collection.period
+        grid.add(
+            C(
+                words(
+                    "collection_period",
+                    period=period.label,
+                    start=period.start.isoformat(),
+                    end=period.end.isoformat(),
+                ),
+                "header",
+            ),
+            *(C(currency, "header_r") for currency in currencies),
+        )
+        figure("collected", words("collected").lstrip("− "), "money",
+               linked("collected", {}))  # fmt: skip
+        figure("collection_rate", words("collection_rate"), "ratio",
+               linked("collection_rate", {}))  # fmt: skip
+        figure("dso", words("dso"), "days", linked("dso", {}))
+        figure("cei", words("cei"), "ratio", linked("cei", {}))
+        figure("avg_days_to_pay", words("avg_days_to_pay_long"), "days",
+               linked("avg_days_to_pay", {}))  # fmt: skip
+        grid.skip()
+        figure("on_hold", words("on_hold"), "int",
+               {c: s.on_hold for c, s in risk.items()})  # fmt: skip
+        figure("exposure_on_hold", words("exposure_on_hold"), "money",
+               {c: s.exposure_on_hold for c, s in risk.items()})  # fmt: skip
+        figure(
+            "expected",
+            words("expected_cash", count=data.forecast.horizon),
+            "money",
+            {c: s.within_horizon for c, s in forecast.items()},
+        )
+        grid.skip(2)
+        for currency in currencies:
+            late = overdue.get(currency)
+            if late is not None:
+                _top_overdue(grid, words, late, currency)
+                grid.skip(2)
+    book.write(
+        Plan(title, grid.rows, _widths(grid.rows, {1: 28}), freeze="A4"),
+        index=0,
+    )
+
+
+def _top_overdue(
+    grid: Grid, words: _Words, section: CurrencyOverdue, currency: str
+) -> None:
+    """The customers with the most overdue, with their oldest item and owners."""
+    by_customer: dict[str, list[Any]] = {}
+    for o in section.items:
+        entry = by_customer.setdefault(o.item.customer, [o.name, ZERO, 0, 0, set()])
+        entry[1] += o.item.open
+        entry[2] = max(entry[2], o.days)
+        entry[3] += 1
+        if o.item.owner:
+            entry[4].add(o.item.owner)
+    ranked = sorted(by_customer.items(), key=lambda kv: (-kv[1][1], kv[0]))
+    top = ranked[:TOP_OVERDUE]
+    grid.add(
+        C(
+            words(
+                "top_overdue", count=min(TOP_OVERDUE, len(ranked)), currency=currency
+            ),
+            "block",
+        )
+    )
+    columns = [
+        Col("name", words("name")),
+        Col("customer", words("customer")),
+        Col("overdue", words("overdue"), "money", True),
+        Col("overdue_share", words("overdue_share"), "ratio", True),
+        Col("oldest_days", words("oldest_days"), "int"),
+        Col("items", words("items"), "int", True),
+        Col("owner", words("owner")),
+    ]
+    total = section.overdue
+    rows = [
+        [
+            entry[0],
+            customer,
+            entry[1],
+            entry[1] / total if total else None,
+            entry[2],
+            entry[3],
+            ", ".join(sorted(entry[4])) or None,
+        ]
+        for customer, entry in top
+    ]
+    add_table(grid, columns, rows, currency=currency, total_label=words("total"))
