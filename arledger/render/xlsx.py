@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import io
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from arledger.money import minor_units
 from arledger.render import Env
 from arledger.report import Column, Report
-
-if TYPE_CHECKING:
-    from openpyxl.worksheet.worksheet import Worksheet
 
 _BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
 
@@ -65,15 +62,14 @@ def _cell_value(value: Any, column: Column) -> Any:
     return value
 
 
-def _write_section(ws: Worksheet, section: Any) -> None:
+def _write_section(ws: Any, section: Any) -> None:
+    """One section on a write-only sheet: constant time per row, whatever the size."""
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     bold = Font(bold=True)
     columns = section.columns
-    ws.append([c.label for c in columns])
-    for cell in ws[1]:
-        cell.font = bold
     formats = {
         "money": money_format(section.currency),
         "ratio": "0.0%",
@@ -81,29 +77,11 @@ def _write_section(ws: Worksheet, section: Any) -> None:
         "days": "0",
         "int": "0",
     }
-    rows = list(section.rows)
-    if section.totals is not None:
-        rows.append({"__total__": True, **section.totals})
-    for row in rows:
-        values = []
-        for i, column in enumerate(columns):
-            if row.get("__total__") and column.key not in row:
-                values.append("Total" if i == 0 else None)
-            else:
-                values.append(_cell_value(row.get(column.key), column))
-        ws.append(values)
-        for cell, column in zip(ws[ws.max_row], columns, strict=True):
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"
-            if column.kind in formats:
-                cell.number_format = formats[column.kind]
-            if row.get("__total__"):
-                cell.font = bold
+    # Write-only sheets take their layout before the first row.
     ws.freeze_panes = "A2"
-    if ws.max_row > 1:
-        ws.auto_filter.ref = (
-            f"A1:{get_column_letter(len(columns))}{len(section.rows) + 1}"
-        )
+    if section.rows:
+        last = get_column_letter(len(columns))
+        ws.auto_filter.ref = f"A1:{last}{len(section.rows) + 1}"
     for i, column in enumerate(columns, 1):
         width = max(
             [len(column.label)]
@@ -111,12 +89,35 @@ def _write_section(ws: Worksheet, section: Any) -> None:
         )
         ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
 
+    def cell(value: Any, column: Column | None, strong: bool) -> Any:
+        written = WriteOnlyCell(ws, value=value)
+        if isinstance(value, str) and value.startswith("="):
+            written.data_type = "s"  # text, never a formula
+        if column is not None and column.kind in formats:
+            written.number_format = formats[column.kind]
+        if strong:
+            written.font = bold
+        return written
+
+    ws.append([cell(c.label, None, True) for c in columns])
+    for row in section.rows:
+        ws.append([cell(_cell_value(row.get(c.key), c), c, False) for c in columns])
+    if section.totals is not None:
+        totals = section.totals
+        ws.append(
+            [
+                cell(_cell_value(totals[c.key], c), c, True)
+                if c.key in totals
+                else cell("Total" if i == 0 else None, None, True)
+                for i, c in enumerate(columns)
+            ]
+        )
+
 
 def render(report: Report, env: Env) -> bytes:
     from openpyxl import Workbook
 
-    workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook = Workbook(write_only=True)
     taken: set[str] = set()
     if not report.sections:
         ws = workbook.create_sheet(sheet_title(report.name.title(), taken))
