@@ -18,7 +18,7 @@ from .conftest import LEDGERS
 
 SMALL = str(LEDGERS / "small")
 COMMANDS = ("check", "aging", "overdue", "collection", "risk", "forecast",
-            "statement", "dunning", "init")
+            "statement", "dunning", "export", "init")
 GOLDEN = Path(__file__).parent / "golden"
 
 
