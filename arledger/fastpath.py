@@ -245,7 +245,17 @@ class Builder:
         converters = self.converters
         try:
             for name, value in data.items():
-                values[name] = converters[name](value)
+                convert = converters[name]
+                # Text fields, most of a record, without a function call each.
+                if convert is _text or convert is _ident:
+                    if type(value) is not str:
+                        return None
+                    value = value.strip()
+                    if not value and convert is _ident:
+                        return None
+                    values[name] = value
+                else:
+                    values[name] = convert(value)
         except Decline:
             return None
         if self.rule is not None and not self.rule(values):

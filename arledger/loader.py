@@ -385,14 +385,12 @@ def _csv_rows(
                 )
                 continue
             row = row + [""] * (width - len(row))
-        data: dict[str, Any] = {}
         try:
-            for index, name, nested in names:
-                cell = row[index]
-                if cell:
-                    cell = cell.strip()
-                    if cell:
-                        data[name] = _csv_nested(name, cell) if nested else cell
+            data: dict[str, Any] = {
+                name: _csv_nested(name, cell) if nested else cell
+                for index, name, nested in names
+                if (cell := row[index].strip())
+            }
         except ValueError as exc:
             errors.append(LedgerError(Source(rel, line), str(exc)))
             continue
