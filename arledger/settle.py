@@ -15,7 +15,7 @@ import datetime as dt
 import heapq
 from collections import deque
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal, NamedTuple
 
@@ -329,6 +329,8 @@ class _Engine:
             add((payment.date, _RANK_PAYMENT, payment_ref(payment), seq, payment))
         events.sort()  # (date, rank, id, seq) is unique, so records never compare
         base = ledger.settings.currency
+        default = ledger.settings.terms.default
+        terms = {c.id: ledger.terms_of(c.id) for c in ledger.customers.values()}
         customer_currency = {
             c.id: c.currency or base for c in ledger.customers.values()
         }
@@ -337,7 +339,12 @@ class _Engine:
             currency = record.currency
             if isinstance(record, Invoice):
                 currency = currency or customer_currency.get(record.customer, base)
-                due = record.due or due_of(record)
+                due = record.due or (
+                    due_of(record)
+                    if record.schedule
+                    else record.date
+                    + timedelta(days=terms.get(record.customer, default))
+                )
                 self.issue(record, currency, due)
             elif isinstance(record, Adjustment):
                 currency = currency or currency_of(record)
@@ -374,8 +381,7 @@ def settle(view: LedgerView) -> Settlement:
         customer = ledger.customers.get(account.customer)
         customer_owner = customer.owner if customer is not None else None
         for invoice_id, works in account.items.items():
-            invoice = ledger.invoices[invoice_id]
-            item_owner = ledger.owner_of(invoice)
+            item_owner = ledger.invoices[invoice_id].owner or customer_owner
             if owner is not None and item_owner != owner:
                 continue
             disputed = invoice_id in engine.disputed
