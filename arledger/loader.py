@@ -630,13 +630,21 @@ def _load_settings(
     return (settings if isinstance(settings, Settings) else Settings()), [path]
 
 
+def record_files(root: Path) -> list[Path]:
+    """Every record file of a ledger directory, in the order `load` reads them."""
+    return [file for kind in KINDS for file in _record_files(root, kind)]
+
+
 def load(
     path: str | os.PathLike[str] | None = None,
+    *,
+    on_file: Callable[[Path], None] | None = None,
 ) -> tuple[Ledger, list[LedgerError]]:
     """Load a ledger directory.
 
     Args:
         path: the ledger directory (None: `$ARLEDGER_DIR`, else the current one).
+        on_file: called with each record file once it is read (for progress).
 
     Returns:
         The ledger of every record that validated, and every problem found (errors
@@ -664,6 +672,8 @@ def load(
                 results = _validate_batch(model, builder, batch, problems)
             errors.extend(problems)
             _collect(kind, batch, results, collected, errors)
+            if on_file is not None:
+                on_file(file)
     errors.extend(_stray_files(root))
     ledger = _build(root, settings, collected, files)
     found: list[LedgerError] = []

@@ -186,3 +186,14 @@ def test_payments_without_id_are_all_kept(ledger_dir):
         Decimal(n) for n in ("1.00", "2.00", "3.00", "4.00", "5.00")
     ]
     assert [str(p.source) for p in ledger.payments][3:] == ["payments.csv:2", "payments.csv:3"]
+
+
+def test_on_file_is_called_for_every_record_file_in_order():
+    from arledger.loader import record_files
+
+    seen = []
+    load(LEDGERS / "small", on_file=seen.append)
+    assert seen == record_files(LEDGERS / "small")
+    assert [p.name for p in seen] == [
+        "customers.yaml", "2026.yaml", "payments.yaml", "adjustments.yaml", "contacts.yaml"
+    ]

@@ -162,11 +162,35 @@ def today() -> date:
     return date.today()
 
 
-def load_ledger(ledger_dir: Path | None) -> Any:
-    """Load a ledger; print its warnings; raise LedgerInvalid on any error."""
-    from arledger.loader import load
+# Ledgers this big take a second or more to load: show progress on a terminal.
+PROGRESS_BYTES = 4_000_000
 
-    ledger, errors = load(ledger_dir)
+
+def load_ledger(ledger_dir: Path | None) -> Any:
+    """Load a ledger; raise LedgerInvalid on any error (warnings are for `check`).
+
+    A big ledger shows a progress bar on stderr when it is a terminal; never in a
+    pipe or under cron.
+    """
+    from arledger.loader import find_ledger, load, record_files
+
+    root = find_ledger(ledger_dir)
+    if not sys.stderr.isatty():
+        ledger, errors = load(root)
+    else:
+        sizes = {file: file.stat().st_size for file in record_files(root)}
+        total = sum(sizes.values())
+        if total < PROGRESS_BYTES:
+            ledger, errors = load(root)
+        else:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            with Progress(console=Console(stderr=True), transient=True) as bar:
+                task = bar.add_task("Loading the ledger", total=total)
+                ledger, errors = load(
+                    root, on_file=lambda file: bar.advance(task, sizes.get(file, 0))
+                )
     if any(not e.warning for e in errors):
         raise LedgerInvalid(errors)
     return ledger
