@@ -52,3 +52,9 @@ def pytest_addoption(parser):
 @pytest.fixture
 def update_golden(request) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(autouse=True)
+def _no_report_cache(monkeypatch):
+    """Tests compute every report; tests/test_cache.py turns the cache on itself."""
+    monkeypatch.setenv("ARLEDGER_NO_CACHE", "1")

@@ -39,6 +39,7 @@ HTML_SUFFIXES = (".html", ".htm")
 
 @exit_codes
 def forecast(
+    ctx: typer.Context,
     ledger: LedgerOpt = None,
     as_of: AsOfOpt = None,
     customer: CustomerOpt = None,
@@ -88,7 +89,7 @@ def forecast(
         )
         return forecast_report.to_report(result, detail=detail)
 
-    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build)
+    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx)
 
 
 @exit_codes

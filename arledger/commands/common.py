@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -219,18 +220,27 @@ class Output:
             return SUFFIXES[suffix]
         return "table"
 
-    def emit(self, report: Any, protected: tuple[Path, ...]) -> None:
-        from arledger.render import BINARY_FORMATS, Env, render
+    def environment(self) -> Any:
+        """How the output will be rendered: to a terminal (colour, width) or not."""
+        from arledger.render import BINARY_FORMATS, Env
 
         fmt = self.resolve_format()
         to_terminal = self.output is None and sys.stdout.isatty()
         if fmt in BINARY_FORMATS and to_terminal:
             raise UsageError(f"{fmt} is binary: give --output FILE.{fmt}")
-        env = Env(
+        return Env(
             tty=to_terminal,
             color=to_terminal and not os.environ.get("NO_COLOR"),
+            width=shutil.get_terminal_size().columns if to_terminal else None,
         )
-        data = render(report, fmt, env)
+
+    def render(self, report: Any) -> str | bytes:
+        from arledger.render import render
+
+        return render(report, self.resolve_format(), self.environment())
+
+    def write(self, data: str | bytes, protected: tuple[Path, ...]) -> None:
+        """Write rendered output to stdout, or atomically to --output."""
         if self.output is None:
             if isinstance(data, bytes):
                 sys.stdout.flush()
@@ -244,6 +254,9 @@ class Output:
         write_output(self.output, data, force=self.force, protected=protected)
         if sys.stderr.isatty():
             stderr(f"arledger: wrote {self.output}")
+
+    def emit(self, report: Any, protected: tuple[Path, ...]) -> None:
+        self.write(self.render(report), protected)
 
 
 def customer_ids(ledger: Any, wanted: list[str] | None) -> list[str] | None:
@@ -313,14 +326,23 @@ def parse_fail_on(values: list[str] | None) -> set[str]:
 
 def attention(view: Any, settlement: Any, fail_on: set[str]) -> ExitCode:
     """Exit 1 when --fail-on finds something; say what on stderr."""
-    if not fail_on:
-        return ExitCode.OK
-    from arledger.alerts import findings
+    code, messages = findings(view, settlement, fail_on)
+    for message in messages:
+        stderr(message)
+    return code
 
-    found = findings(view, settlement, fail_on)
-    for message in found:
-        stderr(f"arledger: attention: {message}")
-    return ExitCode.ATTENTION if found else ExitCode.OK
+
+def findings(
+    view: Any, settlement: Any, fail_on: set[str]
+) -> tuple[ExitCode, tuple[str, ...]]:
+    """The exit code --fail-on asks for, and the messages that say why."""
+    if not fail_on:
+        return ExitCode.OK, ()
+    from arledger.alerts import findings as found_in
+
+    found = found_in(view, settlement, fail_on)
+    messages = tuple(f"arledger: attention: {message}" for message in found)
+    return (ExitCode.ATTENTION if found else ExitCode.OK), messages
 
 
 def run_report(
@@ -332,19 +354,52 @@ def run_report(
     owner: str | None,
     currency: str | None,
     build: Callable[[Any, Any], Any],
+    context: typer.Context | None = None,
 ) -> None:
     """The body report commands share: load, filter, settle, build, write, exit.
 
     `build(view, settlement)` returns the Report. Options are checked by the
-    caller before this runs, so a bad option never waits for a big ledger.
+    caller before this runs, so a bad option never waits for a big ledger. Given
+    the command's `context`, the finished output is kept in the report cache
+    (arledger/cache.py), keyed on the command, its options, the as-of date and
+    the ledger's files, and reused while none of them changes.
 
     Raises:
         typer.Exit: always, with the exit code (1 when --fail-on found something).
     """
+    from arledger import cache
+    from arledger.loader import SETTINGS_FILE, find_ledger, record_files
+
+    day = as_of_date(as_of)
+    name = None
+    if context is not None:
+        root = find_ledger(ledger_dir)
+        env = sink.environment()
+        what = {
+            "command": context.info_name,
+            "params": context.params,
+            "as_of": day,
+            "format": sink.resolve_format(),
+            "env": [env.tty, env.color, env.width],
+        }
+        name = cache.key(root, what)
+        hit = cache.get(name)
+        if hit is not None:
+            protected = (*record_files(root), root / SETTINGS_FILE)
+            sink.write(hit.data, protected)
+            for message in hit.messages:
+                stderr(message)
+            raise typer.Exit(hit.exit_code)
     from arledger.settle import settle
 
     loaded = load_ledger(ledger_dir)
-    view = make_view(loaded, as_of, customer, owner, currency)
+    view = make_view(loaded, day.isoformat(), customer, owner, currency)
     settlement = settle(view)
-    sink.emit(build(view, settlement), loaded.files)
-    raise typer.Exit(attention(view, settlement, alerts))
+    data = sink.render(build(view, settlement))
+    code, messages = findings(view, settlement, alerts)
+    sink.write(data, loaded.files)
+    for message in messages:
+        stderr(message)
+    if name is not None:
+        cache.put(name, cache.Entry(data, int(code), messages))
+    raise typer.Exit(code)

@@ -112,6 +112,7 @@ def parse_target(text: str | None) -> Decimal | None:
 
 @exit_codes
 def collection(
+    ctx: typer.Context,
     ledger: LedgerOpt = None,
     as_of: AsOfOpt = None,
     customer: CustomerOpt = None,
@@ -175,11 +176,12 @@ def collection(
         return collection_report.to_report(result)
 
     run_report(sink, alerts, ledger, report_date.isoformat(), customer, owner,
-               currency, build)  # fmt: skip
+               currency, build, ctx)  # fmt: skip
 
 
 @exit_codes
 def risk(
+    ctx: typer.Context,
     ledger: LedgerOpt = None,
     as_of: AsOfOpt = None,
     customer: CustomerOpt = None,
@@ -207,7 +209,7 @@ def risk(
         result = risk_report.compute(view, settlement, holds_only=holds)
         return risk_report.to_report(result)
 
-    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build)
+    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx)
 
 
 def register(app: typer.Typer) -> None:

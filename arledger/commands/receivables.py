@@ -30,6 +30,7 @@ from arledger.commands.common import (
 
 @exit_codes
 def aging(
+    ctx: typer.Context,
     ledger: LedgerOpt = None,
     as_of: AsOfOpt = None,
     customer: CustomerOpt = None,
@@ -76,11 +77,12 @@ def aging(
         )
         return aging_report.to_report(result, detail=detail)
 
-    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build)
+    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx)
 
 
 @exit_codes
 def overdue(
+    ctx: typer.Context,
     ledger: LedgerOpt = None,
     as_of: AsOfOpt = None,
     customer: CustomerOpt = None,
@@ -101,7 +103,7 @@ def overdue(
     def build(view: Any, settlement: Any) -> Any:
         return overdue_report.to_report(overdue_report.compute(view, settlement))
 
-    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build)
+    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx)
 
 
 def register(app: typer.Typer) -> None:
