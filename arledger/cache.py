@@ -24,6 +24,8 @@ from arledger import __version__
 
 # Outputs larger than this are not kept (a rendered report, not a data dump).
 MAX_ENTRY_BYTES = 64_000_000
+# The newest entries kept; older ones (yesterday's as-of, old ledger states) go.
+MAX_ENTRIES = 200
 _SEPARATOR = b"\n--arledger-cache--\n"
 
 
@@ -103,8 +105,22 @@ def put(name: str, entry: Entry) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(json.dumps(meta).encode("utf-8") + _SEPARATOR + data)
         os.replace(temp, folder / name)
+        _prune(folder)
     except OSError:
         try:
             os.unlink(temp)
         except (OSError, UnboundLocalError):
+            pass
+
+
+def _prune(folder: Path) -> None:
+    """Keep the newest MAX_ENTRIES entries (by modification time)."""
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    if len(entries) <= MAX_ENTRIES:
+        return
+    entries.sort(key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    for old in entries[MAX_ENTRIES:]:
+        try:
+            old.unlink()
+        except OSError:
             pass

@@ -100,3 +100,12 @@ def test_nothing_is_written_inside_the_ledger(cached):
     before = sorted(os.listdir(cached))
     run("aging", "-l", str(cached), "--as-of", "2026-10-31", "-f", "json")
     assert sorted(os.listdir(cached)) == before
+
+
+def test_old_entries_are_pruned(cached, monkeypatch):
+    from arledger import cache
+
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 2)
+    for day in ("2026-08-31", "2026-09-30", "2026-10-31"):
+        run("aging", "-l", str(cached), "--as-of", day, "-f", "json")
+    assert len(list(cache.directory().iterdir())) == 2
