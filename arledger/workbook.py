@@ -1111,8 +1111,6 @@ def _aging_sheet(
 ) -> None:
     from openpyxl.chart import BarChart, Reference
     from openpyxl.chart.marker import DataPoint
-    from openpyxl.formatting.rule import CellIsRule
-    from openpyxl.styles import PatternFill
 
     data, words = book.data, book.words
     result = data.aging
@@ -1183,19 +1181,8 @@ def _aging_sheet(
                     for i in range(n)
                 ),
             )
-        for offset, colour in enumerate(fills):
-            col = letter(first_bucket + overdue_from + offset)
-            if span.last >= span.first:
-                plan_rules.append(
-                    (
-                        f"{col}{span.first}:{col}{span.last}",
-                        CellIsRule(
-                            operator="greaterThan",
-                            formula=["0"],
-                            fill=PatternFill("solid", fgColor=colour, bgColor=colour),
-                        ),
-                    )
-                )
+        shaded = [letter(first_bucket + overdue_from + i) for i in range(len(fills))]
+        plan_rules.extend(_bucket_shading(shaded, span.first, span.last, fills))
         # A bar chart of the buckets (the totals row), to the right of the block.
         chart = BarChart()
         chart.type = "col"
@@ -1320,6 +1307,28 @@ def _age_rules(
             )
         )
     return rules
+
+
+def _bucket_shading(
+    columns: Sequence[str], first: int, last: int, fills: Sequence[str]
+) -> list[tuple[str, Any]]:
+    """Shade the non-zero cells of each overdue bucket column with its age colour."""
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.styles import PatternFill
+
+    if last < first:
+        return []
+    return [
+        (
+            f"{column}{first}:{column}{last}",
+            CellIsRule(
+                operator="greaterThan",
+                formula=["0"],
+                fill=PatternFill("solid", fgColor=colour, bgColor=colour),
+            ),
+        )
+        for column, colour in zip(columns, fills, strict=True)
+    ]
 
 
 def _list_sheet(
@@ -1881,8 +1890,6 @@ def _forecast_sheet(book: _Book) -> None:
 
 def _trend_sheet(book: _Book) -> None:
     from openpyxl.chart import BarChart, Reference
-    from openpyxl.formatting.rule import CellIsRule
-    from openpyxl.styles import PatternFill
 
     data, words = book.data, book.words
     result = data.aging
@@ -1942,18 +1949,8 @@ def _trend_sheet(book: _Book) -> None:
                 ),
             )
         first, last = header + 1, grid.next - 1
-        for offset, colour in enumerate(fills):
-            col = letter(first_bucket + 1 + offset)
-            rules.append(
-                (
-                    f"{col}{first}:{col}{last}",
-                    CellIsRule(
-                        operator="greaterThan",
-                        formula=["0"],
-                        fill=PatternFill("solid", fgColor=colour, bgColor=colour),
-                    ),
-                )
-            )
+        shaded = [letter(first_bucket + 1 + i) for i in range(len(fills))]
+        rules.extend(_bucket_shading(shaded, first, last, fills))
         chart = BarChart()
         chart.type = "col"
         chart.grouping = "stacked"

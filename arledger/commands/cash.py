@@ -17,10 +17,12 @@ from arledger.commands.common import (
     FailOnOpt,
     ForceOpt,
     FormatOpt,
+    FromOpt,
     LedgerOpt,
     Output,
     OutputOpt,
     OwnerOpt,
+    ToOpt,
     as_of_date,
     choice,
     exit_codes,
@@ -111,16 +113,8 @@ def statement(
             "first record). Default: the month of --as-of, up to it.",
         ),
     ] = None,
-    from_: Annotated[
-        str | None,
-        option("--from", metavar="DATE", help="First day (instead of --period)."),
-    ] = None,
-    to: Annotated[
-        str | None,
-        option(
-            "--to", metavar="DATE", help="Last day (default: --as-of; never after it)."
-        ),
-    ] = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
     currency: CurrencyOpt = None,
     language: Annotated[
         str | None,

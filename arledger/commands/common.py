@@ -94,6 +94,14 @@ FailOnOpt = Annotated[
             help="Exit 1 when this is found: overdue (an overdue item), hold "
             "(a customer on credit hold) or broken-promise; repeatable. For cron."),
 ]  # fmt: skip
+FromOpt = Annotated[
+    str | None,
+    option("--from", metavar="DATE", help="First day (instead of --period)."),
+]
+ToOpt = Annotated[
+    str | None,
+    option("--to", metavar="DATE", help="Last day (default: --as-of; never after it)."),
+]
 DetailOpt = Annotated[
     bool, typer.Option("--detail", help="List the open items behind every total.")
 ]

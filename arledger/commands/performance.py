@@ -16,10 +16,12 @@ from arledger.commands.common import (
     FailOnOpt,
     ForceOpt,
     FormatOpt,
+    FromOpt,
     LedgerOpt,
     Output,
     OutputOpt,
     OwnerOpt,
+    ToOpt,
     as_of_date,
     choice,
     exit_codes,
@@ -128,16 +130,8 @@ def collection(
             "Default: the month of --as-of, up to it.",
         ),
     ] = None,
-    start: Annotated[
-        str | None,
-        option("--from", metavar="DATE", help="First day of the period."),
-    ] = None,
-    end: Annotated[
-        str | None,
-        option(
-            "--to", metavar="DATE", help="Last day of the period (default: --as-of)."
-        ),
-    ] = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
     by: Annotated[
         str | None,
         option(
