@@ -19,6 +19,7 @@ from arledger.model import (
     Payment,
     Settings,
 )
+from arledger.rows import ADJUSTMENT, INVOICE, PAYMENT
 
 
 @dataclass(frozen=True)
@@ -88,14 +89,14 @@ class Ledger:
         cached = self._currency_cache.get(id(record))
         if cached is not None:
             return cached
-        if isinstance(record, Invoice):
+        if isinstance(record, INVOICE):
             currency = self.customer_currency(record.customer)
             self._currency_cache[id(record)] = currency
             return currency
         named: set[str] = set()
-        if isinstance(record, Payment):
+        if isinstance(record, PAYMENT):
             targets = record.targets()
-        elif isinstance(record, Adjustment) and record.invoice:
+        elif isinstance(record, ADJUSTMENT) and record.invoice:
             targets = {record.invoice: None}
         else:
             targets = {}

@@ -23,18 +23,18 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from arledger.errors import LedgerError, LedgerNotFound, Source
-from arledger.fastpath import Builder, read_yaml_fast
+from arledger.fastpath import Builder, ColumnReader, csv_nested, read_yaml_fast
 from arledger.ledger import Ledger
 from arledger.model import (
     RECORD_MODELS,
     Adjustment,
     Contact,
-    Invoice,
     Payment,
     Record,
     Settings,
 )
 from arledger.money import has_excess_places, minor_units
+from arledger.rows import PAYMENT, row_of
 
 try:  # SPEC: use PyYAML's C loader when present
     from yaml import CBaseLoader as _YamlLoader
@@ -82,9 +82,13 @@ class _Collected:
     )
     # (customer id as written, where) of records that failed validation
     failed_refs: list[tuple[str, Source]] = field(default_factory=list)
-    first_seen: dict[str, dict[str, Source]] = field(
+    # The first record with each id (or, for one that failed, where it was):
+    # a reference, not a Source, so a million ids cost no million objects.
+    first_seen: dict[str, dict[str, Any]] = field(
         default_factory=lambda: {k: {} for k in KINDS}
     )
+    # Per file read as columns: the most decimals any of its amounts has.
+    places: dict[str, int | None] = field(default_factory=dict)
 
     def is_duplicate(
         self, kind: str, record_id: Any, source: Source, errors: list[LedgerError]
@@ -96,6 +100,8 @@ class _Collected:
         if first is None:
             seen[record_id] = source
             return False
+        if not isinstance(first, Source):
+            first = first.source
         what = kind.removesuffix("s")
         errors.append(
             LedgerError(source, f"duplicate {what} id {record_id!r} (first at {first})")
@@ -298,29 +304,6 @@ def _read_yaml_records(text: str, rel: str, errors: list[LedgerError]) -> _Batch
     return batch
 
 
-# CSV cells that hold nested fields, written as `key=value` pairs joined by `;`.
-def _pairs(cell: str, what: str) -> list[tuple[str, str]]:
-    pairs = []
-    for part in cell.split(";"):
-        if not part.strip():
-            continue
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"{what}: {part.strip()!r} is not written as key=value")
-        pairs.append((key.strip(), value.strip()))
-    return pairs
-
-
-def _csv_nested(name: str, cell: str) -> Any:
-    if name == "allocations":
-        return dict(_pairs(cell, name))
-    if name == "schedule":
-        return [{"due": k, "amount": v} for k, v in _pairs(cell, name)]
-    if name == "dunning_block":
-        return dict(_pairs(cell, name))
-    return cell
-
-
 CSV_NESTED = frozenset({"allocations", "schedule", "dunning_block"})
 
 
@@ -387,7 +370,7 @@ def _csv_rows(
             row = row + [""] * (width - len(row))
         try:
             data: dict[str, Any] = {
-                name: _csv_nested(name, cell) if nested else cell
+                name: csv_nested(name, cell) if nested else cell
                 for index, name, nested in names
                 if (cell := row[index].strip())
             }
@@ -399,21 +382,23 @@ def _csv_rows(
             yield data
 
 
-def _read_batch(
-    path: Path, root: Path, kind: str, errors: list[LedgerError], *, fast: bool
-) -> _Batch:
-    """Read one record file (CSV, or YAML through the fast reader when it can)."""
-    rel = path.relative_to(root).as_posix()
-    empty = _Batch(rel, [], [], lambda i, loc: 1)
+def _read_text(path: Path, rel: str, errors: list[LedgerError]) -> str | None:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         errors.append(LedgerError(Source(rel, 1), f"cannot read: {exc.strerror}"))
-        return empty
-    text = _decode(raw, rel, errors)
+        return None
+    return _decode(raw, rel, errors)
+
+
+def _read_batch(
+    text: str | None, rel: str, kind: str, errors: list[LedgerError], *, fast: bool
+) -> _Batch:
+    """The records of one file's text (CSV, or YAML through the fast reader when
+    it can)."""
     if text is None:
-        return empty
-    if path.suffix.lower() == ".csv":
+        return _Batch(rel, [], [], lambda i, loc: 1)
+    if rel.lower().endswith(".csv"):
         return _read_csv_records(text, rel, kind, errors)
     if fast:
         found = read_yaml_fast(text)
@@ -538,7 +523,7 @@ def _validate(
         )
         return None
     try:
-        return model.model_validate({**data, "source": source})
+        return row_of(model.model_validate({**data, "source": source}))
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc, message = describe_error(err, model)
@@ -582,7 +567,7 @@ def _collect(
     check_ids = kind != "contacts"
     records = collected.records[kind]
     for i, result in enumerate(results):
-        if isinstance(result, tuple):
+        if type(result) is tuple:  # a _Failure (a row is a tuple subclass)
             record_id, customer, where = result
             if check_ids:
                 id_source = Source(batch.rel, batch.locate(i, ("id",)))
@@ -596,13 +581,54 @@ def _collect(
         if check_ids and isinstance(record_id, str):  # a payment's id is optional
             seen = collected.first_seen[kind]
             if record_id not in seen:
-                assert result.source is not None  # set by _validate_batch
-                seen[record_id] = result.source
+                seen[record_id] = result
             else:
                 id_source = Source(batch.rel, batch.locate(i, ("id",)))
                 collected.is_duplicate(kind, record_id, id_source, errors)
                 continue
         records.append(result)
+
+
+def _load_batch(
+    kind: str,
+    model: type[Record],
+    builder: Builder,
+    text: str | None,
+    rel: str,
+    collected: _Collected,
+    errors: list[LedgerError],
+) -> None:
+    """Read, validate and collect one file record by record."""
+    batch = _read_batch(text, rel, kind, errors, fast=True)
+    problems: list[LedgerError] = []
+    results = _validate_batch(model, builder, batch, problems)
+    if problems and not batch.exact:
+        # Read it again through PyYAML, which knows every key's line.
+        batch = _read_batch(text, rel, kind, errors, fast=False)
+        problems = []
+        results = _validate_batch(model, builder, batch, problems)
+    errors.extend(problems)
+    _collect(kind, batch, results, collected, errors)
+
+
+def _collect_rows(
+    kind: str, rows: list[Any], collected: _Collected, errors: list[LedgerError]
+) -> None:
+    """Add a whole file of valid rows: ids checked as sets, one by one only
+    when some id is missing or taken."""
+    seen = collected.first_seen[kind]
+    fresh = dict(zip(map(_id_of, rows), rows, strict=False))
+    if len(fresh) == len(rows) and None not in fresh and seen.keys().isdisjoint(fresh):
+        seen.update(fresh)
+        collected.records[kind].extend(rows)
+        return
+    rel = rows[0].src_path
+    batch = _Batch(rel, (), [], lambda i, loc: rows[i].src_line)
+    _collect(kind, batch, rows, collected, errors)
+
+
+def _id_of(row: Any) -> Any:
+    return row.id
 
 
 def _load_settings(
@@ -660,18 +686,20 @@ def load(
     for kind in KINDS:
         model = RECORD_MODELS[kind]
         builder = Builder(model)
+        columns = ColumnReader(builder)
         for file in _record_files(root, kind):
             files.append(file)
-            batch = _read_batch(file, root, kind, errors, fast=True)
-            problems: list[LedgerError] = []
-            results = _validate_batch(model, builder, batch, problems)
-            if problems and not batch.exact:
-                # Read it again through PyYAML, which knows every key's line.
-                batch = _read_batch(file, root, kind, errors, fast=False)
-                problems = []
-                results = _validate_batch(model, builder, batch, problems)
-            errors.extend(problems)
-            _collect(kind, batch, results, collected, errors)
+            rel = file.relative_to(root).as_posix()
+            text = _read_text(file, rel, errors)
+            read = None
+            if text is not None and rel.lower().endswith(".csv"):
+                read = columns.read(text, rel)
+            if read is not None:
+                rows, collected.places[rel] = read
+                del text, read  # a big file's text is not kept while others load
+                _collect_rows(kind, rows, collected, errors)
+            else:
+                _load_batch(kind, model, builder, text, rel, collected, errors)
             if on_file is not None:
                 on_file(file)
     errors.extend(_stray_files(root))
@@ -750,6 +778,7 @@ def check_customers_exist(ledger: Ledger, collected: _Collected) -> list[LedgerE
             ledger.contacts,
         )
         for record in records
+        if record.customer not in known
     ]
     for customer, source in references + collected.failed_refs:
         if customer not in known:
@@ -769,14 +798,11 @@ def _references(
     record: Payment | Adjustment | Contact,
 ) -> list[tuple[str, str, Decimal | None]]:
     """(field, invoice id, amount) for each invoice a record names."""
-    if isinstance(record, Contact):
-        return [("invoice", record.invoice, None)] if record.invoice else []
-    if isinstance(record, Adjustment):
-        return [("invoice", record.invoice, record.amount)] if record.invoice else []
-    if record.allocations:
-        return [("allocations", inv, amt) for inv, amt in record.allocations.items()]
+    allocations = getattr(record, "allocations", None)
+    if allocations:
+        return [("allocations", inv, amt) for inv, amt in allocations.items()]
     if record.invoice:
-        return [("invoice", record.invoice, record.amount)]
+        return [("invoice", record.invoice, getattr(record, "amount", None))]
     return []
 
 
@@ -784,22 +810,28 @@ def _field(name: str, invoice_id: str) -> tuple[str, ...]:
     return (name, invoice_id) if name == "allocations" else (name,)
 
 
+def _naming(ledger: Ledger) -> Iterator[Any]:
+    """The payments, adjustments and contacts that name an invoice, of known
+    customers (an unknown customer is reported by check_customers_exist)."""
+    customers = ledger.customers
+    for records in (ledger.payments, ledger.adjustments, ledger.contacts):
+        for record in records:
+            if record.invoice is not None or getattr(record, "allocations", None):
+                if record.customer in customers:
+                    yield record
+
+
 def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]:
     """Named invoices exist, belong to the same customer and share its currency."""
     errors: list[LedgerError] = []
     failed = collected.failed_ids
     skip_customers = failed["customers"]
-    records: tuple[Payment | Adjustment | Contact, ...] = (
-        *ledger.payments,
-        *ledger.adjustments,
-        *ledger.contacts,
-    )
-    for record in records:
-        if record.customer not in ledger.customers:
-            continue  # reported by check_customers_exist (or its record failed)
-        what = "payment" if isinstance(record, Payment) else "adjustment"
+    invoices = ledger.invoices
+    currency_of = ledger.currency_of
+    for record in _naming(ledger):
+        what = "payment" if isinstance(record, PAYMENT) else "adjustment"
         for name, invoice_id, _amount in _references(record):
-            invoice = ledger.invoices.get(invoice_id)
+            invoice = invoices.get(invoice_id)
             if invoice is None:
                 if invoice_id not in failed["invoices"]:
                     errors.append(
@@ -823,8 +855,10 @@ def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]
                 continue
             if isinstance(record, Contact):
                 continue  # a contact has no currency of its own
-            invoice_currency = ledger.currency_of(invoice)
-            currency = ledger.currency_of(record)
+            if record.currency is None and name == "invoice":
+                continue  # it takes the currency of the one invoice it names
+            invoice_currency = invoice.currency or currency_of(invoice)
+            currency = currency_of(record)
             if invoice_currency != currency:
                 errors.append(
                     LedgerError(
@@ -840,20 +874,28 @@ def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]
 
 
 def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError]:
-    """Amounts carry no more decimals than their currency has (cents for USD)."""
+    """Amounts carry no more decimals than their currency has (cents for USD).
+
+    Files read as columns know the most decimals any of their amounts has; when
+    every currency of the ledger allows that many, their records are not looked
+    at one by one.
+    """
     errors = []
 
     currency_of = ledger.currency_of
-    records: tuple[Invoice | Payment | Adjustment, ...] = (
-        *ledger.invoices.values(),
-        *ledger.payments,
-        *ledger.adjustments,
-    )
     currencies = {ledger.settings.currency}
     currencies.update(c.currency for c in ledger.customers.values() if c.currency)
-    currencies.update(r.currency for r in records if r.currency)
+    for records in (ledger.invoices.values(), ledger.payments, ledger.adjustments):
+        currencies.update({r.currency for r in records})
+    currencies.discard(None)  # type: ignore[arg-type]
+    allowed = min(minor_units(c) for c in currencies)
+    clean = {
+        rel
+        for rel, places in collected.places.items()
+        if places is not None and places <= allowed
+    }
     # Amounts with at most this many decimals are fine in every currency here.
-    fine = -min(minor_units(c) for c in currencies)
+    fine = -allowed
 
     def check(record: Any, label: str, amount: Decimal) -> None:
         exponent = amount.as_tuple().exponent
@@ -870,23 +912,28 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
                 )
             )
 
-    for invoice in ledger.invoices.values():
-        if invoice.customer in ledger.customers:
-            check(invoice, "amount", invoice.amount)
-            for n, instalment in enumerate(invoice.schedule or (), 1):
-                check(invoice, f"schedule.{n}.amount", instalment.amount)
-    settlements: tuple[Payment | Adjustment, ...] = (
-        *ledger.payments,
-        *ledger.adjustments,
-    )
-    for record in settlements:
-        if record.customer in ledger.customers:
-            check(record, "amount", record.amount)
-            for invoice_id, amount in (
-                getattr(record, "allocations", None) or {}
-            ).items():
-                check(record, f"allocations.{invoice_id}", amount)
+    def unchecked(records: Iterable[Any]) -> Iterator[Any]:
+        customers = ledger.customers
+        for record in records:
+            if record.customer in customers and _path_of(record) not in clean:
+                yield record
+
+    for invoice in unchecked(ledger.invoices.values()):
+        check(invoice, "amount", invoice.amount)
+        for n, instalment in enumerate(invoice.schedule or (), 1):
+            check(invoice, f"schedule.{n}.amount", instalment.amount)
+    for record in unchecked((*ledger.payments, *ledger.adjustments)):
+        check(record, "amount", record.amount)
+        for invoice_id, amount in (getattr(record, "allocations", None) or {}).items():
+            check(record, f"allocations.{invoice_id}", amount)
     return errors
+
+
+def _path_of(record: Any) -> str | None:
+    path = getattr(record, "src_path", None)
+    if path is None and record.source is not None:
+        path = record.source.path
+    return path
 
 
 def warn_payment_over_invoice(
@@ -895,9 +942,12 @@ def warn_payment_over_invoice(
     """A payment larger than the invoice it names: allowed (the excess is applied
     oldest-first), but often a typo, so it is worth a warning."""
     warnings = []
+    invoices = ledger.invoices
     for payment in ledger.payments:
+        if payment.invoice is None and not payment.allocations:
+            continue
         for _name, invoice_id, amount in _references(payment):
-            invoice = ledger.invoices.get(invoice_id)
+            invoice = invoices.get(invoice_id)
             if invoice is None or invoice.customer != payment.customer:
                 continue
             if amount is not None and amount > invoice.amount:

@@ -31,6 +31,7 @@ from arledger.model import (
     Settings,
 )
 from arledger.reports import aging
+from arledger.rows import ADJUSTMENT
 from arledger.settle import Settlement, settle
 
 ZERO = Decimal(0)
@@ -450,7 +451,7 @@ def test_cash_is_applied_or_left_as_credit(gen, as_of):
     # Kinds follow the record: a payment applies as "payment", an adjustment as its kind.
     for application in settlement.applications:
         record = records[application.ref]
-        expected = record.kind if isinstance(record, Adjustment) else "payment"
+        expected = record.kind if isinstance(record, ADJUSTMENT) else "payment"
         assert application.kind == expected
 
 

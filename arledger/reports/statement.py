@@ -27,6 +27,7 @@ from arledger.model import Adjustment, Customer, Invoice, Payment
 from arledger.money import ZERO, grouped
 from arledger.report import Column, Report, Section
 from arledger.reports import aging
+from arledger.rows import INVOICE, PAYMENT
 from arledger.settle import Settlement, payment_ref
 
 LineKind = Literal["invoice", "payment", "credit_note", "discount", "write_off"]
@@ -196,7 +197,7 @@ def compute(
     balance = dict(opening)
     for day, _rank, ref, _seq, entry in events:
         currency = ledger.currency_of(entry)
-        change = entry.amount if isinstance(entry, Invoice) else -entry.amount
+        change = entry.amount if isinstance(entry, INVOICE) else -entry.amount
         balance[currency] += change
         if day < start:
             opening[currency] += change
@@ -291,7 +292,7 @@ def _line(
     waiting: dict[tuple[bool, str], list[Applied]],
     due_of: Callable[[Invoice], date],
 ) -> StatementLine:
-    if isinstance(record, Invoice):
+    if isinstance(record, INVOICE):
         schedule = record.schedule or ()
         return StatementLine(
             date=record.date,
@@ -309,9 +310,9 @@ def _line(
             unapplied=ZERO,
             waiting_for=(),
         )
-    is_payment = isinstance(record, Payment)
+    is_payment = isinstance(record, PAYMENT)
     key = (is_payment, ref)
-    if isinstance(record, Payment):
+    if isinstance(record, PAYMENT):
         kind: LineKind = "payment"
         description, method = record.reference, record.method
     else:
