@@ -17,7 +17,9 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Literal, NamedTuple
+from itertools import count, repeat
+from operator import attrgetter
+from typing import Any, Literal, NamedTuple
 
 from arledger.ledger import LedgerView
 from arledger.model import Adjustment, Invoice, Payment
@@ -98,52 +100,23 @@ class Settlement:
 
 
 # ---------------------------------------------------------------- the engine
+#
+# The engine runs once per event of a ledger (two million at a million
+# invoices), so its state is plain lists indexed by constants rather than
+# objects with attributes, results are made with `tuple.__new__`, and the
+# common cases (an invoice without a schedule, a payment naming one invoice) are
+# written out in `run`; the methods handle the rest with the same rules.
 
+# A work item: an invoice, or one instalment of it, while it is being settled:
+# [invoice record, instalment number or None, due date, amount, open amount].
+_RECORD, _INSTALMENT, _DUE, _AMOUNT, _OPEN = range(5)
+Work = list  # type alias for readers; the list above
 
-class _Work:
-    """An item while it is being settled (mutable; becomes an `Item` at the end)."""
+# A chunk: unapplied cash or credit, what is left of a payment or adjustment:
+# [kind, ref, date, amount left, the invoice an allocation waits for or None].
+_KIND, _REF, _DATE, _LEFT, _WAITING = range(5)
 
-    __slots__ = ("invoice", "instalment", "date", "due", "amount", "open")
-
-    def __init__(
-        self,
-        invoice: str,
-        instalment: int | None,
-        issued: date,
-        due: date,
-        amount: Decimal,
-    ) -> None:
-        self.invoice = invoice
-        self.instalment = instalment
-        self.date = issued
-        self.due = due
-        self.amount = amount
-        self.open = amount
-
-
-class _Chunk:
-    """Unapplied cash or credit: what is left of one payment or adjustment."""
-
-    __slots__ = ("kind", "ref", "date", "amount", "waiting_for")
-
-    def __init__(
-        self,
-        kind: ApplicationKind,
-        ref: str,
-        day: date,
-        amount: Decimal,
-        waiting_for: str | None = None,
-    ) -> None:
-        self.kind = kind
-        self.ref = ref
-        self.date = day
-        self.amount = amount
-        self.waiting_for = waiting_for
-
-
-# A heap entry: SPEC §2 order (due date, then issue date, then id, then
-# instalment), with a unique sequence number so items themselves never compare.
-_Entry = tuple[date, date, str, int, int, _Work]
+_new = tuple.__new__
 
 
 class _Account:
@@ -154,10 +127,14 @@ class _Account:
     def __init__(self, customer: str, currency: str) -> None:
         self.customer = customer
         self.currency = currency
-        self.heap: list[_Entry] = []  # open, undisputed items, oldest due first
-        self.credits: deque[_Chunk] = deque()  # unapplied, oldest first
-        self.waiting: dict[str, list[_Chunk]] = {}  # allocations to future invoices
-        self.items: dict[str, list[_Work]] = {}  # issued invoices' items
+        # Open, undisputed items, oldest due first: SPEC §2 order (due date,
+        # issue date, id, instalment), then a unique number so that works
+        # themselves are never compared.
+        self.heap: list[tuple[Any, ...]] = []
+        self.credits: deque[list[Any]] = deque()  # unapplied chunks, oldest first
+        self.waiting: dict[str, list[list[Any]]] = {}  # allocations to future invoices
+        # Issued invoices: id -> its work, or a tuple of works (a schedule).
+        self.items: dict[str, Any] = {}
 
 
 class _Engine:
@@ -178,51 +155,56 @@ class _Engine:
     def apply(
         self,
         account: _Account,
-        work: _Work,
-        chunk: _Chunk,
+        work: Work,
+        chunk: list[Any],
         amount: Decimal,
         day: date,
     ) -> None:
-        work.open -= amount
-        chunk.amount -= amount
+        work[_OPEN] -= amount
+        chunk[_LEFT] -= amount
         self.applications.append(
-            Application(
-                work.invoice,
-                work.instalment,
-                account.customer,
-                account.currency,
-                chunk.kind,
-                chunk.ref,
-                day,
-                amount,
-            )
+            _new(
+                Application,
+                (
+                    work[_RECORD].id,
+                    work[_INSTALMENT],
+                    account.customer,
+                    account.currency,
+                    chunk[_KIND],
+                    chunk[_REF],
+                    day,
+                    amount,
+                ),
+            )  # fmt: skip
         )
 
     def apply_to_invoice(
         self,
         account: _Account,
-        items: list[_Work],
-        chunk: _Chunk,
+        works: Any,
+        chunk: list[Any],
         limit: Decimal | None,
         day: date,
     ) -> None:
         """Apply up to `limit` (None: all) of a chunk to one invoice's items."""
-        budget = chunk.amount if limit is None else min(limit, chunk.amount)
-        for work in items:  # instalments in due order
+        budget = chunk[_LEFT] if limit is None else min(limit, chunk[_LEFT])
+        for work in _works(works):  # instalments in due order
             if budget <= 0:
                 break
-            if work.open > 0:
-                amount = min(budget, work.open)
+            if work[_OPEN] > 0:
+                amount = min(budget, work[_OPEN])
                 self.apply(account, work, chunk, amount, day)
                 budget -= amount
 
-    def apply_oldest_first(self, account: _Account, chunk: _Chunk, day: date) -> None:
+    def apply_oldest_first(
+        self, account: _Account, chunk: list[Any], day: date
+    ) -> None:
         heap = account.heap
-        while chunk.amount > 0 and heap:
-            work = heap[0][5]
-            if work.open > 0:
-                self.apply(account, work, chunk, min(chunk.amount, work.open), day)
-            if work.open <= 0:
+        while chunk[_LEFT] > 0 and heap:
+            work = heap[0][-1]
+            if work[_OPEN] > 0:
+                self.apply(account, work, chunk, min(chunk[_LEFT], work[_OPEN]), day)
+            if work[_OPEN] <= 0:
                 heapq.heappop(heap)
 
     def apply_credits(self, account: _Account, day: date) -> None:
@@ -230,46 +212,49 @@ class _Engine:
         while credits and account.heap:
             chunk = credits[0]
             self.apply_oldest_first(account, chunk, day)
-            if chunk.amount <= 0:
+            if chunk[_LEFT] <= 0:
                 credits.popleft()
             else:
                 break
 
+    def push(self, account: _Account, work: Work, issued: date) -> None:
+        self.sequence += 1
+        record = work[_RECORD]
+        entry = (work[_DUE], issued, record.id, work[_INSTALMENT] or 0,
+                 self.sequence, work)  # fmt: skip
+        heapq.heappush(account.heap, entry)
+
     def issue(self, invoice: Invoice, currency: str, due: date) -> None:
         account = self.account(invoice.customer, currency)
+        works: Any
         if invoice.schedule:
-            works = [
-                _Work(invoice.id, n, invoice.date, part.due, part.amount)
+            parts = [
+                [invoice, n, part.due, part.amount, part.amount]
                 for n, part in enumerate(invoice.schedule, 1)
             ]
-            works.sort(key=lambda w: (w.due, w.instalment))
+            parts.sort(key=lambda w: (w[_DUE], w[_INSTALMENT]))
+            works = tuple(parts)
         else:
-            works = [_Work(invoice.id, None, invoice.date, due, invoice.amount)]
+            works = [invoice, None, due, invoice.amount, invoice.amount]
+        self.issued(account, invoice, works)
+
+    def issued(self, account: _Account, invoice: Invoice, works: Any) -> None:
+        """Record an invoice's works, then let waiting cash and credits meet them."""
         account.items[invoice.id] = works
         if invoice.disputed:
             # Decision (README, "Disputed invoices"): cash is applied to a disputed
             # invoice only when a payment names it, never oldest-first.
             self.disputed.add(invoice.id)
         else:
-            heap = account.heap
-            for work in works:
-                self.sequence += 1
-                entry = (
-                    work.due,
-                    work.date,
-                    work.invoice,
-                    work.instalment or 0,
-                    self.sequence,
-                    work,
-                )
-                heapq.heappush(heap, entry)
+            for work in _works(works):
+                self.push(account, work, invoice.date)
         # SPEC §2: an allocation made before the invoice existed waits until now;
         # what exceeds the invoice is unallocated credit.
         if account.waiting:
             for chunk in account.waiting.pop(invoice.id, ()):
                 self.apply_to_invoice(account, works, chunk, None, invoice.date)
-                if chunk.amount > 0:
-                    chunk.waiting_for = None
+                if chunk[_LEFT] > 0:
+                    chunk[_WAITING] = None
                     account.credits.append(chunk)
         if account.credits:
             self.apply_credits(account, invoice.date)
@@ -282,36 +267,40 @@ class _Engine:
         ref: str,
     ) -> None:
         account = self.account(record.customer, currency)
-        chunk = _Chunk(kind, ref, record.date, record.amount)
+        chunk = [kind, ref, record.date, record.amount, None]
         allocations = getattr(record, "allocations", None)
         if allocations:
             for invoice_id, limit in allocations.items():
                 self.receive_for(account, chunk, invoice_id, limit, record.date)
         elif record.invoice:
             self.receive_for(account, chunk, record.invoice, None, record.date)
-        if chunk.amount > 0:
-            self.apply_oldest_first(account, chunk, record.date)
-        if chunk.amount > 0:
-            account.credits.append(chunk)
+        self.left_over(account, chunk, record.date)
+
+    def left_over(self, account: _Account, chunk: list[Any], day: date) -> None:
+        """What a payment did not pay on named invoices: oldest first, then credit."""
+        if chunk[_LEFT] > 0:
+            self.apply_oldest_first(account, chunk, day)
+            if chunk[_LEFT] > 0:
+                account.credits.append(chunk)
 
     def receive_for(
         self,
         account: _Account,
-        chunk: _Chunk,
+        chunk: list[Any],
         invoice_id: str,
         limit: Decimal | None,
         day: date,
     ) -> None:
         """Apply what a payment names for one invoice, or set it aside until the
         invoice is issued (SPEC §2)."""
-        items = account.items.get(invoice_id)
-        if items is not None:
-            self.apply_to_invoice(account, items, chunk, limit, day)
+        works = account.items.get(invoice_id)
+        if works is not None:
+            self.apply_to_invoice(account, works, chunk, limit, day)
             return
-        share = chunk.amount if limit is None else min(limit, chunk.amount)
+        share = chunk[_LEFT] if limit is None else min(limit, chunk[_LEFT])
         if share > 0:
-            chunk.amount -= share
-            waiting = _Chunk(chunk.kind, chunk.ref, chunk.date, share, invoice_id)
+            chunk[_LEFT] -= share
+            waiting = [chunk[_KIND], chunk[_REF], chunk[_DATE], share, invoice_id]
             account.waiting.setdefault(invoice_id, []).append(waiting)
 
     def run(self) -> None:
@@ -319,39 +308,95 @@ class _Engine:
         ledger = view.ledger
         currency_of = ledger.currency_of
         due_of = ledger.due_of
-        events: list[tuple[date, int, str, int, Invoice | Payment | Adjustment]] = []
-        add = events.append
-        for seq, invoice in enumerate(view.invoices):
-            add((invoice.date, _RANK_INVOICE, invoice.id, seq, invoice))
-        for seq, adjustment in enumerate(view.adjustments):
-            add((adjustment.date, _RANK_ADJUSTMENT, adjustment.id, seq, adjustment))
-        for seq, payment in enumerate(view.payments):
-            add((payment.date, _RANK_PAYMENT, payment_ref(payment), seq, payment))
-        events.sort()  # (date, rank, id, seq) is unique, so records never compare
+        events = _events(view)
         base = ledger.settings.currency
-        default = ledger.settings.terms.default
-        terms = {c.id: ledger.terms_of(c.id) for c in ledger.customers.values()}
+        default = timedelta(days=ledger.settings.terms.default)
+        terms = {
+            c.id: timedelta(days=ledger.terms_of(c.id))
+            for c in ledger.customers.values()
+        }
         customer_currency = {
             c.id: c.currency or base for c in ledger.customers.values()
         }
-        for _day, _rank, ref, _seq, record in events:
-            # The common cases inline; `currency_of`/`due_of` say the rules.
+        accounts = self.accounts
+        applications = self.applications
+        add = applications.append
+        for day, rank, ref, _seq, record in events:
+            customer = record.customer
             currency = record.currency
-            if isinstance(record, Invoice):
-                currency = currency or customer_currency.get(record.customer, base)
-                due = record.due or (
-                    due_of(record)
-                    if record.schedule
-                    else record.date
-                    + timedelta(days=terms.get(record.customer, default))
+            if rank == _RANK_INVOICE:
+                currency = currency or customer_currency.get(customer, base)
+                account = accounts.get((customer, currency))
+                if account is None:
+                    account = self.account(customer, currency)
+                if record.schedule:
+                    self.issue(record, currency, due_of(record))
+                    continue
+                # An invoice without a schedule: one work (see `issue`).
+                amount = record.amount
+                due = record.due or day + terms.get(customer, default)
+                work = [record, None, due, amount, amount]
+                if record.disputed or account.waiting or account.credits:
+                    self.issued(account, record, work)
+                    continue
+                account.items[record.id] = work
+                self.sequence += 1
+                heapq.heappush(
+                    account.heap, (due, day, record.id, 0, self.sequence, work)
                 )
-                self.issue(record, currency, due)
-            elif isinstance(record, Adjustment):
+            elif rank == _RANK_PAYMENT:
                 currency = currency or currency_of(record)
-                self.receive(record, currency, record.kind, ref)
+                account = accounts.get((customer, currency))
+                if account is None:
+                    account = self.account(customer, currency)
+                chunk = ["payment", ref, day, record.amount, None]
+                named = record.invoice
+                work = account.items.get(named) if named is not None else None
+                if type(work) is not list or record.allocations:
+                    if record.allocations or named is not None:
+                        for invoice_id, limit in record.targets().items():
+                            self.receive_for(account, chunk, invoice_id, limit, day)
+                    self.left_over(account, chunk, day)
+                    continue
+                # A payment naming one invoice without a schedule (see `receive`).
+                left = chunk[_LEFT]
+                still = work[_OPEN]
+                if still > 0:
+                    paid = still if still < left else left
+                    work[_OPEN] = still - paid
+                    chunk[_LEFT] = left = left - paid
+                    add(_new(Application, (named, None, customer, currency,
+                                           "payment", ref, day, paid)))  # fmt: skip
+                if left > 0:
+                    self.left_over(account, chunk, day)
             else:
                 currency = currency or currency_of(record)
-                self.receive(record, currency, "payment", ref)
+                self.receive(record, currency, record.kind, ref)
+
+
+def _works(works: Any) -> Any:
+    """An invoice's works: a tuple already (a schedule), else its one work."""
+    return works if type(works) is tuple else (works,)
+
+
+def _events(view: LedgerView) -> list[tuple[Any, ...]]:
+    """Every record as (date, rank, id, sequence, record), in SPEC §2 order: by
+    date; on one date invoices, then adjustments, then payments; then by id.
+    The sequence makes each key unique, so records are never compared."""
+    invoices, adjustments, payments = view.invoices, view.adjustments, view.payments
+    events = list(zip(map(_date_of, invoices), repeat(_RANK_INVOICE),
+                      map(_id_of, invoices), count(), invoices))  # fmt: skip
+    events += zip(map(_date_of, adjustments), repeat(_RANK_ADJUSTMENT),
+                  map(_id_of, adjustments), count(), adjustments)  # fmt: skip
+    refs = [p.id if p.id is not None else str(p.source) for p in payments]
+    events += zip(map(_date_of, payments), repeat(_RANK_PAYMENT), refs, count(),
+                  payments)  # fmt: skip
+    events.sort()
+    return events
+
+
+_date_of = attrgetter("date")
+_id_of = attrgetter("id")
 
 
 def payment_ref(payment: Payment) -> str:
@@ -375,48 +420,43 @@ def settle(view: LedgerView) -> Settlement:
     ledger = view.ledger
     owner = view.owner
     items: list[Item] = []
+    add = items.append
     credits: list[Credit] = []
     applications = engine.applications
+    disputed = engine.disputed
     for account in engine.accounts.values():
         customer = ledger.customers.get(account.customer)
         customer_owner = customer.owner if customer is not None else None
+        name, currency = account.customer, account.currency
         for invoice_id, works in account.items.items():
-            item_owner = ledger.invoices[invoice_id].owner or customer_owner
+            if type(works) is list:
+                works = (works,)
+            record = works[0][_RECORD]
+            item_owner = record.owner or customer_owner
             if owner is not None and item_owner != owner:
                 continue
-            disputed = invoice_id in engine.disputed
+            is_disputed = invoice_id in disputed
             for work in works:
-                items.append(
-                    Item(
-                        invoice_id,
-                        work.instalment,
-                        account.customer,
-                        account.currency,
-                        work.date,
-                        work.due,
-                        work.amount,
-                        work.open,
-                        disputed,
-                        item_owner,
-                    )
-                )
+                add(_new(Item, (invoice_id, work[_INSTALMENT], name, currency,
+                                record.date, work[_DUE], work[_AMOUNT], work[_OPEN],
+                                is_disputed, item_owner)))  # fmt: skip
         if owner is not None and customer_owner != owner:
             continue
         leftovers = list(account.credits)
         for chunks in account.waiting.values():
             leftovers.extend(chunks)
         for chunk in leftovers:
-            if chunk.amount > 0:
+            if chunk[_LEFT] > 0:
                 credits.append(
                     Credit(
-                        account.customer,
-                        account.currency,
-                        chunk.kind,
-                        chunk.ref,
-                        chunk.date,
-                        chunk.amount,
-                        chunk.waiting_for,
-                    )
+                        name,
+                        currency,
+                        chunk[_KIND],
+                        chunk[_REF],
+                        chunk[_DATE],
+                        chunk[_LEFT],
+                        chunk[_WAITING],
+                    )  # fmt: skip
                 )
     if owner is not None:
         kept = {item.invoice for item in items}
