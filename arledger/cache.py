@@ -8,6 +8,8 @@ size and modification time in nanoseconds, so any change invalidates it; the
 version is part of the key, so entries are never trusted across versions.
 Entries are written to a temp file and renamed, so two processes can run at
 once. `ARLEDGER_NO_CACHE=1` turns it off. Never stored inside the ledger.
+Looked up twice: by `run_report` in the command, and before the command line is
+even parsed by the front door (arledger/frontdoor.py), which imports only this.
 """
 
 from __future__ import annotations
@@ -15,10 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from arledger import __version__
 
@@ -27,11 +27,17 @@ MAX_ENTRY_BYTES = 64_000_000
 # The newest entries kept; older ones (yesterday's as-of, old ledger states) go.
 MAX_ENTRIES = 200
 _SEPARATOR = b"\n--arledger-cache--\n"
+# What loader.find_ledger looks for in a ledger directory (customers or settings).
+LEDGER_MARKS = ("customers", "customers.yaml", "customers.yml", "customers.csv",
+                "arledger.yaml")  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Entry:
-    """What a report command produced: the output, its exit code, its messages."""
+class Entry(NamedTuple):
+    """What a report command produced: the output, its exit code, its messages.
+
+    A NamedTuple, not a dataclass: `dataclasses` imports `inspect`, which a cache
+    hit at the front door (arledger/frontdoor.py) would pay for.
+    """
 
     data: str | bytes
     exit_code: int
@@ -48,10 +54,34 @@ def directory() -> Path | None:
     return Path(base) / "arledger" / "reports"
 
 
+def ledger_root(path: str | os.PathLike[str] | None) -> Path | None:
+    """The ledger directory as loader.find_ledger picks it, if it looks like one.
+
+    Without importing the loader (yaml, pydantic): a cache hit needs neither.
+    None when it is plainly no ledger, so that the loader says why.
+    """
+    root = Path(path or os.environ.get("ARLEDGER_DIR") or ".")
+    return root if any(os.path.exists(root / m) for m in LEDGER_MARKS) else None
+
+
 def ledger_state(root: Path) -> list[tuple[str, int, int]]:
-    """(path, size, mtime_ns) of every file under the ledger directory."""
+    """(path, size, mtime_ns) of every file under the ledger directory.
+
+    Symlinked folders are followed, as the loader reads through a symlinked
+    `invoices/`; each real folder once, so a link loop ends.
+    """
     state = []
-    for folder, dirs, files in os.walk(root):
+    seen = set()
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        try:
+            info = os.stat(folder)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (info.st_dev, info.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             path = os.path.join(folder, name)
@@ -99,6 +129,8 @@ def put(name: str, entry: Entry) -> None:
         return
     meta = {"binary": binary, "exit_code": entry.exit_code,
             "messages": list(entry.messages)}  # fmt: skip
+    import tempfile  # only on a miss: a hit does not pay for it
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=folder, prefix=".entry.")

@@ -1,63 +1,15 @@
-"""The command line: the Typer app and its commands, each a thin shell over the API.
+"""The console script: the report cache's front door, then the Typer app.
 
-A command is options -> load -> view -> compute -> render -> write -> exit code;
-the commands live in `arledger/commands/`, what they share in `commands/common.py`.
+Importing typer, pydantic and rich costs more than answering a repeated report
+from the cache, so `main` asks the front door (arledger/frontdoor.py) before it
+imports the app (arledger/app.py). This module imports neither.
 """
 
 from __future__ import annotations
 
 import gc
 import sys
-from typing import Annotated
-
-import typer
-
-from arledger import __version__
-from arledger.commands import (
-    cash,
-    dunning,
-    export,
-    ledger,
-    performance,
-    receivables,
-)
-
-app = typer.Typer(
-    name="arledger",
-    help="Accounts receivable over plain-text files: aging, overdue, collection, "
-    "dunning. Run `arledger COMMAND --help` for a command's options.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    # Rich panels (box drawing) for help and usage errors only on a terminal.
-    rich_markup_mode="rich" if sys.stdout.isatty() and sys.stderr.isatty() else None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-# Each module adds its commands; the order here is the order in `--help`.
-for module in (ledger, receivables, performance, cash, dunning, export):
-    module.register(app)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"arledger {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    version: Annotated[
-        bool | None,
-        typer.Option(
-            "--version",
-            callback=_version,
-            is_eager=True,
-            help="Show the version and exit.",
-        ),
-    ] = None,
-) -> None:
-    """Accounts receivable over plain-text files."""
+from typing import Any
 
 
 def main() -> None:
@@ -65,4 +17,21 @@ def main() -> None:
     # A run builds millions of long-lived objects and frees them at exit: the
     # cyclic garbage collector would only re-scan them over and over.
     gc.disable()
-    app()
+    from arledger import frontdoor
+
+    frontdoor.enter(sys.argv[1:])  # a cache hit writes its output and exits here
+    from arledger.app import app
+
+    try:
+        app()
+    finally:
+        frontdoor.leave()
+
+
+def __getattr__(name: str) -> Any:
+    """`from arledger.cli import app` still works, importing the app on first use."""
+    if name == "app":
+        from arledger.app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

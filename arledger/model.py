@@ -273,12 +273,15 @@ class DunningLevel(Record):
     pay_days: Annotated[int, Field(ge=0)] | None = None
 
 
+# Constant defaults are built with `model_construct`: the same records, without
+# building each model's validator at import (`defer_build`), which every run of
+# every command would pay for. Their values are valid by construction.
 DEFAULT_DUNNING_LEVELS = (
-    DunningLevel(name="reminder", days=-3),
-    DunningLevel(name="first", days=1),
-    DunningLevel(name="second", days=15),
-    DunningLevel(name="final", days=30),
-    DunningLevel(name="legal", days=60),
+    DunningLevel.model_construct(name="reminder", days=-3),
+    DunningLevel.model_construct(name="first", days=1),
+    DunningLevel.model_construct(name="second", days=15),
+    DunningLevel.model_construct(name="final", days=30),
+    DunningLevel.model_construct(name="legal", days=60),
 )
 
 
@@ -324,13 +327,13 @@ class SmtpSettings(Record):
 class Settings(Record):
     """`arledger.yaml`: every key optional."""
 
-    company: Company = Company()
+    company: Company = Company.model_construct()
     currency: Currency = "USD"
     language: Language = "en"
-    terms: TermsSettings = TermsSettings()
-    aging: AgingSettings = AgingSettings()
-    dunning: DunningSettings = DunningSettings()
-    credit: CreditSettings = CreditSettings()
+    terms: TermsSettings = TermsSettings.model_construct()
+    aging: AgingSettings = AgingSettings.model_construct()
+    dunning: DunningSettings = DunningSettings.model_construct()
+    credit: CreditSettings = CreditSettings.model_construct()
     smtp: SmtpSettings | None = None
 
 

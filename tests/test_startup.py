@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -13,8 +14,9 @@ def _imported_after(code: str) -> set[str]:
         f"{code}\nimport sys\n"
         f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
     line = [x for x in out.splitlines() if x.startswith("HEAVY=")][-1]
     return set(filter(None, line.removeprefix("HEAVY=").split(",")))
 
@@ -31,3 +33,37 @@ def test_aging_run_does_not_import_heavy_modules():
         "try:\n    app()\nexcept SystemExit:\n    pass"
     )
     assert _imported_after(code) == set()
+
+
+def _modules_after(code: str, names: tuple[str, ...], env: dict[str, str]) -> set[str]:
+    probe = f"{code}\nimport sys\nprint('LOADED=' + ','.join(m for m in {names!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    line = [x for x in out.splitlines() if x.startswith("LOADED=")][-1]
+    return set(filter(None, line.removeprefix("LOADED=").split(",")))
+
+
+def test_the_console_script_module_imports_no_framework():
+    """`arledger.cli` is what the console script imports before the front door."""
+    names = ("typer", "pydantic", "rich", "yaml")
+    assert _modules_after("import arledger.cli", names, dict(os.environ)) == set()
+
+
+def test_a_cache_hit_inside_a_command_loads_no_ledger_machinery(tmp_path):
+    """Past the front door (here: app() called directly), a hit needs no pydantic."""
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path))
+    env.pop("ARLEDGER_NO_CACHE", None)
+    code = (
+        "import sys\nfrom arledger.cli import app\n"
+        "sys.argv = ['arledger', 'aging', '-l', 'tests/ledgers/small', "
+        "'--as-of', '2026-10-31']\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass"
+    )
+    names = ("pydantic", "yaml", "rich", "arledger.loader", "arledger.model")
+    assert _modules_after(code, names, env) == set(names)  # a miss loads them all
+    assert _modules_after(code, names, env) == set()  # a hit none

@@ -370,18 +370,18 @@ def run_report(
     caller before this runs, so a bad option never waits for a big ledger. Given
     the command's `context`, the finished output is kept in the report cache
     (arledger/cache.py), keyed on the command, its options, the as-of date and
-    the ledger's files, and reused while none of them changes.
+    the ledger's files, and reused while none of them changes; when `main` went
+    past the front door (arledger/frontdoor.py), under the front door's key too.
 
     Raises:
         typer.Exit: always, with the exit code (1 when --fail-on found something).
     """
-    from arledger import cache
-    from arledger.loader import SETTINGS_FILE, find_ledger, record_files
+    from arledger import cache, frontdoor
 
     day = as_of_date(as_of)
     name = None
-    if context is not None:
-        root = find_ledger(ledger_dir)
+    root = cache.ledger_root(ledger_dir)
+    if context is not None and root is not None:
         env = sink.environment()
         what = {
             "command": context.info_name,
@@ -393,10 +393,15 @@ def run_report(
         name = cache.key(root, what)
         hit = cache.get(name)
         if hit is not None:
-            protected = (*record_files(root), root / SETTINGS_FILE)
+            protected: tuple[Path, ...] = ()
+            if sink.output is not None:
+                from arledger.loader import SETTINGS_FILE, record_files
+
+                protected = (*record_files(root), root / SETTINGS_FILE)
             sink.write(hit.data, protected)
             for message in hit.messages:
                 stderr(message)
+            frontdoor.keep(hit)
             raise typer.Exit(hit.exit_code)
     from arledger.settle import settle
 
@@ -408,6 +413,8 @@ def run_report(
     sink.write(data, loaded.files)
     for message in messages:
         stderr(message)
+    entry = cache.Entry(data, int(code), messages)
     if name is not None:
-        cache.put(name, cache.Entry(data, int(code), messages))
+        cache.put(name, entry)
+    frontdoor.keep(entry)
     raise typer.Exit(code)

@@ -154,8 +154,6 @@ def collection(
     fail_on: FailOnOpt = None,
 ) -> None:
     """Collection performance (回款): roll-forward, collection rate, DSO, CEI."""
-    from arledger.reports import collection as collection_report
-
     sink = Output(format, output, force)
     sink.resolve_format()
     alerts = parse_fail_on(fail_on)
@@ -164,6 +162,8 @@ def collection(
     span, report_date = resolve_period(period, start, end, as_of)
 
     def build(view: Any, settlement: Any) -> Any:
+        from arledger.reports import collection as collection_report  # past the cache
+
         result = collection_report.compute(
             view, settlement, span, by=breakdown, target=rate
         )
@@ -193,13 +193,13 @@ def risk(
     fail_on: FailOnOpt = None,
 ) -> None:
     """Credit risk: exposure vs limit, holds (停止发货), computed grade A–D."""
-    from arledger.reports import risk as risk_report
-
     sink = Output(format, output, force)
     sink.resolve_format()
     alerts = parse_fail_on(fail_on)
 
     def build(view: Any, settlement: Any) -> Any:
+        from arledger.reports import risk as risk_report  # past the cache
+
         result = risk_report.compute(view, settlement, holds_only=holds)
         return risk_report.to_report(result)
 

@@ -59,8 +59,6 @@ def aging(
     fail_on: FailOnOpt = None,
 ) -> None:
     """Aging by customer (账龄): open balances in buckets of days past due."""
-    from arledger.reports import aging as aging_report
-
     sink = Output(format, output, force)
     sink.resolve_format()
     limits = parse_buckets(buckets)
@@ -69,6 +67,8 @@ def aging(
         choice("--basis", basis, BASES)
 
     def build(view: Any, settlement: Any) -> Any:
+        from arledger.reports import aging as aging_report  # past the cache
+
         result = aging_report.compute(
             view,
             settlement,
@@ -94,13 +94,13 @@ def overdue(
     fail_on: FailOnOpt = None,
 ) -> None:
     """Overdue items (逾期), worst first (days past due × open amount)."""
-    from arledger.reports import overdue as overdue_report
-
     sink = Output(format, output, force)
     sink.resolve_format()
     alerts = parse_fail_on(fail_on)
 
     def build(view: Any, settlement: Any) -> Any:
+        from arledger.reports import overdue as overdue_report  # past the cache
+
         return overdue_report.to_report(overdue_report.compute(view, settlement))
 
     run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx)
