@@ -617,11 +617,15 @@ def _collect_rows(
     """Add a whole file of valid rows: ids checked as sets, one by one only
     when some id is missing or taken."""
     seen = collected.first_seen[kind]
-    fresh = dict(zip(map(_id_of, rows), rows, strict=False))
-    if len(fresh) == len(rows) and None not in fresh and seen.keys().isdisjoint(fresh):
-        seen.update(fresh)
-        collected.records[kind].extend(rows)
-        return
+    ids = list(map(_id_of, rows))
+    if None not in ids and seen.keys().isdisjoint(ids):
+        before = len(seen)
+        seen.update(zip(ids, rows, strict=True))
+        if len(seen) == before + len(rows):
+            collected.records[kind].extend(rows)
+            return
+        for record_id in ids:  # an id twice in this file: undo, then one by one
+            seen.pop(record_id, None)
     rel = rows[0].src_path
     batch = _Batch(rel, (), [], lambda i, loc: rows[i].src_line)
     _collect(kind, batch, rows, collected, errors)
@@ -686,7 +690,8 @@ def load(
     for kind in KINDS:
         model = RECORD_MODELS[kind]
         builder = Builder(model)
-        columns = ColumnReader(builder)
+        # Payments and adjustments name invoices: share the id strings.
+        columns = ColumnReader(builder, invoices=collected.first_seen["invoices"])
         for file in _record_files(root, kind):
             files.append(file)
             rel = file.relative_to(root).as_posix()
@@ -720,7 +725,11 @@ def _build(
         root=root,
         settings=settings,
         customers={c.id: c for c in records["customers"]},
-        invoices={i.id: i for i in records["invoices"]},
+        # Every id read is in first_seen already, with its record, unless some
+        # invoice failed (then it holds that one's Source): no second dict.
+        invoices=collected.first_seen["invoices"]
+        if not collected.failed_ids["invoices"]
+        else {i.id: i for i in records["invoices"]},
         payments=tuple(records["payments"]),
         adjustments=tuple(records["adjustments"]),
         contacts=tuple(records["contacts"]),
@@ -822,7 +831,8 @@ def _naming(ledger: Ledger) -> Iterator[Any]:
 
 
 def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]:
-    """Named invoices exist, belong to the same customer and share its currency."""
+    """Named invoices exist, belong to the same customer and share its currency;
+    and a warning for a payment larger than the invoice it names."""
     errors: list[LedgerError] = []
     failed = collected.failed_ids
     skip_customers = failed["customers"]
@@ -830,7 +840,7 @@ def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]
     currency_of = ledger.currency_of
     for record in _naming(ledger):
         what = "payment" if isinstance(record, PAYMENT) else "adjustment"
-        for name, invoice_id, _amount in _references(record):
+        for name, invoice_id, amount in _references(record):
             invoice = invoices.get(invoice_id)
             if invoice is None:
                 if invoice_id not in failed["invoices"]:
@@ -855,6 +865,8 @@ def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]
                 continue
             if isinstance(record, Contact):
                 continue  # a contact has no currency of its own
+            if what == "payment" and amount is not None and amount > invoice.amount:
+                errors.append(_over_invoice(record, name, invoice_id, amount, invoice))
             if record.currency is None and name == "invoice":
                 continue  # it takes the currency of the one invoice it names
             invoice_currency = invoice.currency or currency_of(invoice)
@@ -871,6 +883,20 @@ def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]
                     )
                 )
     return errors
+
+
+def _over_invoice(
+    payment: Any, name: str, invoice_id: str, amount: Decimal, invoice: Any
+) -> LedgerError:
+    """A payment larger than the invoice it names: allowed (the excess is applied
+    oldest-first), but often a typo, so it is worth a warning."""
+    return LedgerError(
+        payment.source,
+        f"pays {amount} against invoice {invoice_id!r} of "
+        f"{invoice.amount}; the excess is applied to other items",
+        warning=True,
+        field=_field(name, invoice_id),
+    )
 
 
 def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError]:
@@ -936,36 +962,8 @@ def _path_of(record: Any) -> str | None:
     return path
 
 
-def warn_payment_over_invoice(
-    ledger: Ledger, collected: _Collected
-) -> list[LedgerError]:
-    """A payment larger than the invoice it names: allowed (the excess is applied
-    oldest-first), but often a typo, so it is worth a warning."""
-    warnings = []
-    invoices = ledger.invoices
-    for payment in ledger.payments:
-        if payment.invoice is None and not payment.allocations:
-            continue
-        for _name, invoice_id, amount in _references(payment):
-            invoice = invoices.get(invoice_id)
-            if invoice is None or invoice.customer != payment.customer:
-                continue
-            if amount is not None and amount > invoice.amount:
-                warnings.append(
-                    LedgerError(
-                        payment.source,
-                        f"pays {amount} against invoice {invoice_id!r} of "
-                        f"{invoice.amount}; the excess is applied to other items",
-                        warning=True,
-                        field=_field(_name, invoice_id),
-                    )
-                )
-    return warnings
-
-
 CROSS_CHECKS: tuple[Callable[[Ledger, _Collected], list[LedgerError]], ...] = (
     check_customers_exist,
     check_references,
     check_minor_units,
-    warn_payment_over_invoice,
 )

@@ -136,3 +136,19 @@ def test_decimal_places_bounds_amounts():
     assert decimal_places("10\n20\n") == 0
     assert decimal_places("1.0001") == 4
     assert decimal_places("1.00001") is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(files(), st.integers(min_value=1, max_value=60))
+def test_blocks_of_any_size_read_the_same(case, block):
+    from arledger import fastpath
+
+    model, text = case
+    whole = ColumnReader(Builder(model)).read(text, "x.csv")
+    saved = fastpath._BLOCK
+    fastpath._BLOCK = block
+    try:
+        parts = ColumnReader(Builder(model)).read(text, "x.csv")
+    finally:
+        fastpath._BLOCK = saved
+    assert parts == whole
