@@ -14,10 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import count, repeat
 from operator import attrgetter
 from typing import Any, Literal, NamedTuple
 
@@ -119,14 +119,29 @@ _KIND, _REF, _DATE, _LEFT, _WAITING = range(5)
 _new = tuple.__new__
 
 
+# Works paid by payments that name them stay in the heap until they reach its
+# top (removing them from the middle would cost a search); so that a customer
+# with a million paid invoices does not keep a million dead entries, the heap is
+# rebuilt from its open works whenever it doubles.
+_HEAP_LIMIT = 1024
+
+
+def _compact(account: _Account) -> None:
+    heap = [entry for entry in account.heap if entry[-1][_OPEN] > 0]
+    heapq.heapify(heap)
+    account.heap = heap
+    account.limit = max(_HEAP_LIMIT, 2 * len(heap))
+
+
 class _Account:
     """One customer in one currency."""
 
-    __slots__ = ("customer", "currency", "heap", "credits", "waiting", "items")
+    __slots__ = ("customer", "currency", "heap", "limit", "credits", "waiting", "items")
 
     def __init__(self, customer: str, currency: str) -> None:
         self.customer = customer
         self.currency = currency
+        self.limit = _HEAP_LIMIT  # compact the heap when it grows past this
         # Open, undisputed items, oldest due first: SPEC §2 order (due date,
         # issue date, id, instalment), then a unique number so that works
         # themselves are never compared.
@@ -223,6 +238,8 @@ class _Engine:
         entry = (work[_DUE], issued, record.id, work[_INSTALMENT] or 0,
                  self.sequence, work)  # fmt: skip
         heapq.heappush(account.heap, entry)
+        if len(account.heap) > account.limit:
+            _compact(account)
 
     def issue(self, invoice: Invoice, currency: str, due: date) -> None:
         account = self.account(invoice.customer, currency)
@@ -308,7 +325,6 @@ class _Engine:
         ledger = view.ledger
         currency_of = ledger.currency_of
         due_of = ledger.due_of
-        events = _events(view)
         base = ledger.settings.currency
         default = timedelta(days=ledger.settings.terms.default)
         terms = {
@@ -321,7 +337,8 @@ class _Engine:
         accounts = self.accounts
         applications = self.applications
         add = applications.append
-        for day, rank, ref, _seq, record in events:
+        for rank, ref, record in _in_order(view):
+            day = record.date
             customer = record.customer
             currency = record.currency
             if rank == _RANK_INVOICE:
@@ -341,9 +358,10 @@ class _Engine:
                     continue
                 account.items[record.id] = work
                 self.sequence += 1
-                heapq.heappush(
-                    account.heap, (due, day, record.id, 0, self.sequence, work)
-                )
+                heap = account.heap
+                heapq.heappush(heap, (due, day, record.id, 0, self.sequence, work))
+                if len(heap) > account.limit:
+                    _compact(account)
             elif rank == _RANK_PAYMENT:
                 currency = currency or currency_of(record)
                 account = accounts.get((customer, currency))
@@ -379,24 +397,55 @@ def _works(works: Any) -> Any:
     return works if type(works) is tuple else (works,)
 
 
-def _events(view: LedgerView) -> list[tuple[Any, ...]]:
-    """Every record as (date, rank, id, sequence, record), in SPEC §2 order: by
-    date; on one date invoices, then adjustments, then payments; then by id.
-    The sequence makes each key unique, so records are never compared."""
-    invoices, adjustments, payments = view.invoices, view.adjustments, view.payments
-    events = list(zip(map(_date_of, invoices), repeat(_RANK_INVOICE),
-                      map(_id_of, invoices), count(), invoices))  # fmt: skip
-    events += zip(map(_date_of, adjustments), repeat(_RANK_ADJUSTMENT),
-                  map(_id_of, adjustments), count(), adjustments)  # fmt: skip
-    refs = [p.id if p.id is not None else str(p.source) for p in payments]
-    events += zip(map(_date_of, payments), repeat(_RANK_PAYMENT), refs, count(),
-                  payments)  # fmt: skip
-    events.sort()
-    return events
+def _in_order(view: LedgerView) -> Iterator[tuple[int, str, Any]]:
+    """Every record as (rank, id, record), in SPEC §2 order: by date; on one
+    date invoices, then adjustments, then payments; then by id.
+
+    Each kind is sorted on its own (files are mostly in order already, which
+    Timsort finds in one pass), then the three are merged here, so no list of
+    two million events is ever built.
+    """
+    invoices = sorted(view.invoices, key=_date_and_id)
+    adjustments = sorted(view.adjustments, key=_date_and_id)
+    payments = view.payments
+    by_ref = any(p.id is None for p in payments)
+    payments = sorted(payments, key=_date_and_ref if by_ref else _date_and_id)
+    never = date.max
+    adjustment = payment = 0
+    next_adjustment = adjustments[0].date if adjustments else never
+    next_payment = payments[0].date if payments else never
+    for invoice in [*invoices, None]:
+        day = invoice.date if invoice is not None else never
+        # Adjustments and payments dated before the invoice (on one date,
+        # adjustments first); with no invoices left, all the rest.
+        while next_adjustment < day or next_payment < day or invoice is None:
+            if next_adjustment <= next_payment:
+                if next_adjustment == never:
+                    break
+                record = adjustments[adjustment]
+                yield _RANK_ADJUSTMENT, record.id, record
+                adjustment += 1
+                next_adjustment = (
+                    adjustments[adjustment].date
+                    if adjustment < len(adjustments)
+                    else never
+                )
+            else:
+                record = payments[payment]
+                yield _RANK_PAYMENT, payment_ref(record), record
+                payment += 1
+                next_payment = (
+                    payments[payment].date if payment < len(payments) else never
+                )
+        if invoice is not None:
+            yield _RANK_INVOICE, invoice.id, invoice
 
 
-_date_of = attrgetter("date")
-_id_of = attrgetter("id")
+_date_and_id = attrgetter("date", "id")
+
+
+def _date_and_ref(payment: Payment) -> tuple[date, str]:
+    return payment.date, payment_ref(payment)
 
 
 def payment_ref(payment: Payment) -> str:
