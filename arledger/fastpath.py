@@ -335,6 +335,25 @@ _UNSUPPORTED_YAML = re.compile(
     r"(?=[ \t\r]*(?:[,}\]#]|$))",  # (\r: CRLF files)
     re.MULTILINE,
 )
+# Necessary conditions for _UNSUPPORTED_YAML, each found by a fast scan (a
+# literal first); the full pattern, whose lookbehinds make it try every
+# position (0.25 s for 8 MB), runs only when one of them holds.
+_MAYBE_UNSUPPORTED = re.compile(
+    r"[&*!]\S"  # an anchor, alias or tag
+    r"|\.(?:(?<=[\s\[{,:+-]\.)[\dnNiI]|(?<=\d\.)[ \t\r]*(?:[,}\]#\n]|\Z))"  # .5 5.
+    r"|\n-[ \t\r]*(?:#[^\n]*)?(?:\n|\Z)"  # a `-` alone on its line
+)
+_MAYBE_LITERALS = ("<<", "...", "\n---", "~", "Null", "NULL")
+
+
+def _unsupported_yaml(text: str) -> bool:
+    if (
+        _MAYBE_UNSUPPORTED.search(text) is None
+        and not any(literal in text for literal in _MAYBE_LITERALS)
+        and not re.match(r"[-+]?\.|-[ \t\r]*(?:#[^\n]*)?(?:\n|\Z)", text)
+    ):
+        return False
+    return _UNSUPPORTED_YAML.search(text) is not None
 
 
 @contextmanager
@@ -371,9 +390,10 @@ def read_yaml_fast(text: str) -> tuple[list[dict[str, Any]], list[int]] | None:
         import ryml
     except ImportError:  # pragma: no cover - rapidyaml is a dependency
         return None
-    if _UNSUPPORTED_YAML.search(text):
+    if _unsupported_yaml(text):
         return None
-    lines = [n for n, line in enumerate(text.split("\n"), 1) if line.startswith("- ")]
+    starts = map(str.startswith, text.split("\n"), repeat("- "))
+    lines = list(compress(count(1), starts))
     try:
         with _quiet_stderr():  # rapidyaml prints parse errors from C++
             tree = ryml.parse_in_arena(text.encode("utf-8"))

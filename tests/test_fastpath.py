@@ -126,3 +126,18 @@ def test_fast_yaml_declines_what_it_cannot_read_exactly():
         "---\n- {id: 1}\n---\n- {id: 2}\n",
     ):
         assert read_yaml_fast(text) is None, text
+
+
+yaml_bits = st.sampled_from(
+    ["- ", "-", "\n", "\r\n", " ", "  ", "id: ", "amount: ", "1", "12.50", ".5", "5.",
+     "+.5", "-3", ".nan", ".Inf", "~", "Null", "NULL", "null", "&a", "*a", "!!str",
+     "<<: ", "...", "---", "# note", ",", "[", "]", "{", "}", ":", "x", "&", "!"]
+)  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(yaml_bits, max_size=30).map("".join))
+def test_the_quick_yaml_screen_never_misses_what_the_full_pattern_finds(text):
+    from arledger.fastpath import _UNSUPPORTED_YAML, _unsupported_yaml
+
+    assert _unsupported_yaml(text) == (_UNSUPPORTED_YAML.search(text) is not None)
