@@ -28,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 from itertools import compress, count, repeat
 from typing import Any, NamedTuple
 
+from arledger.errors import Source
 from arledger.model import (
     MAX_TERMS,
     MAX_YEAR,
@@ -583,6 +584,16 @@ def _by_value(
     return list(map(table.__getitem__, column))
 
 
+class ColumnRead(NamedTuple):
+    """A file read by columns."""
+
+    rows: list[Any]
+    places: int | None  # the most decimals any amount has (decimal_places)
+    # Payments the loader must still check against the invoices they name
+    # (ColumnReader._screen); None: not screened, check them all.
+    to_check: list[Any] | None
+
+
 class ColumnReader:
     """Reads whole CSV files of one model into rows, or declines."""
 
@@ -596,8 +607,8 @@ class ColumnReader:
         self.row = builder.row
         self.invoices = invoices
 
-    def read(self, text: str, rel: str) -> tuple[list[Any], int | None] | None:
-        """(rows, decimal places of its amounts) of a file's text, or None.
+    def read(self, text: str, rel: str) -> ColumnRead | None:
+        """The rows of a file's text and what is known of them, or None.
 
         Rows are in file order; row i was written on line i + 2. The text is
         taken in blocks of lines, so that only one block's cells are in memory
@@ -621,6 +632,7 @@ class ColumnReader:
             return None
         rows: list[Any] = []
         places: int | None = 0
+        to_check: list[Any] | None = [] if self._screens(names) else None
         line = 2
         while start <= end:
             stop = text.find("\n", min(start + _BLOCK, end), end)
@@ -629,15 +641,44 @@ class ColumnReader:
             block = self._block(names, lines, rel, line)
             if block is None:
                 return None
+            if to_check is not None:
+                to_check += self._screen(block[0], block[2])
             rows += block[0]
             places = _wider(places, block[1])
             line += len(lines)
             start = stop + 1
-        return rows, places
+        return ColumnRead(rows, places, to_check)
+
+    def _screens(self, names: list[str]) -> bool:
+        """Whether payments are screened against the invoices as they are read."""
+        return self.model is Payment and bool(self.invoices) and "invoice" in names
+
+    def _screen(self, rows: list[Any], nested: list[int]) -> list[Any]:
+        """The payments the loader's reference check must look at: all but those
+        naming one known invoice of their customer, in its currency (or none
+        given), for no more than its amount, which need nothing more. Done here
+        because the invoice was just looked up, in cache (a million random
+        look-ups cost two seconds later)."""
+        get = self.invoices.get  # type: ignore[union-attr]
+        to_check = [rows[i] for i in nested]
+        for row in rows:
+            named = row.invoice
+            if named is None:
+                continue
+            invoice = get(named)
+            if (
+                invoice is None
+                or type(invoice) is Source
+                or invoice.customer != row.customer
+                or row.amount > invoice.amount
+                or (row.currency is not None and row.currency != invoice.currency)
+            ):
+                to_check.append(row)
+        return to_check
 
     def _block(
         self, names: list[str], lines: list[str], rel: str, first: int
-    ) -> tuple[list[Any], int | None] | None:
+    ) -> tuple[list[Any], int | None, list[int]] | None:
         """The rows of consecutive lines, the first of them line `first`."""
         builder = self.builder
         columns = _split_cells(lines, len(names))
@@ -677,7 +718,7 @@ class ColumnReader:
                 return None
             rows[i], row_places = built
             places = _wider(places, row_places)
-        return rows, places
+        return rows, places, odd
 
     def _convert(self, name: str, column: list[str]) -> Any:
         convert = self.builder.converters[name]

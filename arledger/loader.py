@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,9 @@ class _Collected:
     )
     # Per file read as columns: the most decimals any of its amounts has.
     places: dict[str, int | None] = field(default_factory=dict)
+    # Per payments file screened as it was read: the payments check_references
+    # must still look at (fastpath.ColumnReader._screen).
+    screened: dict[str, list[Any]] = field(default_factory=dict)
 
     def is_duplicate(
         self, kind: str, record_id: Any, source: Source, errors: list[LedgerError]
@@ -613,26 +617,26 @@ def _load_batch(
 
 def _collect_rows(
     kind: str, rows: list[Any], collected: _Collected, errors: list[LedgerError]
-) -> None:
+) -> bool:
     """Add a whole file of valid rows: ids checked as sets, one by one only
-    when some id is missing or taken."""
+    when some id is missing or taken (then some may be left out: False)."""
     seen = collected.first_seen[kind]
-    ids = list(map(_id_of, rows))
+    ids = list(map(_id_of, rows))  # attrgetter: no Python call per row
     if None not in ids and seen.keys().isdisjoint(ids):
         before = len(seen)
         seen.update(zip(ids, rows, strict=True))
         if len(seen) == before + len(rows):
             collected.records[kind].extend(rows)
-            return
+            return True
         for record_id in ids:  # an id twice in this file: undo, then one by one
             seen.pop(record_id, None)
     rel = rows[0].src_path
     batch = _Batch(rel, (), [], lambda i, loc: rows[i].src_line)
     _collect(kind, batch, rows, collected, errors)
+    return False
 
 
-def _id_of(row: Any) -> Any:
-    return row.id
+_id_of = attrgetter("id")
 
 
 def _load_settings(
@@ -700,9 +704,13 @@ def load(
             if text is not None and rel.lower().endswith(".csv"):
                 read = columns.read(text, rel)
             if read is not None:
-                rows, collected.places[rel] = read
+                rows, collected.places[rel], to_check = read
                 del text, read  # a big file's text is not kept while others load
-                _collect_rows(kind, rows, collected, errors)
+                if (
+                    _collect_rows(kind, rows, collected, errors)
+                    and to_check is not None
+                ):
+                    collected.screened[rel] = to_check
             else:
                 _load_batch(kind, model, builder, text, rel, collected, errors)
             if on_file is not None:
@@ -819,15 +827,26 @@ def _field(name: str, invoice_id: str) -> tuple[str, ...]:
     return (name, invoice_id) if name == "allocations" else (name,)
 
 
-def _naming(ledger: Ledger) -> Iterator[Any]:
+def _naming(ledger: Ledger, collected: _Collected) -> Iterator[Any]:
     """The payments, adjustments and contacts that name an invoice, of known
-    customers (an unknown customer is reported by check_customers_exist)."""
+    customers (an unknown customer is reported by check_customers_exist).
+    Of the payments files screened as they were read, only what the screen
+    left (the rest name one invoice of theirs, in its currency, for no more
+    than its amount: nothing to report)."""
     customers = ledger.customers
-    for records in (ledger.payments, ledger.adjustments, ledger.contacts):
+    screened = collected.screened
+    for payment in ledger.payments:
+        if getattr(payment, "src_path", None) in screened:
+            continue
+        if payment.invoice is not None or payment.allocations:
+            if payment.customer in customers:
+                yield payment
+    for to_check in screened.values():
+        yield from (p for p in to_check if p.customer in customers)
+    for records in (ledger.adjustments, ledger.contacts):
         for record in records:
-            if record.invoice is not None or getattr(record, "allocations", None):
-                if record.customer in customers:
-                    yield record
+            if record.invoice is not None and record.customer in customers:
+                yield record
 
 
 def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]:
@@ -838,7 +857,7 @@ def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]
     skip_customers = failed["customers"]
     invoices = ledger.invoices
     currency_of = ledger.currency_of
-    for record in _naming(ledger):
+    for record in _naming(ledger, collected):
         what = "payment" if isinstance(record, PAYMENT) else "adjustment"
         for name, invoice_id, amount in _references(record):
             invoice = invoices.get(invoice_id)

@@ -90,7 +90,7 @@ def test_columns_agree_with_the_careful_path(case):
     read = ColumnReader(Builder(model)).read(text, "x.csv")
     if read is None:
         return
-    rows, places = read
+    rows, places, _ = read
     results, errors = careful(model, text)
     assert errors == []
     assert rows == results
@@ -110,7 +110,7 @@ def test_a_plain_file_is_read_by_columns_with_lines():
         'I1,C1,2026-01-05,100.00,"Pallets, heat treated"\n'
         "I2,C2,2026-01-06,7.5,Tape\n"
     )
-    rows, places = ColumnReader(Builder(Invoice)).read(text, "inv.csv")
+    rows, places, _ = ColumnReader(Builder(Invoice)).read(text, "inv.csv")
     assert [r.id for r in rows] == ["I1", "I2"]
     assert rows[0].description == "Pallets, heat treated"
     assert rows[1].amount == Decimal("7.5") and places == 2
