@@ -339,17 +339,17 @@ _UNSUPPORTED_YAML = re.compile(
 # Necessary conditions for _UNSUPPORTED_YAML, each found by a fast scan (a
 # literal first); the full pattern, whose lookbehinds make it try every
 # position (0.25 s for 8 MB), runs only when one of them holds.
-_MAYBE_UNSUPPORTED = re.compile(
-    r"[&*!]\S"  # an anchor, alias or tag
-    r"|\.(?:(?<=[\s\[{,:+-]\.)[\dnNiI]|(?<=\d\.)[ \t\r]*(?:[,}\]#\n]|\Z))"  # .5 5.
-    r"|\n-[ \t\r]*(?:#[^\n]*)?(?:\n|\Z)"  # a `-` alone on its line
-)
+_MAYBE_UNSUPPORTED = (
+    re.compile(r"[&*!]\S"),  # an anchor, alias or tag
+    re.compile(r"\.(?:(?<=[\s\[{,:+-]\.)[\dnNiI]|(?<=\d\.)[ \t\r]*(?:[,}\]#\n]|\Z))"),
+    re.compile(r"\n-[ \t\r]*(?:#[^\n]*)?(?:\n|\Z)"),  # a `-` alone on its line
+)  # one pattern each: a single scan for a literal beats trying three at each place
 _MAYBE_LITERALS = ("<<", "...", "\n---", "~", "Null", "NULL")
 
 
 def _unsupported_yaml(text: str) -> bool:
     if (
-        _MAYBE_UNSUPPORTED.search(text) is None
+        not any(pattern.search(text) for pattern in _MAYBE_UNSUPPORTED)
         and not any(literal in text for literal in _MAYBE_LITERALS)
         and not re.match(r"[-+]?\.|-[ \t\r]*(?:#[^\n]*)?(?:\n|\Z)", text)
     ):
@@ -462,6 +462,8 @@ _NOT_AMOUNT = re.compile(r"[^0-9.\n]")
 _ZERO = re.compile(r"^0+(?:\.0+)?$", re.MULTILINE)
 _NESTED = frozenset({"allocations", "schedule", "dunning_block"})
 _BLOCK = 4_000_000  # characters of text converted at a time
+_TEXT = frozenset({str})
+_BOOL_OR_TEXT = frozenset({str, bool})
 _ROW_CONVERTERS = frozenset({_text, _ident})
 _DISTINCT_CONVERTERS = frozenset({_currency, _boolean, _terms})
 _AMOUNT_CONVERTERS = frozenset({_amount, _non_negative, _decimal})
@@ -680,15 +682,75 @@ class ColumnReader:
         self, names: list[str], lines: list[str], rel: str, first: int
     ) -> tuple[list[Any], int | None, list[int]] | None:
         """The rows of consecutive lines, the first of them line `first`."""
-        builder = self.builder
         columns = _split_cells(lines, len(names))
         if columns is None:
             return None
+
+        def nested_row(i: int) -> tuple[Any, int] | None:
+            return self._nested_row(names, columns, i, rel, first + i)
+
+        numbers = _line_numbers(first, len(lines))
+        return self._rows(dict(zip(names, columns, strict=True)), rel, numbers,
+                          nested_row)  # fmt: skip
+
+    def read_records(
+        self, records: list[dict[str, Any]], lines: list[int], rel: str
+    ) -> ColumnRead | None:
+        """The rows of records read from YAML (fastpath.read_yaml_fast), by
+        columns like a CSV file, or None (then record by record).
+
+        Scalars are text there too; a record naming an unknown field, lacking
+        a required one, holding an empty string or a value of another type than
+        text (a flag may be a YAML boolean) is left to the careful path.
+        """
+        builder = self.builder
+        names = set().union(*records)
+        if self.row is None or not names <= builder.known:
+            return None
+        if any("" in record.values() for record in records):
+            return None  # `""` is a value given empty, not one left out
+        columns: dict[str, list[Any]] = {}
+        for name in names:
+            column = list(map(dict.get, records, repeat(name), repeat("")))
+            if name in _NESTED:
+                if any(not cell and cell != "" for cell in column):
+                    return None  # `schedule: []`: pydantic says what is wrong
+            else:
+                allowed = (
+                    _BOOL_OR_TEXT if builder.converters[name] is _boolean else _TEXT
+                )
+                if not set(map(type, column)) <= allowed:
+                    return None
+            columns[name] = column
+        if not builder.required <= names:
+            return None
+
+        def nested_row(i: int) -> tuple[Any, int] | None:
+            row = builder.build(records[i], _Where(rel, lines[i]))
+            return None if row is None else (row, _row_places(row))
+
+        read = self._rows(columns, rel, lines, nested_row)
+        if read is None:
+            return None
+        rows, places, odd = read
+        to_check = self._screen(rows, odd) if self._screens(list(names)) else None
+        return ColumnRead(rows, places, to_check)
+
+    def _rows(
+        self,
+        columns: dict[str, list[Any]],
+        rel: str,
+        lines: list[int],
+        nested_row: Callable[[int], tuple[Any, int] | None],
+    ) -> tuple[list[Any], int | None, list[int]] | None:
+        """Rows from columns of text ("" for not given), written on `lines`;
+        rows with a nested value come from `nested_row(i)`."""
+        builder = self.builder
         size = len(lines)
         values: dict[str, Any] = {}
-        nested: dict[str, list[str]] = {}
+        nested: dict[str, list[Any]] = {}
         places: int | None = 0
-        for name, column in zip(names, columns, strict=True):
+        for name, column in columns.items():
             if name in _NESTED:
                 nested[name] = column
                 values[name] = repeat(None, size)
@@ -706,14 +768,14 @@ class ColumnReader:
             values[name] if name in values else repeat(builder.defaults[name], size)
             for name in builder.row_fields
         ]
-        fields += (repeat(rel, size), _line_numbers(first, size))
+        fields += (repeat(rel, size), lines)
         made = zip(*fields, strict=True)
         rows = list(map(_new_tuple, repeat(self.row, size), made))
         odd = sorted(
             {i for column in nested.values() for i, cell in enumerate(column) if cell}
         )
         for i in odd:
-            built = self._nested_row(names, columns, i, rel, first + i)
+            built = nested_row(i)
             if built is None:
                 return None
             rows[i], row_places = built

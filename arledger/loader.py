@@ -396,19 +396,14 @@ def _read_text(path: Path, rel: str, errors: list[LedgerError]) -> str | None:
 
 
 def _read_batch(
-    text: str | None, rel: str, kind: str, errors: list[LedgerError], *, fast: bool
+    text: str | None, rel: str, kind: str, errors: list[LedgerError]
 ) -> _Batch:
-    """The records of one file's text (CSV, or YAML through the fast reader when
-    it can)."""
+    """The records of one file's text, CSV or YAML (through PyYAML, which knows
+    every key's line)."""
     if text is None:
         return _Batch(rel, [], [], lambda i, loc: 1)
     if rel.lower().endswith(".csv"):
         return _read_csv_records(text, rel, kind, errors)
-    if fast:
-        found = read_yaml_fast(text)
-        if found is not None:
-            rows, lines = found
-            return _Batch(rel, rows, lines, lambda i, loc: lines[i], exact=False)
     return _read_yaml_records(text, rel, errors)
 
 
@@ -601,14 +596,20 @@ def _load_batch(
     rel: str,
     collected: _Collected,
     errors: list[LedgerError],
+    parsed: tuple[list[dict[str, Any]], list[int]] | None = None,
 ) -> None:
-    """Read, validate and collect one file record by record."""
-    batch = _read_batch(text, rel, kind, errors, fast=True)
+    """Read, validate and collect one file record by record (`parsed`: what
+    read_yaml_fast already made of it)."""
+    if parsed is not None:
+        records, lines = parsed
+        batch = _Batch(rel, records, lines, lambda i, loc: lines[i], exact=False)
+    else:  # CSV, or YAML the fast reader declined
+        batch = _read_batch(text, rel, kind, errors)
     problems: list[LedgerError] = []
     results = _validate_batch(model, builder, batch, problems)
     if problems and not batch.exact:
         # Read it again through PyYAML, which knows every key's line.
-        batch = _read_batch(text, rel, kind, errors, fast=False)
+        batch = _read_batch(text, rel, kind, errors)
         problems = []
         results = _validate_batch(model, builder, batch, problems)
     errors.extend(problems)
@@ -700,19 +701,23 @@ def load(
             files.append(file)
             rel = file.relative_to(root).as_posix()
             text = _read_text(file, rel, errors)
-            read = None
+            read, parsed = None, None
             if text is not None and rel.lower().endswith(".csv"):
                 read = columns.read(text, rel)
+            elif text is not None:
+                parsed = read_yaml_fast(text)
+                if parsed is not None:
+                    read = columns.read_records(*parsed, rel)
             if read is not None:
                 rows, collected.places[rel], to_check = read
-                del text, read  # a big file's text is not kept while others load
+                del text, read, parsed  # not kept while other files load
                 if (
                     _collect_rows(kind, rows, collected, errors)
                     and to_check is not None
                 ):
                     collected.screened[rel] = to_check
             else:
-                _load_batch(kind, model, builder, text, rel, collected, errors)
+                _load_batch(kind, model, builder, text, rel, collected, errors, parsed)
             if on_file is not None:
                 on_file(file)
     errors.extend(_stray_files(root))

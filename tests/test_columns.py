@@ -152,3 +152,42 @@ def test_blocks_of_any_size_read_the_same(case, block):
     finally:
         fastpath._BLOCK = saved
     assert parts == whole
+
+
+def yaml_values(name: str) -> st.SearchStrategy[object]:
+    if name == "disputed":
+        return st.sampled_from(["true", "no", "maybe", True, False])
+    if name == "allocations":
+        return st.sampled_from([{"I1": "10.00"}, {"I1": "5", "I2": "2.50"}, {}, "x"])
+    if name == "schedule":
+        return st.sampled_from(
+            [[{"due": "2026-03-01", "amount": "100.00"}], [], "x",
+             [{"due": "2026-03-01", "amount": "50"}, {"due": "2026-04-01", "amount": "50"}]]
+        )  # fmt: skip
+    if name == "amount":
+        return amounts | st.sampled_from([True, ["1"]])
+    return cells(name)
+
+
+@st.composite
+def yaml_records(draw):
+    model = draw(st.sampled_from(list(KINDS)))
+    fields = [n for n in model.model_fields if n not in ("source", "dunning_block")]
+    record = st.fixed_dictionaries({}, optional={n: yaml_values(n) for n in fields})
+    return model, draw(st.lists(record, min_size=1, max_size=5))
+
+
+@settings(max_examples=400, deadline=None)
+@given(yaml_records())
+def test_yaml_records_by_columns_agree_with_the_careful_path(case):
+    model, records = case
+    lines = [2 + 3 * i for i in range(len(records))]
+    read = ColumnReader(Builder(model)).read_records(records, lines, "x.yaml")
+    if read is None:
+        return
+    batch = loader._Batch("x.yaml", records, lines, lambda i, loc: lines[i])
+    errors: list = []
+    results = loader._validate_batch(model, Builder(model), batch, errors)
+    assert errors == []
+    assert read.rows == results
+    assert [r.source.line for r in read.rows] == lines
