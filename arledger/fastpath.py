@@ -457,7 +457,6 @@ def csv_nested(name: str, cell: str) -> Any:
 # over two lines, a blank row, a value that is not plainly right) and it returns
 # None, and the loader reads the file row by row with every message in place.
 
-_NOT_DATE = re.compile(r"[^0-9\-\n]")
 _NOT_AMOUNT = re.compile(r"[^0-9.\n]")
 _ZERO = re.compile(r"^0+(?:\.0+)?$", re.MULTILINE)
 _NESTED = frozenset({"allocations", "schedule", "dunning_block"})
@@ -465,7 +464,6 @@ _BLOCK = 4_000_000  # characters of text converted at a time
 _TEXT = frozenset({str})
 _BOOL_OR_TEXT = frozenset({str, bool})
 _ROW_CONVERTERS = frozenset({_text, _ident})
-_DISTINCT_CONVERTERS = frozenset({_currency, _boolean, _terms})
 _AMOUNT_CONVERTERS = frozenset({_amount, _non_negative, _decimal})
 _PLACES = tuple((p, re.compile(rf"\.\d{{{p}}}\d*[1-9]")) for p in (0, 2, 3, 4))
 

@@ -69,8 +69,17 @@ def test_options_and_dates_are_part_of_the_key(cached, monkeypatch):
 
 
 def test_exit_code_and_messages_are_replayed(cached, monkeypatch):
-    args = ["aging", "-l", str(cached), "--as-of", "2026-10-31", "-f", "json",
-            "--fail-on", "overdue"]
+    args = [
+        "aging",
+        "-l",
+        str(cached),
+        "--as-of",
+        "2026-10-31",
+        "-f",
+        "json",
+        "--fail-on",
+        "overdue",
+    ]
     first = run(*args)
     assert first.exit_code == 1 and "overdue item" in first.stderr
     no_loading(monkeypatch)

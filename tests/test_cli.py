@@ -17,8 +17,18 @@ from arledger.cli import app
 from .conftest import LEDGERS
 
 SMALL = str(LEDGERS / "small")
-COMMANDS = ("check", "aging", "overdue", "collection", "risk", "forecast",
-            "statement", "dunning", "export", "init")
+COMMANDS = (
+    "check",
+    "aging",
+    "overdue",
+    "collection",
+    "risk",
+    "forecast",
+    "statement",
+    "dunning",
+    "export",
+    "init",
+)
 GOLDEN = Path(__file__).parent / "golden"
 
 
@@ -30,8 +40,12 @@ def arledger(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     """Run the real program in a fresh interpreter."""
     return subprocess.run(
         [sys.executable, "-m", "arledger", *args],
-        capture_output=True, text=True, cwd=cwd, stdin=subprocess.DEVNULL,
-        env={**os.environ, "NO_COLOR": "1"}, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "NO_COLOR": "1"},
+        timeout=60,
     )
 
 
@@ -53,8 +67,9 @@ GOLDEN_CASES = [
 
 @pytest.mark.parametrize(("command", "fmt", "extra"), GOLDEN_CASES)
 def test_golden(command, fmt, extra, update_golden):
-    result = run(command, "--ledger", SMALL, "--as-of", "2026-10-31",
-                 "--format", fmt, *extra)
+    result = run(
+        command, "--ledger", SMALL, "--as-of", "2026-10-31", "--format", fmt, *extra
+    )
     assert result.exit_code == 0, result.output
     suffix = {"table": "txt"}.get(fmt, fmt)
     name = "__".join([command, "small", *[e.strip("-") for e in extra]])
@@ -69,7 +84,9 @@ def test_golden(command, fmt, extra, update_golden):
 
 
 def test_json_totals_are_the_sum_of_rows():
-    result = run("aging", "--ledger", SMALL, "--as-of", "2026-10-31", "--format", "json")
+    result = run(
+        "aging", "--ledger", SMALL, "--as-of", "2026-10-31", "--format", "json"
+    )
     data = json.loads(result.stdout)
     for section in data["sections"]:
         for key, total in section["totals"].items():
@@ -78,13 +95,19 @@ def test_json_totals_are_the_sum_of_rows():
 
 def test_detail_total_equals_customer_total():
     """--detail shows the items behind every total: same grand total."""
-    by_customer = json.loads(run("aging", "-l", SMALL, "--as-of", "2026-10-31",
-                                 "-f", "json").stdout)
-    by_item = json.loads(run("aging", "-l", SMALL, "--as-of", "2026-10-31",
-                             "-f", "json", "--detail").stdout)
+    by_customer = json.loads(
+        run("aging", "-l", SMALL, "--as-of", "2026-10-31", "-f", "json").stdout
+    )
+    by_item = json.loads(
+        run(
+            "aging", "-l", SMALL, "--as-of", "2026-10-31", "-f", "json", "--detail"
+        ).stdout
+    )
     for a, b in zip(by_customer["sections"], by_item["sections"], strict=True):
         assert a["totals"]["total"] == b["totals"]["open"]
-        assert Decimal(b["totals"]["open"]) == sum(Decimal(r["open"]) for r in b["rows"])
+        assert Decimal(b["totals"]["open"]) == sum(
+            Decimal(r["open"]) for r in b["rows"]
+        )
 
 
 def test_stdout_is_only_the_report_and_has_no_colour():
@@ -108,22 +131,62 @@ def test_check_json():
 
 
 def test_as_of_words(monkeypatch):
-    monkeypatch.setattr("arledger.commands.common.today", lambda: __import__("datetime").date(2026, 11, 23))
-    for word, expected in [("today", "2026-11-23"), ("month-end", "2026-10-31"),
-                           ("quarter-end", "2026-09-30"), ("Oct 31 2026", "2026-10-31")]:
+    monkeypatch.setattr(
+        "arledger.commands.common.today",
+        lambda: __import__("datetime").date(2026, 11, 23),
+    )
+    for word, expected in [
+        ("today", "2026-11-23"),
+        ("month-end", "2026-10-31"),
+        ("quarter-end", "2026-09-30"),
+        ("Oct 31 2026", "2026-10-31"),
+    ]:
         result = run("aging", "-l", SMALL, "--as-of", word, "-f", "json")
         assert json.loads(result.stdout)["as_of"] == expected, word
 
 
 def test_filters():
-    data = json.loads(run("aging", "-l", SMALL, "--as-of", "2026-10-31", "-f", "json",
-                          "--customer", "Acme Ltd").stdout)
+    data = json.loads(
+        run(
+            "aging",
+            "-l",
+            SMALL,
+            "--as-of",
+            "2026-10-31",
+            "-f",
+            "json",
+            "--customer",
+            "Acme Ltd",
+        ).stdout
+    )
     assert [r["customer"] for s in data["sections"] for r in s["rows"]] == ["ACME"]
-    data = json.loads(run("aging", "-l", SMALL, "--as-of", "2026-10-31", "-f", "json",
-                          "--currency", "eur").stdout)
+    data = json.loads(
+        run(
+            "aging",
+            "-l",
+            SMALL,
+            "--as-of",
+            "2026-10-31",
+            "-f",
+            "json",
+            "--currency",
+            "eur",
+        ).stdout
+    )
     assert [s["currency"] for s in data["sections"]] == ["EUR"]
-    data = json.loads(run("aging", "-l", SMALL, "--as-of", "2026-10-31", "-f", "json",
-                          "--owner", "wang").stdout)
+    data = json.loads(
+        run(
+            "aging",
+            "-l",
+            SMALL,
+            "--as-of",
+            "2026-10-31",
+            "-f",
+            "json",
+            "--owner",
+            "wang",
+        ).stdout
+    )
     assert [r["customer"] for s in data["sections"] for r in s["rows"]] == ["HUA"]
 
 
@@ -142,7 +205,9 @@ def test_output_file_is_written_once_and_format_inferred(tmp_path):
     again = run(*args[:-2], "--as-of", "2026-09-30", "--output", str(target))
     assert again.exit_code == 2 and "use --force" in again.stderr
     assert target.read_text(encoding="utf-8") == first  # untouched
-    forced = run(*args[:-2], "--as-of", "2026-09-30", "--output", str(target), "--force")
+    forced = run(
+        *args[:-2], "--as-of", "2026-09-30", "--output", str(target), "--force"
+    )
     assert forced.exit_code == 0
     assert json.loads(target.read_text(encoding="utf-8"))["as_of"] == "2026-09-30"
     assert [p.name for p in tmp_path.iterdir()] == ["aging.json"]  # no temp files left
@@ -205,11 +270,14 @@ def test_every_command_is_in_the_readme():
 
 
 def test_exit_codes_in_a_real_process(tmp_path):
-    ok = arledger("aging", "--ledger", SMALL, "--as-of", "2026-10-31", "--format", "json")
+    ok = arledger(
+        "aging", "--ledger", SMALL, "--as-of", "2026-10-31", "--format", "json"
+    )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["report"] == "aging"
-    attention = arledger("overdue", "-l", SMALL, "--as-of", "2026-10-31",
-                         "--fail-on", "overdue")
+    attention = arledger(
+        "overdue", "-l", SMALL, "--as-of", "2026-10-31", "--fail-on", "overdue"
+    )
     assert attention.returncode == 1
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -232,7 +300,10 @@ def test_broken_pipe_is_quiet():
     proc = subprocess.run(
         f"{sys.executable} -m arledger aging -l {SMALL} --as-of 2026-10-31 "
         "--detail -f csv | head -1",
-        shell=True, capture_output=True, text=True, timeout=60,
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.stdout.startswith("currency,")
     assert "Traceback" not in proc.stderr
@@ -261,8 +332,9 @@ def test_demo_aging_json_in_a_real_process():
     """The README's main job: totals equal the sum of rows, to the cent."""
     from .conftest import DEMO
 
-    result = arledger("aging", "--ledger", str(DEMO), "--as-of", "2026-10-31",
-                      "--format", "json")
+    result = arledger(
+        "aging", "--ledger", str(DEMO), "--as-of", "2026-10-31", "--format", "json"
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["buckets"] == ["Current", "1-30", "31-60", "61-90", "91-120", "120+"]

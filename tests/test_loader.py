@@ -49,7 +49,8 @@ def test_records_remember_file_and_line():
 def test_csv_nested_cells():
     ledger, _ = load(LEDGERS / "small_csv")
     assert ledger.payments[1].allocations == {
-        "I1": Decimal("210.71"), "I2": Decimal("500.00")
+        "I1": Decimal("210.71"),
+        "I2": Decimal("500.00"),
     }
     schedule = ledger.invoices["I3"].schedule
     assert [(i.due, i.amount) for i in schedule] == [
@@ -178,14 +179,19 @@ def test_payments_without_id_are_all_kept(ledger_dir):
         - {customer: C1, date: 2026-01-03, amount: 2.00}
         - {id: P3, customer: C1, date: 2026-01-04, amount: 3.00}
         """,
-        **{"payments.csv": "customer,date,amount\nC1,2026-01-05,4.00\nC1,2026-01-06,5.00\n"},
+        **{
+            "payments.csv": "customer,date,amount\nC1,2026-01-05,4.00\nC1,2026-01-06,5.00\n"
+        },
     )
     ledger, errors = load(path)
     assert errors == []
     assert [p.amount for p in ledger.payments] == [
         Decimal(n) for n in ("1.00", "2.00", "3.00", "4.00", "5.00")
     ]
-    assert [str(p.source) for p in ledger.payments][3:] == ["payments.csv:2", "payments.csv:3"]
+    assert [str(p.source) for p in ledger.payments][3:] == [
+        "payments.csv:2",
+        "payments.csv:3",
+    ]
 
 
 def test_on_file_is_called_for_every_record_file_in_order():
@@ -195,5 +201,9 @@ def test_on_file_is_called_for_every_record_file_in_order():
     load(LEDGERS / "small", on_file=seen.append)
     assert seen == record_files(LEDGERS / "small")
     assert [p.name for p in seen] == [
-        "customers.yaml", "2026.yaml", "payments.yaml", "adjustments.yaml", "contacts.yaml"
+        "customers.yaml",
+        "2026.yaml",
+        "payments.yaml",
+        "adjustments.yaml",
+        "contacts.yaml",
     ]

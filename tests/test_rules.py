@@ -31,7 +31,8 @@ def make_ledger(tmp_path, **files: str):
 
 def aging(ledger, as_of, *args):
     result = CliRunner().invoke(
-        app, ["aging", "--ledger", str(ledger), "--as-of", as_of, "--format", "json", *args]
+        app,
+        ["aging", "--ledger", str(ledger), "--as-of", as_of, "--format", "json", *args],
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
@@ -116,10 +117,9 @@ def assert_reconciles(report):
     buckets = report["buckets"]
     for sec in report["sections"]:
         for row in sec["rows"]:
-            assert (
-                sum((Decimal(row[b]) for b in buckets), Decimal(0)) + Decimal(row["unapplied"])
-                == Decimal(row["total"])
-            ), row
+            assert sum((Decimal(row[b]) for b in buckets), Decimal(0)) + Decimal(
+                row["unapplied"]
+            ) == Decimal(row["total"]), row
         for key in amount_keys(report):
             assert Decimal(sec["totals"][key]) == sum(
                 (Decimal(r[key]) for r in sec["rows"]), Decimal(0)
@@ -163,8 +163,14 @@ def test_bucket_boundaries_due_basis(tmp_path):
     assert report["basis"] == "due"
     assert report["buckets"] == DUE_BUCKETS
     expected = exp(
-        {"Current": "3.00", "1-30": "12.00", "31-60": "48.00", "61-90": "192.00",
-         "91-120": "768.00", "120+": "1024.00"},
+        {
+            "Current": "3.00",
+            "1-30": "12.00",
+            "31-60": "48.00",
+            "61-90": "192.00",
+            "91-120": "768.00",
+            "120+": "1024.00",
+        },
         total="2047.00",
     )
     assert rows_by_customer(report) == {"C1": expected}
@@ -174,11 +180,16 @@ def test_bucket_boundaries_due_basis(tmp_path):
     rows = detail_rows(aging(ledger, "2026-10-31", "--detail"))
     got = {inv: (r["days"], r["bucket"]) for (inv, _), r in rows.items()}
     assert got == {
-        "Bm1": (-1, "Current"), "B0": (0, "Current"),
-        "B1": (1, "1-30"), "B30": (30, "1-30"),
-        "B31": (31, "31-60"), "B60": (60, "31-60"),
-        "B61": (61, "61-90"), "B90": (90, "61-90"),
-        "B91": (91, "91-120"), "B120": (120, "91-120"),
+        "Bm1": (-1, "Current"),
+        "B0": (0, "Current"),
+        "B1": (1, "1-30"),
+        "B30": (30, "1-30"),
+        "B31": (31, "31-60"),
+        "B60": (60, "31-60"),
+        "B61": (61, "61-90"),
+        "B90": (90, "61-90"),
+        "B91": (91, "91-120"),
+        "B120": (120, "91-120"),
         "B121": (121, "120+"),
     }
 
@@ -213,7 +224,13 @@ def test_basis_invoice_ages_from_issue_date(tmp_path):
     assert report["basis"] == "invoice"
     assert report["buckets"] == INVOICE_BUCKETS
     expected = exp(
-        {"0-30": "3.00", "31-60": "12.00", "61-90": "48.00", "91-120": "192.00", "120+": "256.00"},
+        {
+            "0-30": "3.00",
+            "31-60": "12.00",
+            "61-90": "48.00",
+            "91-120": "192.00",
+            "120+": "256.00",
+        },
         total="511.00",
         buckets=INVOICE_BUCKETS,
     )
@@ -224,10 +241,14 @@ def test_basis_invoice_ages_from_issue_date(tmp_path):
     rows = detail_rows(aging(ledger, "2026-10-31", "--basis", "invoice", "--detail"))
     got = {inv: (r["days"], r["bucket"]) for (inv, _), r in rows.items()}
     assert got == {
-        "A0": (0, "0-30"), "A30": (30, "0-30"),
-        "A31": (31, "31-60"), "A60": (60, "31-60"),
-        "A61": (61, "61-90"), "A90": (90, "61-90"),
-        "A91": (91, "91-120"), "A120": (120, "91-120"),
+        "A0": (0, "0-30"),
+        "A30": (30, "0-30"),
+        "A31": (31, "31-60"),
+        "A60": (60, "31-60"),
+        "A61": (61, "61-90"),
+        "A90": (90, "61-90"),
+        "A91": (91, "91-120"),
+        "A120": (120, "91-120"),
         "A121": (121, "120+"),
     }
 
@@ -299,7 +320,10 @@ def test_default_due_from_customer_terms_then_settings(tmp_path):
     assert_reconciles(report)
 
     rows = detail_rows(aging(ledger, "2026-10-31", "--detail"))
-    assert (rows[("I1", None)]["due"], rows[("I1", None)]["days"]) == ("2026-11-15", -15)
+    assert (rows[("I1", None)]["due"], rows[("I1", None)]["days"]) == (
+        "2026-11-15",
+        -15,
+    )
     assert (rows[("I2", None)]["due"], rows[("I2", None)]["days"]) == ("2026-10-11", 20)
 
 
@@ -419,7 +443,9 @@ def test_overpayment_is_negative_unapplied_and_lowers_total(tmp_path):
         "C1": exp(unapplied="-30.00", total="-30.00"),
         "C2": exp({"Current": "200.00"}, total="200.00"),
     }
-    assert totals(report) == exp({"Current": "200.00"}, unapplied="-30.00", total="170.00")
+    assert totals(report) == exp(
+        {"Current": "200.00"}, unapplied="-30.00", total="170.00"
+    )
     assert_reconciles(report)
 
     report = aging(ledger, "2026-10-31")
@@ -457,7 +483,9 @@ def test_explicit_allocations_split_across_invoices(tmp_path):
     )
     report = aging(ledger, "2026-10-31")
     assert rows_by_customer(report) == {
-        "C1": exp({"Current": "150.00", "1-30": "100.00", "31-60": "100.00"}, total="350.00")
+        "C1": exp(
+            {"Current": "150.00", "1-30": "100.00", "31-60": "100.00"}, total="350.00"
+        )
     }
     assert detail(aging(ledger, "2026-10-31", "--detail")) == {
         ("I1", None, "31-60", "100.00"),
@@ -489,7 +517,9 @@ def test_allocation_exceeding_open_balance_goes_oldest_first(tmp_path):
     )
     report = aging(ledger, "2026-10-31")
     assert rows_by_customer(report) == {"C1": exp({"1-30": "150.00"}, total="150.00")}
-    assert detail(aging(ledger, "2026-10-31", "--detail")) == {("I2", None, "1-30", "150.00")}
+    assert detail(aging(ledger, "2026-10-31", "--detail")) == {
+        ("I2", None, "1-30", "150.00")
+    }
 
 
 def test_oldest_due_date_first_not_oldest_issue(tmp_path):
@@ -572,7 +602,9 @@ def test_partial_payment(tmp_path):
     )
     report = aging(ledger, "2026-10-31")
     assert rows_by_customer(report) == {"C1": exp({"1-30": "666.67"}, total="666.67")}
-    assert detail(aging(ledger, "2026-10-31", "--detail")) == {("I1", None, "1-30", "666.67")}
+    assert detail(aging(ledger, "2026-10-31", "--detail")) == {
+        ("I1", None, "1-30", "666.67")
+    }
 
 
 # --------------------------------------------------------------------------- adjustments
@@ -663,7 +695,9 @@ def test_discount(tmp_path):
         """,
     )
     report = aging(ledger, "2026-10-31")
-    assert rows_by_customer(report) == {"C1": exp({"Current": "480.00"}, total="480.00")}
+    assert rows_by_customer(report) == {
+        "C1": exp({"Current": "480.00"}, total="480.00")
+    }
 
 
 def test_adjustment_without_invoice_applied_oldest_first(tmp_path):
@@ -686,7 +720,9 @@ def test_adjustment_without_invoice_applied_oldest_first(tmp_path):
     )
     report = aging(ledger, "2026-10-31")
     assert rows_by_customer(report) == {"C1": exp({"1-30": "150.00"}, total="150.00")}
-    assert detail(aging(ledger, "2026-10-31", "--detail")) == {("I2", None, "1-30", "150.00")}
+    assert detail(aging(ledger, "2026-10-31", "--detail")) == {
+        ("I2", None, "1-30", "150.00")
+    }
 
 
 # --------------------------------------------------------------------------- instalments
@@ -772,7 +808,9 @@ def test_lead_decision_auto_application_skips_disputed(tmp_path):
     )
     report = aging(ledger, "2026-10-31")
     assert rows_by_customer(report) == {"C1": exp({"120+": "700.00"}, total="700.00")}
-    assert detail(aging(ledger, "2026-10-31", "--detail")) == {("I1", None, "120+", "700.00")}
+    assert detail(aging(ledger, "2026-10-31", "--detail")) == {
+        ("I1", None, "120+", "700.00")
+    }
 
 
 def test_lead_decision_explicit_reference_applies_to_disputed(tmp_path):
@@ -839,18 +877,24 @@ def test_two_currencies_never_mix(tmp_path):
     )
     report = aging(ledger, "2026-10-31")
     assert [s["currency"] for s in report["sections"]] == ["EUR", "USD"]
-    assert rows_by_customer(report, "EUR") == {"C1": exp({"1-30": "70.00"}, total="70.00")}
+    assert rows_by_customer(report, "EUR") == {
+        "C1": exp({"1-30": "70.00"}, total="70.00")
+    }
     assert totals(report, "EUR") == exp({"1-30": "70.00"}, total="70.00")
     assert rows_by_customer(report, "USD") == {
         "C1": exp({"61-90": "50.00"}, total="50.00"),
         "C2": exp({"Current": "200.00"}, total="200.00"),
     }
-    assert totals(report, "USD") == exp({"Current": "200.00", "61-90": "50.00"}, total="250.00")
+    assert totals(report, "USD") == exp(
+        {"Current": "200.00", "61-90": "50.00"}, total="250.00"
+    )
     assert_reconciles(report)
 
     only_eur = aging(ledger, "2026-10-31", "--currency", "EUR")
     assert [s["currency"] for s in only_eur["sections"]] == ["EUR"]
-    assert rows_by_customer(only_eur, "EUR") == {"C1": exp({"1-30": "70.00"}, total="70.00")}
+    assert rows_by_customer(only_eur, "EUR") == {
+        "C1": exp({"1-30": "70.00"}, total="70.00")
+    }
 
 
 # --------------------------------------------------------------------------- as-of
@@ -897,7 +941,9 @@ def test_invoice_after_as_of_ignored_and_allocation_to_it_waits(tmp_path):
         "C1": exp({"31-60": "100.00"}, total="100.00"),
         "C2": exp({"Current": "500.00"}, total="500.00"),
     }
-    assert totals(report) == exp({"Current": "500.00", "31-60": "100.00"}, total="600.00")
+    assert totals(report) == exp(
+        {"Current": "500.00", "31-60": "100.00"}, total="600.00"
+    )
     assert_reconciles(report)
 
 
@@ -922,7 +968,9 @@ def test_customer_filter(tmp_path):
     )
     report = aging(ledger, "2026-10-31", "--customer", "C2")
     assert all_customers(report) == {"C2"}
-    assert rows_by_customer(report) == {"C2": exp({"Current": "200.00"}, total="200.00")}
+    assert rows_by_customer(report) == {
+        "C2": exp({"Current": "200.00"}, total="200.00")
+    }
     assert totals(report) == exp({"Current": "200.00"}, total="200.00")
 
     full = aging(ledger, "2026-10-31")
@@ -954,10 +1002,28 @@ def test_detail_rows(tmp_path):
     )
     report = aging(ledger, "2026-10-31", "--detail")
     keys = ["customer", "invoice", "item", "date", "due", "days", "bucket", "open"]
-    got = sorted((pick(r, keys) for r in section(report)["rows"]), key=lambda r: r["invoice"])
+    got = sorted(
+        (pick(r, keys) for r in section(report)["rows"]), key=lambda r: r["invoice"]
+    )
     assert got == [
-        {"customer": "C1", "invoice": "I1", "item": None, "date": "2026-09-01",
-         "due": "2026-10-01", "days": 30, "bucket": "1-30", "open": "100.00"},
-        {"customer": "C1", "invoice": "I2", "item": None, "date": "2026-10-20",
-         "due": "2026-11-19", "days": -19, "bucket": "Current", "open": "200.25"},
+        {
+            "customer": "C1",
+            "invoice": "I1",
+            "item": None,
+            "date": "2026-09-01",
+            "due": "2026-10-01",
+            "days": 30,
+            "bucket": "1-30",
+            "open": "100.00",
+        },
+        {
+            "customer": "C1",
+            "invoice": "I2",
+            "item": None,
+            "date": "2026-10-20",
+            "due": "2026-11-19",
+            "days": -19,
+            "bucket": "Current",
+            "open": "200.25",
+        },
     ]
