@@ -86,6 +86,10 @@ class Settlement:
     items: tuple[Item, ...]
     applications: tuple[Application, ...]
     credits: tuple[Credit, ...]
+    # False: made by `settle(view, history=False)`, for reports that read only
+    # open balances; then `items` holds only open items and `applications` is
+    # empty.
+    history: bool = True
 
     def open_items(self) -> list[Item]:
         return [item for item in self.items if item.open]
@@ -153,8 +157,9 @@ class _Account:
 
 
 class _Engine:
-    def __init__(self, view: LedgerView) -> None:
+    def __init__(self, view: LedgerView, history: bool = True) -> None:
         self.view = view
+        self.history = history  # whether applications are kept
         self.accounts: dict[tuple[str, str], _Account] = {}
         self.applications: list[Application] = []
         self.disputed: set[str] = set()
@@ -177,6 +182,8 @@ class _Engine:
     ) -> None:
         work[_OPEN] = _shared_zero(work[_OPEN] - amount)
         chunk[_LEFT] -= amount
+        if not self.history:
+            return
         self.applications.append(
             _new(
                 Application,
@@ -335,8 +342,8 @@ class _Engine:
             c.id: c.currency or base for c in ledger.customers.values()
         }
         accounts = self.accounts
-        applications = self.applications
-        add = applications.append
+        history = self.history
+        add = self.applications.append
         for rank, ref, record in _in_order(view):
             day = record.date
             customer = record.customer
@@ -383,8 +390,9 @@ class _Engine:
                     paid = still if still < left else left
                     work[_OPEN] = _shared_zero(still - paid)
                     chunk[_LEFT] = left = left - paid
-                    add(_new(Application, (named, None, customer, currency,
-                                           "payment", ref, day, paid)))  # fmt: skip
+                    if history:
+                        add(_new(Application, (named, None, customer, currency,
+                                               "payment", ref, day, paid)))  # fmt: skip
                 if left > 0:
                     self.left_over(account, chunk, day)
             else:
@@ -465,18 +473,22 @@ def payment_ref(payment: Payment) -> str:
     return payment.id if payment.id is not None else str(payment.source)
 
 
-def settle(view: LedgerView) -> Settlement:
+def settle(view: LedgerView, *, history: bool = True) -> Settlement:
     """Apply every payment and adjustment of a view to its items (SPEC §2).
 
     Args:
         view: the ledger as of a date, filtered.
+        history: False for reports that read only open balances (aging,
+            overdue): items paid in full and the applications are then not kept,
+            two million objects fewer at a million invoices. Open balances and
+            credits are the same either way.
 
     Returns:
         Every item with its open balance, every application, and the credits left
         unapplied. With an `owner` filter, only that owner's items (and the
         credits of customers it owns) are kept; cash is applied first.
     """
-    engine = _Engine(view)
+    engine = _Engine(view, history)
     engine.run()
     ledger = view.ledger
     owner = view.owner
@@ -494,6 +506,8 @@ def settle(view: LedgerView) -> Settlement:
         name, currency = account.customer, account.currency
         for invoice_id, works in account_items.items():
             if type(works) is list:
+                if not (history or works[_OPEN]):
+                    continue  # paid in full, and not wanted
                 works = (works,)
             record = works[0][_RECORD]
             item_owner = record.owner or customer_owner
@@ -501,6 +515,8 @@ def settle(view: LedgerView) -> Settlement:
                 continue
             is_disputed = invoice_id in disputed
             for work in works:
+                if not (history or work[_OPEN]):
+                    continue
                 add(_new(Item, (invoice_id, work[_INSTALMENT], name, currency,
                                 record.date, work[_DUE], work[_AMOUNT], work[_OPEN],
                                 is_disputed, item_owner)))  # fmt: skip
@@ -525,4 +541,6 @@ def settle(view: LedgerView) -> Settlement:
     if owner is not None:
         kept = {item.invoice for item in items}
         applications = [a for a in applications if a.invoice in kept]
-    return Settlement(view.as_of, tuple(items), tuple(applications), tuple(credits))
+    return Settlement(
+        view.as_of, tuple(items), tuple(applications), tuple(credits), history
+    )

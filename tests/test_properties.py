@@ -567,3 +567,19 @@ def test_disputed_items_only_take_named_cash(gen, as_of):
     for application in settlement.applications:
         if application.invoice in disputed:
             assert application.invoice in named[application.ref], application
+
+
+@PROPERTY
+@given(gen=ledgers(), as_of=as_of_dates)
+def test_settling_without_history_keeps_open_balances(gen, as_of):
+    """9. `settle(view, history=False)` (aging, overdue) gives the same open items,
+    in the same order, and the same credits; it drops only paid items and the
+    applications."""
+    view = gen.ledger().view(as_of)
+    full = settle(view)
+    lean = settle(view, history=False)
+    assert lean.items == tuple(item for item in full.items if item.open)
+    assert lean.credits == full.credits
+    assert lean.applications == ()
+    assert (full.history, lean.history) == (True, False)
+    assert aging.compute(view, lean) == aging.compute(view, full)

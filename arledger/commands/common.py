@@ -363,6 +363,8 @@ def run_report(
     currency: str | None,
     build: Callable[[Any, Any], Any],
     context: typer.Context | None = None,
+    *,
+    history: bool = True,
 ) -> None:
     """The body report commands share: load, filter, settle, build, write, exit.
 
@@ -372,6 +374,7 @@ def run_report(
     (arledger/cache.py), keyed on the command, its options, the as-of date and
     the ledger's files, and reused while none of them changes; when `main` went
     past the front door (arledger/frontdoor.py), under the front door's key too.
+    `history=False` for reports that read only open balances (see `settle`).
 
     Raises:
         typer.Exit: always, with the exit code (1 when --fail-on found something).
@@ -407,7 +410,7 @@ def run_report(
 
     loaded = load_ledger(ledger_dir)
     view = make_view(loaded, day.isoformat(), customer, owner, currency)
-    settlement = settle(view)
+    settlement = settle(view, history=history)
     data = sink.render(build(view, settlement))
     code, messages = findings(view, settlement, alerts)
     sink.write(data, loaded.files)

@@ -77,7 +77,8 @@ def aging(
         )
         return aging_report.to_report(result, detail=detail)
 
-    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx)
+    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx,
+               history=False)  # fmt: skip
 
 
 @exit_codes
@@ -103,7 +104,8 @@ def overdue(
 
         return overdue_report.to_report(overdue_report.compute(view, settlement))
 
-    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx)
+    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx,
+               history=False)  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
