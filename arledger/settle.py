@@ -14,10 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import groupby
 from operator import attrgetter
 from typing import Any, Literal, NamedTuple
 
@@ -123,10 +124,13 @@ _KIND, _REF, _DATE, _LEFT, _WAITING = range(5)
 _new = tuple.__new__
 
 
-# Works paid by payments that name them stay in the heap until they reach its
-# top (removing them from the middle would cost a search); so that a customer
-# with a million paid invoices does not keep a million dead entries, the heap is
-# rebuilt from its open works whenever it doubles.
+# A new work waits in its account's `pending` list, and goes into the heap only
+# when cash is next applied oldest first: most invoices are paid by payments
+# that name them before that, and never enter the heap at all. Works paid that
+# way while in the heap stay there until they reach its top (removing them from
+# the middle would cost a search); so that a customer with a million paid
+# invoices does not keep a million dead entries, the heap and the pending list
+# are cleared of paid works whenever they double.
 _HEAP_LIMIT = 1024
 
 
@@ -137,10 +141,17 @@ def _compact(account: _Account) -> None:
     account.limit = max(_HEAP_LIMIT, 2 * len(heap))
 
 
+def _trim(account: _Account) -> None:
+    pending = [work for work in account.pending if work[_OPEN] > 0]
+    account.pending = pending
+    account.pending_limit = max(_HEAP_LIMIT, 2 * len(pending))
+
+
 class _Account:
     """One customer in one currency."""
 
-    __slots__ = ("customer", "currency", "heap", "limit", "credits", "waiting", "items")
+    __slots__ = ("customer", "currency", "heap", "limit", "pending", "pending_limit",
+                 "credits", "waiting", "items")  # fmt: skip
 
     def __init__(self, customer: str, currency: str) -> None:
         self.customer = customer
@@ -150,6 +161,9 @@ class _Account:
         # issue date, id, instalment), then a unique number so that works
         # themselves are never compared.
         self.heap: list[tuple[Any, ...]] = []
+        # Works issued since the heap was last read, not in it yet.
+        self.pending: list[Work] = []
+        self.pending_limit = _HEAP_LIMIT  # clear it of paid works past this
         self.credits: deque[list[Any]] = deque()  # unapplied chunks, oldest first
         self.waiting: dict[str, list[list[Any]]] = {}  # allocations to future invoices
         # Issued invoices: id -> its work, or a tuple of works (a schedule).
@@ -221,7 +235,7 @@ class _Engine:
     def apply_oldest_first(
         self, account: _Account, chunk: list[Any], day: date
     ) -> None:
-        heap = account.heap
+        heap = self.heap(account)
         while chunk[_LEFT] > 0 and heap:
             work = heap[0][-1]
             if work[_OPEN] > 0:
@@ -231,7 +245,7 @@ class _Engine:
 
     def apply_credits(self, account: _Account, day: date) -> None:
         credits = account.credits
-        while credits and account.heap:
+        while credits and self.heap(account):
             chunk = credits[0]
             self.apply_oldest_first(account, chunk, day)
             if chunk[_LEFT] <= 0:
@@ -239,14 +253,26 @@ class _Engine:
             else:
                 break
 
-    def push(self, account: _Account, work: Work, issued: date) -> None:
-        self.sequence += 1
-        record = work[_RECORD]
-        entry = (work[_DUE], issued, record.id, work[_INSTALMENT] or 0,
-                 self.sequence, work)  # fmt: skip
-        heapq.heappush(account.heap, entry)
-        if len(account.heap) > account.limit:
-            _compact(account)
+    def push(self, account: _Account, work: Work) -> None:
+        account.pending.append(work)
+        if len(account.pending) > account.pending_limit:
+            _trim(account)
+
+    def heap(self, account: _Account) -> list[tuple[Any, ...]]:
+        """The account's open works, oldest due first, with the pending ones in."""
+        if account.pending:
+            pending, account.pending = account.pending, []
+            heap = account.heap
+            for work in pending:
+                if work[_OPEN] > 0:
+                    record = work[_RECORD]
+                    self.sequence += 1
+                    entry = (work[_DUE], record.date, record.id,
+                             work[_INSTALMENT] or 0, self.sequence, work)  # fmt: skip
+                    heapq.heappush(heap, entry)
+            if len(heap) > account.limit:
+                _compact(account)
+        return account.heap
 
     def issue(self, invoice: Invoice, currency: str, due: date) -> None:
         account = self.account(invoice.customer, currency)
@@ -271,7 +297,7 @@ class _Engine:
             self.disputed.add(invoice.id)
         else:
             for work in _works(works):
-                self.push(account, work, invoice.date)
+                self.push(account, work)
         # SPEC §2: an allocation made before the invoice existed waits until now;
         # what exceeds the invoice is unallocated credit.
         if account.waiting:
@@ -364,11 +390,10 @@ class _Engine:
                     self.issued(account, record, work)
                     continue
                 account.items[record.id] = work
-                self.sequence += 1
-                heap = account.heap
-                heapq.heappush(heap, (due, day, record.id, 0, self.sequence, work))
-                if len(heap) > account.limit:
-                    _compact(account)
+                pending = account.pending
+                pending.append(work)  # see `push`
+                if len(pending) > account.pending_limit:
+                    _trim(account)
             elif rank == _RANK_PAYMENT:
                 currency = currency or currency_of(record)
                 account = accounts.get((customer, currency))
@@ -425,11 +450,11 @@ def _in_order(view: LedgerView) -> Iterator[tuple[int, str, Any]]:
     Timsort finds in one pass), then the three are merged here, so no list of
     two million events is ever built.
     """
-    invoices = sorted(view.invoices, key=_date_and_id)
-    adjustments = sorted(view.adjustments, key=_date_and_id)
+    invoices = _by_date_and(view.invoices, _id)
+    adjustments = _by_date_and(view.adjustments, _id)
     payments = view.payments
-    by_ref = any(p.id is None for p in payments)
-    payments = sorted(payments, key=_date_and_ref if by_ref else _date_and_id)
+    by_ref = None in map(_id, payments)
+    payments = _by_date_and(payments, payment_ref if by_ref else _id)
     never = date.max
     adjustment = payment = 0
     next_adjustment = adjustments[0].date if adjustments else never
@@ -461,11 +486,21 @@ def _in_order(view: LedgerView) -> Iterator[tuple[int, str, Any]]:
             yield _RANK_INVOICE, invoice.id, invoice
 
 
-_date_and_id = attrgetter("date", "id")
+_id = attrgetter("id")
+_date = attrgetter("date")
 
 
-def _date_and_ref(payment: Payment) -> tuple[date, str]:
-    return payment.date, payment_ref(payment)
+def _by_date_and(records: Iterable[Any], key: Callable[[Any], str]) -> list[Any]:
+    """Records by date, then by `key` within each date.
+
+    Sorting by date, then each day's records by key, costs a third of one sort
+    on (date, key) pairs, a tuple made per record (at 1M invoices 0.16 s for
+    0.55 s), in date order or not and whatever the ids look like.
+    """
+    ordered: list[Any] = []
+    for _, day in groupby(sorted(records, key=_date), _date):
+        ordered += sorted(day, key=key)
+    return ordered
 
 
 def payment_ref(payment: Payment) -> str:
@@ -501,6 +536,7 @@ def settle(view: LedgerView, *, history: bool = True) -> Settlement:
         # Each account's works are let go once its items are made, so that
         # works and items of a million invoices are never all in memory.
         account_items, account.items, account.heap = account.items, {}, []
+        account.pending = []
         customer = ledger.customers.get(account.customer)
         customer_owner = customer.owner if customer is not None else None
         name, currency = account.customer, account.currency
