@@ -556,8 +556,9 @@ def _text_or_none(cell: str) -> str | None:
 def _shared(column: list[str | None], invoices: dict[str, Any]) -> list[str | None]:
     """Invoice ids as the invoices' own strings, where those were read (the
     dict holds records, or where a record that failed was)."""
-    get = invoices.get
-    return [getattr(get(cell), "id", cell) for cell in column]  # type: ignore[arg-type]
+    # getattr(record, "id", cell) over the column, in C: the cell itself where
+    # no record was read (None, or where a record that failed was).
+    return list(map(getattr, map(invoices.get, column), repeat("id"), column))  # type: ignore[arg-type]
 
 
 def _interned(cell: str) -> str:
