@@ -44,7 +44,7 @@ def payment_history(settlement: Settlement) -> dict[str, PaymentHistory]:
     """Each customer's payment history up to the settlement's as-of date."""
     due_of = {(i.invoice, i.instalment): (i.due, i.date) for i in settlement.items}
     totals: dict[str, list[Decimal]] = {}
-    for application in settlement.applications:
+    for application in settlement.history_of():
         if application.kind != "payment":
             continue
         due, issued = due_of[(application.invoice, application.instalment)]

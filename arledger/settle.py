@@ -92,6 +92,14 @@ class Settlement:
     # empty.
     history: bool = True
 
+    def history_of(self) -> tuple[Application, ...]:
+        """The applications, for reports that read them (collection, risk,
+        statements): a settlement made without its history is refused rather
+        than read as one where nothing was ever paid."""
+        if not self.history:
+            raise ValueError("settled with history=False: no applications kept")
+        return self.applications
+
     def open_items(self) -> list[Item]:
         return [item for item in self.items if item.open]
 

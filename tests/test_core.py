@@ -152,3 +152,20 @@ def test_table_colours_only_on_a_terminal():
     assert "\x1b[" in coloured and "─" in coloured
     assert "\x1b[3" not in plain_tty  # NO_COLOR: no colours (bold may stay)
     assert "\x1b[" not in piped and "─" not in piped
+
+
+def test_reports_that_read_applications_refuse_a_lean_settlement():
+    """aging and overdue settle with history=False; a report that reads who
+    paid what must not take that settlement for one where nothing was paid."""
+    from arledger.history import payment_history
+    from arledger.reports import risk
+
+    ledger, _ = load(DEMO)
+    view = ledger.view(date(2026, 10, 31))
+    lean = settle(view, history=False)
+    assert lean.items and all(item.open for item in lean.items)
+    with pytest.raises(ValueError, match="history=False"):
+        payment_history(lean)
+    with pytest.raises(ValueError, match="history=False"):
+        risk.compute(view, lean)
+    assert payment_history(settle(view))  # the demo has paid invoices

@@ -237,7 +237,7 @@ def roll_forward(
             found = tallies[(currency, group)] = _Tally(count)
         return found
 
-    for application in settlement.applications:
+    for application in settlement.history_of():
         key = (application.invoice, application.instalment)
         item = items[key]
         amount = application.amount

@@ -210,7 +210,7 @@ def compute(
     follow = follow_ups(view)
     unapplied = settlement.unapplied()
     written_off: dict[tuple[str, str], Decimal] = {}
-    for application in settlement.applications:
+    for application in settlement.history_of():
         if application.kind == "write_off":
             key = (application.customer, application.currency)
             written_off[key] = written_off.get(key, ZERO) + application.amount

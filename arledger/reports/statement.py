@@ -153,7 +153,7 @@ def compute(
     aged = aging.compute(view, settlement, basis=basis, limits=limits)
 
     applied: dict[tuple[bool, str], list[Applied]] = {}
-    for application in settlement.applications:
+    for application in settlement.history_of():
         if application.customer == customer:
             key = (application.kind == "payment", application.ref)
             applied.setdefault(key, []).append(
