@@ -34,7 +34,7 @@ from arledger.model import (
     Record,
     Settings,
 )
-from arledger.money import has_excess_places, minor_units
+from arledger.money import MINOR_UNITS, has_excess_places, minor_units
 from arledger.rows import PAYMENT, row_of
 
 try:  # SPEC: use PyYAML's C loader when present
@@ -693,33 +693,7 @@ def load(
     settings, files = _load_settings(root, errors)
     collected = _Collected()
     for kind in KINDS:
-        model = RECORD_MODELS[kind]
-        builder = Builder(model)
-        # Payments and adjustments name invoices: share the id strings.
-        columns = ColumnReader(builder, invoices=collected.first_seen["invoices"])
-        for file in _record_files(root, kind):
-            files.append(file)
-            rel = file.relative_to(root).as_posix()
-            text = _read_text(file, rel, errors)
-            read, parsed = None, None
-            if text is not None and rel.lower().endswith(".csv"):
-                read = columns.read(text, rel)
-            elif text is not None:
-                parsed = read_yaml_fast(text)
-                if parsed is not None:
-                    read = columns.read_records(*parsed, rel)
-            if read is not None:
-                rows, collected.places[rel], to_check = read
-                del text, read, parsed  # not kept while other files load
-                if (
-                    _collect_rows(kind, rows, collected, errors)
-                    and to_check is not None
-                ):
-                    collected.screened[rel] = to_check
-            else:
-                _load_batch(kind, model, builder, text, rel, collected, errors, parsed)
-            if on_file is not None:
-                on_file(file)
+        _load_kind(root, kind, collected, errors, files, on_file)
     errors.extend(_stray_files(root))
     ledger = _build(root, settings, collected, files)
     found: list[LedgerError] = []
@@ -728,6 +702,95 @@ def load(
     errors.extend(_point_at_fields(root, found))
     errors.sort(key=LedgerError.sort_key)
     return ledger, errors
+
+
+def _load_kind(
+    root: Path,
+    kind: str,
+    collected: _Collected,
+    errors: list[LedgerError],
+    files: list[Path],
+    on_file: Callable[[Path], None] | None = None,
+) -> None:
+    """Read, validate and collect every file of one kind."""
+    model = RECORD_MODELS[kind]
+    builder = Builder(model)
+    # Payments and adjustments name invoices: share the id strings.
+    columns = ColumnReader(builder, invoices=collected.first_seen["invoices"])
+    for file in _record_files(root, kind):
+        files.append(file)
+        rel = file.relative_to(root).as_posix()
+        text = _read_text(file, rel, errors)
+        read, parsed = None, None
+        if text is not None and rel.lower().endswith(".csv"):
+            read = columns.read(text, rel)
+        elif text is not None:
+            parsed = read_yaml_fast(text)
+            if parsed is not None:
+                read = columns.read_records(*parsed, rel)
+        if read is not None:
+            rows, collected.places[rel], to_check = read
+            del text, read, parsed  # not kept while other files load
+            if _collect_rows(kind, rows, collected, errors) and to_check is not None:
+                collected.screened[rel] = to_check
+        else:
+            _load_batch(kind, model, builder, text, rel, collected, errors, parsed)
+        if on_file is not None:
+            on_file(file)
+
+
+# The kinds the native lane (arledger/_bulk.c) reads, with its numbers for them.
+BULK_KINDS = {"invoices": 0, "payments": 1, "adjustments": 2}
+
+
+def load_lean(path: str | os.PathLike[str] | None = None) -> tuple[Ledger, Any] | None:
+    """A ledger whose invoices, payments and adjustments the native lane holds,
+    or None when that lane is not built or is not sure of some file.
+
+    Customers, contacts and settings are read as `load` reads them; the bulk
+    kinds go to `arledger._bulk.Bulk`, which reads plain CSV files and checks
+    them as the cross-checks here would. It never decides an error: at any
+    doubt, and whenever some file has an error, this returns None and the
+    caller loads the ledger with `load`, which says what is wrong. The Ledger
+    returned holds no invoices, payments or adjustments: only reports that read
+    open balances (`settle_lean`) may use it.
+
+    Raises:
+        LedgerNotFound: when there is no ledger at `path`.
+    """
+    root = find_ledger(path)
+    try:
+        from arledger._bulk import Bulk
+    except ImportError:  # built without a C compiler: the Python path
+        return None
+    errors: list[LedgerError] = []
+    settings, files = _load_settings(root, errors)
+    collected = _Collected()
+    _load_kind(root, "customers", collected, errors, files)
+    _load_kind(root, "contacts", collected, errors, files)
+    if errors:
+        return None
+    ledger = _build(root, settings, collected, files)
+    customers = [
+        (c.id, ledger.terms_of(c.id), c.currency) for c in ledger.customers.values()
+    ]
+    bulk = Bulk(customers, settings.currency, MINOR_UNITS)
+    for kind, number in BULK_KINDS.items():
+        for file in _record_files(root, kind):
+            files.append(file)
+            rel = file.relative_to(root).as_posix()
+            if not rel.lower().endswith(".csv"):
+                return None
+            text = _read_text(file, rel, errors)
+            if text is None or not bulk.read(number, text, rel):
+                return None
+    if check_customers_exist(ledger, collected):
+        return None
+    for contact in ledger.contacts:  # check_references, for contacts
+        if contact.invoice is not None:
+            if bulk.invoice_customer(contact.invoice) != contact.customer:
+                return None
+    return replace(ledger, files=tuple(files)), bulk
 
 
 def _build(
