@@ -803,6 +803,36 @@ read_row(Bulk *self, int kind, const int *roles, Span *cells, int width, PyObjec
     return PUSH(*list, r) < 0 ? -1 : 1;
 }
 
+static int
+table_reserve(Table *t, Py_ssize_t more)
+{
+    uint64_t size = t->slots ? t->mask + 1 : 1024;
+    while ((uint64_t)(t->count + more) * 2 > size)
+        size *= 2;
+    return (t->slots && size == t->mask + 1) ? 0 : table_resize(t, size);
+}
+
+static int
+reserve(Bulk *self, int kind, Py_ssize_t rows)
+{
+    if (kind == K_INVOICES)
+        return table_reserve(&self->invoice_ids, rows) < 0 ||
+                       grow((void **)&self->invoices.v, &self->invoices.cap,
+                            self->invoices.n + rows, sizeof(Invoice)) < 0 ||
+                       grow((void **)&self->works.v, &self->works.cap, self->works.n + rows,
+                            sizeof(Work)) < 0
+                   ? -1
+                   : 0;
+    Table *ids = kind == K_PAYMENTS ? &self->payment_ids : &self->adjustment_ids;
+    VEC(Receipt) *list = kind == K_PAYMENTS ? (void *)&self->payments : (void *)&self->adjustments;
+    return table_reserve(ids, rows) < 0 ||
+                   grow((void **)&list->v, &list->cap, list->n + rows, sizeof(Receipt)) < 0 ||
+                   grow((void **)&self->targets.v, &self->targets.cap, self->targets.n + rows,
+                        sizeof(Target)) < 0
+               ? -1
+               : 0;
+}
+
 static const Field *
 fields_of(int kind)
 {
@@ -817,19 +847,38 @@ Bulk_read(Bulk *self, PyObject *args)
 {
     int kind;
     PyObject *text, *rel;
-    if (!PyArg_ParseTuple(args, "iUU", &kind, &text, &rel))
+    if (!PyArg_ParseTuple(args, "iOU", &kind, &text, &rel))
         return NULL;
     if (kind < K_INVOICES || kind > K_ADJUSTMENTS) {
         PyErr_SetString(PyExc_ValueError, "kind: 0, 1 or 2");
         return NULL;
     }
+    if (self->broken)
+        Py_RETURN_FALSE;
+    Py_ssize_t size;
+    const char *p;
+    if (PyBytes_Check(text)) { /* UTF-8 the caller has checked, without a BOM */
+        p = PyBytes_AS_STRING(text);
+        size = PyBytes_GET_SIZE(text);
+    }
+    else if (PyUnicode_Check(text)) {
+        p = PyUnicode_AsUTF8AndSize(text, &size);
+        if (p == NULL)
+            return NULL;
+    }
+    else {
+        PyErr_SetString(PyExc_TypeError, "text: str, or UTF-8 bytes");
+        return NULL;
+    }
     if (PyList_Append(self->texts, text) < 0)
         return NULL;
-    Py_ssize_t size;
-    const char *p = PyUnicode_AsUTF8AndSize(text, &size);
-    if (p == NULL)
-        return NULL;
     const char *end = p + size;
+    /* Room for every row at once: no table grows while the file is read. */
+    Py_ssize_t lines = 0;
+    for (const char *q = p; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+        lines++;
+    if (reserve(self, kind, lines + 1) < 0)
+        return NULL;
     const Field *fields = fields_of(kind);
 
     /* The header: known names, each once, the required ones there. */

@@ -395,6 +395,23 @@ def _read_text(path: Path, rel: str, errors: list[LedgerError]) -> str | None:
     return _decode(raw, rel, errors)
 
 
+def _read_utf8(path: Path) -> bytes | None:
+    """A file's bytes without a BOM when they are UTF-8 (as `_decode` reads
+    them), else None. ASCII, the common case, is told without decoding."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if not raw.isascii():
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return raw
+
+
 def _read_batch(
     text: str | None, rel: str, kind: str, errors: list[LedgerError]
 ) -> _Batch:
@@ -763,6 +780,9 @@ def load_lean(path: str | os.PathLike[str] | None = None) -> tuple[Ledger, Any] 
         from arledger._bulk import Bulk
     except ImportError:  # built without a C compiler: the Python path
         return None
+    bulk_files = {kind: list(_record_files(root, kind)) for kind in BULK_KINDS}
+    if any(f.suffix.lower() != ".csv" for found in bulk_files.values() for f in found):
+        return None  # the lane reads CSV only: YAML goes the careful way
     errors: list[LedgerError] = []
     settings, files = _load_settings(root, errors)
     collected = _Collected()
@@ -776,12 +796,10 @@ def load_lean(path: str | os.PathLike[str] | None = None) -> tuple[Ledger, Any] 
     ]
     bulk = Bulk(customers, settings.currency, MINOR_UNITS)
     for kind, number in BULK_KINDS.items():
-        for file in _record_files(root, kind):
+        for file in bulk_files[kind]:
             files.append(file)
             rel = file.relative_to(root).as_posix()
-            if not rel.lower().endswith(".csv"):
-                return None
-            text = _read_text(file, rel, errors)
+            text = _read_utf8(file)
             if text is None or not bulk.read(number, text, rel):
                 return None
     if check_customers_exist(ledger, collected):

@@ -584,7 +584,7 @@ def code_fingerprint() -> str:
     """A hash of the arledger sources measured (the checkout may hold edits)."""
     digest = hashlib.sha256()
     for path in sorted((REPO / "arledger").rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".j2", ".txt"):
+        if path.is_file() and path.suffix in (".py", ".c", ".j2", ".txt"):
             digest.update(path.relative_to(REPO).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
@@ -610,11 +610,16 @@ def machine() -> str:
     version = subprocess.run(
         [*ARLEDGER, "--version"], capture_output=True, text=True
     ).stdout.strip()
+    # Whether the native lane (arledger/_bulk.c) is built, so `aging` on CSV uses it.
+    native = subprocess.run(
+        [sys.executable, "-c", "import arledger._bulk"], capture_output=True
+    ).returncode == 0 and not os.environ.get("ARLEDGER_NO_NATIVE")
     return (
         f"{datetime.now():%Y-%m-%d %H:%M}, {platform.system()} {platform.machine()}, "
         f"{os.cpu_count()} CPUs, {memory}, Python {platform.python_version()}, "
         f"{version or 'arledger ?'} (git {rev or '?'}"
-        f"{', arledger/ modified' if dirty else ''}, sources {code_fingerprint()})"
+        f"{', arledger/ modified' if dirty else ''}, sources {code_fingerprint()}), "
+        f"native lane {'on' if native else 'off'}"
     )
 
 
