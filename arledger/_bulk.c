@@ -939,6 +939,187 @@ Bulk_read(Bulk *self, PyObject *args)
     Py_RETURN_FALSE;
 }
 
+/* A nested YAML value (a schedule's list of {due, amount}, an allocations
+ * mapping) written into `buffer` as the CSV cell `key=value;...` it stands for;
+ * 0 when it is not plainly that (the careful path says what is wrong). */
+static int
+nested_cell(PyObject *value, int role, char **buffer, Py_ssize_t *cap, Span *cell)
+{
+    Py_ssize_t n = 0;
+    PyObject *pairs = NULL;
+    if (role == F_SCHEDULE && PyList_Check(value)) {
+        Py_ssize_t k = PyList_GET_SIZE(value);
+        pairs = PyList_New(0);
+        if (pairs == NULL)
+            return -1;
+        for (Py_ssize_t i = 0; i < k; i++) {
+            PyObject *part = PyList_GET_ITEM(value, i), *due, *amount;
+            if (!PyDict_Check(part) || PyDict_GET_SIZE(part) != 2 ||
+                (due = PyDict_GetItemString(part, "due")) == NULL ||
+                (amount = PyDict_GetItemString(part, "amount")) == NULL) {
+                Py_DECREF(pairs);
+                return 0;
+            }
+            PyObject *pair = PyTuple_Pack(2, due, amount);
+            if (pair == NULL || PyList_Append(pairs, pair) < 0) {
+                Py_XDECREF(pair);
+                Py_DECREF(pairs);
+                return -1;
+            }
+            Py_DECREF(pair);
+        }
+    }
+    else if (role == F_ALLOCATIONS && PyDict_Check(value)) {
+        pairs = PyDict_Items(value);
+        if (pairs == NULL)
+            return -1;
+    }
+    else
+        return 0;
+    Py_ssize_t k = PyList_GET_SIZE(pairs);
+    int ok = k > 0;
+    for (Py_ssize_t i = 0; i < k && ok; i++) {
+        PyObject *pair = PyList_GET_ITEM(pairs, i);
+        for (int j = 0; j < 2 && ok; j++) {
+            PyObject *text = PyTuple_GET_ITEM(pair, j);
+            Py_ssize_t size;
+            const char *p;
+            if (!PyUnicode_Check(text) || (p = PyUnicode_AsUTF8AndSize(text, &size)) == NULL) {
+                if (PyErr_Occurred()) {
+                    Py_DECREF(pairs);
+                    return -1;
+                }
+                ok = 0;
+                break;
+            }
+            if (size == 0 || memchr(p, ';', (size_t)size) || memchr(p, '=', (size_t)size)) {
+                ok = 0;
+                break;
+            }
+            if (grow((void **)buffer, cap, n + size + 1, 1) < 0) {
+                Py_DECREF(pairs);
+                return -1;
+            }
+            memcpy(*buffer + n, p, (size_t)size);
+            n += size;
+            (*buffer)[n++] = j == 0 ? '=' : ';';
+        }
+    }
+    Py_DECREF(pairs);
+    cell->p = *buffer;
+    cell->n = n;
+    return ok;
+}
+
+/* Bulk.read_records(kind, records, lines, rel) -> bool: records of a YAML file
+ * as fastpath.read_yaml_fast gives them (text scalars, a flag maybe a bool),
+ * record i written from line lines[i]. */
+static PyObject *
+Bulk_read_records(Bulk *self, PyObject *args)
+{
+    int kind;
+    PyObject *records, *lines, *rel;
+    if (!PyArg_ParseTuple(args, "iO!O!U", &kind, &PyList_Type, &records, &PyList_Type, &lines,
+                          &rel))
+        return NULL;
+    if (kind < K_INVOICES || kind > K_ADJUSTMENTS ||
+        PyList_GET_SIZE(records) != PyList_GET_SIZE(lines)) {
+        PyErr_SetString(PyExc_ValueError, "kind: 0, 1 or 2, and a line per record");
+        return NULL;
+    }
+    if (self->broken)
+        Py_RETURN_FALSE;
+    if (PyList_Append(self->texts, records) < 0)
+        return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(records);
+    if (reserve(self, kind, count) < 0)
+        return NULL;
+    const Field *fields = fields_of(kind);
+    char *buffer[2] = {NULL, NULL};
+    Py_ssize_t caps[2] = {0, 0};
+    int ok = 1;
+    for (Py_ssize_t i = 0; i < count && ok == 1; i++) {
+        PyObject *record = PyList_GET_ITEM(records, i);
+        long line = PyLong_AsLong(PyList_GET_ITEM(lines, i));
+        if (line == -1 && PyErr_Occurred()) {
+            ok = -1;
+            break;
+        }
+        if (!PyDict_Check(record) || PyDict_GET_SIZE(record) > MAX_COLUMNS) {
+            ok = 0;
+            break;
+        }
+        int roles[MAX_COLUMNS];
+        Span cells[MAX_COLUMNS];
+        int seen[F_COUNT] = {0};
+        int width = 0, nested = 0;
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        while (ok == 1 && PyDict_Next(record, &pos, &key, &value)) {
+            Py_ssize_t size;
+            const char *name = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, &size) : NULL;
+            if (name == NULL) {
+                ok = PyErr_Occurred() ? -1 : 0;
+                break;
+            }
+            Span span = {name, size};
+            int f = 0;
+            while (fields[f].name && !span_is(span, fields[f].name))
+                f++;
+            if (!fields[f].name) {
+                ok = 0; /* an unknown field */
+                break;
+            }
+            int role = fields[f].role;
+            Span cell;
+            if (PyUnicode_Check(value)) {
+                cell.p = PyUnicode_AsUTF8AndSize(value, &cell.n);
+                if (cell.p == NULL) {
+                    ok = -1;
+                    break;
+                }
+                if (cell.n == 0 || role == F_SCHEDULE || role == F_ALLOCATIONS)
+                    ok = 0; /* `""` is a value given empty; nested ones as text */
+            }
+            else if (PyBool_Check(value) && role == F_DISPUTED) {
+                cell.p = value == Py_True ? "true" : "false";
+                cell.n = value == Py_True ? 4 : 5;
+            }
+            else if (role == F_SCHEDULE || role == F_ALLOCATIONS) {
+                if (nested == 2) {
+                    ok = 0;
+                    break;
+                }
+                ok = nested_cell(value, role, &buffer[nested], &caps[nested], &cell);
+                nested++;
+            }
+            else
+                ok = 0;
+            if (ok != 1)
+                break;
+            roles[width] = role;
+            cells[width++] = cell;
+            seen[role] = 1;
+        }
+        if (ok != 1)
+            break;
+        if (!seen[F_CUSTOMER] || !seen[F_DATE] || !seen[F_AMOUNT] ||
+            (kind != K_PAYMENTS && !seen[F_ID]) || (kind == K_ADJUSTMENTS && !seen[F_KIND])) {
+            ok = 0;
+            break;
+        }
+        ok = read_row(self, kind, roles, cells, width, rel, line);
+    }
+    PyMem_Free(buffer[0]);
+    PyMem_Free(buffer[1]);
+    if (ok == 1)
+        Py_RETURN_TRUE;
+    self->broken = 1;
+    if (ok < 0)
+        return NULL;
+    Py_RETURN_FALSE;
+}
+
 /* ------------------------------------------------------------ settlement */
 
 typedef struct {
@@ -1611,6 +1792,9 @@ static PyMethodDef Bulk_methods[] = {
     {"read", (PyCFunction)Bulk_read, METH_VARARGS,
      "read(kind, text, rel) -> bool: take a whole CSV file (kind 0 invoices, "
      "1 payments, 2 adjustments); False: not sure of it, load the careful way."},
+    {"read_records", (PyCFunction)Bulk_read_records, METH_VARARGS,
+     "read_records(kind, records, lines, rel) -> bool: take a YAML file's records "
+     "as fastpath.read_yaml_fast gives them; False: load the careful way."},
     {"settle", (PyCFunction)Bulk_settle, METH_VARARGS,
      "settle(as_of_ordinal) -> (items, credits): open items and credits as of that day."},
     {"invoice_customer", (PyCFunction)Bulk_invoice_customer, METH_O,

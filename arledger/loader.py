@@ -765,8 +765,9 @@ def load_lean(path: str | os.PathLike[str] | None = None) -> tuple[Ledger, Any] 
     or None when that lane is not built or is not sure of some file.
 
     Customers, contacts and settings are read as `load` reads them; the bulk
-    kinds go to `arledger._bulk.Bulk`, which reads plain CSV files and checks
-    them as the cross-checks here would. It never decides an error: at any
+    kinds go to `arledger._bulk.Bulk`, which reads plain CSV files (and YAML
+    ones that `read_yaml_fast` reads) and checks them as the cross-checks here
+    would. It never decides an error: at any
     doubt, and whenever some file has an error, this returns None and the
     caller loads the ledger with `load`, which says what is wrong. The Ledger
     returned holds no invoices, payments or adjustments: only reports that read
@@ -781,8 +782,6 @@ def load_lean(path: str | os.PathLike[str] | None = None) -> tuple[Ledger, Any] 
     except ImportError:  # built without a C compiler: the Python path
         return None
     bulk_files = {kind: list(_record_files(root, kind)) for kind in BULK_KINDS}
-    if any(f.suffix.lower() != ".csv" for found in bulk_files.values() for f in found):
-        return None  # the lane reads CSV only: YAML goes the careful way
     errors: list[LedgerError] = []
     settings, files = _load_settings(root, errors)
     collected = _Collected()
@@ -799,9 +798,16 @@ def load_lean(path: str | os.PathLike[str] | None = None) -> tuple[Ledger, Any] 
         for file in bulk_files[kind]:
             files.append(file)
             rel = file.relative_to(root).as_posix()
-            text = _read_utf8(file)
-            if text is None or not bulk.read(number, text, rel):
+            raw = _read_utf8(file)
+            if raw is None:
                 return None
+            if rel.lower().endswith(".csv"):
+                if not bulk.read(number, raw, rel):
+                    return None
+                continue
+            parsed = read_yaml_fast(raw.decode("utf-8"))
+            if parsed is None or not bulk.read_records(number, *parsed, rel):
+                return None  # odd YAML: PyYAML, on the careful path
     if check_customers_exist(ledger, collected):
         return None
     for contact in ledger.contacts:  # check_references, for contacts
