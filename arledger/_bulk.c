@@ -992,7 +992,12 @@ nested_cell(PyObject *value, int role, char **buffer, Py_ssize_t *cap, Span *cel
                 ok = 0;
                 break;
             }
-            if (size == 0 || memchr(p, ';', (size_t)size) || memchr(p, '=', (size_t)size)) {
+            /* YAML keeps a mapping's keys as written, where the cell form
+             * strips them: white space at either end is declined. */
+            Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+            if (size == 0 || memchr(p, ';', (size_t)size) || memchr(p, '=', (size_t)size) ||
+                Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(text, 0)) ||
+                Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(text, length - 1))) {
                 ok = 0;
                 break;
             }
