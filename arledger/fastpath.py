@@ -395,9 +395,15 @@ def read_yaml_fast(text: str) -> tuple[list[dict[str, Any]], list[int]] | None:
         return None
     starts = map(str.startswith, text.split("\n"), repeat("- "))
     lines = list(compress(count(1), starts))
+    buffer = text.encode("utf-8")
     try:
+        # A node per key and value and one per record, about: room for them
+        # at once, where a tree left to grow copies itself over and over (a
+        # third of the parse).
+        tree = ryml.Tree()
+        tree.reserve(buffer.count(b":") + buffer.count(b"\n-") + 16)
         with _quiet_stderr():  # rapidyaml prints parse errors from C++
-            tree = ryml.parse_in_arena(text.encode("utf-8"))
+            ryml.parse_in_arena(buffer, tree=tree)
         if not tree.is_seq(tree.root_id()):
             return None
         emitted = ryml.emit_json_malloc(tree, tree.root_id())

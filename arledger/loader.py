@@ -760,7 +760,11 @@ def _load_kind(
 BULK_KINDS = {"invoices": 0, "payments": 1, "adjustments": 2}
 
 
-def load_lean(path: str | os.PathLike[str] | None = None) -> tuple[Ledger, Any] | None:
+def load_lean(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    on_file: Callable[[Path], None] | None = None,
+) -> tuple[Ledger, Any] | None:
     """A ledger whose invoices, payments and adjustments the native lane holds,
     or None when that lane is not built or is not sure of some file.
 
@@ -772,6 +776,10 @@ def load_lean(path: str | os.PathLike[str] | None = None) -> tuple[Ledger, Any] 
     caller loads the ledger with `load`, which says what is wrong. The Ledger
     returned holds no invoices, payments or adjustments: only reports that read
     open balances (`settle_lean`) may use it.
+
+    Args:
+        path: the ledger directory (None: `$ARLEDGER_DIR`, else the current one).
+        on_file: called with each record file once it is read (for progress).
 
     Raises:
         LedgerNotFound: when there is no ledger at `path`.
@@ -785,8 +793,8 @@ def load_lean(path: str | os.PathLike[str] | None = None) -> tuple[Ledger, Any] 
     errors: list[LedgerError] = []
     settings, files = _load_settings(root, errors)
     collected = _Collected()
-    _load_kind(root, "customers", collected, errors, files)
-    _load_kind(root, "contacts", collected, errors, files)
+    _load_kind(root, "customers", collected, errors, files, on_file)
+    _load_kind(root, "contacts", collected, errors, files, on_file)
     if errors:
         return None
     ledger = _build(root, settings, collected, files)
@@ -804,10 +812,12 @@ def load_lean(path: str | os.PathLike[str] | None = None) -> tuple[Ledger, Any] 
             if rel.lower().endswith(".csv"):
                 if not bulk.read(number, raw, rel):
                     return None
-                continue
-            parsed = read_yaml_fast(raw.decode("utf-8"))
-            if parsed is None or not bulk.read_records(number, *parsed, rel):
-                return None  # odd YAML: PyYAML, on the careful path
+            else:
+                parsed = read_yaml_fast(raw.decode("utf-8"))
+                if parsed is None or not bulk.read_records(number, *parsed, rel):
+                    return None  # odd YAML: PyYAML, on the careful path
+            if on_file is not None:
+                on_file(file)
     if check_customers_exist(ledger, collected):
         return None
     for contact in ledger.contacts:  # check_references, for contacts

@@ -254,9 +254,7 @@ GENERATED_DATES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("seed", "fmt"), [(s, "csv") for s in SEEDS] + [(1, "yaml")]
-)
+@pytest.mark.parametrize(("seed", "fmt"), [(s, "csv") for s in SEEDS] + [(1, "yaml")])
 def test_lane_equals_settle_on_generated_ledgers(native, generated, seed, fmt):
     path = generated[seed, fmt]
     ledger, problems = careful(path)
@@ -339,8 +337,11 @@ def invoices(*rows: str, header: str = "id,customer,date,amount") -> str:
 BROKEN = [
     (
         "unknown_field",
-        ledger_files(invoices_csv=invoices("I9,C1,2026-03-01,5.00",
-                                           header="id,customer,date,ammount")),
+        ledger_files(
+            invoices_csv=invoices(
+                "I9,C1,2026-03-01,5.00", header="id,customer,date,ammount"
+            )
+        ),
         "invoices.csv:1:",
     ),
     (
@@ -353,20 +354,27 @@ BROKEN = [
         {
             "customers.csv": CUSTOMERS,
             "invoices/a.csv": INVOICES,
-            "invoices/b.csv": invoices("I9,C1,2026-05-01,10.00", "I2,C2,2026-05-02,1.00"),
+            "invoices/b.csv": invoices(
+                "I9,C1,2026-05-01,10.00", "I2,C2,2026-05-02,1.00"
+            ),
         },
         "invoices/b.csv:3:",
     ),
     (
         "duplicate_payment_id",
-        ledger_files(payments_csv=payments("P1,C1,2026-03-02,5.00,,,",
-                                           "P1,C1,2026-03-03,6.00,,,")),
+        ledger_files(
+            payments_csv=payments(
+                "P1,C1,2026-03-02,5.00,,,", "P1,C1,2026-03-03,6.00,,,"
+            )
+        ),
         "payments.csv:3:",
     ),
     (
         "duplicate_adjustment_id",
-        ledger_files(adjustments_csv="id,customer,date,amount,kind\n"
-                     "A1,C1,2026-03-02,5.00,discount\nA1,C1,2026-03-03,6.00,discount\n"),
+        ledger_files(
+            adjustments_csv="id,customer,date,amount,kind\n"
+            "A1,C1,2026-03-02,5.00,discount\nA1,C1,2026-03-03,6.00,discount\n"
+        ),
         "adjustments.csv:3:",
     ),
     (
@@ -381,8 +389,10 @@ BROKEN = [
     ),
     (
         "unknown_customer_adjustment",
-        ledger_files(adjustments_csv="id,customer,date,amount,kind\n"
-                     "A1,C9,2026-03-02,5.00,discount\n"),
+        ledger_files(
+            adjustments_csv="id,customer,date,amount,kind\n"
+            "A1,C9,2026-03-02,5.00,discount\n"
+        ),
         "adjustments.csv:2:",
     ),
     (
@@ -412,13 +422,17 @@ BROKEN = [
     ),
     (
         "adjustment_another_customers_invoice",
-        ledger_files(adjustments_csv="id,customer,date,amount,kind,invoice\n"
-                     "A1,C2,2026-03-06,5.00,credit_note,I1\n"),
+        ledger_files(
+            adjustments_csv="id,customer,date,amount,kind,invoice\n"
+            "A1,C2,2026-03-06,5.00,credit_note,I1\n"
+        ),
         "adjustments.csv:2:",
     ),
     (
         "contact_another_customers_invoice",
-        ledger_files(contacts_csv="customer,date,channel,invoice\nC2,2026-03-06,phone,I1\n"),
+        ledger_files(
+            contacts_csv="customer,date,channel,invoice\nC2,2026-03-06,phone,I1\n"
+        ),
         "contacts.csv:2:",
     ),
     (
@@ -453,9 +467,12 @@ BROKEN = [
     ),
     (
         "schedule_decimals_jpy",
-        ledger_files(invoices_csv=invoices(
-            "J1-2,J1,2026-03-01,100,2026-04-01=50.5;2026-05-01=49.5",
-            header="id,customer,date,amount,schedule")),
+        ledger_files(
+            invoices_csv=invoices(
+                "J1-2,J1,2026-03-01,100,2026-04-01=50.5;2026-05-01=49.5",
+                header="id,customer,date,amount,schedule",
+            )
+        ),
         "invoices.csv:2:",
     ),
     (
@@ -470,14 +487,20 @@ BROKEN = [
     ),
     (
         "currency_mismatch_adjustment",
-        ledger_files(adjustments_csv="id,customer,date,amount,kind,invoice,currency\n"
-                     "A1,C1,2026-03-02,5.00,discount,I1,EUR\n"),
+        ledger_files(
+            adjustments_csv="id,customer,date,amount,kind,invoice,currency\n"
+            "A1,C1,2026-03-02,5.00,discount,I1,EUR\n"
+        ),
         "adjustments.csv:2:",
     ),
     (
         "bad_currency_code",
-        ledger_files(invoices_csv=invoices("I9,C1,2026-03-01,5.00,DOLLARS",
-                                           header="id,customer,date,amount,currency")),
+        ledger_files(
+            invoices_csv=invoices(
+                "I9,C1,2026-03-01,5.00,DOLLARS",
+                header="id,customer,date,amount,currency",
+            )
+        ),
         "invoices.csv:2:",
     ),
     (
@@ -542,8 +565,12 @@ BROKEN = [
     ),
     (
         "unclosed_quote",
-        ledger_files(invoices_csv=invoices("I9,C1,2026-03-01,5.00,\"never closed",
-                                           header="id,customer,date,amount,description")),
+        ledger_files(
+            invoices_csv=invoices(
+                'I9,C1,2026-03-01,5.00,"never closed',
+                header="id,customer,date,amount,description",
+            )
+        ),
         "invoices.csv:2:",
     ),
     (
@@ -553,107 +580,150 @@ BROKEN = [
     ),
     (
         "non_utf8_invoices",
-        ledger_files(invoices_csv=invoices("I9,C1,2026-03-01,5.00,caf\xe9",
-                                           header="id,customer,date,amount,description")
-                     .encode("latin-1")),
+        ledger_files(
+            invoices_csv=invoices(
+                "I9,C1,2026-03-01,5.00,caf\xe9",
+                header="id,customer,date,amount,description",
+            ).encode("latin-1")
+        ),
         "invoices.csv:2:",
     ),
     (
         "non_utf8_payments",
-        ledger_files(payments_csv=(PAYMENTS_HEADER.rstrip("\n") + ",method\n"
-                                   "P1,C1,2026-03-02,5.00,,,,ch\xe8que\n").encode("latin-1")),
+        ledger_files(
+            payments_csv=(
+                PAYMENTS_HEADER.rstrip("\n") + ",method\n"
+                "P1,C1,2026-03-02,5.00,,,,ch\xe8que\n"
+            ).encode("latin-1")
+        ),
         "payments.csv:2:",
     ),
     (
         "schedule_not_adding_up",
-        ledger_files(invoices_csv=invoices(
-            "I9,C1,2026-03-01,1000.00,2026-04-01=500.00;2026-05-01=400.00",
-            header="id,customer,date,amount,schedule")),
+        ledger_files(
+            invoices_csv=invoices(
+                "I9,C1,2026-03-01,1000.00,2026-04-01=500.00;2026-05-01=400.00",
+                header="id,customer,date,amount,schedule",
+            )
+        ),
         "invoices.csv:2:",
     ),
     (
         "schedule_not_key_value",
-        ledger_files(invoices_csv=invoices(
-            "I9,C1,2026-03-01,1000.00,2026-04-01:1000.00",
-            header="id,customer,date,amount,schedule")),
+        ledger_files(
+            invoices_csv=invoices(
+                "I9,C1,2026-03-01,1000.00,2026-04-01:1000.00",
+                header="id,customer,date,amount,schedule",
+            )
+        ),
         "invoices.csv:2:",
     ),
     (
         "instalment_due_before_date",
-        ledger_files(invoices_csv=invoices(
-            "I9,C1,2026-03-01,1000.00,2026-02-01=500.00;2026-05-01=500.00",
-            header="id,customer,date,amount,schedule")),
+        ledger_files(
+            invoices_csv=invoices(
+                "I9,C1,2026-03-01,1000.00,2026-02-01=500.00;2026-05-01=500.00",
+                header="id,customer,date,amount,schedule",
+            )
+        ),
         "invoices.csv:2:",
     ),
     (
         "schedule_and_another_due",
-        ledger_files(invoices_csv=invoices(
-            "I9,C1,2026-03-01,1000.00,2026-09-01,2026-04-01=500.00;2026-05-01=500.00",
-            header="id,customer,date,amount,due,schedule")),
+        ledger_files(
+            invoices_csv=invoices(
+                "I9,C1,2026-03-01,1000.00,2026-09-01,2026-04-01=500.00;2026-05-01=500.00",
+                header="id,customer,date,amount,due,schedule",
+            )
+        ),
         "invoices.csv:2:",
     ),
     (
         "due_before_date",
-        ledger_files(invoices_csv=invoices("I9,C1,2026-03-01,5.00,2026-02-01",
-                                           header="id,customer,date,amount,due")),
+        ledger_files(
+            invoices_csv=invoices(
+                "I9,C1,2026-03-01,5.00,2026-02-01", header="id,customer,date,amount,due"
+            )
+        ),
         "invoices.csv:2:",
     ),
     (
         "bad_disputed",
-        ledger_files(invoices_csv=invoices("I9,C1,2026-03-01,5.00,maybe",
-                                           header="id,customer,date,amount,disputed")),
+        ledger_files(
+            invoices_csv=invoices(
+                "I9,C1,2026-03-01,5.00,maybe", header="id,customer,date,amount,disputed"
+            )
+        ),
         "invoices.csv:2:",
     ),
     (
         "adjustment_bad_kind",
-        ledger_files(adjustments_csv="id,customer,date,amount,kind\n"
-                     "A1,C1,2026-03-02,5.00,refund\n"),
+        ledger_files(
+            adjustments_csv="id,customer,date,amount,kind\n"
+            "A1,C1,2026-03-02,5.00,refund\n"
+        ),
         "adjustments.csv:2:",
     ),
     (
         "adjustment_without_id",
-        ledger_files(adjustments_csv="id,customer,date,amount,kind\n"
-                     ",C1,2026-03-02,5.00,discount\n"),
+        ledger_files(
+            adjustments_csv="id,customer,date,amount,kind\n"
+            ",C1,2026-03-02,5.00,discount\n"
+        ),
         "adjustments.csv:2:",
     ),
     # The lane reads YAML record files too (through fastpath.read_yaml_fast).
     (
         "yaml_unknown_field",
-        ledger_files(invoices_yaml="- {id: I9, customer: C1, date: 2026-03-01, ammount: 5}\n"),
+        ledger_files(
+            invoices_yaml="- {id: I9, customer: C1, date: 2026-03-01, ammount: 5}\n"
+        ),
         "invoices.yaml:1:",
     ),
     (
         "yaml_invoice_also_in_csv",
-        ledger_files(invoices_yaml="- {id: I1, customer: C1, date: 2026-05-01, amount: 5}\n"),
+        ledger_files(
+            invoices_yaml="- {id: I1, customer: C1, date: 2026-05-01, amount: 5}\n"
+        ),
         "invoices.csv:2:",  # invoices.yaml is read first
     ),
     (
         "yaml_payment_another_customers_invoice",
-        ledger_files(payments_yaml="- {customer: C2, date: 2026-03-06, amount: 5, invoice: I1}\n"),
+        ledger_files(
+            payments_yaml="- {customer: C2, date: 2026-03-06, amount: 5, invoice: I1}\n"
+        ),
         "payments.yaml:1:",
     ),
     (
         "yaml_allocation_decimals_jpy",
-        ledger_files(payments_yaml="- customer: J1\n  date: 2026-03-02\n  amount: 100\n"
-                     "  allocations:\n    J1-1: 99.5\n"),
+        ledger_files(
+            payments_yaml="- customer: J1\n  date: 2026-03-02\n  amount: 100\n"
+            "  allocations:\n    J1-1: 99.5\n"
+        ),
         "payments.yaml:",
     ),
     (
         "yaml_schedule_not_adding_up",
-        ledger_files(invoices_yaml="- {id: I9, customer: C1, date: 2026-03-01, amount: 10, "
-                     "schedule: [{due: 2026-04-01, amount: 5}, {due: 2026-05-01, amount: 4}]}\n"),
+        ledger_files(
+            invoices_yaml="- {id: I9, customer: C1, date: 2026-03-01, amount: 10, "
+            "schedule: [{due: 2026-04-01, amount: 5}, {due: 2026-05-01, amount: 4}]}\n"
+        ),
         "invoices.yaml:1:",
     ),
     (
         "yaml_disputed_not_a_flag",
-        ledger_files(invoices_yaml="- {id: I9, customer: C1, date: 2026-03-01, amount: 10, "
-                     "disputed: maybe}\n"),
+        ledger_files(
+            invoices_yaml="- {id: I9, customer: C1, date: 2026-03-01, amount: 10, "
+            "disputed: maybe}\n"
+        ),
         "invoices.yaml:1:",
     ),
     (
         "bad_settings",
-        ledger_files(**{"arledger.yaml": "curency: USD\n"},
-                     payments_csv=payments("P1,C1,2026-03-02,5.00,,I1,")),
+        ledger_files(
+            **{"arledger.yaml": "curency: USD\n"},
+            payments_csv=payments("P1,C1,2026-03-02,5.00,,I1,"),
+        ),
         "arledger.yaml:1:",
     ),
 ]
@@ -686,9 +756,13 @@ def test_lane_declines_a_broken_ledger_and_aging_says_where(
 ODD_BUT_VALID = [
     (
         "quoted_cell_over_two_lines",
-        ledger_files(invoices_csv=invoices("I9,C1,2026-03-01,5.00,\"line one\nline two\"",
-                                           "I10,C1,2026-03-02,6.00,plain",
-                                           header="id,customer,date,amount,description")),
+        ledger_files(
+            invoices_csv=invoices(
+                'I9,C1,2026-03-01,5.00,"line one\nline two"',
+                "I10,C1,2026-03-02,6.00,plain",
+                header="id,customer,date,amount,description",
+            )
+        ),
     ),
     (
         "blank_line_in_the_middle",
@@ -708,13 +782,20 @@ ODD_BUT_VALID = [
     ),
     (
         "short_row",
-        ledger_files(invoices_csv=invoices("I9,C1,2026-03-01,5.00",
-                                           header="id,customer,date,amount,due")),
+        ledger_files(
+            invoices_csv=invoices(
+                "I9,C1,2026-03-01,5.00", header="id,customer,date,amount,due"
+            )
+        ),
     ),
     (
         "quoted_cells",
-        ledger_files(invoices_csv=invoices('"I9","C1","2026-03-01","5.00","a, ""b"""',
-                                           header="id,customer,date,amount,description")),
+        ledger_files(
+            invoices_csv=invoices(
+                '"I9","C1","2026-03-01","5.00","a, ""b"""',
+                header="id,customer,date,amount,description",
+            )
+        ),
     ),
     (
         "crlf_and_no_final_newline",
@@ -722,8 +803,10 @@ ODD_BUT_VALID = [
     ),
     (
         "bom_and_spaces",
-        ledger_files(invoices_csv=b"\xef\xbb\xbf" + b" id , customer ,date,amount\n"
-                     b" I9 ,\tC1\t, 2026-03-01 , 7.5 \n"),
+        ledger_files(
+            invoices_csv=b"\xef\xbb\xbf" + b" id , customer ,date,amount\n"
+            b" I9 ,\tC1\t, 2026-03-01 , 7.5 \n"
+        ),
     ),
     (
         "nbsp_around_an_id",
@@ -731,13 +814,21 @@ ODD_BUT_VALID = [
     ),
     (
         "amounts_written_oddly",
-        ledger_files(invoices_csv=invoices("I9,C1,2026-03-01,007.50", "I10,C1,2026-03-01,.5",
-                                           "I11,C1,2026-03-01,5.", "I12,J1,2026-03-01,100.000",
-                                           "I13,C1,2026-03-01,3.10000")),
+        ledger_files(
+            invoices_csv=invoices(
+                "I9,C1,2026-03-01,007.50",
+                "I10,C1,2026-03-01,.5",
+                "I11,C1,2026-03-01,5.",
+                "I12,J1,2026-03-01,100.000",
+                "I13,C1,2026-03-01,3.10000",
+            )
+        ),
     ),
     (
         "allocations_with_spaces_and_a_trailing_semicolon",
-        ledger_files(payments_csv=payments("P1,C1,2026-03-02,5.00,,, I1 = 1.00 ; I3=2.00;")),
+        ledger_files(
+            payments_csv=payments("P1,C1,2026-03-02,5.00,,, I1 = 1.00 ; I3=2.00;")
+        ),
     ),
     (
         "empty_allocations",
@@ -757,14 +848,21 @@ ODD_BUT_VALID = [
     ),
     (
         "id_like_a_payment_reference",
-        ledger_files(payments_csv=payments("payments.csv:3,C1,2026-03-02,5.00,,,",
-                                           ",C1,2026-03-02,5.00,,,")),
+        ledger_files(
+            payments_csv=payments(
+                "payments.csv:3,C1,2026-03-02,5.00,,,", ",C1,2026-03-02,5.00,,,"
+            )
+        ),
     ),
 ]
 
 
-@pytest.mark.parametrize(("name", "files"), ODD_BUT_VALID, ids=[o[0] for o in ODD_BUT_VALID])
-def test_odd_but_valid_csv_gives_the_same_report(native, tmp_path, monkeypatch, name, files):
+@pytest.mark.parametrize(
+    ("name", "files"), ODD_BUT_VALID, ids=[o[0] for o in ODD_BUT_VALID]
+)
+def test_odd_but_valid_csv_gives_the_same_report(
+    native, tmp_path, monkeypatch, name, files
+):
     monkeypatch.setenv("ARLEDGER_NO_CACHE", "1")
     root = write_files(tmp_path / name, files)
     ledger, problems = careful(root)
@@ -787,12 +885,15 @@ YAML_KEYS = ["' I1 '", "'I1 '", '"\\tI1"']
 
 def yaml_allocation_ledger(root: Path, key: str) -> Path:
     """A payment whose YAML allocations name `key`, which is not the id `I1`."""
-    return write_files(root, {
-        "customers.csv": "id,name\nC1,One\n",
-        "invoices.csv": "id,customer,date,amount\nI1,C1,2026-03-01,100.00\n",
-        "payments.yaml": "- {customer: C1, date: 2026-03-02, amount: 50.00, "
-        f"allocations: {{{key}: 5.00}}}}\n",
-    })
+    return write_files(
+        root,
+        {
+            "customers.csv": "id,name\nC1,One\n",
+            "invoices.csv": "id,customer,date,amount\nI1,C1,2026-03-01,100.00\n",
+            "payments.yaml": "- {customer: C1, date: 2026-03-02, amount: 50.00, "
+            f"allocations: {{{key}: 5.00}}}}\n",
+        },
+    )
 
 
 @pytest.mark.parametrize("key", YAML_KEYS)
@@ -888,13 +989,18 @@ def cli_same(
 
 
 def test_cli_output_is_the_same_on_small_csv(native, monkeypatch):
-    cli_same(LEDGERS / "small_csv", monkeypatch,
-             ["2026-08-31", AS_OF, "2027-06-30"],
-             ([], ["--customer", "ACME"], ["--owner", "lin"], ["--currency", "EUR"]))
+    cli_same(
+        LEDGERS / "small_csv",
+        monkeypatch,
+        ["2026-08-31", AS_OF, "2027-06-30"],
+        ([], ["--customer", "ACME"], ["--owner", "lin"], ["--currency", "EUR"]),
+    )
     cli_same(LEDGERS / "small_csv", monkeypatch, [AS_OF], ([],), MORE_SHAPES)
 
 
-def test_cli_output_is_the_same_with_oddly_written_amounts(native, tmp_path, monkeypatch):
+def test_cli_output_is_the_same_with_oddly_written_amounts(
+    native, tmp_path, monkeypatch
+):
     root = write_files(tmp_path / "odd", ODD_DECIMALS)
     ledger, problems = careful(root)
     assert not problems
@@ -913,12 +1019,18 @@ def test_cli_output_is_the_same_on_a_generated_ledger(native, generated, monkeyp
     busiest = Counter(i.customer for i in ledger.invoices.values()).most_common(1)[0][0]
     owner = next(c.owner for c in ledger.customers.values() if c.owner)
     cli_same(path, monkeypatch, ["2025-09-30"], ([],))
-    cli_same(path, monkeypatch, ["2027-01-01"],
-             ([], ["--customer", busiest], ["--owner", owner], ["--currency", "EUR"]))
+    cli_same(
+        path,
+        monkeypatch,
+        ["2027-01-01"],
+        ([], ["--customer", busiest], ["--owner", owner], ["--currency", "EUR"]),
+    )
     cli_same(path, monkeypatch, ["2027-01-01"], ([],), MORE_SHAPES[:2])
 
 
-def test_cli_output_is_the_same_on_a_generated_yaml_ledger(native, generated, monkeypatch):
+def test_cli_output_is_the_same_on_a_generated_yaml_ledger(
+    native, generated, monkeypatch
+):
     path = generated[1, "yaml"]
     if load_lean(path) is None:
         pytest.skip("the lane declined the YAML ledger")
@@ -989,7 +1101,9 @@ def small_ledgers(draw) -> dict[str, Any]:
         day = draw(days)
         cents, amount = money(real_currency)
         row = {
-            "id": draw(st.sampled_from([f"INV-{k}", f"I{k:02d}", f"inv {k}", f"Ä-{k}"])),
+            "id": draw(
+                st.sampled_from([f"INV-{k}", f"I{k:02d}", f"inv {k}", f"Ä-{k}"])
+            ),
             "customer": customer,
             "date": day.isoformat(),
             "amount": amount,
@@ -1004,8 +1118,15 @@ def small_ledgers(draw) -> dict[str, Any]:
             row["due"] = (day + timedelta(days=draw(st.integers(0, 90)))).isoformat()
         elif shape == "schedule" and cents >= 3:
             parts = draw(st.integers(2, 3))
-            cuts = sorted(draw(st.sets(st.integers(1, cents - 1),
-                                       min_size=parts - 1, max_size=parts - 1)))
+            cuts = sorted(
+                draw(
+                    st.sets(
+                        st.integers(1, cents - 1),
+                        min_size=parts - 1,
+                        max_size=parts - 1,
+                    )
+                )
+            )
             bounds = [0, *cuts, cents]
             places = minor_units(real_currency)
             for a, b in zip(bounds, bounds[1:], strict=False):
@@ -1020,8 +1141,12 @@ def small_ledgers(draw) -> dict[str, Any]:
     invoices = [r for r in invoices if not (r["id"] in seen or seen.add(r["id"]))]
 
     def of(customer: str, currency: str | None = None) -> list[dict]:
-        return [i for i in invoices if i["customer"] == customer
-                and (currency is None or i["_currency"] == currency)]
+        return [
+            i
+            for i in invoices
+            if i["customer"] == customer
+            and (currency is None or i["_currency"] == currency)
+        ]
 
     payments = []
     for k in range(draw(st.integers(0, 30))):
@@ -1054,8 +1179,14 @@ def small_ledgers(draw) -> dict[str, Any]:
             first = draw(st.sampled_from(mine))
             currency = first["_currency"]
             same = of(customer, currency)
-            named = draw(st.lists(st.sampled_from(same), min_size=1, max_size=3,
-                                  unique_by=lambda r: r["id"]))
+            named = draw(
+                st.lists(
+                    st.sampled_from(same),
+                    min_size=1,
+                    max_size=3,
+                    unique_by=lambda r: r["id"],
+                )
+            )
             places = minor_units(currency)
             total = 0
             for target in named:
@@ -1116,40 +1247,155 @@ def spoil(draw, mistake, customers, invoices, payments, home) -> None:
     other = customers[1]["id"]
     day = WINDOW[0].isoformat()
     if mistake == "other_customers_invoice":
-        invoices.append({"id": "X-1", "customer": first, "date": day, "amount": "10.00",
-                         "currency": "USD", "_currency": "USD", "_cents": 1000})
-        payments.append({"id": "X-P", "customer": other, "date": day, "amount": "5.00",
-                         "currency": "USD", "invoice": "X-1", "allocations": []})
+        invoices.append(
+            {
+                "id": "X-1",
+                "customer": first,
+                "date": day,
+                "amount": "10.00",
+                "currency": "USD",
+                "_currency": "USD",
+                "_cents": 1000,
+            }
+        )
+        payments.append(
+            {
+                "id": "X-P",
+                "customer": other,
+                "date": day,
+                "amount": "5.00",
+                "currency": "USD",
+                "invoice": "X-1",
+                "allocations": [],
+            }
+        )
     elif mistake == "allocations_over_amount":
-        invoices.append({"id": "X-1", "customer": first, "date": day, "amount": "10.00",
-                         "currency": "USD", "_currency": "USD", "_cents": 1000})
-        payments.append({"id": "X-P", "customer": first, "date": day, "amount": "5.00",
-                         "currency": "USD", "invoice": "",
-                         "allocations": [("X-1", "5.01")]})
+        invoices.append(
+            {
+                "id": "X-1",
+                "customer": first,
+                "date": day,
+                "amount": "10.00",
+                "currency": "USD",
+                "_currency": "USD",
+                "_cents": 1000,
+            }
+        )
+        payments.append(
+            {
+                "id": "X-P",
+                "customer": first,
+                "date": day,
+                "amount": "5.00",
+                "currency": "USD",
+                "invoice": "",
+                "allocations": [("X-1", "5.01")],
+            }
+        )
     elif mistake == "decimals_in_jpy":
-        payments.append({"id": "X-P", "customer": first, "date": day, "amount": "5.5",
-                         "currency": "JPY", "invoice": "", "allocations": []})
+        payments.append(
+            {
+                "id": "X-P",
+                "customer": first,
+                "date": day,
+                "amount": "5.5",
+                "currency": "JPY",
+                "invoice": "",
+                "allocations": [],
+            }
+        )
     elif mistake == "currency_mismatch":
-        invoices.append({"id": "X-1", "customer": first, "date": day, "amount": "10.00",
-                         "currency": "USD", "_currency": "USD", "_cents": 1000})
-        payments.append({"id": "X-P", "customer": first, "date": day, "amount": "5.00",
-                         "currency": "EUR", "invoice": "X-1", "allocations": []})
+        invoices.append(
+            {
+                "id": "X-1",
+                "customer": first,
+                "date": day,
+                "amount": "10.00",
+                "currency": "USD",
+                "_currency": "USD",
+                "_cents": 1000,
+            }
+        )
+        payments.append(
+            {
+                "id": "X-P",
+                "customer": first,
+                "date": day,
+                "amount": "5.00",
+                "currency": "EUR",
+                "invoice": "X-1",
+                "allocations": [],
+            }
+        )
     elif mistake == "unknown_invoice":
-        payments.append({"id": "X-P", "customer": first, "date": day, "amount": "5.00",
-                         "currency": "", "invoice": "NO-SUCH", "allocations": []})
+        payments.append(
+            {
+                "id": "X-P",
+                "customer": first,
+                "date": day,
+                "amount": "5.00",
+                "currency": "",
+                "invoice": "NO-SUCH",
+                "allocations": [],
+            }
+        )
     elif mistake == "duplicate_invoice":
-        invoices.append({"id": "X-1", "customer": first, "date": day, "amount": "10.00",
-                         "currency": "USD", "_currency": "USD", "_cents": 1000})
-        invoices.append({"id": "X-1", "customer": other, "date": day, "amount": "12.00",
-                         "currency": "USD", "_currency": "USD", "_cents": 1200})
+        invoices.append(
+            {
+                "id": "X-1",
+                "customer": first,
+                "date": day,
+                "amount": "10.00",
+                "currency": "USD",
+                "_currency": "USD",
+                "_cents": 1000,
+            }
+        )
+        invoices.append(
+            {
+                "id": "X-1",
+                "customer": other,
+                "date": day,
+                "amount": "12.00",
+                "currency": "USD",
+                "_currency": "USD",
+                "_cents": 1200,
+            }
+        )
     elif mistake == "unknown_customer":
-        payments.append({"id": "X-P", "customer": "C9", "date": day, "amount": "5.00",
-                         "currency": "", "invoice": "", "allocations": []})
+        payments.append(
+            {
+                "id": "X-P",
+                "customer": "C9",
+                "date": day,
+                "amount": "5.00",
+                "currency": "",
+                "invoice": "",
+                "allocations": [],
+            }
+        )
 
 
-INVOICE_COLUMNS = ("id", "customer", "date", "due", "amount", "currency", "owner",
-                   "disputed", "schedule")
-PAYMENT_COLUMNS = ("id", "customer", "date", "amount", "currency", "invoice", "allocations")
+INVOICE_COLUMNS = (
+    "id",
+    "customer",
+    "date",
+    "due",
+    "amount",
+    "currency",
+    "owner",
+    "disputed",
+    "schedule",
+)
+PAYMENT_COLUMNS = (
+    "id",
+    "customer",
+    "date",
+    "amount",
+    "currency",
+    "invoice",
+    "allocations",
+)
 ADJUSTMENT_COLUMNS = ("id", "customer", "date", "amount", "kind", "invoice", "currency")
 
 
@@ -1203,8 +1449,11 @@ def write_small_ledger(root: Path, spec: dict[str, Any], fmt: str) -> None:
     if spec["default_terms"] is not None:
         settings_text += f"terms: {{default: {spec['default_terms']}}}\n"
     (root / "arledger.yaml").write_text(settings_text, encoding="utf-8")
-    write_csv(root / "customers.csv", ("id", "name", "currency", "terms", "owner"),
-              spec["customers"])
+    write_csv(
+        root / "customers.csv",
+        ("id", "name", "currency", "terms", "owner"),
+        spec["customers"],
+    )
     write("invoices", INVOICE_COLUMNS, spec["invoices"], spec["split_invoices"])
     write("payments", PAYMENT_COLUMNS, spec["payments"], spec["split_payments"])
     write("adjustments", ADJUSTMENT_COLUMNS, spec["adjustments"], False)

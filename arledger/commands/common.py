@@ -6,11 +6,12 @@ place, `exit_codes`. Only `today` asks the clock.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from enum import IntEnum
@@ -181,28 +182,36 @@ def load_ledger(ledger_dir: Path | None) -> Any:
     A big ledger shows a progress bar on stderr when it is a terminal; never in a
     pipe or under cron.
     """
-    from arledger.loader import find_ledger, load, record_files
+    from arledger.loader import find_ledger, load
 
     root = find_ledger(ledger_dir)
-    if not sys.stderr.isatty():
-        ledger, errors = load(root)
-    else:
-        sizes = {file: file.stat().st_size for file in record_files(root)}
-        total = sum(sizes.values())
-        if total < PROGRESS_BYTES:
-            ledger, errors = load(root)
-        else:
-            from rich.console import Console
-            from rich.progress import Progress
-
-            with Progress(console=Console(stderr=True), transient=True) as bar:
-                task = bar.add_task("Loading the ledger", total=total)
-                ledger, errors = load(
-                    root, on_file=lambda file: bar.advance(task, sizes.get(file, 0))
-                )
+    with _progress(root) as on_file:
+        ledger, errors = load(root, on_file=on_file)
     if any(not e.warning for e in errors):
         raise LedgerInvalid(errors)
     return ledger
+
+
+@contextlib.contextmanager
+def _progress(root: Path) -> Iterator[Callable[[Path], None] | None]:
+    """A progress bar over a big ledger's record files, on a terminal only:
+    yields what to call as each file is read (None: no bar)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from arledger.loader import record_files
+
+    sizes = {file: file.stat().st_size for file in record_files(root)}
+    total = sum(sizes.values())
+    if total < PROGRESS_BYTES:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("Loading the ledger", total=total)
+        yield lambda file: bar.advance(task, sizes.get(file, 0))
 
 
 @dataclass(frozen=True)
@@ -444,9 +453,10 @@ def _settled(
     from arledger.settle import settle, settle_lean
 
     if lean and not history and not os.environ.get("ARLEDGER_NO_NATIVE"):
-        from arledger.loader import load_lean
+        from arledger.loader import find_ledger, load_lean
 
-        found = load_lean(ledger_dir)
+        with _progress(find_ledger(ledger_dir)) as on_file:
+            found = load_lean(ledger_dir, on_file=on_file)
         if found is not None:
             ledger, bulk = found
             view = make_view(ledger, day.isoformat(), customer, owner, currency)
