@@ -102,6 +102,15 @@ span_eq(Span a, Span b)
     return a.n == b.n && memcmp(a.p, b.p, (size_t)a.n) == 0;
 }
 
+/* Byte order, which for UTF-8 is code point order: Python's order of str. */
+static int
+span_cmp(Span a, Span b)
+{
+    Py_ssize_t n = a.n < b.n ? a.n : b.n;
+    int c = memcmp(a.p, b.p, (size_t)n);
+    return c ? c : (a.n > b.n) - (a.n < b.n);
+}
+
 static int
 table_resize(Table *t, uint64_t size)
 {
@@ -202,6 +211,8 @@ typedef struct {
     int32_t targets;
 } Receipt;
 
+typedef VEC(Receipt) Receipts;
+
 typedef struct {
     char code[4];
     int places;
@@ -222,8 +233,8 @@ typedef struct {
     Table invoice_ids, payment_ids, adjustment_ids;
     VEC(Invoice) invoices;
     VEC(Work) works;
-    VEC(Receipt) payments;
-    VEC(Receipt) adjustments;
+    Receipts payments;
+    Receipts adjustments;
     VEC(Target) targets;
     int broken; /* a file was declined half read */
 } Bulk;
@@ -779,7 +790,7 @@ read_row(Bulk *self, int kind, const int *roles, Span *cells, int width, PyObjec
     }
 
     Table *ids = kind == K_PAYMENTS ? &self->payment_ids : &self->adjustment_ids;
-    VEC(Receipt) *list = kind == K_PAYMENTS ? (void *)&self->payments : (void *)&self->adjustments;
+    Receipts *list = kind == K_PAYMENTS ? &self->payments : &self->adjustments;
     if (id.n) {
         int added = table_add(ids, id, (int32_t)list->n);
         if (added <= 0) {
@@ -824,13 +835,21 @@ reserve(Bulk *self, int kind, Py_ssize_t rows)
                    ? -1
                    : 0;
     Table *ids = kind == K_PAYMENTS ? &self->payment_ids : &self->adjustment_ids;
-    VEC(Receipt) *list = kind == K_PAYMENTS ? (void *)&self->payments : (void *)&self->adjustments;
+    Receipts *list = kind == K_PAYMENTS ? &self->payments : &self->adjustments;
     return table_reserve(ids, rows) < 0 ||
                    grow((void **)&list->v, &list->cap, list->n + rows, sizeof(Receipt)) < 0 ||
                    grow((void **)&self->targets.v, &self->targets.cap, self->targets.n + rows,
                         sizeof(Target)) < 0
                ? -1
                : 0;
+}
+
+/* The model's required fields are all there (an id is optional for payments). */
+static int
+has_required(int kind, const int *seen)
+{
+    return seen[F_CUSTOMER] && seen[F_DATE] && seen[F_AMOUNT] &&
+           (kind == K_PAYMENTS || seen[F_ID]) && (kind != K_ADJUSTMENTS || seen[F_KIND]);
 }
 
 static const Field *
@@ -906,8 +925,7 @@ Bulk_read(Bulk *self, PyObject *args)
         seen[fields[f].role] = 1;
         q = stop + 1;
     }
-    if (!seen[F_CUSTOMER] || !seen[F_DATE] || !seen[F_AMOUNT] ||
-        (kind != K_PAYMENTS && !seen[F_ID]) || (kind == K_ADJUSTMENTS && !seen[F_KIND]))
+    if (!has_required(kind, seen))
         Py_RETURN_FALSE;
     p = eol + 1;
 
@@ -1108,8 +1126,7 @@ Bulk_read_records(Bulk *self, PyObject *args)
         }
         if (ok != 1)
             break;
-        if (!seen[F_CUSTOMER] || !seen[F_DATE] || !seen[F_AMOUNT] ||
-            (kind != K_PAYMENTS && !seen[F_ID]) || (kind == K_ADJUSTMENTS && !seen[F_KIND])) {
+        if (!has_required(kind, seen)) {
             ok = 0;
             break;
         }
@@ -1169,11 +1186,8 @@ work_before(const Bulk *b, int32_t x, int32_t y)
     const Invoice *i = &b->invoices.v[w->invoice], *j = &b->invoices.v[v->invoice];
     if (i->date != j->date)
         return i->date < j->date;
-    if (w->invoice != v->invoice) {
-        Py_ssize_t n = i->id.n < j->id.n ? i->id.n : j->id.n;
-        int c = memcmp(i->id.p, j->id.p, (size_t)n);
-        return c ? c < 0 : i->id.n < j->id.n;
-    }
+    if (w->invoice != v->invoice)
+        return span_cmp(i->id, j->id) < 0;
     return w->number < v->number;
 }
 
@@ -1391,14 +1405,6 @@ receive(Engine *e, const Receipt *r, int32_t ref)
 /* Event order (SPEC §2): by date, then by id; kinds are merged in `run`. */
 static const Bulk *sort_bulk;
 static const Receipt *sort_receipts;
-
-static int
-span_cmp(Span a, Span b)
-{
-    Py_ssize_t n = a.n < b.n ? a.n : b.n;
-    int c = memcmp(a.p, b.p, (size_t)n);
-    return c ? c : (a.n > b.n) - (a.n < b.n);
-}
 
 static int
 cmp_invoice(const void *x, const void *y)

@@ -455,8 +455,9 @@ def _settled(
     if lean and not history and not os.environ.get("ARLEDGER_NO_NATIVE"):
         from arledger.loader import find_ledger, load_lean
 
-        with _progress(find_ledger(ledger_dir)) as on_file:
-            found = load_lean(ledger_dir, on_file=on_file)
+        root = find_ledger(ledger_dir)
+        with _progress(root) as on_file:
+            found = load_lean(root, on_file=on_file)
         if found is not None:
             ledger, bulk = found
             view = make_view(ledger, day.isoformat(), customer, owner, currency)
