@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from arledger.errors import LedgerError, LedgerNotFound, Source
-from arledger.fastpath import Builder, ColumnReader, csv_nested, read_yaml_fast
 from arledger.ledger import Ledger
 from arledger.model import (
     RECORD_MODELS,
@@ -34,7 +32,8 @@ from arledger.model import (
     Record,
     Settings,
 )
-from arledger.money import MINOR_UNITS, has_excess_places, minor_units
+from arledger.money import has_excess_places, minor_units
+from arledger.readers import csv_nested, read_yaml_fast
 from arledger.rows import PAYMENT, row_of
 
 try:  # SPEC: use PyYAML's C loader when present
@@ -88,11 +87,6 @@ class _Collected:
     first_seen: dict[str, dict[str, Any]] = field(
         default_factory=lambda: {k: {} for k in KINDS}
     )
-    # Per file read as columns: the most decimals any of its amounts has.
-    places: dict[str, int | None] = field(default_factory=dict)
-    # Per payments file screened as it was read: the payments check_references
-    # must still look at (fastpath.ColumnReader._screen).
-    screened: dict[str, list[Any]] = field(default_factory=dict)
 
     def is_duplicate(
         self, kind: str, record_id: Any, source: Source, errors: list[LedgerError]
@@ -552,17 +546,14 @@ _Failure = tuple[Any, Any, Source]
 
 
 def _validate_batch(
-    model: type[Record], builder: Builder, batch: _Batch, errors: list[LedgerError]
+    model: type[Record], batch: _Batch, errors: list[LedgerError]
 ) -> list[Record | _Failure]:
     """Every row of a batch as a record, or as what is known of it if it failed."""
     rel, rows, lines, locate = batch.rel, batch.rows, batch.lines, batch.locate
-    build = builder.build
     results: list[Record | _Failure] = []
     for i, data in enumerate(rows):
         source = Source(rel, lines[i])
-        record = build(data, source)
-        if record is None:
-            record = _validate(model, data, source, partial(locate, i), errors)
+        record = _validate(model, data, source, partial(locate, i), errors)
         if record is None:
             customer_line = locate(i, ("customer",))
             results.append((data.get("id"), data.get("customer"),
@@ -608,7 +599,6 @@ def _collect(
 def _load_batch(
     kind: str,
     model: type[Record],
-    builder: Builder,
     text: str | None,
     rel: str,
     collected: _Collected,
@@ -623,38 +613,14 @@ def _load_batch(
     else:  # CSV, or YAML the fast reader declined
         batch = _read_batch(text, rel, kind, errors)
     problems: list[LedgerError] = []
-    results = _validate_batch(model, builder, batch, problems)
+    results = _validate_batch(model, batch, problems)
     if problems and not batch.exact:
         # Read it again through PyYAML, which knows every key's line.
         batch = _read_batch(text, rel, kind, errors)
         problems = []
-        results = _validate_batch(model, builder, batch, problems)
+        results = _validate_batch(model, batch, problems)
     errors.extend(problems)
     _collect(kind, batch, results, collected, errors)
-
-
-def _collect_rows(
-    kind: str, rows: list[Any], collected: _Collected, errors: list[LedgerError]
-) -> bool:
-    """Add a whole file of valid rows: ids checked as sets, one by one only
-    when some id is missing or taken (then some may be left out: False)."""
-    seen = collected.first_seen[kind]
-    ids = list(map(_id_of, rows))  # attrgetter: no Python call per row
-    if None not in ids and seen.keys().isdisjoint(ids):
-        before = len(seen)
-        seen.update(zip(ids, rows, strict=True))
-        if len(seen) == before + len(rows):
-            collected.records[kind].extend(rows)
-            return True
-        for record_id in ids:  # an id twice in this file: undo, then one by one
-            seen.pop(record_id, None)
-    rel = rows[0].src_path
-    batch = _Batch(rel, (), [], lambda i, loc: rows[i].src_line)
-    _collect(kind, batch, rows, collected, errors)
-    return False
-
-
-_id_of = attrgetter("id")
 
 
 def _load_settings(
@@ -731,100 +697,16 @@ def _load_kind(
 ) -> None:
     """Read, validate and collect every file of one kind."""
     model = RECORD_MODELS[kind]
-    builder = Builder(model)
-    # Payments and adjustments name invoices: share the id strings.
-    columns = ColumnReader(builder, invoices=collected.first_seen["invoices"])
     for file in _record_files(root, kind):
         files.append(file)
         rel = file.relative_to(root).as_posix()
         text = _read_text(file, rel, errors)
-        read, parsed = None, None
-        if text is not None and rel.lower().endswith(".csv"):
-            read = columns.read(text, rel)
-        elif text is not None:
+        parsed = None
+        if text is not None and not rel.lower().endswith(".csv"):
             parsed = read_yaml_fast(text)
-            if parsed is not None:
-                read = columns.read_records(*parsed, rel)
-        if read is not None:
-            rows, collected.places[rel], to_check = read
-            del text, read, parsed  # not kept while other files load
-            if _collect_rows(kind, rows, collected, errors) and to_check is not None:
-                collected.screened[rel] = to_check
-        else:
-            _load_batch(kind, model, builder, text, rel, collected, errors, parsed)
+        _load_batch(kind, model, text, rel, collected, errors, parsed)
         if on_file is not None:
             on_file(file)
-
-
-# The kinds the native lane (arledger/_bulk.c) reads, with its numbers for them.
-BULK_KINDS = {"invoices": 0, "payments": 1, "adjustments": 2}
-
-
-def load_lean(
-    path: str | os.PathLike[str] | None = None,
-    *,
-    on_file: Callable[[Path], None] | None = None,
-) -> tuple[Ledger, Any] | None:
-    """A ledger whose invoices, payments and adjustments the native lane holds,
-    or None when that lane is not built or is not sure of some file.
-
-    Customers, contacts and settings are read as `load` reads them; the bulk
-    kinds go to `arledger._bulk.Bulk`, which reads plain CSV files (and YAML
-    ones that `read_yaml_fast` reads) and checks them as the cross-checks here
-    would. It never decides an error: at any
-    doubt, and whenever some file has an error, this returns None and the
-    caller loads the ledger with `load`, which says what is wrong. The Ledger
-    returned holds no invoices, payments or adjustments: only reports that read
-    open balances (`settle_lean`) may use it.
-
-    Args:
-        path: the ledger directory (None: `$ARLEDGER_DIR`, else the current one).
-        on_file: called with each record file once it is read (for progress).
-
-    Raises:
-        LedgerNotFound: when there is no ledger at `path`.
-    """
-    root = find_ledger(path)
-    try:
-        from arledger._bulk import Bulk
-    except ImportError:  # built without a C compiler: the Python path
-        return None
-    bulk_files = {kind: list(_record_files(root, kind)) for kind in BULK_KINDS}
-    errors: list[LedgerError] = []
-    settings, files = _load_settings(root, errors)
-    collected = _Collected()
-    _load_kind(root, "customers", collected, errors, files, on_file)
-    _load_kind(root, "contacts", collected, errors, files, on_file)
-    if errors:
-        return None
-    ledger = _build(root, settings, collected, files)
-    customers = [
-        (c.id, ledger.terms_of(c.id), c.currency) for c in ledger.customers.values()
-    ]
-    bulk = Bulk(customers, settings.currency, MINOR_UNITS)
-    for kind, number in BULK_KINDS.items():
-        for file in bulk_files[kind]:
-            files.append(file)
-            rel = file.relative_to(root).as_posix()
-            raw = _read_utf8(file)
-            if raw is None:
-                return None
-            if rel.lower().endswith(".csv"):
-                if not bulk.read(number, raw, rel):
-                    return None
-            else:
-                parsed = read_yaml_fast(raw.decode("utf-8"))
-                if parsed is None or not bulk.read_records(number, *parsed, rel):
-                    return None  # odd YAML: PyYAML, on the careful path
-            if on_file is not None:
-                on_file(file)
-    if check_customers_exist(ledger, collected):
-        return None
-    for contact in ledger.contacts:  # check_references, for contacts
-        if contact.invoice is not None:
-            if bulk.invoice_customer(contact.invoice) != contact.customer:
-                return None
-    return replace(ledger, files=tuple(files)), bulk
 
 
 def _build(
@@ -931,20 +813,12 @@ def _field(name: str, invoice_id: str) -> tuple[str, ...]:
 
 def _naming(ledger: Ledger, collected: _Collected) -> Iterator[Any]:
     """The payments, adjustments and contacts that name an invoice, of known
-    customers (an unknown customer is reported by check_customers_exist).
-    Of the payments files screened as they were read, only what the screen
-    left (the rest name one invoice of theirs, in its currency, for no more
-    than its amount: nothing to report)."""
+    customers (an unknown customer is reported by check_customers_exist)."""
     customers = ledger.customers
-    screened = collected.screened
     for payment in ledger.payments:
-        if getattr(payment, "src_path", None) in screened:
-            continue
         if payment.invoice is not None or payment.allocations:
             if payment.customer in customers:
                 yield payment
-    for to_check in screened.values():
-        yield from (p for p in to_check if p.customer in customers)
     for records in (ledger.adjustments, ledger.contacts):
         for record in records:
             if record.invoice is not None and record.customer in customers:
@@ -1021,12 +895,7 @@ def _over_invoice(
 
 
 def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError]:
-    """Amounts carry no more decimals than their currency has (cents for USD).
-
-    Files read as columns know the most decimals any of their amounts has; when
-    every currency of the ledger allows that many, their records are not looked
-    at one by one.
-    """
+    """Amounts carry no more decimals than their currency has (cents for USD)."""
     errors = []
 
     currency_of = ledger.currency_of
@@ -1036,11 +905,6 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
         currencies.update({r.currency for r in records})
     currencies.discard(None)  # type: ignore[arg-type]
     allowed = min(minor_units(c) for c in currencies)
-    clean = {
-        rel
-        for rel, places in collected.places.items()
-        if places is not None and places <= allowed
-    }
     # Amounts with at most this many decimals are fine in every currency here.
     fine = -allowed
 
@@ -1062,7 +926,7 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
     def unchecked(records: Iterable[Any]) -> Iterator[Any]:
         customers = ledger.customers
         for record in records:
-            if record.customer in customers and _path_of(record) not in clean:
+            if record.customer in customers:
                 yield record
 
     for invoice in unchecked(ledger.invoices.values()):
@@ -1074,13 +938,6 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
         for invoice_id, amount in (getattr(record, "allocations", None) or {}).items():
             check(record, f"allocations.{invoice_id}", amount)
     return errors
-
-
-def _path_of(record: Any) -> str | None:
-    path = getattr(record, "src_path", None)
-    if path is None and record.source is not None:
-        path = record.source.path
-    return path
 
 
 CROSS_CHECKS: tuple[Callable[[Ledger, _Collected], list[LedgerError]], ...] = (

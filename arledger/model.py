@@ -25,6 +25,7 @@ from pydantic import (
 
 from arledger.dates import DateError, parse_ledger_date
 from arledger.errors import Source
+from arledger.money import MAX_DIGITS, is_currency
 
 DEFAULT_TERMS = 30
 DEFAULT_BUCKETS = (30, 60, 90, 120)
@@ -45,19 +46,65 @@ def _ledger_date(value: Any) -> Any:
     return value
 
 
-def _upper(value: Any) -> Any:
-    return value.strip().upper() if isinstance(value, str) else value
+def _iso_currency(value: Any) -> Any:
+    """ISO 4217 codes as ISO writes them: `usd` is refused, not upper-cased, so
+    that what the file says is what the reports say."""
+    if isinstance(value, str):
+        code = value.strip()
+        if not is_currency(code):
+            hint = ""
+            if is_currency(code.upper()):
+                hint = f"; write it in capitals: {code.upper()}"
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code{hint}")
+        return code
+    return value
 
 
 _PLAIN_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
 
 def _plain_decimal(value: Any) -> Any:
-    """Amounts are written as plain decimals: no exponents, no separators."""
-    if isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value.strip()):
-        raise ValueError(
-            f"not an amount ({value!r}); write plain decimals like 1234.50"
-        )
+    """Amounts are written as plain decimals: no exponents, no separators, and
+    no more significant digits than arithmetic keeps (MAX_DIGITS)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not _PLAIN_DECIMAL.fullmatch(text):
+            raise ValueError(
+                f"not an amount ({value!r}); write plain decimals like 1234.50"
+            )
+        digits = text.lstrip("+-").replace(".", "").lstrip("0")
+        if len(digits) > MAX_DIGITS:
+            raise ValueError(f"{value!r} has more than {MAX_DIGITS} significant digits")
+    return value
+
+
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+
+def _whole(value: Any) -> Any:
+    """Whole numbers are written as digits: `true`, `1_0` or `5.0` are not."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a whole number (got {value!r})")
+    if isinstance(value, str):
+        text = value.strip()
+        if not _WHOLE.fullmatch(text):
+            raise ValueError(f"not a whole number (got {value!r})")
+        return int(text)
+    return value
+
+
+_FLAGS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def _flag(value: Any) -> Any:
+    """Yes/no values: true/false/yes/no/1/0 in any case, nothing else (SPEC §4)."""
+    if isinstance(value, str):
+        flag = _FLAGS.get(value.strip().lower())
+        if flag is None:
+            raise ValueError(
+                f"not a yes/no value (got {value!r}); use true/false/yes/no/1/0"
+            )
+        return flag
     return value
 
 
@@ -68,9 +115,9 @@ Amount = Annotated[
 NonNegative = Annotated[
     Decimal, BeforeValidator(_plain_decimal), Field(ge=0, allow_inf_nan=False)
 ]
-Currency = Annotated[
-    str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z]{3}$")
-]
+Currency = Annotated[str, BeforeValidator(_iso_currency)]
+Whole = Annotated[int, BeforeValidator(_whole)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
 Id = Annotated[str, StringConstraints(min_length=1)]
 Language = Literal["en", "zh"]
 
@@ -102,14 +149,14 @@ class Customer(Record):
     phone: str | None = None
     address: str | None = None
     contact: str | None = None
-    terms: Annotated[int, Field(ge=0, le=MAX_TERMS)] | None = None
+    terms: Annotated[Whole, Field(ge=0, le=MAX_TERMS)] | None = None
     credit_limit: NonNegative | None = None
     grade: Literal["A", "B", "C", "D"] | None = None
     owner: str | None = None
     currency: Currency | None = None
     language: Language | None = None
-    key_account: bool = False
-    hold: bool = False
+    key_account: Flag = False
+    hold: Flag = False
     dunning_block: DunningBlock | None = None
 
 
@@ -130,7 +177,7 @@ class Invoice(Record):
     description: str | None = None
     po: str | None = None
     owner: str | None = None
-    disputed: bool = False
+    disputed: Flag = False
     dunning_block: DunningBlock | None = None
     schedule: tuple[Instalment, ...] | None = None
 
@@ -225,9 +272,15 @@ class Contact(Record):
     note: str | None = None
     promise_date: LedgerDate | None = None
     promise_amount: Amount | None = None
-    # The invoice a promise is about (an addition to SPEC §1): only payments
-    # naming it then count towards the promise.
+    # The invoice a promise is about (an addition to SPEC §1): only what is
+    # applied to it then counts towards the promise.
     invoice: Id | None = None
+
+    @model_validator(mode="after")
+    def _a_promise_has_a_date(self) -> Contact:
+        if self.promise_amount is not None and self.promise_date is None:
+            raise ValueError("promise_amount: a promise to pay needs its promise_date")
+        return self
 
 
 # ----------------------------------------------------------------- settings
@@ -243,12 +296,12 @@ class Company(Record):
 
 
 class TermsSettings(Record):
-    default: Annotated[int, Field(ge=0, le=MAX_TERMS)] = DEFAULT_TERMS
+    default: Annotated[Whole, Field(ge=0, le=MAX_TERMS)] = DEFAULT_TERMS
 
 
 class AgingSettings(Record):
     basis: Literal["due", "invoice"] = "due"
-    buckets: tuple[Annotated[int, Field(gt=0)], ...] = DEFAULT_BUCKETS
+    buckets: tuple[Annotated[Whole, Field(gt=0)], ...] = DEFAULT_BUCKETS
 
     @field_validator("buckets")
     @classmethod
@@ -269,8 +322,8 @@ def check_buckets(value: tuple[int, ...]) -> tuple[int, ...]:
 
 class DunningLevel(Record):
     name: Id
-    days: int
-    pay_days: Annotated[int, Field(ge=0)] | None = None
+    days: Whole
+    pay_days: Annotated[Whole, Field(ge=0)] | None = None
 
 
 # Constant defaults are built with `model_construct`: the same records, without
@@ -290,8 +343,8 @@ class DunningSettings(Record):
     min_amount: NonNegative = Decimal(0)
     interest_rate: NonNegative = Decimal(0)
     fee: NonNegative = Decimal(0)
-    pay_days: Annotated[int, Field(ge=0)] = 10
-    resend_days: Annotated[int, Field(ge=0)] = 7
+    pay_days: Annotated[Whole, Field(ge=0)] = 10
+    resend_days: Annotated[Whole, Field(ge=0)] = 7
 
     @field_validator("interest_rate")
     @classmethod
@@ -308,17 +361,23 @@ class DunningSettings(Record):
         names = [level.name for level in value]
         if len(set(names)) != len(names):
             raise ValueError("level names must be different from each other")
+        for lower, higher in zip(value, value[1:], strict=False):
+            if higher.days <= lower.days:
+                raise ValueError(
+                    f"level {higher.name!r} ({higher.days} days) must come later "
+                    f"than {lower.name!r} ({lower.days} days): days must increase"
+                )
         return value
 
 
 class CreditSettings(Record):
-    hold_days: Annotated[int, Field(ge=0)] = 60
+    hold_days: Annotated[Whole, Field(ge=0)] = 60
 
 
 class SmtpSettings(Record):
     host: str
-    port: int = 587
-    starttls: bool = True
+    port: Whole = 587
+    starttls: Flag = True
     user: str | None = None
     password_env: str | None = None
     sender: str | None = None

@@ -5,21 +5,31 @@ Pure: amounts are `Decimal` from the file to the output; nothing here sees a flo
 
 from __future__ import annotations
 
+import functools
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 ZERO = Decimal(0)
 
-# ISO 4217 currencies whose minor unit is not 2 (cents). Everything else has 2.
-MINOR_UNITS: dict[str, int] = {
-    # no minor unit
-    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
-    "PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0,
-    "XPF": 0,
-    # three decimals
-    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-    # four decimals
-    "CLF": 4, "UYW": 4,
-}  # fmt: skip
+# The most significant digits an amount may have: Decimal's default context
+# computes with 28, so a longer amount would be rounded in every sum.
+MAX_DIGITS = 28
+
+
+@functools.cache
+def _iso4217() -> dict[str, int]:
+    """ISO 4217 codes and their minor units, from the iso4217 package (ISO's own
+    table). Funds and metals with no minor unit (XAU, XDR, XXX) are not
+    currencies an invoice is written in, and are left out. Imported on first use:
+    it parses ISO's XML table."""
+    from iso4217 import Currency
+
+    return {c.code: c.exponent for c in Currency if c.exponent is not None}
+
+
+def is_currency(code: str) -> bool:
+    """True for an ISO 4217 currency code (upper case, as ISO writes it)."""
+    return code in _iso4217()
+
 
 _QUANTUM: dict[int, Decimal] = {n: Decimal(1).scaleb(-n) for n in range(5)}
 
@@ -33,7 +43,7 @@ def D(value: str | int | Decimal) -> Decimal:
 
 def minor_units(currency: str) -> int:
     """Decimal places of a currency's minor unit (ISO 4217), 2 when unknown."""
-    return MINOR_UNITS.get(currency, 2)
+    return _iso4217().get(currency, 2)
 
 
 def quantum(currency: str) -> Decimal:

@@ -588,37 +588,3 @@ def settle(view: LedgerView, *, history: bool = True) -> Settlement:
     return Settlement(
         view.as_of, tuple(items), tuple(applications), tuple(credits), history
     )
-
-
-def settle_lean(view: LedgerView, bulk: Any) -> Settlement:
-    """`settle(view, history=False)` for a ledger whose bulk records the native
-    lane holds (loader.load_lean): the same open items and credits.
-
-    The lane settles every account as of `view.as_of`; the view's filters are
-    applied to what it gives back, which is the same as settling the filtered
-    records, because an account (a customer in a currency) is settled on its own
-    and the owner filter applies to settled items (see `settle`).
-    """
-    found_items, found_credits = bulk.settle(view.as_of.toordinal())
-    customers = view.ledger.customers
-    wanted, currency, owner = view.customers, view.currency, view.owner
-    owners = {c.id: c.owner for c in customers.values()}
-    items: list[Item] = []
-    for fields in found_items:
-        customer_id = fields[2]
-        if wanted is not None and customer_id not in wanted:
-            continue
-        if currency is not None and fields[3] != currency:
-            continue
-        item_owner = fields[9] or owners.get(customer_id)
-        if owner is not None and item_owner != owner:
-            continue
-        items.append(_new(Item, (*fields[:9], item_owner)))
-    credits = [
-        _new(Credit, fields)
-        for fields in found_credits
-        if (wanted is None or fields[0] in wanted)
-        and (currency is None or fields[1] == currency)
-        and (owner is None or owners.get(fields[0]) == owner)
-    ]
-    return Settlement(view.as_of, tuple(items), (), tuple(credits), history=False)

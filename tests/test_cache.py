@@ -32,7 +32,6 @@ def no_loading(monkeypatch):
         raise AssertionError("the ledger was loaded: not a cache hit")
 
     monkeypatch.setattr("arledger.commands.common.load_ledger", refuse)
-    monkeypatch.setattr("arledger.loader.load_lean", refuse)  # the native lane
 
 
 def test_a_second_identical_run_is_served_from_the_cache(cached, monkeypatch):

@@ -123,16 +123,20 @@ def test_level_at_each_boundary_through_a_ledger(ledger_dir, due, expected):
         assert one(result).level == expected
 
 
-def test_levels_are_ordered_by_days_whatever_the_order_in_settings(ledger_dir):
+def test_levels_must_be_written_mildest_first(ledger_dir):
+    """SPEC §4: dunning levels whose days do not increase are an error (a ladder
+    written out of order is a ladder someone misread)."""
     path = ledger_dir(
         settings=SETTINGS
         + "dunning:\n  levels: [{name: late, days: 20}, {name: early, days: 1}]\n",
         customers=CUSTOMERS,
         invoices="- {id: I1, customer: C, date: 2026-08-01, due: 2026-10-10, amount: 100.00}\n",
     )
-    result, _ = compute(path)  # 21 days past due
-    assert one(result).level == "late"
-    assert [lv.name for lv in result.policy.levels] == ["early", "late"]
+    _, errors = load(path)
+    assert [str(e) for e in errors] == [
+        "arledger.yaml:4: dunning.levels: level 'early' (1 days) must come later "
+        "than 'late' (20 days): days must increase"
+    ]
 
 
 def test_reminder_demands_only_items_falling_due_within_three_days(ledger_dir):

@@ -374,7 +374,6 @@ def run_report(
     context: typer.Context | None = None,
     *,
     history: bool = True,
-    lean: bool = False,
 ) -> None:
     """The body report commands share: load, filter, settle, build, write, exit.
 
@@ -385,8 +384,7 @@ def run_report(
     the ledger's files, and reused while none of them changes; when `main` went
     past the front door (arledger/frontdoor.py), under the front door's key too.
     `history=False` for reports that read only open balances (see `settle`);
-    `lean=True` for those that read nothing but the settlement, the customers
-    and the settings, which may then go by the native lane (`_settled`).
+    `--fail-on broken-promise` reads the applications, so it settles with them.
 
     Raises:
         typer.Exit: always, with the exit code (1 when --fail-on found something).
@@ -418,8 +416,9 @@ def run_report(
                 stderr(message)
             frontdoor.keep(hit)
             raise typer.Exit(hit.exit_code)
+    history = history or "broken-promise" in alerts
     loaded, view, settlement = _settled(
-        ledger_dir, day, customer, owner, currency, history, lean
+        ledger_dir, day, customer, owner, currency, history
     )
     data = sink.render(build(view, settlement))
     code, messages = findings(view, settlement, alerts)
@@ -440,28 +439,10 @@ def _settled(
     owner: str | None,
     currency: str | None,
     history: bool,
-    lean: bool,
 ) -> tuple[Any, Any, Any]:
-    """The ledger, the view and its settlement.
+    """The ledger, the view and its settlement (`history`: with applications)."""
+    from arledger.settle import settle
 
-    With `lean` (and `history=False`), the native lane is tried first
-    (loader.load_lean): it holds the bulk records itself and gives the same open
-    items; when it is not built, is switched off (`ARLEDGER_NO_NATIVE=1`) or is
-    not sure of the ledger, the ledger is loaded the careful way, which also
-    says what is wrong with it.
-    """
-    from arledger.settle import settle, settle_lean
-
-    if lean and not history and not os.environ.get("ARLEDGER_NO_NATIVE"):
-        from arledger.loader import find_ledger, load_lean
-
-        root = find_ledger(ledger_dir)
-        with _progress(root) as on_file:
-            found = load_lean(root, on_file=on_file)
-        if found is not None:
-            ledger, bulk = found
-            view = make_view(ledger, day.isoformat(), customer, owner, currency)
-            return ledger, view, settle_lean(view, bulk)
     loaded = load_ledger(ledger_dir)
     view = make_view(loaded, day.isoformat(), customer, owner, currency)
     return loaded, view, settle(view, history=history)

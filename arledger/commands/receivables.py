@@ -77,9 +77,8 @@ def aging(
         )
         return aging_report.to_report(result, detail=detail)
 
-    # A broken promise is found from the payments themselves: not lean then.
     run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx,
-               history=False, lean="broken-promise" not in alerts)  # fmt: skip
+               history=False)  # fmt: skip
 
 
 @exit_codes

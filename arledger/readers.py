@@ -1,0 +1,180 @@
+"""Readers: record files as text values, before any rule is applied.
+
+A reader turns a file into records whose values are all text (or lists and
+mappings of text); it never decides whether a value is right. Every rule lives
+in the pydantic models (model.py) and the loader's cross-checks, and every
+record goes through them whatever read it.
+
+`read_yaml_fast` parses YAML with rapidyaml (C++) instead of PyYAML. It handles
+the plain shape of ledger files (a top-level list of mappings, no anchors, tags
+or nulls spelled `~`) and returns None for anything else, so the loader reads
+that file with PyYAML, which also knows the line of every key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import compress, count, repeat
+from typing import Any
+
+
+class _Odd(Exception):
+    """The fast reader would read this file differently from PyYAML."""
+
+
+# ---------------------------------------------------------------- YAML
+
+
+# What the fast reader leaves to PyYAML: anchors, aliases, tags, merge keys,
+# several documents, and scalars whose text rapidyaml would not keep exactly.
+_UNSUPPORTED_YAML = re.compile(
+    r"(^|[\s\[{,:-])[&*!][^\s]"  # anchor, alias or tag
+    r"|<<\s*:|^\.\.\.|\n---"  # merge key, several documents
+    r"|^-[ \t\r]*(?:#.*)?$"  # a record whose `-` stands alone on its line
+    # plain scalars rapidyaml's JSON would spell differently: the nulls `~`,
+    # `Null`, `NULL`, and numbers like `.5`, `5.`, `.nan`
+    r"|(?<![^\s\[{,:])(?:~|Null|NULL|[-+]?(?:\.\d+|\d+\.|\.[nNiI][aAnN][nNfF]))"
+    r"(?=[ \t\r]*(?:[,}\]#]|$))",  # (\r: CRLF files)
+    re.MULTILINE,
+)
+# Necessary conditions for _UNSUPPORTED_YAML, each found by a fast scan (a
+# literal first); the full pattern, whose lookbehinds make it try every
+# position (0.25 s for 8 MB), runs only when one of them holds.
+_MAYBE_UNSUPPORTED = (
+    re.compile(r"[&*!]\S"),  # an anchor, alias or tag
+    re.compile(r"\.(?:(?<=[\s\[{,:+-]\.)[\dnNiI]|(?<=\d\.)[ \t\r]*(?:[,}\]#\n]|\Z))"),
+    re.compile(r"\n-[ \t\r]*(?:#[^\n]*)?(?:\n|\Z)"),  # a `-` alone on its line
+)  # one pattern each: a single scan for a literal beats trying three at each place
+_MAYBE_LITERALS = ("<<", "...", "\n---", "~", "Null", "NULL")
+
+
+def _unsupported_yaml(text: str) -> bool:
+    if (
+        not any(pattern.search(text) for pattern in _MAYBE_UNSUPPORTED)
+        and not any(literal in text for literal in _MAYBE_LITERALS)
+        and not re.match(r"[-+]?\.|-[ \t\r]*(?:#[^\n]*)?(?:\n|\Z)", text)
+    ):
+        return False
+    return _UNSUPPORTED_YAML.search(text) is not None
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 (C++ code writes there, not to sys.stderr)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # pragma: no cover - no stderr at all
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _as_written(value: Any) -> Any:
+    """JSON's `true`/`false` back to the text the YAML file holds: a reader
+    keeps text, and only the models decide what a flag or a number is."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is list:
+        return [_as_written(v) for v in value]
+    return value
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = {key: _as_written(value) for key, value in pairs}
+    if len(result) != len(pairs):
+        raise _Odd  # PyYAML's path reports duplicate keys with their lines
+    return result
+
+
+def read_yaml_fast(text: str) -> tuple[list[dict[str, Any]], list[int]] | None:
+    """Records and their first lines from a YAML record file, or None to fall back.
+
+    Scalars stay text (numbers are read back as the digits written, never as
+    floats); an empty value is dropped (not given), as on the PyYAML path.
+    """
+    try:
+        import ryml
+    except ImportError:  # pragma: no cover - rapidyaml is a dependency
+        return None
+    if _unsupported_yaml(text):
+        return None
+    starts = map(str.startswith, text.split("\n"), repeat("- "))
+    lines = list(compress(count(1), starts))
+    buffer = text.encode("utf-8")
+    try:
+        # A node per key and value and one per record, about: room for them
+        # at once, where a tree left to grow copies itself over and over (a
+        # third of the parse).
+        tree = ryml.Tree()
+        tree.reserve(buffer.count(b":") + buffer.count(b"\n-") + 16)
+        with _quiet_stderr():  # rapidyaml prints parse errors from C++
+            ryml.parse_in_arena(buffer, tree=tree)
+        if not tree.is_seq(tree.root_id()):
+            return None
+        emitted = ryml.emit_json_malloc(tree, tree.root_id())
+        data = json.loads(
+            emitted,
+            parse_float=str,
+            parse_int=str,
+            parse_constant=str,
+            object_pairs_hook=_no_duplicates,
+        )
+    except Exception:  # noqa: BLE001 - anything odd: the precise path decides
+        return None
+    if not isinstance(data, list) or len(data) != len(lines):
+        return None
+    records = []
+    for item in data:
+        if not isinstance(item, dict):
+            return None
+        if None in item.values():
+            item = {k: v for k, v in item.items() if v is not None}
+        records.append(item)
+    return records, lines
+
+
+# ---------------------------------------------------------------- CSV cells
+
+
+def _pairs(cell: str, what: str) -> list[tuple[str, str]]:
+    pairs = []
+    for part in cell.split(";"):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{what}: {part.strip()!r} is not written as key=value")
+        pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+def csv_nested(name: str, cell: str) -> Any:
+    """A CSV cell holding a nested field, written as `key=value` pairs joined by
+    `;`: allocations `INV-1=100;INV-2=50`, a schedule `2026-03-01=500;...`.
+
+    A schedule is a list (two instalments may fall on one day, as in YAML); an
+    allocation or a dunning block is a mapping, where a key given twice is an
+    error, as a duplicate key is in YAML.
+    """
+    if name == "schedule":
+        return [{"due": k, "amount": v} for k, v in _pairs(cell, name)]
+    if name in ("allocations", "dunning_block"):
+        mapping: dict[str, str] = {}
+        for key, value in _pairs(cell, name):
+            if key in mapping:
+                raise ValueError(f"{name}: {key!r} is given twice")
+            mapping[key] = value
+        return mapping
+    return cell
