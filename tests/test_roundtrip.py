@@ -27,7 +27,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arledger.errors import Source
-from arledger.readers import read_yaml_fast
 from arledger.loader import load
 from arledger.model import (
     Adjustment,
@@ -38,6 +37,7 @@ from arledger.model import (
     Payment,
     Record,
 )
+from arledger.readers import read_yaml_fast
 
 from .test_properties import CENT, WINDOW_END, WINDOW_START, _split, ledgers
 
