@@ -8,8 +8,7 @@ size and modification time in nanoseconds, so any change invalidates it; the
 version is part of the key, so entries are never trusted across versions.
 Entries are written to a temp file and renamed, so two processes can run at
 once. `ARLEDGER_NO_CACHE=1` turns it off. Never stored inside the ledger.
-Looked up twice: by `run_report` in the command, and before the command line is
-even parsed by the front door (arledger/frontdoor.py), which imports only this.
+Looked up by `run_report`, before the ledger is loaded.
 """
 
 from __future__ import annotations
@@ -33,11 +32,7 @@ LEDGER_MARKS = ("customers", "customers.yaml", "customers.yml", "customers.csv",
 
 
 class Entry(NamedTuple):
-    """What a report command produced: the output, its exit code, its messages.
-
-    A NamedTuple, not a dataclass: `dataclasses` imports `inspect`, which a cache
-    hit at the front door (arledger/frontdoor.py) would pay for.
-    """
+    """What a report command produced: the output, its exit code, its messages."""
 
     data: str | bytes
     exit_code: int

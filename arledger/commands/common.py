@@ -382,8 +382,7 @@ def run_report(
     caller before this runs, so a bad option never waits for a big ledger. Given
     the command's `context`, the finished output is kept in the report cache
     (arledger/cache.py), keyed on the command, its options, the as-of date and
-    the ledger's files, and reused while none of them changes; when `main` went
-    past the front door (arledger/frontdoor.py), under the front door's key too.
+    the ledger's files, and reused while none of them changes.
     `history=False` for reports that read only open balances (see `settle`);
     `lean=True` for those that read nothing but the settlement, the customers
     and the settings, which may then go by the native lane (`_settled`).
@@ -391,7 +390,7 @@ def run_report(
     Raises:
         typer.Exit: always, with the exit code (1 when --fail-on found something).
     """
-    from arledger import cache, frontdoor
+    from arledger import cache
 
     day = as_of_date(as_of)
     name = None
@@ -416,7 +415,6 @@ def run_report(
             sink.write(hit.data, protected)
             for message in hit.messages:
                 stderr(message)
-            frontdoor.keep(hit)
             raise typer.Exit(hit.exit_code)
     loaded, view, settlement = _settled(
         ledger_dir, day, customer, owner, currency, history, lean
@@ -429,7 +427,6 @@ def run_report(
     entry = cache.Entry(data, int(code), messages)
     if name is not None:
         cache.put(name, entry)
-    frontdoor.keep(entry)
     raise typer.Exit(code)
 
 
