@@ -1,14 +1,12 @@
-"""The console script: the report cache's front door, then the Typer app.
+"""The console script: the Typer app (arledger/app.py).
 
-Importing typer, pydantic and rich costs more than answering a repeated report
-from the cache, so `main` asks the front door (arledger/frontdoor.py) before it
-imports the app (arledger/app.py). This module imports neither.
+The app is imported when `main` runs, not when this module is: `import
+arledger.cli` stays light (tests/test_startup.py).
 """
 
 from __future__ import annotations
 
 import gc
-import sys
 from typing import Any
 
 
@@ -17,19 +15,13 @@ def main() -> None:
     # A run builds millions of long-lived objects and frees them at exit: the
     # cyclic garbage collector would only re-scan them over and over.
     gc.disable()
-    from arledger import frontdoor
-
-    frontdoor.enter(sys.argv[1:])  # a cache hit writes its output and exits here
     from arledger.app import app
 
-    try:
-        app()
-    finally:
-        frontdoor.leave()
+    app()
 
 
 def __getattr__(name: str) -> Any:
-    """`from arledger.cli import app` still works, importing the app on first use."""
+    """`from arledger.cli import app` works, importing the app on first use."""
     if name == "app":
         from arledger.app import app
 

@@ -432,7 +432,7 @@ def bench_startup(bench: Bench) -> None:
 
     Runs alternate between the commands so that noise on a shared machine hits
     them alike; ratios are of medians. The target row is the run as users get
-    it, with the report cache on (a repeat is answered by cache.py's front door);
+    it, with the report cache on (a repeat is answered from arledger/cache.py);
     the cold row, with `ARLEDGER_NO_CACHE=1`, says what loading and reporting
     the demo costs, for information.
     """

@@ -49,13 +49,13 @@ def _modules_after(code: str, names: tuple[str, ...], env: dict[str, str]) -> se
 
 
 def test_the_console_script_module_imports_no_framework():
-    """`arledger.cli` is what the console script imports before the front door."""
+    """`arledger.cli` is what the console script imports; the app comes after."""
     names = ("typer", "pydantic", "rich", "yaml")
     assert _modules_after("import arledger.cli", names, dict(os.environ)) == set()
 
 
 def test_a_cache_hit_inside_a_command_loads_no_ledger_machinery(tmp_path):
-    """Past the front door (here: app() called directly), a hit needs no pydantic."""
+    """A report cache hit inside the command needs no pydantic, yaml or loader."""
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path))
     env.pop("ARLEDGER_NO_CACHE", None)
     code = (

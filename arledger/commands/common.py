@@ -380,21 +380,20 @@ def run_report(
     `build(view, settlement)` returns the Report. Options are checked by the
     caller before this runs, so a bad option never waits for a big ledger. Given
     the command's `context`, the finished output is kept in the report cache
-    (arledger/cache.py), keyed on the command, its options, the as-of date and
-    the ledger's files, and reused while none of them changes; when `main` went
-    past the front door (arledger/frontdoor.py), under the front door's key too.
+    (arledger/cache.py), keyed on the command, its options, the as-of date,
+    where the output goes, the ledger's files and arledger's code, and reused
+    while none of them changes.
     `history=False` for reports that read only open balances (see `settle`);
     `--fail-on broken-promise` reads the applications, so it settles with them.
 
     Raises:
         typer.Exit: always, with the exit code (1 when --fail-on found something).
     """
-    from arledger import cache, frontdoor
+    from arledger import cache
 
     day = as_of_date(as_of)
-    name = None
-    root = cache.ledger_root(ledger_dir)
-    if context is not None and root is not None:
+    asked = None
+    if context is not None:
         env = sink.environment()
         what = {
             "command": context.info_name,
@@ -403,18 +402,17 @@ def run_report(
             "format": sink.resolve_format(),
             "env": [env.tty, env.color, env.width],
         }
-        name = cache.key(root, what)
-        hit = cache.get(name)
-        if hit is not None:
+        asked = cache.key(ledger_dir, what)
+        hit = cache.get(asked)
+        if asked is not None and hit is not None:
             protected: tuple[Path, ...] = ()
             if sink.output is not None:
                 from arledger.loader import SETTINGS_FILE, record_files
 
-                protected = (*record_files(root), root / SETTINGS_FILE)
+                protected = (*record_files(asked.root), asked.root / SETTINGS_FILE)
             sink.write(hit.data, protected)
             for message in hit.messages:
                 stderr(message)
-            frontdoor.keep(hit)
             raise typer.Exit(hit.exit_code)
     history = history or "broken-promise" in alerts
     loaded, view, settlement = _settled(
@@ -425,10 +423,7 @@ def run_report(
     sink.write(data, loaded.files)
     for message in messages:
         stderr(message)
-    entry = cache.Entry(data, int(code), messages)
-    if name is not None:
-        cache.put(name, entry)
-    frontdoor.keep(entry)
+    cache.put(asked, cache.Entry(data, int(code), messages))
     raise typer.Exit(code)
 
 
