@@ -42,7 +42,9 @@ def findings(
     if "broken-promise" in kinds:
         from arledger.promises import promises
 
-        broken = sorted({p.customer for p in promises(view) if p.status == "broken"})
+        broken = sorted(
+            {p.customer for p in promises(view, settlement) if p.status == "broken"}
+        )
         if broken:
             messages.append(f"broken promise to pay: {', '.join(broken)}")
     return messages

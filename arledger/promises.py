@@ -1,7 +1,9 @@
 """The collection log (沟通记录): last contacts and promises to pay (承诺付款).
 
-Pure: a view in (records up to as-of), findings out. Used by overdue, risk,
-forecast and dunning, so they agree on which promise is open or broken.
+Pure: a view and its settlement in, findings out. What counts towards a promise
+is what the settlement applied, never a second reading of the payments. Used by
+overdue, risk, forecast, dunning and `--fail-on`, so they agree on which promise
+is open or broken.
 """
 
 from __future__ import annotations
@@ -14,19 +16,22 @@ from typing import Literal
 from arledger.ledger import LedgerView
 from arledger.model import Contact
 from arledger.money import ZERO
+from arledger.settle import Settlement
 
-PromiseStatus = Literal["kept", "broken", "open"]
+PromiseStatus = Literal["kept", "late", "broken", "open"]
 
 
 @dataclass(frozen=True, slots=True)
 class Promise:
-    """A promise to pay, judged as of a date.
+    """A promise to pay, judged as of a date from what the settlement applied.
 
-    A promise is kept when the customer's payments dated from the day it was made
-    to its promised date add up to the promised amount (any payment, when no
-    amount was promised); when the promise names an `invoice`, cash that payments
-    name for other invoices does not count. Broken when the promised date has
-    passed and it was not kept; open otherwise.
+    What counts is the cash the settlement applied (SPEC §2) to the customer's
+    items, or only to the promised `invoice` when the promise names one, from
+    the day the promise was made. The promise is `kept` when what was applied by
+    its date reaches the promised amount (any cash, when no amount was
+    promised); `late` when that was reached only after its date (paid, but
+    late: nothing left to chase); `broken` when its date has passed and it is
+    still not reached; `open` otherwise.
     """
 
     contact: Contact
@@ -34,52 +39,51 @@ class Promise:
     made: date
     due: date
     amount: Decimal | None
-    paid: Decimal  # payments from `made` to min(`due`, as-of)
+    paid: Decimal  # applied from `made` to min(`due`, as-of)
     status: PromiseStatus
 
 
-def promises(view: LedgerView) -> list[Promise]:
-    """Every promise in the view's contacts, oldest first, with its status."""
+def promises(view: LedgerView, settlement: Settlement) -> list[Promise]:
+    """Every promise in the view's contacts, oldest first, with its status.
+
+    Args:
+        view: the ledger as of a date, filtered.
+        settlement: `settle(view)` with its history (the applications).
+    """
     as_of = view.as_of
     promised = [c for c in view.contacts if c.promise_date is not None]
+    if not promised:
+        return []
     wanted_customers = {c.customer for c in promised}
-    # (date, amount, what it names: {invoice: amount}) per customer with a promise
-    payments: dict[str, list[tuple[date, Decimal, dict[str, Decimal]]]] = {}
-    for payment in view.payments:
-        if payment.customer in wanted_customers:
-            named = dict(payment.allocations or {})
-            if payment.invoice:
-                named[payment.invoice] = payment.amount
-            payments.setdefault(payment.customer, []).append(
-                (payment.date, payment.amount, named)
+    # (application date, invoice, amount) of cash, per customer with a promise
+    applied: dict[str, list[tuple[date, str, Decimal]]] = {}
+    for application in settlement.history_of():
+        if application.kind == "payment" and application.customer in wanted_customers:
+            applied.setdefault(application.customer, []).append(
+                (application.date, application.invoice, application.amount)
             )
     result = []
     for contact in promised:
         assert contact.promise_date is not None
-        until = min(contact.promise_date, as_of)
-        window = [
-            (amount, named)
-            for day, amount, named in payments.get(contact.customer, ())
-            if contact.date <= day <= until
-        ]
-        if contact.invoice:
-            # What payments name for that invoice, and cash that names nothing
-            # (it pays the oldest items); cash named for other invoices does not.
-            paid = sum(
-                (named.get(contact.invoice, ZERO) if named else amount
-                 for amount, named in window),
-                ZERO,
-            )  # fmt: skip
-        else:
-            paid = sum((amount for amount, _ in window), ZERO)
+        by_due = since = ZERO
+        for day, invoice, amount in applied.get(contact.customer, ()):
+            if day < contact.date or day > as_of:
+                continue
+            if contact.invoice is not None and invoice != contact.invoice:
+                continue
+            since += amount
+            if day <= contact.promise_date:
+                by_due += amount
         wanted = contact.promise_amount
-        kept = paid >= wanted if wanted is not None else paid > 0
-        if kept:
-            status: PromiseStatus = "kept"
-        elif contact.promise_date < as_of:
-            status = "broken"
-        else:
+        status: PromiseStatus
+        if _reaches(by_due, wanted):
+            status = "kept"
+        elif contact.promise_date >= as_of:
             status = "open"
+        elif _reaches(since, wanted):
+            status = "late"
+        else:
+            status = "broken"
         result.append(
             Promise(
                 contact,
@@ -87,12 +91,16 @@ def promises(view: LedgerView) -> list[Promise]:
                 contact.date,
                 contact.promise_date,
                 wanted,
-                paid,
+                by_due,
                 status,
             )
         )
     result.sort(key=lambda p: (p.made, p.due, p.customer))
     return result
+
+
+def _reaches(paid: Decimal, wanted: Decimal | None) -> bool:
+    return paid >= wanted if wanted is not None else paid > 0
 
 
 def latest_promise(found: list[Promise]) -> dict[str, Promise]:

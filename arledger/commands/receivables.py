@@ -104,8 +104,8 @@ def overdue(
 
         return overdue_report.to_report(overdue_report.compute(view, settlement))
 
-    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx,
-               history=False)  # fmt: skip
+    # Follow-ups judge promises from the applications: with history.
+    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx)
 
 
 def register(app: typer.Typer) -> None:

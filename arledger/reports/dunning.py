@@ -254,13 +254,12 @@ class _Dunner:
         self.view = view
         self.policy = policy
         self.levels = policy.levels
-        found = promises(view)
+        found = promises(view, settlement)
         self.latest = latest_promise(found)
         self.open: dict[str, list[Promise]] = {}
         for promise in found:
             if promise.status == "open":
                 self.open.setdefault(promise.customer, []).append(promise)
-        self.paid_since = _paid_since(view, self.latest)
         self.unapplied = settlement.unapplied()
 
     def days_of(self, item: Item) -> int:
@@ -361,11 +360,7 @@ class _Dunner:
         promise = self.latest.get(customer_id)
         rank = base
         broken = None
-        if (
-            promise is not None
-            and promise.status == "broken"
-            and not _made_good(promise, self.paid_since.get(customer_id, ZERO))
-        ):
+        if promise is not None and promise.status == "broken":
             broken = promise
             rank = min(base + 1, len(levels) - 1)
         level = levels[rank]
@@ -482,30 +477,6 @@ def _letter_item(view: LedgerView, item: Item, days: int, rate: Decimal) -> Lett
         po=invoice.po if invoice else None,
         description=invoice.description if invoice else None,
     )
-
-
-def _paid_since(view: LedgerView, latest: dict[str, Promise]) -> dict[str, Decimal]:
-    """Per customer, what was paid towards its latest promise from the day it was
-    made up to as-of (only what names the invoice, when the promise names one)."""
-    paid: dict[str, Decimal] = {}
-    for payment in view.payments:
-        promise = latest.get(payment.customer)
-        if promise is None or payment.date < promise.made:
-            continue
-        invoice = _promised_invoice(promise)
-        if invoice is None:
-            amount = payment.amount
-        elif payment.invoice == invoice:
-            amount = payment.amount
-        else:
-            amount = (payment.allocations or {}).get(invoice, ZERO)
-        paid[payment.customer] = paid.get(payment.customer, ZERO) + amount
-    return paid
-
-
-def _made_good(promise: Promise, paid: Decimal) -> bool:
-    """A broken promise paid late, in full, no longer escalates."""
-    return paid >= promise.amount if promise.amount is not None else paid > 0
 
 
 # ---------------------------------------------------------------- to a report

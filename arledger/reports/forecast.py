@@ -196,7 +196,7 @@ def compute(
     # A promise is made in the customer's own currency.
     open_promises = {
         (p.customer, view.ledger.customer_currency(p.customer)): p
-        for p in latest_promise(promises(view)).values()
+        for p in latest_promise(promises(view, settlement)).values()
         if p.status == "open"
     }
 

@@ -42,10 +42,10 @@ def promise_to_show(found: list[Promise]) -> Promise | None:
     return None
 
 
-def follow_ups(view: LedgerView) -> dict[str, FollowUp]:
+def follow_ups(view: LedgerView, settlement: Settlement) -> dict[str, FollowUp]:
     """Each customer's last contact and the promise to watch (SPEC §1 contacts)."""
     by_customer: dict[str, list[Promise]] = {}
-    for promise in promises(view):  # oldest first
+    for promise in promises(view, settlement):  # oldest first
         by_customer.setdefault(promise.customer, []).append(promise)
     contacts = last_contacts(view)
     result = {}
@@ -121,7 +121,7 @@ def compute(view: LedgerView, settlement: Settlement) -> OverdueResult:
     """Open items whose due date is before as-of, worst (days × amount) first."""
     as_of = view.as_of
     customers = view.ledger.customers
-    follow = follow_ups(view)
+    follow = follow_ups(view, settlement)
     found: dict[str, list[OverdueItem]] = {}
     open_total: dict[str, Decimal] = {}
     for item in settlement.items:

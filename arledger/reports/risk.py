@@ -207,7 +207,7 @@ def compute(
     ledger = view.ledger
     hold_days = view.settings.credit.hold_days
     history = payment_history(settlement)
-    follow = follow_ups(view)
+    follow = follow_ups(view, settlement)
     unapplied = settlement.unapplied()
     written_off: dict[tuple[str, str], Decimal] = {}
     for application in settlement.history_of():
