@@ -14,6 +14,7 @@ e-mail (text with an HTML alternative).
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import textwrap
@@ -671,8 +672,11 @@ def letter_context(letter: Letter, settings: Settings, fmt: str) -> dict[str, An
     }
 
 
+@functools.lru_cache(maxsize=8)
 def letter_environment(ledger_root: Path | None, fmt: str) -> jinja2.Environment:
-    """`environment(ledger_root)` set up for letters in `fmt`.
+    """`environment(ledger_root)` set up for letters in `fmt`: made once per
+    ledger and format, so a run of a thousand letters compiles each template
+    once (Jinja2 caches compiled templates per environment).
 
     For html every template is autoescaped, whatever its name, so a level
     template written once (`first.en.md.j2`) is safe in an html letter too.
