@@ -588,3 +588,61 @@ def settle(view: LedgerView, *, history: bool = True) -> Settlement:
     return Settlement(
         view.as_of, tuple(items), tuple(applications), tuple(credits), history
     )
+
+
+def rewind(settlement: Settlement, view: LedgerView, day: date) -> Settlement:
+    """The open items and unapplied cash as they stood on an earlier `day`,
+    read from a settlement's history instead of settling the ledger again.
+
+    SPEC §2 applies payments in date order so that a report as of a past date
+    never changes when later records are added: what was applied by `day` is
+    exactly the applications dated on or before it. So an item open on `day`
+    is one issued by then, less its applications dated by then; and a
+    customer's unapplied cash on `day` is what it paid and was credited by
+    then, less what of that was applied by then. The workbook's trend reads
+    twelve month-ends this way from one settlement (a property test holds it
+    to `settle` as of each day).
+
+    Args:
+        settlement: `settle(view)` with its history, and no owner filter (an
+            owner's view drops the applications to other owners' items, which
+            the unapplied cash needs).
+        view: the view it was settled from.
+        day: on or before the settlement's date.
+
+    Returns:
+        A settlement without history: the items open on `day`, and one credit
+        per customer and currency holding its unapplied total (kind "payment",
+        ref `"as of DAY"`, dated `day`).
+    """
+    applications = settlement.history_of()
+    if view.owner is not None:
+        raise ValueError("rewind needs a settlement without an owner filter")
+    if day > settlement.as_of:
+        raise ValueError(f"cannot rewind to {day}, after {settlement.as_of}")
+    applied: dict[tuple[str, int | None], Decimal] = {}
+    unapplied: dict[tuple[str, str], Decimal] = {}
+    for application in applications:
+        if application.date <= day:
+            key = (application.invoice, application.instalment)
+            applied[key] = applied.get(key, ZERO) + application.amount
+            account = (application.customer, application.currency)
+            unapplied[account] = unapplied.get(account, ZERO) - application.amount
+    currency_of = view.ledger.currency_of
+    for record in (*view.payments, *view.adjustments):
+        if record.date <= day:
+            account = (record.customer, record.currency or currency_of(record))
+            unapplied[account] = unapplied.get(account, ZERO) + record.amount
+    items = []
+    for item in settlement.items:
+        if item.date <= day:
+            still = item.amount - applied.get(item.key, ZERO)
+            if still:
+                items.append(item._replace(open=still))
+    label = f"as of {day.isoformat()}"
+    credits = tuple(
+        Credit(customer, currency, "payment", label, day, amount, None)
+        for (customer, currency), amount in sorted(unapplied.items())
+        if amount
+    )
+    return Settlement(day, tuple(items), (), credits, history=False)

@@ -161,7 +161,7 @@ def gather(view: LedgerView) -> WorkbookData:
         view: the ledger as of the report date, with the command's filters.
     """
     from arledger.reports import aging, collection, forecast, overdue, risk
-    from arledger.settle import settle
+    from arledger.settle import rewind, settle
 
     as_of = view.as_of
     settlement = settle(view)
@@ -172,8 +172,11 @@ def gather(view: LedgerView) -> WorkbookData:
     for day in trend_dates(as_of):
         if day == as_of:
             past_settlement = settlement
+        elif view.owner is None:
+            # The ledger as it stood that day, read from this settlement.
+            past_settlement = rewind(settlement, view, day)
         else:
-            # Its own view and settlement: the ledger as it stood that day.
+            # An owner's view keeps only its items' applications: settle again.
             past = view.ledger.view(
                 day,
                 customers=view.customers,
