@@ -1,0 +1,160 @@
+"""arledger as a library: load a ledger, take a view, build a report, render it.
+
+The commands are a shell over these functions; a script can call them without
+the command line:
+
+    from datetime import date
+    from arledger import api
+
+    ledger = api.load("my-ledger")                  # LedgerInvalid: every problem
+    view = api.view(ledger, date(2026, 10, 31), owner="Li Wei")
+    print(api.render(api.aging(view), "json"))
+
+Pure past `load`: no clock (the as-of date is an argument), no printing, no
+files written. A view is settled once, however many reports are built from it.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from collections.abc import Collection, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from arledger.ledger import Ledger, LedgerView
+    from arledger.render import Env
+    from arledger.report import Report
+    from arledger.reports.collection import By as CollectionBy
+    from arledger.reports.collection import Period
+    from arledger.settle import Settlement
+
+__all__ = [
+    "aging",
+    "collection",
+    "dunning",
+    "forecast",
+    "load",
+    "overdue",
+    "render",
+    "risk",
+    "settlement",
+    "statement",
+    "view",
+]
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Ledger:
+    """The ledger at `path` (None: `$ARLEDGER_DIR`, else the current directory).
+
+    Raises:
+        LedgerNotFound: no ledger there.
+        LedgerInvalid: the ledger has errors; `.errors` holds every one of them
+            (warnings do not raise: see `arledger.loader.load` for those).
+    """
+    from arledger.errors import LedgerInvalid
+    from arledger.loader import load as load_ledger
+
+    ledger, errors = load_ledger(path)
+    if any(not error.warning for error in errors):
+        raise LedgerInvalid(errors)
+    return ledger
+
+
+def view(
+    ledger: Ledger,
+    as_of: date,
+    *,
+    customers: Collection[str] | None = None,
+    owner: str | None = None,
+    currency: str | None = None,
+) -> LedgerView:
+    """The ledger as of a date (later records do not exist yet), filtered once."""
+    return ledger.view(as_of, customers=customers, owner=owner, currency=currency)
+
+
+# Settlements by the id of their view, while the view lives (a view holds a set,
+# so it cannot be a dictionary key itself).
+_SETTLED: dict[int, tuple[weakref.ref[Any], Settlement]] = {}
+
+
+def settlement(of: LedgerView) -> Settlement:
+    """`settle(view)` with its history, made once per view (SPEC §2)."""
+    found = _SETTLED.get(id(of))
+    if found is not None and found[0]() is of:
+        return found[1]
+    from arledger.settle import settle
+
+    settled = settle(of)
+    key = id(of)
+    _SETTLED[key] = (weakref.ref(of), settled)
+    weakref.finalize(of, _SETTLED.pop, key, None)
+    return settled
+
+
+def aging(
+    of: LedgerView,
+    *,
+    detail: bool = False,
+    basis: str | None = None,
+    limits: Sequence[int] | None = None,
+) -> Report:
+    """Aging by customer (账龄), or by open item with `detail`."""
+    from arledger.reports import aging as report
+
+    result = report.compute(of, settlement(of), basis=basis, limits=limits)  # type: ignore[arg-type]
+    return report.to_report(result, detail=detail)
+
+
+def overdue(of: LedgerView) -> Report:
+    """Overdue items (逾期), worst first."""
+    from arledger.reports import overdue as report
+
+    return report.to_report(report.compute(of, settlement(of)))
+
+
+def collection(
+    of: LedgerView, period: Period, *, by: CollectionBy | None = None
+) -> Report:
+    """Collection rate (回款率), DSO, CEI and days to pay over `period`."""
+    from arledger.reports import collection as report
+
+    return report.to_report(report.compute(of, settlement(of), period, by=by))
+
+
+def risk(of: LedgerView, *, holds_only: bool = False) -> Report:
+    """Credit limits, holds (停止发货) and computed grades."""
+    from arledger.reports import risk as report
+
+    return report.to_report(report.compute(of, settlement(of), holds_only=holds_only))
+
+
+def forecast(of: LedgerView, *, by: str = "week", detail: bool = False) -> Report:
+    """Expected cash (回款预测) by week or month."""
+    from arledger.reports import forecast as report
+
+    result = report.compute(of, settlement(of), by=by)  # type: ignore[arg-type]
+    return report.to_report(result, detail=detail)
+
+
+def statement(of: LedgerView, customer: str, *, start: date) -> Report:
+    """A customer's statement of account (对账单) from `start` to the view's date."""
+    from arledger.reports import statement as report
+
+    result = report.compute(of, settlement(of), customer, start=start)
+    return report.to_report(result)
+
+
+def dunning(of: LedgerView) -> Report:
+    """Who gets which dunning letter (催款函) today: the summary."""
+    from arledger.reports import dunning as report
+
+    return report.to_report(report.compute(of, settlement(of)))
+
+
+def render(report: Report, fmt: str = "table", env: Env | None = None) -> str | bytes:
+    """A report as text (table, csv, json, md) or bytes (xlsx)."""
+    from arledger.render import render as render_report
+
+    return render_report(report, fmt, env)
