@@ -10,23 +10,28 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import io
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
+from operator import methodcaller
 from pathlib import Path
-from typing import Any
+from types import NoneType, UnionType
+from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from arledger import rules
 from arledger.errors import LedgerError, LedgerNotFound, Source
 from arledger.ledger import Ledger
 from arledger.model import (
     RECORD_MODELS,
     Adjustment,
+    Column,
     Contact,
     Payment,
     Record,
@@ -34,7 +39,7 @@ from arledger.model import (
 )
 from arledger.money import has_excess_places, minor_units
 from arledger.readers import csv_nested, read_yaml_fast
-from arledger.rows import PAYMENT, row_of
+from arledger.rows import PAYMENT, ROWS, row_of
 
 try:  # SPEC: use PyYAML's C loader when present
     from yaml import CBaseLoader as _YamlLoader
@@ -548,19 +553,172 @@ _Failure = tuple[Any, Any, Source]
 def _validate_batch(
     model: type[Record], batch: _Batch, errors: list[LedgerError]
 ) -> list[Record | _Failure]:
-    """Every row of a batch as a record, or as what is known of it if it failed."""
-    rel, rows, lines, locate = batch.rel, batch.rows, batch.lines, batch.locate
-    results: list[Record | _Failure] = []
-    for i, data in enumerate(rows):
+    """Every row of a batch as a record, or as what is known of it if it failed.
+
+    Rows of the bulk kinds whose fields all have column rules are checked a
+    column at a time (`_by_columns`); every other row, and every row a column
+    rule refuses, is validated by its model, which applies the same rules and
+    says what is wrong.
+    """
+    rel, lines, locate = batch.rel, batch.lines, batch.locate
+    rows = batch.rows if isinstance(batch.rows, list) else list(batch.rows)
+    results: list[Record | _Failure | None] = [None] * len(rows)
+    one_by_one: Iterable[int] = range(len(rows))
+    columns = _column_plan(model)
+    if columns is not None:
+        one_by_one = _by_columns(model, columns, rows, rel, lines, results)
+    for i in one_by_one:
+        data = rows[i]
         source = Source(rel, lines[i])
         record = _validate(model, data, source, partial(locate, i), errors)
         if record is None:
             customer_line = locate(i, ("customer",))
-            results.append((data.get("id"), data.get("customer"),
-                            Source(rel, customer_line)))  # fmt: skip
+            results[i] = (data.get("id"), data.get("customer"),
+                          Source(rel, customer_line))  # fmt: skip
         else:
-            results.append(record)
-    return results
+            results[i] = record
+    return results  # type: ignore[return-value]
+
+
+class _Plan(NamedTuple):
+    """How rows of one model are read by columns: the row type, each field's
+    rule (None: the text as is) and default, and what the columns cannot do."""
+
+    row: type[tuple[Any, ...]]
+    names: tuple[str, ...]  # the row's fields, in order
+    rules: dict[str, Callable[[list[str]], list[Any]]]
+    defaults: dict[str, Any]
+    required: frozenset[str]
+    whole: frozenset[str]  # fields the model's record rules read
+
+
+def _rule_of(annotation: Any, metadata: Iterable[Any] = ()) -> Any:
+    """The column rule of a field, from its type: a `Column` mark
+    (model.py), a Literal's choices, or None when it has none (nested)."""
+    for mark in metadata:
+        if isinstance(mark, Column):
+            return mark.rule
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _rule_of(None, annotation.__metadata__)
+    if origin is Literal:
+        return _choice(get_args(annotation))
+    if origin in (Union, UnionType):
+        given = [a for a in get_args(annotation) if a is not type(None)]
+        if len(given) == 1:
+            return _rule_of(given[0])
+    return None
+
+
+def _choice(options: tuple[Any, ...]) -> Callable[[list[str]], list[Any]]:
+    allowed = frozenset(options)
+
+    def rule(values: list[str]) -> list[str]:
+        # As pydantic checks a Literal: the text exactly as given.
+        if not allowed.issuperset(values):
+            raise rules.Bad({i: "" for i, v in enumerate(values) if v not in allowed})
+        return list(values)
+
+    return rule
+
+
+@functools.cache
+def _column_plan(model: type[Record]) -> _Plan | None:
+    """The columns plan of a bulk kind (None for the others), derived from its
+    model: the rules are the ones the model applies."""
+    row = ROWS.get(model)
+    if row is None:
+        return None
+    names = row._fields[:-2]
+    found: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
+    for name in names:
+        info = model.model_fields[name]
+        rule = _rule_of(info.annotation, info.metadata)
+        if rule is not None:
+            found[name] = rule
+        if not info.is_required():
+            defaults[name] = info.get_default(call_default_factory=True)
+    required = frozenset(n for n in names if model.model_fields[n].is_required())
+    return _Plan(row, names, found, defaults, required, model.record_fields)
+
+
+def _by_columns(
+    model: type[Record],
+    plan: _Plan,
+    rows: list[dict[str, Any]],
+    rel: str,
+    lines: list[int],
+    results: list[Any],
+) -> list[int]:
+    """Check and convert the plain rows of a batch a column at a time, filling
+    `results`; returns the indexes of the rows left to the model."""
+    rules_of, whole, required = plan.rules, plan.whole, plan.required
+    named = set().union(*map(dict.keys, rows)) if rows else set()
+    if named <= rules_of.keys() and whole.isdisjoint(named):
+        plain, left = list(range(len(rows))), []  # the common case: one test
+    else:
+        plain, left = [], []
+        for i, data in enumerate(rows):
+            keys = data.keys()
+            if keys <= rules_of.keys() and whole.isdisjoint(keys):
+                plain.append(i)
+            else:
+                left.append(i)
+    plain_rows = [rows[i] for i in plain] if left else rows
+    refused: set[int] = set()
+    columns: dict[str, list[Any]] = {}
+    for name in plan.names:
+        default = plan.defaults.get(name)
+        column = list(map(methodcaller("get", name), plain_rows))
+        kinds = set(map(type, column))
+        if kinds <= {NoneType} and name not in required:
+            columns[name] = column if default is None else [default] * len(column)
+            continue
+        values = [default] * len(column)
+        if kinds <= {str}:
+            given: list[int] = list(range(len(column)))
+        elif kinds <= {str, NoneType} and name not in required:
+            given = [k for k, value in enumerate(column) if value is not None]
+        else:  # a value missing (required) or not text: the model says why
+            given = []
+            for k, value in enumerate(column):
+                if type(value) is str:
+                    given.append(k)
+                elif value is not None or name in required:
+                    refused.add(plain[k])
+        while given:
+            try:
+                converted = rules_of[name](
+                    column if len(given) == len(column) else [column[k] for k in given]
+                )
+            except rules.Bad as bad:
+                # The model says what is wrong with these rows; the rest are
+                # converted without them (a rule judges each value alone).
+                wrong = {given[n] for n in bad.messages}
+                refused.update(plain[k] for k in wrong)
+                given = [k for k in given if k not in wrong]
+                continue
+            if len(given) == len(column):
+                values = converted
+            else:
+                for k, value in zip(given, converted, strict=True):
+                    values[k] = value
+            break
+        columns[name] = values
+    new = tuple.__new__
+    row_type = plan.row
+    made = zip(*(columns[name] for name in plan.names), strict=True)
+    if refused:
+        for i, values in zip(plain, made, strict=True):
+            if i not in refused:
+                results[i] = new(row_type, (*values, rel, lines[i]))
+    else:
+        for i, values in zip(plain, made, strict=True):
+            results[i] = new(row_type, (*values, rel, lines[i]))
+    left.extend(refused)
+    left.sort()
+    return left
 
 
 def _collect(

@@ -7,10 +7,9 @@ files: the loader sets each record's `source`.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -18,107 +17,41 @@ from pydantic import (
     ConfigDict,
     Field,
     SkipValidation,
-    StringConstraints,
     field_validator,
     model_validator,
 )
 
-from arledger.dates import DateError, parse_ledger_date
+from arledger import rules
 from arledger.errors import Source
-from arledger.money import MAX_DIGITS, is_currency
+from arledger.rules import MAX_YEAR, MIN_YEAR  # noqa: F401 (re-exported)
 
 DEFAULT_TERMS = 30
 DEFAULT_BUCKETS = (30, 60, 90, 120)
 
 
-MIN_YEAR, MAX_YEAR = 1900, 2999  # keeps date + terms arithmetic far from overflow
 MAX_TERMS = 3650
 
 
-def _ledger_date(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            value = parse_ledger_date(value)
-        except DateError as exc:
-            raise ValueError(str(exc)) from None
-        if not MIN_YEAR <= value.year <= MAX_YEAR:
-            raise ValueError(f"{value} is out of range (years {MIN_YEAR}-{MAX_YEAR})")
-    return value
+class Column(NamedTuple):
+    """Marks a field whose rule (arledger/rules.py) the loader may apply to a
+    whole column of a file at once; the model applies the same rule to one
+    value through the BeforeValidator beside it."""
+
+    rule: rules.Rule
 
 
-def _iso_currency(value: Any) -> Any:
-    """ISO 4217 codes as ISO writes them: `usd` is refused, not upper-cased, so
-    that what the file says is what the reports say."""
-    if isinstance(value, str):
-        code = value.strip()
-        if not is_currency(code):
-            hint = ""
-            if is_currency(code.upper()):
-                hint = f"; write it in capitals: {code.upper()}"
-            raise ValueError(f"{value!r} is not an ISO 4217 currency code{hint}")
-        return code
-    return value
+def _field(kind: type, rule: rules.Rule) -> Any:
+    return Annotated[kind, BeforeValidator(rules.one(rule)), Column(rule)]
 
 
-_PLAIN_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-
-
-def _plain_decimal(value: Any) -> Any:
-    """Amounts are written as plain decimals: no exponents, no separators, and
-    no more significant digits than arithmetic keeps (MAX_DIGITS)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if not _PLAIN_DECIMAL.fullmatch(text):
-            raise ValueError(
-                f"not an amount ({value!r}); write plain decimals like 1234.50"
-            )
-        digits = text.lstrip("+-").replace(".", "").lstrip("0")
-        if len(digits) > MAX_DIGITS:
-            raise ValueError(f"{value!r} has more than {MAX_DIGITS} significant digits")
-    return value
-
-
-_WHOLE = re.compile(r"[+-]?[0-9]+")
-
-
-def _whole(value: Any) -> Any:
-    """Whole numbers are written as digits: `true`, `1_0` or `5.0` are not."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a whole number (got {value!r})")
-    if isinstance(value, str):
-        text = value.strip()
-        if not _WHOLE.fullmatch(text):
-            raise ValueError(f"not a whole number (got {value!r})")
-        return int(text)
-    return value
-
-
-_FLAGS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-
-
-def _flag(value: Any) -> Any:
-    """Yes/no values: true/false/yes/no/1/0 in any case, nothing else (SPEC §4)."""
-    if isinstance(value, str):
-        flag = _FLAGS.get(value.strip().lower())
-        if flag is None:
-            raise ValueError(
-                f"not a yes/no value (got {value!r}); use true/false/yes/no/1/0"
-            )
-        return flag
-    return value
-
-
-LedgerDate = Annotated[date, BeforeValidator(_ledger_date)]
-Amount = Annotated[
-    Decimal, BeforeValidator(_plain_decimal), Field(gt=0, allow_inf_nan=False)
-]
-NonNegative = Annotated[
-    Decimal, BeforeValidator(_plain_decimal), Field(ge=0, allow_inf_nan=False)
-]
-Currency = Annotated[str, BeforeValidator(_iso_currency)]
-Whole = Annotated[int, BeforeValidator(_whole)]
-Flag = Annotated[bool, BeforeValidator(_flag)]
-Id = Annotated[str, StringConstraints(min_length=1)]
+LedgerDate = _field(date, rules.dates)
+Amount = _field(Decimal, rules.amounts)
+NonNegative = _field(Decimal, rules.non_negative)
+Currency = _field(str, rules.currencies)
+Whole = Annotated[int, BeforeValidator(rules.one(rules.wholes))]
+Flag = _field(bool, rules.flags)
+Id = _field(str, rules.ids)
+Text = _field(str, rules.texts)
 Language = Literal["en", "zh"]
 
 
@@ -128,6 +61,11 @@ class Record(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True
     )
+
+    # The fields the model's record rules (its model validators) read: a row that
+    # gives any of them is validated by the model whole, never column by column
+    # (loader._by_columns), so the record rule is the one deciding.
+    record_fields: ClassVar[frozenset[str]] = frozenset()
 
     # Set by the loader, never read from a file (the loader refuses a `source` key).
     source: SkipValidation[Source | None] = Field(
@@ -139,20 +77,20 @@ class DunningBlock(Record):
     """A stop on dunning (Mahnstopp) until a date, with a reason."""
 
     until: LedgerDate
-    reason: str | None = None
+    reason: Text | None = None
 
 
 class Customer(Record):
     id: Id
     name: Id
-    email: str | None = None
-    phone: str | None = None
-    address: str | None = None
-    contact: str | None = None
+    email: Text | None = None
+    phone: Text | None = None
+    address: Text | None = None
+    contact: Text | None = None
     terms: Annotated[Whole, Field(ge=0, le=MAX_TERMS)] | None = None
     credit_limit: NonNegative | None = None
     grade: Literal["A", "B", "C", "D"] | None = None
-    owner: str | None = None
+    owner: Text | None = None
     currency: Currency | None = None
     language: Language | None = None
     key_account: Flag = False
@@ -174,12 +112,14 @@ class Invoice(Record):
     due: LedgerDate | None = None
     amount: Amount
     currency: Currency | None = None
-    description: str | None = None
-    po: str | None = None
-    owner: str | None = None
+    description: Text | None = None
+    po: Text | None = None
+    owner: Text | None = None
     disputed: Flag = False
     dunning_block: DunningBlock | None = None
     schedule: tuple[Instalment, ...] | None = None
+
+    record_fields = frozenset({"due", "schedule"})
 
     @model_validator(mode="after")
     def _check_dates_and_schedule(self) -> Invoice:
@@ -216,8 +156,10 @@ class Payment(Record):
     currency: Currency | None = None
     invoice: Id | None = None
     allocations: dict[str, Amount] | None = None
-    method: str | None = None
-    reference: str | None = None
+    method: Text | None = None
+    reference: Text | None = None
+
+    record_fields = frozenset({"allocations"})
 
     @model_validator(mode="after")
     def _check_allocations(self) -> Payment:
@@ -259,7 +201,7 @@ class Adjustment(Record):
     kind: AdjustmentKind
     invoice: Id | None = None
     currency: Currency | None = None
-    reason: str | None = None
+    reason: Text | None = None
 
 
 class Contact(Record):
@@ -267,14 +209,16 @@ class Contact(Record):
 
     customer: Id
     date: LedgerDate
-    by: str | None = None
+    by: Text | None = None
     channel: Literal["phone", "email", "letter", "visit", "legal", "other"]
-    note: str | None = None
+    note: Text | None = None
     promise_date: LedgerDate | None = None
     promise_amount: Amount | None = None
     # The invoice a promise is about (an addition to SPEC §1): only what is
     # applied to it then counts towards the promise.
     invoice: Id | None = None
+
+    record_fields = frozenset({"promise_amount", "promise_date"})
 
     @model_validator(mode="after")
     def _a_promise_has_a_date(self) -> Contact:

@@ -1,0 +1,210 @@
+"""The value rules of ledger fields, each written once, for a whole column.
+
+A rule takes the texts of one field (a column of a file, or one value) and
+gives the values, or raises `Bad` with a message for each value it refuses.
+The models (model.py) apply a rule to one value (`one`); the loader applies it
+to every value of a field in a file at once, which is what makes a big ledger
+load in seconds. Either way it is the same function deciding.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from arledger.dates import DateError, parse_ledger_date
+from arledger.money import MAX_DIGITS, is_currency
+
+MIN_YEAR, MAX_YEAR = 1900, 2999  # keeps date + terms arithmetic far from overflow
+
+Rule = Callable[[Sequence[str]], list[Any]]
+
+
+class Bad(ValueError):
+    """Values a rule refuses: {index in the column: message}."""
+
+    def __init__(self, messages: dict[int, str]) -> None:
+        super().__init__(next(iter(messages.values())))
+        self.messages = messages
+
+
+def _by_value(values: Sequence[str], convert: Callable[[str], Any]) -> list[Any]:
+    """`convert` once per distinct value (dates, codes and flags repeat a lot);
+    a ValueError it raises is that value's message."""
+    known: dict[str, Any] = {}
+    messages: dict[str, str] = {}
+    for value in set(values):
+        try:
+            known[value] = convert(value)
+        except ValueError as exc:
+            messages[value] = str(exc)
+    if messages:
+        raise Bad({i: messages[v] for i, v in enumerate(values) if v in messages})
+    return [known[value] for value in values]
+
+
+def texts(values: Sequence[str]) -> list[str]:
+    """Free text: surrounding white space is not part of it."""
+    return [value.strip() for value in values]
+
+
+def ids(values: Sequence[str]) -> list[str]:
+    """Ids and names: text that is not empty."""
+    stripped = texts(values)
+    if not all(stripped):
+        raise Bad({i: "must not be empty" for i, v in enumerate(stripped) if not v})
+    return stripped
+
+
+def _date(text: str) -> date:
+    try:
+        day = parse_ledger_date(text)
+    except DateError as exc:
+        raise ValueError(str(exc)) from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ValueError(f"{day} is out of range (years {MIN_YEAR}-{MAX_YEAR})")
+    return day
+
+
+def dates(values: Sequence[str]) -> list[date]:
+    """ISO dates `YYYY-MM-DD` between 1900 and 2999 (SPEC §1: `31/03/2026` and
+    `03/31/2026` cannot be told apart, so neither is read)."""
+    return _by_value(values, _date)
+
+
+_PLAIN_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+def _decimals(values: Sequence[str]) -> list[Decimal]:
+    """Plain decimals (no exponent, no separators) of at most MAX_DIGITS
+    significant digits, which Decimal arithmetic keeps exactly."""
+    stripped = texts(values)
+    # One pass each for the common case: every value plain and short enough.
+    if all(map(_PLAIN_DECIMAL.fullmatch, stripped)) and (
+        not stripped or max(map(len, stripped)) <= MAX_DIGITS
+    ):
+        return list(map(Decimal, stripped))
+    messages = {}
+    for i, (value, text) in enumerate(zip(values, stripped, strict=True)):
+        if not _PLAIN_DECIMAL.fullmatch(text):
+            messages[i] = (
+                f"not an amount ({value!r}); write plain decimals like 1234.50"
+            )
+        elif len(text.lstrip("+-").replace(".", "").lstrip("0")) > MAX_DIGITS:
+            messages[i] = f"{value!r} has more than {MAX_DIGITS} significant digits"
+    if messages:
+        raise Bad(messages)
+    return list(map(Decimal, stripped))
+
+
+def amounts(values: Sequence[str]) -> list[Decimal]:
+    """Amounts of money: plain decimals greater than 0."""
+    found = _decimals(values)
+    if found and min(found) <= 0:
+        raise Bad(
+            {
+                i: f"must be greater than 0 (got {values[i].strip()!r})"
+                for i, amount in enumerate(found)
+                if amount <= 0
+            }
+        )
+    return found
+
+
+def non_negative(values: Sequence[str]) -> list[Decimal]:
+    """Limits, rates and fees: plain decimals, 0 or more."""
+    found = _decimals(values)
+    if found and min(found) < 0:
+        raise Bad(
+            {
+                i: f"must not be negative (got {values[i].strip()!r})"
+                for i, amount in enumerate(found)
+                if amount < 0
+            }
+        )
+    return found
+
+
+def _currency(value: str) -> str:
+    code = value.strip()
+    if not is_currency(code):
+        hint = ""
+        if is_currency(code.upper()):
+            hint = f"; write it in capitals: {code.upper()}"
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code{hint}")
+    return code
+
+
+def currencies(values: Sequence[str]) -> list[str]:
+    """ISO 4217 codes as ISO writes them: `usd` is refused, not upper-cased, so
+    that what the file says is what the reports say."""
+    return _by_value(values, _currency)
+
+
+_FLAGS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def _flag(value: str) -> bool:
+    flag = _FLAGS.get(value.strip().lower())
+    if flag is None:
+        raise ValueError(
+            f"not a yes/no value (got {value!r}); use true/false/yes/no/1/0"
+        )
+    return flag
+
+
+def flags(values: Sequence[str]) -> list[bool]:
+    """Yes/no values: true/false/yes/no/1/0 in any case, nothing else (SPEC §4)."""
+    return _by_value(values, _flag)
+
+
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+
+def _whole(value: str) -> int:
+    text = value.strip()
+    if not _WHOLE.fullmatch(text):
+        raise ValueError(f"not a whole number (got {value!r})")
+    return int(text)
+
+
+def wholes(values: Sequence[str]) -> list[int]:
+    """Whole numbers written as digits: `true`, `1_0` or `5.0` are not."""
+    return _by_value(values, _whole)
+
+
+def _as_text(value: Any) -> Any:
+    """What a Python caller passes (a date, a Decimal, an int) as the text a
+    file would hold, so the rule is the same for both; None for what no file
+    could hold (a float amount, a bool), which the model's type then refuses."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or isinstance(value, float):
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (int, Decimal)):
+        return str(value) if not isinstance(value, Decimal) else f"{value:f}"
+    return None
+
+
+def one(rule: Rule) -> Callable[[Any], Any]:
+    """The rule for one value, as the models apply it (a pydantic
+    BeforeValidator): its message becomes the field's error."""
+
+    def check(value: Any) -> Any:
+        text = _as_text(value)
+        if text is None:
+            return value  # not text: the field's type says what is wrong
+        try:
+            return rule([text])[0]
+        except Bad as exc:
+            raise ValueError(exc.messages[0]) from None
+
+    check.__name__ = f"one_{rule.__name__}"
+    return check
