@@ -168,7 +168,7 @@ def _contents(root: Path, state: _State) -> str:
 
 def _distributions() -> list[str]:
     """The installed distributions, as `name-version.dist-info` folder names."""
-    found = []
+    found: list[str] = []
     for folder in sys.path:
         try:
             names = os.listdir(folder or ".")

@@ -562,7 +562,7 @@ def _validate_batch(
     """
     rel, lines, locate = batch.rel, batch.lines, batch.locate
     rows = batch.rows if isinstance(batch.rows, list) else list(batch.rows)
-    results: list[Record | _Failure | None] = [None] * len(rows)
+    results: list[Any] = [None] * len(rows)
     one_by_one: Iterable[int] = range(len(rows))
     columns = _column_plan(model)
     if columns is not None:
@@ -626,7 +626,7 @@ def _choice(options: tuple[Any, ...]) -> Callable[[list[str]], list[Any]]:
 def _column_plan(model: type[Record]) -> _Plan | None:
     """The columns plan of a bulk kind (None for the others), derived from its
     model: the rules are the ones the model applies."""
-    row = ROWS.get(model)
+    row: Any = ROWS.get(model)
     if row is None:
         return None
     names = row._fields[:-2]
@@ -655,6 +655,8 @@ def _by_columns(
     `results`; returns the indexes of the rows left to the model."""
     rules_of, whole, required = plan.rules, plan.whole, plan.required
     named = set().union(*map(dict.keys, rows)) if rows else set()
+    plain: list[int]
+    left: list[int]
     if named <= rules_of.keys() and whole.isdisjoint(named):
         plain, left = list(range(len(rows))), []  # the common case: one test
     else:
@@ -706,16 +708,16 @@ def _by_columns(
                     values[k] = value
             break
         columns[name] = values
-    new = tuple.__new__
+    new: Any = tuple.__new__
     row_type = plan.row
     made = zip(*(columns[name] for name in plan.names), strict=True)
     if refused:
-        for i, values in zip(plain, made, strict=True):
+        for i, fields in zip(plain, made, strict=True):
             if i not in refused:
-                results[i] = new(row_type, (*values, rel, lines[i]))
+                results[i] = new(row_type, (*fields, rel, lines[i]))
     else:
-        for i, values in zip(plain, made, strict=True):
-            results[i] = new(row_type, (*values, rel, lines[i]))
+        for i, fields in zip(plain, made, strict=True):
+            results[i] = new(row_type, (*fields, rel, lines[i]))
     left.extend(refused)
     left.sort()
     return left
@@ -1057,12 +1059,12 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
     errors = []
 
     currency_of = ledger.currency_of
-    currencies = {ledger.settings.currency}
+    currencies: set[str | None] = {ledger.settings.currency}
     currencies.update(c.currency for c in ledger.customers.values() if c.currency)
     for records in (ledger.invoices.values(), ledger.payments, ledger.adjustments):
         currencies.update({r.currency for r in records})
-    currencies.discard(None)  # type: ignore[arg-type]
-    allowed = min(minor_units(c) for c in currencies)
+    currencies.discard(None)
+    allowed = min(minor_units(c) for c in currencies if c is not None)
     # Amounts with at most this many decimals are fine in every currency here.
     fine = -allowed
 

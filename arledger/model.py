@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal, NamedTuple
+from typing import Annotated, ClassVar, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -40,18 +40,24 @@ class Column(NamedTuple):
     rule: rules.Rule
 
 
-def _field(kind: type, rule: rules.Rule) -> Any:
-    return Annotated[kind, BeforeValidator(rules.one(rule)), Column(rule)]
-
-
-LedgerDate = _field(date, rules.dates)
-Amount = _field(Decimal, rules.amounts)
-NonNegative = _field(Decimal, rules.non_negative)
-Currency = _field(str, rules.currencies)
+# Each field type carries its rule twice over: as the BeforeValidator that
+# applies it to one value, and as the `Column` mark the loader reads.
+LedgerDate = Annotated[
+    date, BeforeValidator(rules.one(rules.dates)), Column(rules.dates)
+]
+Amount = Annotated[
+    Decimal, BeforeValidator(rules.one(rules.amounts)), Column(rules.amounts)
+]
+NonNegative = Annotated[
+    Decimal, BeforeValidator(rules.one(rules.non_negative)), Column(rules.non_negative)
+]
+Currency = Annotated[
+    str, BeforeValidator(rules.one(rules.currencies)), Column(rules.currencies)
+]
 Whole = Annotated[int, BeforeValidator(rules.one(rules.wholes))]
-Flag = _field(bool, rules.flags)
-Id = _field(str, rules.ids)
-Text = _field(str, rules.texts)
+Flag = Annotated[bool, BeforeValidator(rules.one(rules.flags)), Column(rules.flags)]
+Id = Annotated[str, BeforeValidator(rules.one(rules.ids)), Column(rules.ids)]
+Text = Annotated[str, BeforeValidator(rules.one(rules.texts)), Column(rules.texts)]
 Language = Literal["en", "zh"]
 
 

@@ -93,7 +93,7 @@ _new_tuple = tuple.__new__
 
 def row_of(record: Record) -> Any:
     """The row of a validated model instance (the record itself for other kinds)."""
-    row = ROWS.get(type(record))
+    row: Any = ROWS.get(type(record))
     if row is None:
         return record
     source = record.source

@@ -409,7 +409,7 @@ class _Engine:
                     account = self.account(customer, currency)
                 chunk = ["payment", ref, day, record.amount, None]
                 named = record.invoice
-                work = account.items.get(named) if named is not None else None
+                work = account.items.get(named) if named is not None else None  # type: ignore[assignment]
                 if type(work) is not list or record.allocations:
                     if record.allocations or named is not None:
                         for invoice_id, limit in record.targets().items():
@@ -460,9 +460,8 @@ def _in_order(view: LedgerView) -> Iterator[tuple[int, str, Any]]:
     """
     invoices = _by_date_and(view.invoices, _id)
     adjustments = _by_date_and(view.adjustments, _id)
-    payments = view.payments
-    by_ref = None in map(_id, payments)
-    payments = _by_date_and(payments, payment_ref if by_ref else _id)
+    by_ref = None in map(_id, view.payments)
+    payments = _by_date_and(view.payments, payment_ref if by_ref else _id)
     never = date.max
     adjustment = payment = 0
     next_adjustment = adjustments[0].date if adjustments else never
@@ -629,7 +628,8 @@ def rewind(settlement: Settlement, view: LedgerView, day: date) -> Settlement:
             account = (application.customer, application.currency)
             unapplied[account] = unapplied.get(account, ZERO) - application.amount
     currency_of = view.ledger.currency_of
-    for record in (*view.payments, *view.adjustments):
+    records: tuple[Payment | Adjustment, ...] = (*view.payments, *view.adjustments)
+    for record in records:
         if record.date <= day:
             account = (record.customer, record.currency or currency_of(record))
             unapplied[account] = unapplied.get(account, ZERO) + record.amount
