@@ -1450,6 +1450,7 @@ def _aging_sheet(
         chart.y_axis.numFmt = "#,##0"
         chart.x_axis.delete = False
         chart.y_axis.delete = False
+        _chart_text(chart)
         q = quote_sheet(title)
         last_bucket = letter(first_bucket + n - 1)
         values = Reference(
@@ -1528,6 +1529,28 @@ def _aging_sheet(
             keep=grid.kept,
         )
     )
+
+
+def _chart_text(chart: Any) -> None:
+    """A chart's axis and legend labels at the body's size (11 pt, where
+    Excel's default is 10): they print at the sheet's scale with the rest."""
+    from openpyxl.chart.text import RichText
+    from openpyxl.drawing.text import (
+        CharacterProperties,
+        Paragraph,
+        ParagraphProperties,
+    )
+
+    def text() -> RichText:
+        size = CharacterProperties(sz=1100)
+        return RichText(
+            p=[Paragraph(pPr=ParagraphProperties(defRPr=size), endParaRPr=size)]
+        )
+
+    chart.x_axis.txPr = text()
+    chart.y_axis.txPr = text()
+    if chart.legend is not None:
+        chart.legend.txPr = text()
 
 
 def _widths(
@@ -2267,6 +2290,7 @@ def _trend_sheet(book: _Book) -> None:
         chart.y_axis.numFmt = "#,##0"
         chart.x_axis.delete = False
         chart.y_axis.delete = False
+        _chart_text(chart)
         chart.legend.position = "b"
         values = Reference(
             range_string=(
