@@ -40,6 +40,7 @@ from arledger.render.xlsx import (
     amount_format,
     sheet_title,
     text_width,
+    value_text,
     wrapped_lines,
     wrapped_width,
 )
@@ -553,25 +554,6 @@ MAX_WIDTH = 48.0
 HEADING_SCALE = {"title": 14 / 11 * 1.07, "block": 12 / 11 * 1.07, "subtitle": 1.0}
 
 
-def _shown(value: Any, base: str) -> str:
-    """What a cell of a style shows, as far as its width goes."""
-    if base.startswith("money"):
-        return f"{value:,.{int(base[5:])}f}"
-    if base == "ratio":
-        return f"{value:.1%}"
-    if base == "days1":
-        return f"{value:,.1f}"
-    if base == "date":
-        return "2026-12-31"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    if isinstance(value, Decimal):
-        return f"{value:,.2f}"
-    if isinstance(value, date):
-        return "2026-12-31"
-    return str(value)
-
-
 def cell_width(value: Any) -> float:
     """The width a planned cell needs (in Excel's unit, see `text_width`),
     without the cell's padding; 0 for headings, which run over the next
@@ -591,7 +573,10 @@ def cell_width(value: Any) -> float:
         if width > HEADER_ONE_LINE:
             width = wrapped_width(label, HEADER_LINES, bold=True)
         return width + (base == "header_r")
-    text = _shown(value, base)
+    if base.startswith("money"):
+        text = value_text(value, "money", int(base[5:]))
+    else:
+        text = value_text(value, base)
     numeric = base not in ("", "text", "wrap") or not isinstance(value, str)
     # A number keeps a digit's width clear on its right (NUMBER_PAD).
     return text_width(text, bold=bold) + (1.0 if numeric else 0.0)
@@ -901,8 +886,6 @@ END_MARGIN = 0.6  # inches, top and bottom (the page header and footer inside)
 # (5.25 pt), and each column adds its padding; LibreOffice with Carlito
 # measured 5.5.
 POINTS_PER_UNIT = 5.5
-
-
 PORTRAIT_SCALE = 0.9  # portrait when it prints at least this size (10 pt)
 
 
@@ -1037,6 +1020,7 @@ class _Book:
         # next row's value; styling a fresh cell per value would cost far more.
         protos: dict[tuple[int, str], Any] = {}
         illegal = ILLEGAL_CHARACTERS_RE
+        heights: list[float] = []
         if isinstance(plan.rows, list):
             heights = [self._height(row, widths) for row in plan.rows]
             self._page_breaks(ws, plan, heights, sum(widths))
@@ -1044,12 +1028,10 @@ class _Book:
         for row in plan.rows:
             number += 1
             out: list[Any] = []
-            height = LINE_HEIGHT
+            height = heights[number - 1] if heights else self._height(row, widths)
             for col, spec in enumerate(row, 1):
                 if isinstance(spec, C):
                     value, style = spec
-                    if style in _TALL and value is not None:
-                        height = max(height, self._cell_height(spec, widths[col - 1]))
                 else:
                     value, style = spec, None
                 if isinstance(value, Decimal):
@@ -1110,15 +1092,11 @@ class _Book:
         takes; headings have their font's."""
         height = LINE_HEIGHT
         for col, spec in enumerate(row):
-            if isinstance(spec, C) and spec.style in _TALL and spec.value is not None:
-                height = max(height, self._cell_height(spec, widths[col]))
+            if type(spec) is C and spec.style in _TALL and spec.value is not None:
+                if spec.style in HEADING_HEIGHT:
+                    return HEADING_HEIGHT[spec.style]
+                height = max(height, self._lines(spec, widths[col]))
         return height
-
-    def _cell_height(self, cell: C, width: float) -> float:
-        """The height a heading or wrapping cell needs in a column `width` wide."""
-        if cell.style in HEADING_HEIGHT:
-            return HEADING_HEIGHT[cell.style]
-        return self._lines(cell, width)
 
     def _page_breaks(
         self, ws: Any, plan: Plan, heights: list[float], width: float

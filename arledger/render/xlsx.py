@@ -128,17 +128,25 @@ def wrapped_width(text: str, lines: int, *, bold: bool = False) -> float:
     return high
 
 
-def value_text(value: Any, places: int = 2) -> str:
-    """What a cell shows for a value in its number format (for its width)."""
+def value_text(value: Any, kind: str = "text", places: int = 2) -> str:
+    """About what a cell shows for a value of a column kind (ratio, days1 for
+    days to one place, ...), as far as its width goes: amounts with `places`
+    decimals and separators, every date as wide as any other."""
+    if value is None:
+        return ""
     if isinstance(value, bool):
-        return "FALSE" if not value else "TRUE"
+        return "TRUE" if value else "FALSE"
+    if kind == "ratio":
+        return f"{value:.1%}"
+    if kind == "days1":
+        return f"{value:,.1f}"
+    if kind == "date" or isinstance(value, date):
+        return "2026-12-31"
     if isinstance(value, (Decimal, float)):
         return f"{value:,.{places}f}"
     if isinstance(value, int):
         return f"{value:,}"
-    if isinstance(value, date):
-        return "2026-12-31"
-    return "" if value is None else str(value)
+    return str(value)
 
 
 def sheet_title(text: str, taken: set[str]) -> str:
@@ -213,11 +221,7 @@ def _write_section(ws: Any, section: Any) -> None:
     for i, column in enumerate(columns, 1):
         width = text_width(column.label, bold=True)
         for row in sample:
-            value = row.get(column.key)
-            if column.kind == "ratio" and value is not None:
-                shown = f"{value:.1%}"
-            else:
-                shown = value_text(value, places)
+            shown = value_text(row.get(column.key), column.kind, places)
             width = max(width, text_width(shown) + (column.kind in formats))
         ws.column_dimensions[get_column_letter(i)].width = min(
             max(width + CELL_PADDING, 8), 60
