@@ -55,7 +55,7 @@ NUMBER_PAD = "_0"  # a digit's width kept right of a number: no text touches it
 
 def text_width(text: str, *, bold: bool = False) -> float:
     """The width of a text in the column unit (see above): CJK counts two."""
-    total = 0.0
+    total = wide = 0.0
     for ch in text:
         found = _ASCII_WIDTHS.get(ch)
         if found is not None:
@@ -63,10 +63,10 @@ def text_width(text: str, *, bold: bool = False) -> float:
         elif ch.isascii():
             total += 1.0
         elif unicodedata.east_asian_width(ch) in "WFA":
-            total += 2.0
+            wide += 2.0  # a full em, bold or not
         else:
             total += 1.2  # accented Latin, Cyrillic, ...
-    return total * BOLD if bold else total
+    return (total * BOLD if bold else total) + wide
 
 
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
