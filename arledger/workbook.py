@@ -19,6 +19,13 @@ The whole workbook is written in openpyxl's write-only mode: it streams rows to
 disk, supports what we use (styled cells, panes, widths, autofilter, conditional
 formatting, charts, print setup), and needs every column width and the panes set
 before the first row, so each sheet is planned before it is written.
+
+On paper (`_Book.write`): the settings' `paper` (else A4 for a workbook in
+Chinese, Letter in English), each sheet fitted to the page width, upright when
+narrow; columns sized to what they show and long text wrapped within a capped
+width on a row given its height, so that nothing prints under 8 pt
+(tests/test_print.py measures it); the header row repeated on every page; page
+breaks that keep a table or a chart whole where it fits on a page.
 """
 
 from __future__ import annotations
