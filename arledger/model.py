@@ -333,6 +333,9 @@ class SmtpSettings(Record):
     sender: str | None = None
 
 
+Paper = Literal["A4", "A3", "A5", "Letter", "Legal"]
+
+
 class Settings(Record):
     """`arledger.yaml`: every key optional."""
 
@@ -344,6 +347,9 @@ class Settings(Record):
     dunning: DunningSettings = DunningSettings.model_construct()
     credit: CreditSettings = CreditSettings.model_construct()
     smtp: SmtpSettings | None = None
+    # The paper the workbook (`export`) prints on; None: A4 for a workbook in
+    # Chinese, Letter in English.
+    paper: Paper | None = None
 
 
 RECORD_MODELS: dict[str, type[Record]] = {

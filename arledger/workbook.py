@@ -19,13 +19,20 @@ The whole workbook is written in openpyxl's write-only mode: it streams rows to
 disk, supports what we use (styled cells, panes, widths, autofilter, conditional
 formatting, charts, print setup), and needs every column width and the panes set
 before the first row, so each sheet is planned before it is written.
+
+On paper (`_Book.write`): the settings' `paper` (else A4 for a workbook in
+Chinese, Letter in English), each sheet fitted to the page width, upright when
+narrow; columns sized to what they show and long text wrapped within a capped
+width on a row given its height, so that nothing prints under 8 pt
+(tests/test_print.py measures it); the header row repeated on every page; page
+breaks that keep a table or a chart whole where it fits on a page.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -34,7 +41,16 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from arledger.dates import Period, month_of
 from arledger.money import ZERO, minor_units
-from arledger.render.xlsx import amount_format, sheet_title
+from arledger.render.xlsx import (
+    CELL_PADDING,
+    NUMBER_PAD,
+    amount_format,
+    sheet_title,
+    text_width,
+    value_text,
+    wrapped_lines,
+    wrapped_width,
+)
 
 if TYPE_CHECKING:
     from arledger.ledger import LedgerView
@@ -50,6 +66,12 @@ TREND_MONTHS = 12  # month-end aging for the last 12 months
 FORECAST_BY: Literal["week", "month"] = "week"  # the 13-week cash forecast
 FORECAST_HORIZON = 13
 TOP_OVERDUE = 10  # customers on the Summary
+# Long text columns wrap beyond these widths (in column units, about
+# characters), so a sheet prints at a readable size.
+NAME_WIDTH = 20
+CONTACT_WIDTH = 22
+REASONS_WIDTH = 16
+OWNER_WIDTH = 10
 
 # ---------------------------------------------------------------- the data
 
@@ -87,6 +109,7 @@ class WorkbookData:
     risk: RiskResult
     forecast: ForecastResult
     trend: tuple[TrendPoint, ...]
+    paper: str | None = None  # settings `paper`; None: by the workbook's language
 
 
 def trend_dates(as_of: date, count: int = TREND_MONTHS) -> tuple[date, ...]:
@@ -204,6 +227,7 @@ def gather(view: LedgerView) -> WorkbookData:
             view, settlement, by=FORECAST_BY, horizon=FORECAST_HORIZON
         ),
         trend=tuple(trend),
+        paper=view.settings.paper,
     )
 
 
@@ -528,41 +552,82 @@ def age_fills(count: int) -> list[str]:
     return [FILLS[round(i * last / (count - 1))] for i in range(count)]
 
 
-def display_width(text: str) -> int:
-    """Columns a text takes: CJK characters count twice."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+HEADER_LINES = 2  # a header label wraps onto at most two lines
+LINE_HEIGHT = 15.0  # points: a line of Calibri 11, the default row height
+CJK_LINE_HEIGHT = 18.5  # a line of 11 pt Chinese: LibreOffice draws 17.2
+_HAS_CJK = re.compile("[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
+HEADER_ONE_LINE = 7.0  # a header label no wider than this stays on one line
+HEADING_HEIGHT = {"title": 21.0, "block": 18.0}  # rows of 14 pt and 12 pt text
+_WRAPPING = frozenset({"wrap", "header", "header_r"})  # styles that wrap text
+_TALL = _WRAPPING | HEADING_HEIGHT.keys()  # styles that may make a row taller
+MIN_WIDTH = 4.0
+MAX_WIDTH = 48.0
+# Headings run over the columns to their right: their size, against the body's.
+HEADING_SCALE = {"title": 14 / 11 * 1.07, "block": 12 / 11 * 1.07, "subtitle": 1.0}
 
 
-def _width_of(value: Any) -> int:
-    if value is None:
-        return 0
+def cell_width(value: Any) -> float:
+    """The width a planned cell needs (in Excel's unit, see `text_width`),
+    without the cell's padding; 0 for headings, which run over the next
+    columns."""
+    style: str | None = None
     if isinstance(value, C):
-        value = value.value
+        value, style = value
     if isinstance(value, Formula):
         value = value.cached
-    if isinstance(value, Decimal):
-        return len(f"{value:,.2f}") + 2
-    if isinstance(value, date):
-        return 11
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return max(len(f"{value:,}"), 6) + 1
-    return display_width(str(value))
+    if value is None or style in HEADING_SCALE:
+        return 0.0
+    base = (style or "").removesuffix("_b")
+    bold = style is not None and style.endswith("_b")
+    if base in ("header", "header_r"):
+        label = str(value)
+        width = text_width(label, bold=True)
+        if width > HEADER_ONE_LINE:
+            width = wrapped_width(label, HEADER_LINES, bold=True)
+        return width + (base == "header_r")
+    if base.startswith("money"):
+        text = value_text(value, "money", int(base[5:]))
+    else:
+        text = value_text(value, base)
+    numeric = base not in ("", "text", "wrap") or not isinstance(value, str)
+    # A number keeps a digit's width clear on its right (NUMBER_PAD).
+    return text_width(text, bold=bold) + (1.0 if numeric else 0.0)
 
 
 def column_widths(
-    rows: Iterable[Row], minimum: int = 8, maximum: int = 48
+    rows: Iterable[Row],
+    minimum: float = MIN_WIDTH,
+    maximum: float = MAX_WIDTH,
+    caps: dict[int, float] | None = None,
 ) -> list[float]:
-    """Widths from the content: the widest cell of each column, within bounds."""
-    widths: list[int] = []
+    """Widths from the content: the widest cell of each column and its padding,
+    within bounds. A wrapping cell counts no wider than its column's cap in
+    `caps` (1-based column: width)."""
+    caps = caps or {}
+    widths: list[float] = []
     for row in rows:
         for i, value in enumerate(row):
-            if isinstance(value, C) and value.style in ("title", "subtitle", "block"):
-                continue  # headings run over the next columns
-            width = _width_of(value)
+            width = cell_width(value)
+            if isinstance(value, C) and value.style == "wrap":
+                width = min(width, caps.get(i + 1, maximum))
             if i >= len(widths):
-                widths.extend([0] * (i + 1 - len(widths)))
-            widths[i] = max(widths[i], width)
-    return [float(min(max(w + 2, minimum), maximum)) for w in widths]
+                widths.extend([0.0] * (i + 1 - len(widths)))
+            if width > widths[i]:
+                widths[i] = width
+    return [
+        math.ceil(min(max(w + CELL_PADDING, minimum), maximum) * 100) / 100
+        for w in widths
+    ]
+
+
+def heading_width(rows: Iterable[Row]) -> float:
+    """How wide the sheet's headings (titles, notes) print, in column units."""
+    widest = 0.0
+    for row in rows:
+        if row and isinstance(row[0], C) and row[0].style in HEADING_SCALE:
+            scale = HEADING_SCALE[row[0].style]
+            widest = max(widest, text_width(str(row[0].value)) * scale)
+    return widest
 
 
 def quote_sheet(title: str) -> str:
@@ -586,6 +651,8 @@ class Plan:
     autofilter: str | None = None
     rules: list[tuple[str, Any]] = field(default_factory=list)  # (range, rule)
     charts: list[tuple[Any, str]] = field(default_factory=list)  # (chart, anchor)
+    heading: float | None = None  # printed width of the headings; None: from rows
+    keep: list[tuple[int, int]] = field(default_factory=list)  # see Grid.keep
 
 
 class Grid:
@@ -593,10 +660,17 @@ class Grid:
 
     def __init__(self) -> None:
         self.rows: list[Row] = []
+        self.kept: list[tuple[int, int]] = []
 
     @property
     def next(self) -> int:
         return len(self.rows) + 1
+
+    def keep(self, first: int, last: int | None = None) -> None:
+        """Print rows `first` to `last` (default: the last so far) on one page
+        when they fit on one (a table, a chart); a longer span at least starts
+        with its first rows."""
+        self.kept.append((first, len(self.rows) if last is None else last))
 
     def add(self, *cells: Any) -> int:
         self.rows.append(list(cells))
@@ -619,6 +693,7 @@ class Col:
     label: str
     kind: str = "text"  # text, money, int, days, ratio, date
     total: bool = False  # summed in the totals row
+    wrap: float | None = None  # text wider than this wraps (a long text column)
 
 
 @dataclass(frozen=True)
@@ -651,9 +726,9 @@ def _style_of(kind: str, currency: str | None, total: bool) -> str | None:
         base = "text"
     if total:
         return base + "_b"
-    # Whole numbers read well in the General format, and a cell without a style
-    # is much cheaper to write (100 000-row sheets).
-    return None if base in ("text", "int", "days") else base
+    # A cell without a style is cheaper to write (100 000-row sheets); numbers
+    # take one for the room on their right (NUMBER_PAD).
+    return None if base == "text" else base
 
 
 def typed(value: Any, kind: str, currency: str | None, total: bool = False) -> Any:
@@ -666,6 +741,18 @@ def typed(value: Any, kind: str, currency: str | None, total: bool = False) -> A
     if kind == "days" and isinstance(value, Decimal):
         return C(value.quantize(Decimal("0.1")), "days1_b" if total else "days1")
     return C(value, _style_of(kind, currency, total))
+
+
+class _Wraps(dict[Any, bool]):
+    """Whether a text is wider than a column's cap (memoised per text)."""
+
+    def __init__(self, cap: float) -> None:
+        super().__init__()
+        self.cap = cap
+
+    def __missing__(self, text: Any) -> bool:
+        wraps = self[text] = isinstance(text, str) and text_width(text) > self.cap
+        return wraps
 
 
 def table_rows(
@@ -693,23 +780,33 @@ def table_rows(
     """
     yield [C(c.label, "header_r" if c.kind != "text" else "header") for c in columns]
     summed = {c.key: (ZERO if c.kind == "money" else 0) for c in columns if c.total}
-    # Per column: kind, body style, summed. This loop runs once per cell of a
-    # 100 000-row sheet, so the common cases skip `typed`.
+    # Per column: kind, body style, summed, and for a long text column whether
+    # each text wraps (known texts: names repeat). This loop runs once per cell
+    # of a 100 000-row sheet, so the common cases skip `typed`.
     specs = [
-        (c.kind, _style_of(c.kind, currency, False), c.total, c.key) for c in columns
+        (
+            c.kind,
+            _style_of(c.kind, currency, False),
+            c.total,
+            c.key,
+            None if c.wrap is None else _Wraps(c.wrap),
+        )
+        for c in columns
     ]
     written = 0
     for values in rows:
         written += 1
         out: Row = []
-        for (kind, style, total, key), value in zip(specs, values, strict=True):
+        for (kind, style, total, key, wraps), value in zip(specs, values, strict=True):
             if value is None:
                 out.append(None)
                 continue
             if type(value) is Formula or kind == "days":
                 out.append(typed(value, kind, currency))
             elif style is None:
-                out.append(value)
+                out.append(
+                    C(value, "wrap") if wraps is not None and wraps[value] else value
+                )
             else:
                 out.append(C(value, style))
             if total:
@@ -778,6 +875,41 @@ def add_table(
     )
 
 
+# ---------------------------------------------------------------- paper
+
+
+class Paper(NamedTuple):
+    code: int  # the sheet's paperSize in OOXML
+    width: float  # points, portrait
+    height: float
+
+
+PAPERS = {
+    "Letter": Paper(1, 612, 792),
+    "Legal": Paper(5, 612, 1008),
+    "A3": Paper(8, 842, 1191),
+    "A4": Paper(9, 595, 842),
+    "A5": Paper(11, 420, 595),
+}
+DEFAULT_PAPER = {"en": "Letter", "zh": "A4"}  # unless the settings say `paper`
+SIDE_MARGIN = 0.4  # inches, left and right
+END_MARGIN = 0.6  # inches, top and bottom (the page header and footer inside)
+# Points a column unit takes on paper at 100 %: Calibri 11's "0" is 7 pixels
+# (5.25 pt), and each column adds its padding; LibreOffice with Carlito
+# measured 5.5.
+POINTS_PER_UNIT = 5.5
+PORTRAIT_SCALE = 0.9  # portrait when it prints at least this size (10 pt)
+
+
+def orientation(width: float, paper: str) -> Literal["portrait", "landscape"]:
+    """Portrait when columns `width` units wide print at nearly full size on
+    the paper's width, landscape otherwise (where fitting to the width shrinks
+    a wide sheet the least)."""
+    printable = PAPERS[paper].width - 2 * SIDE_MARGIN * 72
+    fits = width * POINTS_PER_UNIT * PORTRAIT_SCALE <= printable
+    return "portrait" if fits else "landscape"
+
+
 # ---------------------------------------------------------------- the book
 
 
@@ -789,6 +921,7 @@ class _Book:
 
         self.data = data
         self.words = _Words(language)
+        self.paper = data.paper or DEFAULT_PAPER[language]
         self.wb = Workbook(write_only=True)
         # Readers that recalculate (Excel) do so on load; the cached values we
         # store serve the ones that do not.
@@ -796,6 +929,7 @@ class _Book:
         self.taken: set[str] = set()
         self.cached: dict[str, dict[str, Decimal | int]] = {}
         self._styles: dict[str, dict[str, Any]] = {}
+        self._wrapped: dict[tuple[C, float], float] = {}
 
     # -- names
 
@@ -850,16 +984,21 @@ class _Book:
                     indent=1 if base == "header_r" else 0,
                 ),
             }
+        if base == "wrap":
+            attrs["alignment"] = Alignment(wrap_text=True, vertical="bottom")
+        # Every number keeps a digit's width clear on its right (NUMBER_PAD),
+        # so the next column's text never touches it.
+        pad = NUMBER_PAD
         if base.startswith("money"):
             attrs["number_format"] = amount_format(int(base[5:]), red_negative=True)
         elif base in ("int", "days"):
-            attrs["number_format"] = "#,##0"
+            attrs["number_format"] = "#,##0" + pad
         elif base == "days1":
-            attrs["number_format"] = "#,##0.0"
+            attrs["number_format"] = "#,##0.0" + pad
         elif base == "ratio":
-            attrs["number_format"] = "0.0%"
+            attrs["number_format"] = "0.0%" + pad
         elif base == "date":
-            attrs["number_format"] = "yyyy-mm-dd"
+            attrs["number_format"] = "yyyy-mm-dd" + pad
         if bold:
             attrs["font"] = Font(FONT, bold=True)
             attrs["border"] = Border(top=Side(style="thin", color="000000"))
@@ -874,21 +1013,34 @@ class _Book:
 
         wb = self.wb
         ws = wb.create_sheet(plan.title, index)
-        for i, width in enumerate(plan.widths, 1):
+        widths = list(plan.widths)
+        heading = plan.heading
+        if heading is None:
+            assert isinstance(plan.rows, list), "a streamed plan gives its heading"
+            heading = heading_width(plan.rows)
+        if heading > sum(widths):
+            # A title wider than the table: an empty column prints the rest.
+            widths.append(round(heading - sum(widths) + CELL_PADDING, 2))
+        for i, width in enumerate(widths, 1):
             ws.column_dimensions[letter(i)].width = width
         if plan.freeze:
             ws.freeze_panes = plan.freeze
-        self._page_setup(ws, plan)
+        self._page_setup(ws, plan, sum(widths))
         cached = self.cached.setdefault(plan.title, {})
         # One styled cell per (column, style), reused row after row: write-only
         # mode writes a row as soon as it is appended, so a cell can carry the
         # next row's value; styling a fresh cell per value would cost far more.
         protos: dict[tuple[int, str], Any] = {}
         illegal = ILLEGAL_CHARACTERS_RE
+        heights: list[float] = []
+        if isinstance(plan.rows, list):
+            heights = [self._height(row, widths) for row in plan.rows]
+            self._page_breaks(ws, plan, heights, sum(widths))
         number = 0
         for row in plan.rows:
             number += 1
             out: list[Any] = []
+            height = heights[number - 1] if heights else self._height(row, widths)
             for col, spec in enumerate(row, 1):
                 if isinstance(spec, C):
                     value, style = spec
@@ -925,27 +1077,109 @@ class _Book:
                 if isinstance(value, str) and value.startswith("="):
                     cell.data_type = "s"
                 out.append(cell)
+            if height != LINE_HEIGHT:
+                # Wrapped text gets the row's height from us: LibreOffice keeps
+                # a row at the default height when opening the file, and would
+                # draw the lines over the next row. The write-only writer takes
+                # a row's attributes from this mapping as it writes the row; a
+                # plain dict costs a fraction of a RowDimension, row after row.
+                ws.row_dimensions[number] = {"ht": str(height), "customHeight": "1"}
             ws.append(out)
+            if height != LINE_HEIGHT:
+                del ws.row_dimensions[number]  # written; 100 000 rows need no copy
+        # Print what was written (and the charts, which stand on blank rows).
+        ws.print_area = f"A1:{letter(len(widths))}{max(number, 1)}"
         if plan.autofilter:
             ws.auto_filter.ref = plan.autofilter
         for ref, rule in plan.rules:
             ws.conditional_formatting.add(ref, rule)
         for chart, anchor in plan.charts:
+            # No wider than the columns (charts stand at column A): the print
+            # area ends there.
+            chart.width = min(chart.width, sum(widths) * POINTS_PER_UNIT * 0.95 / 28.35)
             ws.add_chart(chart, anchor)
+
+    def _height(self, row: Row, widths: list[float]) -> float:
+        """A row's height in points: a line, or as many as its wrapped text
+        takes; headings have their font's."""
+        height = LINE_HEIGHT
+        for col, spec in enumerate(row):
+            if type(spec) is C and spec.style in _TALL and spec.value is not None:
+                if spec.style in HEADING_HEIGHT:
+                    return HEADING_HEIGHT[spec.style]
+                height = max(height, self._lines(spec, widths[col]))
+        return height
+
+    def _page_breaks(
+        self, ws: Any, plan: Plan, heights: list[float], width: float
+    ) -> None:
+        """Page breaks that keep each of `plan.keep`'s spans on one page where
+        it fits on one (else its first rows together), as the sheet will print
+        fitted to the page width."""
+        from openpyxl.worksheet.pagebreak import Break
+
+        if not plan.keep:
+            return
+        paper = PAPERS[self.paper]
+        landscape = orientation(width, self.paper) == "landscape"
+        page_width, page_height = (
+            (paper.height, paper.width) if landscape else (paper.width, paper.height)
+        )
+        printable = page_width - 2 * SIDE_MARGIN * 72
+        scale = min(1.0, printable / (width * POINTS_PER_UNIT))
+        # What a page holds, in the sheet's points, with a little to spare.
+        room = (page_height - 2 * END_MARGIN * 72) / scale * 0.96
+        repeated = 0.0
+        if plan.print_rows:
+            first_title = int(plan.print_rows.split(":")[0])
+            repeated = heights[first_title - 1]
+        starts = {first: last for first, last in plan.keep}
+        used = 0.0
+        for number, height in enumerate(heights, 1):
+            last = starts.get(number)
+            if last is not None and used > repeated:
+                span = sum(heights[number - 1 : last])
+                if span > room - repeated:  # longer than a page: keep its start
+                    span = sum(heights[number - 1 : min(last, number + 4)])
+                if used + span > room:
+                    ws.row_breaks.append(Break(id=number - 1))
+                    used = repeated
+            if used + height > room:  # the printer's own break
+                used = repeated
+            used += height
+
+    def _lines(self, cell: C, width: float) -> float:
+        """The height of a wrapping cell's lines in a column `width` wide."""
+        key = (cell, width)
+        found = self._wrapped.get(key)
+        if found is None:
+            text, style = str(cell.value), cell.style
+            room = width - CELL_PADDING - (1.0 if style == "header_r" else 0.0)
+            lines = wrapped_lines(text, room, bold=style != "wrap")
+            line = CJK_LINE_HEIGHT if _HAS_CJK.search(text) else LINE_HEIGHT
+            found = self._wrapped[key] = line * lines
+        return found
 
     def _apply(self, cell: Any, style: str) -> None:
         for name, value in self.style(style).items():
             setattr(cell, name, value)
 
-    def _page_setup(self, ws: Any, plan: Plan) -> None:
-        """Landscape, fit to the page width, header row repeated, company and
-        as-of in the page header, page numbers in the footer."""
-        ws.page_setup.orientation = "landscape"
+    def _page_setup(self, ws: Any, plan: Plan, width: float) -> None:
+        """The paper; portrait when the sheet fits its width, else landscape;
+        fitted to the page width; the header row repeated; company and as-of
+        in the page header, page numbers in the footer.
+
+        Args:
+            width: the printed columns' width, in column units.
+        """
+        size = PAPERS[self.paper]
+        ws.page_setup.paperSize = size.code
+        ws.page_setup.orientation = orientation(width, self.paper)
         ws.page_setup.fitToWidth = 1
         ws.page_setup.fitToHeight = 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.page_margins.left = ws.page_margins.right = 0.4
-        ws.page_margins.top = ws.page_margins.bottom = 0.6
+        ws.page_margins.left = ws.page_margins.right = SIDE_MARGIN
+        ws.page_margins.top = ws.page_margins.bottom = END_MARGIN
         ws.page_margins.header = ws.page_margins.footer = 0.3
         if plan.print_rows:
             ws.print_title_rows = plan.print_rows
@@ -1100,12 +1334,19 @@ def _anchor(
 def _single_block_panes(
     blocks: int, header: int | None, columns: int = 1
 ) -> tuple[str | None, str | None]:
-    """Frozen panes and print rows for a sheet of blocks: under the header when
-    there is one block; with several, a header would mislabel the other blocks,
-    so only the sheet's title rows are frozen."""
-    if blocks == 1 and header is not None:
-        return f"{letter(columns + 1)}{header + 1}", f"{header}:{header}"
-    return "A4", None
+    """Frozen panes and print rows for a sheet of blocks (one per currency,
+    each with the same columns).
+
+    The first header row is repeated on every printed page: it labels every
+    block's columns. Panes freeze under it when there is one block; with
+    several, the frozen rows would show the first block's currency over the
+    others, so only the sheet's title rows are frozen."""
+    if header is None:
+        return "A4", None
+    print_rows = f"{header}:{header}"
+    if blocks == 1:
+        return f"{letter(columns + 1)}{header + 1}", print_rows
+    return "A4", print_rows
 
 
 # -- Aging
@@ -1125,7 +1366,7 @@ def _aging_sheet(
     labels = [words(label) for label in result.labels]
     columns = [
         Col("customer", words("customer")),
-        Col("name", words("name")),
+        Col("name", words("name"), wrap=NAME_WIDTH),
         *(Col(f"bucket{i}", label, "money", True) for i, label in enumerate(labels)),
         Col("unapplied", words("unapplied"), "money", True),
         Col("total", words("total"), "money", True),
@@ -1143,7 +1384,7 @@ def _aging_sheet(
         grid.add(words("nothing"))
     for section in result.sections:
         currency = section.currency
-        grid.add(C(words("block", currency=currency), "block"))
+        start = grid.add(C(words("block", currency=currency), "block"))
         header = grid.next
         headers.append(header)
 
@@ -1186,9 +1427,11 @@ def _aging_sheet(
                     for i in range(n)
                 ),
             )
+        grid.keep(start)
         shaded = [letter(first_bucket + overdue_from + i) for i in range(len(fills))]
         plan_rules.extend(_bucket_shading(shaded, span.first, span.last, fills))
-        # A bar chart of the buckets (the totals row), to the right of the block.
+        # A bar chart of the buckets (the totals row), under the block: beside
+        # it, it would widen the printed page and shrink the table.
         chart = BarChart()
         chart.type = "col"
         chart.title = words("chart.aging", currency=currency)
@@ -1197,6 +1440,7 @@ def _aging_sheet(
         chart.y_axis.numFmt = "#,##0"
         chart.x_axis.delete = False
         chart.y_axis.delete = False
+        _chart_text(chart)
         q = quote_sheet(title)
         last_bucket = letter(first_bucket + n - 1)
         values = Reference(
@@ -1213,8 +1457,9 @@ def _aging_sheet(
             point = DataPoint(idx=i)
             point.graphicalProperties.solidFill = colours[min(i, len(colours) - 1)]
             series.dPt.append(point)
-        anchor_row = header - 1
-        charts.append((chart, f"{letter(len(columns) + 2)}{anchor_row}"))
+        grid.skip()
+        anchor_row = grid.next
+        charts.append((chart, f"A{anchor_row}"))
         _anchor(
             anchors,
             currency,
@@ -1248,9 +1493,9 @@ def _aging_sheet(
                 f"${letter(first_bucket)}${total_row}",
                 span.sums["bucket0"],
             )
-        grid.skip()
         # Leave room for the chart before the next block (15 rows ~ 7.5 cm).
         grid.pad_to(anchor_row + 17)
+        grid.keep(anchor_row - 1, anchor_row + 15)  # a blank row over the chart
     grid.add(C(words(f"basis.{result.basis}"), "subtitle"))
     freeze, print_rows = _single_block_panes(
         len(headers), headers[0] if headers else None, 2
@@ -1265,18 +1510,47 @@ def _aging_sheet(
         Plan(
             title,
             grid.rows,
-            _widths(grid.rows, {1: 12}),
+            _widths(grid.rows, columns=columns),
             freeze=freeze,
             print_rows=print_rows,
             autofilter=autofilter,
             rules=plan_rules,
             charts=charts,
+            keep=grid.kept,
         )
     )
 
 
-def _widths(rows: list[Row], minimums: dict[int, int] | None = None) -> list[float]:
-    widths = column_widths(rows)
+def _chart_text(chart: Any) -> None:
+    """A chart's axis and legend labels at the body's size (11 pt, where
+    Excel's default is 10): they print at the sheet's scale with the rest."""
+    from openpyxl.chart.text import RichText
+    from openpyxl.drawing.text import (
+        CharacterProperties,
+        Paragraph,
+        ParagraphProperties,
+    )
+
+    def text() -> RichText:
+        size = CharacterProperties(sz=1100)
+        return RichText(
+            p=[Paragraph(pPr=ParagraphProperties(defRPr=size), endParaRPr=size)]
+        )
+
+    chart.x_axis.txPr = text()
+    chart.y_axis.txPr = text()
+    if chart.legend is not None:
+        chart.legend.txPr = text()
+
+
+def _widths(
+    rows: list[Row],
+    minimums: dict[int, int] | None = None,
+    columns: Sequence[Col] = (),
+) -> list[float]:
+    """Column widths of planned rows; `columns`' long text columns capped."""
+    caps = {i: c.wrap for i, c in enumerate(columns, 1) if c.wrap is not None}
+    widths = column_widths(rows, caps=caps)
     for index, minimum in (minimums or {}).items():
         if index <= len(widths):
             widths[index - 1] = max(widths[index - 1], minimum)
@@ -1336,11 +1610,21 @@ def _bucket_shading(
     ]
 
 
+class ListSection(NamedTuple):
+    """One currency of a long list, streamed."""
+
+    currency: str
+    count: int  # rows
+    rows: Iterable[Sequence[Any]]
+    sample: list[Sequence[Any]]  # the first rows, for the column widths
+    total: Decimal  # the `open` column's total
+
+
 def _list_sheet(
     book: _Book,
     key: str,
     heading: str,
-    sections: Sequence[tuple[str, int, Iterable[Sequence[Any]], list[Any]]],
+    sections: Sequence[ListSection],
     columns: Sequence[Col],
     days_key: str,
     shade: Sequence[str],
@@ -1351,7 +1635,7 @@ def _list_sheet(
     """One sheet per currency (just `key` with one currency) of a long list.
 
     Args:
-        sections: per currency: (currency, row count, rows, sample rows for widths).
+        sections: per currency, its rows.
         days_key: the column whose age shades `shade` columns.
     """
     words = book.words
@@ -1365,7 +1649,7 @@ def _list_sheet(
     several = len(sections) > 1
     header = 5
     letters = {c.key: letter(i) for i, c in enumerate(columns, 1)}
-    for currency, count, rows, sample in sections:
+    for currency, count, rows, sample, total in sections:
         title = book.title(key, currency if several else None)
         top_rows: list[Row] = [
             [C(heading, "title")],
@@ -1373,13 +1657,24 @@ def _list_sheet(
             [],
             [C(words("block", currency=currency), "block")],
         ]
-        widths = _widths(
-            [[c.label for c in columns], *(list(r) for r in sample)],
-            {1: 10},
+        # Widths from the sample as it will be written, and the real total.
+        measured = list(
+            table_rows(
+                columns,
+                sample,
+                first=header,
+                count=len(sample),
+                currency=currency,
+                total_label=words("total"),
+            )
         )
-        for i, column in enumerate(columns):
-            if column.kind == "money":
-                widths[i] = max(widths[i], 14)
+        measured.append(
+            [
+                typed(total, "money", currency, True) if c.key == "open" else None
+                for c in columns
+            ]  # fmt: skip
+        )
+        widths = _widths(measured, columns=columns)
 
         def planned(
             rows: Iterable[Sequence[Any]] = rows,
@@ -1426,6 +1721,7 @@ def _list_sheet(
                 print_rows=f"{header}:{header}",
                 autofilter=f"A{header}:{letter(len(columns))}{max(last, header)}",
                 rules=rules,
+                heading=heading_width(top_rows),
             )
         )
 
@@ -1436,7 +1732,7 @@ def _open_items_sheets(book: _Book) -> None:
     basis = result.basis
     columns = [
         Col("customer", words("customer")),
-        Col("name", words("name")),
+        Col("name", words("name"), wrap=NAME_WIDTH),
         Col("invoice", words("invoice")),
         Col("item", words("item"), "int"),
         Col("date", words("date"), "date"),
@@ -1492,7 +1788,9 @@ def _open_items_sheets(book: _Book) -> None:
             sample.append(row)
             if len(sample) >= 500:
                 break
-        sections.append((section.currency, count, rows(section), sample))
+        sections.append(
+            ListSection(section.currency, count, rows(section), sample, section.total)
+        )
     _list_sheet(
         book,
         "open_items",
@@ -1511,14 +1809,14 @@ def _overdue_sheets(
     data, words = book.data, book.words
     columns = [
         Col("customer", words("customer")),
-        Col("name", words("name")),
+        Col("name", words("name"), wrap=NAME_WIDTH),
         Col("invoice", words("invoice")),
         Col("item", words("item"), "int"),
         Col("due", words("due"), "date"),
         Col("days", words("days"), "int"),
         Col("open", words("open"), "money", True),
-        Col("owner", words("owner")),
-        Col("contact", words("contact")),
+        Col("owner", words("owner"), wrap=OWNER_WIDTH),
+        Col("contact", words("contact"), wrap=CONTACT_WIDTH),
         Col("disputed", words("disputed")),
         Col("last_contact", words("last_contact"), "date"),
         Col("promise", words("promise")),
@@ -1556,7 +1854,15 @@ def _overdue_sheets(
             sample.append(row)
             if len(sample) >= 500:
                 break
-        sections.append((section.currency, len(section.items), rows(section), sample))
+        sections.append(
+            ListSection(
+                section.currency,
+                len(section.items),
+                rows(section),
+                sample,
+                section.overdue,
+            )
+        )
     _list_sheet(
         book,
         "overdue",
@@ -1597,7 +1903,7 @@ def _collection_sheet(
     for section in result.sections:
         currency = section.currency
         figures = section.total
-        grid.add(C(words("roll_forward", currency=currency), "block"))
+        start = grid.add(C(words("roll_forward", currency=currency), "block"))
         grid.add(C(period.label, "header"), C(words("amount"), "header_r"))
         cells: dict[str, str] = {}
         for key in amounts:
@@ -1627,8 +1933,9 @@ def _collection_sheet(
         for key in ("closing_current", "received"):
             row = grid.add(words(key), typed(getattr(figures, key), "money", currency))
             cells[key] = f"B{row}"
+        grid.keep(start)
         grid.skip()
-        grid.add(C(words("metrics"), "header"), C(None, "header"))
+        start = grid.add(C(words("metrics"), "header"), C(None, "header"))
         metrics = (
             ("collection_rate", figures.collection_rate, "ratio"),
             ("sales_collection_rate", figures.sales_collection_rate, "ratio"),
@@ -1640,6 +1947,7 @@ def _collection_sheet(
         for key, value, kind in metrics:
             row = grid.add(words(key), typed(value, kind, currency))
             cells[key] = f"B{row}"
+        grid.keep(start)
         kinds = {"collected": "money", **{key: kind for key, _, kind in metrics}}
         for key in ("collected", "collection_rate", "dso", "cei", "avg_days_to_pay"):
             planned = typed(getattr(figures, key), kinds[key], currency)
@@ -1651,15 +1959,17 @@ def _collection_sheet(
                 anchors, currency, key, title, f"$B${cells[key][1:]}", planned.value
             )
         grid.skip()
-        grid.add(C(words("by_owner", currency=currency), "block"))
+        start = grid.add(C(words("by_owner", currency=currency), "block"))
         _owner_table(grid, words, section, currency)
+        grid.keep(start)
         grid.skip(2)
     book.write(
         Plan(
             title,
             grid.rows,
-            _widths(grid.rows, {1: 24}),
+            _widths(grid.rows),
             freeze="A4",
+            keep=grid.kept,
         )
     )
 
@@ -1719,7 +2029,7 @@ def _risk_sheet(book: _Book) -> None:
     book.heading(grid, words("title.risk", as_of=data.as_of.isoformat()))
     columns = [
         Col("customer", words("customer")),
-        Col("name", words("name")),
+        Col("name", words("name"), wrap=NAME_WIDTH),
         Col("exposure", words("exposure"), "money", True),
         Col("credit_limit", words("credit_limit"), "money"),
         Col("limit_used", words("limit_used"), "ratio"),
@@ -1734,7 +2044,7 @@ def _risk_sheet(book: _Book) -> None:
         Col("points", words("points"), "int"),
         Col("key_account", words("key_account")),
         Col("hold", words("hold")),
-        Col("hold_reasons", words("hold_reasons")),
+        Col("hold_reasons", words("hold_reasons"), wrap=REASONS_WIDTH),
     ]
     at = {c.key: letter(i) for i, c in enumerate(columns, 1)}
     rules: list[tuple[str, Any]] = []
@@ -1744,7 +2054,7 @@ def _risk_sheet(book: _Book) -> None:
     if not result.sections:
         grid.add(words("nothing"))
     for section in result.sections:
-        grid.add(C(words("block", currency=section.currency), "block"))
+        start = grid.add(C(words("block", currency=section.currency), "block"))
         rows = [_risk_row(words, r) for r in section.customers]
         span = add_table(
             grid, columns, rows, currency=section.currency, total_label=words("total")
@@ -1779,6 +2089,7 @@ def _risk_sheet(book: _Book) -> None:
                         CellIsRule(operator="equal", formula=[f'"{grade}"'], fill=fill),
                     )
                 )
+        grid.keep(start)
         grid.skip(2)
     freeze, print_rows = _single_block_panes(
         len(headers), headers[0] if headers else None, 2
@@ -1793,11 +2104,12 @@ def _risk_sheet(book: _Book) -> None:
         Plan(
             title,
             grid.rows,
-            _widths(grid.rows, {1: 12}),
+            _widths(grid.rows, columns=columns),
             freeze=freeze,
             print_rows=print_rows,
             autofilter=autofilter,
             rules=rules,
+            keep=grid.kept,
         )
     )
 
@@ -1850,7 +2162,7 @@ def _forecast_sheet(book: _Book) -> None:
     if not report.sections:
         grid.add(words("nothing"))
     for section in report.sections:
-        grid.add(C(words("block", currency=section.currency), "block"))
+        start = grid.add(C(words("block", currency=section.currency), "block"))
         special = {forecast_report.LATER, *forecast_report.SET_APART.values()}
         rows = [
             [
@@ -1875,6 +2187,7 @@ def _forecast_sheet(book: _Book) -> None:
                     *([None] * (len(columns) - 2)),
                     typed(summary[key], "money", section.currency),
                 )
+        grid.keep(start)
         grid.skip(2)
     freeze, print_rows = _single_block_panes(
         len(headers), headers[0] if headers else None
@@ -1883,9 +2196,10 @@ def _forecast_sheet(book: _Book) -> None:
         Plan(
             title,
             grid.rows,
-            _widths(grid.rows, {1: 12}),
+            _widths(grid.rows),
             freeze=freeze,
             print_rows=print_rows,
+            keep=grid.kept,
         )
     )
 
@@ -1923,7 +2237,7 @@ def _trend_sheet(book: _Book) -> None:
     if not currencies:
         grid.add(words("nothing"))
     for currency in currencies:
-        grid.add(C(words("block", currency=currency), "block"))
+        start = grid.add(C(words("block", currency=currency), "block"))
         header = grid.add(
             *[C(c.label, "header_r" if c.kind != "text" else "header") for c in columns]
         )
@@ -1966,6 +2280,7 @@ def _trend_sheet(book: _Book) -> None:
         chart.y_axis.numFmt = "#,##0"
         chart.x_axis.delete = False
         chart.y_axis.delete = False
+        _chart_text(chart)
         chart.legend.position = "b"
         values = Reference(
             range_string=(
@@ -1980,9 +2295,12 @@ def _trend_sheet(book: _Book) -> None:
             colour = colours[min(i, len(colours) - 1)]
             series.graphicalProperties.solidFill = colour
             series.graphicalProperties.line.solidFill = colour
+        grid.keep(start)
         grid.skip()
-        charts.append((chart, f"A{grid.next}"))
+        chart_row = grid.next
+        charts.append((chart, f"A{chart_row}"))
         grid.pad_to(grid.next + 20)  # 9 cm of chart
+        grid.keep(chart_row - 1, chart_row + 18)  # a blank row over the chart
     freeze, print_rows = _single_block_panes(
         len(headers), headers[0] if headers else None
     )
@@ -1990,11 +2308,12 @@ def _trend_sheet(book: _Book) -> None:
         Plan(
             title,
             grid.rows,
-            _widths(grid.rows, {1: 10}),
+            _widths(grid.rows),
             freeze=freeze,
             print_rows=print_rows,
             rules=rules,
             charts=charts,
+            keep=grid.kept,
         )
     )
 
@@ -2108,12 +2427,32 @@ def _summary_sheet(
         for currency in currencies:
             late = overdue.get(currency)
             if late is not None:
+                start = grid.next
                 _top_overdue(grid, words, late, currency)
+                grid.keep(start)
                 grid.skip(2)
     book.write(
-        Plan(title, grid.rows, _widths(grid.rows, {1: 28}), freeze="A4"),
+        Plan(
+            title,
+            grid.rows,
+            _widths(grid.rows, columns=TOP_COLUMNS),
+            freeze="A4",
+            keep=grid.kept,
+        ),
         index=0,
     )
+
+
+# The Summary's top overdue customers (labels are keys of LABELS).
+TOP_COLUMNS = (
+    Col("name", "name", wrap=NAME_WIDTH),
+    Col("customer", "customer"),
+    Col("overdue", "overdue", "money", True),
+    Col("overdue_share", "overdue_share", "ratio", True),
+    Col("oldest_days", "oldest_days", "int"),
+    Col("items", "items", "int", True),
+    Col("owner", "owner", wrap=NAME_WIDTH),
+)
 
 
 def _top_overdue(
@@ -2138,15 +2477,7 @@ def _top_overdue(
             "block",
         )
     )
-    columns = [
-        Col("name", words("name")),
-        Col("customer", words("customer")),
-        Col("overdue", words("overdue"), "money", True),
-        Col("overdue_share", words("overdue_share"), "ratio", True),
-        Col("oldest_days", words("oldest_days"), "int"),
-        Col("items", words("items"), "int", True),
-        Col("owner", words("owner")),
-    ]
+    columns = [Col(c.key, words(c.label), c.kind, c.total, c.wrap) for c in TOP_COLUMNS]
     total = section.overdue
     rows = [
         [

@@ -2,12 +2,18 @@
 
 openpyxl is imported inside `render`, so other commands never pay for it. Text
 that looks like a formula is stored as text, so a customer name stays intact.
+
+Column widths come from what the cells show (`text_width`), here and in the
+month-end workbook (`arledger.workbook`).
 """
 
 from __future__ import annotations
 
 import io
 import re
+import unicodedata
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from arledger.money import minor_units
@@ -15,6 +21,132 @@ from arledger.render import Env
 from arledger.report import Column, Report
 
 _BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
+
+# ---------------------------------------------------------------- widths
+#
+# Excel and LibreOffice size a column in widths of "0" in the body font
+# (Calibri 11 pt; Carlito, its metric twin, in LibreOffice). Calibri's letters
+# are narrower or wider than its digits: these are their widths in that unit,
+# rounded up, near enough to size a column so that nothing is cut. CJK
+# characters take two (they are a full em wide); so does anything else outside
+# ASCII that East Asian fonts draw wide (★, ①), as the fallback font draws it.
+_ASCII_WIDTHS = {
+    **dict.fromkeys("0123456789#$+<=>^_~*", 1.0),
+    **dict.fromkeys("abcdeghknopquvxyz", 1.0),
+    **dict.fromkeys("ftr", 0.7),
+    **dict.fromkeys("ijl", 0.5),
+    "s": 0.8,
+    **dict.fromkeys("mw", 1.6),
+    **dict.fromkeys("ABCEFKLPRSTVXYZ", 1.12),
+    **dict.fromkeys("DGHNOQU", 1.3),
+    **dict.fromkeys("IJ", 0.65),
+    **dict.fromkeys("MW", 1.8),
+    " ": 0.46,
+    **dict.fromkeys(".,:;'!|`", 0.52),
+    **dict.fromkeys('()[]{}-"', 0.65),
+    **dict.fromkeys("/\\?", 0.9),
+    **dict.fromkeys("%&", 1.45),
+    "@": 1.8,
+}
+BOLD = 1.07  # Calibri Bold is about that much wider
+CELL_PADDING = 1.0  # the cell's own margins (5 pixels), and a little room
+NUMBER_PAD = "_0"  # a digit's width kept right of a number: no text touches it
+
+
+def text_width(text: str, *, bold: bool = False) -> float:
+    """The width of a text in the column unit (see above): CJK counts two."""
+    total = wide = 0.0
+    for ch in text:
+        found = _ASCII_WIDTHS.get(ch)
+        if found is not None:
+            total += found
+        elif ch.isascii():
+            total += 1.0
+        elif unicodedata.east_asian_width(ch) in "WFA":
+            wide += 2.0  # a full em, bold or not
+        else:
+            total += 1.2  # accented Latin, Cyrillic, ...
+    return (total * BOLD if bold else total) + wide
+
+
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+# Where a line may break: around a CJK character, at a space, after a hyphen.
+_BREAK = re.compile(f"[{_CJK}]|[^\\s{_CJK}-]*-|[^\\s{_CJK}-]+")
+
+
+def _pieces(text: str, bold: bool) -> list[tuple[float, bool]]:
+    """The widths of the pieces a line may break between, each with whether a
+    space comes before it."""
+    return [
+        (text_width(m.group(), bold=bold), m.start() > 0 and text[m.start() - 1] == " ")
+        for m in _BREAK.finditer(text)
+    ]
+
+
+def _count_lines(pieces: list[tuple[float, bool]], width: float, space: float) -> int:
+    width += 0.01  # widths are stored to two places
+    used, lines = 0.0, 1
+    for size, spaced in pieces:
+        extra = size + (space if spaced and used else 0.0)
+        if used and used + extra > width:
+            lines += 1
+            used = size
+        else:
+            used += extra
+        while used > width > 0:  # a word longer than the line breaks inside it
+            lines += 1
+            used -= width
+    return lines
+
+
+def wrapped_lines(text: str, width: float, *, bold: bool = False) -> int:
+    """How many lines `text` takes wrapped at `width` (its line breaks kept)."""
+    space = text_width(" ", bold=bold)
+    return sum(
+        _count_lines(_pieces(line, bold), width, space) for line in text.split("\n")
+    )
+
+
+def wrapped_width(text: str, lines: int, *, bold: bool = False) -> float:
+    """The narrowest width that holds `text` in at most `lines` lines, broken
+    at spaces and between CJK characters as Excel wraps it; no narrower than
+    its longest word."""
+    pieces = _pieces(text, bold)
+    if not pieces:
+        return 0.0
+    space = text_width(" ", bold=bold)
+    low = max(size for size, _ in pieces)
+    high = text_width(text, bold=bold)
+    if _count_lines(pieces, low, space) <= lines:
+        return low
+    for _ in range(24):  # bisect to a hundredth of a column or so
+        middle = (low + high) / 2
+        if _count_lines(pieces, middle, space) <= lines:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def value_text(value: Any, kind: str = "text", places: int = 2) -> str:
+    """About what a cell shows for a value of a column kind (ratio, days1 for
+    days to one place, ...), as far as its width goes: amounts with `places`
+    decimals and separators, every date as wide as any other."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if kind == "ratio":
+        return f"{value:.1%}"
+    if kind == "days1":
+        return f"{value:,.1f}"
+    if kind == "date" or isinstance(value, date):
+        return "2026-12-31"
+    if isinstance(value, (Decimal, float)):
+        return f"{value:,.{places}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
 
 
 def sheet_title(text: str, taken: set[str]) -> str:
@@ -31,11 +163,12 @@ def sheet_title(text: str, taken: set[str]) -> str:
 def amount_format(places: int, *, red_negative: bool = False) -> str:
     """`#,##0.00` with `places` decimals.
 
-    With `red_negative`, negatives are red, and a space's width is kept on the
-    right (`_ `) so a right-aligned amount does not touch the next column's text.
+    With `red_negative`, negatives are red, and a digit's width is kept on the
+    right (`_0`) so a right-aligned amount does not touch the next column's text.
     """
     number = "#,##0" + ("." + "0" * places if places else "")
-    return f"{number}_ ;[Red]-{number}_ " if red_negative else number
+    pad = NUMBER_PAD
+    return f"{number}{pad};[Red]-{number}{pad}" if red_negative else number
 
 
 def money_format(currency: str | None, *, red_negative: bool = False) -> str:
@@ -70,24 +203,29 @@ def _write_section(ws: Any, section: Any) -> None:
 
     bold = Font(bold=True)
     columns = section.columns
+    pad = NUMBER_PAD  # numbers keep clear of the next column's text
     formats = {
-        "money": money_format(section.currency),
-        "ratio": "0.0%",
-        "date": "yyyy-mm-dd",
-        "days": "0",
-        "int": "0",
+        "money": money_format(section.currency) + pad,
+        "ratio": "0.0%" + pad,
+        "date": "yyyy-mm-dd" + pad,
+        "days": "0" + pad,
+        "int": "0" + pad,
     }
     # Write-only sheets take their layout before the first row.
     ws.freeze_panes = "A2"
     if section.rows:
         last = get_column_letter(len(columns))
         ws.auto_filter.ref = f"A1:{last}{len(section.rows) + 1}"
+    places = minor_units(section.currency or "")
+    sample = [*section.rows[:500], section.totals or {}]
     for i, column in enumerate(columns, 1):
-        width = max(
-            [len(column.label)]
-            + [len(str(r.get(column.key) or "")) for r in section.rows[:500]]
+        width = text_width(column.label, bold=True)
+        for row in sample:
+            shown = value_text(row.get(column.key), column.kind, places)
+            width = max(width, text_width(shown) + (column.kind in formats))
+        ws.column_dimensions[get_column_letter(i)].width = min(
+            max(width + CELL_PADDING, 8), 60
         )
-        ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
 
     def cell(value: Any, column: Column | None, strong: bool) -> Any:
         written = WriteOnlyCell(ws, value=value)
