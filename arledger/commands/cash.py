@@ -26,6 +26,7 @@ from arledger.commands.common import (
     as_of_date,
     choice,
     exit_codes,
+    find_customer,
     load_ledger,
     option,
     parse_fail_on,
@@ -157,7 +158,7 @@ def statement(
         choice("--language", language, LANGUAGES)
     end_limit = as_of_date(as_of)
     loaded = load_ledger(ledger)
-    customer_id = resolve_customer(loaded, customer)
+    customer_id = find_customer(loaded, customer, None)
     start, end = statement_period(loaded, customer_id, end_limit, period, from_, to)
     view = loaded.view(
         end,
@@ -212,26 +213,6 @@ def _check_statement_format(sink: Output) -> None:
         raise UsageError(
             f"cannot tell the format from {name!r}; give --format ({known})"
         ) from None
-
-
-def resolve_customer(ledger: Any, value: str) -> str:
-    """A customer id from an id or a name (any case); unknown: a usage error."""
-    if value in ledger.customers:
-        return value
-    folded = value.strip().casefold()
-    for record in ledger.customers.values():
-        if folded in (record.id.casefold(), record.name.casefold()):
-            return record.id
-    import difflib
-
-    # Suggest by id or by name, whichever is closer, ignoring case.
-    choices: dict[str, str] = {}
-    for record in ledger.customers.values():
-        choices.setdefault(record.name.casefold(), record.id)
-        choices[record.id.casefold()] = record.id
-    close = [choices[c] for c in difflib.get_close_matches(folded, choices, n=1)]
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise UsageError(f"unknown customer {value!r}{hint}")
 
 
 def statement_period(

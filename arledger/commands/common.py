@@ -57,8 +57,9 @@ AsOfOpt = Annotated[
     str | None,
     option(
         "--as-of", metavar="DATE",
-        help="Report date: YYYY-MM-DD, today, month-end (end of last month), "
-        "quarter-end, or any date python-dateutil reads. Default: today.",
+        help="Report date: YYYY-MM-DD, a date with the month in words "
+        "(31 Oct 2026), today, month-end (end of last month) or quarter-end. "
+        "Default: today.",
     ),
 ]  # fmt: skip
 CustomerOpt = Annotated[
@@ -69,7 +70,8 @@ CustomerOpt = Annotated[
 OwnerOpt = Annotated[
     str | None,
     option("--owner", metavar="NAME",
-            help="Only items owned by this collector/salesperson."),
+            help="Only items owned by this collector/salesperson (as written "
+            "in the ledger)."),
 ]  # fmt: skip
 CurrencyOpt = Annotated[
     str | None,
@@ -277,23 +279,98 @@ class Output:
 
 
 def customer_ids(ledger: Any, wanted: list[str] | None) -> list[str] | None:
-    """Customer ids from --customer values (an id, or a name in any case)."""
+    """Customer ids from --customer values (each an id, or a name in any case)."""
     if not wanted:
         return None
+    return [find_customer(ledger, value, "--customer") for value in wanted]
+
+
+def find_customer(ledger: Any, value: str, option: str | None) -> str:
+    """A customer id from its id, or its name in any case.
+
+    Ids are case-sensitive (SPEC §4), so `acme` for `ACME` is a usage error that
+    suggests `ACME`, as a name that is near one is.
+    """
+    if value in ledger.customers:
+        return value
+    folded = value.strip().casefold()
+    for record in ledger.customers.values():
+        if record.name.casefold() == folded:
+            return record.id
+    known = {record.id: record.id for record in ledger.customers.values()}
+    names = {record.name: record.id for record in ledger.customers.values()}
+    hint = suggestion(value, known | names, what="customers", listed=sorted(known))
+    prefix = f"{option}: " if option else ""
+    raise UsageError(f"{prefix}unknown customer {value!r}{hint}")
+
+
+def suggestion(
+    value: str, known: dict[str, str], *, what: str, listed: list[str]
+) -> str:
+    """`" (did you mean 'X'?)"` when a known value is near `value` (ignoring
+    case), else `"; the ledger's WHAT: A, B, C"`.
+
+    Args:
+        known: the texts a user may have meant, each to what is suggested for it
+            (a customer's name to its id).
+        listed: what to list when nothing is near (at most 12, then a count).
+    """
     import difflib
 
-    by_name = {c.name.casefold(): c.id for c in ledger.customers.values()}
-    ids = []
-    for value in wanted:
-        if value in ledger.customers:
-            ids.append(value)
-        elif value.casefold() in by_name:
-            ids.append(by_name[value.casefold()])
-        else:
-            close = difflib.get_close_matches(value, ledger.customers, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UsageError(f"--customer: unknown customer {value!r}{hint}")
-    return ids
+    folded = {text.casefold(): meant for text, meant in known.items()}
+    close = difflib.get_close_matches(value.strip().casefold(), folded, n=1)
+    if close:
+        return f" (did you mean {folded[close[0]]!r}?)"
+    if not listed:
+        return f"; the ledger has no {what}"
+    shown = ", ".join(listed[:12])
+    more = f" and {len(listed) - 12} more" if len(listed) > 12 else ""
+    return f"; the ledger's {what}: {shown}{more}"
+
+
+def check_filters(ledger: Any, owner: str | None, currency: str | None) -> None:
+    """--owner and --currency must match something in the ledger (SPEC §3).
+
+    Judged against the whole ledger, not only what exists at the as-of date: an
+    owner whose items are all paid, or are not issued yet, gives a report with
+    nothing in it, while a misspelt one is an error that says what there is.
+    """
+    if owner is None and currency is None:
+        return
+    if owner is not None:
+        owners = {c.owner for c in ledger.customers.values() if c.owner}
+        if owner not in owners:
+            owners |= {i.owner for i in ledger.invoices.values() if i.owner}
+        if owner not in owners:
+            hint = suggestion(
+                owner,
+                {o: o for o in owners},
+                what="owners",
+                listed=[repr(o) for o in sorted(owners)],
+            )
+            raise UsageError(f"--owner: {owner!r} matches nothing in the ledger{hint}")
+    if currency is not None:
+        currencies = ledger_currencies(ledger)
+        if currency not in currencies:
+            hint = suggestion(
+                currency,
+                {c: c for c in currencies},
+                what="currencies",
+                listed=sorted(currencies),
+            )
+            raise UsageError(
+                f"--currency: {currency!r} matches nothing in the ledger{hint}"
+            )
+
+
+def ledger_currencies(ledger: Any) -> set[str]:
+    """The currencies a ledger names: its base currency, its customers' and its
+    records'."""
+    found = {ledger.settings.currency}
+    found |= {ledger.customer_currency(c) for c in ledger.customers}
+    for records in (ledger.invoices.values(), ledger.payments, ledger.adjustments):
+        found |= {ledger.currency_of(record) for record in records}
+    return found
 
 
 def as_of_date(text: str | None) -> date:
@@ -329,12 +406,22 @@ def make_view(
     owner: str | None,
     currency: str | None,
 ) -> Any:
-    return ledger.view(
-        as_of_date(as_of),
-        customers=customer_ids(ledger, customer),
-        owner=owner,
-        currency=currency.strip().upper() if currency else None,
-    )
+    code = currency.strip().upper() if currency else None
+    ids = customer_ids(ledger, customer)
+    try:
+        check_filters(ledger, owner, code)
+    except UsageError:
+        if not _holds_no_records(ledger):
+            raise
+        # The native lane's ledger holds no invoices, payments or adjustments:
+        # ask the whole ledger before calling the filter wrong.
+        check_filters(load_ledger(ledger.root), owner, code)
+    return ledger.view(as_of_date(as_of), customers=ids, owner=owner, currency=code)
+
+
+def _holds_no_records(ledger: Any) -> bool:
+    """True for loader.load_lean's ledger (and for a ledger with no records)."""
+    return not (ledger.invoices or ledger.payments or ledger.adjustments)
 
 
 def parse_fail_on(values: list[str] | None) -> set[str]:

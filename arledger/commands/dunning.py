@@ -185,13 +185,13 @@ def _preview(
     ledger: Ledger, result: DunningResult, who: str, fmt: str, sink: Output
 ) -> None:
     """Print one customer's letter (or write it to --output FILE)."""
-    ids = common.customer_ids(ledger, [who]) or []
-    found = [letter for letter in result.letters if letter.customer in ids]
+    customer = common.find_customer(ledger, who, "--preview")
+    found = [letter for letter in result.letters if letter.customer == customer]
     if not found:
-        skipped = [s for s in result.skipped if s.customer in ids]
+        skipped = [s for s in result.skipped if s.customer == customer]
         why = f": skipped, {skipped[0].reason}" if skipped else ": nothing is due"
         raise UsageError(
-            f"--preview: no letter for {ids[0]} as of {result.as_of.isoformat()}{why}"
+            f"--preview: no letter for {customer} as of {result.as_of.isoformat()}{why}"
         )
     parts = [render(ledger, letter, fmt) for letter in found]
     if isinstance(parts[0], bytes):
