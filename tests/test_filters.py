@@ -70,7 +70,9 @@ def test_customers_by_id_or_name_any_case_and_suggestions():
     )
     by_name = run("aging", "-l", SMALL, "--customer", "acme ltd", "-f", "json")
     assert by_name.exit_code == 0
-    rows = [r["customer"] for s in json.loads(by_name.stdout)["sections"] for r in s["rows"]]
+    rows = [
+        r["customer"] for s in json.loads(by_name.stdout)["sections"] for r in s["rows"]
+    ]
     assert rows == ["ACME"]
     name_near = run("aging", "-l", SMALL, "--customer", "Acme Ltf")
     assert one_error(name_near).endswith("(did you mean 'ACME'?)")
@@ -81,7 +83,9 @@ def test_customers_by_id_or_name_any_case_and_suggestions():
     statement = run("statement", "acme", "-l", SMALL, "--as-of", "2026-10-31")
     assert one_error(statement) == "unknown customer 'acme' (did you mean 'ACME'?)"
     preview = run("dunning", "-l", SMALL, "--as-of", "2026-10-31", "--preview", "hua")
-    assert one_error(preview) == "--preview: unknown customer 'hua' (did you mean 'HUA'?)"
+    assert (
+        one_error(preview) == "--preview: unknown customer 'hua' (did you mean 'HUA'?)"
+    )
 
 
 def test_a_valid_owner_with_nothing_open_is_a_normal_report(ledger_dir):
@@ -101,7 +105,9 @@ def test_a_valid_owner_with_nothing_open_is_a_normal_report(ledger_dir):
     )
     paid = run("aging", "-l", str(folder), "--as-of", "2026-10-31", "--owner", "Ann")
     assert paid.exit_code == 0, paid.output
-    not_yet = run("overdue", "-l", str(folder), "--as-of", "2026-10-31", "--owner", "Bob")
+    not_yet = run(
+        "overdue", "-l", str(folder), "--as-of", "2026-10-31", "--owner", "Bob"
+    )
     assert not_yet.exit_code == 0, not_yet.output
 
 

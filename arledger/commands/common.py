@@ -508,6 +508,10 @@ def run_report(
     loaded, view, settlement = _settled(
         ledger_dir, day, customer, owner, currency, history, lean
     )
+    if lean and _holds_no_records(loaded) and _may_lack_sections(view, settlement):
+        loaded, view, settlement = _settled(
+            ledger_dir, day, customer, owner, currency, history, False
+        )
     data = sink.render(build(view, settlement))
     code, messages = findings(view, settlement, alerts)
     sink.write(data, loaded.files)
@@ -518,6 +522,26 @@ def run_report(
         cache.put(name, entry)
     frontdoor.keep(entry)
     raise typer.Exit(code)
+
+
+def _may_lack_sections(view: Any, settlement: Any) -> bool:
+    """True when a customer's currency has nothing open in a native-lane
+    settlement, whose ledger holds no records to say whether that currency has
+    any (each currency with records has its section, SPEC §3): then the ledger
+    is loaded the careful way, which can tell."""
+    customers = view.ledger.customers.values()
+    expected = {
+        view.ledger.customer_currency(c.id)
+        for c in customers
+        if (view.customers is None or c.id in view.customers)
+        and (view.owner is None or c.owner == view.owner)
+    }
+    if view.currency is not None:
+        expected &= {view.currency}
+    found = {i.currency for i in settlement.items} | {
+        c.currency for c in settlement.credits
+    }
+    return not expected <= found
 
 
 def _settled(

@@ -15,7 +15,7 @@ from typing import Literal
 from arledger.credit import hold_reasons
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
-from arledger.report import Column, Report, Section, Tone
+from arledger.report import Column, Report, Section, Tone, every_currency
 from arledger.settle import Item, Settlement
 
 Basis = Literal["due", "invoice"]
@@ -79,6 +79,9 @@ class AgingResult:
     limits: tuple[int, ...]
     labels: tuple[str, ...]
     sections: tuple[CurrencyAging, ...]
+    # Every currency with records in the view: each has a section in the
+    # report, with zeros when nothing is in it (SPEC §3; report.every_currency).
+    currencies: frozenset[str] = frozenset()
 
 
 def compute(
@@ -171,7 +174,7 @@ def compute(
                 total=sum((r.total for r in section_rows), ZERO),
             )
         )
-    return AgingResult(as_of, basis, limits, labels, tuple(sections))
+    return AgingResult(as_of, basis, limits, labels, tuple(sections), view.currencies())
 
 
 # ---------------------------------------------------------------- to a report
@@ -187,9 +190,14 @@ def to_report(result: AgingResult, *, detail: bool = False) -> Report:
     """The aging as a `Report`: by customer, or by item with `detail`."""
     title = f"Aging as of {result.as_of.isoformat()}"
     meta = {"basis": result.basis, "buckets": list(result.labels)}
+    zeros = (ZERO,) * len(result.labels)
     sections = tuple(
         _detail_section(result, s) if detail else _customer_section(result, s)
-        for s in result.sections
+        for s in every_currency(
+            result.sections,
+            result.currencies,
+            lambda currency: CurrencyAging(currency, (), zeros, ZERO, ZERO),
+        )
     )
     return Report("aging", title, result.as_of, sections, meta)
 

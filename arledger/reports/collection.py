@@ -20,7 +20,7 @@ from typing import Literal
 from arledger.dates import Period, months
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
-from arledger.report import Column, Report, Section
+from arledger.report import Column, Report, Section, every_currency
 from arledger.settle import Item, Settlement, payment_ref
 
 By = Literal["customer", "owner", "month"]
@@ -124,6 +124,9 @@ class CollectionResult:
     by: By | None
     target: Decimal | None
     sections: tuple[CurrencyCollection, ...]
+    # Every currency with records in the view: each has a section in the
+    # report, with zeros when nothing is in it (SPEC §3; report.every_currency).
+    currencies: frozenset[str] = frozenset()
 
 
 # ---------------------------------------------------------------- the tally
@@ -420,7 +423,9 @@ def compute(
                 for span, f in zip(spans, per_span, strict=True)
             )
             sections.append(CurrencyCollection(currency, total, spanned))
-    return CollectionResult(view.as_of, period, by, target, tuple(sections))
+    return CollectionResult(
+        view.as_of, period, by, target, tuple(sections), view.currencies()
+    )
 
 
 def _customer_of(item: Item) -> str:
@@ -515,6 +520,22 @@ def describe(period: Period) -> str:
     return f"{period.label} ({span}, {period.days} days)"
 
 
+def _nothing(result: CollectionResult) -> Callable[[str], CurrencyCollection]:
+    """The section of a currency with no activity and nothing open in the period:
+    zeros, and a row of zeros for the period (or each month of a trend)."""
+    period = result.period
+    total = combine([], period.days)
+    rows: tuple[CollectionRow, ...] = ()
+    if result.by is None:
+        rows = (CollectionRow(period.label, None, total, False),)
+    elif result.by == "month":
+        rows = tuple(
+            CollectionRow(span.label, None, combine([], span.days), False)
+            for span in months(period)
+        )
+    return lambda currency: CurrencyCollection(currency, total, rows)
+
+
 def to_report(result: CollectionResult) -> Report:
     """The collection report: per currency, the breakdown rows and the period."""
     key_columns = _key_columns(result.by)
@@ -522,7 +543,7 @@ def to_report(result: CollectionResult) -> Report:
     if result.target is not None:
         columns += (TARGET_COLUMN,)
     sections = []
-    for section in result.sections:
+    for section in every_currency(result.sections, result.currencies, _nothing(result)):
         rows = []
         for row in section.rows:
             data: dict[str, object] = {}

@@ -16,7 +16,7 @@ section adds up to the customer's aging total.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -27,7 +27,7 @@ from arledger.history import payment_history
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
 from arledger.promises import Promise, latest_promise, promises
-from arledger.report import Column, Report, Row, Section
+from arledger.report import Column, Report, Row, Section, every_currency
 from arledger.reports import aging
 from arledger.settle import Item, Settlement
 
@@ -110,6 +110,9 @@ class ForecastResult:
     horizon: int
     periods: tuple[Period, ...]
     sections: tuple[CurrencyForecast, ...]
+    # Every currency with records in the view: each has a section in the
+    # report, with zeros when nothing is in it (SPEC §3; report.every_currency).
+    currencies: frozenset[str] = frozenset()
 
 
 # ---------------------------------------------------------------- periods
@@ -326,7 +329,9 @@ def compute(
                 lines=tuple(found),
             )
         )
-    return ForecastResult(as_of, by, horizon, periods, tuple(sections))
+    return ForecastResult(
+        as_of, by, horizon, periods, tuple(sections), view.currencies()
+    )
 
 
 def _promised(
@@ -397,10 +402,18 @@ def to_report(result: ForecastResult, *, detail: bool = False) -> Report:
     title = f"Cash forecast by {unit} as of {result.as_of.isoformat()}"
     sections = tuple(
         _detail_section(result, s) if detail else _period_section(result, s)
-        for s in result.sections
+        for s in every_currency(result.sections, result.currencies, _nothing(result))
     )
     meta = {"by": result.by, "horizon": result.horizon}
     return Report("forecast", title, result.as_of, sections, meta)
+
+
+def _nothing(result: ForecastResult) -> Callable[[str], CurrencyForecast]:
+    """The section of a currency with nothing open: every period at zero."""
+    periods = tuple(PeriodCash(p, ZERO, ZERO, ZERO, items=0) for p in result.periods)
+    return lambda currency: CurrencyForecast(
+        currency, periods, ZERO, ZERO, ZERO, ZERO, ZERO, ()
+    )
 
 
 PERIOD_COLUMNS = (

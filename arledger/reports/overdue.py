@@ -15,7 +15,7 @@ from arledger.ledger import LedgerView
 from arledger.model import Contact, Customer
 from arledger.money import ZERO
 from arledger.promises import Promise, last_contacts, promises
-from arledger.report import Column, Report, Section
+from arledger.report import Column, Report, Section, every_currency
 from arledger.settle import Item, Settlement
 
 
@@ -107,6 +107,9 @@ class CurrencyOverdue:
 class OverdueResult:
     as_of: date
     sections: tuple[CurrencyOverdue, ...]
+    # Every currency with records in the view: each has a section in the
+    # report, with zeros when nothing is in it (SPEC §3; report.every_currency).
+    currencies: frozenset[str] = frozenset()
 
 
 def contact_line(customer: Customer | None) -> str | None:
@@ -159,7 +162,7 @@ def compute(view: LedgerView, settlement: Settlement) -> OverdueResult:
                 open_total[currency],
             )
         )
-    return OverdueResult(as_of, tuple(sections))
+    return OverdueResult(as_of, tuple(sections), view.currencies())
 
 
 COLUMNS = (
@@ -180,7 +183,11 @@ COLUMNS = (
 
 def to_report(result: OverdueResult) -> Report:
     sections = []
-    for section in result.sections:
+    for section in every_currency(
+        result.sections,
+        result.currencies,
+        lambda currency: CurrencyOverdue(currency, (), ZERO, ZERO),
+    ):
         rows = tuple(
             {
                 "customer": o.item.customer,

@@ -17,7 +17,7 @@ from arledger.credit import hold_reasons
 from arledger.history import payment_history
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
-from arledger.report import Column, Report, Section
+from arledger.report import Column, Report, Section, every_currency
 from arledger.reports.overdue import (
     FOLLOW_UP_COLUMNS,
     NO_FOLLOW_UP,
@@ -187,6 +187,9 @@ class RiskResult:
     hold_days: int
     holds_only: bool
     sections: tuple[CurrencyRisk, ...]
+    # Every currency with records in the view: each has a section in the
+    # report, with zeros when nothing is in it (SPEC §3; report.every_currency).
+    currencies: frozenset[str] = frozenset()
 
 
 def compute(
@@ -291,7 +294,7 @@ def compute(
                 sum((r.overdue for r in found), ZERO),
             )
         )
-    return RiskResult(as_of, hold_days, holds_only, tuple(sections))
+    return RiskResult(as_of, hold_days, holds_only, tuple(sections), view.currencies())
 
 
 COLUMNS = (
@@ -319,7 +322,11 @@ COLUMNS = (
 def to_report(result: RiskResult) -> Report:
     """The risk report: one row per customer and currency."""
     sections = []
-    for section in result.sections:
+    for section in every_currency(
+        result.sections,
+        result.currencies,
+        lambda currency: CurrencyRisk(currency, (), ZERO, ZERO),
+    ):
         rows = tuple(
             {
                 "customer": r.customer,
