@@ -11,6 +11,7 @@ import typer
 
 from arledger.commands.common import (
     AsOfOpt,
+    BomOpt,
     CurrencyOpt,
     CustomerOpt,
     DetailOpt,
@@ -65,6 +66,7 @@ def forecast(
     format: FormatOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
+    bom: BomOpt = None,
     fail_on: FailOnOpt = None,
 ) -> None:
     """Cash forecast (回款预测): expected cash by week or month.
@@ -77,7 +79,7 @@ def forecast(
     """
     from arledger.reports import forecast as forecast_report
 
-    sink = Output(format, output, force)
+    sink = Output(format, output, force, bom)
     sink.resolve_format()
     choice("--by", by, BY)
     if not 1 <= horizon <= forecast_report.MAX_HORIZON:
@@ -138,6 +140,7 @@ def statement(
     ] = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
+    bom: BomOpt = None,
 ) -> None:
     """Statement of account (对账单) for one customer over a period.
 
@@ -151,7 +154,7 @@ def statement(
     from arledger.settle import settle
 
     html = _wants_html(format, output)
-    sink = Output(None if html else format, output, force)
+    sink = Output(None if html else format, output, force, bom)
     if not html:
         _check_statement_format(sink)
     if language is not None:
@@ -170,7 +173,7 @@ def statement(
         # CSV has one header line for all sections: the activity lines only.
         fmt = sink.resolve_format()
         report = statement_report.to_report(result, open_items=fmt != "csv")
-        sink.emit(report, loaded.files)
+        sink.emit(report, loaded.files, loaded.settings)
         return
     from arledger.letters import render_template
 

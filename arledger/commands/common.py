@@ -91,6 +91,12 @@ OutputOpt = Annotated[
 ForceOpt = Annotated[
     bool, typer.Option("--force", help="Replace an existing output file.")
 ]
+BomOpt = Annotated[
+    bool | None,
+    typer.Option("--bom/--no-bom", show_default=False,
+                 help="CSV: start with a UTF-8 byte order mark, so that Excel "
+                 "shows Chinese text intact (default: settings csv.bom, else no)."),
+]  # fmt: skip
 FailOnOpt = Annotated[
     list[str] | None,
     option("--fail-on", metavar="WHAT",
@@ -223,8 +229,15 @@ class Output:
     format: str | None
     output: Path | None
     force: bool
+    bom: bool | None = None  # --bom/--no-bom; None: settings csv.bom
 
     def resolve_format(self) -> str:
+        fmt = self._format()
+        if self.bom and fmt != "csv":
+            raise UsageError("--bom is for CSV: give --format csv or --output FILE.csv")
+        return fmt
+
+    def _format(self) -> str:
         from arledger.render import SUFFIXES
 
         if self.format is not None:
@@ -253,10 +266,18 @@ class Output:
             width=shutil.get_terminal_size().columns if to_terminal else None,
         )
 
-    def render(self, report: Any) -> str | bytes:
+    def render(self, report: Any, settings: Any = None) -> str | bytes:
+        """The report in its format; CSV with a byte order mark when --bom, or
+        the ledger's settings (`csv.bom`), ask for one."""
+        from dataclasses import replace
+
         from arledger.render import render
 
-        return render(report, self.resolve_format(), self.environment())
+        env = self.environment()
+        bom = self.bom
+        if bom is None:
+            bom = settings is not None and settings.csv.bom
+        return render(report, self.resolve_format(), replace(env, bom=bom))
 
     def write(self, data: str | bytes, protected: tuple[Path, ...]) -> None:
         """Write rendered output to stdout, or atomically to --output."""
@@ -274,8 +295,10 @@ class Output:
         if sys.stderr.isatty():
             stderr(f"arledger: wrote {self.output}")
 
-    def emit(self, report: Any, protected: tuple[Path, ...]) -> None:
-        self.write(self.render(report), protected)
+    def emit(
+        self, report: Any, protected: tuple[Path, ...], settings: Any = None
+    ) -> None:
+        self.write(self.render(report, settings), protected)
 
 
 def customer_ids(ledger: Any, wanted: list[str] | None) -> list[str] | None:
@@ -512,7 +535,7 @@ def run_report(
         loaded, view, settlement = _settled(
             ledger_dir, day, customer, owner, currency, history, False
         )
-    data = sink.render(build(view, settlement))
+    data = sink.render(build(view, settlement), view.settings)
     code, messages = findings(view, settlement, alerts)
     sink.write(data, loaded.files)
     for message in messages:

@@ -18,6 +18,7 @@ from arledger.commands import common
 from arledger.commands.common import (
     FORMATS,
     AsOfOpt,
+    BomOpt,
     CurrencyOpt,
     CustomerOpt,
     ForceOpt,
@@ -90,6 +91,7 @@ def dunning(
     format: LetterFormatOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
+    bom: BomOpt = None,
     preview: PreviewOpt = None,
     send: SendOpt = False,
     dry_run: DryRunOpt = False,
@@ -103,7 +105,7 @@ def dunning(
     from arledger.reports import dunning as dunning_report
     from arledger.settle import settle
 
-    letter_format, sink = _formats(format, output, force, out, preview, send)
+    letter_format, sink = _formats(format, output, force, out, preview, send, bom)
     alerts = parse_fail_on(fail_on)
     loaded = load_ledger(ledger)
     view = make_view(loaded, as_of, customer, owner, currency)
@@ -120,7 +122,7 @@ def dunning(
         report = _send(loaded, result, dry_run)
     else:
         report = dunning_report.to_report(result, files)
-    sink.emit(report, loaded.files)
+    sink.emit(report, loaded.files, loaded.settings)
     raise typer.Exit(_attention(view, settlement, result, alerts))
 
 
@@ -131,6 +133,7 @@ def _formats(
     out: Path | None,
     preview: str | None,
     send: bool,
+    bom: bool | None = None,
 ) -> tuple[str, Output]:
     """The letters' format and where the summary goes; usage errors early."""
     if preview is not None and (out is not None or send):
@@ -142,7 +145,7 @@ def _formats(
                 f"--format: {letter_format!r} is not a letter format; with --out "
                 f"or --preview give one of {', '.join(LETTER_FORMATS)}"
             )
-        sink = Output(None, output, force)
+        sink = Output(None, output, force, bom)
     else:
         if fmt is not None and fmt not in FORMATS:
             raise UsageError(
@@ -150,7 +153,7 @@ def _formats(
                 f"({', '.join(LETTER_FORMATS)} are for letters: give --out DIR)"
             )
         letter_format = "md"
-        sink = Output(fmt, output, force)
+        sink = Output(fmt, output, force, bom)
     if preview is None:
         sink.resolve_format()  # the summary's format (a preview is the letter)
     return letter_format, sink

@@ -11,6 +11,7 @@ import typer
 from arledger.commands import common
 from arledger.commands.common import (
     AsOfOpt,
+    BomOpt,
     CurrencyOpt,
     CustomerOpt,
     FailOnOpt,
@@ -151,10 +152,11 @@ def collection(
     format: FormatOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
+    bom: BomOpt = None,
     fail_on: FailOnOpt = None,
 ) -> None:
     """Collection performance (回款): roll-forward, collection rate, DSO, CEI."""
-    sink = Output(format, output, force)
+    sink = Output(format, output, force, bom)
     sink.resolve_format()
     alerts = parse_fail_on(fail_on)
     breakdown = parse_by(by)
@@ -190,10 +192,11 @@ def risk(
     format: FormatOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
+    bom: BomOpt = None,
     fail_on: FailOnOpt = None,
 ) -> None:
     """Credit risk: exposure vs limit, holds (停止发货), computed grade A–D."""
-    sink = Output(format, output, force)
+    sink = Output(format, output, force, bom)
     sink.resolve_format()
     alerts = parse_fail_on(fail_on)
 

@@ -9,6 +9,7 @@ import typer
 from arledger.commands.common import (
     BASES,
     AsOfOpt,
+    BomOpt,
     CurrencyOpt,
     CustomerOpt,
     DetailOpt,
@@ -56,10 +57,11 @@ def aging(
     format: FormatOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
+    bom: BomOpt = None,
     fail_on: FailOnOpt = None,
 ) -> None:
     """Aging by customer (账龄): open balances in buckets of days past due."""
-    sink = Output(format, output, force)
+    sink = Output(format, output, force, bom)
     sink.resolve_format()
     limits = parse_buckets(buckets)
     alerts = parse_fail_on(fail_on)
@@ -93,10 +95,11 @@ def overdue(
     format: FormatOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
+    bom: BomOpt = None,
     fail_on: FailOnOpt = None,
 ) -> None:
     """Overdue items (逾期), worst first (days past due × open amount)."""
-    sink = Output(format, output, force)
+    sink = Output(format, output, force, bom)
     sink.resolve_format()
     alerts = parse_fail_on(fail_on)
 
