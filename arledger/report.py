@@ -11,6 +11,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, Protocol, TypeVar
 
+# The two AR totals, each with one name wherever it is shown (README, "How the
+# numbers are computed"): the open balances of invoices and instalments, and
+# that less the unapplied cash customers have paid (the aging's total).
+OPEN_ITEMS = "Open items"
+NET_AR = "Net AR"
+NET_AR_LONG = "Net AR (after unapplied cash)"
+
 ColumnKind = Literal["text", "money", "days", "int", "date", "ratio", "flag"]
 # How a table may colour a column: by age of the money in it, or as a warning.
 Tone = Literal["current", "late", "later", "latest", "bad", "key"]

@@ -15,7 +15,7 @@ from typing import Literal
 from arledger.credit import hold_reasons
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
-from arledger.report import Column, Report, Section, Tone, every_currency
+from arledger.report import NET_AR, Column, Report, Section, Tone, every_currency
 from arledger.settle import Item, Settlement
 
 Basis = Literal["due", "invoice"]
@@ -212,7 +212,7 @@ def _customer_section(result: AgingResult, section: CurrencyAging) -> Section:
             for label, tone in zip(result.labels, tones, strict=True)
         ),
         Column("unapplied", "Unapplied", "money"),
-        Column("total", "Total", "money"),
+        Column("total", NET_AR, "money"),
         Column("key_account", "Key", "flag", "key", "★"),
         Column("hold", "Hold", "flag", "bad", "HOLD"),
     )

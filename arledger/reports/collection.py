@@ -20,7 +20,7 @@ from typing import Literal
 from arledger.dates import Period, months
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
-from arledger.report import Column, Report, Section, every_currency
+from arledger.report import OPEN_ITEMS, Column, Report, Section, every_currency
 from arledger.settle import Item, Settlement, payment_ref
 
 By = Literal["customer", "owner", "month"]
@@ -462,12 +462,12 @@ FIGURES = (
 )
 # The same figures for the whole period, as section keys and lines under a table.
 SUMMARY = (
-    Column("opening", "Opening AR", "money"),
+    Column("opening", f"Opening AR ({OPEN_ITEMS.lower()})", "money"),
     Column("invoiced", "+ Invoiced", "money"),
     Column("collected", "− Collected", "money"),
     Column("credited", "− Credited (credit notes, discounts)", "money"),
     Column("written_off", "− Written off", "money"),
-    Column("closing", "= Closing AR", "money"),
+    Column("closing", f"= Closing AR ({OPEN_ITEMS.lower()})", "money"),
     Column("closing_current", "Closing AR not yet due", "money"),
     Column("received", "Cash received", "money"),
     Column("collection_rate", "Collection rate (回款率)", "ratio"),

@@ -27,7 +27,15 @@ from arledger.history import payment_history
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
 from arledger.promises import Promise, latest_promise, promises
-from arledger.report import Column, Report, Row, Section, every_currency
+from arledger.report import (
+    NET_AR_LONG,
+    OPEN_ITEMS,
+    Column,
+    Report,
+    Row,
+    Section,
+    every_currency,
+)
 from arledger.reports import aging
 from arledger.settle import Item, Settlement
 
@@ -492,9 +500,9 @@ def _period_section(result: ForecastResult, section: CurrencyForecast) -> Sectio
         ),
         summary=(
             (within, section.within_horizon),
-            (Column("open_items", "Open items", "money"), section.open_items),
+            (Column("open_items", OPEN_ITEMS, "money"), section.open_items),
             (
-                Column("aging_total", "Open AR (aging total)", "money"),
+                Column("aging_total", NET_AR_LONG, "money"),
                 section.aging_total,
             ),
         ),

@@ -15,7 +15,7 @@ from arledger.ledger import LedgerView
 from arledger.model import Contact, Customer
 from arledger.money import ZERO
 from arledger.promises import Promise, last_contacts, promises
-from arledger.report import Column, Report, Section, every_currency
+from arledger.report import OPEN_ITEMS, Column, Report, Section, every_currency
 from arledger.settle import Item, Settlement
 
 
@@ -213,7 +213,7 @@ def to_report(result: OverdueResult) -> Report:
                 {"open": section.overdue},
                 title=f"Overdue as of {result.as_of.isoformat()} — {section.currency}",
                 summary=(
-                    (Column("total_open", "Total open", "money"), section.total_open),
+                    (Column("total_open", OPEN_ITEMS, "money"), section.total_open),
                     (
                         Column("overdue_rate", "Overdue rate", "ratio"),
                         section.overdue_rate,

@@ -17,7 +17,7 @@ from arledger.credit import hold_reasons
 from arledger.history import payment_history
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
-from arledger.report import Column, Report, Section, every_currency
+from arledger.report import NET_AR, Column, Report, Section, every_currency
 from arledger.reports.overdue import (
     FOLLOW_UP_COLUMNS,
     NO_FOLLOW_UP,
@@ -300,7 +300,7 @@ def compute(
 COLUMNS = (
     Column("customer", "Customer"),
     Column("name", "Name"),
-    Column("exposure", "Exposure", "money"),
+    Column("exposure", NET_AR, "money"),
     Column("credit_limit", "Limit", "money"),
     Column("limit_used", "Used", "ratio"),
     Column("overdue", "Overdue", "money", "late"),
@@ -362,7 +362,7 @@ def to_report(result: RiskResult) -> Report:
                 summary=(
                     (Column("on_hold", "Customers on hold", "int"), section.on_hold),
                     (
-                        Column("exposure_on_hold", "Exposure on hold", "money"),
+                        Column("exposure_on_hold", f"{NET_AR} on hold", "money"),
                         section.exposure_on_hold,
                     ),
                 ),
