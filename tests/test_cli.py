@@ -221,7 +221,9 @@ def test_never_overwrites_a_ledger_file(tmp_path):
     target = ledger / "payments.yaml"
     before = target.read_bytes()
     result = run("aging", "-l", str(ledger), "-f", "csv", "-o", str(target), "--force")
-    assert result.exit_code == 2 and "ledger file" in result.stderr
+    assert (
+        result.exit_code == 2 and "where the ledger keeps its payments" in result.stderr
+    )
     assert target.read_bytes() == before
 
 

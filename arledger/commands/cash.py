@@ -160,6 +160,7 @@ def statement(
     if language is not None:
         choice("--language", language, LANGUAGES)
     end_limit = as_of_date(as_of)
+    sink.check(ledger)
     loaded = load_ledger(ledger)
     customer_id = find_customer(loaded, customer, None)
     start, end = statement_period(loaded, customer_id, end_limit, period, from_, to)
@@ -204,6 +205,7 @@ def _wants_html(fmt: str | None, output: Path | None) -> bool:
 
 def _check_statement_format(sink: Output) -> None:
     """The shared formats' check, with html named among the choices."""
+    sink.refuse_directory()
     try:
         sink.resolve_format()
     except UsageError:

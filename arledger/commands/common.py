@@ -232,6 +232,7 @@ class Output:
     bom: bool | None = None  # --bom/--no-bom; None: settings csv.bom
 
     def resolve_format(self) -> str:
+        self.refuse_directory()
         fmt = self._format()
         if self.bom and fmt != "csv":
             raise UsageError("--bom is for CSV: give --format csv or --output FILE.csv")
@@ -251,6 +252,16 @@ class Output:
                 )
             return SUFFIXES[suffix]
         return "table"
+
+    def refuse_directory(self) -> None:
+        """`-o adir/` is a directory, whatever its name says of a format."""
+        if self.output is not None and self.output.is_dir():
+            raise UsageError(f"--output: {self.output}: is a directory")
+
+    def check(self, ledger_dir: Path | None) -> None:
+        """Refuse an --output that cannot or must not be written (check_target)."""
+        if self.output is not None:
+            check_target(self.output, "--output", ledger_dir)
 
     def environment(self) -> Any:
         """How the output will be rendered: to a terminal (colour, width) or not."""
@@ -299,6 +310,60 @@ class Output:
         self, report: Any, protected: tuple[Path, ...], settings: Any = None
     ) -> None:
         self.write(self.render(report, settings), protected)
+
+
+def check_target(
+    path: Path, option: str, ledger_dir: Path | None, *, folder: bool = False
+) -> None:
+    """Refuse, before any work, a place a command must not write to.
+
+    A file: not an existing directory, and its folder must exist (a typo is
+    never created silently). A file or a folder (`folder=True`, created when
+    missing): not one of the ledger's own places, even with --force, since
+    arledger never modifies the ledger's records (SPEC §4): a file named like a
+    record kind at its top (`adjustments.csv`, `invoices.xlsx`), anything in a
+    kind folder (`invoices/x.csv`), the settings, the sent log
+    (`dunning-log.csv`, which only `--send` appends to) and `templates/`.
+
+    Raises:
+        UsageError: saying why.
+    """
+    if not folder:
+        if path.is_dir():
+            raise UsageError(f"{option}: {path}: is a directory")
+        parent = path.parent
+        if not parent.is_dir():
+            what = "not a directory" if parent.exists() else "no such directory"
+            raise UsageError(f"{option}: {path}: {what}: {parent}")
+    from arledger.loader import find_ledger
+
+    place = ledger_place(path.resolve(), find_ledger(ledger_dir).resolve())
+    if place is not None:
+        raise UsageError(f"{option}: {path}: is {place}, not a place for output")
+
+
+def ledger_place(where: Path, root: Path) -> str | None:
+    """Which of the ledger's own places `where` (resolved) is, or None."""
+    from arledger.loader import KINDS, SETTINGS_FILE
+    from arledger.mail import LOG_NAME
+
+    try:
+        parts = where.relative_to(root).parts
+    except ValueError:
+        return None  # outside the ledger
+    if not parts:
+        return None
+    top = parts[0]
+    kind = top if top in KINDS else Path(top).stem if len(parts) == 1 else None
+    if kind in KINDS:
+        return f"where the ledger keeps its {kind}"
+    if parts == (SETTINGS_FILE,):
+        return f"the ledger's settings ({SETTINGS_FILE})"
+    if parts == (LOG_NAME,):
+        return f"the ledger's sent log ({LOG_NAME})"
+    if top == "templates":
+        return "the ledger's letter templates"
+    return None
 
 
 def customer_ids(ledger: Any, wanted: list[str] | None) -> list[str] | None:
@@ -503,6 +568,7 @@ def run_report(
     """
     from arledger import cache, frontdoor
 
+    sink.check(ledger_dir)
     day = as_of_date(as_of)
     name = None
     root = cache.ledger_root(ledger_dir)

@@ -26,6 +26,7 @@ from arledger.commands.common import (
     Output,
     OutputOpt,
     OwnerOpt,
+    check_target,
     exit_codes,
     load_ledger,
     make_view,
@@ -42,12 +43,14 @@ if TYPE_CHECKING:
     from arledger.reports.dunning import DunningResult, Letter
 
 LETTER_FORMATS = ("md", "txt", "html", "eml")
+LETTER_SUFFIXES = (".html", ".htm", ".eml")
 
 OutOpt = Annotated[
     Path | None,
     option("--out", metavar="DIR",
-           help="Write one letter per customer into DIR (md, txt, html or eml; "
-           "an existing letter is replaced only with --force)."),
+           help="Write one letter per customer into the folder DIR, made when "
+           "missing (md, txt, html or eml; an existing letter is replaced only "
+           "with --force). The summary goes to --output FILE."),
 ]  # fmt: skip
 LetterFormatOpt = Annotated[
     str | None,
@@ -107,6 +110,9 @@ def dunning(
 
     letter_format, sink = _formats(format, output, force, out, preview, send, bom)
     alerts = parse_fail_on(fail_on)
+    sink.check(ledger)
+    if out is not None:
+        _check_out(out, ledger)
     loaded = load_ledger(ledger)
     view = make_view(loaded, as_of, customer, owner, currency)
     settlement = settle(view)
@@ -157,6 +163,21 @@ def _formats(
     if preview is None:
         sink.resolve_format()  # the summary's format (a preview is the letter)
     return letter_format, sink
+
+
+def _check_out(out: Path, ledger_dir: Path | None) -> None:
+    """--out is the letters' folder, --output the summary's file: refuse a file
+    where a folder belongs, and the ledger's own places (check_target)."""
+    from arledger.render import SUFFIXES
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} is not a directory")
+    if not out.exists() and out.suffix.lower() in (*SUFFIXES, *LETTER_SUFFIXES):
+        raise UsageError(
+            f"--out: {out} looks like a file: --out takes the folder for the "
+            "letters; write the summary to a file with --output FILE"
+        )
+    check_target(out, "--out", ledger_dir, folder=True)
 
 
 def _now() -> Any:
@@ -245,8 +266,6 @@ def _write_letters(
         if existing:
             more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
             raise OutputExists(f"{existing[0]}{more} exist; use --force to replace")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {out} is not a directory")
     if fmt == "eml":
         from arledger import mail
 
@@ -255,7 +274,9 @@ def _write_letters(
     files: dict[tuple[str, str], str] = {}
     for letter, path, data in rendered:
         if not dry_run:
-            write_output(path, data, force=force, protected=ledger.files)
+            write_output(
+                path, data, force=force, protected=ledger.files, make_parents=True
+            )
             if fmt == "eml" and not letter.email:
                 stderr(f"arledger: {path}: {letter.customer} has no email; no To")
         files[(letter.customer, letter.currency)] = str(path)
