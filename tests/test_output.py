@@ -178,3 +178,16 @@ def test_guards_in_a_real_process(ledger):
     )
     assert done.returncode == 2 and done.stdout == b""
     assert done.stderr.startswith(b"arledger: error: --output: ")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("aging",), ("aging", "--detail"), ("overdue",), ("collection", "--by", "customer"),
+     ("risk",), ("forecast", "--detail"), ("dunning",)],
+)  # fmt: skip
+def test_every_customer_level_csv_names_the_customer(args):
+    result = run(*args, "-l", SMALL, *AS_OF, "-f", "csv")
+    assert result.exit_code == 0, result.output
+    header = result.stdout.splitlines()[0].split(",")
+    assert header[:3] == ["currency", "customer", "name"]
+    assert "上海华东贸易有限公司" in result.stdout

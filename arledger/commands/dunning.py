@@ -303,6 +303,7 @@ def _send(ledger: Ledger, result: DunningResult, dry_run: bool) -> Any:
     )
     columns = (
         Column("customer", "Customer"),
+        Column("name", "Name"),
         Column("level", "Level"),
         Column("amount", "Amount", "money"),
         Column("to", "To"),
@@ -315,6 +316,7 @@ def _send(ledger: Ledger, result: DunningResult, dry_run: bool) -> Any:
         rows.setdefault(d.letter.currency, []).append(
             {
                 "customer": d.letter.customer,
+                "name": d.letter.name,
                 "level": d.letter.level,
                 "amount": d.letter.total,
                 "to": str(d.to) if d.to else None,
@@ -327,6 +329,7 @@ def _send(ledger: Ledger, result: DunningResult, dry_run: bool) -> Any:
         rows.setdefault(skip.currency, []).append(
             {
                 "customer": skip.customer,
+                "name": skip.name,
                 "level": skip.level,
                 "amount": None,
                 "to": None,

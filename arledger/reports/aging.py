@@ -245,6 +245,7 @@ def _customer_section(result: AgingResult, section: CurrencyAging) -> Section:
 def _detail_section(result: AgingResult, section: CurrencyAging) -> Section:
     columns = (
         Column("customer", "Customer"),
+        Column("name", "Name"),
         Column("invoice", "Invoice"),
         Column("item", "Inst.", "int"),
         Column("date", "Date", "date"),
@@ -262,6 +263,7 @@ def _detail_section(result: AgingResult, section: CurrencyAging) -> Section:
             rows.append(
                 {
                     "customer": item.customer,
+                    "name": customer.name,
                     "invoice": item.invoice,
                     "item": item.instalment,
                     "date": item.date,
@@ -277,6 +279,7 @@ def _detail_section(result: AgingResult, section: CurrencyAging) -> Section:
             rows.append(
                 {
                     "customer": customer.customer,
+                    "name": customer.name,
                     "invoice": None,
                     "item": None,
                     "date": None,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
@@ -118,6 +118,7 @@ class ForecastResult:
     horizon: int
     periods: tuple[Period, ...]
     sections: tuple[CurrencyForecast, ...]
+    names: dict[str, str] = field(default_factory=dict)  # customer id -> name
     # Every currency with records in the view: each has a section in the
     # report, with zeros when nothing is in it (SPEC §3; report.every_currency).
     currencies: frozenset[str] = frozenset()
@@ -337,8 +338,14 @@ def compute(
                 lines=tuple(found),
             )
         )
+    customers = view.ledger.customers
+    names = {
+        line.customer: customers[line.customer].name
+        for line in lines
+        if line.customer in customers
+    }
     return ForecastResult(
-        as_of, by, horizon, periods, tuple(sections), view.currencies()
+        as_of, by, horizon, periods, tuple(sections), names, view.currencies()
     )
 
 
@@ -511,6 +518,7 @@ def _period_section(result: ForecastResult, section: CurrencyForecast) -> Sectio
 
 DETAIL_COLUMNS = (
     Column("customer", "Customer"),
+    Column("name", "Name"),
     Column("invoice", "Invoice"),
     Column("item", "Inst.", "int"),
     Column("due", "Due", "date"),
@@ -526,6 +534,7 @@ def _detail_section(result: ForecastResult, section: CurrencyForecast) -> Sectio
     rows = tuple(
         {
             "customer": f.customer,
+            "name": result.names.get(f.customer, f.customer),
             "invoice": f.invoice if f.invoice is not None else f.ref,
             "item": f.instalment,
             "due": f.due,
