@@ -23,6 +23,7 @@ from arledger.commands.common import (
     Output,
     OutputOpt,
     OwnerOpt,
+    StateOpt,
     ToOpt,
     as_of_date,
     choice,
@@ -68,6 +69,7 @@ def forecast(
     force: ForceOpt = False,
     bom: BomOpt = None,
     fail_on: FailOnOpt = None,
+    state: StateOpt = None,
 ) -> None:
     """Cash forecast (回款预测): expected cash by week or month.
 
@@ -86,7 +88,7 @@ def forecast(
         raise UsageError(
             f"--horizon: {horizon} is not between 1 and {forecast_report.MAX_HORIZON}"
         )
-    alerts = parse_fail_on(fail_on)
+    alerts = parse_fail_on(fail_on, state, ledger)
 
     def build(view: Any, settlement: Any) -> Any:
         result = forecast_report.compute(

@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import IntEnum
 from pathlib import Path
@@ -33,7 +33,9 @@ class ExitCode(IntEnum):
 
 FORMATS = ("table", "csv", "json", "md", "xlsx")
 BASES = ("due", "invoice")
-FAIL_ON = ("overdue", "hold", "broken-promise")
+FAIL_ON = ("overdue", "hold", "broken-promise",
+           "new-overdue", "new-hold", "new-broken-promise")  # fmt: skip
+NEW = "new-"  # arledger.alerts.NEW
 
 
 def choice(option: str, value: str, choices: tuple[str, ...]) -> str:
@@ -101,7 +103,16 @@ FailOnOpt = Annotated[
     list[str] | None,
     option("--fail-on", metavar="WHAT",
             help="Exit 1 when this is found: overdue (an overdue item), hold "
-            "(a customer on credit hold) or broken-promise; repeatable. For cron."),
+            "(a customer on credit hold) or broken-promise; new-overdue, "
+            "new-hold or new-broken-promise for only what the last run (--state) "
+            "did not find. Repeatable. For cron."),
+]  # fmt: skip
+StateOpt = Annotated[
+    Path | None,
+    option("--state", metavar="FILE",
+           help="Where --fail-on new-... keeps what this run found, for the next "
+           "run to compare with (a small JSON file, replaced atomically; missing "
+           "on the first run)."),
 ]  # fmt: skip
 FromOpt = Annotated[
     str | None,
@@ -280,8 +291,6 @@ class Output:
     def render(self, report: Any, settings: Any = None) -> str | bytes:
         """The report in its format; CSV with a byte order mark when --bom, or
         the ledger's settings (`csv.bom`), ask for one."""
-        from dataclasses import replace
-
         from arledger.render import render
 
         env = self.environment()
@@ -512,34 +521,143 @@ def _holds_no_records(ledger: Any) -> bool:
     return not (ledger.invoices or ledger.payments or ledger.adjustments)
 
 
-def parse_fail_on(values: list[str] | None) -> set[str]:
-    return {choice("--fail-on", v, FAIL_ON) for v in values or ()}
+@dataclass(frozen=True)
+class Alerts:
+    """The --fail-on conditions, and the --state file their `new-` forms need."""
+
+    kinds: frozenset[str] = frozenset()
+    state: Path | None = None
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self.kinds
+
+    def __bool__(self) -> bool:
+        return bool(self.kinds)
+
+    def without(self, kind: str) -> Alerts:
+        return replace(self, kinds=self.kinds - {kind})
+
+    @property
+    def now(self) -> frozenset[str]:
+        """The conditions about what is there today: `overdue`, ..."""
+        return frozenset(k for k in self.kinds if not k.startswith(NEW))
+
+    @property
+    def new(self) -> frozenset[str]:
+        """The conditions about what is new since the last run, without `new-`."""
+        return frozenset(k.removeprefix(NEW) for k in self.kinds if k.startswith(NEW))
 
 
-def attention(view: Any, settlement: Any, fail_on: set[str]) -> ExitCode:
-    """Exit 1 when --fail-on finds something; say what on stderr."""
-    code, messages = findings(view, settlement, fail_on)
+def parse_fail_on(
+    values: list[str] | None,
+    state: Path | None = None,
+    ledger_dir: Path | None = None,
+) -> Alerts:
+    """--fail-on and --state, checked before any work."""
+    kinds = frozenset(choice("--fail-on", v, FAIL_ON) for v in values or ())
+    new = sorted(k for k in kinds if k.startswith(NEW))
+    if new and state is None:
+        raise UsageError(
+            f"--fail-on {new[0]}: give --state FILE, where each run keeps what it "
+            "found for the next one to compare with"
+        )
+    if state is not None and not new:
+        raise UsageError(
+            "--state keeps what --fail-on new-overdue, new-hold or "
+            "new-broken-promise found: give one of them"
+        )
+    if state is not None:
+        check_target(state, "--state", ledger_dir)
+    return Alerts(kinds, state)
+
+
+def attention(
+    view: Any, settlement: Any, alerts: Alerts, protected: tuple[Path, ...]
+) -> ExitCode:
+    """Exit 1 when --fail-on finds something; say what on stderr; keep the state."""
+    code, messages, state = findings(view, settlement, alerts)
     for message in messages:
         stderr(message)
+    keep_state(alerts, state, protected)
     return code
 
 
 def findings(
-    view: Any, settlement: Any, fail_on: set[str]
-) -> tuple[ExitCode, tuple[str, ...]]:
-    """The exit code --fail-on asks for, and the messages that say why."""
-    if not fail_on:
-        return ExitCode.OK, ()
-    from arledger.alerts import findings as found_in
+    view: Any, settlement: Any, alerts: Alerts
+) -> tuple[ExitCode, tuple[str, ...], str | None]:
+    """The exit code --fail-on asks for, the messages that say why, and the
+    state file's new text (None without --state; see `keep_state`)."""
+    if not alerts:
+        return ExitCode.OK, (), None
+    from arledger import alerts as rules
 
-    found = found_in(view, settlement, fail_on)
-    messages = tuple(f"arledger: attention: {message}" for message in found)
-    return (ExitCode.ATTENTION if found else ExitCode.OK), messages
+    found = rules.detect(view, settlement, alerts.now | alerts.new)
+    said = [
+        rules.message(k, found[k]) for k in rules.KINDS if found.get(k) and k in alerts
+    ]
+    state = None
+    if alerts.state is not None:
+        since, before = read_state(alerts.state)
+        new = {k: found[k] for k in rules.KINDS if k in alerts.new}
+        said += rules.news(new, before, since)
+        kept = {**(before or {}), **{k: [f.key for f in v] for k, v in new.items()}}
+        state = state_text(view.as_of, kept)
+    messages = tuple(f"arledger: attention: {message}" for message in said)
+    return (ExitCode.ATTENTION if said else ExitCode.OK), messages, state
+
+
+# The state file of --fail-on new-...: what the last run found, by kind.
+STATE_MARK = "arledger --fail-on state"
+
+
+def read_state(path: Path) -> tuple[str | None, dict[str, list[str]] | None]:
+    """The last run's as-of date and findings; (None, None) before a first run."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, None
+    except (OSError, UnicodeDecodeError, ValueError):
+        data = None
+    found = data.get("found") if isinstance(data, dict) else None
+    if (
+        not isinstance(data, dict)
+        or data.get("state") != STATE_MARK
+        or not isinstance(found, dict)
+        or not all(
+            isinstance(v, list) and all(isinstance(k, str) for k in v)
+            for v in found.values()
+        )
+    ):
+        raise UsageError(
+            f"--state: {path}: not a state file arledger wrote; remove it to "
+            "start afresh (the next run then reports everything as new)"
+        )
+    since = data.get("as_of")
+    return (since if isinstance(since, str) else None), found
+
+
+def state_text(as_of: date, found: dict[str, list[str]]) -> str:
+    import json
+
+    data = {"state": STATE_MARK, "as_of": as_of.isoformat(), "found": found}
+    return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+def keep_state(alerts: Alerts, text: str | None, protected: tuple[Path, ...]) -> None:
+    """Write the state for the next run, atomically (after the report is out:
+    a run that failed to write its report leaves the news for the next one)."""
+    if alerts.state is None or text is None:
+        return
+    from arledger.fileio import write_output
+
+    write_output(alerts.state, text, force=True, protected=protected)
 
 
 def run_report(
     sink: Output,
-    alerts: set[str],
+    alerts: Alerts,
     ledger_dir: Path | None,
     as_of: str | None,
     customer: list[str] | None,
@@ -572,7 +690,8 @@ def run_report(
     day = as_of_date(as_of)
     name = None
     root = cache.ledger_root(ledger_dir)
-    if context is not None and root is not None:
+    # With --state the exit code depends on the last run too: never from a cache.
+    if context is not None and root is not None and alerts.state is None:
         env = sink.environment()
         what = {
             "command": context.info_name,
@@ -602,10 +721,11 @@ def run_report(
             ledger_dir, day, customer, owner, currency, history, False
         )
     data = sink.render(build(view, settlement), view.settings)
-    code, messages = findings(view, settlement, alerts)
+    code, messages, state = findings(view, settlement, alerts)
     sink.write(data, loaded.files)
     for message in messages:
         stderr(message)
+    keep_state(alerts, state, loaded.files)
     entry = cache.Entry(data, int(code), messages)
     if name is not None:
         cache.put(name, entry)

@@ -26,6 +26,7 @@ from arledger.commands.common import (
     Output,
     OutputOpt,
     OwnerOpt,
+    StateOpt,
     check_target,
     exit_codes,
     load_ledger,
@@ -74,7 +75,8 @@ FailOnOpt = Annotated[
     option("--fail-on", metavar="WHAT",
            help="Exit 1 when this is found: overdue (a customer whose letter is "
            "about money past due, sent or not), hold (a customer on credit hold) "
-           "or broken-promise; repeatable. For cron."),
+           "or broken-promise; new-overdue (an item overdue since the last run), "
+           "new-hold or new-broken-promise, with --state. Repeatable. For cron."),
 ]  # fmt: skip
 DryRunOpt = Annotated[
     bool,
@@ -99,6 +101,7 @@ def dunning(
     send: SendOpt = False,
     dry_run: DryRunOpt = False,
     fail_on: FailOnOpt = None,
+    state: StateOpt = None,
 ) -> None:
     """Dunning letters (催款函) for late customers, by level; --out, --preview, --send.
 
@@ -109,7 +112,7 @@ def dunning(
     from arledger.settle import settle
 
     letter_format, sink = _formats(format, output, force, out, preview, send, bom)
-    alerts = parse_fail_on(fail_on)
+    alerts = parse_fail_on(fail_on, state, ledger)
     sink.check(ledger)
     if out is not None:
         _check_out(out, ledger)
@@ -129,7 +132,7 @@ def dunning(
     else:
         report = dunning_report.to_report(result, files)
     sink.emit(report, loaded.files, loaded.settings)
-    raise typer.Exit(_attention(view, settlement, result, alerts))
+    raise typer.Exit(_attention(view, settlement, result, alerts, loaded.files))
 
 
 def _formats(
@@ -359,10 +362,15 @@ def _send(ledger: Ledger, result: DunningResult, dry_run: bool) -> Any:
 
 
 def _attention(
-    view: Any, settlement: Any, result: DunningResult, alerts: set[str]
+    view: Any,
+    settlement: Any,
+    result: DunningResult,
+    alerts: common.Alerts,
+    protected: tuple[Path, ...],
 ) -> common.ExitCode:
     """--fail-on overdue: exit 1 when a customer is overdue at a dunning level
-    (a letter about money past due, sent or not); other kinds as in every report."""
+    (a letter about money past due, sent or not); other kinds, and the `new-`
+    ones with their --state, as in every report."""
     code = common.ExitCode.OK
     if "overdue" in alerts:
         late = [letter for letter in result.letters if letter.overdue]
@@ -372,8 +380,8 @@ def _attention(
                 f"arledger: attention: {len(late)} overdue at a dunning level: {names}"
             )
             code = common.ExitCode.ATTENTION
-    others = alerts - {"overdue"}
-    if others and common.attention(view, settlement, others):
+    others = alerts.without("overdue")
+    if others and common.attention(view, settlement, others, protected):
         code = common.ExitCode.ATTENTION
     return code
 

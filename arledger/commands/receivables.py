@@ -20,6 +20,7 @@ from arledger.commands.common import (
     Output,
     OutputOpt,
     OwnerOpt,
+    StateOpt,
     choice,
     exit_codes,
     option,
@@ -59,12 +60,13 @@ def aging(
     force: ForceOpt = False,
     bom: BomOpt = None,
     fail_on: FailOnOpt = None,
+    state: StateOpt = None,
 ) -> None:
     """Aging by customer (账龄): open balances in buckets of days past due."""
     sink = Output(format, output, force, bom)
     sink.resolve_format()
     limits = parse_buckets(buckets)
-    alerts = parse_fail_on(fail_on)
+    alerts = parse_fail_on(fail_on, state, ledger)
     if basis is not None:
         choice("--basis", basis, BASES)
 
@@ -81,7 +83,8 @@ def aging(
 
     # A broken promise is found from the payments themselves: not lean then.
     run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx,
-               history=False, lean="broken-promise" not in alerts)  # fmt: skip
+               history=False,
+               lean="broken-promise" not in alerts.now | alerts.new)  # fmt: skip
 
 
 @exit_codes
@@ -97,11 +100,12 @@ def overdue(
     force: ForceOpt = False,
     bom: BomOpt = None,
     fail_on: FailOnOpt = None,
+    state: StateOpt = None,
 ) -> None:
     """Overdue items (逾期), worst first (days past due × open amount)."""
     sink = Output(format, output, force, bom)
     sink.resolve_format()
-    alerts = parse_fail_on(fail_on)
+    alerts = parse_fail_on(fail_on, state, ledger)
 
     def build(view: Any, settlement: Any) -> Any:
         from arledger.reports import overdue as overdue_report  # past the cache
