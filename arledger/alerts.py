@@ -16,7 +16,6 @@ from arledger.ledger import LedgerView
 from arledger.settle import Settlement
 
 KINDS = ("overdue", "hold", "broken-promise")
-NEW = "new-"  # `new-overdue`: only what the last run did not find
 # How many findings a message names before it says "and N more".
 NAMED = 10
 
@@ -81,18 +80,6 @@ def detect(
         kind: tuple(sorted({f.key: f for f in items}.values(), key=lambda f: f.key))
         for kind, items in found.items()
     }
-
-
-def findings(
-    view: LedgerView, settlement: Settlement, kinds: Collection[str]
-) -> list[str]:
-    """One message per kind of finding present (empty: nothing needs attention).
-
-    Args:
-        kinds: any of KINDS (their `new-` forms are `news`).
-    """
-    found = detect(view, settlement, kinds)
-    return [message(kind, items) for kind, items in found.items() if items]
 
 
 def message(kind: str, items: tuple[Finding, ...]) -> str:

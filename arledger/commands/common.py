@@ -35,7 +35,7 @@ FORMATS = ("table", "csv", "json", "md", "xlsx")
 BASES = ("due", "invoice")
 FAIL_ON = ("overdue", "hold", "broken-promise",
            "new-overdue", "new-hold", "new-broken-promise")  # fmt: skip
-NEW = "new-"  # arledger.alerts.NEW
+NEW = "new-"  # `new-overdue`: only what the last run did not find
 
 
 def choice(option: str, value: str, choices: tuple[str, ...]) -> str:
@@ -447,7 +447,9 @@ def check_filters(ledger: Any, owner: str | None, currency: str | None) -> None:
             )
             raise UsageError(f"--owner: {owner!r} matches nothing in the ledger{hint}")
     if currency is not None:
-        currencies = ledger_currencies(ledger)
+        currencies = ledger_currencies(ledger, records=False)
+        if currency not in currencies:
+            currencies = ledger_currencies(ledger)
         if currency not in currencies:
             hint = suggestion(
                 currency,
@@ -460,13 +462,14 @@ def check_filters(ledger: Any, owner: str | None, currency: str | None) -> None:
             )
 
 
-def ledger_currencies(ledger: Any) -> set[str]:
-    """The currencies a ledger names: its base currency, its customers' and its
-    records'."""
+def ledger_currencies(ledger: Any, *, records: bool = True) -> set[str]:
+    """The currencies a ledger names: its base currency, its customers' and
+    (unless `records=False`, the quick look) its records'."""
     found = {ledger.settings.currency}
     found |= {ledger.customer_currency(c) for c in ledger.customers}
-    for records in (ledger.invoices.values(), ledger.payments, ledger.adjustments):
-        found |= {ledger.currency_of(record) for record in records}
+    if records:
+        for kind in (ledger.invoices.values(), ledger.payments, ledger.adjustments):
+            found |= {ledger.currency_of(record) for record in kind}
     return found
 
 
