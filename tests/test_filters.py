@@ -61,6 +61,8 @@ def test_an_unknown_currency_lists_the_currencies():
     )
     near = run("overdue", "-l", SMALL, "--currency", "EU")
     assert one_error(near).endswith("(did you mean 'EUR'?)")
+    statement = run("statement", "ACME", "-l", SMALL, "--currency", "XYZ")
+    assert one_error(statement).startswith("--currency: 'XYZ' matches nothing")
 
 
 def test_customers_by_id_or_name_any_case_and_suggestions():

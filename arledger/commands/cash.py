@@ -26,6 +26,7 @@ from arledger.commands.common import (
     StateOpt,
     ToOpt,
     as_of_date,
+    check_filters,
     choice,
     exit_codes,
     find_customer,
@@ -166,11 +167,9 @@ def statement(
     loaded = load_ledger(ledger)
     customer_id = find_customer(loaded, customer, None)
     start, end = statement_period(loaded, customer_id, end_limit, period, from_, to)
-    view = loaded.view(
-        end,
-        customers=[customer_id],
-        currency=currency.strip().upper() if currency else None,
-    )
+    code = currency.strip().upper() if currency else None
+    check_filters(loaded, None, code)
+    view = loaded.view(end, customers=[customer_id], currency=code)
     result = statement_report.compute(view, settle(view), customer_id, start=start)
     if not html:
         # CSV has one header line for all sections: the activity lines only.
