@@ -6,8 +6,8 @@ Pure: settlement in, typed result out; `to_report` shapes it for the renderers.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Literal
@@ -79,9 +79,12 @@ class AgingResult:
     limits: tuple[int, ...]
     labels: tuple[str, ...]
     sections: tuple[CurrencyAging, ...]
-    # Every currency with records in the view: each has a section in the
-    # report, with zeros when nothing is in it (SPEC §3; report.every_currency).
-    currencies: frozenset[str] = frozenset()
+    # Every currency with records in the view (`view.currencies`, asked only
+    # when the report is shaped): each has a section in the report, with zeros
+    # when nothing is in it (SPEC §3; report.every_currency).
+    currencies: Callable[[], Collection[str]] = field(
+        default=frozenset, compare=False, repr=False
+    )
 
 
 def compute(
@@ -174,7 +177,7 @@ def compute(
                 total=sum((r.total for r in section_rows), ZERO),
             )
         )
-    return AgingResult(as_of, basis, limits, labels, tuple(sections), view.currencies())
+    return AgingResult(as_of, basis, limits, labels, tuple(sections), view.currencies)
 
 
 # ---------------------------------------------------------------- to a report
@@ -195,7 +198,7 @@ def to_report(result: AgingResult, *, detail: bool = False) -> Report:
         _detail_section(result, s) if detail else _customer_section(result, s)
         for s in every_currency(
             result.sections,
-            result.currencies,
+            result.currencies(),
             lambda currency: CurrencyAging(currency, (), zeros, ZERO, ZERO),
         )
     )

@@ -11,8 +11,8 @@ date) gives the opening, the flows and the closing; cash is never re-applied her
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Hashable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
@@ -124,9 +124,12 @@ class CollectionResult:
     by: By | None
     target: Decimal | None
     sections: tuple[CurrencyCollection, ...]
-    # Every currency with records in the view: each has a section in the
-    # report, with zeros when nothing is in it (SPEC §3; report.every_currency).
-    currencies: frozenset[str] = frozenset()
+    # Every currency with records in the view (`view.currencies`, asked only
+    # when the report is shaped): each has a section in the report, with zeros
+    # when nothing is in it (SPEC §3; report.every_currency).
+    currencies: Callable[[], Collection[str]] = field(
+        default=frozenset, compare=False, repr=False
+    )
 
 
 # ---------------------------------------------------------------- the tally
@@ -424,7 +427,7 @@ def compute(
             )
             sections.append(CurrencyCollection(currency, total, spanned))
     return CollectionResult(
-        view.as_of, period, by, target, tuple(sections), view.currencies()
+        view.as_of, period, by, target, tuple(sections), view.currencies
     )
 
 
@@ -543,7 +546,9 @@ def to_report(result: CollectionResult) -> Report:
     if result.target is not None:
         columns += (TARGET_COLUMN,)
     sections = []
-    for section in every_currency(result.sections, result.currencies, _nothing(result)):
+    for section in every_currency(
+        result.sections, result.currencies(), _nothing(result)
+    ):
         rows = []
         for row in section.rows:
             data: dict[str, object] = {}

@@ -16,7 +16,7 @@ section adds up to the customer's aging total.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -119,9 +119,12 @@ class ForecastResult:
     periods: tuple[Period, ...]
     sections: tuple[CurrencyForecast, ...]
     names: dict[str, str] = field(default_factory=dict)  # customer id -> name
-    # Every currency with records in the view: each has a section in the
-    # report, with zeros when nothing is in it (SPEC §3; report.every_currency).
-    currencies: frozenset[str] = frozenset()
+    # Every currency with records in the view (`view.currencies`, asked only
+    # when the report is shaped): each has a section in the report, with zeros
+    # when nothing is in it (SPEC §3; report.every_currency).
+    currencies: Callable[[], Collection[str]] = field(
+        default=frozenset, compare=False, repr=False
+    )
 
 
 # ---------------------------------------------------------------- periods
@@ -345,7 +348,7 @@ def compute(
         if line.customer in customers
     }
     return ForecastResult(
-        as_of, by, horizon, periods, tuple(sections), names, view.currencies()
+        as_of, by, horizon, periods, tuple(sections), names, view.currencies
     )
 
 
@@ -417,7 +420,7 @@ def to_report(result: ForecastResult, *, detail: bool = False) -> Report:
     title = f"Cash forecast by {unit} as of {result.as_of.isoformat()}"
     sections = tuple(
         _detail_section(result, s) if detail else _period_section(result, s)
-        for s in every_currency(result.sections, result.currencies, _nothing(result))
+        for s in every_currency(result.sections, result.currencies(), _nothing(result))
     )
     meta = {"by": result.by, "horizon": result.horizon}
     return Report("forecast", title, result.as_of, sections, meta)

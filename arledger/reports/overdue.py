@@ -7,7 +7,8 @@ Pure: settlement in, typed result out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -107,9 +108,12 @@ class CurrencyOverdue:
 class OverdueResult:
     as_of: date
     sections: tuple[CurrencyOverdue, ...]
-    # Every currency with records in the view: each has a section in the
-    # report, with zeros when nothing is in it (SPEC §3; report.every_currency).
-    currencies: frozenset[str] = frozenset()
+    # Every currency with records in the view (`view.currencies`, asked only
+    # when the report is shaped): each has a section in the report, with zeros
+    # when nothing is in it (SPEC §3; report.every_currency).
+    currencies: Callable[[], Collection[str]] = field(
+        default=frozenset, compare=False, repr=False
+    )
 
 
 def contact_line(customer: Customer | None) -> str | None:
@@ -162,7 +166,7 @@ def compute(view: LedgerView, settlement: Settlement) -> OverdueResult:
                 open_total[currency],
             )
         )
-    return OverdueResult(as_of, tuple(sections), view.currencies())
+    return OverdueResult(as_of, tuple(sections), view.currencies)
 
 
 COLUMNS = (
@@ -185,7 +189,7 @@ def to_report(result: OverdueResult) -> Report:
     sections = []
     for section in every_currency(
         result.sections,
-        result.currencies,
+        result.currencies(),
         lambda currency: CurrencyOverdue(currency, (), ZERO, ZERO),
     ):
         rows = tuple(

@@ -7,8 +7,8 @@ and view in, typed result out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Literal
@@ -187,9 +187,12 @@ class RiskResult:
     hold_days: int
     holds_only: bool
     sections: tuple[CurrencyRisk, ...]
-    # Every currency with records in the view: each has a section in the
-    # report, with zeros when nothing is in it (SPEC §3; report.every_currency).
-    currencies: frozenset[str] = frozenset()
+    # Every currency with records in the view (`view.currencies`, asked only
+    # when the report is shaped): each has a section in the report, with zeros
+    # when nothing is in it (SPEC §3; report.every_currency).
+    currencies: Callable[[], Collection[str]] = field(
+        default=frozenset, compare=False, repr=False
+    )
 
 
 def compute(
@@ -294,7 +297,7 @@ def compute(
                 sum((r.overdue for r in found), ZERO),
             )
         )
-    return RiskResult(as_of, hold_days, holds_only, tuple(sections), view.currencies())
+    return RiskResult(as_of, hold_days, holds_only, tuple(sections), view.currencies)
 
 
 COLUMNS = (
@@ -324,7 +327,7 @@ def to_report(result: RiskResult) -> Report:
     sections = []
     for section in every_currency(
         result.sections,
-        result.currencies,
+        result.currencies(),
         lambda currency: CurrencyRisk(currency, (), ZERO, ZERO),
     ):
         rows = tuple(
