@@ -1,50 +1,135 @@
 """What `--fail-on` looks for: findings that should make a cron job exit 1.
 
-Pure: a view and its settlement in, messages out.
+`overdue`, `hold` and `broken-promise` fire on what is there today; their `new-`
+forms fire only on what was not there at the last run, as remembered in a state
+file (the caller reads and writes it), so that a quiet day sends no mail.
+
+Pure: a view and its settlement in, findings and messages out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 
 from arledger.ledger import LedgerView
 from arledger.settle import Settlement
 
+KINDS = ("overdue", "hold", "broken-promise")
+# How many findings a message names before it says "and N more".
+NAMED = 10
 
-def findings(
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing found: `key` is what a state file remembers between runs (the
+    same thing has the same key tomorrow), `text` how a message names it."""
+
+    key: str
+    customer: str
+    text: str
+
+
+def detect(
     view: LedgerView, settlement: Settlement, kinds: Collection[str]
-) -> list[str]:
-    """One message per kind of finding present (empty: nothing needs attention).
+) -> dict[str, tuple[Finding, ...]]:
+    """What each kind finds, sorted by key.
 
     Args:
-        kinds: any of "overdue" (an open item past its due date), "hold" (a
-            customer on credit hold) and "broken-promise" (a promise to pay whose
-            date passed unpaid).
+        kinds: any of "overdue" (an open item past its due date: its currency,
+            invoice and instalment), "hold" (a customer on credit hold, per
+            currency) and "broken-promise" (a promise to pay whose date passed
+            unpaid: its customer, the day it was made and the day promised).
     """
-    messages = []
+    found: dict[str, list[Finding]] = {}
     if "overdue" in kinds:
-        late = [i for i in settlement.items if i.open > 0 and i.due < view.as_of]
-        if late:
-            customers = len({i.customer for i in late})
-            messages.append(
-                f"{len(late)} overdue item{'s' if len(late) != 1 else ''} "
-                f"({customers} customer{'s' if customers != 1 else ''})"
+        found["overdue"] = [
+            Finding(
+                f"{i.currency} {i.invoice}"
+                + (f"#{i.instalment}" if i.instalment else ""),
+                i.customer,
+                f"{i.customer} {i.invoice}"
+                + (f" (instalment {i.instalment})" if i.instalment else ""),
             )
+            for i in settlement.items
+            if i.open > 0 and i.due < view.as_of
+        ]
     if "hold" in kinds:
         from arledger.reports import aging
 
         result = aging.compute(view, settlement)
-        held = sorted(
-            {r.customer for s in result.sections for r in s.customers if r.hold}
-        )
-        if held:
-            messages.append(f"{len(held)} on credit hold: {', '.join(held)}")
+        found["hold"] = [
+            Finding(f"{s.currency} {r.customer}", r.customer, r.customer)
+            for s in result.sections
+            for r in s.customers
+            if r.hold
+        ]
     if "broken-promise" in kinds:
         from arledger.promises import promises
 
-        broken = sorted(
-            {p.customer for p in promises(view, settlement) if p.status == "broken"}
+        found["broken-promise"] = [
+            Finding(
+                f"{p.customer} {p.made.isoformat()} {p.due.isoformat()}",
+                p.customer,
+                f"{p.customer} (promised for {p.due.isoformat()})",
+            )
+            for p in promises(view, settlement)
+            if p.status == "broken"
+        ]
+    return {
+        kind: tuple(sorted({f.key: f for f in items}.values(), key=lambda f: f.key))
+        for kind, items in found.items()
+    }
+
+
+def message(kind: str, items: tuple[Finding, ...]) -> str:
+    """`3 overdue items (2 customers)`, `2 on credit hold: A, B`, ..."""
+    customers = sorted({f.customer for f in items})
+    if kind == "overdue":
+        return (
+            f"{_count(len(items), 'overdue item')} "
+            f"({_count(len(customers), 'customer')})"
         )
-        if broken:
-            messages.append(f"broken promise to pay: {', '.join(broken)}")
+    if kind == "hold":
+        return f"{len(customers)} on credit hold: {', '.join(customers)}"
+    return f"broken promise to pay: {', '.join(customers)}"
+
+
+def news(
+    found: Mapping[str, tuple[Finding, ...]],
+    before: Mapping[str, Collection[str]] | None,
+    since: str | None,
+) -> list[str]:
+    """Messages for what is found now and was not at the last run.
+
+    Args:
+        found: this run's findings per kind (`detect`).
+        before: the keys the last run found per kind; None when there was no
+            last run (then everything found is new); a kind it lacks is new too.
+        since: the last run's as-of date, for the message.
+    """
+    when = f"since the last run ({since})" if since else "(no earlier run)"
+    messages = []
+    for kind, items in found.items():
+        known = set((before or {}).get(kind, ()))
+        fresh = tuple(f for f in items if f.key not in known)
+        if not fresh:
+            continue
+        if kind == "overdue":
+            what = f"newly overdue {when}: {_count(len(fresh), 'item')}"
+        elif kind == "hold":
+            what = f"newly on credit hold {when}"
+        else:
+            what = f"newly broken promise to pay {when}"
+        messages.append(f"{what}: {_names(fresh)}")
     return messages
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _names(items: tuple[Finding, ...]) -> str:
+    named = ", ".join(dict.fromkeys(f.text for f in items[:NAMED]))
+    more = len(items) - NAMED
+    return named + (f" and {more} more" if more > 0 else "")

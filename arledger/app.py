@@ -8,10 +8,14 @@ when the report cache cannot answer first.
 
 from __future__ import annotations
 
+import re
 import sys
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, NoSuchOption
+from typer.core import TyperGroup
 
 from arledger import __version__
 from arledger.commands import (
@@ -23,12 +27,63 @@ from arledger.commands import (
     receivables,
 )
 
+
+class _Group(TyperGroup):
+    """The command group, saying a usage error in one `arledger: error:` line
+    (with Click's suggestion) instead of Click's usage block, exit 2."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except NoArgsIsHelpError as exc:  # `arledger` alone: the help, as Click does
+            exc.show()
+            sys.exit(exc.exit_code)
+        except ClickException as exc:
+            typer.echo(f"arledger: error: {usage_error(exc)}", err=True)
+            sys.exit(2)
+        except typer.Abort:
+            typer.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_error(exc: ClickException) -> str:
+    """Click's message as one line in arledger's style: `aging: no such option
+    --as-off (did you mean --as-of?)`."""
+    if isinstance(exc, NoSuchOption):
+        message = f"no such option {exc.option_name}"
+        if exc.possibilities:
+            message += f" (did you mean {' or '.join(sorted(exc.possibilities))}?)"
+    else:
+        message = exc.format_message().strip()
+        found = re.fullmatch(r"(.*?)\.? Did you mean (.*)\?", message, re.DOTALL)
+        if found:
+            message = f"{found[1]} (did you mean {found[2]}?)"
+        message = message.rstrip(".")
+        message = message[:1].lower() + message[1:]
+    message = " ".join(message.split())
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and ctx.parent is not None:  # an error of one command
+        return f"{ctx.info_name}: {message}"
+    return message
+
+
 app = typer.Typer(
     name="arledger",
+    cls=_Group,
     help="Accounts receivable over plain-text files: aging, overdue, collection, "
     "dunning. Run `arledger COMMAND --help` for a command's options.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     # Rich panels (box drawing) for help and usage errors only on a terminal.
     rich_markup_mode="rich" if sys.stdout.isatty() and sys.stderr.isatty() else None,

@@ -25,39 +25,91 @@ def parse_ledger_date(text: str) -> date:
     apart, so they are refused with a message that names the ISO form (SPEC §1).
     """
     text = text.strip()
-    if _ISO_DATE.fullmatch(text):
-        try:
-            return date.fromisoformat(text)
-        except ValueError as exc:
-            raise DateError(f"{text!r} is not a valid date ({exc})") from None
-    slashed = _SLASHED.fullmatch(text)
-    if slashed:
-        a, b, year = (int(g) for g in slashed.groups())
-        hint = ""
-        if a > 12 >= b:
-            hint = f", here {year:04d}-{b:02d}-{a:02d}"
-        elif b > 12 >= a:
-            hint = f", here {year:04d}-{a:02d}-{b:02d}"
-        raise DateError(
-            f"{text!r} is ambiguous or not ISO: write dates as YYYY-MM-DD{hint}"
-        )
-    raise DateError(f"{text!r} is not a date: write dates as YYYY-MM-DD")
+    found = _iso(text)
+    if found is not None:
+        return found
+    raise DateError(_not_iso(text, "write dates as YYYY-MM-DD{hint}"))
 
 
 def parse_date(text: str) -> date:
-    """A date given on the command line: ISO first, else whatever dateutil reads."""
-    text = text.strip()
-    if _ISO_DATE.fullmatch(text):
-        try:
-            return date.fromisoformat(text)
-        except ValueError as exc:
-            raise DateError(f"{text!r} is not a valid date ({exc})") from None
-    from dateutil import parser  # slow import, only for non-ISO input
+    """A date given on the command line (`--as-of`, `--from`, `--to`).
 
+    Only forms that cannot be misread (SPEC §3): ISO `2026-10-31`, or a day, a
+    month name and a four-digit year in any order (`31 Oct 2026`,
+    `October 31, 2026`, `31-Oct-2026`). `01/02/2026` and `1.2.2026` are refused
+    with a message that names the ISO form: day-first and month-first cannot be
+    told apart.
+    """
+    text = text.strip()
+    found = _iso(text)
+    if found is None:
+        found = _with_month_name(text)
+    if found is None:
+        raise DateError(
+            _not_iso(
+                text, "write YYYY-MM-DD{hint}, or the month as a word (31 Oct 2026)"
+            )
+        )
+    return found
+
+
+def _iso(text: str) -> date | None:
+    """`YYYY-MM-DD` as a date; None when the text is not of that form."""
+    if not _ISO_DATE.fullmatch(text):
+        return None
     try:
-        return parser.parse(text).date()
-    except (ValueError, OverflowError):
-        raise DateError(f"cannot read {text!r} as a date (try YYYY-MM-DD)") from None
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise DateError(f"{text!r} is not a valid date ({exc})") from None
+
+
+def _not_iso(text: str, advice: str) -> str:
+    """Why `text` is refused: `advice`, its `{hint}` naming the ISO date that
+    `text` may mean when only one reading is a date."""
+    slashed = _SLASHED.fullmatch(text)
+    if not slashed:
+        return f"{text!r} is not a date: {advice.format(hint='')}"
+    a, b, year = (int(g) for g in slashed.groups())
+    hint = ""
+    if a > 12 >= b:
+        hint = f", here {year:04d}-{b:02d}-{a:02d}"
+    elif b > 12 >= a:
+        hint = f", here {year:04d}-{a:02d}-{b:02d}"
+    return f"{text!r} is ambiguous or not ISO: {advice.format(hint=hint)}"
+
+
+# English month names and their abbreviations (the C locale's, so never the
+# user's locale), and "sept": 1..12.
+_MONTHS = {
+    name.lower(): number
+    for number in range(1, 13)
+    for name in (calendar.month_name[number], calendar.month_abbr[number])
+} | {"sept": 9}
+_WORDS = re.compile(r"[^\W\d_]+|\d+(?:st|nd|rd|th)?", re.IGNORECASE)
+_SEPARATORS = re.compile(r"[\s,./-]*")
+
+
+def _with_month_name(text: str) -> date | None:
+    """`31 Oct 2026`, `Oct 31, 2026`, `2026-Oct-31`: a day, a month named in
+    English and a four-digit year, in any order; None for any other form."""
+    parts = _WORDS.findall(text)
+    if len(parts) != 3 or "".join(
+        _SEPARATORS.sub("", piece) for piece in _WORDS.split(text)
+    ):
+        return None  # not three words, or something between them not a separator
+    months = [_MONTHS[p.lower()] for p in parts if p.lower() in _MONTHS]
+    years = [int(p) for p in parts if p.isdigit() and len(p) == 4]
+    days = [
+        int(p.rstrip("stndrhSTNDRH"))
+        for p in parts
+        if p[0].isdigit() and len(p.rstrip("stndrhSTNDRH")) <= 2
+    ]
+    if len(months) != 1 or len(years) != 1 or len(days) != 1:
+        return None
+    try:
+        return date(years[0], months[0], days[0])
+    except ValueError as exc:
+        raise DateError(f"{text!r} is not a valid date ({exc})") from None
 
 
 def month_end(day: date) -> date:

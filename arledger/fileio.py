@@ -21,6 +21,7 @@ def write_output(
     *,
     force: bool = False,
     protected: Collection[Path] = (),
+    make_parents: bool = False,
 ) -> Path:
     """Write `data` to `path` atomically.
 
@@ -34,6 +35,8 @@ def write_output(
         force: replace an existing file.
         protected: files that must never be overwritten, even with `force`
             (the ledger's own files).
+        make_parents: create the target's folder (and its parents) when missing;
+            otherwise a missing folder is an error, never created silently.
 
     Raises:
         OutputExists: the file exists and `force` is not set.
@@ -49,6 +52,9 @@ def write_output(
         raise OutputExists(f"{target} exists; use --force to replace it")
     payload = data.encode("utf-8") if isinstance(data, str) else data
     directory = target.parent if str(target.parent) else Path(".")
+    if not make_parents and not directory.is_dir():
+        what = "not a directory" if directory.exists() else "no such directory"
+        raise ArledgerError(f"{target}: {what}: {directory}")
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(
@@ -112,7 +118,12 @@ def copy_tree(source: Traversable, target: Path, *, force: bool = False) -> list
                 walk(child, into / child.name)
             else:
                 written.append(
-                    write_output(into / child.name, child.read_bytes(), force=force)
+                    write_output(
+                        into / child.name,
+                        child.read_bytes(),
+                        force=force,
+                        make_parents=True,
+                    )
                 )
 
     walk(source, target)

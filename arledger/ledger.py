@@ -173,3 +173,28 @@ class LedgerView:
     @property
     def settings(self) -> Settings:
         return self.ledger.settings
+
+    def currencies(self) -> frozenset[str]:
+        """The currencies with records in this view: each has its section in
+        every report, with zeros when nothing is open (SPEC §3), so that
+        `.sections[0].totals.total` of a paid-up currency reads "0.00".
+
+        With an owner filter: the currencies of that owner's invoices, and of
+        the payments and adjustments of the customers it looks after (as the
+        settlement keeps their unapplied cash).
+        """
+        ledger = self.ledger
+        owner = self.owner
+        found = {
+            ledger.currency_of(i)
+            for i in self.invoices
+            if owner is None or ledger.owner_of(i) == owner
+        }
+        owners = {c.id: c.owner for c in ledger.customers.values()}
+        for records in (self.payments, self.adjustments):
+            found.update(
+                ledger.currency_of(r)
+                for r in records
+                if owner is None or owners.get(r.customer) == owner
+            )
+        return frozenset(found)

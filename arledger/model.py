@@ -324,6 +324,12 @@ class CreditSettings(Record):
     hold_days: Annotated[Whole, Field(ge=0)] = 60
 
 
+class CsvSettings(Record):
+    # A UTF-8 byte order mark first, so that Excel on a Chinese (or any
+    # non-UTF-8) Windows reads the file as UTF-8 (README, "Output formats").
+    bom: bool = False
+
+
 class SmtpSettings(Record):
     host: str
     port: Whole = 587
@@ -346,6 +352,7 @@ class Settings(Record):
     aging: AgingSettings = AgingSettings.model_construct()
     dunning: DunningSettings = DunningSettings.model_construct()
     credit: CreditSettings = CreditSettings.model_construct()
+    csv: CsvSettings = CsvSettings.model_construct()
     smtp: SmtpSettings | None = None
     # The paper the workbook (`export`) prints on; None: A4 for a workbook in
     # Chinese, Letter in English.

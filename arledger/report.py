@@ -6,9 +6,17 @@ reports. Values stay typed (Decimal, date, int, bool, str, None) until rendered.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
+
+# The two AR totals, each with one name wherever it is shown (README, "How the
+# numbers are computed"): the open balances of invoices and instalments, and
+# that less the unapplied cash customers have paid (the aging's total).
+OPEN_ITEMS = "Open items"
+NET_AR = "Net AR"
+NET_AR_LONG = "Net AR (after unapplied cash)"
 
 ColumnKind = Literal["text", "money", "days", "int", "date", "ratio", "flag"]
 # How a table may colour a column: by age of the money in it, or as a warning.
@@ -60,3 +68,31 @@ class Report:
     as_of: date
     sections: tuple[Section, ...]
     meta: Row = field(default_factory=dict)  # more top-level JSON keys
+
+
+class _HasCurrency(Protocol):
+    @property
+    def currency(self) -> str: ...
+
+
+S = TypeVar("S", bound=_HasCurrency)
+
+
+def every_currency(
+    found: Iterable[S], currencies: Iterable[str], empty: Callable[[str], S]
+) -> tuple[S, ...]:
+    """A result's sections, one per currency with records (SPEC §3), in
+    currency order: those found, and `empty(currency)` for each currency that
+    has records but nothing to show, so that a paid-up currency still has its
+    section, with zeros, and JSON keeps its shape.
+
+    Args:
+        found: the sections computed (those with something in them).
+        currencies: every currency with records in the view (`view.currencies()`).
+        empty: the section of a currency with nothing to show.
+    """
+    by_currency = {section.currency: section for section in found}
+    return tuple(
+        by_currency[c] if c in by_currency else empty(c)
+        for c in sorted(by_currency.keys() | set(currencies))
+    )

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Generate the bundled example ledger, ``arledger/skeleton/``.
+"""Generate the bundled example ledger, ``arledger/skeleton/`` and ``examples/demo/``.
 
 The output is the ledger of Bayview Trading Co., a small US distributor of
 packaging and warehouse supplies: 12 business customers (one billed in EUR, one
 Chinese customer whose letters are in Chinese), about 150 invoices from May 2025
 to October 2026 plus a few in November 2026, payments in the bulk CSV form, one
 credit note, one write-off, one early-payment discount and a collection log with
-promises to pay. ``arledger init`` copies it and ``examples/demo`` links to it, so
-the files are committed as package data: rerun this script after changing it and
-commit what it writes.
+promises to pay. ``arledger init`` copies ``arledger/skeleton/`` (package data, so
+it ships in wheels); ``examples/demo/`` is the same ledger as plain files in the
+repository, so that ``cp -r examples/demo mine`` works (a symlink would copy as a
+dangling link). The script writes both; tests/test_demo.py holds them identical.
+Rerun it after changing it and commit what it writes.
 
 The script is deterministic (fixed seed, never reads the clock) and uses the
 standard library only; it writes the YAML and CSV text itself. It replays the
@@ -16,7 +18,8 @@ ledger the way SPEC §2 says the engine does (explicit invoice/allocations first
 the rest to the oldest due item, leftover cash kept as unapplied credit) to check
 that the data tells the intended story, and prints the expected aging at AS_OF.
 
-Usage: python scripts/make_demo.py [OUTPUT_DIR]   (default: arledger/skeleton)
+Usage: python scripts/make_demo.py [OUTPUT_DIR]
+       (default: arledger/skeleton and examples/demo)
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ LAST_DAY = date(2026, 11, 20)  # a few records after AS_OF, so today's run diffe
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 BUCKETS = ["Current", "1-30", "31-60", "61-90", "91-120", "120+"]
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "arledger" / "skeleton"
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = (ROOT / "arledger" / "skeleton", ROOT / "examples" / "demo")
 GENERATED = [
     "arledger.yaml",
     "customers.yaml",
@@ -1213,6 +1217,8 @@ def write_payments_csv(payments: list[Payment], path: Path) -> None:
 
 def clear_output(out: Path) -> None:
     """Remove what an earlier run wrote (and only that)."""
+    if out.is_symlink():  # examples/demo was once a link to arledger/skeleton
+        out.unlink()
     for name in GENERATED:
         path = out / name
         if path.is_dir():
@@ -1424,14 +1430,15 @@ def build() -> Demo:
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[1]) if len(argv) > 1 else DEFAULT_OUT
+    outs = (Path(argv[1]),) if len(argv) > 1 else DEFAULT_OUT
     demo = build()
     at = Replay().run(demo, AS_OF)
     later = Replay().run(demo, LAST_DAY)
     check_records(demo)
     check_story(demo, at, later)
-    write_ledger(demo, out)
-    print(f"Wrote the demo ledger to {out}\n")
+    for out in outs:
+        write_ledger(demo, out)
+    print(f"Wrote the demo ledger to {', '.join(map(str, outs))}\n")
     print_summary(demo, at, later)
     return 0
 

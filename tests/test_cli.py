@@ -221,7 +221,9 @@ def test_never_overwrites_a_ledger_file(tmp_path):
     target = ledger / "payments.yaml"
     before = target.read_bytes()
     result = run("aging", "-l", str(ledger), "-f", "csv", "-o", str(target), "--force")
-    assert result.exit_code == 2 and "ledger file" in result.stderr
+    assert (
+        result.exit_code == 2 and "where the ledger keeps its payments" in result.stderr
+    )
     assert target.read_bytes() == before
 
 
@@ -324,7 +326,7 @@ def test_xlsx_cells_are_typed_and_text_never_a_formula(ledger_dir, tmp_path):
     row = dict(zip(header, [c.value for c in sheet[2]], strict=True))
     assert row["Name"] == '=HYPERLINK("x")'
     assert sheet.cell(2, header.index("Name") + 1).data_type == "s"
-    assert row["120+"] == 1234.56 and isinstance(row["Total"], float)
+    assert row["120+"] == 1234.56 and isinstance(row["Net AR"], float)
     assert sheet.freeze_panes == "A2"
 
 

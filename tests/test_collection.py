@@ -179,8 +179,8 @@ def test_identity_is_visible_in_the_table(ledger_dir):
         "off",
         "=",
     ]
-    assert "Opening AR: 1,900.00" in lines
-    assert "= Closing AR: 450.00" in lines
+    assert "Opening AR (open items): 1,900.00" in lines
+    assert "= Closing AR (open items): 450.00" in lines
     assert "Collection rate (回款率): 61.5%" in lines
 
 

@@ -713,7 +713,12 @@ def test_summary_json_and_totals(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["report"] == "dunning" and data["as_of"] == AS_OF
-    (section,) = data["sections"]
+    eur, section = data["sections"]  # EUR: nobody to dun, a section of zeros
+    assert (eur["currency"], eur["rows"], eur["totals"]) == (
+        "EUR",
+        [],
+        {"amount": "0.00"},
+    )
     rows = section["rows"]
     letters = [r for r in rows if r["skipped"] is None]
     assert section["totals"]["amount"] == str(sum(D(r["amount"]) for r in letters))
@@ -728,7 +733,8 @@ def test_summary_table_is_plain_off_a_terminal():
     result = run("--ledger", str(DEMO), "--as-of", AS_OF)
     assert result.exit_code == 0
     assert "\x1b[" not in result.stdout and "│" not in result.stdout
-    assert result.stdout.startswith("Dunning as of 2026-10-31 — USD")
+    assert result.stdout.startswith("Dunning as of 2026-10-31 — EUR")
+    assert "Dunning as of 2026-10-31 — USD" in result.stdout
 
 
 def test_preview_prints_one_letter():

@@ -115,7 +115,7 @@ def test_sheet_names_and_headings_in_chinese(tmp_path):
     aging = book["账龄"]
     usd = blocks(aging, "币种：")["USD"]
     assert usd["labels"][:3] == ["客户", "客户名称", "未到期"]
-    assert "合计" in usd["labels"] and "未核销款" in usd["labels"]
+    assert "应收净额" in usd["labels"] and "未核销款" in usd["labels"]
     assert aging.cell(usd["total"], 1).value == "合计"
     items = [c.value for c in book["未清明细 USD"][5]]
     assert items[:7] == [
@@ -161,7 +161,7 @@ def test_one_currency_gets_plain_sheet_names(tmp_path):
 def test_amounts_are_numbers_with_a_currency_format(books):
     formulas, values = books
     money_labels = {"Current", "1-30", "31-60", "61-90", "91-120", "120+", "Unapplied",
-                    "Total", "Open", "Exposure", "Overdue", "Credit limit",
+                    "Net AR", "Open", "Overdue", "Credit limit",
                     "Written off", "Expected"}  # fmt: skip
     checked = 0
     for name in ("Aging", "Open items USD", "Open items EUR", "Overdue", "Risk"):
@@ -197,7 +197,7 @@ def test_jpy_has_no_decimals(tmp_path, ledger_dir):
     )
     book = load_workbook(export(tmp_path / "jpy.xlsx", ledger=str(path)))
     block = blocks(book["Aging"])["JPY"]
-    cell = book["Aging"].cell(block["total"], column(block, "Total"))
+    cell = book["Aging"].cell(block["total"], column(block, "Net AR"))
     assert cell.number_format == "#,##0_0;[Red]-#,##0_0"
 
 
@@ -216,7 +216,7 @@ def test_totals_rows_are_sum_formulas_in_bold(books):
     ws = formulas["Aging"]
     usd = blocks(ws)["USD"]
     first, last = usd["rows"][0], usd["rows"][-1]
-    for label in ("Current", "120+", "Unapplied", "Total"):
+    for label in ("Current", "120+", "Unapplied", "Net AR"):
         col = column(usd, label)
         cell = ws.cell(usd["total"], col)
         letter = cell.column_letter
@@ -237,7 +237,7 @@ def test_totals_equal_the_json_reports_to_the_cent(books):
     for section in aging["sections"]:
         block = found[section["currency"]]
         labels = {**{b: b for b in aging["buckets"]}, "unapplied": "Unapplied",
-                  "total": "Total"}  # fmt: skip
+                  "total": "Net AR"}  # fmt: skip
         for key, label in labels.items():
             cached = sheet.cell(block["total"], column(block, label)).value
             assert cents(cached) == Decimal(section["totals"][key]), (
@@ -252,7 +252,13 @@ def test_totals_equal_the_json_reports_to_the_cent(books):
         cached = ws.cell(block["total"], column(block, "Open")).value
         assert cents(cached) == Decimal(section["totals"]["open"])
     overdue = report_json("overdue", "--ledger", str(DEMO), "--as-of", AS_OF)
-    (section,) = overdue["sections"]
+    # EUR has nothing overdue: a section of zeros in JSON, no block in the sheet.
+    eur, section = overdue["sections"]
+    assert (eur["currency"], eur["rows"], eur["totals"]) == (
+        "EUR",
+        [],
+        {"open": "0.00"},
+    )
     block = blocks(values["Overdue"])["USD"]
     cached = values["Overdue"].cell(block["total"], column(block, "Open")).value
     assert cents(cached) == Decimal(section["totals"]["open"])
@@ -260,7 +266,7 @@ def test_totals_equal_the_json_reports_to_the_cent(books):
     found = blocks(values["Risk"])
     for section in risk["sections"]:
         block = found[section["currency"]]
-        cached = values["Risk"].cell(block["total"], column(block, "Exposure")).value
+        cached = values["Risk"].cell(block["total"], column(block, "Net AR")).value
         assert cents(cached) == Decimal(section["totals"]["exposure"])
 
 
@@ -272,10 +278,10 @@ def test_collection_roll_forward_closes_to_the_json_report(books):
         start = next(r for r in range(1, ws.max_row + 1)
                      if ws.cell(r, 1).value == f"Roll-forward — {section['currency']}")  # fmt: skip
         rows = {ws.cell(r, 1).value: r for r in range(start, start + 12)}
-        closing = rows["= Closing AR"]
+        closing = rows["= Closing AR (open items)"]
         assert ws.cell(closing, 2).value.startswith("=B")
         assert cents(cached.cell(closing, 2).value) == Decimal(section["closing"])
-        assert cents(cached.cell(rows["Opening AR"], 2).value) == Decimal(
+        assert cents(cached.cell(rows["Opening AR (open items)"], 2).value) == Decimal(
             section["opening"]
         )
 
@@ -287,7 +293,7 @@ def test_summary_links_to_the_sheets(books):
     usd = next(
         c for c in range(2, 5) if ws.cell(labels["Key figures"], c).value == "USD"
     )
-    net = ws.cell(labels["Net AR (aging total)"], usd)
+    net = ws.cell(labels["Net AR (after unapplied cash)"], usd)
     assert net.value.startswith("='Aging'!")
     assert cents(values["Summary"].cell(net.row, usd).value) == Decimal("237140.65")
     rate = ws.cell(labels["Overdue rate"], usd)
@@ -373,8 +379,8 @@ def test_trend_is_twelve_month_ends_ending_at_the_aging(books):
     assert len(rows) == 12
     assert [ws.cell(r, 1).value for r in (rows[0], rows[-1])] == ["2025-11", "2026-10"]
     last = rows[-1]
-    assert cents(ws.cell(last, column(usd, "Total")).value) == Decimal("237140.65")
-    assert formulas["Trend"].cell(last, column(usd, "Total")).value.startswith("=SUM(")
+    assert cents(ws.cell(last, column(usd, "Net AR")).value) == Decimal("237140.65")
+    assert formulas["Trend"].cell(last, column(usd, "Net AR")).value.startswith("=SUM(")
 
 
 def test_trend_points_equal_each_month_ends_own_aging():
@@ -458,7 +464,7 @@ def test_filters_show_on_every_sheet(tmp_path):
         "aging", "--ledger", str(DEMO), "--as-of", AS_OF, "--owner", "Li Wei"
     )
     block = blocks(values["Aging"])["USD"]
-    cached = values["Aging"].cell(block["total"], column(block, "Total")).value
+    cached = values["Aging"].cell(block["total"], column(block, "Net AR")).value
     assert cents(cached) == Decimal(aging["sections"][0]["totals"]["total"])
 
 
@@ -566,7 +572,7 @@ def test_libreoffice_recalculates_the_same_totals(demo, tmp_path):
     from openpyxl.utils import get_column_letter
 
     usd = blocks(load_workbook(demo)["Aging"])["USD"]
-    col = get_column_letter(column(usd, "Total"))
+    col = get_column_letter(column(usd, "Net AR"))
     total = f"{col}{usd['total']}"
     summed = f"SUM({col}{usd['rows'][0]}:{col}{usd['rows'][-1]})".encode()
     control = tmp_path / "control.xlsx"

@@ -249,6 +249,7 @@ def test_smtp_round_trip_and_resend_rule(ledger_dir, smtp_server, monkeypatch):
     rows = {r["customer"]: r for r in json.loads(dry.stdout)["sections"][0]["rows"]}
     assert rows["ACME"]["status"] == "would send"
     assert rows["HUA"]["status"] == "would send"
+    assert rows["HUA"]["name"] == "上海华东贸易有限公司"  # every customer row names it
     assert (rows["NOMAIL"]["status"], rows["NOMAIL"]["reason"]) == (
         "skipped",
         "no email",

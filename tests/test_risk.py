@@ -236,7 +236,16 @@ def test_holds_with_nobody_on_hold_is_an_empty_report(ledger_dir):
         "PROMPT",
     )
     assert result.exit_code == 0
-    assert result.stdout == "Credit holds as of 2026-10-31: nothing to report.\n"
+    # The customer's currency has its section (SPEC §3), saying nobody is on hold.
+    assert result.stdout.startswith("Credit holds as of 2026-10-31 — USD\n")
+    assert "Customers on hold: 0\n" in result.stdout
+    data = json.loads(
+        run("risk", "-l", str(ledger), "--as-of", "2026-10-31", "--holds",
+            "--customer", "PROMPT", "-f", "json").stdout
+    )  # fmt: skip
+    [section] = data["sections"]
+    assert section["rows"] == [] and section["on_hold"] == 0
+    assert section["totals"]["exposure"] == "0.00"
 
 
 # ---------------------------------------------------------------- the scorecard

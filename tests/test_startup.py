@@ -67,3 +67,15 @@ def test_a_cache_hit_inside_a_command_loads_no_ledger_machinery(tmp_path):
     names = ("pydantic", "yaml", "rich", "arledger.loader", "arledger.model")
     assert _modules_after(code, names, env) == set(names)  # a miss loads them all
     assert _modules_after(code, names, env) == set()  # a hit none
+
+
+def test_shell_completion_loads_no_ledger_machinery():
+    """Completion (on since it runs at every Tab) answers from the app alone."""
+    env = dict(os.environ, _ARLEDGER_COMPLETE="complete_bash", COMP_CWORD="1",
+               COMP_WORDS="arledger ag")  # fmt: skip
+    code = (
+        "from arledger.cli import app\n"
+        "try:\n    app(prog_name='arledger')\nexcept SystemExit:\n    pass"
+    )
+    names = (*HEAVY, "pydantic", "yaml", "arledger.loader", "arledger.settle")
+    assert _modules_after(code, names, env) == set()

@@ -269,7 +269,10 @@ def test_customer_by_name_and_an_empty_statement(fixture_ledger):
         (["Chen and Sons"], "unknown customer 'Chen and Sons' (did you mean 'C1'?)"),
         (["C1", "--period", "2026-13"], "--period: '2026-13' is not a period"),
         (["C1", "--period", "soon"], "--period: 'soon' is not a period"),
-        (["C1", "--from", "31/31/2026"], "--from/--to: cannot read '31/31/2026'"),
+        (
+            ["C1", "--from", "31/31/2026"],
+            "--from/--to: '31/31/2026' is ambiguous or not ISO: write YYYY-MM-DD",
+        ),
         (
             ["C1", "--period", "2026-10", "--from", "2026-10-01"],
             "either --period or --from/--to",

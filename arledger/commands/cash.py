@@ -11,6 +11,7 @@ import typer
 
 from arledger.commands.common import (
     AsOfOpt,
+    BomOpt,
     CurrencyOpt,
     CustomerOpt,
     DetailOpt,
@@ -22,10 +23,13 @@ from arledger.commands.common import (
     Output,
     OutputOpt,
     OwnerOpt,
+    StateOpt,
     ToOpt,
     as_of_date,
+    check_filters,
     choice,
     exit_codes,
+    find_customer,
     load_ledger,
     option,
     parse_fail_on,
@@ -64,7 +68,9 @@ def forecast(
     format: FormatOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
+    bom: BomOpt = None,
     fail_on: FailOnOpt = None,
+    state: StateOpt = None,
 ) -> None:
     """Cash forecast (回款预测): expected cash by week or month.
 
@@ -76,14 +82,14 @@ def forecast(
     """
     from arledger.reports import forecast as forecast_report
 
-    sink = Output(format, output, force)
+    sink = Output(format, output, force, bom)
     sink.resolve_format()
     choice("--by", by, BY)
     if not 1 <= horizon <= forecast_report.MAX_HORIZON:
         raise UsageError(
             f"--horizon: {horizon} is not between 1 and {forecast_report.MAX_HORIZON}"
         )
-    alerts = parse_fail_on(fail_on)
+    alerts = parse_fail_on(fail_on, state, ledger)
 
     def build(view: Any, settlement: Any) -> Any:
         result = forecast_report.compute(
@@ -137,6 +143,7 @@ def statement(
     ] = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
+    bom: BomOpt = None,
 ) -> None:
     """Statement of account (对账单) for one customer over a period.
 
@@ -150,26 +157,25 @@ def statement(
     from arledger.settle import settle
 
     html = _wants_html(format, output)
-    sink = Output(None if html else format, output, force)
+    sink = Output(None if html else format, output, force, bom)
     if not html:
         _check_statement_format(sink)
     if language is not None:
         choice("--language", language, LANGUAGES)
     end_limit = as_of_date(as_of)
+    sink.check(ledger)
     loaded = load_ledger(ledger)
-    customer_id = resolve_customer(loaded, customer)
+    customer_id = find_customer(loaded, customer, None)
     start, end = statement_period(loaded, customer_id, end_limit, period, from_, to)
-    view = loaded.view(
-        end,
-        customers=[customer_id],
-        currency=currency.strip().upper() if currency else None,
-    )
+    code = currency.strip().upper() if currency else None
+    check_filters(loaded, None, code)
+    view = loaded.view(end, customers=[customer_id], currency=code)
     result = statement_report.compute(view, settle(view), customer_id, start=start)
     if not html:
         # CSV has one header line for all sections: the activity lines only.
         fmt = sink.resolve_format()
         report = statement_report.to_report(result, open_items=fmt != "csv")
-        sink.emit(report, loaded.files)
+        sink.emit(report, loaded.files, loaded.settings)
         return
     from arledger.letters import render_template
 
@@ -200,6 +206,7 @@ def _wants_html(fmt: str | None, output: Path | None) -> bool:
 
 def _check_statement_format(sink: Output) -> None:
     """The shared formats' check, with html named among the choices."""
+    sink.refuse_directory()
     try:
         sink.resolve_format()
     except UsageError:
@@ -212,26 +219,6 @@ def _check_statement_format(sink: Output) -> None:
         raise UsageError(
             f"cannot tell the format from {name!r}; give --format ({known})"
         ) from None
-
-
-def resolve_customer(ledger: Any, value: str) -> str:
-    """A customer id from an id or a name (any case); unknown: a usage error."""
-    if value in ledger.customers:
-        return value
-    folded = value.strip().casefold()
-    for record in ledger.customers.values():
-        if folded in (record.id.casefold(), record.name.casefold()):
-            return record.id
-    import difflib
-
-    # Suggest by id or by name, whichever is closer, ignoring case.
-    choices: dict[str, str] = {}
-    for record in ledger.customers.values():
-        choices.setdefault(record.name.casefold(), record.id)
-        choices[record.id.casefold()] = record.id
-    close = [choices[c] for c in difflib.get_close_matches(folded, choices, n=1)]
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise UsageError(f"unknown customer {value!r}{hint}")
 
 
 def statement_period(

@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import IntEnum
 from pathlib import Path
@@ -33,7 +33,9 @@ class ExitCode(IntEnum):
 
 FORMATS = ("table", "csv", "json", "md", "xlsx")
 BASES = ("due", "invoice")
-FAIL_ON = ("overdue", "hold", "broken-promise")
+FAIL_ON = ("overdue", "hold", "broken-promise",
+           "new-overdue", "new-hold", "new-broken-promise")  # fmt: skip
+NEW = "new-"  # `new-overdue`: only what the last run did not find
 
 
 def choice(option: str, value: str, choices: tuple[str, ...]) -> str:
@@ -57,8 +59,9 @@ AsOfOpt = Annotated[
     str | None,
     option(
         "--as-of", metavar="DATE",
-        help="Report date: YYYY-MM-DD, today, month-end (end of last month), "
-        "quarter-end, or any date python-dateutil reads. Default: today.",
+        help="Report date: YYYY-MM-DD, a date with the month in words "
+        "(31 Oct 2026), today, month-end (end of last month) or quarter-end. "
+        "Default: today.",
     ),
 ]  # fmt: skip
 CustomerOpt = Annotated[
@@ -69,7 +72,8 @@ CustomerOpt = Annotated[
 OwnerOpt = Annotated[
     str | None,
     option("--owner", metavar="NAME",
-            help="Only items owned by this collector/salesperson."),
+            help="Only items owned by this collector/salesperson (as written "
+            "in the ledger)."),
 ]  # fmt: skip
 CurrencyOpt = Annotated[
     str | None,
@@ -89,11 +93,26 @@ OutputOpt = Annotated[
 ForceOpt = Annotated[
     bool, typer.Option("--force", help="Replace an existing output file.")
 ]
+BomOpt = Annotated[
+    bool | None,
+    typer.Option("--bom/--no-bom", show_default=False,
+                 help="CSV: start with a UTF-8 byte order mark, so that Excel "
+                 "shows Chinese text intact (default: settings csv.bom, else no)."),
+]  # fmt: skip
 FailOnOpt = Annotated[
     list[str] | None,
     option("--fail-on", metavar="WHAT",
             help="Exit 1 when this is found: overdue (an overdue item), hold "
-            "(a customer on credit hold) or broken-promise; repeatable. For cron."),
+            "(a customer on credit hold) or broken-promise; new-overdue, "
+            "new-hold or new-broken-promise for only what the last run (--state) "
+            "did not find. Repeatable. For cron."),
+]  # fmt: skip
+StateOpt = Annotated[
+    Path | None,
+    option("--state", metavar="FILE",
+           help="Where --fail-on new-... keeps what this run found, for the next "
+           "run to compare with (a small JSON file, replaced atomically; missing "
+           "on the first run)."),
 ]  # fmt: skip
 FromOpt = Annotated[
     str | None,
@@ -221,8 +240,16 @@ class Output:
     format: str | None
     output: Path | None
     force: bool
+    bom: bool | None = None  # --bom/--no-bom; None: settings csv.bom
 
     def resolve_format(self) -> str:
+        self.refuse_directory()
+        fmt = self._format()
+        if self.bom and fmt != "csv":
+            raise UsageError("--bom is for CSV: give --format csv or --output FILE.csv")
+        return fmt
+
+    def _format(self) -> str:
         from arledger.render import SUFFIXES
 
         if self.format is not None:
@@ -236,6 +263,16 @@ class Output:
                 )
             return SUFFIXES[suffix]
         return "table"
+
+    def refuse_directory(self) -> None:
+        """`-o adir/` is a directory, whatever its name says of a format."""
+        if self.output is not None and self.output.is_dir():
+            raise UsageError(f"--output: {self.output}: is a directory")
+
+    def check(self, ledger_dir: Path | None) -> None:
+        """Refuse an --output that cannot or must not be written (check_target)."""
+        if self.output is not None:
+            check_target(self.output, "--output", ledger_dir)
 
     def environment(self) -> Any:
         """How the output will be rendered: to a terminal (colour, width) or not."""
@@ -251,10 +288,16 @@ class Output:
             width=shutil.get_terminal_size().columns if to_terminal else None,
         )
 
-    def render(self, report: Any) -> str | bytes:
+    def render(self, report: Any, settings: Any = None) -> str | bytes:
+        """The report in its format; CSV with a byte order mark when --bom, or
+        the ledger's settings (`csv.bom`), ask for one."""
         from arledger.render import render
 
-        return render(report, self.resolve_format(), self.environment())
+        env = self.environment()
+        bom = self.bom
+        if bom is None:
+            bom = settings is not None and settings.csv.bom
+        return render(report, self.resolve_format(), replace(env, bom=bom))
 
     def write(self, data: str | bytes, protected: tuple[Path, ...]) -> None:
         """Write rendered output to stdout, or atomically to --output."""
@@ -272,28 +315,162 @@ class Output:
         if sys.stderr.isatty():
             stderr(f"arledger: wrote {self.output}")
 
-    def emit(self, report: Any, protected: tuple[Path, ...]) -> None:
-        self.write(self.render(report), protected)
+    def emit(
+        self, report: Any, protected: tuple[Path, ...], settings: Any = None
+    ) -> None:
+        self.write(self.render(report, settings), protected)
+
+
+def check_target(
+    path: Path, option: str, ledger_dir: Path | None, *, folder: bool = False
+) -> None:
+    """Refuse, before any work, a place a command must not write to.
+
+    A file: not an existing directory, and its folder must exist (a typo is
+    never created silently). A file or a folder (`folder=True`, created when
+    missing): not one of the ledger's own places, even with --force, since
+    arledger never modifies the ledger's records (SPEC §4): a file named like a
+    record kind at its top (`adjustments.csv`, `invoices.xlsx`), anything in a
+    kind folder (`invoices/x.csv`), the settings, the sent log
+    (`dunning-log.csv`, which only `--send` appends to) and `templates/`.
+
+    Raises:
+        UsageError: saying why.
+    """
+    if not folder:
+        if path.is_dir():
+            raise UsageError(f"{option}: {path}: is a directory")
+        parent = path.parent
+        if not parent.is_dir():
+            what = "not a directory" if parent.exists() else "no such directory"
+            raise UsageError(f"{option}: {path}: {what}: {parent}")
+    from arledger.loader import find_ledger
+
+    place = ledger_place(path.resolve(), find_ledger(ledger_dir).resolve())
+    if place is not None:
+        raise UsageError(f"{option}: {path}: is {place}, not a place for output")
+
+
+def ledger_place(where: Path, root: Path) -> str | None:
+    """Which of the ledger's own places `where` (resolved) is, or None."""
+    from arledger.loader import KINDS, SETTINGS_FILE
+    from arledger.mail import LOG_NAME
+
+    try:
+        parts = where.relative_to(root).parts
+    except ValueError:
+        return None  # outside the ledger
+    if not parts:
+        return None
+    top = parts[0]
+    kind = top if top in KINDS else Path(top).stem if len(parts) == 1 else None
+    if kind in KINDS:
+        return f"where the ledger keeps its {kind}"
+    if parts == (SETTINGS_FILE,):
+        return f"the ledger's settings ({SETTINGS_FILE})"
+    if parts == (LOG_NAME,):
+        return f"the ledger's sent log ({LOG_NAME})"
+    if top == "templates":
+        return "the ledger's letter templates"
+    return None
 
 
 def customer_ids(ledger: Any, wanted: list[str] | None) -> list[str] | None:
-    """Customer ids from --customer values (an id, or a name in any case)."""
+    """Customer ids from --customer values (each an id, or a name in any case)."""
     if not wanted:
         return None
+    return [find_customer(ledger, value, "--customer") for value in wanted]
+
+
+def find_customer(ledger: Any, value: str, option: str | None) -> str:
+    """A customer id from its id, or its name in any case.
+
+    Ids are case-sensitive (SPEC §4), so `acme` for `ACME` is a usage error that
+    suggests `ACME`, as a name that is near one is.
+    """
+    if value in ledger.customers:
+        return value
+    folded = value.strip().casefold()
+    for record in ledger.customers.values():
+        if record.name.casefold() == folded:
+            return record.id
+    known = {record.id: record.id for record in ledger.customers.values()}
+    names = {record.name: record.id for record in ledger.customers.values()}
+    hint = suggestion(value, known | names, what="customers", listed=sorted(known))
+    prefix = f"{option}: " if option else ""
+    raise UsageError(f"{prefix}unknown customer {value!r}{hint}")
+
+
+def suggestion(
+    value: str, known: dict[str, str], *, what: str, listed: list[str]
+) -> str:
+    """`" (did you mean 'X'?)"` when a known value is near `value` (ignoring
+    case), else `"; the ledger's WHAT: A, B, C"`.
+
+    Args:
+        known: the texts a user may have meant, each to what is suggested for it
+            (a customer's name to its id).
+        listed: what to list when nothing is near (at most 12, then a count).
+    """
     import difflib
 
-    by_name = {c.name.casefold(): c.id for c in ledger.customers.values()}
-    ids = []
-    for value in wanted:
-        if value in ledger.customers:
-            ids.append(value)
-        elif value.casefold() in by_name:
-            ids.append(by_name[value.casefold()])
-        else:
-            close = difflib.get_close_matches(value, ledger.customers, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UsageError(f"--customer: unknown customer {value!r}{hint}")
-    return ids
+    folded = {text.casefold(): meant for text, meant in known.items()}
+    close = difflib.get_close_matches(value.strip().casefold(), folded, n=1)
+    if close:
+        return f" (did you mean {folded[close[0]]!r}?)"
+    if not listed:
+        return f"; the ledger has no {what}"
+    shown = ", ".join(listed[:12])
+    more = f" and {len(listed) - 12} more" if len(listed) > 12 else ""
+    return f"; the ledger's {what}: {shown}{more}"
+
+
+def check_filters(ledger: Any, owner: str | None, currency: str | None) -> None:
+    """--owner and --currency must match something in the ledger (SPEC §3).
+
+    Judged against the whole ledger, not only what exists at the as-of date: an
+    owner whose items are all paid, or are not issued yet, gives a report with
+    nothing in it, while a misspelt one is an error that says what there is.
+    """
+    if owner is None and currency is None:
+        return
+    if owner is not None:
+        owners = {c.owner for c in ledger.customers.values() if c.owner}
+        if owner not in owners:
+            owners |= {i.owner for i in ledger.invoices.values() if i.owner}
+        if owner not in owners:
+            hint = suggestion(
+                owner,
+                {o: o for o in owners},
+                what="owners",
+                listed=[repr(o) for o in sorted(owners)],
+            )
+            raise UsageError(f"--owner: {owner!r} matches nothing in the ledger{hint}")
+    if currency is not None:
+        currencies = ledger_currencies(ledger, records=False)
+        if currency not in currencies:
+            currencies = ledger_currencies(ledger)
+        if currency not in currencies:
+            hint = suggestion(
+                currency,
+                {c: c for c in currencies},
+                what="currencies",
+                listed=sorted(currencies),
+            )
+            raise UsageError(
+                f"--currency: {currency!r} matches nothing in the ledger{hint}"
+            )
+
+
+def ledger_currencies(ledger: Any, *, records: bool = True) -> set[str]:
+    """The currencies a ledger names: its base currency, its customers' and
+    (unless `records=False`, the quick look) its records'."""
+    found = {ledger.settings.currency}
+    found |= {ledger.customer_currency(c) for c in ledger.customers}
+    if records:
+        for kind in (ledger.invoices.values(), ledger.payments, ledger.adjustments):
+            found |= {ledger.currency_of(record) for record in kind}
+    return found
 
 
 def as_of_date(text: str | None) -> date:
@@ -329,42 +506,149 @@ def make_view(
     owner: str | None,
     currency: str | None,
 ) -> Any:
-    return ledger.view(
-        as_of_date(as_of),
-        customers=customer_ids(ledger, customer),
-        owner=owner,
-        currency=currency.strip().upper() if currency else None,
-    )
+    code = currency.strip().upper() if currency else None
+    ids = customer_ids(ledger, customer)
+    check_filters(ledger, owner, code)
+    return ledger.view(as_of_date(as_of), customers=ids, owner=owner, currency=code)
 
 
-def parse_fail_on(values: list[str] | None) -> set[str]:
-    return {choice("--fail-on", v, FAIL_ON) for v in values or ()}
+@dataclass(frozen=True)
+class Alerts:
+    """The --fail-on conditions, and the --state file their `new-` forms need."""
+
+    kinds: frozenset[str] = frozenset()
+    state: Path | None = None
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self.kinds
+
+    def __bool__(self) -> bool:
+        return bool(self.kinds)
+
+    def without(self, kind: str) -> Alerts:
+        return replace(self, kinds=self.kinds - {kind})
+
+    @property
+    def now(self) -> frozenset[str]:
+        """The conditions about what is there today: `overdue`, ..."""
+        return frozenset(k for k in self.kinds if not k.startswith(NEW))
+
+    @property
+    def new(self) -> frozenset[str]:
+        """The conditions about what is new since the last run, without `new-`."""
+        return frozenset(k.removeprefix(NEW) for k in self.kinds if k.startswith(NEW))
 
 
-def attention(view: Any, settlement: Any, fail_on: set[str]) -> ExitCode:
-    """Exit 1 when --fail-on finds something; say what on stderr."""
-    code, messages = findings(view, settlement, fail_on)
+def parse_fail_on(
+    values: list[str] | None,
+    state: Path | None = None,
+    ledger_dir: Path | None = None,
+) -> Alerts:
+    """--fail-on and --state, checked before any work."""
+    kinds = frozenset(choice("--fail-on", v, FAIL_ON) for v in values or ())
+    new = sorted(k for k in kinds if k.startswith(NEW))
+    if new and state is None:
+        raise UsageError(
+            f"--fail-on {new[0]}: give --state FILE, where each run keeps what it "
+            "found for the next one to compare with"
+        )
+    if state is not None and not new:
+        raise UsageError(
+            "--state keeps what --fail-on new-overdue, new-hold or "
+            "new-broken-promise found: give one of them"
+        )
+    if state is not None:
+        check_target(state, "--state", ledger_dir)
+    return Alerts(kinds, state)
+
+
+def attention(
+    view: Any, settlement: Any, alerts: Alerts, protected: tuple[Path, ...]
+) -> ExitCode:
+    """Exit 1 when --fail-on finds something; say what on stderr; keep the state."""
+    code, messages, state = findings(view, settlement, alerts)
     for message in messages:
         stderr(message)
+    keep_state(alerts, state, protected)
     return code
 
 
 def findings(
-    view: Any, settlement: Any, fail_on: set[str]
-) -> tuple[ExitCode, tuple[str, ...]]:
-    """The exit code --fail-on asks for, and the messages that say why."""
-    if not fail_on:
-        return ExitCode.OK, ()
-    from arledger.alerts import findings as found_in
+    view: Any, settlement: Any, alerts: Alerts
+) -> tuple[ExitCode, tuple[str, ...], str | None]:
+    """The exit code --fail-on asks for, the messages that say why, and the
+    state file's new text (None without --state; see `keep_state`)."""
+    if not alerts:
+        return ExitCode.OK, (), None
+    from arledger import alerts as rules
 
-    found = found_in(view, settlement, fail_on)
-    messages = tuple(f"arledger: attention: {message}" for message in found)
-    return (ExitCode.ATTENTION if found else ExitCode.OK), messages
+    found = rules.detect(view, settlement, alerts.now | alerts.new)
+    said = [
+        rules.message(k, found[k]) for k in rules.KINDS if found.get(k) and k in alerts
+    ]
+    state = None
+    if alerts.state is not None:
+        since, before = read_state(alerts.state)
+        new = {k: found[k] for k in rules.KINDS if k in alerts.new}
+        said += rules.news(new, before, since)
+        kept = {**(before or {}), **{k: [f.key for f in v] for k, v in new.items()}}
+        state = state_text(view.as_of, kept)
+    messages = tuple(f"arledger: attention: {message}" for message in said)
+    return (ExitCode.ATTENTION if said else ExitCode.OK), messages, state
+
+
+# The state file of --fail-on new-...: what the last run found, by kind.
+STATE_MARK = "arledger --fail-on state"
+
+
+def read_state(path: Path) -> tuple[str | None, dict[str, list[str]] | None]:
+    """The last run's as-of date and findings; (None, None) before a first run."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, None
+    except (OSError, UnicodeDecodeError, ValueError):
+        data = None
+    found = data.get("found") if isinstance(data, dict) else None
+    if (
+        not isinstance(data, dict)
+        or data.get("state") != STATE_MARK
+        or not isinstance(found, dict)
+        or not all(
+            isinstance(v, list) and all(isinstance(k, str) for k in v)
+            for v in found.values()
+        )
+    ):
+        raise UsageError(
+            f"--state: {path}: not a state file arledger wrote; remove it to "
+            "start afresh (the next run then reports everything as new)"
+        )
+    since = data.get("as_of")
+    return (since if isinstance(since, str) else None), found
+
+
+def state_text(as_of: date, found: dict[str, list[str]]) -> str:
+    import json
+
+    data = {"state": STATE_MARK, "as_of": as_of.isoformat(), "found": found}
+    return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+def keep_state(alerts: Alerts, text: str | None, protected: tuple[Path, ...]) -> None:
+    """Write the state for the next run, atomically (after the report is out:
+    a run that failed to write its report leaves the news for the next one)."""
+    if alerts.state is None or text is None:
+        return
+    from arledger.fileio import write_output
+
+    write_output(alerts.state, text, force=True, protected=protected)
 
 
 def run_report(
     sink: Output,
-    alerts: set[str],
+    alerts: Alerts,
     ledger_dir: Path | None,
     as_of: str | None,
     customer: list[str] | None,
@@ -391,9 +675,11 @@ def run_report(
     """
     from arledger import cache
 
+    sink.check(ledger_dir)
     day = as_of_date(as_of)
     asked = None
-    if context is not None:
+    # With --state the exit code depends on the last run too: never from a cache.
+    if context is not None and alerts.state is None:
         env = sink.environment()
         what = {
             "command": context.info_name,
@@ -414,15 +700,17 @@ def run_report(
             for message in hit.messages:
                 stderr(message)
             raise typer.Exit(hit.exit_code)
-    history = history or "broken-promise" in alerts
+    # Promises are judged from the applications: a settlement with history.
+    history = history or "broken-promise" in alerts.now | alerts.new
     loaded, view, settlement = _settled(
         ledger_dir, day, customer, owner, currency, history
     )
-    data = sink.render(build(view, settlement))
-    code, messages = findings(view, settlement, alerts)
+    data = sink.render(build(view, settlement), view.settings)
+    code, messages, state = findings(view, settlement, alerts)
     sink.write(data, loaded.files)
     for message in messages:
         stderr(message)
+    keep_state(alerts, state, loaded.files)
     cache.put(asked, cache.Entry(data, int(code), messages))
     raise typer.Exit(code)
 

@@ -18,6 +18,7 @@ from arledger.commands import common
 from arledger.commands.common import (
     FORMATS,
     AsOfOpt,
+    BomOpt,
     CurrencyOpt,
     CustomerOpt,
     ForceOpt,
@@ -25,6 +26,8 @@ from arledger.commands.common import (
     Output,
     OutputOpt,
     OwnerOpt,
+    StateOpt,
+    check_target,
     exit_codes,
     load_ledger,
     make_view,
@@ -41,12 +44,14 @@ if TYPE_CHECKING:
     from arledger.reports.dunning import DunningResult, Letter
 
 LETTER_FORMATS = ("md", "txt", "html", "eml")
+LETTER_SUFFIXES = (".html", ".htm", ".eml")
 
 OutOpt = Annotated[
     Path | None,
     option("--out", metavar="DIR",
-           help="Write one letter per customer into DIR (md, txt, html or eml; "
-           "an existing letter is replaced only with --force)."),
+           help="Write one letter per customer into the folder DIR, made when "
+           "missing (md, txt, html or eml; an existing letter is replaced only "
+           "with --force). The summary goes to --output FILE."),
 ]  # fmt: skip
 LetterFormatOpt = Annotated[
     str | None,
@@ -70,7 +75,8 @@ FailOnOpt = Annotated[
     option("--fail-on", metavar="WHAT",
            help="Exit 1 when this is found: overdue (a customer whose letter is "
            "about money past due, sent or not), hold (a customer on credit hold) "
-           "or broken-promise; repeatable. For cron."),
+           "or broken-promise; new-overdue (an item overdue since the last run), "
+           "new-hold or new-broken-promise, with --state. Repeatable. For cron."),
 ]  # fmt: skip
 DryRunOpt = Annotated[
     bool,
@@ -90,10 +96,12 @@ def dunning(
     format: LetterFormatOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
+    bom: BomOpt = None,
     preview: PreviewOpt = None,
     send: SendOpt = False,
     dry_run: DryRunOpt = False,
     fail_on: FailOnOpt = None,
+    state: StateOpt = None,
 ) -> None:
     """Dunning letters (催款函) for late customers, by level; --out, --preview, --send.
 
@@ -103,8 +111,11 @@ def dunning(
     from arledger.reports import dunning as dunning_report
     from arledger.settle import settle
 
-    letter_format, sink = _formats(format, output, force, out, preview, send)
-    alerts = parse_fail_on(fail_on)
+    letter_format, sink = _formats(format, output, force, out, preview, send, bom)
+    alerts = parse_fail_on(fail_on, state, ledger)
+    sink.check(ledger)
+    if out is not None:
+        _check_out(out, ledger)
     loaded = load_ledger(ledger)
     view = make_view(loaded, as_of, customer, owner, currency)
     settlement = settle(view)
@@ -120,8 +131,8 @@ def dunning(
         report = _send(loaded, result, dry_run)
     else:
         report = dunning_report.to_report(result, files)
-    sink.emit(report, loaded.files)
-    raise typer.Exit(_attention(view, settlement, result, alerts))
+    sink.emit(report, loaded.files, loaded.settings)
+    raise typer.Exit(_attention(view, settlement, result, alerts, loaded.files))
 
 
 def _formats(
@@ -131,6 +142,7 @@ def _formats(
     out: Path | None,
     preview: str | None,
     send: bool,
+    bom: bool | None = None,
 ) -> tuple[str, Output]:
     """The letters' format and where the summary goes; usage errors early."""
     if preview is not None and (out is not None or send):
@@ -142,7 +154,7 @@ def _formats(
                 f"--format: {letter_format!r} is not a letter format; with --out "
                 f"or --preview give one of {', '.join(LETTER_FORMATS)}"
             )
-        sink = Output(None, output, force)
+        sink = Output(None, output, force, bom)
     else:
         if fmt is not None and fmt not in FORMATS:
             raise UsageError(
@@ -150,10 +162,25 @@ def _formats(
                 f"({', '.join(LETTER_FORMATS)} are for letters: give --out DIR)"
             )
         letter_format = "md"
-        sink = Output(fmt, output, force)
+        sink = Output(fmt, output, force, bom)
     if preview is None:
         sink.resolve_format()  # the summary's format (a preview is the letter)
     return letter_format, sink
+
+
+def _check_out(out: Path, ledger_dir: Path | None) -> None:
+    """--out is the letters' folder, --output the summary's file: refuse a file
+    where a folder belongs, and the ledger's own places (check_target)."""
+    from arledger.render import SUFFIXES
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} is not a directory")
+    if not out.exists() and out.suffix.lower() in (*SUFFIXES, *LETTER_SUFFIXES):
+        raise UsageError(
+            f"--out: {out} looks like a file: --out takes the folder for the "
+            "letters; write the summary to a file with --output FILE"
+        )
+    check_target(out, "--out", ledger_dir, folder=True)
 
 
 def _now() -> Any:
@@ -185,13 +212,13 @@ def _preview(
     ledger: Ledger, result: DunningResult, who: str, fmt: str, sink: Output
 ) -> None:
     """Print one customer's letter (or write it to --output FILE)."""
-    ids = common.customer_ids(ledger, [who]) or []
-    found = [letter for letter in result.letters if letter.customer in ids]
+    customer = common.find_customer(ledger, who, "--preview")
+    found = [letter for letter in result.letters if letter.customer == customer]
     if not found:
-        skipped = [s for s in result.skipped if s.customer in ids]
+        skipped = [s for s in result.skipped if s.customer == customer]
         why = f": skipped, {skipped[0].reason}" if skipped else ": nothing is due"
         raise UsageError(
-            f"--preview: no letter for {ids[0]} as of {result.as_of.isoformat()}{why}"
+            f"--preview: no letter for {customer} as of {result.as_of.isoformat()}{why}"
         )
     parts = [render(ledger, letter, fmt) for letter in found]
     if isinstance(parts[0], bytes):
@@ -242,8 +269,6 @@ def _write_letters(
         if existing:
             more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
             raise OutputExists(f"{existing[0]}{more} exist; use --force to replace")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {out} is not a directory")
     if fmt == "eml":
         from arledger import mail
 
@@ -252,7 +277,9 @@ def _write_letters(
     files: dict[tuple[str, str], str] = {}
     for letter, path, data in rendered:
         if not dry_run:
-            write_output(path, data, force=force, protected=ledger.files)
+            write_output(
+                path, data, force=force, protected=ledger.files, make_parents=True
+            )
             if fmt == "eml" and not letter.email:
                 stderr(f"arledger: {path}: {letter.customer} has no email; no To")
         files[(letter.customer, letter.currency)] = str(path)
@@ -279,6 +306,7 @@ def _send(ledger: Ledger, result: DunningResult, dry_run: bool) -> Any:
     )
     columns = (
         Column("customer", "Customer"),
+        Column("name", "Name"),
         Column("level", "Level"),
         Column("amount", "Amount", "money"),
         Column("to", "To"),
@@ -291,6 +319,7 @@ def _send(ledger: Ledger, result: DunningResult, dry_run: bool) -> Any:
         rows.setdefault(d.letter.currency, []).append(
             {
                 "customer": d.letter.customer,
+                "name": d.letter.name,
                 "level": d.letter.level,
                 "amount": d.letter.total,
                 "to": str(d.to) if d.to else None,
@@ -303,6 +332,7 @@ def _send(ledger: Ledger, result: DunningResult, dry_run: bool) -> Any:
         rows.setdefault(skip.currency, []).append(
             {
                 "customer": skip.customer,
+                "name": skip.name,
                 "level": skip.level,
                 "amount": None,
                 "to": None,
@@ -332,10 +362,15 @@ def _send(ledger: Ledger, result: DunningResult, dry_run: bool) -> Any:
 
 
 def _attention(
-    view: Any, settlement: Any, result: DunningResult, alerts: set[str]
+    view: Any,
+    settlement: Any,
+    result: DunningResult,
+    alerts: common.Alerts,
+    protected: tuple[Path, ...],
 ) -> common.ExitCode:
     """--fail-on overdue: exit 1 when a customer is overdue at a dunning level
-    (a letter about money past due, sent or not); other kinds as in every report."""
+    (a letter about money past due, sent or not); other kinds, and the `new-`
+    ones with their --state, as in every report."""
     code = common.ExitCode.OK
     if "overdue" in alerts:
         late = [letter for letter in result.letters if letter.overdue]
@@ -345,8 +380,8 @@ def _attention(
                 f"arledger: attention: {len(late)} overdue at a dunning level: {names}"
             )
             code = common.ExitCode.ATTENTION
-    others = alerts - {"overdue"}
-    if others and common.attention(view, settlement, others):
+    others = alerts.without("overdue")
+    if others and common.attention(view, settlement, others, protected):
         code = common.ExitCode.ATTENTION
     return code
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +14,7 @@ from arledger.commands.common import (
     ForceOpt,
     LedgerOpt,
     OwnerOpt,
+    check_target,
     choice,
     exit_codes,
     load_ledger,
@@ -22,7 +22,7 @@ from arledger.commands.common import (
     option,
     stderr,
 )
-from arledger.errors import ArledgerError, OutputExists, UsageError
+from arledger.errors import OutputExists, UsageError
 
 LANGUAGES = ("en", "zh")
 
@@ -68,8 +68,7 @@ def export(
     if language is not None:
         choice("--language", language, LANGUAGES)
     # Fail before the work, not after it (write_output checks again, atomically).
-    if file.is_dir():
-        raise ArledgerError(f"{file}: is a directory")
+    check_target(file, "export", ledger)
     if file.exists() and not force:
         raise OutputExists(f"{file} exists; use --force to replace it")
     loaded = load_ledger(ledger)
@@ -77,8 +76,8 @@ def export(
     data = workbook.gather(view)
     content = workbook.build(data, language or loaded.settings.language)
     write_output(file, content, force=force, protected=loaded.files)
-    if sys.stderr.isatty():  # quiet under cron, as the report commands are
-        stderr(f"arledger: wrote {file}")
+    # Always, also under cron: the log then says which file a run made.
+    stderr(f"arledger: wrote {file} (as of {view.as_of.isoformat()})")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ import typer
 from arledger.commands import common
 from arledger.commands.common import (
     AsOfOpt,
+    BomOpt,
     CurrencyOpt,
     CustomerOpt,
     FailOnOpt,
@@ -21,6 +22,7 @@ from arledger.commands.common import (
     Output,
     OutputOpt,
     OwnerOpt,
+    StateOpt,
     ToOpt,
     as_of_date,
     choice,
@@ -151,12 +153,14 @@ def collection(
     format: FormatOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
+    bom: BomOpt = None,
     fail_on: FailOnOpt = None,
+    state: StateOpt = None,
 ) -> None:
     """Collection performance (回款): roll-forward, collection rate, DSO, CEI."""
-    sink = Output(format, output, force)
+    sink = Output(format, output, force, bom)
     sink.resolve_format()
-    alerts = parse_fail_on(fail_on)
+    alerts = parse_fail_on(fail_on, state, ledger)
     breakdown = parse_by(by)
     rate = parse_target(target)
     span, report_date = resolve_period(period, start, end, as_of)
@@ -190,12 +194,14 @@ def risk(
     format: FormatOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
+    bom: BomOpt = None,
     fail_on: FailOnOpt = None,
+    state: StateOpt = None,
 ) -> None:
     """Credit risk: exposure vs limit, holds (停止发货), computed grade A–D."""
-    sink = Output(format, output, force)
+    sink = Output(format, output, force, bom)
     sink.resolve_format()
-    alerts = parse_fail_on(fail_on)
+    alerts = parse_fail_on(fail_on, state, ledger)
 
     def build(view: Any, settlement: Any) -> Any:
         from arledger.reports import risk as risk_report  # past the cache

@@ -9,6 +9,7 @@ import typer
 from arledger.commands.common import (
     BASES,
     AsOfOpt,
+    BomOpt,
     CurrencyOpt,
     CustomerOpt,
     DetailOpt,
@@ -19,6 +20,7 @@ from arledger.commands.common import (
     Output,
     OutputOpt,
     OwnerOpt,
+    StateOpt,
     choice,
     exit_codes,
     option,
@@ -56,13 +58,15 @@ def aging(
     format: FormatOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
+    bom: BomOpt = None,
     fail_on: FailOnOpt = None,
+    state: StateOpt = None,
 ) -> None:
     """Aging by customer (账龄): open balances in buckets of days past due."""
-    sink = Output(format, output, force)
+    sink = Output(format, output, force, bom)
     sink.resolve_format()
     limits = parse_buckets(buckets)
-    alerts = parse_fail_on(fail_on)
+    alerts = parse_fail_on(fail_on, state, ledger)
     if basis is not None:
         choice("--basis", basis, BASES)
 
@@ -92,12 +96,14 @@ def overdue(
     format: FormatOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
+    bom: BomOpt = None,
     fail_on: FailOnOpt = None,
+    state: StateOpt = None,
 ) -> None:
     """Overdue items (逾期), worst first (days past due × open amount)."""
-    sink = Output(format, output, force)
+    sink = Output(format, output, force, bom)
     sink.resolve_format()
-    alerts = parse_fail_on(fail_on)
+    alerts = parse_fail_on(fail_on, state, ledger)
 
     def build(view: Any, settlement: Any) -> Any:
         from arledger.reports import overdue as overdue_report  # past the cache

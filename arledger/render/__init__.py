@@ -36,6 +36,7 @@ class Env:
     tty: bool = False
     width: int | None = None
     color: bool = False
+    bom: bool = False  # CSV: a UTF-8 byte order mark first, for Excel
 
 
 def check_format(name: str) -> str:

@@ -1,5 +1,6 @@
 """CSV: the rows of a report, one header line, sections one after another with a
-`currency` column first (SPEC §3)."""
+`currency` column first (SPEC §3); with `env.bom`, a UTF-8 byte order mark first,
+without which Excel reads a CSV file in the Windows code page (上海华东 garbled)."""
 
 from __future__ import annotations
 
@@ -27,4 +28,4 @@ def render(report: Report, env: Env) -> str:
                     for c in section.columns
                 ]
             )
-    return out.getvalue()
+    return ("\ufeff" if env.bom else "") + out.getvalue()

@@ -300,10 +300,20 @@ def render(report: Report, env: Env) -> str:
     for n, section in enumerate(report.sections):
         if n:
             console.print()
-        lines, styles = _lines(section)
-        fit = layout(section.columns, lines, room)
         if section.title is not None:
             console.print(Text(section.title, style="bold" if env.tty else ""))
+        if not section.rows:
+            # A currency with records but nothing to list (SPEC §3 keeps its
+            # section): one line, not an empty table with its headings.
+            console.print("(none)")
+            for column, figure in section.summary:
+                console.print(
+                    f"{column.label}: "
+                    f"{text(figure, column, section.currency, human=True)}"
+                )
+            continue
+        lines, styles = _lines(section)
+        fit = layout(section.columns, lines, room)
         # When even the columns that always stay are too wide, the lines run
         # past the window rather than cut a figure.
         console.width = max(screen, fit.width())

@@ -6,8 +6,8 @@ Pure: settlement in, typed result out; `to_report` shapes it for the renderers.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Literal
@@ -15,7 +15,7 @@ from typing import Literal
 from arledger.credit import hold_reasons
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
-from arledger.report import Column, Report, Section, Tone
+from arledger.report import NET_AR, Column, Report, Section, Tone, every_currency
 from arledger.settle import Item, Settlement
 
 Basis = Literal["due", "invoice"]
@@ -79,6 +79,12 @@ class AgingResult:
     limits: tuple[int, ...]
     labels: tuple[str, ...]
     sections: tuple[CurrencyAging, ...]
+    # Every currency with records in the view (`view.currencies`, asked only
+    # when the report is shaped): each has a section in the report, with zeros
+    # when nothing is in it (SPEC §3; report.every_currency).
+    currencies: Callable[[], Collection[str]] = field(
+        default=frozenset, compare=False, repr=False
+    )
 
 
 def compute(
@@ -171,7 +177,7 @@ def compute(
                 total=sum((r.total for r in section_rows), ZERO),
             )
         )
-    return AgingResult(as_of, basis, limits, labels, tuple(sections))
+    return AgingResult(as_of, basis, limits, labels, tuple(sections), view.currencies)
 
 
 # ---------------------------------------------------------------- to a report
@@ -187,9 +193,14 @@ def to_report(result: AgingResult, *, detail: bool = False) -> Report:
     """The aging as a `Report`: by customer, or by item with `detail`."""
     title = f"Aging as of {result.as_of.isoformat()}"
     meta = {"basis": result.basis, "buckets": list(result.labels)}
+    zeros = (ZERO,) * len(result.labels)
     sections = tuple(
         _detail_section(result, s) if detail else _customer_section(result, s)
-        for s in result.sections
+        for s in every_currency(
+            result.sections,
+            result.currencies(),
+            lambda currency: CurrencyAging(currency, (), zeros, ZERO, ZERO),
+        )
     )
     return Report("aging", title, result.as_of, sections, meta)
 
@@ -204,7 +215,7 @@ def _customer_section(result: AgingResult, section: CurrencyAging) -> Section:
             for label, tone in zip(result.labels, tones, strict=True)
         ),
         Column("unapplied", "Unapplied", "money"),
-        Column("total", "Total", "money"),
+        Column("total", NET_AR, "money"),
         Column("key_account", "Key", "flag", "key", "★"),
         Column("hold", "Hold", "flag", "bad", "HOLD"),
     )
@@ -237,6 +248,7 @@ def _customer_section(result: AgingResult, section: CurrencyAging) -> Section:
 def _detail_section(result: AgingResult, section: CurrencyAging) -> Section:
     columns = (
         Column("customer", "Customer"),
+        Column("name", "Name"),
         Column("invoice", "Invoice"),
         Column("item", "Inst.", "int"),
         Column("date", "Date", "date"),
@@ -254,6 +266,7 @@ def _detail_section(result: AgingResult, section: CurrencyAging) -> Section:
             rows.append(
                 {
                     "customer": item.customer,
+                    "name": customer.name,
                     "invoice": item.invoice,
                     "item": item.instalment,
                     "date": item.date,
@@ -269,6 +282,7 @@ def _detail_section(result: AgingResult, section: CurrencyAging) -> Section:
             rows.append(
                 {
                     "customer": customer.customer,
+                    "name": customer.name,
                     "invoice": None,
                     "item": None,
                     "date": None,

@@ -11,8 +11,8 @@ date) gives the opening, the flows and the closing; cash is never re-applied her
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Hashable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
@@ -20,7 +20,7 @@ from typing import Literal
 from arledger.dates import Period, months
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
-from arledger.report import Column, Report, Section
+from arledger.report import OPEN_ITEMS, Column, Report, Section, every_currency
 from arledger.settle import Item, Settlement, payment_ref
 
 By = Literal["customer", "owner", "month"]
@@ -124,6 +124,12 @@ class CollectionResult:
     by: By | None
     target: Decimal | None
     sections: tuple[CurrencyCollection, ...]
+    # Every currency with records in the view (`view.currencies`, asked only
+    # when the report is shaped): each has a section in the report, with zeros
+    # when nothing is in it (SPEC §3; report.every_currency).
+    currencies: Callable[[], Collection[str]] = field(
+        default=frozenset, compare=False, repr=False
+    )
 
 
 # ---------------------------------------------------------------- the tally
@@ -420,7 +426,9 @@ def compute(
                 for span, f in zip(spans, per_span, strict=True)
             )
             sections.append(CurrencyCollection(currency, total, spanned))
-    return CollectionResult(view.as_of, period, by, target, tuple(sections))
+    return CollectionResult(
+        view.as_of, period, by, target, tuple(sections), view.currencies
+    )
 
 
 def _customer_of(item: Item) -> str:
@@ -457,12 +465,12 @@ FIGURES = (
 )
 # The same figures for the whole period, as section keys and lines under a table.
 SUMMARY = (
-    Column("opening", "Opening AR", "money"),
+    Column("opening", f"Opening AR ({OPEN_ITEMS.lower()})", "money"),
     Column("invoiced", "+ Invoiced", "money"),
     Column("collected", "− Collected", "money"),
     Column("credited", "− Credited (credit notes, discounts)", "money"),
     Column("written_off", "− Written off", "money"),
-    Column("closing", "= Closing AR", "money"),
+    Column("closing", f"= Closing AR ({OPEN_ITEMS.lower()})", "money"),
     Column("closing_current", "Closing AR not yet due", "money"),
     Column("received", "Cash received", "money"),
     Column("collection_rate", "Collection rate (回款率)", "ratio"),
@@ -515,6 +523,22 @@ def describe(period: Period) -> str:
     return f"{period.label} ({span}, {period.days} days)"
 
 
+def _nothing(result: CollectionResult) -> Callable[[str], CurrencyCollection]:
+    """The section of a currency with no activity and nothing open in the period:
+    zeros, and a row of zeros for the period (or each month of a trend)."""
+    period = result.period
+    total = combine([], period.days)
+    rows: tuple[CollectionRow, ...] = ()
+    if result.by is None:
+        rows = (CollectionRow(period.label, None, total, False),)
+    elif result.by == "month":
+        rows = tuple(
+            CollectionRow(span.label, None, combine([], span.days), False)
+            for span in months(period)
+        )
+    return lambda currency: CurrencyCollection(currency, total, rows)
+
+
 def to_report(result: CollectionResult) -> Report:
     """The collection report: per currency, the breakdown rows and the period."""
     key_columns = _key_columns(result.by)
@@ -522,7 +546,9 @@ def to_report(result: CollectionResult) -> Report:
     if result.target is not None:
         columns += (TARGET_COLUMN,)
     sections = []
-    for section in result.sections:
+    for section in every_currency(
+        result.sections, result.currencies(), _nothing(result)
+    ):
         rows = []
         for row in section.rows:
             data: dict[str, object] = {}

@@ -9,8 +9,8 @@ delivery and never changes a level. No templates, no clock, no I/O here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -200,6 +200,12 @@ class DunningResult:
     policy: Policy
     letters: tuple[Letter, ...]  # worst first: highest level, then most days
     skipped: tuple[Skip, ...]  # by customer
+    # Every currency with records in the view (`view.currencies`, asked only
+    # when the report is shaped): each has a section in the report, with zeros
+    # when nothing is in it (SPEC §3; report.every_currency).
+    currencies: Callable[[], Collection[str]] = field(
+        default=frozenset, compare=False, repr=False
+    )
 
 
 # ---------------------------------------------------------------- compute
@@ -242,7 +248,9 @@ def compute(
             skipped.append(outcome)
     letters.sort(key=lambda lt: (-lt.rank, -lt.days, lt.customer, lt.currency))
     skipped.sort(key=lambda s: (s.customer, s.currency))
-    return DunningResult(view.as_of, policy, tuple(letters), tuple(skipped))
+    return DunningResult(
+        view.as_of, policy, tuple(letters), tuple(skipped), view.currencies
+    )
 
 
 class _Dunner:
@@ -568,11 +576,11 @@ def to_report(
         Section(
             currency,
             summary_columns(files is not None),
-            tuple(by_currency[currency]),
+            tuple(by_currency.get(currency, ())),
             {"amount": totals.get(currency, ZERO)},
             title=f"{title} — {currency}",
         )
-        for currency in sorted(by_currency)
+        for currency in sorted(by_currency.keys() | result.currencies())
     )
     meta = {"levels": [level.name for level in result.policy.levels]}
     return Report("dunning", title, result.as_of, sections, meta)

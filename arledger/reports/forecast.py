@@ -16,8 +16,8 @@ section adds up to the customer's aging total.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
@@ -27,7 +27,15 @@ from arledger.history import payment_history
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
 from arledger.promises import Promise, latest_promise, promises
-from arledger.report import Column, Report, Row, Section
+from arledger.report import (
+    NET_AR_LONG,
+    OPEN_ITEMS,
+    Column,
+    Report,
+    Row,
+    Section,
+    every_currency,
+)
 from arledger.reports import aging
 from arledger.settle import Item, Settlement
 
@@ -110,6 +118,13 @@ class ForecastResult:
     horizon: int
     periods: tuple[Period, ...]
     sections: tuple[CurrencyForecast, ...]
+    names: dict[str, str] = field(default_factory=dict)  # customer id -> name
+    # Every currency with records in the view (`view.currencies`, asked only
+    # when the report is shaped): each has a section in the report, with zeros
+    # when nothing is in it (SPEC §3; report.every_currency).
+    currencies: Callable[[], Collection[str]] = field(
+        default=frozenset, compare=False, repr=False
+    )
 
 
 # ---------------------------------------------------------------- periods
@@ -326,7 +341,15 @@ def compute(
                 lines=tuple(found),
             )
         )
-    return ForecastResult(as_of, by, horizon, periods, tuple(sections))
+    customers = view.ledger.customers
+    names = {
+        line.customer: customers[line.customer].name
+        for line in lines
+        if line.customer in customers
+    }
+    return ForecastResult(
+        as_of, by, horizon, periods, tuple(sections), names, view.currencies
+    )
 
 
 def _promised(
@@ -397,10 +420,18 @@ def to_report(result: ForecastResult, *, detail: bool = False) -> Report:
     title = f"Cash forecast by {unit} as of {result.as_of.isoformat()}"
     sections = tuple(
         _detail_section(result, s) if detail else _period_section(result, s)
-        for s in result.sections
+        for s in every_currency(result.sections, result.currencies(), _nothing(result))
     )
     meta = {"by": result.by, "horizon": result.horizon}
     return Report("forecast", title, result.as_of, sections, meta)
+
+
+def _nothing(result: ForecastResult) -> Callable[[str], CurrencyForecast]:
+    """The section of a currency with nothing open: every period at zero."""
+    periods = tuple(PeriodCash(p, ZERO, ZERO, ZERO, items=0) for p in result.periods)
+    return lambda currency: CurrencyForecast(
+        currency, periods, ZERO, ZERO, ZERO, ZERO, ZERO, ()
+    )
 
 
 PERIOD_COLUMNS = (
@@ -479,9 +510,9 @@ def _period_section(result: ForecastResult, section: CurrencyForecast) -> Sectio
         ),
         summary=(
             (within, section.within_horizon),
-            (Column("open_items", "Open items", "money"), section.open_items),
+            (Column("open_items", OPEN_ITEMS, "money"), section.open_items),
             (
-                Column("aging_total", "Open AR (aging total)", "money"),
+                Column("aging_total", NET_AR_LONG, "money"),
                 section.aging_total,
             ),
         ),
@@ -490,6 +521,7 @@ def _period_section(result: ForecastResult, section: CurrencyForecast) -> Sectio
 
 DETAIL_COLUMNS = (
     Column("customer", "Customer"),
+    Column("name", "Name"),
     Column("invoice", "Invoice"),
     Column("item", "Inst.", "int"),
     Column("due", "Due", "date"),
@@ -505,6 +537,7 @@ def _detail_section(result: ForecastResult, section: CurrencyForecast) -> Sectio
     rows = tuple(
         {
             "customer": f.customer,
+            "name": result.names.get(f.customer, f.customer),
             "invoice": f.invoice if f.invoice is not None else f.ref,
             "item": f.instalment,
             "due": f.due,

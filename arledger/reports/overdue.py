@@ -7,7 +7,8 @@ Pure: settlement in, typed result out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ from arledger.ledger import LedgerView
 from arledger.model import Contact, Customer
 from arledger.money import ZERO
 from arledger.promises import Promise, last_contacts, promises
-from arledger.report import Column, Report, Section
+from arledger.report import OPEN_ITEMS, Column, Report, Section, every_currency
 from arledger.settle import Item, Settlement
 
 
@@ -107,6 +108,12 @@ class CurrencyOverdue:
 class OverdueResult:
     as_of: date
     sections: tuple[CurrencyOverdue, ...]
+    # Every currency with records in the view (`view.currencies`, asked only
+    # when the report is shaped): each has a section in the report, with zeros
+    # when nothing is in it (SPEC §3; report.every_currency).
+    currencies: Callable[[], Collection[str]] = field(
+        default=frozenset, compare=False, repr=False
+    )
 
 
 def contact_line(customer: Customer | None) -> str | None:
@@ -159,7 +166,7 @@ def compute(view: LedgerView, settlement: Settlement) -> OverdueResult:
                 open_total[currency],
             )
         )
-    return OverdueResult(as_of, tuple(sections))
+    return OverdueResult(as_of, tuple(sections), view.currencies)
 
 
 COLUMNS = (
@@ -180,7 +187,11 @@ COLUMNS = (
 
 def to_report(result: OverdueResult) -> Report:
     sections = []
-    for section in result.sections:
+    for section in every_currency(
+        result.sections,
+        result.currencies(),
+        lambda currency: CurrencyOverdue(currency, (), ZERO, ZERO),
+    ):
         rows = tuple(
             {
                 "customer": o.item.customer,
@@ -206,7 +217,7 @@ def to_report(result: OverdueResult) -> Report:
                 {"open": section.overdue},
                 title=f"Overdue as of {result.as_of.isoformat()} — {section.currency}",
                 summary=(
-                    (Column("total_open", "Total open", "money"), section.total_open),
+                    (Column("total_open", OPEN_ITEMS, "money"), section.total_open),
                     (
                         Column("overdue_rate", "Overdue rate", "ratio"),
                         section.overdue_rate,

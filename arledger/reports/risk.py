@@ -7,8 +7,8 @@ and view in, typed result out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Literal
@@ -17,7 +17,7 @@ from arledger.credit import hold_reasons
 from arledger.history import payment_history
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
-from arledger.report import Column, Report, Section
+from arledger.report import NET_AR, Column, Report, Section, every_currency
 from arledger.reports.overdue import (
     FOLLOW_UP_COLUMNS,
     NO_FOLLOW_UP,
@@ -187,6 +187,12 @@ class RiskResult:
     hold_days: int
     holds_only: bool
     sections: tuple[CurrencyRisk, ...]
+    # Every currency with records in the view (`view.currencies`, asked only
+    # when the report is shaped): each has a section in the report, with zeros
+    # when nothing is in it (SPEC §3; report.every_currency).
+    currencies: Callable[[], Collection[str]] = field(
+        default=frozenset, compare=False, repr=False
+    )
 
 
 def compute(
@@ -291,13 +297,13 @@ def compute(
                 sum((r.overdue for r in found), ZERO),
             )
         )
-    return RiskResult(as_of, hold_days, holds_only, tuple(sections))
+    return RiskResult(as_of, hold_days, holds_only, tuple(sections), view.currencies)
 
 
 COLUMNS = (
     Column("customer", "Customer"),
     Column("name", "Name"),
-    Column("exposure", "Exposure", "money"),
+    Column("exposure", NET_AR, "money"),
     Column("credit_limit", "Limit", "money"),
     Column("limit_used", "Used", "ratio"),
     Column("overdue", "Overdue", "money", "late"),
@@ -319,7 +325,11 @@ COLUMNS = (
 def to_report(result: RiskResult) -> Report:
     """The risk report: one row per customer and currency."""
     sections = []
-    for section in result.sections:
+    for section in every_currency(
+        result.sections,
+        result.currencies(),
+        lambda currency: CurrencyRisk(currency, (), ZERO, ZERO),
+    ):
         rows = tuple(
             {
                 "customer": r.customer,
@@ -355,7 +365,7 @@ def to_report(result: RiskResult) -> Report:
                 summary=(
                     (Column("on_hold", "Customers on hold", "int"), section.on_hold),
                     (
-                        Column("exposure_on_hold", "Exposure on hold", "money"),
+                        Column("exposure_on_hold", f"{NET_AR} on hold", "money"),
                         section.exposure_on_hold,
                     ),
                 ),
