@@ -753,13 +753,13 @@ def _csv_rows(
             errors.append(LedgerError(Source(rel, line), f"invalid CSV: {reason}"))
             batch.broken = True
             break
-        if not any(cell.strip() for cell in row):
-            continue  # a blank line, or a row of empty cells
-        if missing is not None:  # said once, at the header, not on every row
-            errors.append(LedgerError(Source(rel, 1), missing))
-            batch.broken = True
-            break
-        if len(row) != width:
+        if len(row) != width or missing is not None:
+            if not any(cell.strip() for cell in row):
+                continue  # a blank line, or a row of empty cells
+            if missing is not None:  # said once, at the header, not on every row
+                errors.append(LedgerError(Source(rel, 1), missing))
+                batch.broken = True
+                break
             # SPEC §4: ragged rows are errors, short ones too (a cell left out
             # shifts every cell after it into the wrong column).
             errors.append(
