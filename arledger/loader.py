@@ -298,10 +298,14 @@ def find_ledger(path: str | os.PathLike[str] | None) -> Path:
 # ---------------------------------------------------------------- reading files
 
 # SPEC §4: NUL and the other control characters (Unicode Cc) are refused in
-# every ledger file; tab, LF and CR are white space.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# every ledger file; tab, LF and CR are white space. So are the non-characters
+# U+FFFE and U+FFFF, which YAML refuses too: then the fast YAML reader, which
+# would take them, and PyYAML never disagree about a file.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 _PLAIN_BYTES = bytes(range(0x20, 0x7F)) + b"\t\n\r"
 _HIGH_BYTES = bytes(range(0x80, 0x100))
+# How U+0080..U+00BF (C1 controls among them) and U+FFFE, U+FFFF start in UTF-8
+_SUSPECT_UTF8 = (b"\xc2", b"\xef\xbf\xbe", b"\xef\xbf\xbf")
 # Lines longer than this are refused before any parser sees them (SPEC §4: a
 # 5 MB line ends in exit 2 within seconds): the longest CSV cell Python's csv
 # module reads by default (csv.field_size_limit()), for YAML lines too.
@@ -334,8 +338,10 @@ def _control_characters(raw: bytes, text: str) -> list[tuple[int, str]]:
     MAX_REPORTED. The bytes are looked at first: most files have none, and
     `translate` tells so at memory speed."""
     rest = raw.translate(None, _PLAIN_BYTES)
-    if not rest.translate(None, _HIGH_BYTES) and b"\xc2" not in rest:
-        return []  # no C0 control or DEL, and no U+0080..U+00BF at all
+    if not rest.translate(None, _HIGH_BYTES) and not any(
+        suspect in rest for suspect in _SUSPECT_UTF8
+    ):
+        return []  # no C0 control or DEL, nor anything to look at closer
     found: list[tuple[int, str]] = []
     line, position = 1, 0
     for match in _CONTROL.finditer(text):
@@ -347,11 +353,13 @@ def _control_characters(raw: bytes, text: str) -> list[tuple[int, str]]:
             last, message = found[-1]
             found[-1] = (last, f"{message} (and on more lines below)")
             break
+        code = ord(match.group())
+        what = "character" if code > 0xFFFD else "control character"
         found.append(
             (
                 line,
-                f"control character U+{ord(match.group()):04X} is not allowed in a "
-                "ledger file; remove it (the file is not read)",
+                f"{what} U+{code:04X} is not allowed in a ledger file; remove it "
+                "(the file is not read)",
             )
         )
     return found

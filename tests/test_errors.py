@@ -583,3 +583,17 @@ def test_a_short_row_does_not_cascade_into_unknown_invoices(tmp_path: Path):
         tmp_path / "short", **{"invoices.csv": invoices, "payments.csv": payments}
     )
     assert_refused(ledger, "invoices.csv:2: row has 4 cells but the header has 5")
+
+
+def test_non_characters_yaml_refuses_are_refused_everywhere(tmp_path: Path):
+    """U+FFFE: the fast YAML reader would take it, PyYAML not; refused first."""
+    text = INVOICE + "  description: odd\ufffeone\n"
+    csv_text = "id,customer,date,amount\nI2,C1,2026-09-01,1.00\nI3,C1,x\uffff,1\n"
+    ledger = small_ledger(
+        tmp_path / "odd", **{"invoices.yaml": text, "invoices/more.csv": csv_text}
+    )
+    assert_refused(
+        ledger,
+        "invoices.yaml:5: character U+FFFE is not allowed",
+        "invoices/more.csv:3: character U+FFFF is not allowed",
+    )
