@@ -46,6 +46,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, NamedTuple
 
 # Outputs larger than this are not kept (a rendered report, not a data dump).
@@ -123,6 +124,9 @@ def _state(root: Path, ignore: frozenset[str] = frozenset()) -> _State:
     Symlinked folders are followed, as the loader reads through a symlinked
     `invoices/`; each real folder once, so a link loop ends. Folders named in
     `ignore` are left out at any depth, those starting with a dot at the top.
+    Folders, dangling or looping symlinks and pipes are there too, with size -1
+    and never read: the loader refuses an empty kind folder, a folder named like
+    a record file or a broken link, so their coming and going changes the key.
     """
     files = []
     seen = set()
@@ -134,11 +138,14 @@ def _state(root: Path, ignore: frozenset[str] = frozenset()) -> _State:
         except OSError:
             dirs[:] = []
             continue
+        top = folder == str(root)
+        if not top:
+            rel = os.path.relpath(folder, root) + os.sep
+            files.append((rel, info.st_dev, info.st_ino, -1, 0, 0))
         if (info.st_dev, info.st_ino) in seen:
             dirs[:] = []
             continue
         seen.add((info.st_dev, info.st_ino))
-        top = folder == str(root)
         dirs[:] = sorted(
             d for d in dirs if d not in ignore and not (top and d.startswith("."))
         )
@@ -147,9 +154,15 @@ def _state(root: Path, ignore: frozenset[str] = frozenset()) -> _State:
             try:
                 info = os.stat(path)
             except OSError:
-                continue  # gone meanwhile: the key taken after the run differs
+                try:
+                    info = os.lstat(path)  # a dangling or looping symlink
+                except OSError:
+                    continue  # gone meanwhile: the key taken after the run differs
             rel = os.path.relpath(path, root)
             times = (info.st_mtime_ns, info.st_ctime_ns)
+            if not S_ISREG(info.st_mode):
+                files.append((rel, info.st_dev, info.st_ino, -1, *times))
+                continue
             files.append((rel, info.st_dev, info.st_ino, info.st_size, *times))
             size += info.st_size
             newest = max(newest, *times)
@@ -159,7 +172,9 @@ def _state(root: Path, ignore: frozenset[str] = frozenset()) -> _State:
 def _contents(root: Path, state: _State) -> str:
     """A hash of the contents of the files of `state`, in its order."""
     digest = hashlib.blake2b()
-    for path, *_ in state.files:
+    for path, _, _, size, *_ in state.files:
+        if size < 0:
+            continue  # a folder, a broken symlink, a pipe: only there
         data = (root / path).read_bytes()
         digest.update(b"%d %s\n" % (len(data), path.encode("utf-8", "surrogateescape")))
         digest.update(data)

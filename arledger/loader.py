@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import csv
 import difflib
+import errno
 import functools
 import io
 import os
+import re
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -68,6 +71,10 @@ class _Batch:
     lines: list[int]  # filled as rows are read
     locate: Callable[[int, tuple[Any, ...]], int]
     exact: bool = True
+    # Set by the reader (once the rows are read, for a CSV stream): the file was
+    # not read to its end, and the ids of rows it refused before validation.
+    broken: bool = False
+    refused_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -87,6 +94,11 @@ class _Collected:
     )
     # (customer id as written, where) of records that failed validation
     failed_refs: list[tuple[str, Source]] = field(default_factory=list)
+    # Kinds with a file that could not be read to its end (not UTF-8, a YAML
+    # syntax error, a CSV header without a required column...): which ids exist
+    # is not known, so a reference to an unknown one is not reported (the file's
+    # own problem is, once).
+    unread: set[str] = field(default_factory=set)
     # The first record with each id (or, for one that failed, where it was):
     # a reference, not a Source, so a million ids cost no million objects.
     first_seen: dict[str, dict[str, Any]] = field(
@@ -114,19 +126,172 @@ class _Collected:
 
 # ---------------------------------------------------------------- finding files
 
+# Files arledger itself keeps in a ledger directory, which are not records.
+OWN_FILES = frozenset({SETTINGS_FILE, "dunning-log.csv"})
+# Spreadsheets and data files: where records belong they are an error, never a
+# silent skip (SPEC §4); elsewhere (a management workbook at the top) ignored.
+DATA_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".numbers",
+                           ".json", ".jsonl", ".tsv", ".xml", ".parquet"})  # fmt: skip
+DATA_HINT = (
+    "arledger reads records from .yaml, .yml and .csv files only: save it as CSV "
+    "(UTF-8, comma-separated) or move it out of the ledger"
+)
+
+
+@dataclass
+class _Found:
+    """What the find phase saw: each kind's record files in reading order, the
+    problems of the places where records belong, and the kinds with a place that
+    cannot be read (their ids are unknown: see `_Collected.unread`)."""
+
+    files: dict[str, list[Path]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    problems: list[LedgerError] = field(default_factory=list)
+    unread: set[str] = field(default_factory=set)
+
+    def problem(self, kind: str, rel: str, message: str) -> None:
+        self.problems.append(LedgerError(Source(rel, 1), message))
+        self.unread.add(kind)
+
+    def warn(self, rel: str, message: str) -> None:
+        self.problems.append(LedgerError(Source(rel, 1), message, warning=True))
+
+
+def _not_read(name: str) -> bool:
+    """Hidden files, editors' backups and office lock files (`.DS_Store`,
+    `x.yaml~`, `.~lock.x.csv#`, `~$x.xlsx`): never records, never a problem."""
+    return name.startswith((".", "~$")) or name.endswith(("~", "#"))
+
+
+def _unreadable(path: Path, folder: bool) -> str | None:
+    """Why `path`, where a record file (`folder`: a kind folder) belongs, cannot
+    be read as one; None when it can. SPEC §4: a problem of the whole file."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symlink loop: it leads back to itself and cannot be read"
+        if path.is_symlink():
+            return f"a symlink to {os.readlink(path)!r}, which does not exist"
+        return f"cannot be read: {exc.strerror}"
+    if folder and not stat.S_ISDIR(mode):
+        return (
+            f"a file without a suffix where records belong: name it "
+            f"{path.name}.csv or {path.name}.yaml, or make it a folder of record files"
+        )
+    if not folder and stat.S_ISDIR(mode):
+        return "a folder named like a record file: a record file must be a file"
+    if not folder and not stat.S_ISREG(mode):
+        return "not a regular file (a pipe or a device): cannot be read as records"
+    return None
+
+
+def _scan(root: Path, kinds: tuple[str, ...] = KINDS) -> _Found:
+    """The find phase: the record files of `kinds`, and what is wrong where
+    records belong (SPEC §1, §4).
+
+    A kind is `KIND.yaml|yml|csv` and the record files directly in `KIND/`; a
+    folder inside `KIND/` is not followed (a warning), a spreadsheet or data file
+    is an error, other files are ignored. A folder of a kind holding no record
+    file at all is an error. At the top, only `KIND.xlsx` and the like are
+    errors; record-like files arledger does not read are warned about.
+    """
+    found = _Found()
+    for kind in kinds:
+        for suffix in RECORD_SUFFIXES:
+            _add_file(found, kind, root / f"{kind}{suffix}", f"{kind}{suffix}")
+        folder = root / kind
+        if not os.path.lexists(folder):
+            continue
+        why = _unreadable(folder, folder=True)
+        try:
+            entries = sorted(folder.iterdir()) if why is None else []
+        except OSError as exc:
+            why = f"cannot be read: {exc.strerror}"
+        if why is not None:
+            found.problem(kind, kind, why)
+            continue
+        records_here = False  # a record file, or a file that should be one
+        for path in entries:
+            rel = f"{kind}/{path.name}"
+            suffix = path.suffix.lower()
+            if _not_read(path.name):
+                continue
+            if suffix in RECORD_SUFFIXES:
+                _add_file(found, kind, path, rel)
+                records_here = True
+            elif path.is_dir():
+                found.warn(
+                    rel,
+                    f"a folder inside {kind}/ is not read (kind folders are flat): "
+                    f"move its files into {kind}/",
+                )
+            elif suffix in DATA_SUFFIXES:
+                found.problem(kind, rel, f"not a record file: {DATA_HINT}")
+                records_here = True
+        if not records_here:
+            found.problem(
+                kind,
+                kind,
+                f"a folder of {kind} without a record file (.yaml, .yml, .csv) in "
+                "it: add one, or remove the folder",
+            )
+    if kinds == KINDS:
+        _top_level(root, found)
+    return found
+
+
+def _add_file(found: _Found, kind: str, path: Path, rel: str) -> None:
+    if not os.path.lexists(path):
+        return
+    why = _unreadable(path, folder=False)
+    if why is None:
+        found.files[kind].append(path)
+    else:
+        found.problem(kind, rel, why)
+
+
+def _top_level(root: Path, found: _Found) -> None:
+    """Spreadsheets named like a kind (`invoices.xlsx`): errors; data files
+    arledger does not read (`invoice.yaml`): warnings."""
+    known = {f"{kind}{suffix}" for kind in KINDS for suffix in RECORD_SUFFIXES}
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:  # not listable: its record files, if any, were read or said why
+        return
+    for path in entries:
+        name = path.name
+        suffix = path.suffix.lower()
+        if _not_read(name):
+            continue
+        if path.stem.lower() in KINDS and suffix in DATA_SUFFIXES:
+            found.problem(path.stem.lower(), name, f"not a record file: {DATA_HINT}")
+        elif (
+            suffix in RECORD_SUFFIXES
+            and name not in known
+            and name not in OWN_FILES
+            and path.is_file()
+        ):
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            found.warn(name, f"not a ledger file, not read{hint}")
+
 
 def find_ledger(path: str | os.PathLike[str] | None) -> Path:
     """The ledger directory: `path`, else `$ARLEDGER_DIR`, else the current directory.
 
     Raises:
-        LedgerNotFound: when it is not a directory or holds no customers.
+        LedgerNotFound: when it is not a directory, or holds neither customers
+            (as records, or a place for them that the loader then reports on) nor
+            settings.
     """
     root = Path(path or os.environ.get("ARLEDGER_DIR") or ".")
     if not root.is_dir():
         raise LedgerNotFound(f"ledger directory {str(root)!r} does not exist")
+    customers = _scan(root, ("customers",))
     if (
-        not any(_record_files(root, "customers"))
-        and not (root / SETTINGS_FILE).is_file()
+        not customers.files["customers"]
+        and not customers.problems
+        and not os.path.lexists(root / SETTINGS_FILE)
     ):
         raise LedgerNotFound(
             f"{str(root)!r} is not a ledger: no customers.yaml, customers.csv or "
@@ -135,55 +300,30 @@ def find_ledger(path: str | os.PathLike[str] | None) -> Path:
     return root
 
 
-def _record_files(root: Path, kind: str) -> Iterator[Path]:
-    """`KIND.yaml|yml|csv` and every such file under `KIND/`, in a stable order."""
-    for suffix in RECORD_SUFFIXES:
-        single = root / f"{kind}{suffix}"
-        if single.is_file():
-            yield single
-    folder = root / kind
-    if folder.is_dir():
-        yield from sorted(
-            p
-            for p in folder.rglob("*")
-            if p.suffix.lower() in RECORD_SUFFIXES
-            and p.is_file()
-            and not p.name.startswith(".")
-        )
-
-
-# Files arledger itself keeps in a ledger directory, which are not records.
-OWN_FILES = frozenset({SETTINGS_FILE, "dunning-log.csv"})
-
-
-def _stray_files(root: Path) -> list[LedgerError]:
-    """Warn about data files at the top that arledger does not read (`invoice.yaml`)."""
-    known = {f"{kind}{suffix}" for kind in KINDS for suffix in RECORD_SUFFIXES}
-    warnings = []
-    for path in sorted(root.iterdir()):
-        name = path.name
-        if (
-            path.is_file()
-            and path.suffix.lower() in RECORD_SUFFIXES
-            and name not in known
-            and name not in OWN_FILES
-        ):
-            close = difflib.get_close_matches(name, sorted(known), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            warnings.append(
-                LedgerError(
-                    Source(name, 1), f"not a ledger file, not read{hint}", warning=True
-                )
-            )
-    return warnings
-
-
 # ---------------------------------------------------------------- reading files
+
+# SPEC §4: NUL and the other control characters (Unicode Cc) are refused in
+# every ledger file; tab, LF and CR are white space. So are the non-characters
+# U+FFFE and U+FFFF, which YAML refuses too: then the fast YAML reader, which
+# would take them, and PyYAML never disagree about a file.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+_PLAIN_BYTES = bytes(range(0x20, 0x7F)) + b"\t\n\r"
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+# How U+0080..U+00BF (C1 controls among them) and U+FFFE, U+FFFF start in UTF-8
+_SUSPECT_UTF8 = (b"\xc2", b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+# Lines longer than this are refused before any parser sees them (SPEC §4: a
+# 5 MB line ends in exit 2 within seconds): the longest CSV cell Python's csv
+# module reads by default (csv.field_size_limit()), for YAML lines too.
+MAX_LINE_BYTES = 131_072
+# Past this many, problems of one kind in one file are summed up in the last.
+MAX_REPORTED = 10
 
 
 def _decode(raw: bytes, rel: str, errors: list[LedgerError]) -> str | None:
+    """A file's text, or None (with the reason in `errors`) when it is not read
+    at all: not UTF-8, a control character, a line too long."""
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         errors.append(
@@ -193,6 +333,70 @@ def _decode(raw: bytes, rel: str, errors: list[LedgerError]) -> str | None:
             )
         )
         return None
+    problems = _control_characters(raw, text) + _long_lines(raw)
+    errors.extend(LedgerError(Source(rel, line), why) for line, why in problems)
+    return None if problems else text
+
+
+def _control_characters(raw: bytes, text: str) -> list[tuple[int, str]]:
+    """(line, message) for each line holding a control character, at most
+    MAX_REPORTED. The bytes are looked at first: most files have none, and
+    `translate` tells so at memory speed."""
+    rest = raw.translate(None, _PLAIN_BYTES)
+    if not rest.translate(None, _HIGH_BYTES) and not any(
+        suspect in rest for suspect in _SUSPECT_UTF8
+    ):
+        return []  # no C0 control or DEL, nor anything to look at closer
+    found: list[tuple[int, str]] = []
+    line, position = 1, 0
+    for match in _CONTROL.finditer(text):
+        line += text.count("\n", position, match.start())
+        position = match.start()
+        if found and found[-1][0] == line:
+            continue
+        if len(found) == MAX_REPORTED:
+            last, message = found[-1]
+            found[-1] = (last, f"{message} (and on more lines below)")
+            break
+        code = ord(match.group())
+        what = "character" if code > 0xFFFD else "control character"
+        found.append(
+            (
+                line,
+                f"{what} U+{code:04X} is not allowed in a ledger file; remove it "
+                "(the file is not read)",
+            )
+        )
+    return found
+
+
+def _long_lines(raw: bytes) -> list[tuple[int, str]]:
+    """(line, message) for each line longer than MAX_LINE_BYTES, at most
+    MAX_REPORTED. Such a line holds a whole block of MAX_LINE_BYTES // 2 bytes
+    starting at a multiple of it, so only those blocks are searched for a newline."""
+    if len(raw) <= MAX_LINE_BYTES:
+        return []
+    found: list[tuple[int, str]] = []
+    block = MAX_LINE_BYTES // 2
+    end = 0  # where the last line reported ends
+    for start in range(0, len(raw) - block + 1, block):
+        if start < end or raw.find(b"\n", start, start + block) != -1:
+            continue
+        begin = raw.rfind(b"\n", 0, start) + 1
+        end = raw.find(b"\n", start)
+        end = len(raw) if end == -1 else end
+        if end - begin <= MAX_LINE_BYTES:
+            continue
+        if len(found) == MAX_REPORTED:
+            break
+        found.append(
+            (
+                raw.count(b"\n", 0, begin) + 1,
+                f"line of {end - begin:,} bytes: lines longer than "
+                f"{MAX_LINE_BYTES:,} bytes are refused (the file is not read)",
+            )
+        )
+    return found
 
 
 def _scalar(node: yaml.ScalarNode) -> str | None:
@@ -203,12 +407,38 @@ def _scalar(node: yaml.ScalarNode) -> str | None:
     return node.value
 
 
-def _node_value(node: yaml.Node, rel: str, errors: list[LedgerError]) -> Any:
-    """A YAML node as plain Python with every scalar kept as text."""
+# A ledger record is a mapping whose values are text, a list of mappings
+# (schedule, dunning levels) or a mapping (dunning_block): a few levels.
+# Deeper nesting is refused before Python's recursion limit is near.
+MAX_DEPTH = 32
+
+
+class _Refused(Exception):
+    """A YAML file that is not read at all: the line and the reason."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def _node_value(
+    node: yaml.Node, rel: str, errors: list[LedgerError], depth: int = 1
+) -> Any:
+    """A YAML node as plain Python with every scalar kept as text.
+
+    Raises:
+        _Refused: nested more than MAX_DEPTH levels deep.
+    """
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node)
+    if depth > MAX_DEPTH:
+        raise _Refused(
+            node.start_mark.line + 1,
+            f"nested more than {MAX_DEPTH} levels deep (the file is not read)",
+        )
     if isinstance(node, yaml.SequenceNode):
-        return [_node_value(n, rel, errors) for n in node.value]
+        return [_node_value(n, rel, errors, depth + 1) for n in node.value]
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         first_line: dict[str, int] = {}
@@ -229,7 +459,7 @@ def _node_value(node: yaml.Node, rel: str, errors: list[LedgerError]) -> Any:
                 )
                 continue
             first_line[key] = line
-            value = _node_value(value_node, rel, errors)
+            value = _node_value(value_node, rel, errors, depth + 1)
             if value is not None:  # an empty value means "not given"
                 result[key] = value
         return result
@@ -259,17 +489,144 @@ def _yaml_locator(node: yaml.Node) -> Locator:
     return locate
 
 
-def _compose(text: str, rel: str, errors: list[LedgerError]) -> yaml.Node | None:
+# Syntax errors the parser notices after the construct that is never closed:
+# reported where that construct opens (SPEC §4), naming where it was noticed.
+_OPENED = {
+    "while scanning a quoted scalar": "a quoted value",
+    "while parsing a flow sequence": "a `[`",
+    "while parsing a flow mapping": "a `{`",
+}
+# The tags compose gives plain text, lists and mappings (`!!str` spells out the
+# first): every value is read as text, so any other tag would be a promise that
+# arledger does not keep, and `!!python/...` a request it must refuse.
+PLAIN_TAGS = frozenset(
+    {"tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
+)
+# What aliases may add to a file, in values, beyond the file's own: anchors and
+# aliases load, an alias bomb ("billion laughs") is refused unexpanded.
+MAX_ALIAS_VALUES = 100_000
+
+
+def _compose(
+    text: str, rel: str, errors: list[LedgerError]
+) -> tuple[yaml.Node | None, bool]:
+    """The node graph of a YAML file (None when it is empty), and whether it can
+    be read: no syntax error, one document, no tag but plain ones, no alias loop
+    or bomb."""
     try:
-        return yaml.compose(text, Loader=_YamlLoader)
+        root = yaml.compose(text, Loader=_YamlLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = exc.problem or exc.context or "cannot be parsed"
-        errors.append(LedgerError(Source(rel, line), f"invalid YAML: {problem}"))
+        errors.append(_syntax_error(exc, rel))
+        return None, False
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        errors.append(LedgerError(Source(rel, line), f"invalid YAML: {exc.reason}"))
+        return None, False
     except yaml.YAMLError as exc:
         errors.append(LedgerError(Source(rel, 1), f"invalid YAML: {exc}"))
-    return None
+        return None, False
+    except RecursionError:  # the pure-Python composer on deep nesting
+        errors.append(
+            LedgerError(Source(rel, 1), "invalid YAML: nested too deep to be read")
+        )
+        return None, False
+    if root is None or ("&" not in text and "!" not in text):
+        return root, True  # no anchor (so no alias) and no tag: a plain tree
+    problems = _graph_problems(root)
+    errors.extend(LedgerError(Source(rel, line), why) for line, why in problems)
+    return root, not problems
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, rel: str) -> LedgerError:
+    problem = exc.problem or exc.context or "cannot be parsed"
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else 1
+    opened = _OPENED.get(exc.context or "")
+    if problem == "but found another document":
+        return LedgerError(
+            Source(rel, line),
+            "a second YAML document starts here: a ledger file holds one list of "
+            "records (remove the `---`)",
+        )
+    if opened and exc.context_mark and exc.context_mark.line + 1 != line:
+        return LedgerError(
+            Source(rel, exc.context_mark.line + 1),
+            f"invalid YAML: {opened} opened here is never closed "
+            f"(noticed at line {line}: {problem})",
+        )
+    return LedgerError(Source(rel, line), f"invalid YAML: {problem}")
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return node.value  # type: ignore[no-any-return]
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _tag_problem(node: yaml.Node) -> tuple[int, str] | None:
+    if node.tag in PLAIN_TAGS:
+        return None
+    tag = node.tag
+    if tag.startswith("tag:yaml.org,2002:"):
+        tag = "!!" + tag.removeprefix("tag:yaml.org,2002:")
+    return (
+        node.start_mark.line + 1,
+        f"YAML tag {tag!r} is not allowed: ledger values are plain text, "
+        "remove the tag (the file is not read)",
+    )
+
+
+def _graph_problems(root: yaml.Node) -> list[tuple[int, str]]:
+    """(line, message) for tags that are not plain, an alias inside the
+    collection it names (a loop), and aliases that expand the file by more than
+    MAX_ALIAS_VALUES values (a bomb).
+
+    Composing does not expand an alias: it is the very node its anchor names, so
+    the graph is walked once per distinct node, without recursion, counting what
+    each node would expand to.
+    """
+    problems: list[tuple[int, str]] = []
+    size: dict[int, int] = {}  # values each finished node expands to
+    on_path = {id(root)}
+    stack = [(root, iter(_children(root)))]
+    if (tag := _tag_problem(root)) is not None:
+        problems.append(tag)
+    while stack:
+        node, children = stack[-1]
+        for child in children:
+            if id(child) in on_path:
+                line = child.start_mark.line + 1
+                return [(line, "an alias inside the collection anchored here names "
+                         "that collection: a loop (the file is not read)")]  # fmt: skip
+            if id(child) not in size:
+                if (tag := _tag_problem(child)) is not None:
+                    problems.append(tag)
+                on_path.add(id(child))
+                stack.append((child, iter(_children(child))))
+                break
+        else:
+            stack.pop()
+            on_path.discard(id(node))
+            total = 1 + sum(size[id(c)] for c in _children(node))
+            size[id(node)] = min(total, 2 * MAX_ALIAS_VALUES + len(size) + 1)
+    distinct = len(size)
+    if size[id(root)] - distinct > max(distinct, MAX_ALIAS_VALUES):
+        node = root
+        while True:  # down to the smallest node that is too big by itself
+            bigger = [c for c in _children(node) if size[id(c)] > MAX_ALIAS_VALUES]
+            if not bigger:
+                break
+            node = bigger[0]
+        problems.append(
+            (
+                node.start_mark.line + 1,
+                f"aliases make this more than {MAX_ALIAS_VALUES:,} values (an alias "
+                "bomb?): the file is not read",
+            )
+        )
+    return problems
 
 
 def _read_yaml_records(text: str, rel: str, errors: list[LedgerError]) -> _Batch:
@@ -281,7 +638,10 @@ def _read_yaml_records(text: str, rel: str, errors: list[LedgerError]) -> _Batch
         return _yaml_locator(nodes[i])(loc)
 
     batch = _Batch(rel, rows, lines, locate)
-    root = _compose(text, rel, errors)
+    root, readable = _compose(text, rel, errors)
+    if not readable:
+        batch.broken = True
+        return batch
     if root is None:
         return batch
     if not isinstance(root, yaml.SequenceNode):
@@ -291,19 +651,28 @@ def _read_yaml_records(text: str, rel: str, errors: list[LedgerError]) -> _Batch
                 "expected a list of records, each starting with `- `",
             )
         )
+        batch.broken = True
         return batch
-    for node in root.value:
-        line = node.start_mark.line + 1
-        if not isinstance(node, yaml.MappingNode):
-            errors.append(
-                LedgerError(
-                    Source(rel, line), "expected a record of `key: value` pairs"
+    problems: list[LedgerError] = []
+    try:
+        for node in root.value:
+            line = node.start_mark.line + 1
+            if not isinstance(node, yaml.MappingNode):
+                problems.append(
+                    LedgerError(
+                        Source(rel, line), "expected a record of `key: value` pairs"
+                    )
                 )
-            )
-            continue
-        rows.append(_node_value(node, rel, errors))
-        lines.append(line)
-        nodes.append(node)
+                continue
+            rows.append(_node_value(node, rel, problems, depth=2))
+            lines.append(line)
+            nodes.append(node)
+    except _Refused as exc:
+        errors.append(LedgerError(Source(rel, exc.line), exc.message))
+        rows.clear()
+        batch.broken = True
+        return batch
+    errors.extend(problems)
     return batch
 
 
@@ -314,15 +683,52 @@ def _read_csv_records(
     text: str, rel: str, kind: str, errors: list[LedgerError]
 ) -> _Batch:
     lines: list[int] = []
-    return _Batch(
-        rel, _csv_rows(text, rel, kind, errors, lines), lines, lambda i, loc: lines[i]
+    batch = _Batch(rel, (), lines, lambda i, loc: lines[i])
+    batch.rows = _csv_rows(text, batch, kind, errors)
+    return batch
+
+
+def _not_comma_separated(header: list[str]) -> str | None:
+    """A header read as one cell holding `;` or a tab: the file is not
+    comma-separated, and none of its rows can be read (SPEC §4)."""
+    if len(header) != 1 or not (";" in header[0] or "\t" in header[0]):
+        return None
+    separator = "`;`" if ";" in header[0] else "tabs"
+    return (
+        f"the header is one cell, {header[0]!r}: columns must be separated by "
+        f"commas, not {separator} (save the file as comma-separated CSV)"
     )
 
 
+def _csv_header(header: list[str], kind: str) -> tuple[list[str], str | None]:
+    """What is wrong with a CSV header, each said once (SPEC §4); and the
+    required columns it lacks, a problem once a row needs them (a file of a
+    header and no rows holds no records, whatever its columns)."""
+    fields = RECORD_MODELS[kind].model_fields
+    known = set(fields) - {"source"}
+    problems = []
+    seen: set[str] = set()
+    for name in header:
+        if not name:
+            continue
+        if name in seen:
+            problems.append(f"duplicate column {name!r}")
+        elif name not in known:
+            problems.append(_unknown_field(name, known))
+        seen.add(name)
+    missing = [n for n in fields if fields[n].is_required() and n not in seen]
+    if not missing:
+        return problems, None
+    names = ", ".join(repr(n) for n in missing)
+    return problems, f"missing required column{'s' if len(missing) > 1 else ''} {names}"
+
+
 def _csv_rows(
-    text: str, rel: str, kind: str, errors: list[LedgerError], lines: list[int]
+    text: str, batch: _Batch, kind: str, errors: list[LedgerError]
 ) -> Iterator[dict[str, Any]]:
-    """The records of a CSV file, one at a time, each line appended to `lines`."""
+    """The records of a CSV file, one at a time, each line appended to
+    `batch.lines`; `batch.broken` set when the file is not read to its end."""
+    rel = batch.rel
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
@@ -330,22 +736,22 @@ def _csv_rows(
         return
     except csv.Error as exc:
         errors.append(LedgerError(Source(rel, 1), f"invalid CSV: {exc}"))
+        batch.broken = True
         return
     header = [h.strip() for h in header]
+    wrong_separator = _not_comma_separated(header)
+    if wrong_separator is not None:
+        errors.append(LedgerError(Source(rel, 1), wrong_separator))
+        batch.broken = True
+        return
+    problems, missing = _csv_header(header, kind)
+    errors.extend(LedgerError(Source(rel, 1), message) for message in problems)
     known = set(RECORD_MODELS[kind].model_fields) - {"source"}
-    keep: list[int] = []
-    seen: set[str] = set()
+    names = []
     for index, name in enumerate(header):
-        if not name:
-            continue
-        if name in seen:
-            errors.append(LedgerError(Source(rel, 1), f"duplicate column {name!r}"))
-        elif name not in known:
-            errors.append(LedgerError(Source(rel, 1), _unknown_field(name, known)))
-        else:
-            keep.append(index)
-        seen.add(name)
-    names = [(index, header[index], header[index] in CSV_NESTED) for index in keep]
+        if name in known and name not in header[:index]:
+            names.append((index, name, name in CSV_NESTED))
+    id_index = header.index("id") if "id" in known and "id" in header else None
     width = len(header)
     while True:
         line = reader.line_num + 1
@@ -358,19 +764,26 @@ def _csv_rows(
             if "end of data" in reason:
                 reason = "a quoted cell is never closed"
             errors.append(LedgerError(Source(rel, line), f"invalid CSV: {reason}"))
+            batch.broken = True
             break
-        if len(row) != width:
+        if len(row) != width or missing is not None:
             if not any(cell.strip() for cell in row):
-                continue  # a blank line
-            if len(row) > width and any(c.strip() for c in row[width:]):
-                errors.append(
-                    LedgerError(
-                        Source(rel, line),
-                        f"row has {len(row)} cells but the header has {width}",
-                    )
+                continue  # a blank line, or a row of empty cells
+            if missing is not None:  # said once, at the header, not on every row
+                errors.append(LedgerError(Source(rel, 1), missing))
+                batch.broken = True
+                break
+            # SPEC §4: ragged rows are errors, short ones too (a cell left out
+            # shifts every cell after it into the wrong column).
+            errors.append(
+                LedgerError(
+                    Source(rel, line),
+                    f"row has {len(row)} cells but the header has {width}",
                 )
-                continue
-            row = row + [""] * (width - len(row))
+            )
+            if id_index is not None and id_index < len(row) and row[id_index].strip():
+                batch.refused_ids.append(row[id_index].strip())
+            continue
         try:
             data: dict[str, Any] = {
                 name: csv_nested(name, cell) if nested else cell
@@ -381,7 +794,7 @@ def _csv_rows(
             errors.append(LedgerError(Source(rel, line), str(exc)))
             continue
         if data:
-            lines.append(line)
+            batch.lines.append(line)
             yield data
 
 
@@ -394,30 +807,13 @@ def _read_text(path: Path, rel: str, errors: list[LedgerError]) -> str | None:
     return _decode(raw, rel, errors)
 
 
-def _read_utf8(path: Path) -> bytes | None:
-    """A file's bytes without a BOM when they are UTF-8 (as `_decode` reads
-    them), else None. ASCII, the common case, is told without decoding."""
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return None
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if not raw.isascii():
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    return raw
-
-
 def _read_batch(
     text: str | None, rel: str, kind: str, errors: list[LedgerError]
 ) -> _Batch:
     """The records of one file's text, CSV or YAML (through PyYAML, which knows
-    every key's line)."""
+    every key's line); None: the file could not be read."""
     if text is None:
-        return _Batch(rel, [], [], lambda i, loc: 1)
+        return _Batch(rel, [], [], lambda i, loc: 1, broken=True)
     if rel.lower().endswith(".csv"):
         return _read_csv_records(text, rel, kind, errors)
     return _read_yaml_records(text, rel, errors)
@@ -781,27 +1177,40 @@ def _load_batch(
         results = _validate_batch(model, batch, problems)
     errors.extend(problems)
     _collect(kind, batch, results, collected, errors)
+    if batch.broken:
+        collected.unread.add(kind)
+    collected.failed_ids[kind].update(batch.refused_ids)
 
 
 def _load_settings(
     root: Path, errors: list[LedgerError]
 ) -> tuple[Settings, list[Path]]:
     path = root / SETTINGS_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         return Settings(), []
-    raw = path.read_bytes()
-    text = _decode(raw, SETTINGS_FILE, errors)
-    node = _compose(text, SETTINGS_FILE, errors) if text is not None else None
-    if node is None:
+    why = _unreadable(path, folder=False)
+    if why is not None:
+        errors.append(LedgerError(Source(SETTINGS_FILE, 1), why))
+        return Settings(), []
+    text = _read_text(path, SETTINGS_FILE, errors)
+    node, readable = (
+        _compose(text, SETTINGS_FILE, errors) if text is not None else (None, False)
+    )
+    if node is None or not readable:
         return Settings(), [path]
     if not isinstance(node, yaml.MappingNode):
         errors.append(
             LedgerError(
-                Source(SETTINGS_FILE, 1), "expected settings as `key: value` pairs"
+                Source(SETTINGS_FILE, node.start_mark.line + 1),
+                "expected settings as `key: value` pairs",
             )
         )
         return Settings(), [path]
-    data = _node_value(node, SETTINGS_FILE, errors)
+    try:
+        data = _node_value(node, SETTINGS_FILE, errors)
+    except _Refused as exc:
+        errors.append(LedgerError(Source(SETTINGS_FILE, exc.line), exc.message))
+        return Settings(), [path]
     settings = _validate(
         Settings, data, Source(SETTINGS_FILE, 1), _yaml_locator(node), errors
     )
@@ -810,7 +1219,8 @@ def _load_settings(
 
 def record_files(root: Path) -> list[Path]:
     """Every record file of a ledger directory, in the order `load` reads them."""
-    return [file for kind in KINDS for file in _record_files(root, kind)]
+    found = _scan(root)
+    return [file for kind in KINDS for file in found.files[kind]]
 
 
 def load(
@@ -832,17 +1242,18 @@ def load(
         LedgerNotFound: when there is no ledger at `path`.
     """
     root = find_ledger(path)
-    errors: list[LedgerError] = []
+    found = _scan(root)
+    errors: list[LedgerError] = list(found.problems)
     settings, files = _load_settings(root, errors)
     collected = _Collected()
+    collected.unread |= found.unread
     for kind in KINDS:
-        _load_kind(root, kind, collected, errors, files, on_file)
-    errors.extend(_stray_files(root))
+        _load_kind(root, kind, found.files[kind], collected, errors, files, on_file)
     ledger = _build(root, settings, collected, files)
-    found: list[LedgerError] = []
+    found_by_checks: list[LedgerError] = []
     for check in CROSS_CHECKS:
-        found.extend(check(ledger, collected))
-    errors.extend(_point_at_fields(root, found))
+        found_by_checks.extend(check(ledger, collected))
+    errors.extend(_point_at_fields(root, found_by_checks))
     errors.sort(key=LedgerError.sort_key)
     return ledger, errors
 
@@ -850,6 +1261,7 @@ def load(
 def _load_kind(
     root: Path,
     kind: str,
+    kind_files: list[Path],
     collected: _Collected,
     errors: list[LedgerError],
     files: list[Path],
@@ -857,7 +1269,7 @@ def _load_kind(
 ) -> None:
     """Read, validate and collect every file of one kind."""
     model = RECORD_MODELS[kind]
-    for file in _record_files(root, kind):
+    for file in kind_files:
         files.append(file)
         rel = file.relative_to(root).as_posix()
         text = _read_text(file, rel, errors)
@@ -928,6 +1340,8 @@ def _point_at_fields(root: Path, errors: list[LedgerError]) -> list[LedgerError]
 
 
 def check_customers_exist(ledger: Ledger, collected: _Collected) -> list[LedgerError]:
+    if "customers" in collected.unread:
+        return []  # which customers exist is not known: the file says why, once
     errors = []
     known = ledger.customers.keys() | collected.failed_ids["customers"]
     references = [
@@ -998,7 +1412,10 @@ def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]
         for name, invoice_id, amount in _references(record):
             invoice = invoices.get(invoice_id)
             if invoice is None:
-                if invoice_id not in failed["invoices"]:
+                if (
+                    invoice_id not in failed["invoices"]
+                    and "invoices" not in collected.unread
+                ):
                     errors.append(
                         LedgerError(
                             record.source,

@@ -119,11 +119,13 @@ def read_yaml_fast(text: str) -> tuple[list[dict[str, Any]], list[int]] | None:
         # third of the parse).
         tree = ryml.Tree()
         tree.reserve(buffer.count(b":") + buffer.count(b"\n-") + 16)
-        with _quiet_stderr():  # rapidyaml prints parse errors from C++
+        # rapidyaml prints its errors from C++ (a parse error; "max depth
+        # exceeded" when emitting deep nesting), to file descriptor 2.
+        with _quiet_stderr():
             ryml.parse_in_arena(buffer, tree=tree)
-        if not tree.is_seq(tree.root_id()):
-            return None
-        emitted = ryml.emit_json_malloc(tree, tree.root_id())
+            if not tree.is_seq(tree.root_id()):
+                return None
+            emitted = ryml.emit_json_malloc(tree, tree.root_id())
         data = json.loads(
             emitted,
             parse_float=str,

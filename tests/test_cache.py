@@ -143,14 +143,33 @@ def test_files_added_removed_or_in_a_hidden_record_folder_are_seen(cached, loads
     (cached / "notes.txt").unlink()
     aging(cached)  # the ledger of the first run again
     assert len(loads) == 2
-    # The loader reads invoices/.old/ too: so does the key.
+    # The key sees every file, even in a folder the loader does not read.
     (cached / "invoices" / ".old").mkdir()
     extra = cached / "invoices" / ".old" / "x.yaml"
     extra.write_text(
         "- {id: I99, customer: ACME, date: 2026-10-01, amount: 5.00}\n", "utf-8"
     )
-    assert totals(aging(cached)) != totals(first)
+    assert totals(aging(cached)) == totals(first)
     assert len(loads) == 3
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no symlinks or pipes here")
+def test_what_the_loader_refuses_but_cannot_read_is_seen(cached):
+    """A broken symlink, an empty kind folder or a pipe has no bytes to hash,
+    but the loader refuses each (SPEC §4): a clean run is not replayed."""
+    assert aging(cached).exit_code == 0
+    for make, undo in (
+        (lambda p: p.symlink_to("nowhere.csv"), Path.unlink),
+        (Path.mkdir, Path.rmdir),
+        (os.mkfifo, Path.unlink),  # hashing it would wait for a writer for ever
+    ):
+        place = cached / "adjustments.csv"
+        if make is Path.mkdir:
+            place = cached / "contacts"
+        make(place)
+        assert aging(cached).exit_code == 2, "replayed the clean ledger's report"
+        undo(place)
+    assert len(entries()) == 1  # only the clean run was stored
 
 
 def test_a_hidden_folder_at_the_top_is_not_the_ledger(cached, loads):

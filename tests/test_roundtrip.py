@@ -559,14 +559,13 @@ def mixed(book: Book) -> Layout:
 
 
 def _candidates(kind: str) -> list[str]:
-    # `KIND/extra/more.yml` is read before `KIND/extra.csv` (sorted by path parts).
+    # A folder inside `KIND/` is not read (SPEC §4): kind folders are flat.
     return [
         f"{kind}.yaml",
         f"{kind}.yml",
         f"{kind}.csv",
         f"{kind}/2025.csv",
         f"{kind}/2026.yaml",
-        f"{kind}/extra/more.yml",
         f"{kind}/extra.csv",
     ]
 
