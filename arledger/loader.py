@@ -16,11 +16,11 @@ import io
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
-from operator import methodcaller
+from operator import itemgetter, methodcaller
 from pathlib import Path
 from types import NoneType, UnionType
 from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
@@ -75,6 +75,10 @@ class _Batch:
     # not read to its end, and the ids of rows it refused before validation.
     broken: bool = False
     refused_ids: list[str] = field(default_factory=list)
+    # A CSV file: its known columns as (index, name, nested); read into
+    # columns (the bulk kinds), each field's values.
+    names: list[tuple[int, str, bool]] = field(default_factory=list)
+    columns: dict[str, list[Any]] | None = None
 
 
 @dataclass
@@ -684,7 +688,10 @@ def _read_csv_records(
 ) -> _Batch:
     lines: list[int] = []
     batch = _Batch(rel, (), lines, lambda i, loc: lines[i])
-    batch.rows = _csv_rows(text, batch, kind, errors)
+    if _column_plan(RECORD_MODELS[kind]) is not None:
+        _csv_columns(text, batch, kind, errors)  # the bulk kinds
+    else:
+        batch.rows = _csv_rows(text, batch, kind, errors)
     return batch
 
 
@@ -723,11 +730,13 @@ def _csv_header(header: list[str], kind: str) -> tuple[list[str], str | None]:
     return problems, f"missing required column{'s' if len(missing) > 1 else ''} {names}"
 
 
-def _csv_rows(
+def _csv_cells(
     text: str, batch: _Batch, kind: str, errors: list[LedgerError]
-) -> Iterator[dict[str, Any]]:
-    """The records of a CSV file, one at a time, each line appended to
-    `batch.lines`; `batch.broken` set when the file is not read to its end."""
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a CSV file that the header fits, each with its line, once
+    the file's own problems (header, ragged rows, quoting) are reported; sets
+    `batch.names` to the known columns as (index, name, nested) and
+    `batch.broken` when the file is not read to its end."""
     rel = batch.rel
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -751,6 +760,7 @@ def _csv_rows(
     for index, name in enumerate(header):
         if name in known and name not in header[:index]:
             names.append((index, name, name in CSV_NESTED))
+    batch.names = names
     id_index = header.index("id") if "id" in known and "id" in header else None
     width = len(header)
     while True:
@@ -784,18 +794,92 @@ def _csv_rows(
             if id_index is not None and id_index < len(row) and row[id_index].strip():
                 batch.refused_ids.append(row[id_index].strip())
             continue
+        yield line, row
+
+
+def _csv_rows(
+    text: str, batch: _Batch, kind: str, errors: list[LedgerError]
+) -> Iterator[dict[str, Any]]:
+    """The records of a CSV file, one at a time, each line appended to
+    `batch.lines`."""
+    for line, row in _csv_cells(text, batch, kind, errors):
         try:
             data: dict[str, Any] = {
                 name: csv_nested(name, cell) if nested else cell
-                for index, name, nested in names
+                for index, name, nested in batch.names
                 if (cell := row[index].strip())
             }
         except ValueError as exc:
-            errors.append(LedgerError(Source(rel, line), str(exc)))
+            errors.append(LedgerError(Source(batch.rel, line), str(exc)))
             continue
         if data:
             batch.lines.append(line)
             yield data
+
+
+def _csv_columns(
+    text: str, batch: _Batch, kind: str, errors: list[LedgerError]
+) -> None:
+    """A CSV file of a bulk kind read whole into columns (`batch.columns`:
+    each known field's cells, None where empty, nested cells parsed), with
+    `batch.rows` giving a record's values as a mapping when one is asked for."""
+    rows: list[list[str]] = []
+    lines = batch.lines
+    for line, row in _csv_cells(text, batch, kind, errors):
+        rows.append(row)
+        lines.append(line)
+    names = batch.names
+    columns: dict[str, list[Any]] = {}
+    keep = [True] * len(rows)
+    for index, name, nested in names:
+        column: list[Any] = [
+            (cell if cell else None)
+            for cell in map(str.strip, map(itemgetter(index), rows))
+        ]
+        if nested:
+            for k, cell in enumerate(column):
+                if cell is not None:
+                    try:
+                        column[k] = csv_nested(name, cell)
+                    except ValueError as exc:
+                        errors.append(
+                            LedgerError(Source(batch.rel, lines[k]), str(exc))
+                        )
+                        keep[k] = False
+        columns[name] = column
+    # Rows with no value at all are blank lines; rows with a bad nested cell
+    # were reported above.
+    given = [
+        any(value is not None for value in values)
+        for values in zip(*columns.values(), strict=True)
+    ]
+    wanted = [k for k in range(len(rows)) if keep[k] and columns and given[k]]
+    if len(wanted) != len(rows):
+        batch.lines[:] = [lines[k] for k in wanted]
+        columns = {
+            name: [column[k] for k in wanted] for name, column in columns.items()
+        }
+    batch.columns = columns
+    batch.rows = _ColumnRows(columns, len(wanted))
+
+
+class _ColumnRows(Sequence[dict[str, Any]]):
+    """The records of a file read into columns, each made into a mapping only
+    when the model must validate it."""
+
+    def __init__(self, columns: dict[str, list[Any]], size: int) -> None:
+        self.columns = columns
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, i: int) -> dict[str, Any]:  # type: ignore[override]
+        return {
+            name: column[i]
+            for name, column in self.columns.items()
+            if column[i] is not None
+        }
 
 
 def _read_text(path: Path, rel: str, errors: list[LedgerError]) -> str | None:
@@ -957,12 +1041,15 @@ def _validate_batch(
     says what is wrong.
     """
     rel, lines, locate = batch.rel, batch.lines, batch.locate
-    rows = batch.rows if isinstance(batch.rows, list) else list(batch.rows)
+    rows = batch.rows if isinstance(batch.rows, Sequence) else list(batch.rows)
     results: list[Any] = [None] * len(rows)
     one_by_one: Iterable[int] = range(len(rows))
-    columns = _column_plan(model)
-    if columns is not None:
-        one_by_one = _by_columns(model, columns, rows, rel, lines, results)
+    plan = _column_plan(model)
+    if plan is not None:
+        columns = batch.columns
+        if columns is None:  # records read as mappings (YAML)
+            columns = _columns_of(plan, rows)  # type: ignore[arg-type]
+        one_by_one = _by_columns(plan, columns, len(rows), rel, lines, results)
     for i in one_by_one:
         data = rows[i]
         source = Source(rel, lines[i])
@@ -1039,36 +1126,48 @@ def _column_plan(model: type[Record]) -> _Plan | None:
     return _Plan(row, names, found, defaults, required, model.record_fields)
 
 
+def _columns_of(plan: _Plan, rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Records read as mappings, as columns: each field any record gives,
+    None where a record does not give it."""
+    named = set().union(*map(dict.keys, rows)) if rows else set()
+    return {name: list(map(methodcaller("get", name), rows)) for name in named}
+
+
 def _by_columns(
-    model: type[Record],
     plan: _Plan,
-    rows: list[dict[str, Any]],
+    given_columns: dict[str, list[Any]],
+    size: int,
     rel: str,
     lines: list[int],
     results: list[Any],
 ) -> list[int]:
     """Check and convert the plain rows of a batch a column at a time, filling
-    `results`; returns the indexes of the rows left to the model."""
-    rules_of, whole, required = plan.rules, plan.whole, plan.required
-    named = set().union(*map(dict.keys, rows)) if rows else set()
-    plain: list[int]
-    left: list[int]
-    if named <= rules_of.keys() and whole.isdisjoint(named):
-        plain, left = list(range(len(rows))), []  # the common case: one test
-    else:
-        plain, left = [], []
-        for i, data in enumerate(rows):
-            keys = data.keys()
-            if keys <= rules_of.keys() and whole.isdisjoint(keys):
-                plain.append(i)
-            else:
-                left.append(i)
-    plain_rows = [rows[i] for i in plain] if left else rows
+    `results`; returns the indexes of the rows left to the model (those giving
+    a field the columns cannot judge, and those a rule refuses)."""
+    rules_of, required = plan.rules, plan.required
+    # Fields a row may not give to be read here: nested ones, those the
+    # model's record rules read, and any the model does not know.
+    whole = [
+        column
+        for name, column in given_columns.items()
+        if name not in rules_of or name in plan.whole
+    ]
+    left = sorted(
+        {k for column in whole for k, value in enumerate(column) if value is not None}
+    )
+    plain: list[int] = list(range(size))
+    if left:
+        taken = set(left)
+        plain = [k for k in plain if k not in taken]
     refused: set[int] = set()
     columns: dict[str, list[Any]] = {}
     for name in plan.names:
         default = plan.defaults.get(name)
-        column = list(map(methodcaller("get", name), plain_rows))
+        found = given_columns.get(name)
+        if found is None:
+            column: list[Any] = [None] * len(plain)
+        else:
+            column = [found[k] for k in plain] if left else found
         kinds = set(map(type, column))
         if kinds <= {NoneType} and name not in required:
             columns[name] = column if default is None else [default] * len(column)

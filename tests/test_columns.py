@@ -96,3 +96,50 @@ def test_columns_give_what_the_models_give(batch):
     by_columns = validate(model, rows, True, patch)
     one_by_one = validate(model, rows, False, patch)
     assert by_columns == one_by_one
+
+
+CSV_VALUES = {
+    **{k: [v for v in vs if isinstance(v, str)] for k, vs in VALUES.items()},
+    "allocations": ["I1=5.00", "I1=5;I1=6", "x", ""],
+    "schedule": ["2026-02-01=100.00", "soon=1", ""],
+}
+CSV_KINDS = {Invoice: "invoices", Payment: "payments", Adjustment: "adjustments"}
+
+
+@st.composite
+def csv_files(draw):
+    import csv
+    import io
+
+    model = draw(st.sampled_from(list(FIELDS)))
+    names = draw(st.lists(st.sampled_from(FIELDS[model]), unique=True, min_size=1))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(names)
+    for _ in range(draw(st.integers(0, 8))):
+        if draw(st.booleans()) and len(names) > 1:
+            writer.writerow([])  # a blank line
+        writer.writerow([draw(st.sampled_from(CSV_VALUES[n] or [""])) for n in names])
+    return model, out.getvalue()
+
+
+def read_csv(model, text: str, by_columns: bool):
+    from _pytest.monkeypatch import MonkeyPatch
+
+    patch = MonkeyPatch()
+    if not by_columns:
+        patch.setattr(loader, "_column_plan", lambda model: None)
+    errors: list[LedgerError] = []
+    try:
+        batch = loader._read_batch(text, "x.csv", CSV_KINDS[model], errors)
+        results = loader._validate_batch(model, batch, errors)
+    finally:
+        patch.undo()
+    return results, errors, list(batch.lines)
+
+
+@settings(max_examples=300, deadline=None)
+@given(file=csv_files())
+def test_a_csv_file_read_by_columns_gives_what_reading_it_by_records_gives(file):
+    model, text = file
+    assert read_csv(model, text, True) == read_csv(model, text, False)
