@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
-from operator import itemgetter, methodcaller
+from operator import methodcaller
 from pathlib import Path
 from types import NoneType, UnionType
 from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
@@ -831,11 +831,11 @@ def _csv_columns(
     names = batch.names
     columns: dict[str, list[Any]] = {}
     keep = [True] * len(rows)
+    cells = list(zip(*rows, strict=True)) if rows else []  # rows fit the header
     for index, name, nested in names:
-        column: list[Any] = [
-            (cell if cell else None)
-            for cell in map(str.strip, map(itemgetter(index), rows))
-        ]
+        column: list[Any] = list(map(str.strip, cells[index])) if cells else []
+        if "" in column:  # an empty cell: not given
+            column = [cell or None for cell in column]
         if nested:
             for k, cell in enumerate(column):
                 if cell is not None:
