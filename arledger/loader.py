@@ -1073,6 +1073,7 @@ class _Plan(NamedTuple):
     defaults: dict[str, Any]
     required: frozenset[str]
     whole: frozenset[str]  # fields the model's record rules read
+    row_rules: tuple[tuple[tuple[str, ...], Callable[..., None]], ...]
 
 
 def _rule_of(annotation: Any, metadata: Iterable[Any] = ()) -> Any:
@@ -1123,7 +1124,9 @@ def _column_plan(model: type[Record]) -> _Plan | None:
         if not info.is_required():
             defaults[name] = info.get_default(call_default_factory=True)
     required = frozenset(n for n in names if model.model_fields[n].is_required())
-    return _Plan(row, names, found, defaults, required, model.record_fields)
+    return _Plan(
+        row, names, found, defaults, required, model.record_fields, model.row_rules
+    )
 
 
 def _columns_of(plan: _Plan, rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -1203,6 +1206,11 @@ def _by_columns(
                     values[k] = value
             break
         columns[name] = values
+    for fields, rule in plan.row_rules:
+        try:
+            rule(*(columns[name] for name in fields))
+        except rules.Bad as bad:
+            refused.update(plain[k] for k in bad.messages)
     new: Any = tuple.__new__
     row_type = plan.row
     made = zip(*(columns[name] for name in plan.names), strict=True)

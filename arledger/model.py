@@ -7,6 +7,7 @@ files: the loader sets each record's `source`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, ClassVar, Literal, NamedTuple
@@ -72,6 +73,9 @@ class Record(BaseModel):
     # gives any of them is validated by the model whole, never column by column
     # (loader._by_columns), so the record rule is the one deciding.
     record_fields: ClassVar[frozenset[str]] = frozenset()
+    # Rules over several fields that the loader may apply to columns, as the
+    # model's validator applies them to one record: (fields, rule).
+    row_rules: ClassVar[tuple[tuple[tuple[str, ...], Callable[..., None]], ...]] = ()
 
     # Set by the loader, never read from a file (the loader refuses a `source` key).
     source: SkipValidation[Source | None] = Field(
@@ -125,12 +129,15 @@ class Invoice(Record):
     dunning_block: DunningBlock | None = None
     schedule: tuple[Instalment, ...] | None = None
 
-    record_fields = frozenset({"due", "schedule"})
+    record_fields = frozenset({"schedule"})
+    row_rules = ((("date", "due"), rules.due_dates),)
 
     @model_validator(mode="after")
     def _check_dates_and_schedule(self) -> Invoice:
-        if self.due is not None and self.due < self.date:
-            raise ValueError(f"due: {self.due} is before the issue date {self.date}")
+        try:
+            rules.due_dates([self.date], [self.due])
+        except rules.Bad as bad:
+            raise ValueError(bad.messages[0]) from None
         if self.schedule is not None:
             if not self.schedule:
                 raise ValueError("schedule: is empty; leave it out or list instalments")

@@ -178,6 +178,18 @@ def wholes(values: Sequence[str]) -> list[int]:
     return _by_value(values, _whole)
 
 
+def due_dates(days: Sequence[date | None], dues: Sequence[date | None]) -> None:
+    """An invoice is not due before it is issued (a rule over two fields,
+    applied by the Invoice model and by the loader to two columns)."""
+    messages = {
+        i: f"due: {due} is before the issue date {day}"
+        for i, (day, due) in enumerate(zip(days, dues, strict=True))
+        if due is not None and day is not None and due < day
+    }
+    if messages:
+        raise Bad(messages)
+
+
 def _as_text(value: Any) -> Any:
     """What a Python caller passes (a date, a Decimal, an int) as the text a
     file would hold, so the rule is the same for both; None for what no file
