@@ -339,28 +339,26 @@ class Bench:
         A case that fails is dropped from the rounds; the others go on.
         """
         results = [self.add(Result(case.name, case.target)) for case in cases]
-        caches = [self._new_dir("cache") for _ in cases]
-        for case, result, cache in zip(cases, results, caches, strict=True):
-            if case.warm:  # prime the report cache: time the repeats only
-                log(f"{case.name}: priming run")
-                self._time(case, result, self.env(cache, cold=False), record=False)
-        for n in range(1, runs + 1):
-            for case, result, cache in zip(cases, results, caches, strict=True):
+        rounds = list(zip(cases, results, strict=True))
+        shared = {n: self._new_dir("cache") for n, c in enumerate(cases) if c.warm}
+        for n, cache in shared.items():  # prime the report cache: time repeats
+            log(f"{cases[n].name}: priming run")
+            self._time(cases[n], results[n], self.env(cache, cold=False), False)
+        for run_number in range(1, runs + 1):
+            for n, (case, result) in enumerate(rounds):
                 if result.error:
                     continue
-                if case.warm:
-                    self._time(case, result, self.env(cache, cold=False))
+                cache = shared.get(n) or self._new_dir("cache")
+                self._time(case, result, self.env(cache, cold=not case.warm))
+                if not case.warm:
+                    shutil.rmtree(cache, ignore_errors=True)
+                done = f"{case.name}: run {run_number}/{runs}"
+                if result.error:
+                    log(f"{done}: {result.error}")
                 else:
-                    fresh = self._new_dir("cache")
-                    self._time(case, result, self.env(fresh, cold=True))
-                    shutil.rmtree(fresh, ignore_errors=True)
-                if result.runs and not result.error:
-                    run = result.runs[-1]
-                    log(
-                        f"{case.name}: run {n}/{runs}: {run.seconds:.2f} s, "
-                        f"{run.max_rss_mib:,.0f} MiB"
-                    )
-        for cache in caches:
+                    last = result.runs[-1]
+                    log(f"{done}: {last.seconds:.2f} s, {last.max_rss_mib:,.0f} MiB")
+        for cache in shared.values():
             shutil.rmtree(cache, ignore_errors=True)
         return results
 
@@ -412,6 +410,8 @@ class Bench:
                 f"exit {run.returncode}: over the memory cap of "
                 f"{self.max_mem_mib / GIB:g} GiB (--max-mem)"
             )
+        if run.returncode == -9:  # SIGKILL, and not from our timer
+            return "killed (SIGKILL: the kernel's OOM killer, if memory ran out)"
         tail = text.splitlines()[-3:]
         return f"exit {run.returncode}: {' / '.join(tail)[:300]}"
 
