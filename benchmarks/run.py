@@ -1,21 +1,23 @@
-"""Benchmarks of issue 6: time arledger on generated ledgers, print a Markdown table.
+"""Benchmarks of issue 12: time every arledger command on generated ledgers.
 
-Generates 10k / 100k / 1M-invoice ledgers once (cached under `benchmarks/data/`,
+Generates 100k / 1M-invoice ledgers once (cached under `benchmarks/data/`,
 git-ignored, or `--data DIR`, keyed by format, size, seed and generator version),
-then times each case over several runs in a child process and reports the
-median, min and max wall time, the median CPU time and the child's peak RSS
-(from `os.wait4`, so each run is measured on its own), with the target of each
-case and PASS/FAIL.
+with an hledger journal of the same events, then times each command over
+several runs in a child process: the median, min and max wall time, the median
+CPU time and the child's peak RSS (from `os.wait4`, so each run is measured on
+its own), with the target of each case and PASS/FAIL. Ratios are of medians
+taken in the same run: at a size, the runs of `hledger -f J bal` and of every
+command alternate, so that the load of a shared machine hits them alike.
 
 "Cold" runs get a fresh, empty `XDG_CACHE_HOME` and `ARLEDGER_NO_CACHE=1`, so no
-parse cache can help; "warm" runs share one `XDG_CACHE_HOME`, primed by an
-untimed run, with nothing changed in the ledger since. The OS page cache is not
-dropped: "cold" means no parse cache, not a cold disk.
+report cache can help; "warm" runs share one `XDG_CACHE_HOME`, primed by an
+untimed run, with nothing changed in the ledger since (for information). The OS
+page cache is not dropped: "cold" means no report cache, not a cold disk.
 
 Usage:
-    python benchmarks/run.py --quick                 # 10k and 100k, 3 runs
-    python benchmarks/run.py                         # 10k, 100k and 1M, 5 runs
-    python benchmarks/run.py --sizes 100k,1m --runs 3 --compare
+    python benchmarks/run.py --quick                 # 100k only, 3 runs
+    python benchmarks/run.py --runs 3 --runs-1m 1    # 100k and 1M
+    python benchmarks/run.py --sizes 100k --commands aging,overdue --skip yaml
 """
 
 from __future__ import annotations
@@ -49,9 +51,8 @@ DEMO_AS_OF = "2026-10-31"
 AS_OF = generate.AS_OF
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 YAML_SIZES = ("10k", "100k")  # YAML has a target at 100k; 1M YAML is not timed
-EXPORT_SIZE = "100k"  # `export` is timed on 100k open items
 STARTUP_MIN_RUNS = 10
-SKIPPABLE = ("startup", "warm", "yaml", "export")
+SKIPPABLE = ("startup", "warm", "yaml")
 GIB = 1024  # MiB
 
 ARLEDGER = [sys.executable, "-m", "arledger"]
@@ -68,15 +69,10 @@ class Dataset:
     size: str  # a key of SIZES
     fmt: str  # csv | yaml
     seed: int
-    all_open: bool = False  # every invoice left open (for the export case)
 
     @property
     def key(self) -> str:
-        extra = "-open" if self.all_open else ""
-        return (
-            f"{self.fmt}-{self.size}{extra}-seed{self.seed}"
-            f"-v{generate.GENERATOR_VERSION}"
-        )
+        return f"{self.fmt}-{self.size}-seed{self.seed}-v{generate.GENERATOR_VERSION}"
 
     def path(self, data: Path) -> Path:
         return data / self.key
@@ -106,8 +102,6 @@ def _generator_command(ds: Dataset, outdir: Path, journal: Path | None) -> list[
         str(ds.seed),
         str(outdir),
     ]
-    if ds.all_open:
-        command += ["--open-share", "1.0"]
     if journal is not None:
         command += ["--journal", str(journal)]
     return command
@@ -219,27 +213,29 @@ class Target:
     rank: int  # the row's place in the table (the issue's order)
     seconds: float | None = None
     rss_mib: float | None = None
-    ratio: float | None = None  # for derived rows (startup, growth)
+    ratio: float | None = None  # of the row's median to its baseline's
+    of: str = ""  # what the ratio is to
 
     def __str__(self) -> str:
         parts = []
+        if self.ratio is not None:
+            parts.append(f"≤ {self.ratio:.2f}× {self.of}")
         if self.seconds is not None:
             parts.append(f"≤ {self.seconds:g} s")
         if self.rss_mib is not None:
             parts.append(f"≤ {self.rss_mib / GIB:g} GiB")
-        if self.ratio is not None:
-            parts.append(f"≤ {self.ratio:g}×")
         return ", ".join(parts) or "—"
 
 
 @dataclass
 class Result:
-    """A row of the table: a measured case or a ratio derived from two."""
+    """A row of the table: a measured case, or a summary of other rows."""
 
     name: str
     target: Target | None
     runs: list[Run] = field(default_factory=list)
-    ratio: float | None = None  # derived rows only
+    baseline: Result | None = None  # the ratio is median / baseline's median
+    summary_rss: float | None = None  # a summary row: the peak RSS of others
     note: str = ""
     error: str = ""
 
@@ -253,27 +249,61 @@ class Result:
 
     @property
     def peak_rss(self) -> float:
+        if self.summary_rss is not None:
+            return self.summary_rss
         return max(r.max_rss_mib for r in self.runs)
+
+    @property
+    def ratio(self) -> float | None:
+        base = self.baseline
+        if base is None or base.error or not base.runs or not self.runs:
+            return None
+        return self.median / base.median
+
+    @property
+    def cpu_ratio(self) -> float | None:
+        """The same ratio in CPU time: steadier than wall time on a busy machine."""
+        base = self.baseline
+        if self.ratio is None or base is None or not base.cpu:
+            return None
+        return self.cpu / base.cpu
 
     def verdict(self) -> str:
         if "timed out" in self.error or "memory cap" in self.error:
             return f"**FAIL** ({self.error})"
         if self.error:
             return f"ERROR: {self.error}"
-        if self.note.startswith("SKIP"):
-            return self.note
+        note = f" {self.note}" if self.note else ""
         if self.target is None:
-            return "info" + (f" {self.note}" if self.note else "")
-        misses = []
+            return "info" + note
         t = self.target
-        if t.ratio is not None and self.ratio is not None and self.ratio > t.ratio:
-            misses.append(f"{self.ratio / t.ratio:.2f}× over")
+        misses = []
+        if t.ratio is not None:
+            if self.ratio is None:
+                return f"SKIP: no `{t.of}` timing to compare with"
+            if self.ratio > t.ratio:
+                misses.append(f"{self.ratio / t.ratio:.1f}× over")
         if t.seconds is not None and self.runs and self.median > t.seconds:
             misses.append(f"time {self.median / t.seconds:.1f}× target")
-        if t.rss_mib is not None and self.runs and self.peak_rss > t.rss_mib:
+        has_rss = self.runs or self.summary_rss is not None
+        if t.rss_mib is not None and has_rss and self.peak_rss > t.rss_mib:
             misses.append(f"RSS {self.peak_rss / t.rss_mib:.1f}× target")
-        verdict = f"**FAIL** ({', '.join(misses)})" if misses else "PASS"
-        return verdict + (f" {self.note}" if self.note else "")
+        return (f"**FAIL** ({', '.join(misses)})" if misses else "PASS") + note
+
+
+# What a case checks after each run: (problem or "", note for the table).
+Verify = Callable[[Path, Path], tuple[str, str]]
+
+
+@dataclass
+class Case:
+    """What to time: `command(out)` is given a fresh, empty directory per run."""
+
+    name: str
+    target: Target | None
+    command: Callable[[Path], list[str]]
+    verify: Verify
+    warm: bool = False  # share a primed report cache instead of none
 
 
 class Bench:
@@ -287,7 +317,7 @@ class Bench:
         self.max_mem_mib = max_mem_mib
         self.scratch = scratch
         self.results: list[Result] = []
-        self.by_name: dict[str, Result] = {}
+        self._serial = 0
 
     def env(self, cache_home: Path, cold: bool) -> dict[str, str]:
         env = dict(os.environ, XDG_CACHE_HOME=str(cache_home), NO_COLOR="1")
@@ -299,44 +329,69 @@ class Bench:
 
     def add(self, result: Result) -> Result:
         self.results.append(result)
-        self.by_name[result.name] = result
         return result
 
-    def measure(
-        self,
-        name: str,
-        target: Target | None,
-        command: Callable[[int], list[str]],
-        cold: bool = True,
-        check: Callable[[Path], str] | None = None,
-        runs: int | None = None,
-    ) -> Result:
-        """Time `command(run_number)` `runs` times (cold or warm parse cache)."""
-        result = self.add(Result(name, target))
-        warm_cache = self.scratch / f"warm-cache-{len(self.results)}"
-        if not cold:  # prime the parse cache: "warm" = run twice, time the second
-            log(f"{name}: priming run")
-            run = self._run(command(0), self.env(warm_cache, cold=False))
-            if run.returncode != 0:
-                result.error = self._failure(run)
-                return result
-        for n in range(1, (runs or self.runs) + 1):
-            cache_home = self.scratch / f"cold-cache-{n}" if cold else warm_cache
-            run = self._run(command(n), self.env(cache_home, cold))
-            if cold:
-                shutil.rmtree(cache_home, ignore_errors=True)
-            if run.returncode != 0 or run.timed_out:
-                result.error = self._failure(run)
-                if run.timed_out:
-                    result.runs.append(run)
-                return result
-            if check is not None and n == 1 and (problem := check(self._stdout)):
+    def measure(self, cases: list[Case], runs: int) -> list[Result]:
+        """Time `cases` `runs` times each, alternating: case 1, 2, ..., 1, 2, ...
+
+        Alternating spreads a shared machine's swings over every case alike,
+        so the ratios of their medians hold better than the times themselves.
+        A case that fails is dropped from the rounds; the others go on.
+        """
+        results = [self.add(Result(case.name, case.target)) for case in cases]
+        rounds = list(zip(cases, results, strict=True))
+        shared = {n: self._new_dir("cache") for n, c in enumerate(cases) if c.warm}
+        for n, cache in shared.items():  # prime the report cache: time repeats
+            log(f"{cases[n].name}: priming run")
+            self._time(cases[n], results[n], self.env(cache, cold=False), False)
+        for run_number in range(1, runs + 1):
+            for n, (case, result) in enumerate(rounds):
+                if result.error:
+                    continue
+                cache = shared.get(n) or self._new_dir("cache")
+                self._time(case, result, self.env(cache, cold=not case.warm))
+                if not case.warm:
+                    shutil.rmtree(cache, ignore_errors=True)
+                done = f"{case.name}: run {run_number}/{runs}"
+                if result.error:
+                    log(f"{done}: {result.error}")
+                else:
+                    last = result.runs[-1]
+                    log(f"{done}: {last.seconds:.2f} s, {last.max_rss_mib:,.0f} MiB")
+        for cache in shared.values():
+            shutil.rmtree(cache, ignore_errors=True)
+        return results
+
+    def _time(
+        self, case: Case, result: Result, env: dict[str, str], record: bool = True
+    ) -> None:
+        out = self._new_dir("out")
+        run = run_once(
+            case.command(out),
+            env,
+            self.timeout,
+            self._stdout,
+            self._stderr,
+            self.max_mem_mib,
+        )
+        if run.returncode != 0 or run.timed_out:
+            result.error = self._failure(run)
+            if run.timed_out:
+                result.runs.append(run)
+        else:
+            problem, note = case.verify(out, self._stdout)
+            if problem:
                 result.error = problem
-                return result
-            result.runs.append(run)
-            log(f"{name}: run {n}: {run.seconds:.2f} s, {run.max_rss_mib:.0f} MiB")
-        shutil.rmtree(warm_cache, ignore_errors=True)
-        return result
+            elif record:
+                result.runs.append(run)
+                result.note = note
+        shutil.rmtree(out, ignore_errors=True)
+
+    def _new_dir(self, prefix: str) -> Path:
+        self._serial += 1
+        path = self.scratch / f"{prefix}-{self._serial}"
+        path.mkdir()
+        return path
 
     @property
     def _stdout(self) -> Path:
@@ -345,11 +400,6 @@ class Bench:
     @property
     def _stderr(self) -> Path:
         return self.scratch / "stderr"
-
-    def _run(self, command: list[str], env: dict[str, str]) -> Run:
-        return run_once(
-            command, env, self.timeout, self._stdout, self._stderr, self.max_mem_mib
-        )
 
     def _failure(self, run: Run) -> str:
         if run.timed_out:
@@ -360,172 +410,240 @@ class Bench:
                 f"exit {run.returncode}: over the memory cap of "
                 f"{self.max_mem_mib / GIB:g} GiB (--max-mem)"
             )
+        if run.returncode == -9:  # SIGKILL, and not from our timer
+            return "killed (SIGKILL: the kernel's OOM killer, if memory ran out)"
         tail = text.splitlines()[-3:]
         return f"exit {run.returncode}: {' / '.join(tail)[:300]}"
 
 
-def check_aging_json(stdout: Path) -> str:
-    """'' when stdout holds an aging report in JSON, else what is wrong."""
-    try:
-        report = json.loads(stdout.read_text())
-    except ValueError as exc:
-        return f"output is not JSON ({exc})"
-    if report.get("report") != "aging" or not report.get("sections"):
-        return "output is not an aging report with sections"
-    return ""
+# ---------------------------------------------------------------- what is checked
 
 
-def export_exists() -> bool:
-    done = subprocess.run(
-        [*ARLEDGER, "export", "--help"], capture_output=True, env=dict(os.environ)
-    )
-    return done.returncode == 0
+def printed(_out: Path, stdout: Path) -> tuple[str, str]:
+    """A report (or hledger's balance) was printed."""
+    if stdout.stat().st_size == 0:
+        return "nothing on stdout", ""
+    return "", ""
 
 
-# ---------------------------------------------------------------- the cases
+def workbook_written(out: Path, _stdout: Path) -> tuple[str, str]:
+    book = out / WORKBOOK
+    if not book.is_file() or not book.read_bytes()[:2] == b"PK":
+        return f"no xlsx workbook at {book.name}", ""
+    return "", f"({book.stat().st_size / 2**20:.1f} MiB xlsx)"
 
-# The issue's table of targets, in its order.
-TARGETS = {
-    ("csv", "1m", "cold"): Target(1, seconds=10, rss_mib=1.5 * GIB),
-    ("csv", "1m", "warm"): Target(2, seconds=2),
-    ("csv", "100k", "cold"): Target(3, seconds=1.5),
-    ("yaml", "100k", "cold"): Target(4, seconds=5),
-}
-STARTUP_TARGET = Target(5, ratio=1.5)
-EXPORT_TARGET = Target(6, seconds=60, rss_mib=1 * GIB)
-GROWTH_TARGET = Target(7, ratio=12)
+
+def letters_written(out: Path, _stdout: Path) -> tuple[str, str]:
+    letters = [p for p in (out / LETTERS).glob("*") if p.is_file()]
+    if not letters:
+        return "no letter written", ""
+    return "", f"({len(letters):,} letters)"
+
+
+# ---------------------------------------------------------------- the commands
+
+WORKBOOK = "report.xlsx"
+LETTERS = "letters"
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """A generated ledger as the commands see it."""
+
+    path: Path
+    biggest: str  # the customer with the most invoices, for `statement`
+
+
+@dataclass(frozen=True)
+class Command:
+    """An arledger command line to time; `key` is its name for `--commands`."""
+
+    key: str
+    label: str
+    words: tuple[str, ...]
+    report: bool = True  # one of issue 12's "report commands"
+    as_of: bool = True
+    writes: str = ""  # WORKBOOK or LETTERS: a file it writes, given as an argument
+
+    def argv(self, ledger: Ledger, out: Path) -> list[str]:
+        words = [ledger.biggest if w == "BIGGEST" else w for w in self.words]
+        if self.writes == WORKBOOK:
+            words.append(str(out / WORKBOOK))
+        elif self.writes == LETTERS:
+            words += ["--out", str(out / LETTERS)]
+        options = ["--ledger", str(ledger.path)]
+        if self.as_of:
+            options += ["--as-of", AS_OF]
+        return [*ARLEDGER, *words, *options]
+
+    @property
+    def verify(self) -> Verify:
+        if self.writes == WORKBOOK:
+            return workbook_written
+        if self.writes == LETTERS:
+            return letters_written
+        return printed
+
+
+# Every command of issue 12's table, as a person runs it: the default output
+# (a plain-text table, as in a pipe or under cron) written to a file.
+COMMANDS = (
+    Command("check", "`check`", ("check",), as_of=False),
+    Command("aging", "`aging`", ("aging",)),
+    Command("aging-detail", "`aging --detail`", ("aging", "--detail")),
+    Command("overdue", "`overdue`", ("overdue",)),
+    Command("collection", "`collection`", ("collection",)),
+    Command(
+        "collection-month",
+        "`collection --by month --period 2026`",
+        ("collection", "--by", "month", "--period", "2026"),
+    ),
+    Command("risk", "`risk`", ("risk",)),
+    Command("forecast", "`forecast`", ("forecast",)),
+    Command("statement", "`statement BIGGEST`", ("statement", "BIGGEST")),
+    Command("dunning", "`dunning` (summary)", ("dunning",)),
+    Command("export", "`export FILE.xlsx`", ("export",), report=False, writes=WORKBOOK),
+    Command(
+        "dunning-out",
+        "`dunning --out DIR`",
+        ("dunning",),
+        report=False,
+        writes=LETTERS,
+    ),
+)
+BY_KEY = {c.key: c for c in COMMANDS}
+
+
+# ---------------------------------------------------------------- the targets
+
+# Issue 12's table of targets, in its order.
+REPORT_VS_HLEDGER = Target(1, ratio=0.10, of="hledger")  # 100k CSV, cold
+EXPORT_VS_HLEDGER = Target(2, ratio=0.3, of="hledger")  # 100k CSV, cold
+REPORT_1M = Target(3, seconds=10, rss_mib=1.5 * GIB)
+AGING_1M = Target(3, seconds=2, rss_mib=1.5 * GIB)
+WRITER_1M = Target(4, seconds=30, rss_mib=1.5 * GIB)  # export, dunning --out
+PEAK_1M = Target(5, rss_mib=1.5 * GIB)
+REPORT_YAML_100K = Target(6, seconds=3)
+STARTUP = Target(7, ratio=1.5, of="imports")
+
+
+def target_of(command: Command, size: str, fmt: str) -> Target | None:
+    """The issue's target for `command` on a ledger of that size and format."""
+    if fmt == "yaml":
+        return REPORT_YAML_100K if size == "100k" and command.report else None
+    if size == "100k":
+        if command.report:
+            return REPORT_VS_HLEDGER
+        return EXPORT_VS_HLEDGER if command.key == "export" else None
+    if size == "1m":
+        if command.key == "aging":
+            return AGING_1M
+        return REPORT_1M if command.report else WRITER_1M
+    return None
 
 
 def size_label(size: str) -> str:
     return {"10k": "10k", "100k": "100k", "1m": "1M"}[size]
 
 
-def aging_name(size: str, fmt: str, mode: str) -> str:
-    n = size_label(size)
-    return f"`aging --format json`, {n} inv + {n} pay, {fmt.upper()}, {mode}"
-
-
-def aging_command(ledger: Path) -> Callable[[int], list[str]]:
-    command = [*ARLEDGER, "aging", "--ledger", str(ledger), "--as-of", AS_OF]
-    return lambda _n: [*command, "--format", "json"]
-
-
-def bench_aging(
-    bench: Bench, data: Path, size: str, fmt: str, seed: int, runs: int, warm: bool
+def bench_size(
+    bench: Bench,
+    args: argparse.Namespace,
+    generated: dict[Dataset, Generated],
+    size: str,
+    fmt: str,
+    hledger: bool,
 ) -> None:
-    """Cold (and warm, if asked) aging on one generated ledger."""
-    ledger = Dataset(size, fmt, seed).path(data)
-    modes = ("cold", "warm") if warm else ("cold",)
-    for mode in modes:
-        bench.measure(
-            aging_name(size, fmt, mode),
-            TARGETS.get((fmt, size, mode)),
-            aging_command(ledger),
-            cold=mode == "cold",
-            check=check_aging_json,
-            runs=runs,
+    """Every chosen command on one ledger, cold, alternating with hledger (CSV)."""
+    ds = Dataset(size, fmt, args.seed)
+    ledger = Ledger(ds.path(args.data), str(generated[ds].manifest["top_customer"]))
+    runs = args.runs_1m if size == "1m" else args.runs
+    where = f"{size_label(size)} {fmt.upper()}"
+    chosen = [c for c in args.commands if fmt == "csv" or c.report]
+    cases = [
+        Case(
+            f"{command.label}, {where}, cold",
+            target_of(command, size, fmt),
+            lambda out, command=command: command.argv(ledger, out),
+            command.verify,
         )
-
-
-def bench_startup(bench: Bench) -> None:
-    """`arledger aging` on the demo vs importing typer, rich and pydantic.
-
-    Runs alternate between the commands so that noise on a shared machine hits
-    them alike; ratios are of medians. The target row is the run as users get
-    it, with the report cache on (a repeat is answered from arledger/cache.py);
-    the cold row, with `ARLEDGER_NO_CACHE=1`, says what loading and reporting
-    the demo costs, for information.
-    """
-    demo = [*ARLEDGER, "aging", "--ledger", str(DEMO), "--as-of", DEMO_AS_OF]
-    runs = max(bench.runs, STARTUP_MIN_RUNS)
-    ours = bench.add(Result("`aging` on examples/demo (start-up)", None))
-    cold = bench.add(Result("the same, cold (`ARLEDGER_NO_CACHE=1`)", None))
-    base = bench.add(Result('`python -c "import typer, rich, pydantic"`', None))
-    warm_env = bench.env(bench.scratch / "startup-cache", cold=False)
-    cold_env = bench.env(bench.scratch / "startup-cold", cold=True)
-    cases = ((ours, demo, warm_env), (cold, demo, cold_env),
-             (base, IMPORT_BASELINE, warm_env))  # fmt: skip
-    for _ in range(runs):
-        for result, command, env in cases:
-            run = bench._run(command, env)
-            if run.returncode != 0:
-                result.error = bench._failure(run)
-                return
-            result.runs.append(run)
-    bench.add(
-        Result(
-            "start-up ratio: demo `aging` / imports",
-            STARTUP_TARGET,
-            ratio=ours.median / base.median,
+        for command in chosen
+    ]
+    if hledger and fmt == "csv":
+        journal = ds.journal(args.data)
+        cases.insert(
+            0,
+            Case(
+                f"`hledger -f J bal`, {size_label(size)} (the same events)",
+                None,
+                lambda _out: ["hledger", "-f", str(journal), "bal"],
+                printed,
+            ),
         )
-    )
-    bench.add(
-        Result(
-            "start-up ratio, cold: demo `aging` / imports",
+    results = bench.measure(cases, runs)
+    if hledger and fmt == "csv":
+        for result in results[1:]:
+            result.baseline = results[0]
+    if size == "1m" and fmt == "csv":
+        add_peak(bench, results[1:] if hledger else results)
+    aging = BY_KEY["aging"]
+    if fmt == "csv" and aging in args.commands and "warm" not in args.skip:
+        warm = Case(
+            f"`aging`, {where}, warm (report cache, a repeat)",
             None,
-            ratio=cold.median / base.median,
+            lambda out: aging.argv(ledger, out),
+            printed,
+            warm=True,
         )
-    )
+        bench.measure([warm], runs)
 
 
-def bench_export(bench: Bench, data: Path, seed: int, items: int) -> None:
-    """`arledger export` of ~100k open items to xlsx (a proxy until it exists)."""
-    ledger = Dataset(EXPORT_SIZE, "csv", seed, all_open=True).path(data)
-    out = bench.scratch / "export"
-    out.mkdir(exist_ok=True)
-    name = f"`export` to xlsx, ~{items // 1000}k open items"
-    common = ["--ledger", str(ledger), "--as-of", AS_OF]
-    if export_exists():
-        bench.measure(
-            name,
-            EXPORT_TARGET,
-            lambda n: [*ARLEDGER, "export", str(out / f"report-{n}.xlsx"), *common],
-        )
-        return
-    bench.add(
-        Result(name, EXPORT_TARGET, note="SKIP: `arledger export` does not exist yet")
-    )
-    proxy = bench.measure(
-        f"`aging --detail -o x.xlsx`, ~{items // 1000}k open items (proxy for export)",
-        EXPORT_TARGET,
-        lambda n: [
-            *ARLEDGER,
-            "aging",
-            "--detail",
-            "-o",
-            str(out / f"aging-{n}.xlsx"),
-            *common,
-        ],
-    )
-    proxy.note = "(proxy)"
-
-
-def bench_hledger(bench: Bench, data: Path, size: str, seed: int, runs: int) -> None:
-    """`hledger -f J bal` on the journal of the same events, and our ratio to it."""
-    journal = Dataset(size, "csv", seed).journal(data)
-    name = f"`hledger -f J bal`, {size_label(size)} inv + {size_label(size)} pay"
-    command = ["hledger", "-f", str(journal), "bal"]
-    theirs = bench.measure(name, None, lambda _n: command, runs=runs)
-    ours = bench.by_name.get(aging_name(size, "csv", "cold"))
-    if ours and ours.runs and theirs.runs and not (ours.error or theirs.error):
+def add_peak(bench: Bench, results: list[Result]) -> None:
+    """The highest peak RSS of any arledger command at 1M, and whose it is."""
+    measured = [r for r in results if r.runs]
+    if measured:
+        top = max(measured, key=lambda r: r.peak_rss)
         bench.add(
             Result(
-                f"arledger / hledger, {size_label(size)} (CSV cold vs `bal`)",
-                None,
-                ratio=ours.median / theirs.median,
+                "peak RSS, any command at 1M",
+                PEAK_1M,
+                summary_rss=top.peak_rss,
+                note=f"({top.name.split(',')[0]})",
             )
         )
 
 
-def add_growth(bench: Bench, small: str, large: str, target: Target | None) -> None:
-    """Cost growth from one size to ten times it (CSV, cold)."""
-    a = bench.by_name.get(aging_name(small, "csv", "cold"))
-    b = bench.by_name.get(aging_name(large, "csv", "cold"))
-    if a and b and a.runs and b.runs and not (a.error or b.error):
-        name = f"growth {size_label(small)} → {size_label(large)} (CSV cold, median)"
-        # CPU time is steadier than wall time on a shared machine: show both.
-        note = f"(CPU: {b.cpu / a.cpu:.2f}×)"
-        bench.add(Result(name, target, ratio=b.median / a.median, note=note))
+def bench_startup(bench: Bench) -> None:
+    """`arledger aging` on the demo, cold and cached, vs importing the libraries.
+
+    The target row is cold (`ARLEDGER_NO_CACHE=1`): loading and reporting the
+    demo with every import it needs; the cached row (a repeat, answered from
+    the report cache) is for information.
+    """
+    demo = [*ARLEDGER, "aging", "--ledger", str(DEMO), "--as-of", DEMO_AS_OF]
+    cases = [
+        Case(
+            "demo `aging`, cold (`ARLEDGER_NO_CACHE=1`)",
+            STARTUP,
+            lambda _out: demo,
+            printed,
+        ),
+        Case(
+            "demo `aging`, report cache on (a repeat)",
+            None,
+            lambda _out: demo,
+            printed,
+            warm=True,
+        ),
+        Case(
+            '`python -c "import typer, rich, pydantic"`',
+            None,
+            lambda _out: IMPORT_BASELINE,
+            lambda _out, _stdout: ("", ""),
+        ),
+    ]
+    cold, cached, imports = bench.measure(cases, max(bench.runs, STARTUP_MIN_RUNS))
+    cold.baseline = cached.baseline = imports
 
 
 # ---------------------------------------------------------------- output
@@ -536,18 +654,19 @@ def fmt_seconds(value: float) -> str:
 
 
 def table(results: list[Result]) -> str:
-    """The results as a Markdown table, rows with a target first."""
+    """The results as a Markdown table: rows with a target first, in the issue's
+    order, then the rows for information."""
     lines = [
-        "| case | target | median | min | max | CPU | peak RSS | runs | result |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| case | target | median | min | max | CPU | peak RSS | runs | ratio "
+        "| CPU ratio | result |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     targeted = sorted((r for r in results if r.target), key=lambda r: r.target.rank)
     ordered = targeted + [r for r in results if not r.target]
     for r in ordered:
         target = str(r.target) if r.target else "—"
-        if r.ratio is not None:
-            cells = [f"{r.ratio:.2f}×", "", "", "", "", ""]
-        elif r.runs:
+        cells = [""] * 6
+        if r.runs:
             cells = [
                 fmt_seconds(r.median),
                 fmt_seconds(min(x.seconds for x in r.runs)),
@@ -556,17 +675,19 @@ def table(results: list[Result]) -> str:
                 f"{r.peak_rss:,.0f} MiB",
                 str(len(r.runs)),
             ]
-        else:
-            cells = ["", "", "", "", "", ""]
+        elif r.summary_rss is not None:
+            cells[4] = f"{r.peak_rss:,.0f} MiB"
+        ratios = [f"{x:.2f}×" if x is not None else "" for x in (r.ratio, r.cpu_ratio)]
+        cells += ratios
         lines.append(f"| {r.name} | {target} | {' | '.join(cells)} | {r.verdict()} |")
     return "\n".join(lines)
 
 
 def datasets_table(generated: list[Generated], data: Path) -> str:
     lines = [
-        "| data set | customers | invoices | payments | adjustments | size | "
-        "generated in |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| data set | customers | invoices | payments | adjustments | biggest "
+        "customer | size | generated in |",
+        "|---|---:|---:|---:|---:|---|---:|---:|",
     ]
     for g in generated:
         m = g.manifest
@@ -574,6 +695,7 @@ def datasets_table(generated: list[Generated], data: Path) -> str:
         lines.append(
             f"| {g.dataset.key} | {m['customers']:,} | {m['invoices']:,} | "
             f"{m['payments']:,} | {m['adjustments']:,} | "
+            f"{m['top_customer']} ({m['top_customer_invoices']:,} invoices) | "
             f"{tree_size_mib(g.dataset.path(data)):,.0f} MiB | "
             f"{m['seconds']:.1f} s{cached} |"
         )
@@ -584,7 +706,7 @@ def code_fingerprint() -> str:
     """A hash of the arledger sources measured (the checkout may hold edits)."""
     digest = hashlib.sha256()
     for path in sorted((REPO / "arledger").rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".c", ".j2", ".txt"):
+        if path.is_file() and path.suffix != ".pyc":
             digest.update(path.relative_to(REPO).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
@@ -610,16 +732,15 @@ def machine() -> str:
     version = subprocess.run(
         [*ARLEDGER, "--version"], capture_output=True, text=True
     ).stdout.strip()
-    # Whether the native lane (arledger/_bulk.c) is built, so `aging` on CSV uses it.
-    native = subprocess.run(
-        [sys.executable, "-c", "import arledger._bulk"], capture_output=True
-    ).returncode == 0 and not os.environ.get("ARLEDGER_NO_NATIVE")
+    hledger = subprocess.run(
+        ["hledger", "--version"], capture_output=True, text=True
+    ).stdout.split(",")[0] if shutil.which("hledger") else "no hledger"  # fmt: skip
     return (
         f"{datetime.now():%Y-%m-%d %H:%M}, {platform.system()} {platform.machine()}, "
         f"{os.cpu_count()} CPUs, {memory}, Python {platform.python_version()}, "
         f"{version or 'arledger ?'} (git {rev or '?'}"
         f"{', arledger/ modified' if dirty else ''}, sources {code_fingerprint()}), "
-        f"native lane {'on' if native else 'off'}"
+        f"{hledger}"
     )
 
 
@@ -634,8 +755,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--sizes",
-        default="10k,100k,1m",
-        help="comma-separated sizes from 10k, 100k, 1m (default: all)",
+        default="100k,1m",
+        help="comma-separated sizes from 10k, 100k, 1m (default: 100k,1m)",
+    )
+    parser.add_argument(
+        "--commands",
+        default="all",
+        help=f"comma-separated commands to time (default: all): {', '.join(BY_KEY)}",
     )
     parser.add_argument("--runs", type=int, default=5, help="timed runs per case")
     parser.add_argument(
@@ -643,9 +769,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         help="timed runs of the 1M cases (default: --runs); they take minutes",
     )
-    parser.add_argument(
-        "--quick", action="store_true", help="10k and 100k only, 3 runs"
-    )
+    parser.add_argument("--quick", action="store_true", help="100k only, 3 runs")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--data",
@@ -655,8 +779,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--compare",
-        action="store_true",
-        help="also time `hledger -f J bal` on the same events (if installed)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time `hledger -f J bal` on the same events, the baseline of the "
+        "ratio targets (default: on, when hledger is installed)",
     )
     parser.add_argument(
         "--timeout", type=float, default=600, help="seconds before a run is killed"
@@ -678,72 +804,83 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="write the raw results as JSON")
     args = parser.parse_args(argv)
     if args.quick:
-        args.sizes, args.runs = "10k,100k", 3
+        args.sizes, args.runs = "100k", 3
     args.runs_1m = args.runs_1m or args.runs
     args.sizes = [s.strip().lower() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in args.sizes if s not in SIZES]
     if unknown:
         parser.error(f"unknown size {unknown[0]!r}; choose from {', '.join(SIZES)}")
     args.sizes = sorted(set(args.sizes), key=list(SIZES).index)
+    keys = [k.strip() for k in args.commands.split(",") if k.strip()]
+    if keys == ["all"]:
+        keys = list(BY_KEY)
+    unknown = [k for k in keys if k not in BY_KEY]
+    if unknown:
+        parser.error(f"--commands: unknown {unknown[0]!r}; choose from all, "
+                     f"{', '.join(BY_KEY)}")  # fmt: skip
+    args.commands = [c for c in COMMANDS if c.key in keys]
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if args.skip - set(SKIPPABLE):
         parser.error(f"--skip: choose from {', '.join(SKIPPABLE)}")
     return args
 
 
-def prepare(args: argparse.Namespace, hledger: bool) -> list[Generated]:
+def prepare(args: argparse.Namespace, hledger: bool) -> dict[Dataset, Generated]:
     """Generate (or find cached) every data set the chosen cases need."""
     wanted = []
     for size in args.sizes:
         wanted.append((Dataset(size, "csv", args.seed), hledger))
-        if size in YAML_SIZES and "yaml" not in args.skip:
+        if yaml_wanted(args, size):
             wanted.append((Dataset(size, "yaml", args.seed), False))
-    if EXPORT_SIZE in args.sizes and "export" not in args.skip:
-        wanted.append((Dataset(EXPORT_SIZE, "csv", args.seed, all_open=True), False))
-    return [ensure_dataset(ds, args.data, journal) for ds, journal in wanted]
+    return {ds: ensure_dataset(ds, args.data, journal) for ds, journal in wanted}
+
+
+def yaml_wanted(args: argparse.Namespace, size: str) -> bool:
+    return (
+        size in YAML_SIZES
+        and "yaml" not in args.skip
+        and any(c.report for c in args.commands)
+    )
 
 
 def run_cases(
-    bench: Bench, args: argparse.Namespace, generated: list[Generated], hledger: bool
+    bench: Bench,
+    args: argparse.Namespace,
+    generated: dict[Dataset, Generated],
+    hledger: bool,
 ) -> None:
-    """Every case the options ask for, cheapest first; then the derived rows."""
+    """Every case the options ask for, cheapest first."""
     if "startup" not in args.skip:
         bench_startup(bench)
-    warm = "warm" not in args.skip
     for size in args.sizes:
-        runs = args.runs_1m if size == "1m" else args.runs
-        bench_aging(bench, args.data, size, "csv", args.seed, runs, warm)
-        if size in YAML_SIZES and "yaml" not in args.skip:
-            bench_aging(bench, args.data, size, "yaml", args.seed, runs, warm=False)
-        if hledger:
-            bench_hledger(bench, args.data, size, args.seed, runs)
-    export_sets = [g for g in generated if g.dataset.all_open]
-    if export_sets:
-        items = int(export_sets[0].manifest["items"])
-        bench_export(bench, args.data, args.seed, items)
-    add_growth(bench, "100k", "1m", GROWTH_TARGET)
-    add_growth(bench, "10k", "100k", None)
+        if args.commands or hledger:
+            bench_size(bench, args, generated, size, "csv", hledger)
+        if yaml_wanted(args, size):
+            bench_size(bench, args, generated, size, "yaml", hledger=False)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     hledger = args.compare and shutil.which("hledger") is not None
     if args.compare and not hledger:
-        log("hledger is not installed: --compare skipped (apt-get install hledger)")
+        log("hledger is not installed: no ratios (apt-get install -y hledger)")
     generated = prepare(args, hledger)
     sources = code_fingerprint()
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="arledger-bench-") as scratch:
         bench = Bench(args.runs, args.timeout, args.max_mem * GIB, Path(scratch))
         run_cases(bench, args, generated, hledger)
+    minutes = (time.perf_counter() - started) / 60
     changed = code_fingerprint() != sources
     if changed:
         log("warning: arledger's sources changed while the benchmark ran")
     report = "\n\n".join(
         [
-            f"Measured {machine()}; as-of {AS_OF}, seed {args.seed}."
+            f"Measured {machine()}; as-of {AS_OF}, seed {args.seed}; "
+            f"{minutes:.1f} minutes."
             + (" **The sources changed during the run.**" if changed else ""),
             table(bench.results),
-            datasets_table(generated, args.data),
+            datasets_table(list(generated.values()), args.data),
         ]
     )
     print(report)
@@ -763,6 +900,8 @@ def as_json(results: list[Result]) -> list[dict[str, object]]:
             "cpu_seconds": [round(x.cpu_seconds, 4) for x in r.runs],
             "max_rss_mib": [round(x.max_rss_mib, 1) for x in r.runs],
             "ratio": r.ratio,
+            "cpu_ratio": r.cpu_ratio,
+            "peak_rss_mib": r.summary_rss,
             "result": r.verdict(),
         }
         for r in results
