@@ -56,12 +56,15 @@ def promises(view: LedgerView, settlement: Settlement) -> list[Promise]:
         return []
     wanted_customers = {c.customer for c in promised}
     # (application date, invoice, amount) of cash, per customer with a promise
-    applied: dict[str, list[tuple[date, str, Decimal]]] = {}
-    for application in settlement.history_of():
-        if application.kind == "payment" and application.customer in wanted_customers:
-            applied.setdefault(application.customer, []).append(
-                (application.date, application.invoice, application.amount)
-            )
+    by_customer = settlement.applications_by_customer
+    applied: dict[str, list[tuple[date, str, Decimal]]] = {
+        customer: [
+            (a.date, a.invoice, a.amount)
+            for a in by_customer.get(customer, ())
+            if a.kind == "payment"
+        ]
+        for customer in wanted_customers
+    }
     result = []
     for contact in promised:
         assert contact.promise_date is not None

@@ -12,6 +12,7 @@ what it pays instead of scanning the customer's whole list.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -99,6 +100,15 @@ class Settlement:
         if not self.history:
             raise ValueError("settled with history=False: no applications kept")
         return self.applications
+
+    @functools.cached_property
+    def applications_by_customer(self) -> dict[str, list[Application]]:
+        """The applications of each customer, in the order they were made
+        (read by promises for the few customers who made one)."""
+        found: dict[str, list[Application]] = {}
+        for application in self.history_of():
+            found.setdefault(application.customer, []).append(application)
+        return found
 
     def open_items(self) -> list[Item]:
         return [item for item in self.items if item.open]
