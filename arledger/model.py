@@ -289,6 +289,9 @@ class DunningSettings(Record):
     fee: NonNegative = Decimal(0)
     pay_days: Annotated[Whole, Field(ge=0)] = 10
     resend_days: Annotated[Whole, Field(ge=0)] = 7
+    # SPEC §2 (revised): `steps` climbs one level at a time from what was sent;
+    # `days` chooses the level from days past due alone (the first release).
+    escalation: Literal["steps", "days"] = "steps"
 
     @field_validator("interest_rate")
     @classmethod

@@ -56,6 +56,9 @@ def skipped(result, customer: str = "C"):
     return found[0]
 
 
+DAYS = "dunning: {escalation: days}\n"  # the level from days past due alone
+
+
 def run(*args: str, env: dict[str, str] | None = None):
     return CliRunner().invoke(app, ["dunning", *args], env=env)
 
@@ -111,8 +114,9 @@ def test_level_is_the_highest_whose_days_are_reached(days, expected):
     ],
 )
 def test_level_at_each_boundary_through_a_ledger(ledger_dir, due, expected):
+    """The due level, from days past due alone (`escalation: days`)."""
     path = ledger_dir(
-        settings=SETTINGS,
+        settings=SETTINGS + DAYS,
         customers=CUSTOMERS,
         invoices=f"- {{id: I1, customer: C, date: 2026-08-01, due: {due}, amount: 100.00}}\n",
     )
@@ -213,6 +217,7 @@ def test_pay_by_from_the_policy_and_from_the_level(ledger_dir):
         + """\
 dunning:
   pay_days: 14
+  escalation: days
   levels: [{name: first, days: 1}, {name: final, days: 30, pay_days: 5}]
 """,
         customers="""\
@@ -241,7 +246,8 @@ def test_interest_per_item_and_fee_hand_computed(ledger_dir):
     total = 1333.33 + 9.86 + 1.24 + 25.00 = 1369.43
     """
     path = ledger_dir(
-        settings=SETTINGS + "dunning: {interest_rate: 0.08, fee: 25}\n",
+        settings=SETTINGS
+        + "dunning: {interest_rate: 0.08, fee: 25, escalation: days}\n",
         customers=CUSTOMERS,
         invoices="""\
         - {id: I1, customer: C, date: 2026-08-01, due: 2026-09-16, amount: 1000.00}
@@ -286,7 +292,7 @@ def test_interest_is_rounded_once_per_item_half_up():
 )
 def test_fee_from_level_second_on(ledger_dir, due, level, fee):
     path = ledger_dir(
-        settings=SETTINGS + "dunning: {fee: 12.5}\n",
+        settings=SETTINGS + "dunning: {fee: 12.5, escalation: days}\n",
         customers=CUSTOMERS,
         invoices=f"""\
         - {{id: I1, customer: C, date: 2026-07-01, due: {due}, amount: 100.00}}
@@ -412,7 +418,7 @@ def test_a_customer_on_hold_still_gets_letters(ledger_dir):
         customers="- {id: C, name: Customer Ltd, hold: true}\n",
         invoices="- {id: I1, customer: C, date: 2026-06-01, due: 2026-07-01, amount: 100.00}\n",
     )
-    assert one(compute(path)[0]).level == "legal"
+    assert one(compute(path)[0]).level == "first"  # no letter sent before
 
 
 # ---------------------------------------------------------------- stops
@@ -427,10 +433,10 @@ def test_customer_dunning_block_stops_letters_until_its_date(ledger_dir):
     before, _ = compute(path, "2026-11-14")
     stop = skipped(before)
     assert before.letters == ()
-    assert stop.level == "legal"
+    assert stop.level == "first"
     assert stop.reason == "dunning block until 2026-11-15: payment plan"
     on_the_day, _ = compute(path, "2026-11-15")
-    assert one(on_the_day).level == "legal"
+    assert one(on_the_day).level == "first"
 
 
 def test_invoice_dunning_block_leaves_it_out(ledger_dir):
@@ -489,7 +495,8 @@ needs_contact_invoice = pytest.mark.skipif(
 @needs_contact_invoice
 def test_open_promise_on_one_invoice_leaves_only_that_invoice_out(ledger_dir):
     """I1 (5000.00, 10 days) is promised by 11-05; I2 (300.00, 20 days) is not:
-    the letter asks for I2 at `second` and says I1 is promised."""
+    the letter asks for I2 at `first` (nothing sent before) and says I1 is
+    promised."""
     path = ledger_dir(
         settings=SETTINGS,
         customers=CUSTOMERS + "- {id: Z, name: 华东贸易有限公司, language: zh}\n",
@@ -506,7 +513,7 @@ def test_open_promise_on_one_invoice_leaves_only_that_invoice_out(ledger_dir):
     )
     result, ledger = compute(path)
     letter = one(result)
-    assert (letter.level, letter.days, letter.total) == ("second", 20, D("300.00"))
+    assert (letter.level, letter.days, letter.total) == ("first", 20, D("300.00"))
     assert [i.invoice for i in letter.items] == ["I2"]
     assert [(p.invoice, p.open) for p in letter.promised] == [("I1", D("5000.00"))]
     text = render_letter(letter, "md", settings=ledger.settings, ledger_root=path)
@@ -571,7 +578,7 @@ def test_broken_promise_escalates_one_level_and_the_letter_says_so(ledger_dir):
 
 def test_broken_promise_at_the_top_level_stays_there(ledger_dir):
     path = ledger_dir(
-        settings=SETTINGS,
+        settings=SETTINGS + DAYS,
         customers=CUSTOMERS,
         invoices="- {id: I1, customer: C, date: 2026-01-01, due: 2026-02-01, amount: 100.00}\n",
         contacts="- {customer: C, date: 2026-10-01, channel: phone, promise_date: 2026-10-10, promise_amount: 100.00}\n",
@@ -625,10 +632,12 @@ def test_the_level_is_a_pure_function_of_ledger_and_date(ledger_dir):
 def test_demo_letters_at_several_levels_in_both_languages():
     result, _ = compute(DEMO)
     levels = {lt.customer: lt.level for lt in result.letters}
+    # no letter on record: nobody above `first`, but PINNACLE, whose broken
+    # promise lets it go one step further (SPEC §2)
     assert levels == {
-        "REDWOOD": "legal",
-        "PINNACLE": "legal",
-        "HUADONG": "second",
+        "REDWOOD": "first",
+        "PINNACLE": "second",
+        "HUADONG": "first",
         "ACME": "first",
         "CASCADE": "first",
         "BLUESKY": "first",
@@ -651,13 +660,12 @@ def test_demo_out_writes_a_letter_per_customer_and_never_overwrites(tmp_path):
         "NORTHWIND.md", "PINNACLE.md", "REDWOOD.md",
     ]  # fmt: skip
     zh = (out / "HUADONG.md").read_text(encoding="utf-8")
-    for phrase in ("## 催款函", "尊敬的王经理：", "贵司", "截至2026年10月31日", "逾期",
-                   "请贵司务必于2026年11月10日前付清", "如贵司已付款，请忽略本函",
-                   "（大写：美元", "INV-2026-0071", "特此函告。"):  # fmt: skip
+    for phrase in ("## 逾期付款通知函", "尊敬的王经理：", "贵司", "截至2026年10月31日", "逾期",
+                   "恳请贵司于2026年11月10日前", "如贵司已付款，请忽略本函",
+                   "（大写：美元", "INV-2026-0071", "顺颂商祺！"):  # fmt: skip
         assert phrase in zh, phrase
-    legal = (out / "REDWOOD.md").read_text(encoding="utf-8")
-    assert "## Notice before legal action" in legal
-    assert "legal proceedings" in legal and "10 November 2026" in legal
+    redwood = (out / "REDWOOD.md").read_text(encoding="utf-8")
+    assert "## Overdue notice" in redwood and "10 November 2026" in redwood
     # Again: refused, nothing changed; with --force, replaced.
     before = (out / "ACME.md").stat().st_mtime_ns
     again = run("--ledger", str(DEMO), "--as-of", AS_OF, "--out", str(out))
@@ -683,7 +691,7 @@ def test_demo_out_in_other_formats(tmp_path, fmt):
 
         message = email.message_from_bytes(data, policy=policy.default)
         assert message["To"].addresses[0].addr_spec == "finance@huadong-trading.example"
-        assert message["Subject"].startswith("催款函")
+        assert message["Subject"].startswith("逾期付款通知函")
         assert "尊敬的王经理" in message.get_body(("plain",)).get_content()
     elif fmt == "html":
         text = data.decode()
@@ -721,7 +729,8 @@ def test_summary_json_and_totals(tmp_path):
     assert summit["skipped"].startswith("dunning block until 2026-12-15")
     assert summit["amount"] is None
     huadong = next(r for r in rows if r["customer"] == "HUADONG")
-    assert (huadong["level"], huadong["language"]) == ("second", "zh")
+    assert (huadong["level"], huadong["language"]) == ("first", "zh")
+    assert huadong["history"] == "nothing sent since overdue on 2026-09-26 → first"
 
 
 def test_summary_table_is_plain_off_a_terminal():

@@ -6,6 +6,7 @@ and `mail` (messages, SMTP, the sent log).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -100,6 +101,7 @@ def dunning(
     Without --out, --preview or --send: a summary of who gets which letter, for
     how much, and who is skipped and why.
     """
+    from arledger import mail
     from arledger.reports import dunning as dunning_report
     from arledger.settle import settle
 
@@ -107,19 +109,28 @@ def dunning(
     alerts = parse_fail_on(fail_on)
     loaded = load_ledger(ledger)
     view = make_view(loaded, as_of, customer, owner, currency)
-    settlement = settle(view)
-    result = dunning_report.compute(view, settlement)
+    log_file = mail.log_path(loaded.root)
+    # One --send at a time, from reading the sent log to recording the last
+    # message (SPEC §2, Sending): the levels are chosen from that log too.
+    lock = (
+        mail.send_lock(log_file, say=stderr)
+        if send and not dry_run
+        else contextlib.nullcontext()
+    )
+    with lock:
+        settlement = settle(view)
+        result = dunning_report.compute(view, settlement, sent=mail.read_log(log_file))
 
-    if preview is not None:
-        _preview(loaded, result, preview, letter_format, sink)
-        raise typer.Exit(common.ExitCode.OK)
-    files = None
-    if out is not None:
-        files = _write_letters(loaded, result, out, letter_format, force, dry_run)
-    if send:
-        report = _send(loaded, result, dry_run)
-    else:
-        report = dunning_report.to_report(result, files)
+        if preview is not None:
+            _preview(loaded, result, preview, letter_format, sink)
+            raise typer.Exit(common.ExitCode.OK)
+        files = None
+        if out is not None:
+            files = _write_letters(loaded, result, out, letter_format, force, dry_run)
+        if send:
+            report = _send(loaded, result, dry_run)
+        else:
+            report = dunning_report.to_report(result, files)
     sink.emit(report, loaded.files)
     raise typer.Exit(_attention(view, settlement, result, alerts))
 
@@ -275,7 +286,6 @@ def _send(ledger: Ledger, result: DunningResult, dry_run: bool) -> Any:
         resend_days=result.policy.resend_days,
         dry_run=dry_run,
         environ=os.environ,
-        protected=ledger.files,
     )
     columns = (
         Column("customer", "Customer"),

@@ -1,9 +1,9 @@
 """Dunning (催款): which customer gets which letter, for how much, and by when.
 
-Pure: a view and its settlement in, `Letter` objects and skip reasons out. The
-level is a function of (ledger, as-of, policy) alone, so re-running on the same
-day gives the same letters; the sent log (`arledger.mail`) only stops duplicate
-delivery and never changes a level. No templates, no clock, no I/O here.
+Pure: a view, its settlement and the sent log's entries in, `Letter` objects
+and skip reasons out. The level climbs one step at a time from what the episode's
+history records (SPEC §2, revised), so re-running on the same day with the same
+log gives the same letters. No templates, no clock, no I/O here.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from arledger.errors import ArledgerError
 from arledger.ledger import LedgerView
@@ -21,6 +22,9 @@ from arledger.money import ZERO, grouped, round_charge
 from arledger.promises import Promise, latest_promise, promises
 from arledger.report import Column, Report, Section
 from arledger.settle import Item, Settlement
+
+if TYPE_CHECKING:
+    from arledger.mail import LogEntry
 
 DAYS_IN_YEAR = 365  # SPEC §2: interest = open × rate × days past due / 365
 FEE_FROM = "second"  # SPEC §1: a flat fee per letter from level `second` on
@@ -40,6 +44,7 @@ class Policy:
     fee_from: int | None  # index into `levels` of the first level with a fee
     pay_days: int
     resend_days: int
+    escalation: str = "steps"  # or "days": the level from days past due alone
 
     @classmethod
     def from_settings(cls, settings: DunningSettings) -> Policy:
@@ -69,7 +74,21 @@ class Policy:
             fee_from=fee_from(levels),
             pay_days=settings.pay_days,
             resend_days=settings.resend_days,
+            escalation=settings.escalation,
         )
+
+    @property
+    def first_overdue(self) -> int:
+        """Index of the first level past due (days ≥ 1): where a customer with
+        no history starts (SPEC §2: 200 days late and no history gets `first`)."""
+        return next(
+            (n for n, lv in enumerate(self.levels) if lv.days >= 1),
+            len(self.levels) - 1,
+        )
+
+    def pay_days_of(self, rank: int) -> int:
+        level = self.levels[rank]
+        return level.pay_days if level.pay_days is not None else self.pay_days
 
 
 def fee_from(levels: Sequence[DunningLevel]) -> int | None:
@@ -173,6 +192,12 @@ class Letter:
     email: str | None
     contact: str | None
     address: str | None
+    history: str = ""  # what the level was chosen from, for the summary
+    # earlier letters of this episode (date, level), oldest first: what a
+    # letter may say about "our earlier letters"
+    previous: tuple[tuple[date, str], ...] = ()
+    # a promise to pay made during the episode (any status) is on record
+    promise_on_record: bool = False
 
     @property
     def overdue(self) -> bool:
@@ -192,6 +217,7 @@ class Skip:
     days: int  # largest days past due among its items
     amount: Decimal  # what the letter would have demanded, before charges
     reason: str
+    history: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,19 +228,72 @@ class DunningResult:
     skipped: tuple[Skip, ...]  # by customer
 
 
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A level chosen, and from what."""
+
+    rank: int
+    base: int  # before a broken promise's extra step
+    history: str  # "first sent 2026-10-05, pay by 2026-10-15 passed → second"
+
+
+def episode_starts(settlement: Settlement, as_of: date) -> dict[tuple[str, str], date]:
+    """The first day of each account's current episode (SPEC §2): the day it
+    last went from nothing overdue to something overdue, for every (customer,
+    currency) with something overdue as of `as_of`.
+
+    An item is overdue from the day after its due date until the day before the
+    application that settled it (still open: until `as_of`).
+    """
+    settled: dict[tuple[str, int | None], date] = {}
+    for application in settlement.history_of():
+        key = (application.invoice, application.instalment)
+        if key not in settled or application.date > settled[key]:
+            settled[key] = application.date
+    one = timedelta(days=1)
+    runs: dict[tuple[str, str], list[tuple[date, date]]] = {}
+    for item in settlement.items:
+        start = item.due + one
+        if item.open > 0:
+            end = as_of
+        elif item.key in settled:
+            end = min(settled[item.key] - one, as_of)
+        else:
+            continue
+        if start <= end:
+            runs.setdefault((item.customer, item.currency), []).append((start, end))
+    starts: dict[tuple[str, str], date] = {}
+    for account, spans in runs.items():
+        spans.sort()
+        begin, last = spans[0]
+        for start, end in spans[1:]:
+            if start > last + one:
+                begin, last = start, end
+            else:
+                last = max(last, end)
+        if last >= as_of:
+            starts[account] = begin
+    return starts
+
+
 # ---------------------------------------------------------------- compute
 
 
 def compute(
-    view: LedgerView, settlement: Settlement, policy: Policy | None = None
+    view: LedgerView,
+    settlement: Settlement,
+    policy: Policy | None = None,
+    sent: Sequence[LogEntry] = (),
 ) -> DunningResult:
     """Choose each customer's dunning level and build its letter (SPEC §2, Dunning).
 
     Per customer and currency: the items that can be demanded are its open,
     undisputed items without an invoice `dunning_block` in force and not on an
-    invoice the customer has promised to pay by a date still to come. The level
-    is the highest whose `days` ≤ the largest days past due among them; a
-    broken, still unpaid latest promise raises it one level. A `reminder` level
+    invoice the customer has promised to pay by a date still to come. Its due
+    level is the highest whose `days` ≤ the largest days past due among them;
+    the level it gets climbs one step at a time from the episode's history (see
+    `_Dunner.choose`); a broken, still unpaid latest promise lets it go one
+    step further. A `reminder` level
     (days ≤ 0) demands the items due within its window; a level past due
     demands the overdue items. Unapplied cash is deducted; no letter when what
     is left is below `min_amount`, when a customer `dunning_block` is in force,
@@ -224,13 +303,14 @@ def compute(
         view: the ledger as of a date, filtered.
         settlement: `settle(view)`.
         policy: default from the view's settings.
+        sent: the sent log's entries (`mail.read_log`): the letters on record.
     """
     policy = policy or Policy.from_settings(view.settings.dunning)
     accounts: dict[tuple[str, str], list[Item]] = {}
     for item in settlement.items:
         if item.open > 0:
             accounts.setdefault((item.customer, item.currency), []).append(item)
-    dunner = _Dunner(view, settlement, policy)
+    dunner = _Dunner(view, settlement, policy, sent)
     letters: list[Letter] = []
     skipped: list[Skip] = []
     for (customer_id, currency), items in sorted(accounts.items()):
@@ -249,12 +329,19 @@ class _Dunner:
     """What `compute` needs for every account, worked out once."""
 
     def __init__(
-        self, view: LedgerView, settlement: Settlement, policy: Policy
+        self,
+        view: LedgerView,
+        settlement: Settlement,
+        policy: Policy,
+        sent: Sequence[LogEntry],
     ) -> None:
         self.view = view
         self.policy = policy
         self.levels = policy.levels
+        self.episodes = episode_starts(settlement, view.as_of)
+        self.sent = sent
         found = promises(view, settlement)
+        self.promises = found
         self.latest = latest_promise(found)
         self.open: dict[str, list[Promise]] = {}
         for promise in found:
@@ -264,6 +351,76 @@ class _Dunner:
 
     def days_of(self, item: Item) -> int:
         return (self.view.as_of - item.due).days
+
+    def history(self, customer: str, currency: str) -> list[tuple[date, int]]:
+        """The letters on record in the account's current episode: (date, rank),
+        oldest first. Entries of levels no longer in the ladder are left out."""
+        start = self.episodes.get((customer, currency))
+        if start is None:
+            return []
+        ranks = {level.name: n for n, level in enumerate(self.levels)}
+        return sorted(
+            (e.date, ranks[e.level])
+            for e in self.sent
+            if e.customer == customer
+            and e.currency in ("", currency)
+            and e.level in ranks
+            and start <= e.date <= self.view.as_of
+        )
+
+    def choose(
+        self, customer: str, currency: str, days: int, broken: Promise | None
+    ) -> Step:
+        """The level of an account whose worst item is `days` past due (SPEC §2).
+
+        With `escalation: steps`: the lower of the due level and one step above
+        the highest level sent in the episode, the step only once that letter's
+        pay-by date has passed; no history starts at the first level past due.
+        A broken promise lets it go one step further (never above the due level
+        + 1). With `escalation: days`: the due level (+1 for a broken promise).
+        """
+        levels, policy = self.levels, self.policy
+        top = len(levels) - 1
+        due = dunning_level(days, levels)
+        assert due is not None
+        first = policy.first_overdue
+        if policy.escalation == "days":
+            rank = due
+            text = f"{days} days past due → {levels[due].name} (escalation: days)"
+        elif due < first:
+            rank = due
+            when = f"due in {-days} days" if days < 0 else "due today"
+            text = f"{when} → {levels[due].name}"
+        else:
+            steps = self.history(customer, currency)
+            if not steps:
+                start = self.episodes.get((customer, currency))
+                since = f" since overdue on {start.isoformat()}" if start else ""
+                cap = first
+                text = f"nothing sent{since}"
+            else:
+                highest = max(rank for _, rank in steps)
+                last = max(day for day, rank in steps if rank == highest)
+                pay_by = last + timedelta(days=policy.pay_days_of(highest))
+                passed = self.view.as_of > pay_by
+                cap = min(max(first, highest + 1 if passed else highest), top)
+                text = (
+                    f"{levels[highest].name} sent {last.isoformat()}, pay by "
+                    f"{pay_by.isoformat()} {'passed' if passed else 'not passed'}"
+                )
+            rank = min(due, cap)
+            text = f"{text} → {levels[cap].name}"
+            if due < cap:
+                text = f"{text}; {days} days past due → {levels[due].name}"
+        base = rank
+        if broken is not None:
+            rank = min(rank + 1, top)
+            if rank != base:
+                text = (
+                    f"{text}; broken promise of {broken.made.isoformat()} → "
+                    f"{levels[rank].name}"
+                )
+        return Step(rank, base, text)
 
     def account(
         self, customer_id: str, currency: str, items: list[Item]
@@ -281,10 +438,24 @@ class _Dunner:
         name = customer.name if customer else customer_id
         language = (customer.language if customer else None) or view.settings.language
 
-        def skip(level: int | None, days: int, amount: Decimal, reason: str) -> Skip:
+        def skip(
+            level: int | None,
+            days: int,
+            amount: Decimal,
+            reason: str,
+            history: str | None = None,
+        ) -> Skip:
             level_name = levels[level].name if level is not None else None
             return Skip(
-                customer_id, name, language, currency, level_name, days, amount, reason
+                customer_id,
+                name,
+                language,
+                currency,
+                level_name,
+                days,
+                amount,
+                reason,
+                history,
             )
 
         lowest = levels[0].days
@@ -318,11 +489,13 @@ class _Dunner:
                     _promise_text(on_invoice[i.invoice], currency)
                     for i in held_promised
                 )
+                step = self.choose(customer_id, currency, days, None)
                 return skip(
-                    dunning_level(days, levels),
+                    step.rank,
                     days,
                     sum((i.open for i in held), ZERO),
                     "; ".join(reasons),
+                    step.history,
                 )
             late = [i for i in disputed if days_of(i) >= lowest]
             if late:
@@ -343,27 +516,29 @@ class _Dunner:
         demanded = [i for i in candidates if days_of(i) >= threshold]
         principal = sum((i.open for i in demanded), ZERO)
 
+        promise = self.latest.get(customer_id)
+        broken = promise if promise is not None and promise.status == "broken" else None
+        step = self.choose(customer_id, currency, days, broken)
+        rank = step.rank
+        level = levels[rank]
+
         block = customer.dunning_block if customer else None
         if block is not None and as_of < block.until:
             reason = f"dunning block until {block.until.isoformat()}"
             if block.reason:
                 reason = f"{reason}: {block.reason}"
-            return skip(base, days, principal, reason)
+            return skip(rank, days, principal, reason, step.history)
         customer_wide = [p for p in open_promises if not _promised_invoice(p)]
         if customer_wide:
             # Mahnstopp: a customer who has promised is not written to before
             # the promised date.
             return skip(
-                base, days, principal, _promise_text(customer_wide[-1], currency)
+                rank,
+                days,
+                principal,
+                _promise_text(customer_wide[-1], currency),
+                step.history,
             )
-
-        promise = self.latest.get(customer_id)
-        rank = base
-        broken = None
-        if promise is not None and promise.status == "broken":
-            broken = promise
-            rank = min(base + 1, len(levels) - 1)
-        level = levels[rank]
 
         credit = self.unapplied.get((customer_id, currency), ZERO)
         net = principal - credit
@@ -374,6 +549,7 @@ class _Dunner:
                 principal,
                 f"unapplied cash of {grouped(credit, currency)} covers "
                 f"the {grouped(principal, currency)} due",
+                step.history,
             )
         if net < policy.min_amount:
             return skip(
@@ -382,6 +558,7 @@ class _Dunner:
                 net,
                 f"{grouped(net, currency)} due is below the minimum of "
                 f"{grouped(policy.min_amount, currency)}",
+                step.history,
             )
 
         letter_items = tuple(
@@ -424,11 +601,24 @@ class _Dunner:
             fee=fee,
             total=net + interest + fee,
             pay_by=pay_by,
-            escalated_from=levels[base].name if rank != base else None,
+            escalated_from=levels[step.base].name if rank != step.base else None,
             broken_promise=broken,
             email=customer.email if customer else None,
             contact=customer.contact if customer else None,
             address=customer.address if customer else None,
+            history=step.history,
+            previous=tuple(
+                (day, levels[n].name) for day, n in self.history(customer_id, currency)
+            ),
+            promise_on_record=self.promise_on_record(customer_id, currency),
+        )
+
+    def promise_on_record(self, customer: str, currency: str) -> bool:
+        """A promise to pay made in the account's episode (any status)."""
+        start = self.episodes.get((customer, currency))
+        return any(
+            p.customer == customer and (start is None or p.made >= start)
+            for p in self.promises
         )
 
 
@@ -494,6 +684,7 @@ def summary_columns(with_files: bool = False) -> tuple[Column, ...]:
         Column("pay_by", "Pay by", "date"),
         Column("note", "Note"),
         Column("skipped", "Skipped", "text", "bad"),
+        Column("history", "History"),
     )
     return (*columns, Column("file", "File")) if with_files else columns
 
@@ -542,6 +733,7 @@ def to_report(
             "pay_by": letter.pay_by,
             "skipped": None,
             "note": letter_note(letter),
+            "history": letter.history,
         }
         if files is not None:
             row["file"] = files.get((letter.customer, letter.currency))
@@ -559,6 +751,7 @@ def to_report(
             "pay_by": None,
             "skipped": skip.reason,
             "note": None,
+            "history": skip.history,
         }
         if files is not None:
             row["file"] = None
