@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
+from arledger import mail
 from arledger.cli import app
 from arledger.letters import TemplateProblem, render_letter, zh_capital
 from arledger.loader import load
@@ -624,6 +625,202 @@ def test_the_level_is_a_pure_function_of_ledger_and_date(ledger_dir):
     )
     assert compute(path)[0] == first
     assert compute(path, "2026-11-03")[0].letters[0].level == "reminder"
+
+
+# ---------------------------------------------------------------- one step at a time
+
+LOG_HEADER = "date,customer,level,currency,amount,message_id\n"
+
+
+def stepped(ledger_dir, sent: str, *, as_of: str = AS_OF, **files: str):
+    """The letter or skip of customer C with `sent` as the sent log's lines."""
+    files = {"settings": SETTINGS, "customers": CUSTOMERS, **files}
+    path = ledger_dir(**files, **{"dunning-log.csv": LOG_HEADER + sent})
+    ledger, errors = load(path)
+    assert not [e for e in errors if not e.warning], errors
+    view = ledger.view(date.fromisoformat(as_of))
+    log = mail.read_log(path / "dunning-log.csv")
+    result = dunning.compute(view, settle(view), sent=log)
+    return one(result)
+
+
+LONG_LATE = (
+    "- {id: I1, customer: C, date: 2026-07-01, due: 2026-08-01, amount: 100.00}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("sent", "as_of", "level", "history"),
+    [
+        # no letter on record: `first`, however late (91 days: due level legal)
+        ("", AS_OF, "first", "nothing sent since overdue on 2026-08-02 → first"),
+        # a reminder before the due date is before the episode; one within it
+        # is not a step past `first`
+        ("2026-07-29,C,reminder,USD,100.00,<r@x>\n", AS_OF, "first",
+         "nothing sent since overdue on 2026-08-02 → first"),
+        ("2026-08-05,C,reminder,USD,100.00,<r@x>\n", AS_OF, "first",
+         "reminder sent 2026-08-05, pay by 2026-08-15 passed → first"),
+        # one step, once the pay-by date has passed
+        ("2026-10-05,C,first,USD,100.00,<a@x>\n", AS_OF, "second",
+         "first sent 2026-10-05, pay by 2026-10-15 passed → second"),
+        # pay-by not passed: the same level again
+        ("2026-10-25,C,first,USD,100.00,<a@x>\n", AS_OF, "first",
+         "first sent 2026-10-25, pay by 2026-11-04 not passed → first"),
+        # on the pay-by date itself: not yet; the day after: a step
+        ("2026-10-21,C,first,USD,100.00,<a@x>\n", "2026-10-31", "first",
+         "first sent 2026-10-21, pay by 2026-10-31 not passed → first"),
+        ("2026-10-21,C,first,USD,100.00,<a@x>\n", "2026-11-01", "second",
+         "first sent 2026-10-21, pay by 2026-10-31 passed → second"),
+        # the highest level sent counts, then its own pay-by
+        ("2026-09-01,C,first,USD,1,<a@x>\n2026-09-20,C,second,USD,1,<b@x>\n"
+         "2026-10-01,C,final,USD,1,<c@x>\n", AS_OF, "legal",
+         "final sent 2026-10-01, pay by 2026-10-11 passed → legal"),
+        # the top level stays the top level
+        ("2026-10-01,C,legal,USD,1,<d@x>\n", AS_OF, "legal",
+         "legal sent 2026-10-01, pay by 2026-10-11 passed → legal"),
+        # other customers, currencies, unknown levels and later dates: not its history
+        ("2026-10-01,D,final,USD,1,<a@x>\n2026-10-01,C,final,EUR,1,<b@x>\n"
+         "2026-10-01,C,nudge,USD,1,<c@x>\n2026-11-02,C,final,USD,1,<e@x>\n",
+         AS_OF, "first", "nothing sent since overdue on 2026-08-02 → first"),
+    ],
+)  # fmt: skip
+def test_the_level_climbs_one_step_at_a_time(ledger_dir, sent, as_of, level, history):
+    letter = stepped(ledger_dir, sent, as_of=as_of, invoices=LONG_LATE)
+    assert (letter.level, letter.history) == (level, history)
+
+
+def test_the_due_level_still_caps_the_step(ledger_dir):
+    """20 days past due is `second` by days: a `second` already sent whose
+    pay-by passed would allow `final`, but the days do not."""
+    letter = stepped(
+        ledger_dir,
+        "2026-10-12,C,first,USD,1,<a@x>\n2026-10-18,C,second,USD,1,<b@x>\n",
+        invoices="- {id: I1, customer: C, date: 2026-09-01, due: 2026-10-11, amount: 100.00}\n",
+    )
+    assert letter.level == "second"
+    assert letter.history == (
+        "second sent 2026-10-18, pay by 2026-10-28 passed → final; "
+        "20 days past due → second"
+    )
+    assert letter.previous == (
+        (date(2026, 10, 12), "first"),
+        (date(2026, 10, 18), "second"),
+    )
+
+
+def test_a_level_pay_days_sets_when_the_next_step_may_come(ledger_dir):
+    letter = stepped(
+        ledger_dir,
+        "2026-10-25,C,first,USD,1,<a@x>\n",
+        settings=SETTINGS + "dunning: {levels: [{name: first, days: 1, pay_days: 3}, "
+        "{name: second, days: 15}]}\n",
+        invoices=LONG_LATE,
+    )
+    assert letter.level == "second"
+    assert letter.history == "first sent 2026-10-25, pay by 2026-10-28 passed → second"
+
+
+NEW_EPISODE_LOG = (
+    "2026-06-05,C,first,USD,1,<a@x>\n2026-06-20,C,second,USD,1,<b@x>\n"
+    "2026-07-05,C,final,USD,1,<c@x>\n"
+)
+
+
+def test_a_new_episode_after_everything_was_paid_starts_again(ledger_dir):
+    """I1 was chased up to `final`, then paid on 08-20; I2 fell due on 10-01
+    (30 days: `final` by days): a new episode with nothing sent: `first`."""
+    letter = stepped(
+        ledger_dir,
+        NEW_EPISODE_LOG,
+        invoices="""\
+        - {id: I1, customer: C, date: 2026-05-01, due: 2026-06-01, amount: 100.00}
+        - {id: I2, customer: C, date: 2026-09-01, due: 2026-10-01, amount: 50.00}
+        """,
+        payments="- {customer: C, date: 2026-08-20, amount: 100.00, invoice: I1}\n",
+    )
+    assert letter.level == "first"
+    assert letter.history == "nothing sent since overdue on 2026-10-02 → first"
+    assert letter.previous == ()
+
+
+def test_an_episode_goes_on_while_something_is_overdue(ledger_dir):
+    """I2 fell overdue (08-11) before I1 was paid (08-20): one episode, so the
+    `final` of 07-05 is its history and the next step is `legal`."""
+    letter = stepped(
+        ledger_dir,
+        NEW_EPISODE_LOG,
+        invoices="""\
+        - {id: I1, customer: C, date: 2026-05-01, due: 2026-06-01, amount: 100.00}
+        - {id: I2, customer: C, date: 2026-07-01, due: 2026-08-10, amount: 50.00}
+        """,
+        payments="- {customer: C, date: 2026-08-20, amount: 100.00, invoice: I1}\n",
+    )
+    assert letter.level == "legal"
+    assert letter.history.startswith("final sent 2026-07-05")
+
+
+BROKEN = "- {customer: C, date: 2026-10-01, channel: phone, promise_date: 2026-10-10, promise_amount: 100.00}\n"
+
+
+@pytest.mark.parametrize(
+    ("sent", "due", "level", "history"),
+    [
+        # no history: `second`
+        ("", "2026-08-01", "second",
+         "nothing sent since overdue on 2026-08-02 → first; "
+         "broken promise of 2026-10-01 → second"),
+        # one step further than the rule allows
+        ("2026-10-05,C,first,USD,1,<a@x>\n", "2026-08-01", "final",
+         "first sent 2026-10-05, pay by 2026-10-15 passed → second; "
+         "broken promise of 2026-10-01 → final"),
+        # never above the due level + 1: 20 days is `second` by days
+        ("2026-10-12,C,first,USD,1,<a@x>\n2026-10-19,C,second,USD,1,<b@x>\n",
+         "2026-10-11", "final",
+         "second sent 2026-10-19, pay by 2026-10-29 passed → final; "
+         "20 days past due → second; broken promise of 2026-10-01 → final"),
+    ],
+)  # fmt: skip
+def test_a_broken_promise_goes_one_step_further(ledger_dir, sent, due, level, history):
+    letter = stepped(
+        ledger_dir,
+        sent,
+        invoices=f"- {{id: I1, customer: C, date: 2026-07-01, due: {due}, amount: 100.00}}\n",
+        contacts=BROKEN,
+    )
+    assert (letter.level, letter.history) == (level, history)
+    assert letter.broken_promise is not None and letter.promise_on_record
+
+
+def test_escalation_days_keeps_the_level_of_the_days(ledger_dir):
+    letter = stepped(
+        ledger_dir,
+        "",
+        settings=SETTINGS + DAYS,
+        invoices=LONG_LATE,
+    )
+    assert (letter.level, letter.history) == (
+        "legal",
+        "91 days past due → legal (escalation: days)",
+    )
+
+
+def test_the_summary_shows_the_history_and_reads_the_sent_log(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers=CUSTOMERS,
+        invoices=LONG_LATE,
+        **{"dunning-log.csv": LOG_HEADER + "2026-10-05,C,first,USD,1,<a@x>\n"},
+    )
+    table = run("--ledger", str(path), "--as-of", AS_OF)
+    assert table.exit_code == 0, table.output
+    assert "History" in table.stdout
+    assert "first sent 2026-10-05, pay by 2026-10-15 passed → second" in table.stdout
+    data = json.loads(run("--ledger", str(path), "--as-of", AS_OF, "-f", "json").stdout)
+    (row,) = data["sections"][0]["rows"]
+    assert (row["level"], row["history"]) == (
+        "second",
+        "first sent 2026-10-05, pay by 2026-10-15 passed → second",
+    )
 
 
 # ---------------------------------------------------------------- the demo

@@ -196,7 +196,7 @@ class Letter:
     # earlier letters of this episode (date, level), oldest first: what a
     # letter may say about "our earlier letters"
     previous: tuple[tuple[date, str], ...] = ()
-    # a promise to pay made during the episode (any status) is on record
+    # a promise to pay is on record for the customer (any status)
     promise_on_record: bool = False
 
     @property
@@ -610,16 +610,13 @@ class _Dunner:
             previous=tuple(
                 (day, levels[n].name) for day, n in self.history(customer_id, currency)
             ),
-            promise_on_record=self.promise_on_record(customer_id, currency),
+            promise_on_record=self.promise_on_record(customer_id),
         )
 
-    def promise_on_record(self, customer: str, currency: str) -> bool:
-        """A promise to pay made in the account's episode (any status)."""
-        start = self.episodes.get((customer, currency))
-        return any(
-            p.customer == customer and (start is None or p.made >= start)
-            for p in self.promises
-        )
+    def promise_on_record(self, customer: str) -> bool:
+        """Any promise to pay on record for the customer (any status, any date
+        up to as-of): a letter then never says "no proposal to pay"."""
+        return any(p.customer == customer for p in self.promises)
 
 
 def _blocked(view: LedgerView, item: Item) -> bool:
