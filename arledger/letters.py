@@ -645,6 +645,11 @@ def letter_context(letter: Letter, settings: Settings, fmt: str) -> dict[str, An
     `contact_name` (the contact without its department, or None), `amount`
     (the total with its currency: `USD 16,668.90`), `total_capital` (the total
     in Chinese capitals), `n_items`, `rate` (the interest rate as `8.00%`),
+    what the history backs — `earlier_letters` ((date, level) of the letters
+    recorded earlier in this episode, oldest first), `written_before`,
+    `times_written`, `last_written` (the date of the last one, or None),
+    `promise_on_record` (a promise to pay is recorded: never write "no
+    proposal to pay"), `first_notice` (no earlier letter) —
     and the helpers `lines(...)`, `strong(text)`, `heading(text)`,
     `demand_table()`, `dispute_table()`; the filter `paragraphs` lays out a
     block's text.
@@ -652,7 +657,14 @@ def letter_context(letter: Letter, settings: Settings, fmt: str) -> dict[str, An
     from arledger.mail import title
 
     writer = _Writer(fmt, letter.language, letter)
+    earlier = [(day, level) for day, level in letter.previous if day < letter.as_of]
     return {
+        "earlier_letters": earlier,
+        "written_before": bool(earlier),
+        "times_written": len(earlier),
+        "last_written": earlier[-1][0] if earlier else None,
+        "first_notice": not earlier,
+        "promise_on_record": letter.promise_on_record,
         "letter": letter,
         "company": settings.company,
         "fmt": fmt,

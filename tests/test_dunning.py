@@ -1065,3 +1065,113 @@ def test_a_level_without_a_template_says_which_file_to_add(ledger_dir):
 )
 def test_amounts_in_chinese_capitals(amount, currency, text):
     assert zh_capital(D(amount), currency) == text
+
+
+# ---------------------------------------------------------------- letters say only what the history backs
+
+HISTORY_CUSTOMERS = """\
+- {id: C, name: Customer Ltd, contact: Pat Doe (AP)}
+- {id: Z, name: 华东贸易有限公司, contact: 王经理（财务部）, language: zh}
+- {id: K, name: 重点客户有限公司, language: zh, key_account: true}
+"""
+HISTORY_INVOICES = "".join(
+    f"- {{id: I{c}, customer: {c}, date: 2026-07-01, due: 2026-08-01, amount: 100.00}}\n"
+    for c in "CZK"
+)
+
+
+def two_letters(level: str) -> str:
+    """Two letters at `level` on record for every customer: 09-01 and 09-20."""
+    return "".join(
+        f"2026-09-01,{c},{level},USD,1,<a{c}@x>\n2026-09-20,{c},{level},USD,1,<b{c}@x>\n"
+        for c in "CZK"
+    )
+
+
+def history_letters(ledger_dir, sent: str, *, level: str, contacts: str = ""):
+    """Every customer's letter at `level` (a ladder of that one level past due,
+    so the level does not depend on the history), rendered as text."""
+    path = ledger_dir(
+        settings=SETTINGS + f"dunning: {{levels: [{{name: {level}, days: 1}}]}}\n",
+        customers=HISTORY_CUSTOMERS,
+        invoices=HISTORY_INVOICES,
+        contacts=contacts or "[]\n",
+        **{"dunning-log.csv": LOG_HEADER + sent},
+    )
+    ledger, errors = load(path)
+    assert not [e for e in errors if not e.warning], errors
+    view = ledger.view(date.fromisoformat(AS_OF))
+    result = dunning.compute(
+        view, settle(view), sent=mail.read_log(path / "dunning-log.csv")
+    )
+    return {
+        lt.customer: render_letter(
+            lt, "txt", settings=ledger.settings, ledger_root=path
+        )
+        .replace("\n", " ")
+        .replace("\u3000", "")
+        for lt in result.letters
+    }
+
+
+WRITTEN_BEFORE = (
+    "We wrote to you", "We have written to you", "Despite our", "several times",
+    "此前", "致函", "多次催告",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("level", ["second", "final", "legal"])
+def test_no_letter_on_record_means_no_we_have_written_before(ledger_dir, level):
+    texts = history_letters(ledger_dir, "", level=level)
+    for customer, text in texts.items():
+        for claim in WRITTEN_BEFORE:
+            assert claim not in " ".join(text.split()), (customer, claim)
+
+
+@pytest.mark.parametrize(
+    ("level", "en", "zh"),
+    [
+        ("second", "We wrote to you on 20 September 2026 about the overdue invoice",
+         "我司已于2026年9月20日就下列逾期款项致函贵司"),  # the last one
+        ("final", "Despite our letters of 1 September 2026 and since",
+         "我司自2026年9月1日起已2次致函催告"),
+        ("legal", "We have written to you twice since 1 September 2026",
+         "经我司自2026年9月1日起2次致函催告"),
+    ],
+)  # fmt: skip
+def test_earlier_letters_on_record_are_mentioned(ledger_dir, level, en, zh):
+    texts = history_letters(ledger_dir, two_letters(level), level=level)
+    assert en in " ".join(texts["C"].split())
+    assert zh in texts["Z"]
+
+
+def test_no_proposal_to_pay_is_never_said_next_to_a_promise(ledger_dir):
+    without = history_letters(ledger_dir, "", level="legal")
+    assert "neither payment nor any proposal to pay" in " ".join(without["C"].split())
+    assert "亦未提出任何还款方案" in without["Z"]
+    promised = history_letters(
+        ledger_dir,
+        "",
+        level="legal",
+        contacts="""\
+        - {customer: C, date: 2026-09-01, channel: phone, promise_date: 2026-09-10}
+        - {customer: Z, date: 2026-09-01, channel: phone, promise_date: 2026-09-10}
+        """,
+    )
+    assert "proposal to pay" not in " ".join(promised["C"].split())
+    assert "还款方案" not in promised["Z"]
+
+
+def test_a_first_notice_to_a_key_account_has_no_deemed_consent(ledger_dir):
+    """三日内……视为无异议 is for a customer already written to, and never for a
+    key account's first notice."""
+    first = history_letters(ledger_dir, "", level="second")
+    assert "视为贵司对上述欠款无异议" in first["Z"]  # not a key account
+    assert "三日内" not in first["K"] and "视为" not in first["K"]
+    later = history_letters(ledger_dir, two_letters("second"), level="second")
+    assert "视为贵司对上述欠款无异议" in later["K"]
+
+
+def test_a_chinese_letter_has_a_seal_line_after_the_company_name(ledger_dir):
+    text = history_letters(ledger_dir, "", level="second")["Z"]
+    assert "Test Trading Co. （盖章） 应收账款部" in text

@@ -198,6 +198,7 @@ class Letter:
     previous: tuple[tuple[date, str], ...] = ()
     # a promise to pay is on record for the customer (any status)
     promise_on_record: bool = False
+    key_account: bool = False
 
     @property
     def overdue(self) -> bool:
@@ -611,6 +612,7 @@ class _Dunner:
                 (day, levels[n].name) for day, n in self.history(customer_id, currency)
             ),
             promise_on_record=self.promise_on_record(customer_id),
+            key_account=bool(customer and customer.key_account),
         )
 
     def promise_on_record(self, customer: str) -> bool:
