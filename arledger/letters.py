@@ -214,9 +214,8 @@ ZH_CURRENCY = {
     "SGD": "新加坡元",
     "CHF": "瑞士法郎",
 }
-_ZH_DIGITS = "零壹贰叁肆伍陆柒捌玖"
-_ZH_UNITS = ("", "拾", "佰", "仟")
-_ZH_SECTIONS = ("", "万", "亿", "万亿")
+# cn2an writes up to 16 whole digits; a larger total gets no capitals.
+ZH_CAPITALS_BELOW = Decimal(10) ** 16
 
 _MONTHS = (
     "January February March April May June July August September October "
@@ -235,62 +234,21 @@ def percent(rate: Decimal) -> str:
 
 
 def zh_capital(amount: Decimal, currency: str) -> str:
-    """An amount in Chinese capitals (大写金额): `美元壹万陆仟陆佰陆拾捌元玖角整`.
+    """An amount in Chinese capitals (大写金额): `美元壹万陆仟陆佰陆拾捌元玖角`.
 
-    Empty for currencies with more than two decimals. Negative amounts are not
-    written in capitals.
+    Written by cn2an's RMB mode (整 after 元; after 角 it may be left out, as
+    the 支付结算办法 allows). Empty — the letter then shows no capitals — for
+    currencies with more than two decimals, negative amounts, and amounts of
+    10^16 or more (beyond cn2an's 16 whole digits).
     """
-    places = minor_units(currency)
-    if places > 2 or amount < 0:
+    if minor_units(currency) > 2 or amount < 0:
         return ""
     amount = quantize(amount, currency)
-    cents = int(amount * 100)
-    whole, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
-    text = _zh_whole(whole) + "元" if whole else ""
-    if jiao:
-        text += _ZH_DIGITS[jiao] + "角"
-    elif fen and whole:
-        text += "零"
-    if fen:
-        text += _ZH_DIGITS[fen] + "分"
-    if not text:
-        text = "零元"
-    if not fen:
-        text += "整"
-    return ZH_CURRENCY.get(currency, currency) + text
+    if amount >= ZH_CAPITALS_BELOW:
+        return ""
+    from cn2an import an2cn
 
-
-def _zh_whole(number: int) -> str:
-    sections = []
-    while number:
-        sections.append(number % 10000)
-        number //= 10000
-    text = ""
-    gap = False  # a zero section (or leading zeros) since the last digit written
-    for index in range(len(sections) - 1, -1, -1):
-        section = sections[index]
-        if section == 0:
-            gap = bool(text)
-            continue
-        if text and (gap or section < 1000):
-            text += "零"
-        text += _zh_section(section) + _ZH_SECTIONS[index]
-        gap = False
-    return text
-
-
-def _zh_section(section: int) -> str:
-    text, zero = "", False
-    for position in (3, 2, 1, 0):
-        digit = section // 10**position % 10
-        if digit == 0:
-            zero = bool(text)
-            continue
-        if zero:
-            text += "零"
-            zero = False
-        text += _ZH_DIGITS[digit] + _ZH_UNITS[position]
-    return text
+    return ZH_CURRENCY.get(currency, currency) + an2cn(f"{amount:f}", "rmb")
 
 
 def contact_name(contact: str | None) -> str | None:

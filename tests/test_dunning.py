@@ -1052,14 +1052,25 @@ def test_a_level_without_a_template_says_which_file_to_add(ledger_dir):
     ("amount", "currency", "text"),
     [
         ("53661.15", "USD", "美元伍万叁仟陆佰陆拾壹元壹角伍分"),
-        ("16668.90", "USD", "美元壹万陆仟陆佰陆拾捌元玖角整"),
+        ("16668.90", "USD", "美元壹万陆仟陆佰陆拾捌元玖角"),
         ("10005.00", "CNY", "人民币壹万零伍元整"),
         ("1000010.00", "CNY", "人民币壹佰万零壹拾元整"),
         ("101000.00", "CNY", "人民币壹拾万壹仟元整"),
         ("20000001.00", "CNY", "人民币贰仟万零壹元整"),
         ("100000000.00", "CNY", "人民币壹亿元整"),
         ("1.05", "CNY", "人民币壹元零伍分"),
-        ("0.50", "CNY", "人民币伍角整"),
+        ("0.50", "CNY", "人民币伍角"),
+        ("0.05", "CNY", "人民币伍分"),
+        ("100020003000.40", "CNY", "人民币壹仟亿贰仟万叁仟元肆角"),
+        ("1000000000000.00", "CNY", "人民币壹万亿元整"),
+        (
+            "9999999999999999.99",
+            "CNY",
+            "人民币玖仟玖佰玖拾玖万玖仟玖佰玖拾玖亿玖仟玖佰玖拾玖万玖仟玖佰玖拾玖元玖角玖分",
+        ),
+        ("10000000000000000.00", "CNY", ""),  # beyond 16 digits: no capitals
+        ("-5.00", "CNY", ""),
+        ("1.234", "KWD", ""),  # three decimals
         ("1200", "JPY", "日元壹仟贰佰元整"),
     ],
 )
@@ -1175,3 +1186,17 @@ def test_a_first_notice_to_a_key_account_has_no_deemed_consent(ledger_dir):
 def test_a_chinese_letter_has_a_seal_line_after_the_company_name(ledger_dir):
     text = history_letters(ledger_dir, "", level="second")["Z"]
     assert "Test Trading Co. （盖章） 应收账款部" in text
+
+
+def test_a_huge_total_renders_without_capitals(ledger_dir):
+    path = ledger_dir(
+        settings=SETTINGS,
+        customers="- {id: Z, name: 华东贸易有限公司, language: zh}\n",
+        invoices="- {id: I1, customer: Z, date: 2026-09-01, due: 2026-10-21, "
+        "amount: 10000000000000000.00}\n",
+    )
+    result, ledger = compute(path)
+    text = render_letter(
+        one(result, "Z"), "md", settings=ledger.settings, ledger_root=path
+    )
+    assert "10,000,000,000,000,000.00" in text and "大写" not in text
