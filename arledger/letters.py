@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
     import jinja2
 
+    from arledger.errors import LedgerError
+    from arledger.ledger import Ledger
     from arledger.model import Settings
     from arledger.reports.dunning import Letter, LetterItem
 
@@ -725,3 +727,67 @@ def letter_message(
         now=now,
         reply_to=reply_to,
     )
+
+
+def missing_templates(ledger: Ledger) -> list[LedgerError]:
+    """Warnings for `check` (SPEC §13): a dunning level without a letter template
+    in a language some customer uses (`dunning` would stop at that letter).
+
+    A level's template is `LEVEL.LANG.md.j2` in the ledger's `templates/` or
+    built in (the md template writes every format). Each warning points at the
+    level's name in arledger.yaml.
+    """
+    from arledger.errors import LedgerError, Source
+
+    languages: dict[str, list[str]] = {}
+    for customer in ledger.customers.values():
+        language = customer.language or ledger.settings.language
+        languages.setdefault(language, []).append(customer.id)
+    own = ledger.root / "templates"
+    lines = _level_lines(ledger.root / "arledger.yaml")
+    found = []
+    for n, level in enumerate(ledger.settings.dunning.levels):
+        for language, customers in sorted(languages.items()):
+            name = f"{level.name}.{language}.md.j2"
+            if (own / name).is_file() or (BUILTIN / name).is_file():
+                continue
+            who = ", ".join(customers[:3]) + (
+                f" and {len(customers) - 3} more" if len(customers) > 3 else ""
+            )
+            found.append(
+                LedgerError(
+                    Source("arledger.yaml", lines.get(n, 1)),
+                    f"dunning level {level.name!r} has no letter template in "
+                    f"{language!r} (customers {who}): add templates/{name}, or "
+                    "keep the built-in level names (reminder, first, second, "
+                    "final, legal)",
+                    warning=True,
+                )
+            )
+    return found
+
+
+def _level_lines(settings_file: Path) -> dict[int, int]:
+    """The line of each `dunning.levels` entry's name in arledger.yaml (1-based)."""
+    import yaml
+
+    try:
+        node = yaml.compose(settings_file.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+
+    def child(parent: Any, key: str) -> Any:
+        if isinstance(parent, yaml.MappingNode):
+            for k, v in parent.value:
+                if getattr(k, "value", None) == key:
+                    return v
+        return None
+
+    levels = child(child(node, "dunning"), "levels")
+    if not isinstance(levels, yaml.SequenceNode):
+        return {}
+    found = {}
+    for n, entry in enumerate(levels.value):
+        name = child(entry, "name")
+        found[n] = (name or entry).start_mark.line + 1
+    return found

@@ -1200,3 +1200,38 @@ def test_a_huge_total_renders_without_capitals(ledger_dir):
         one(result, "Z"), "md", settings=ledger.settings, ledger_root=path
     )
     assert "10,000,000,000,000,000.00" in text and "大写" not in text
+
+
+# ---------------------------------------------------------------- check and dunning agree on templates
+
+
+def test_check_warns_of_a_level_without_a_template_in_a_customers_language(
+    ledger_dir,
+):
+    path = ledger_dir(
+        settings=SETTINGS + "dunning:\n  levels:\n    - {name: first, days: 1}\n"
+        "    - {name: zweite, days: 15}\n",
+        customers=HISTORY_CUSTOMERS,
+        invoices=HISTORY_INVOICES,
+    )
+    (path / "templates").mkdir()
+    (path / "templates" / "zweite.en.md.j2").write_text(
+        "{% extends 'first.en.md.j2' %}\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(app, ["check", "--ledger", str(path)])
+    assert result.exit_code == 0, result.output  # a warning, as SPEC §13 says
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warnings == [
+        "arledger.yaml:6: warning: dunning level 'zweite' has no letter template "
+        "in 'zh' (customers Z, K): add templates/zweite.zh.md.j2, or keep the "
+        "built-in level names (reminder, first, second, final, legal)"
+    ]
+    # and dunning stops at exactly that letter, saying the same
+    out = run("--ledger", str(path), "--as-of", AS_OF, "--out", str(path / "out"),
+              "--dry-run", "--format", "md")  # fmt: skip
+    assert out.exit_code == 2 and "zweite.zh.md.j2" in out.stderr
+
+
+def test_check_is_quiet_about_the_built_in_levels():
+    result = CliRunner().invoke(app, ["check", "--ledger", str(DEMO)])
+    assert result.exit_code == 0 and "template" not in result.output

@@ -31,6 +31,9 @@ def check(
     if format not in ("text", "json"):
         raise UsageError(f"unknown format {format!r}; choose text or json")
     loaded, errors = load(ledger)
+    from arledger.letters import missing_templates
+
+    errors = sorted([*errors, *missing_templates(loaded)], key=lambda e: e.sort_key())
     problems = sum(1 for e in errors if not e.warning)
     if format == "json":
         import json
