@@ -1210,7 +1210,7 @@ def test_check_warns_of_a_level_without_a_template_in_a_customers_language(
 ):
     path = ledger_dir(
         settings=SETTINGS + "dunning:\n  levels:\n    - {name: first, days: 1}\n"
-        "    - {name: zweite, days: 15}\n",
+        "    - {name: zweite, days: 15}\n  escalation: days\n",
         customers=HISTORY_CUSTOMERS,
         invoices=HISTORY_INVOICES,
     )
