@@ -457,3 +457,46 @@ def test_a_damaged_log_is_file_line_and_exit_2(ledger_dir, content, where):
         )
         assert result.exit_code == 2, result.output
         assert where in result.stderr and "internal error" not in result.stderr
+
+
+class DropAfterAccepting(Inbox):
+    """Keeps the first message, then drops the connection instead of replying:
+    the one case the log cannot know about (README: a lost reply)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.drop = True
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.envelopes.append(envelope)
+        if self.drop:
+            self.drop = False
+            server.transport.abort()
+        return "250 Message accepted for delivery"
+
+
+def test_a_reply_lost_in_transit_is_the_documented_resend(ledger_dir, monkeypatch):
+    """The server takes a message and drops the connection before saying so:
+    the run stops (exit 2) without recording it, and the next run sends it
+    again with the same Message-ID, for the receiver to drop."""
+    from aiosmtpd.controller import Controller
+
+    inbox = DropAfterAccepting()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        path = make(ledger_dir, controller.port, user=None, password_env=None)
+        monkeypatch.setattr(common, "today", lambda: date(2026, 10, 31))
+        first = send(path)
+        assert first.exit_code == 2, first.output
+        assert "Traceback" not in first.output
+        assert len(inbox.envelopes) == 1
+        assert mail.read_log(path / "dunning-log.csv") == []
+        again = send(path)
+        assert again.exit_code == 0, again.output
+    finally:
+        controller.stop()
+    ids = [parse(e.content)["Message-ID"] for e in inbox.envelopes]
+    assert len(ids) == 3 and ids[0] in ids[1:]  # the same message, twice
+    logged = [e.message_id for e in mail.read_log(path / "dunning-log.csv")]
+    assert sorted(logged) == sorted(ids[1:])
