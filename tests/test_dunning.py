@@ -21,7 +21,12 @@ from arledger.letters import TemplateProblem, render_letter, zh_capital
 from arledger.loader import load
 from arledger.model import Contact, DunningLevel
 from arledger.reports import dunning
-from arledger.reports.dunning import dunning_level, fee_from, interest_on
+from arledger.reports.dunning import (
+    accrued_interest,
+    dunning_level,
+    fee_from,
+    interest_on,
+)
 from arledger.settle import settle
 
 from .conftest import DEMO, ROOT
@@ -1235,3 +1240,56 @@ def test_check_warns_of_a_level_without_a_template_in_a_customers_language(
 def test_check_is_quiet_about_the_built_in_levels():
     result = CliRunner().invoke(app, ["check", "--ledger", str(DEMO)])
     assert result.exit_code == 0 and "template" not in result.output
+
+
+# ---------------------------------------------------------------- late interest day by day
+
+
+def test_interest_day_by_day_after_a_part_payment(ledger_dir):
+    """1000.00 due 09-30 at 3.65% a year (0.10 a day on 1000.00); 400.00 paid
+    on 10-10 lowers the base from 10-11. As of 10-31:
+    10-01..10-10: 10 days × 1000.00 = 10000; 10-11..10-31: 21 days × 600.00 =
+    12600; 22600 × 0.0365 / 365 = 2.26 (on today's open amount alone it
+    would be 600 × 31 × 0.0001 = 1.86)."""
+    path = ledger_dir(
+        settings=SETTINGS + "dunning: {interest_rate: 0.0365}\n",
+        customers=CUSTOMERS,
+        invoices="- {id: I1, customer: C, date: 2026-09-01, due: 2026-09-30, amount: 1000.00}\n",
+        payments="- {customer: C, date: 2026-10-10, amount: 400.00, invoice: I1}\n",
+    )
+    result, ledger = compute(path)
+    letter = one(result)
+    (item,) = letter.items
+    assert (item.open, item.days, item.interest) == (D("600.00"), 31, D("2.26"))
+    assert letter.total == D("602.26")
+    text = render_letter(letter, "md", settings=ledger.settings, ledger_root=path)
+    assert "a part payment lowers it from the next day" in " ".join(text.split())
+
+
+@pytest.mark.parametrize(
+    ("applied", "until", "interest"),
+    [
+        # unpaid 40 days past due: 40 days
+        ((), "2026-11-09", "4.00"),
+        # paid in full 40 days late: 40 days, and nothing after the payment day
+        ((("2026-11-09", "1000.00"),), "2026-12-31", "4.00"),
+        # paid before the due date in part: the base is lower from the start
+        ((("2026-09-20", "500.00"),), "2026-11-09", "2.00"),
+        # 10 days × 1000.00 + 30 days (10-11..11-09) × 600.00 = 28000 → 2.80:
+        # the payment on the last day lowers the base only from the next day
+        ((("2026-10-10", "400.00"), ("2026-11-09", "600.00")), "2026-11-09", "2.80"),
+        # not yet past due
+        ((), "2026-09-30", "0"),
+    ],
+)
+def test_accrued_interest_by_hand(applied, until, interest):
+    """1000.00 due 09-30 at 3.65%: 0.10 a day on 1000.00."""
+    found = accrued_interest(
+        D("1000.00"),
+        [(date.fromisoformat(day), D(amount)) for day, amount in applied],
+        date(2026, 9, 30),
+        date.fromisoformat(until),
+        D("0.0365"),
+        "USD",
+    )
+    assert found == D(interest)

@@ -26,7 +26,7 @@ from arledger.settle import Item, Settlement
 if TYPE_CHECKING:
     from arledger.mail import LogEntry
 
-DAYS_IN_YEAR = 365  # SPEC §2: interest = open × rate × days past due / 365
+DAYS_IN_YEAR = 365  # SPEC §2: interest = Σ open each day × rate / 365
 FEE_FROM = "second"  # SPEC §1: a flat fee per letter from level `second` on
 
 
@@ -126,10 +126,49 @@ def dunning_level(days_past_due: int, levels: Sequence[DunningLevel]) -> int | N
 def interest_on(
     open_amount: Decimal, days: int, rate: Decimal, currency: str
 ) -> Decimal:
-    """Late interest on one item: open × rate × days / 365, rounded once, half-up."""
-    if rate <= 0 or days <= 0:
+    """Late interest on an amount open for `days` days: open × rate × days / 365,
+    rounded once, half-up."""
+    if days <= 0:
         return ZERO
-    return round_charge(open_amount * rate * days / DAYS_IN_YEAR, currency)
+    return _interest(open_amount * days, rate, currency)
+
+
+def accrued_interest(
+    amount: Decimal,
+    applied: Sequence[tuple[date, Decimal]],
+    due: date,
+    until: date,
+    rate: Decimal,
+    currency: str,
+) -> Decimal:
+    """Late interest on one item, day by day (SPEC §2, Late interest).
+
+    For each day after `due` up to and including `until`, the amount open at
+    the start of that day × rate / 365, summed and rounded once, half-up. What
+    is applied on a day lowers the base from the next day.
+
+    Args:
+        amount: the item's amount.
+        applied: (date, amount) of everything applied to it (any order).
+    """
+    if rate <= 0 or until <= due:
+        return ZERO
+    base = amount - sum((a for day, a in applied if day <= due), ZERO)
+    day_amounts = ZERO
+    counted = due  # the last day already counted
+    for day, part in sorted(p for p in applied if due < p[0] < until):
+        day_amounts += base * (day - counted).days
+        base -= part
+        counted = day
+    day_amounts += base * (until - counted).days
+    return _interest(day_amounts, rate, currency)
+
+
+def _interest(day_amounts: Decimal, rate: Decimal, currency: str) -> Decimal:
+    """Σ open × days → interest: × rate / 365, rounded once, half-up."""
+    if rate <= 0 or day_amounts <= 0:
+        return ZERO
+    return round_charge(day_amounts * rate / DAYS_IN_YEAR, currency)
 
 
 # ---------------------------------------------------------------- the result
@@ -349,6 +388,13 @@ class _Dunner:
             if promise.status == "open":
                 self.open.setdefault(promise.customer, []).append(promise)
         self.unapplied = settlement.unapplied()
+        # what was applied to each item, for interest day by day
+        self.applied: dict[tuple[str, int | None], list[tuple[date, Decimal]]] = {}
+        if policy.interest_rate > 0:
+            for application in settlement.history_of():
+                self.applied.setdefault(
+                    (application.invoice, application.instalment), []
+                ).append((application.date, application.amount))
 
     def days_of(self, item: Item) -> int:
         return (self.view.as_of - item.due).days
@@ -563,7 +609,20 @@ class _Dunner:
             )
 
         letter_items = tuple(
-            _letter_item(view, i, days_of(i), policy.interest_rate) for i in demanded
+            _letter_item(
+                view,
+                i,
+                days_of(i),
+                accrued_interest(
+                    i.amount,
+                    self.applied.get(i.key, ()),
+                    i.due,
+                    as_of,
+                    policy.interest_rate,
+                    currency,
+                ),
+            )
+            for i in demanded
         )
         interest = sum((i.interest for i in letter_items), ZERO)
         with_fee = policy.fee_from is not None and rank >= policy.fee_from
@@ -653,7 +712,9 @@ def _label(item: Item) -> str:
     return f"{item.invoice}#{item.instalment}" if item.instalment else item.invoice
 
 
-def _letter_item(view: LedgerView, item: Item, days: int, rate: Decimal) -> LetterItem:
+def _letter_item(
+    view: LedgerView, item: Item, days: int, interest: Decimal
+) -> LetterItem:
     invoice = view.ledger.invoices.get(item.invoice)
     return LetterItem(
         invoice=item.invoice,
@@ -662,7 +723,7 @@ def _letter_item(view: LedgerView, item: Item, days: int, rate: Decimal) -> Lett
         due=item.due,
         days=days,
         open=item.open,
-        interest=interest_on(item.open, days, rate, item.currency),
+        interest=interest,
         po=invoice.po if invoice else None,
         description=invoice.description if invoice else None,
     )
