@@ -292,6 +292,8 @@ class DunningSettings(Record):
     # SPEC §2 (revised): `steps` climbs one level at a time from what was sent;
     # `days` chooses the level from days past due alone (the first release).
     escalation: Literal["steps", "days"] = "steps"
+    # SPEC §2: items paid after their due date accrue interest to the day paid.
+    interest_on_paid_late: Flag = False
 
     @field_validator("interest_rate")
     @classmethod
