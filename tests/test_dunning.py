@@ -1293,3 +1293,35 @@ def test_accrued_interest_by_hand(applied, until, interest):
         "USD",
     )
     assert found == D(interest)
+
+
+def test_out_record_makes_letters_delivered_by_hand_part_of_the_history(
+    ledger_dir, tmp_path, monkeypatch
+):
+    from arledger.commands import common
+
+    path = ledger_dir(settings=SETTINGS, customers=CUSTOMERS, invoices=LONG_LATE)
+    monkeypatch.setattr(common, "today", lambda: date(2026, 10, 31))
+    out = tmp_path / "letters"
+    args = ("--ledger", str(path), "--as-of", AS_OF, "--out", str(out))
+    dry = run(*args, "--record", "--dry-run")
+    assert dry.exit_code == 0 and not (path / "dunning-log.csv").exists()
+    done = run(*args, "--record")
+    assert done.exit_code == 0, done.output
+    assert "recorded 1 letter(s) as sent" in done.stderr
+    assert mail.read_log(path / "dunning-log.csv") == [
+        mail.LogEntry(date(2026, 10, 31), "C", "first", "USD", D("100.00"), "")
+    ]
+    again = run(*args, "--force", "--record")  # the same day: not recorded twice
+    assert "recorded 0 letter(s)" in again.stderr
+    assert len(mail.read_log(path / "dunning-log.csv")) == 1
+    later = json.loads(
+        run("--ledger", str(path), "--as-of", "2026-11-11", "-f", "json").stdout
+    )
+    (row,) = later["sections"][0]["rows"]
+    assert (row["level"], row["history"]) == (
+        "second",
+        "first sent 2026-10-31, pay by 2026-11-10 passed → second",
+    )
+    alone = run("--ledger", str(path), "--record")
+    assert alone.exit_code == 2 and "--record records the letters" in alone.stderr

@@ -73,6 +73,12 @@ FailOnOpt = Annotated[
            "about money past due, sent or not), hold (a customer on credit hold) "
            "or broken-promise; repeatable. For cron."),
 ]  # fmt: skip
+RecordOpt = Annotated[
+    bool,
+    typer.Option("--record", help="With --out: record the letters written as "
+                 "sent (delivered by hand or post) in dunning-log.csv, so the "
+                 "next level follows from them."),
+]  # fmt: skip
 DryRunOpt = Annotated[
     bool,
     typer.Option("--dry-run", help="Show what --send would send, or which files "
@@ -95,6 +101,7 @@ def dunning(
     send: SendOpt = False,
     dry_run: DryRunOpt = False,
     fail_on: FailOnOpt = None,
+    record: RecordOpt = False,
 ) -> None:
     """Dunning letters (催款函) for late customers, by level; --out, --preview, --send.
 
@@ -106,6 +113,8 @@ def dunning(
     from arledger.settle import settle
 
     letter_format, sink = _formats(format, output, force, out, preview, send)
+    if record and out is None:
+        raise UsageError("--record records the letters written by --out DIR")
     alerts = parse_fail_on(fail_on)
     loaded = load_ledger(ledger)
     view = make_view(loaded, as_of, customer, owner, currency)
@@ -114,7 +123,7 @@ def dunning(
     # message (SPEC §2, Sending): the levels are chosen from that log too.
     lock = (
         mail.send_lock(log_file, say=stderr)
-        if send and not dry_run
+        if (send or record) and not dry_run
         else contextlib.nullcontext()
     )
     with lock:
@@ -127,6 +136,8 @@ def dunning(
         files = None
         if out is not None:
             files = _write_letters(loaded, result, out, letter_format, force, dry_run)
+            if record and not dry_run:
+                _record(result, log_file)
         if send:
             report = _send(loaded, result, dry_run)
         else:
@@ -270,6 +281,25 @@ def _write_letters(
     done = "would write" if dry_run else "wrote"
     stderr(f"arledger: {done} {len(rendered)} letter(s) to {out}")
     return files
+
+
+def _record(result: DunningResult, log_file: Path) -> None:
+    """Record the letters just written as sent today (by hand or post), except
+    a level already recorded for that customer within resend_days."""
+    from arledger import mail
+
+    today = common.today()
+    log = mail.read_log(log_file)
+    new = [
+        mail.LogEntry(today, lt.customer, lt.level, lt.currency, lt.total, "")
+        for lt in result.letters
+        if mail.sent_recently(log, lt, today, result.policy.resend_days) is None
+    ]
+    if new:
+        mail.append_log(log_file, new)
+    again = len(result.letters) - len(new)
+    already = f" ({again} already recorded within resend_days)" if again else ""
+    stderr(f"arledger: recorded {len(new)} letter(s) as sent in {log_file}{already}")
 
 
 def _send(ledger: Ledger, result: DunningResult, dry_run: bool) -> Any:
