@@ -268,6 +268,8 @@ class DunningLevel(Record):
     name: Id
     days: Whole
     pay_days: Annotated[Whole, Field(ge=0)] | None = None
+    # SPEC §2: a step may be a task on the collector's worklist, not a letter
+    action: Literal["letter", "call", "visit", "agency", "legal"] = "letter"
 
 
 # Constant defaults are built with `model_construct`: the same records, without

@@ -1325,3 +1325,99 @@ def test_out_record_makes_letters_delivered_by_hand_part_of_the_history(
     )
     alone = run("--ledger", str(path), "--record")
     assert alone.exit_code == 2 and "--record records the letters" in alone.stderr
+
+
+# ---------------------------------------------------------------- actions and the worklist
+
+ACTION_SETTINGS = (
+    SETTINGS
+    + """\
+dunning:
+  levels:
+    - {name: first, days: 1}
+    - {name: call, days: 10, action: call}
+    - {name: second, days: 15}
+    - {name: visit, days: 30, action: visit}
+"""
+)
+ACTION_CUSTOMERS = """\
+- {id: C, name: Customer Ltd, contact: Pat Doe, phone: "+1 555 0100", owner: li}
+- {id: D, name: Debtor Ltd, owner: wang}
+"""
+ACTION_INVOICES = """\
+- {id: I1, customer: C, date: 2026-08-01, due: 2026-09-01, amount: 100.00}
+- {id: I2, customer: D, date: 2026-10-01, due: 2026-10-25, amount: 50.00}
+"""
+
+
+def worklist_json(path, as_of: str = AS_OF):
+    result = run("--ledger", str(path), "--as-of", as_of, "--worklist", "-f", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["sections"][0]["rows"]
+
+
+def test_an_action_level_is_a_task_on_the_worklist_not_a_letter(ledger_dir, tmp_path):
+    path = ledger_dir(
+        settings=ACTION_SETTINGS,
+        customers=ACTION_CUSTOMERS,
+        invoices=ACTION_INVOICES,
+        contacts="- {customer: C, date: 2026-09-20, channel: email, note: sent statement}\n",
+        **{"dunning-log.csv": LOG_HEADER + "2026-10-05,C,first,USD,100.00,<a@x>\n"},
+    )
+    (row,) = worklist_json(path)
+    assert row == {
+        "owner": "li", "task": "call", "customer": "C", "name": "Customer Ltd",
+        "contact": "Pat Doe, +1 555 0100", "amount": "100.00",
+        "since": "2026-09-01", "days": 60, "last_contact": "2026-09-20",
+        "channel": "email", "promise": None, "promise_date": None,
+        "promise_amount": None, "status": "to do",
+    }  # fmt: skip
+    out = tmp_path / "letters"
+    written = run("--ledger", str(path), "--as-of", AS_OF, "--out", str(out))
+    assert written.exit_code == 0, written.output
+    assert sorted(p.name for p in out.iterdir()) == ["D.md"]  # C is a call
+    assert "task: call (--worklist)" in written.stdout
+
+
+def test_a_contact_of_the_tasks_channel_is_the_step_done(ledger_dir):
+    """The call of 10-31 is the `call` step: done today; once its pay-by date
+    (10 days) has passed, the next step is the letter `second`, which does not
+    claim the call was a letter."""
+    path = ledger_dir(
+        settings=ACTION_SETTINGS,
+        customers=ACTION_CUSTOMERS,
+        invoices=ACTION_INVOICES,
+        contacts="- {customer: C, date: 2026-10-31, channel: phone, note: will pay}\n",
+        **{"dunning-log.csv": LOG_HEADER + "2026-10-05,C,first,USD,100.00,<a@x>\n"},
+    )
+    (row,) = worklist_json(path)
+    assert (row["task"], row["status"], row["channel"]) == (
+        "call",
+        "done 2026-10-31",
+        "phone",
+    )
+    result, _ = compute_with_log(path, "2026-11-11")
+    letter = one(result)
+    assert (letter.level, letter.action) == ("second", "letter")
+    assert letter.history == "call sent 2026-10-31, pay by 2026-11-10 passed → second"
+    assert letter.previous == ((date(2026, 10, 5), "first"),)
+
+
+def test_a_contact_does_not_jump_the_ladder(ledger_dir):
+    """A visit with nothing before it is not the `visit` step (two steps up)."""
+    path = ledger_dir(
+        settings=ACTION_SETTINGS,
+        customers=ACTION_CUSTOMERS,
+        invoices=ACTION_INVOICES,
+        contacts="- {customer: C, date: 2026-10-01, channel: visit}\n",
+    )
+    result, _ = compute_with_log(path, AS_OF)
+    assert one(result).level == "first"
+
+
+def compute_with_log(path, as_of: str):
+    ledger, errors = load(path)
+    assert not [e for e in errors if not e.warning], errors
+    view = ledger.view(date.fromisoformat(as_of))
+    log = mail.read_log(path / "dunning-log.csv")
+    return dunning.compute(view, settle(view), sent=log), ledger

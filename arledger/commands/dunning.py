@@ -7,6 +7,7 @@ and `mail` (messages, SMTP, the sent log).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import sys
@@ -79,6 +80,11 @@ RecordOpt = Annotated[
                  "sent (delivered by hand or post) in dunning-log.csv, so the "
                  "next level follows from them."),
 ]  # fmt: skip
+WorklistOpt = Annotated[
+    bool,
+    typer.Option("--worklist", help="The day's tasks instead of the summary: "
+                 "levels with an action (call, visit, agency, legal), by owner."),
+]  # fmt: skip
 DryRunOpt = Annotated[
     bool,
     typer.Option("--dry-run", help="Show what --send would send, or which files "
@@ -102,6 +108,7 @@ def dunning(
     dry_run: DryRunOpt = False,
     fail_on: FailOnOpt = None,
     record: RecordOpt = False,
+    worklist: WorklistOpt = False,
 ) -> None:
     """Dunning letters (催款函) for late customers, by level; --out, --preview, --send.
 
@@ -130,6 +137,15 @@ def dunning(
         settlement = settle(view)
         result = dunning_report.compute(view, settlement, sent=mail.read_log(log_file))
 
+        if worklist:
+            sink.emit(dunning_report.worklist(result, view, settlement), loaded.files)
+            raise typer.Exit(_attention(view, settlement, result, alerts))
+        summary = result
+        # Levels that are tasks (call, visit, ...) are on the worklist, not
+        # written or sent.
+        result = dataclasses.replace(
+            result, letters=tuple(lt for lt in result.letters if lt.action == "letter")
+        )
         if preview is not None:
             _preview(loaded, result, preview, letter_format, sink)
             raise typer.Exit(common.ExitCode.OK)
@@ -141,7 +157,7 @@ def dunning(
         if send:
             report = _send(loaded, result, dry_run)
         else:
-            report = dunning_report.to_report(result, files)
+            report = dunning_report.to_report(summary, files)
     sink.emit(report, loaded.files)
     raise typer.Exit(_attention(view, settlement, result, alerts))
 

@@ -28,6 +28,13 @@ if TYPE_CHECKING:
 
 DAYS_IN_YEAR = 365  # SPEC §2: interest = Σ open each day × rate / 365
 FEE_FROM = "second"  # SPEC §1: a flat fee per letter from level `second` on
+# The contact channel that records an action level's step done (SPEC §2).
+ACTION_CHANNELS = {
+    "call": "phone",
+    "visit": "visit",
+    "agency": "other",
+    "legal": "legal",
+}
 
 
 # ---------------------------------------------------------------- the policy
@@ -238,6 +245,10 @@ class Letter:
     # a promise to pay is on record for the customer (any status)
     promise_on_record: bool = False
     key_account: bool = False
+    action: str = "letter"  # or a task: call, visit, agency, legal
+    # a task's step already recorded in the contact log: its date
+    done: date | None = None
+    since: date | None = None  # the oldest due date among the items demanded
 
     @property
     def overdue(self) -> bool:
@@ -399,21 +410,52 @@ class _Dunner:
     def days_of(self, item: Item) -> int:
         return (self.view.as_of - item.due).days
 
-    def history(self, customer: str, currency: str) -> list[tuple[date, int]]:
-        """The letters on record in the account's current episode: (date, rank),
-        oldest first. Entries of levels no longer in the ladder are left out."""
+    def steps(self, customer: str, currency: str) -> list[tuple[date, int, bool]]:
+        """The steps on record in the account's current episode: (date, rank,
+        from the sent log), oldest first.
+
+        The sent log's letters (entries of levels no longer in the ladder are
+        left out), and contacts whose channel is that of an action level (a call
+        is `phone`, a visit `visit`, an agency `other`, legal `legal`): such a
+        contact counts as that level's step when the history before it could
+        have reached it (at most one step above what came before).
+        """
         start = self.episodes.get((customer, currency))
         if start is None:
             return []
+        as_of = self.view.as_of
         ranks = {level.name: n for n, level in enumerate(self.levels)}
-        return sorted(
-            (e.date, ranks[e.level])
+        found = [
+            (e.date, ranks[e.level], True)
             for e in self.sent
             if e.customer == customer
             and e.currency in ("", currency)
             and e.level in ranks
-            and start <= e.date <= self.view.as_of
-        )
+            and start <= e.date <= as_of
+        ]
+        by_channel: dict[str, list[int]] = {}
+        for n, level in enumerate(self.levels):
+            if level.action in ACTION_CHANNELS:
+                by_channel.setdefault(ACTION_CHANNELS[level.action], []).append(n)
+        if by_channel:
+            contacts = sorted(
+                (c.date, c.channel)
+                for c in self.view.contacts
+                if c.customer == customer
+                and c.channel in by_channel
+                and start <= c.date <= as_of
+            )
+            for day, channel in contacts:
+                before = [rank for d, rank, _ in found if d <= day]
+                reach = max(max(before, default=-1) + 1, self.policy.first_overdue)
+                fits = [n for n in by_channel[channel] if n <= reach]
+                if fits:
+                    found.append((day, max(fits), False))
+        return sorted(found)
+
+    def history(self, customer: str, currency: str) -> list[tuple[date, int]]:
+        """The steps on record in the account's current episode: (date, rank)."""
+        return [(day, rank) for day, rank, _ in self.steps(customer, currency)]
 
     def choose(
         self, customer: str, currency: str, days: int, broken: Promise | None
@@ -668,10 +710,22 @@ class _Dunner:
             address=customer.address if customer else None,
             history=step.history,
             previous=tuple(
-                (day, levels[n].name) for day, n in self.history(customer_id, currency)
+                (day, levels[n].name)
+                for day, n, logged in self.steps(customer_id, currency)
+                if logged and levels[n].action == "letter"
             ),
             promise_on_record=self.promise_on_record(customer_id),
             key_account=bool(customer and customer.key_account),
+            action=level.action,
+            done=max(
+                (
+                    day
+                    for day, n, logged in self.steps(customer_id, currency)
+                    if n == rank and not logged
+                ),
+                default=None,
+            ),
+            since=min((i.due for i in demanded), default=None),
         )
 
     def promise_on_record(self, customer: str) -> bool:
@@ -752,6 +806,9 @@ def summary_columns(with_files: bool = False) -> tuple[Column, ...]:
 def letter_note(letter: Letter) -> str | None:
     """What a reader of the summary should know about a letter, in a few words."""
     notes = []
+    if letter.action != "letter":
+        done = f", done {letter.done.isoformat()}" if letter.done else ""
+        notes.append(f"task: {letter.action}{done} (--worklist)")
     if letter.broken_promise is not None:
         promise = letter.broken_promise
         escalated = (
@@ -829,3 +886,72 @@ def to_report(
     )
     meta = {"levels": [level.name for level in result.policy.levels]}
     return Report("dunning", title, result.as_of, sections, meta)
+
+
+# ---------------------------------------------------------------- the worklist
+
+
+def worklist_columns() -> tuple[Column, ...]:
+    from arledger.reports.overdue import FOLLOW_UP_COLUMNS
+
+    return (
+        Column("owner", "Owner"),
+        Column("task", "Task"),
+        Column("customer", "Customer"),
+        Column("name", "Name"),
+        Column("contact", "Contact"),
+        Column("amount", "Owed", "money"),
+        Column("since", "Due since", "date"),
+        Column("days", "Days", "days"),
+        *FOLLOW_UP_COLUMNS,
+        Column("status", "Status"),
+    )
+
+
+def worklist(result: DunningResult, view: LedgerView, settlement: Settlement) -> Report:
+    """The day's tasks (levels with an `action` other than a letter), by owner:
+    whom to call or visit, how to reach them, what is owed and since when, the
+    last contact and the promise to watch. A task whose step a contact of its
+    channel has recorded shows `done DATE`."""
+    from arledger.reports.overdue import contact_line, follow_up_row, follow_ups
+
+    follow = follow_ups(view, settlement)
+    customers = view.ledger.customers
+    by_currency: dict[str, list[dict[str, object]]] = {}
+    tasks = [lt for lt in result.letters if lt.action != "letter"]
+    tasks.sort(key=lambda lt: (_owner(view, lt.customer) or "", -lt.rank, -lt.days))
+    for task in tasks:
+        row: dict[str, object] = {
+            "owner": _owner(view, task.customer),
+            "task": task.action,
+            "customer": task.customer,
+            "name": task.name,
+            "contact": contact_line(customers.get(task.customer)),
+            "amount": task.total,
+            "since": task.since,
+            "days": task.days,
+        }
+        found = follow.get(task.customer)
+        row.update(follow_up_row(found) if found else dict.fromkeys(
+            ("last_contact", "channel", "promise", "promise_date", "promise_amount")
+        ))  # fmt: skip
+        row["status"] = f"done {task.done.isoformat()}" if task.done else "to do"
+        by_currency.setdefault(task.currency, []).append(row)
+    title = f"Dunning worklist as of {result.as_of.isoformat()}"
+    currencies = sorted(by_currency.keys() | {lt.currency for lt in result.letters})
+    sections = tuple(
+        Section(
+            currency,
+            worklist_columns(),
+            tuple(by_currency.get(currency, [])),
+            {"amount": sum((r["amount"] for r in by_currency.get(currency, [])), ZERO)},  # type: ignore[misc]
+            title=f"{title} — {currency}",
+        )
+        for currency in currencies
+    )
+    return Report("dunning-worklist", title, result.as_of, sections)
+
+
+def _owner(view: LedgerView, customer_id: str) -> str | None:
+    customer = view.ledger.customers.get(customer_id)
+    return customer.owner if customer else None
