@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,6 +84,63 @@ def write_output(
         if os.path.exists(temp):
             os.unlink(temp)
     return target
+
+
+def write_set(
+    files: Sequence[tuple[Path, str | bytes]],
+    *,
+    force: bool = False,
+    protected: Collection[Path] = (),
+) -> None:
+    """Write several files all or nothing (a set of letters): every one goes to
+    a temp file beside its target and is flushed to disk first; only when all
+    are written are they moved into place. A full disk half way leaves no file
+    of the set behind.
+
+    Raises:
+        OutputExists: a target exists and `force` is not set (nothing written).
+        ArledgerError: a target is a ledger file or a directory, or a file
+            cannot be written (nothing written).
+    """
+    for target, _ in files:
+        if any(target.resolve() == Path(p).resolve() for p in protected):
+            raise ArledgerError(f"{target}: refusing to overwrite a ledger file")
+        if target.is_dir():
+            raise ArledgerError(f"{target}: is a directory")
+        if target.exists() and not force:
+            raise OutputExists(f"{target} exists; use --force to replace it")
+    staged: list[tuple[str, Path]] = []
+    try:
+        for target, data in files:
+            payload = data.encode("utf-8") if isinstance(data, str) else data
+            directory = target.parent if str(target.parent) else Path(".")
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+                fd, temp = tempfile.mkstemp(
+                    prefix=f".{target.name}.", suffix=".tmp", dir=directory
+                )
+                staged.append((temp, target))
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(payload)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.chmod(temp, 0o666 & ~_umask())
+            except OSError as exc:
+                raise ArledgerError(
+                    f"{target}: cannot write ({exc.strerror}); none of the "
+                    f"{len(files)} files was written"
+                ) from None
+        for temp, target in staged:
+            try:
+                os.replace(temp, target)
+            except OSError as exc:
+                raise ArledgerError(
+                    f"{target}: cannot write ({exc.strerror})"
+                ) from None
+    finally:
+        for temp, _ in staged:
+            if os.path.exists(temp):
+                os.unlink(temp)
 
 
 def _umask() -> int:

@@ -1421,3 +1421,25 @@ def compute_with_log(path, as_of: str):
     view = ledger.view(date.fromisoformat(as_of))
     log = mail.read_log(path / "dunning-log.csv")
     return dunning.compute(view, settle(view), sent=log), ledger
+
+
+def test_out_on_a_full_disk_leaves_no_partial_set(tmp_path, monkeypatch):
+    import errno
+
+    from arledger import fileio
+
+    real_fsync, calls = fileio.os.fsync, []
+
+    def fsync(fd):
+        calls.append(fd)
+        if len(calls) == 3:  # the third letter does not fit
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(fileio.os, "fsync", fsync)
+    out = tmp_path / "letters"
+    result = run("--ledger", str(DEMO), "--as-of", AS_OF, "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert "No space left on device" in result.stderr
+    assert "none of the 7 files was written" in result.stderr
+    assert list(out.iterdir()) == []  # no letter, no temp file

@@ -266,7 +266,7 @@ def _write_letters(
 ) -> dict[tuple[str, str], str]:
     """Render every letter first (a template error writes nothing), refuse to
     overwrite any existing letter without --force, then write them."""
-    from arledger.fileio import write_output
+    from arledger.fileio import write_set
 
     counts: dict[str, int] = {}
     for letter in result.letters:
@@ -287,12 +287,16 @@ def _write_letters(
 
         mail.sender(ledger.settings)  # no sender: say so before writing anything
     rendered = [(letter, path, render(ledger, letter, fmt)) for letter, path in targets]
+    if not dry_run:  # all or nothing: a full disk leaves no partial set
+        write_set(
+            [(path, data) for _, path, data in rendered],
+            force=force,
+            protected=ledger.files,
+        )
     files: dict[tuple[str, str], str] = {}
-    for letter, path, data in rendered:
-        if not dry_run:
-            write_output(path, data, force=force, protected=ledger.files)
-            if fmt == "eml" and not letter.email:
-                stderr(f"arledger: {path}: {letter.customer} has no email; no To")
+    for letter, path, _ in rendered:
+        if not dry_run and fmt == "eml" and not letter.email:
+            stderr(f"arledger: {path}: {letter.customer} has no email; no To")
         files[(letter.customer, letter.currency)] = str(path)
     done = "would write" if dry_run else "wrote"
     stderr(f"arledger: {done} {len(rendered)} letter(s) to {out}")
