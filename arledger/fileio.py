@@ -1,5 +1,6 @@
 """Writing files: atomically (temp file + rename) and never over an existing file
-without `force`. The only module that writes."""
+without `force`; logs appended line by line, each forced to disk. The only
+module that writes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import tempfile
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from arledger.errors import ArledgerError, OutputExists
 
@@ -141,6 +142,28 @@ def write_set(
         for temp, _ in staged:
             if os.path.exists(temp):
                 os.unlink(temp)
+
+
+def open_append(path: Path) -> BinaryIO:
+    """Open a log for appending (created when missing), positioned at its end.
+
+    Raises:
+        OSError: it cannot be opened for writing.
+    """
+    handle = open(path, "a+b")  # noqa: SIM115 - the caller closes it
+    handle.seek(0, os.SEEK_END)
+    return handle
+
+
+def append_synced(handle: BinaryIO, text: str) -> None:
+    """Append `text` (UTF-8) and force it to disk before returning.
+
+    Raises:
+        OSError: it cannot be written.
+    """
+    handle.write(text.encode("utf-8"))
+    handle.flush()
+    os.fsync(handle.fileno())
 
 
 def _umask() -> int:

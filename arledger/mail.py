@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -281,15 +280,16 @@ class SentLog:
     """
 
     def __init__(self, path: Path) -> None:
+        from arledger.fileio import open_append
+
         self.path = path
         try:
-            self.file = open(path, "a+b")  # noqa: SIM115 - closed by `close`
+            self.file = open_append(path)
         except OSError as exc:
             raise MailError(
                 f"{path}: cannot write the sent log ({exc.strerror}); nothing was sent"
             ) from None
         try:
-            self.file.seek(0, os.SEEK_END)
             size = self.file.tell()
             if size == 0:
                 self._write(",".join(LOG_FIELDS) + "\n")
@@ -304,9 +304,9 @@ class SentLog:
             ) from None
 
     def _write(self, text: str) -> None:
-        self.file.write(text.encode("utf-8"))
-        self.file.flush()
-        os.fsync(self.file.fileno())
+        from arledger.fileio import append_synced
+
+        append_synced(self.file, text)
 
     def record(self, entry: LogEntry) -> None:
         """Append one line and fsync it.
