@@ -16,7 +16,7 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
@@ -30,6 +30,8 @@ from arledger.money import grouped, plain
 if TYPE_CHECKING:
     import smtplib
 
+    from arledger.errors import LedgerError
+    from arledger.ledger import Ledger
     from arledger.model import Settings, SmtpSettings
     from arledger.reports.dunning import Letter
 
@@ -181,6 +183,7 @@ class LogEntry:
     currency: str
     amount: Decimal
     message_id: str
+    line: int = field(default=0, compare=False)  # in the log file, for messages
 
 
 def log_path(ledger_root: Path) -> Path:
@@ -239,6 +242,7 @@ def read_log(path: Path) -> list[LogEntry]:
                 currency=row["currency"].strip(),
                 amount=Decimal(row["amount"].strip() or "0"),
                 message_id=row["message_id"].strip(),
+                line=line,
             )
             if not entry.customer or not entry.level:
                 raise ValueError("no customer or level")
@@ -395,6 +399,34 @@ def send_lock(
         yield
     finally:
         lock.release()
+
+
+def log_problems(ledger: Ledger) -> list[LedgerError]:
+    """What `check` says about the sent log, so that it agrees with `dunning`:
+    a log dunning cannot read is an error; letters of a level no longer in
+    `dunning.levels` (renamed?) are a warning, once per level: they no longer
+    count as a step."""
+    from arledger.errors import LedgerError, Source
+
+    try:
+        log = read_log(log_path(ledger.root))
+    except MailError as exc:
+        return [LedgerError(None, str(exc))]
+    names = {level.name for level in ledger.settings.dunning.levels}
+    unknown: dict[str, list[LogEntry]] = {}
+    for entry in log:
+        if entry.level not in names:
+            unknown.setdefault(entry.level, []).append(entry)
+    return [
+        LedgerError(
+            Source(LOG_NAME, entries[0].line),
+            f"level {level!r} is not in dunning.levels: its {len(entries)} "
+            f"letter(s) in the log no longer count as a step (renamed? name the "
+            "level as before)",
+            warning=True,
+        )
+        for level, entries in unknown.items()
+    ]
 
 
 def sent_recently(

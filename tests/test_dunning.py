@@ -1443,3 +1443,29 @@ def test_out_on_a_full_disk_leaves_no_partial_set(tmp_path, monkeypatch):
     assert "No space left on device" in result.stderr
     assert "none of the 7 files was written" in result.stderr
     assert list(out.iterdir()) == []  # no letter, no temp file
+
+
+def test_check_reads_the_sent_log_as_dunning_does(ledger_dir):
+    """A log dunning cannot read fails check too; letters of a level renamed
+    since are a warning, since they no longer count as a step."""
+    path = ledger_dir(
+        settings=SETTINGS + "dunning: {levels: [{name: first, days: 1}, "
+        "{name: zweite, days: 15}]}\n",
+        customers=CUSTOMERS,
+        invoices=LONG_LATE,
+        **{
+            "dunning-log.csv": LOG_HEADER + "2026-10-01,C,first,USD,1,<a@x>\n"
+            "2026-10-15,C,second,USD,1,<b@x>\n2026-10-20,C,second,USD,1,<c@x>\n"
+        },
+    )
+    result = CliRunner().invoke(app, ["check", "--ledger", str(path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "dunning-log.csv:3: warning: level 'second' is not in dunning.levels: "
+        "its 2 letter(s) in the log no longer count as a step" in result.stderr
+    )
+    (path / "dunning-log.csv").write_bytes(LOG_HEADER.encode() + b"2026-10-01,\xff\n")
+    broken = CliRunner().invoke(app, ["check", "--ledger", str(path)])
+    assert broken.exit_code == 2
+    assert "dunning-log.csv:2: not UTF-8" in broken.stderr
+    assert run("--ledger", str(path), "--as-of", AS_OF).exit_code == 2

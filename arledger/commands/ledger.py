@@ -32,8 +32,10 @@ def check(
         raise UsageError(f"unknown format {format!r}; choose text or json")
     loaded, errors = load(ledger)
     from arledger.letters import missing_templates
+    from arledger.mail import log_problems
 
-    errors = sorted([*errors, *missing_templates(loaded)], key=lambda e: e.sort_key())
+    dunning = [*missing_templates(loaded), *log_problems(loaded)]
+    errors = sorted([*errors, *dunning], key=lambda e: e.sort_key())
     problems = sum(1 for e in errors if not e.warning)
     if format == "json":
         import json
