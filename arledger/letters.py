@@ -730,8 +730,9 @@ def letter_message(
 
 
 def missing_templates(ledger: Ledger) -> list[LedgerError]:
-    """Warnings for `check` (SPEC §13): a dunning level without a letter template
-    in a language some customer uses (`dunning` would stop at that letter).
+    """Warnings for `check` (SPEC §13): a dunning level (a letter, not a task)
+    without a template in a language some customer uses (`dunning` would stop
+    at that letter).
 
     A level's template is `LEVEL.LANG.md.j2` in the ledger's `templates/` or
     built in (the md template writes every format). Each warning points at the
@@ -747,6 +748,8 @@ def missing_templates(ledger: Ledger) -> list[LedgerError]:
     lines = _level_lines(ledger.root / "arledger.yaml")
     found = []
     for n, level in enumerate(ledger.settings.dunning.levels):
+        if level.action != "letter":
+            continue  # a task on the worklist: nothing to write
         for language, customers in sorted(languages.items()):
             name = f"{level.name}.{language}.md.j2"
             if (own / name).is_file() or (BUILTIN / name).is_file():

@@ -1364,6 +1364,8 @@ def test_an_action_level_is_a_task_on_the_worklist_not_a_letter(ledger_dir, tmp_
         contacts="- {customer: C, date: 2026-09-20, channel: email, note: sent statement}\n",
         **{"dunning-log.csv": LOG_HEADER + "2026-10-05,C,first,USD,100.00,<a@x>\n"},
     )
+    check = CliRunner().invoke(app, ["check", "--ledger", str(path)])
+    assert check.exit_code == 0 and "template" not in check.stderr  # a task
     (row,) = worklist_json(path)
     assert row == {
         "owner": "li", "task": "call", "customer": "C", "name": "Customer Ltd",
