@@ -390,9 +390,18 @@ class _Dunner:
         self.policy = policy
         self.levels = policy.levels
         self.episodes = episode_starts(settlement, view.as_of)
-        self.sent = sent
+        # by customer, so that each account reads only its own records
+        self.sent: dict[str, list[LogEntry]] = {}
+        for entry in sent:
+            self.sent.setdefault(entry.customer, []).append(entry)
+        self.contacts: dict[str, list[tuple[date, str]]] = {}
+        for contact in view.contacts:
+            self.contacts.setdefault(contact.customer, []).append(
+                (contact.date, contact.channel)
+            )
+        self._steps: dict[tuple[str, str], list[tuple[date, int, bool]]] = {}
         found = promises(view, settlement)
-        self.promises = found
+        self.promised = {p.customer for p in found}
         self.latest = latest_promise(found)
         self.open: dict[str, list[Promise]] = {}
         for promise in found:
@@ -420,6 +429,12 @@ class _Dunner:
         contact counts as that level's step when the history before it could
         have reached it (at most one step above what came before).
         """
+        key = (customer, currency)
+        if key not in self._steps:
+            self._steps[key] = self._find_steps(customer, currency)
+        return self._steps[key]
+
+    def _find_steps(self, customer: str, currency: str) -> list[tuple[date, int, bool]]:
         start = self.episodes.get((customer, currency))
         if start is None:
             return []
@@ -427,9 +442,8 @@ class _Dunner:
         ranks = {level.name: n for n, level in enumerate(self.levels)}
         found = [
             (e.date, ranks[e.level], True)
-            for e in self.sent
-            if e.customer == customer
-            and e.currency in ("", currency)
+            for e in self.sent.get(customer, ())
+            if e.currency in ("", currency)
             and e.level in ranks
             and start <= e.date <= as_of
         ]
@@ -439,11 +453,9 @@ class _Dunner:
                 by_channel.setdefault(ACTION_CHANNELS[level.action], []).append(n)
         if by_channel:
             contacts = sorted(
-                (c.date, c.channel)
-                for c in self.view.contacts
-                if c.customer == customer
-                and c.channel in by_channel
-                and start <= c.date <= as_of
+                (day, channel)
+                for day, channel in self.contacts.get(customer, ())
+                if channel in by_channel and start <= day <= as_of
             )
             for day, channel in contacts:
                 before = [rank for d, rank, _ in found if d <= day]
@@ -731,7 +743,7 @@ class _Dunner:
     def promise_on_record(self, customer: str) -> bool:
         """Any promise to pay on record for the customer (any status, any date
         up to as-of): a letter then never says "no proposal to pay"."""
-        return any(p.customer == customer for p in self.promises)
+        return customer in self.promised
 
 
 def _blocked(view: LedgerView, item: Item) -> bool:
