@@ -22,6 +22,7 @@ from arledger.commands import (
     cash,
     dunning,
     export,
+    interest,
     ledger,
     performance,
     receivables,
@@ -91,7 +92,7 @@ app = typer.Typer(
 )
 
 # Each module adds its commands; the order here is the order in `--help`.
-for module in (ledger, receivables, performance, cash, dunning, export):
+for module in (ledger, receivables, performance, cash, dunning, interest, export):
     module.register(app)
 
 

@@ -1,13 +1,14 @@
 """Writing files: atomically (temp file + rename) and never over an existing file
-without `force`. The only module that writes."""
+without `force`; logs appended line by line, each forced to disk. The only
+module that writes."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from arledger.errors import ArledgerError, OutputExists
 
@@ -90,6 +91,85 @@ def write_output(
         if os.path.exists(temp):
             os.unlink(temp)
     return target
+
+
+def write_set(
+    files: Sequence[tuple[Path, str | bytes]],
+    *,
+    force: bool = False,
+    protected: Collection[Path] = (),
+) -> None:
+    """Write several files all or nothing (a set of letters): every one goes to
+    a temp file beside its target and is flushed to disk first; only when all
+    are written are they moved into place. A full disk half way leaves no file
+    of the set behind.
+
+    Raises:
+        OutputExists: a target exists and `force` is not set (nothing written).
+        ArledgerError: a target is a ledger file or a directory, or a file
+            cannot be written (nothing written).
+    """
+    for target, _ in files:
+        if any(target.resolve() == Path(p).resolve() for p in protected):
+            raise ArledgerError(f"{target}: refusing to overwrite a ledger file")
+        if target.is_dir():
+            raise ArledgerError(f"{target}: is a directory")
+        if target.exists() and not force:
+            raise OutputExists(f"{target} exists; use --force to replace it")
+    staged: list[tuple[str, Path]] = []
+    try:
+        for target, data in files:
+            payload = data.encode("utf-8") if isinstance(data, str) else data
+            directory = target.parent if str(target.parent) else Path(".")
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+                fd, temp = tempfile.mkstemp(
+                    prefix=f".{target.name}.", suffix=".tmp", dir=directory
+                )
+                staged.append((temp, target))
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(payload)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.chmod(temp, 0o666 & ~_umask())
+            except OSError as exc:
+                raise ArledgerError(
+                    f"{target}: cannot write ({exc.strerror}); none of the "
+                    f"{len(files)} files was written"
+                ) from None
+        for temp, target in staged:
+            try:
+                os.replace(temp, target)
+            except OSError as exc:
+                raise ArledgerError(
+                    f"{target}: cannot write ({exc.strerror})"
+                ) from None
+    finally:
+        for temp, _ in staged:
+            if os.path.exists(temp):
+                os.unlink(temp)
+
+
+def open_append(path: Path) -> BinaryIO:
+    """Open a log for appending (created when missing), positioned at its end.
+
+    Raises:
+        OSError: it cannot be opened for writing.
+    """
+    handle = open(path, "a+b")  # noqa: SIM115 - the caller closes it
+    handle.seek(0, os.SEEK_END)
+    return handle
+
+
+def append_synced(handle: BinaryIO, text: str) -> None:
+    """Append `text` (UTF-8) and force it to disk before returning.
+
+    Raises:
+        OSError: it cannot be written.
+    """
+    handle.write(text.encode("utf-8"))
+    handle.flush()
+    os.fsync(handle.fileno())
 
 
 def _umask() -> int:

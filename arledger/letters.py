@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
     import jinja2
 
+    from arledger.errors import LedgerError
+    from arledger.ledger import Ledger
     from arledger.model import Settings
     from arledger.reports.dunning import Letter, LetterItem
 
@@ -214,9 +216,8 @@ ZH_CURRENCY = {
     "SGD": "新加坡元",
     "CHF": "瑞士法郎",
 }
-_ZH_DIGITS = "零壹贰叁肆伍陆柒捌玖"
-_ZH_UNITS = ("", "拾", "佰", "仟")
-_ZH_SECTIONS = ("", "万", "亿", "万亿")
+# cn2an writes up to 16 whole digits; a larger total gets no capitals.
+ZH_CAPITALS_BELOW = Decimal(10) ** 16
 
 _MONTHS = (
     "January February March April May June July August September October "
@@ -235,62 +236,21 @@ def percent(rate: Decimal) -> str:
 
 
 def zh_capital(amount: Decimal, currency: str) -> str:
-    """An amount in Chinese capitals (大写金额): `美元壹万陆仟陆佰陆拾捌元玖角整`.
+    """An amount in Chinese capitals (大写金额): `美元壹万陆仟陆佰陆拾捌元玖角`.
 
-    Empty for currencies with more than two decimals. Negative amounts are not
-    written in capitals.
+    Written by cn2an's RMB mode (整 after 元; after 角 it may be left out, as
+    the 支付结算办法 allows). Empty — the letter then shows no capitals — for
+    currencies with more than two decimals, negative amounts, and amounts of
+    10^16 or more (beyond cn2an's 16 whole digits).
     """
-    places = minor_units(currency)
-    if places > 2 or amount < 0:
+    if minor_units(currency) > 2 or amount < 0:
         return ""
     amount = quantize(amount, currency)
-    cents = int(amount * 100)
-    whole, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
-    text = _zh_whole(whole) + "元" if whole else ""
-    if jiao:
-        text += _ZH_DIGITS[jiao] + "角"
-    elif fen and whole:
-        text += "零"
-    if fen:
-        text += _ZH_DIGITS[fen] + "分"
-    if not text:
-        text = "零元"
-    if not fen:
-        text += "整"
-    return ZH_CURRENCY.get(currency, currency) + text
+    if amount >= ZH_CAPITALS_BELOW:
+        return ""
+    from cn2an import an2cn
 
-
-def _zh_whole(number: int) -> str:
-    sections = []
-    while number:
-        sections.append(number % 10000)
-        number //= 10000
-    text = ""
-    gap = False  # a zero section (or leading zeros) since the last digit written
-    for index in range(len(sections) - 1, -1, -1):
-        section = sections[index]
-        if section == 0:
-            gap = bool(text)
-            continue
-        if text and (gap or section < 1000):
-            text += "零"
-        text += _zh_section(section) + _ZH_SECTIONS[index]
-        gap = False
-    return text
-
-
-def _zh_section(section: int) -> str:
-    text, zero = "", False
-    for position in (3, 2, 1, 0):
-        digit = section // 10**position % 10
-        if digit == 0:
-            zero = bool(text)
-            continue
-        if zero:
-            text += "零"
-            zero = False
-        text += _ZH_DIGITS[digit] + _ZH_UNITS[position]
-    return text
+    return ZH_CURRENCY.get(currency, currency) + an2cn(f"{amount:f}", "rmb")
 
 
 def contact_name(contact: str | None) -> str | None:
@@ -645,6 +605,11 @@ def letter_context(letter: Letter, settings: Settings, fmt: str) -> dict[str, An
     `contact_name` (the contact without its department, or None), `amount`
     (the total with its currency: `USD 16,668.90`), `total_capital` (the total
     in Chinese capitals), `n_items`, `rate` (the interest rate as `8.00%`),
+    what the history backs — `earlier_letters` ((date, level) of the letters
+    recorded earlier in this episode, oldest first), `written_before`,
+    `times_written`, `last_written` (the date of the last one, or None),
+    `promise_on_record` (a promise to pay is recorded: never write "no
+    proposal to pay"), `first_notice` (no earlier letter) —
     and the helpers `lines(...)`, `strong(text)`, `heading(text)`,
     `demand_table()`, `dispute_table()`; the filter `paragraphs` lays out a
     block's text.
@@ -652,7 +617,14 @@ def letter_context(letter: Letter, settings: Settings, fmt: str) -> dict[str, An
     from arledger.mail import title
 
     writer = _Writer(fmt, letter.language, letter)
+    earlier = [(day, level) for day, level in letter.previous if day < letter.as_of]
     return {
+        "earlier_letters": earlier,
+        "written_before": bool(earlier),
+        "times_written": len(earlier),
+        "last_written": earlier[-1][0] if earlier else None,
+        "first_notice": not earlier,
+        "promise_on_record": letter.promise_on_record,
         "letter": letter,
         "company": settings.company,
         "fmt": fmt,
@@ -755,3 +727,70 @@ def letter_message(
         now=now,
         reply_to=reply_to,
     )
+
+
+def missing_templates(ledger: Ledger) -> list[LedgerError]:
+    """Warnings for `check` (SPEC §13): a dunning level (a letter, not a task)
+    without a template in a language some customer uses (`dunning` would stop
+    at that letter).
+
+    A level's template is `LEVEL.LANG.md.j2` in the ledger's `templates/` or
+    built in (the md template writes every format). Each warning points at the
+    level's name in arledger.yaml.
+    """
+    from arledger.errors import LedgerError, Source
+
+    languages: dict[str, list[str]] = {}
+    for customer in ledger.customers.values():
+        language = customer.language or ledger.settings.language
+        languages.setdefault(language, []).append(customer.id)
+    own = ledger.root / "templates"
+    lines = _level_lines(ledger.root / "arledger.yaml")
+    found = []
+    for n, level in enumerate(ledger.settings.dunning.levels):
+        if level.action != "letter":
+            continue  # a task on the worklist: nothing to write
+        for language, customers in sorted(languages.items()):
+            name = f"{level.name}.{language}.md.j2"
+            if (own / name).is_file() or (BUILTIN / name).is_file():
+                continue
+            who = ", ".join(customers[:3]) + (
+                f" and {len(customers) - 3} more" if len(customers) > 3 else ""
+            )
+            found.append(
+                LedgerError(
+                    Source("arledger.yaml", lines.get(n, 1)),
+                    f"dunning level {level.name!r} has no letter template in "
+                    f"{language!r} (customers {who}): add templates/{name}, or "
+                    "keep the built-in level names (reminder, first, second, "
+                    "final, legal)",
+                    warning=True,
+                )
+            )
+    return found
+
+
+def _level_lines(settings_file: Path) -> dict[int, int]:
+    """The line of each `dunning.levels` entry's name in arledger.yaml (1-based)."""
+    import yaml
+
+    try:
+        node = yaml.compose(settings_file.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+
+    def child(parent: Any, key: str) -> Any:
+        if isinstance(parent, yaml.MappingNode):
+            for k, v in parent.value:
+                if getattr(k, "value", None) == key:
+                    return v
+        return None
+
+    levels = child(child(node, "dunning"), "levels")
+    if not isinstance(levels, yaml.SequenceNode):
+        return {}
+    found = {}
+    for n, entry in enumerate(levels.value):
+        name = child(entry, "name")
+        found[n] = (name or entry).start_mark.line + 1
+    return found

@@ -14,8 +14,9 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
@@ -29,6 +30,8 @@ from arledger.money import grouped, plain
 if TYPE_CHECKING:
     import smtplib
 
+    from arledger.errors import LedgerError
+    from arledger.ledger import Ledger
     from arledger.model import Settings, SmtpSettings
     from arledger.reports.dunning import Letter
 
@@ -180,6 +183,7 @@ class LogEntry:
     currency: str
     amount: Decimal
     message_id: str
+    line: int = field(default=0, compare=False)  # in the log file, for messages
 
 
 def log_path(ledger_root: Path) -> Path:
@@ -190,38 +194,64 @@ def read_log(path: Path) -> list[LogEntry]:
     """The sent log (empty when there is none yet).
 
     Raises:
-        MailError: a line cannot be read; the message is FILE:LINE: why.
+        MailError: a line cannot be read (not UTF-8, a broken CSV line, a field
+            missing or malformed); the message is FILE:LINE: why.
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
         return []
     except OSError as exc:
-        raise MailError(f"{path.name}: cannot read ({exc.strerror})") from None
-    reader = csv.DictReader(io.StringIO(text))
-    columns = reader.fieldnames or ()
-    missing = [f for f in ("date", "customer", "level") if f not in columns]
+        raise MailError(f"{path}: cannot read the sent log ({exc.strerror})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise MailError(
+            f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); the sent log "
+            "is written by arledger in UTF-8: restore it or fix that line"
+        ) from None
+    if not text.strip():
+        return []
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        columns = reader.fieldnames or ()
+    except csv.Error as exc:
+        raise MailError(f"{path}:1: not a CSV header ({exc})") from None
+    missing = [f for f in LOG_FIELDS if f not in columns]
     if missing:
-        raise MailError(f"{path.name}:1: missing column {missing[0]!r}")
+        raise MailError(f"{path}:1: missing column {missing[0]!r}")
     entries = []
     line = reader.line_num + 1
-    for row in reader:
+    while True:
         try:
-            entries.append(
-                LogEntry(
-                    date=date.fromisoformat((row.get("date") or "").strip()),
-                    customer=(row.get("customer") or "").strip(),
-                    level=(row.get("level") or "").strip(),
-                    currency=(row.get("currency") or "").strip(),
-                    amount=Decimal((row.get("amount") or "0").strip() or "0"),
-                    message_id=(row.get("message_id") or "").strip(),
-                )
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise MailError(f"{path}:{line}: not a CSV line ({exc})") from None
+        try:
+            values = [row.get(f) for f in LOG_FIELDS]
+            if None in row or any(v is None or "\n" in v or "\r" in v for v in values):
+                # too many or too few fields, or a quote left open across lines
+                raise ValueError("wrong number of fields")
+            entry = LogEntry(
+                date=date.fromisoformat(row["date"].strip()),
+                customer=row["customer"].strip(),
+                level=row["level"].strip(),
+                currency=row["currency"].strip(),
+                amount=Decimal(row["amount"].strip() or "0"),
+                message_id=row["message_id"].strip(),
+                line=line,
             )
+            if not entry.customer or not entry.level:
+                raise ValueError("no customer or level")
         except (ValueError, InvalidOperation):
             raise MailError(
-                f"{path.name}:{line}: not a log line (date must be YYYY-MM-DD, "
-                "amount a decimal)"
+                f"{path}:{line}: not a log line (want {','.join(LOG_FIELDS)}; date "
+                "YYYY-MM-DD, amount a decimal)"
             ) from None
+        entries.append(entry)
         line = reader.line_num + 1
     return entries
 
@@ -244,22 +274,159 @@ def log_lines(entries: Iterable[LogEntry]) -> str:
     return out.getvalue()
 
 
-def append_log(
-    path: Path, entries: Sequence[LogEntry], *, protected: Sequence[Path] = ()
-) -> None:
-    """Append lines to the sent log atomically: the old log plus the new lines are
-    written to a temp file that replaces the log (SPEC §4: atomic writes)."""
-    from arledger.fileio import write_output
+class SentLog:
+    """The sent log, open for appending for the whole of a `--send` run.
+
+    Opening it proves it writable before the first message goes out (a log that
+    cannot be written would let a letter go unrecorded and be sent again).
+    `record` appends one line and forces it to disk before returning, so a
+    message the server accepted is on record even if the run dies next.
+    """
+
+    def __init__(self, path: Path) -> None:
+        from arledger.fileio import open_append
+
+        self.path = path
+        try:
+            self.file = open_append(path)
+        except OSError as exc:
+            raise MailError(
+                f"{path}: cannot write the sent log ({exc.strerror}); nothing was sent"
+            ) from None
+        try:
+            size = self.file.tell()
+            if size == 0:
+                self._write(",".join(LOG_FIELDS) + "\n")
+            else:
+                self.file.seek(size - 1)
+                if self.file.read(1) != b"\n":  # a last line without its end
+                    self._write("\n")
+        except OSError as exc:
+            self.close()
+            raise MailError(
+                f"{path}: cannot write the sent log ({exc.strerror}); nothing was sent"
+            ) from None
+
+    def _write(self, text: str) -> None:
+        from arledger.fileio import append_synced
+
+        append_synced(self.file, text)
+
+    def record(self, entry: LogEntry) -> None:
+        """Append one line and fsync it.
+
+        Raises:
+            MailError: the line could not be written (the message it records
+                was sent: say so, so that it is not sent again by hand).
+        """
+        try:
+            self._write(log_lines([entry]))
+        except OSError as exc:
+            raise MailError(
+                f"{self.path}: {entry.message_id} to {entry.customer} was sent but "
+                f"could not be recorded ({exc.strerror}); add this line by hand "
+                f"before the next run: {log_lines([entry]).strip()}"
+            ) from None
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> SentLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def append_log(path: Path, entries: Sequence[LogEntry]) -> None:
+    """Append lines to the sent log (each forced to disk)."""
+    with SentLog(path) as log:
+        for entry in entries:
+            log.record(entry)
+
+
+# How long a second `--send` run waits for the first (seconds).
+LOCK_TIMEOUT = 120.0
+
+
+def lock_path(log_file: Path) -> Path:
+    return log_file.with_name(f".{log_file.name}.lock")
+
+
+@contextmanager
+def send_lock(
+    log_file: Path,
+    *,
+    timeout: float | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> Iterator[None]:
+    """Hold the ledger's send lock: one `dunning --send` run at a time.
+
+    The lock is taken before the sent log is read and held until the last
+    message is recorded, so a second run (a cron job and a clerk) waits and then
+    sees what the first one sent. It waits `timeout` seconds (`LOCK_TIMEOUT`),
+    saying so once, then gives up.
+
+    Raises:
+        MailError: the lock cannot be taken (another run still holds it, or the
+            lock file cannot be created).
+    """
+    from filelock import FileLock, Timeout
+
+    wait = LOCK_TIMEOUT if timeout is None else timeout
+    where = lock_path(log_file)
+    lock = FileLock(str(where))
+    try:
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            say(
+                f"arledger: another `dunning --send` is running on this ledger; "
+                f"waiting up to {wait:g} s for it to finish ({where})"
+            )
+            lock.acquire(timeout=wait)
+    except Timeout:
+        raise MailError(
+            f"{where}: another `dunning --send` still runs after {wait:g} s; "
+            "nothing was sent (run again once it has finished)"
+        ) from None
+    except OSError as exc:
+        raise MailError(
+            f"{where}: cannot take the send lock ({exc.strerror or exc}); nothing "
+            "was sent"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def log_problems(ledger: Ledger) -> list[LedgerError]:
+    """What `check` says about the sent log, so that it agrees with `dunning`:
+    a log dunning cannot read is an error; letters of a level no longer in
+    `dunning.levels` (renamed?) are a warning, once per level: they no longer
+    count as a step."""
+    from arledger.errors import LedgerError, Source
 
     try:
-        old = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        old = ",".join(LOG_FIELDS) + "\n"
-    except OSError as exc:
-        raise MailError(f"{path.name}: cannot read ({exc.strerror})") from None
-    if old and not old.endswith("\n"):
-        old += "\n"
-    write_output(path, old + log_lines(entries), force=True, protected=protected)
+        log = read_log(log_path(ledger.root))
+    except MailError as exc:
+        return [LedgerError(None, str(exc))]
+    names = {level.name for level in ledger.settings.dunning.levels}
+    unknown: dict[str, list[LogEntry]] = {}
+    for entry in log:
+        if entry.level not in names:
+            unknown.setdefault(entry.level, []).append(entry)
+    return [
+        LedgerError(
+            Source(LOG_NAME, entries[0].line),
+            f"level {level!r} is not in dunning.levels: its {len(entries)} "
+            f"letter(s) in the log no longer count as a step (renamed? name the "
+            "level as before)",
+            warning=True,
+        )
+        for level, entries in unknown.items()
+    ]
 
 
 def sent_recently(
@@ -406,15 +573,17 @@ def deliver(
     resend_days: int,
     dry_run: bool = False,
     environ: Mapping[str, str],
-    protected: Sequence[Path] = (),
 ) -> list[Delivery]:
     """Send each letter's message unless the log shows it went out recently.
 
-    Each message sent is logged at once, so a run that fails half way never
-    sends the first half again. With `dry_run` nothing is sent or logged.
+    Run it under `send_lock`. The log is opened for appending (proved writable)
+    before the first message; each message the server accepts is recorded and
+    forced to disk at once, so a run that fails half way never sends the first
+    half again. With `dry_run` nothing is sent or logged.
 
     Raises:
-        MailError: no SMTP settings, no password, or the server refused.
+        MailError: no SMTP settings, no password, the log cannot be written, or
+            the server refused.
     """
     if smtp is None:
         raise MailError(
@@ -423,40 +592,55 @@ def deliver(
         )
     secret = password(smtp, environ)
     log = read_log(log_file)
-    results: list[Delivery] = []
-    mailer: Mailer | None = None
-    try:
-        for letter, message in outgoing:
-            to, mid = message["To"], message["Message-ID"]
-            if not letter.email:
-                results.append(Delivery(letter, None, None, "skipped", "no email"))
-                continue
-            last = sent_recently(log, letter, today, resend_days)
-            if last is not None:
-                results.append(
-                    Delivery(
-                        letter,
-                        to,
-                        last.message_id or None,
-                        "skipped",
-                        f"{letter.level} already sent {last.date.isoformat()} "
-                        f"(resend after {resend_days} days)",
-                    )
+    results: list[Delivery | None] = []  # None: to send, in order
+    todo: list[tuple[int, Letter, EmailMessage]] = []
+    for letter, message in outgoing:
+        to, mid = message["To"], message["Message-ID"]
+        if not letter.email:
+            results.append(Delivery(letter, None, None, "skipped", "no email"))
+            continue
+        last = sent_recently(log, letter, today, resend_days)
+        if last is not None:
+            results.append(
+                Delivery(
+                    letter,
+                    to,
+                    last.message_id or None,
+                    "skipped",
+                    f"{letter.level} already sent {last.date.isoformat()} "
+                    f"(resend after {resend_days} days)",
                 )
-                continue
-            if dry_run:
-                results.append(Delivery(letter, to, mid, "would send"))
-                continue
-            if mailer is None:
-                mailer = Mailer(smtp, secret).__enter__()
-            mailer.send(message)
-            entry = LogEntry(
-                today, letter.customer, letter.level, letter.currency, letter.total, mid
             )
-            append_log(log_file, [entry], protected=protected)
-            log.append(entry)
-            results.append(Delivery(letter, to, mid, "sent"))
-    finally:
-        if mailer is not None:
-            mailer.close()
-    return results
+        elif dry_run:
+            results.append(Delivery(letter, to, mid, "would send"))
+        else:
+            todo.append((len(results), letter, message))
+            results.append(None)
+    if todo:
+        _send_all(todo, results, smtp, secret, log_file, today)
+    return [d for d in results if d is not None]
+
+
+def _send_all(
+    todo: Sequence[tuple[int, Letter, EmailMessage]],
+    results: list[Delivery | None],
+    smtp: SmtpSettings,
+    secret: str | None,
+    log_file: Path,
+    today: date,
+) -> None:
+    with SentLog(log_file) as sent_log, Mailer(smtp, secret) as mailer:
+        for n, letter, message in todo:
+            mid = message["Message-ID"]
+            mailer.send(message)
+            sent_log.record(
+                LogEntry(
+                    today,
+                    letter.customer,
+                    letter.level,
+                    letter.currency,
+                    letter.total,
+                    mid,
+                )
+            )
+            results[n] = Delivery(letter, message["To"], mid, "sent")

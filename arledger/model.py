@@ -281,6 +281,8 @@ class DunningLevel(Record):
     name: Id
     days: Whole
     pay_days: Annotated[Whole, Field(ge=0)] | None = None
+    # SPEC §2: a step may be a task on the collector's worklist, not a letter
+    action: Literal["letter", "call", "visit", "agency", "legal"] = "letter"
 
 
 # Constant defaults are built with `model_construct`: the same records, without
@@ -302,6 +304,11 @@ class DunningSettings(Record):
     fee: NonNegative = Decimal(0)
     pay_days: Annotated[Whole, Field(ge=0)] = 10
     resend_days: Annotated[Whole, Field(ge=0)] = 7
+    # SPEC §2 (revised): `steps` climbs one level at a time from what was sent;
+    # `days` chooses the level from days past due alone (the first release).
+    escalation: Literal["steps", "days"] = "steps"
+    # SPEC §2: items paid after their due date accrue interest to the day paid.
+    interest_on_paid_late: Flag = False
 
     @field_validator("interest_rate")
     @classmethod

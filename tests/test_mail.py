@@ -93,12 +93,15 @@ def test_message_headers_and_body(ledger_dir):
     )
     assert address(message["From"]) == ("Test Trading Co.", "ar@test.example")
     assert address(message["To"]) == ("上海华东贸易有限公司", "finance@huadong.example")
-    assert message["Subject"] == "催款函：逾期款项 USD 8,800.00（Test Trading Co.）"
+    assert (
+        message["Subject"]
+        == "逾期付款通知函：逾期款项 USD 8,800.00（Test Trading Co.）"
+    )
     assert message["Date"] == "Sat, 31 Oct 2026 07:30:00 -0700"
-    assert message["Message-ID"].startswith("<dunning.20261031.HUA.second.")
+    assert message["Message-ID"].startswith("<dunning.20261031.HUA.first.")
     assert message["Message-ID"].endswith("@test.example>")
     assert message["Auto-Submitted"] == "auto-generated"
-    assert message["X-Arledger-Level"] == "second"
+    assert message["X-Arledger-Level"] == "first"
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(("plain",))
     assert text.get_content_charset() == "utf-8"
@@ -272,14 +275,14 @@ def test_smtp_round_trip_and_resend_rule(ledger_dir, smtp_server, monkeypatch):
     body = acme.get_body(("plain",)).get_content()
     assert "Dear Karen Mills," in body and "1,200.50" in body and "Test Bank" in body
     hua = received["finance@huadong.example"]
-    assert hua["Subject"] == "催款函：逾期款项 USD 8,800.00（Test Trading Co.）"
+    assert hua["Subject"] == "逾期付款通知函：逾期款项 USD 8,800.00（Test Trading Co.）"
     assert "截至2026年10月31日" in hua.get_body(("plain",)).get_content()
     lines = log.read_text().splitlines()
     assert lines[0] == "date,customer,level,currency,amount,message_id"
     assert sorted(lines[1:]) == sorted(
         [
             f"2026-10-31,ACME,first,USD,1200.50,{acme['Message-ID']}",
-            f"2026-10-31,HUA,second,USD,8800.00,{hua['Message-ID']}",
+            f"2026-10-31,HUA,first,USD,8800.00,{hua['Message-ID']}",
         ]
     )
     assert load(path)[1] == []  # the log is not a ledger file
@@ -310,7 +313,9 @@ def test_a_wrong_password_is_exit_2_and_nothing_is_logged(ledger_dir, smtp_serve
     result = send(path, password="wrong")
     assert result.exit_code == 2
     assert f"SMTP 127.0.0.1:{port}: 535" in result.stderr
-    assert inbox.envelopes == [] and not (path / "dunning-log.csv").exists()
+    assert inbox.envelopes == []
+    # the log was proved writable before connecting, and records nothing
+    assert mail.read_log(path / "dunning-log.csv") == []
 
 
 def test_the_password_comes_only_from_the_environment(ledger_dir, smtp_server):
@@ -335,3 +340,164 @@ def test_no_smtp_settings_or_no_server_is_a_clear_error(ledger_dir):
     result = send(closed)
     assert result.exit_code == 2
     assert "SMTP 127.0.0.1:" in result.stderr and "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------- at most once
+
+MANY = "".join(
+    f"- {{id: K{n}, name: Kunde {n}, email: ap{n}@k.example}}\n" for n in range(6)
+)
+MANY_INVOICES = "".join(
+    f"- {{id: J{n}, customer: K{n}, date: 2026-09-01, due: 2026-10-{10 + n}, "
+    f"amount: {100 + n}.00}}\n"
+    for n in range(6)
+)
+
+
+def test_two_concurrent_send_runs_deliver_each_letter_once(ledger_dir, smtp_server):
+    """A cron job and a clerk at once: the second run waits for the first, then
+    finds every letter in the log. Ten rounds, each from an empty log."""
+    import os
+    import subprocess
+    import sys
+
+    port, inbox = smtp_server
+    path = ledger_dir(
+        settings=settings_text(port), customers=MANY, invoices=MANY_INVOICES
+    )
+    log = path / "dunning-log.csv"
+    env = {**os.environ, PASSWORD_ENV: "s3cret", "ARLEDGER_NO_CACHE": "1"}
+    command = [sys.executable, "-m", "arledger", "dunning", "--ledger", str(path),
+               "--as-of", AS_OF, "--send", "--format", "json"]  # fmt: skip
+    for round_ in range(10):
+        log.unlink(missing_ok=True)
+        inbox.envelopes.clear()
+        runs = [
+            subprocess.Popen(
+                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )  # fmt: skip
+            for _ in range(2)
+        ]
+        outcomes = [(run.wait(timeout=120), *run.communicate()) for run in runs]
+        for code, _, err in outcomes:
+            assert code == 0, (round_, err.decode())
+        delivered = sorted(parse(e.content)["Message-ID"] for e in inbox.envelopes)
+        assert len(delivered) == 6 and len(set(delivered)) == 6, round_
+        assert sorted(e.message_id for e in mail.read_log(log)) == delivered, round_
+        sent = [
+            row["status"]
+            for _, out, _ in outcomes
+            for row in json.loads(out)["sections"][0]["rows"]
+        ]
+        assert sent.count("sent") == 6 and sent.count("skipped") == 6, round_
+
+
+def test_an_unwritable_log_sends_nothing(ledger_dir, smtp_server):
+    import os
+
+    port, inbox = smtp_server
+    path = make(ledger_dir, port)
+    log = path / "dunning-log.csv"
+    log.mkdir()  # cannot be opened for writing, even by root
+    result = send(path)
+    assert result.exit_code == 2, result.output
+    assert "dunning-log.csv" in result.stderr and "Traceback" not in result.output
+    assert inbox.envelopes == []
+    log.rmdir()
+    if os.geteuid() == 0:
+        return  # root writes into a read-only directory
+    path.chmod(0o555)
+    try:
+        result = send(path)
+    finally:
+        path.chmod(0o755)
+    assert result.exit_code == 2, result.output
+    assert "nothing was sent" in result.stderr
+    assert inbox.envelopes == [] and not log.exists()
+
+
+def test_a_run_waits_for_the_lock_then_gives_up(ledger_dir, smtp_server, monkeypatch):
+    from filelock import FileLock
+
+    port, inbox = smtp_server
+    path = make(ledger_dir, port)
+    monkeypatch.setattr(mail, "LOCK_TIMEOUT", 0.2)
+    held = FileLock(str(mail.lock_path(mail.log_path(path))))
+    with held:
+        result = send(path)
+    assert result.exit_code == 2, result.output
+    assert "another `dunning --send` is running" in result.stderr
+    assert "still runs after 0.2 s; nothing was sent" in result.stderr
+    assert inbox.envelopes == []
+    assert send(path).exit_code == 0 and len(inbox.envelopes) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "where"),
+    [
+        (b"date,customer,level,currency,amount,message_id\n"
+         b"2026-10-01,ACME,first,USD,1.00,<a@b>\n2026-10-02,\xc4\xe3,first,USD,1,<c@d>\n",
+         "dunning-log.csv:3: not UTF-8"),  # GBK, not UTF-8
+        (b"date,customer,level,currency,amount,message_id\n2026-10-01,ACME\n",
+         "dunning-log.csv:2: not a log line"),  # a line cut short
+        (b"date,customer,level\n2026-10-01,ACME,first\n",
+         "dunning-log.csv:1: missing column 'currency'"),
+        (b"date,customer,level,currency,amount,message_id\n"
+         b'2026-10-01,ACME,first,USD,1.00,"<a@b>\n',
+         "dunning-log.csv:2: "),  # an unclosed quote
+    ],
+)  # fmt: skip
+def test_a_damaged_log_is_file_line_and_exit_2(ledger_dir, content, where):
+    path = make(ledger_dir)
+    (path / "dunning-log.csv").write_bytes(content)
+    for args in ((), ("--send",)):
+        result = CliRunner().invoke(
+            app,
+            ["dunning", "--ledger", str(path), "--as-of", AS_OF, *args],
+            env={PASSWORD_ENV: "s3cret"},
+        )
+        assert result.exit_code == 2, result.output
+        assert where in result.stderr and "internal error" not in result.stderr
+
+
+class DropAfterAccepting(Inbox):
+    """Keeps the first message, then drops the connection instead of replying:
+    the one case the log cannot know about (README: a lost reply)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.drop = True
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.envelopes.append(envelope)
+        if self.drop:
+            self.drop = False
+            server.transport.abort()
+        return "250 Message accepted for delivery"
+
+
+def test_a_reply_lost_in_transit_is_the_documented_resend(ledger_dir, monkeypatch):
+    """The server takes a message and drops the connection before saying so:
+    the run stops (exit 2) without recording it, and the next run sends it
+    again with the same Message-ID, for the receiver to drop."""
+    from aiosmtpd.controller import Controller
+
+    inbox = DropAfterAccepting()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        path = make(ledger_dir, controller.port, user=None, password_env=None)
+        monkeypatch.setattr(common, "today", lambda: date(2026, 10, 31))
+        first = send(path)
+        assert first.exit_code == 2, first.output
+        assert "Traceback" not in first.output
+        assert len(inbox.envelopes) == 1
+        assert mail.read_log(path / "dunning-log.csv") == []
+        again = send(path)
+        assert again.exit_code == 0, again.output
+    finally:
+        controller.stop()
+    ids = [parse(e.content)["Message-ID"] for e in inbox.envelopes]
+    assert len(ids) == 3 and ids[0] in ids[1:]  # the same message, twice
+    logged = [e.message_id for e in mail.read_log(path / "dunning-log.csv")]
+    assert sorted(logged) == sorted(ids[1:])

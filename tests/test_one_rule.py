@@ -176,9 +176,9 @@ def test_dunning_does_not_escalate_for_a_promise_the_settlement_shows_paid(
     dunning = run(promise_ledger, "dunning", "--as-of", "2026-04-20", "-f", "json")
     (section,) = json.loads(dunning.stdout)["sections"]
     (row,) = section["rows"]
-    # I2 is 34 days past due: the level its days reach, not one above for a
-    # promise that was kept, if late.
-    assert row["level"] == "final"
+    # I2 is 34 days past due and no letter is on record: `first`, not one step
+    # further for a promise that was kept, if late.
+    assert row["level"] == "first"
     assert "promise" not in (row.get("note") or "")
 
 

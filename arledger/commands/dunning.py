@@ -6,6 +6,8 @@ and `mail` (messages, SMTP, the sent log).
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import re
 import sys
@@ -78,6 +80,17 @@ FailOnOpt = Annotated[
            "or broken-promise; new-overdue (an item overdue since the last run), "
            "new-hold or new-broken-promise, with --state. Repeatable. For cron."),
 ]  # fmt: skip
+RecordOpt = Annotated[
+    bool,
+    typer.Option("--record", help="With --out: record the letters written as "
+                 "sent (delivered by hand or post) in dunning-log.csv, so the "
+                 "next level follows from them."),
+]  # fmt: skip
+WorklistOpt = Annotated[
+    bool,
+    typer.Option("--worklist", help="The day's tasks instead of the summary: "
+                 "levels with an action (call, visit, agency, legal), by owner."),
+]  # fmt: skip
 DryRunOpt = Annotated[
     bool,
     typer.Option("--dry-run", help="Show what --send would send, or which files "
@@ -102,35 +115,64 @@ def dunning(
     dry_run: DryRunOpt = False,
     fail_on: FailOnOpt = None,
     state: StateOpt = None,
+    record: RecordOpt = False,
+    worklist: WorklistOpt = False,
 ) -> None:
     """Dunning letters (催款函) for late customers, by level; --out, --preview, --send.
 
     Without --out, --preview or --send: a summary of who gets which letter, for
     how much, and who is skipped and why.
     """
+    from arledger import mail
     from arledger.reports import dunning as dunning_report
     from arledger.settle import settle
 
     letter_format, sink = _formats(format, output, force, out, preview, send, bom)
+    if record and out is None:
+        raise UsageError("--record records the letters written by --out DIR")
     alerts = parse_fail_on(fail_on, state, ledger)
     sink.check(ledger)
     if out is not None:
         _check_out(out, ledger)
     loaded = load_ledger(ledger)
     view = make_view(loaded, as_of, customer, owner, currency)
-    settlement = settle(view)
-    result = dunning_report.compute(view, settlement)
+    log_file = mail.log_path(loaded.root)
+    # One --send at a time, from reading the sent log to recording the last
+    # message (SPEC §2, Sending): the levels are chosen from that log too.
+    lock = (
+        mail.send_lock(log_file, say=stderr)
+        if (send or record) and not dry_run
+        else contextlib.nullcontext()
+    )
+    with lock:
+        settlement = settle(view)
+        result = dunning_report.compute(view, settlement, sent=mail.read_log(log_file))
 
-    if preview is not None:
-        _preview(loaded, result, preview, letter_format, sink)
-        raise typer.Exit(common.ExitCode.OK)
-    files = None
-    if out is not None:
-        files = _write_letters(loaded, result, out, letter_format, force, dry_run)
-    if send:
-        report = _send(loaded, result, dry_run)
-    else:
-        report = dunning_report.to_report(result, files)
+        if worklist:
+            sink.emit(
+                dunning_report.worklist(result, view, settlement),
+                loaded.files,
+                loaded.settings,
+            )
+            raise typer.Exit(_attention(view, settlement, result, alerts, loaded.files))
+        summary = result
+        # Levels that are tasks (call, visit, ...) are on the worklist, not
+        # written or sent.
+        result = dataclasses.replace(
+            result, letters=tuple(lt for lt in result.letters if lt.action == "letter")
+        )
+        if preview is not None:
+            _preview(loaded, result, preview, letter_format, sink)
+            raise typer.Exit(common.ExitCode.OK)
+        files = None
+        if out is not None:
+            files = _write_letters(loaded, result, out, letter_format, force, dry_run)
+            if record and not dry_run:
+                _record(result, log_file)
+        if send:
+            report = _send(loaded, result, dry_run)
+        else:
+            report = dunning_report.to_report(summary, files)
     sink.emit(report, loaded.files, loaded.settings)
     raise typer.Exit(_attention(view, settlement, result, alerts, loaded.files))
 
@@ -255,7 +297,7 @@ def _write_letters(
 ) -> dict[tuple[str, str], str]:
     """Render every letter first (a template error writes nothing), refuse to
     overwrite any existing letter without --force, then write them."""
-    from arledger.fileio import write_output
+    from arledger.fileio import write_set
 
     counts: dict[str, int] = {}
     for letter in result.letters:
@@ -274,18 +316,39 @@ def _write_letters(
 
         mail.sender(ledger.settings)  # no sender: say so before writing anything
     rendered = [(letter, path, render(ledger, letter, fmt)) for letter, path in targets]
+    if not dry_run:  # all or nothing: a full disk leaves no partial set
+        write_set(
+            [(path, data) for _, path, data in rendered],
+            force=force,
+            protected=ledger.files,
+        )
     files: dict[tuple[str, str], str] = {}
-    for letter, path, data in rendered:
-        if not dry_run:
-            write_output(
-                path, data, force=force, protected=ledger.files, make_parents=True
-            )
-            if fmt == "eml" and not letter.email:
-                stderr(f"arledger: {path}: {letter.customer} has no email; no To")
+    for letter, path, _ in rendered:
+        if not dry_run and fmt == "eml" and not letter.email:
+            stderr(f"arledger: {path}: {letter.customer} has no email; no To")
         files[(letter.customer, letter.currency)] = str(path)
     done = "would write" if dry_run else "wrote"
     stderr(f"arledger: {done} {len(rendered)} letter(s) to {out}")
     return files
+
+
+def _record(result: DunningResult, log_file: Path) -> None:
+    """Record the letters just written as sent today (by hand or post), except
+    a level already recorded for that customer within resend_days."""
+    from arledger import mail
+
+    today = common.today()
+    log = mail.read_log(log_file)
+    new = [
+        mail.LogEntry(today, lt.customer, lt.level, lt.currency, lt.total, "")
+        for lt in result.letters
+        if mail.sent_recently(log, lt, today, result.policy.resend_days) is None
+    ]
+    if new:
+        mail.append_log(log_file, new)
+    again = len(result.letters) - len(new)
+    already = f" ({again} already recorded within resend_days)" if again else ""
+    stderr(f"arledger: recorded {len(new)} letter(s) as sent in {log_file}{already}")
 
 
 def _send(ledger: Ledger, result: DunningResult, dry_run: bool) -> Any:
@@ -302,7 +365,6 @@ def _send(ledger: Ledger, result: DunningResult, dry_run: bool) -> Any:
         resend_days=result.policy.resend_days,
         dry_run=dry_run,
         environ=os.environ,
-        protected=ledger.files,
     )
     columns = (
         Column("customer", "Customer"),

@@ -31,6 +31,11 @@ def check(
     if format not in ("text", "json"):
         raise UsageError(f"unknown format {format!r}; choose text or json")
     loaded, errors = load(ledger)
+    from arledger.letters import missing_templates
+    from arledger.mail import log_problems
+
+    dunning = [*missing_templates(loaded), *log_problems(loaded)]
+    errors = sorted([*errors, *dunning], key=lambda e: e.sort_key())
     problems = sum(1 for e in errors if not e.warning)
     if format == "json":
         import json

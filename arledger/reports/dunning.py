@@ -1,9 +1,9 @@
 """Dunning (催款): which customer gets which letter, for how much, and by when.
 
-Pure: a view and its settlement in, `Letter` objects and skip reasons out. The
-level is a function of (ledger, as-of, policy) alone, so re-running on the same
-day gives the same letters; the sent log (`arledger.mail`) only stops duplicate
-delivery and never changes a level. No templates, no clock, no I/O here.
+Pure: a view, its settlement and the sent log's entries in, `Letter` objects
+and skip reasons out. The level climbs one step at a time from what the episode's
+history records (SPEC §2, revised), so re-running on the same day with the same
+log gives the same letters. No templates, no clock, no I/O here.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from arledger.errors import ArledgerError
 from arledger.ledger import LedgerView
@@ -22,8 +23,18 @@ from arledger.promises import Promise, latest_promise, promises
 from arledger.report import Column, Report, Section
 from arledger.settle import Item, Settlement
 
-DAYS_IN_YEAR = 365  # SPEC §2: interest = open × rate × days past due / 365
+if TYPE_CHECKING:
+    from arledger.mail import LogEntry
+
+DAYS_IN_YEAR = 365  # SPEC §2: interest = Σ open each day × rate / 365
 FEE_FROM = "second"  # SPEC §1: a flat fee per letter from level `second` on
+# The contact channel that records an action level's step done (SPEC §2).
+ACTION_CHANNELS = {
+    "call": "phone",
+    "visit": "visit",
+    "agency": "other",
+    "legal": "legal",
+}
 
 
 # ---------------------------------------------------------------- the policy
@@ -40,6 +51,7 @@ class Policy:
     fee_from: int | None  # index into `levels` of the first level with a fee
     pay_days: int
     resend_days: int
+    escalation: str = "steps"  # or "days": the level from days past due alone
 
     @classmethod
     def from_settings(cls, settings: DunningSettings) -> Policy:
@@ -69,7 +81,21 @@ class Policy:
             fee_from=fee_from(levels),
             pay_days=settings.pay_days,
             resend_days=settings.resend_days,
+            escalation=settings.escalation,
         )
+
+    @property
+    def first_overdue(self) -> int:
+        """Index of the first level past due (days ≥ 1): where a customer with
+        no history starts (SPEC §2: 200 days late and no history gets `first`)."""
+        return next(
+            (n for n, lv in enumerate(self.levels) if lv.days >= 1),
+            len(self.levels) - 1,
+        )
+
+    def pay_days_of(self, rank: int) -> int:
+        level = self.levels[rank]
+        return level.pay_days if level.pay_days is not None else self.pay_days
 
 
 def fee_from(levels: Sequence[DunningLevel]) -> int | None:
@@ -107,10 +133,49 @@ def dunning_level(days_past_due: int, levels: Sequence[DunningLevel]) -> int | N
 def interest_on(
     open_amount: Decimal, days: int, rate: Decimal, currency: str
 ) -> Decimal:
-    """Late interest on one item: open × rate × days / 365, rounded once, half-up."""
-    if rate <= 0 or days <= 0:
+    """Late interest on an amount open for `days` days: open × rate × days / 365,
+    rounded once, half-up."""
+    if days <= 0:
         return ZERO
-    return round_charge(open_amount * rate * days / DAYS_IN_YEAR, currency)
+    return _interest(open_amount * days, rate, currency)
+
+
+def accrued_interest(
+    amount: Decimal,
+    applied: Sequence[tuple[date, Decimal]],
+    due: date,
+    until: date,
+    rate: Decimal,
+    currency: str,
+) -> Decimal:
+    """Late interest on one item, day by day (SPEC §2, Late interest).
+
+    For each day after `due` up to and including `until`, the amount open at
+    the start of that day × rate / 365, summed and rounded once, half-up. What
+    is applied on a day lowers the base from the next day.
+
+    Args:
+        amount: the item's amount.
+        applied: (date, amount) of everything applied to it (any order).
+    """
+    if rate <= 0 or until <= due:
+        return ZERO
+    base = amount - sum((a for day, a in applied if day <= due), ZERO)
+    day_amounts = ZERO
+    counted = due  # the last day already counted
+    for day, part in sorted(p for p in applied if due < p[0] < until):
+        day_amounts += base * (day - counted).days
+        base -= part
+        counted = day
+    day_amounts += base * (until - counted).days
+    return _interest(day_amounts, rate, currency)
+
+
+def _interest(day_amounts: Decimal, rate: Decimal, currency: str) -> Decimal:
+    """Σ open × days → interest: × rate / 365, rounded once, half-up."""
+    if rate <= 0 or day_amounts <= 0:
+        return ZERO
+    return round_charge(day_amounts * rate / DAYS_IN_YEAR, currency)
 
 
 # ---------------------------------------------------------------- the result
@@ -173,6 +238,17 @@ class Letter:
     email: str | None
     contact: str | None
     address: str | None
+    history: str = ""  # what the level was chosen from, for the summary
+    # earlier letters of this episode (date, level), oldest first: what a
+    # letter may say about "our earlier letters"
+    previous: tuple[tuple[date, str], ...] = ()
+    # a promise to pay is on record for the customer (any status)
+    promise_on_record: bool = False
+    key_account: bool = False
+    action: str = "letter"  # or a task: call, visit, agency, legal
+    # a task's step already recorded in the contact log: its date
+    done: date | None = None
+    since: date | None = None  # the oldest due date among the items demanded
 
     @property
     def overdue(self) -> bool:
@@ -192,6 +268,7 @@ class Skip:
     days: int  # largest days past due among its items
     amount: Decimal  # what the letter would have demanded, before charges
     reason: str
+    history: str | None = None
 
 
 @dataclass(frozen=True)
@@ -208,19 +285,72 @@ class DunningResult:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A level chosen, and from what."""
+
+    rank: int
+    base: int  # before a broken promise's extra step
+    history: str  # "first sent 2026-10-05, pay by 2026-10-15 passed → second"
+
+
+def episode_starts(settlement: Settlement, as_of: date) -> dict[tuple[str, str], date]:
+    """The first day of each account's current episode (SPEC §2): the day it
+    last went from nothing overdue to something overdue, for every (customer,
+    currency) with something overdue as of `as_of`.
+
+    An item is overdue from the day after its due date until the day before the
+    application that settled it (still open: until `as_of`).
+    """
+    settled: dict[tuple[str, int | None], date] = {}
+    for application in settlement.history_of():
+        key = (application.invoice, application.instalment)
+        if key not in settled or application.date > settled[key]:
+            settled[key] = application.date
+    one = timedelta(days=1)
+    runs: dict[tuple[str, str], list[tuple[date, date]]] = {}
+    for item in settlement.items:
+        start = item.due + one
+        if item.open > 0:
+            end = as_of
+        elif item.key in settled:
+            end = min(settled[item.key] - one, as_of)
+        else:
+            continue
+        if start <= end:
+            runs.setdefault((item.customer, item.currency), []).append((start, end))
+    starts: dict[tuple[str, str], date] = {}
+    for account, spans in runs.items():
+        spans.sort()
+        begin, last = spans[0]
+        for start, end in spans[1:]:
+            if start > last + one:
+                begin, last = start, end
+            else:
+                last = max(last, end)
+        if last >= as_of:
+            starts[account] = begin
+    return starts
+
+
 # ---------------------------------------------------------------- compute
 
 
 def compute(
-    view: LedgerView, settlement: Settlement, policy: Policy | None = None
+    view: LedgerView,
+    settlement: Settlement,
+    policy: Policy | None = None,
+    sent: Sequence[LogEntry] = (),
 ) -> DunningResult:
     """Choose each customer's dunning level and build its letter (SPEC §2, Dunning).
 
     Per customer and currency: the items that can be demanded are its open,
     undisputed items without an invoice `dunning_block` in force and not on an
-    invoice the customer has promised to pay by a date still to come. The level
-    is the highest whose `days` ≤ the largest days past due among them; a
-    broken, still unpaid latest promise raises it one level. A `reminder` level
+    invoice the customer has promised to pay by a date still to come. Its due
+    level is the highest whose `days` ≤ the largest days past due among them;
+    the level it gets climbs one step at a time from the episode's history (see
+    `_Dunner.choose`); a broken, still unpaid latest promise lets it go one
+    step further. A `reminder` level
     (days ≤ 0) demands the items due within its window; a level past due
     demands the overdue items. Unapplied cash is deducted; no letter when what
     is left is below `min_amount`, when a customer `dunning_block` is in force,
@@ -230,13 +360,14 @@ def compute(
         view: the ledger as of a date, filtered.
         settlement: `settle(view)`.
         policy: default from the view's settings.
+        sent: the sent log's entries (`mail.read_log`): the letters on record.
     """
     policy = policy or Policy.from_settings(view.settings.dunning)
     accounts: dict[tuple[str, str], list[Item]] = {}
     for item in settlement.items:
         if item.open > 0:
             accounts.setdefault((item.customer, item.currency), []).append(item)
-    dunner = _Dunner(view, settlement, policy)
+    dunner = _Dunner(view, settlement, policy, sent)
     letters: list[Letter] = []
     skipped: list[Skip] = []
     for (customer_id, currency), items in sorted(accounts.items()):
@@ -257,21 +388,156 @@ class _Dunner:
     """What `compute` needs for every account, worked out once."""
 
     def __init__(
-        self, view: LedgerView, settlement: Settlement, policy: Policy
+        self,
+        view: LedgerView,
+        settlement: Settlement,
+        policy: Policy,
+        sent: Sequence[LogEntry],
     ) -> None:
         self.view = view
         self.policy = policy
         self.levels = policy.levels
+        self.episodes = episode_starts(settlement, view.as_of)
+        # by customer, so that each account reads only its own records
+        self.sent: dict[str, list[LogEntry]] = {}
+        for entry in sent:
+            self.sent.setdefault(entry.customer, []).append(entry)
+        self.contacts: dict[str, list[tuple[date, str]]] = {}
+        for contact in view.contacts:
+            self.contacts.setdefault(contact.customer, []).append(
+                (contact.date, contact.channel)
+            )
+        self._steps: dict[tuple[str, str], list[tuple[date, int, bool]]] = {}
         found = promises(view, settlement)
+        self.promised = {p.customer for p in found}
         self.latest = latest_promise(found)
         self.open: dict[str, list[Promise]] = {}
         for promise in found:
             if promise.status == "open":
                 self.open.setdefault(promise.customer, []).append(promise)
         self.unapplied = settlement.unapplied()
+        # what was applied to each item, for interest day by day
+        self.applied: dict[tuple[str, int | None], list[tuple[date, Decimal]]] = {}
+        if policy.interest_rate > 0:
+            for application in settlement.history_of():
+                self.applied.setdefault(
+                    (application.invoice, application.instalment), []
+                ).append((application.date, application.amount))
 
     def days_of(self, item: Item) -> int:
         return (self.view.as_of - item.due).days
+
+    def steps(self, customer: str, currency: str) -> list[tuple[date, int, bool]]:
+        """The steps on record in the account's current episode: (date, rank,
+        from the sent log), oldest first.
+
+        The sent log's letters (entries of levels no longer in the ladder are
+        left out), and contacts whose channel is that of an action level (a call
+        is `phone`, a visit `visit`, an agency `other`, legal `legal`): such a
+        contact counts as that level's step when the history before it could
+        have reached it (at most one step above what came before).
+        """
+        key = (customer, currency)
+        if key not in self._steps:
+            self._steps[key] = self._find_steps(customer, currency)
+        return self._steps[key]
+
+    def _find_steps(self, customer: str, currency: str) -> list[tuple[date, int, bool]]:
+        start = self.episodes.get((customer, currency))
+        if start is None:
+            return []
+        as_of = self.view.as_of
+        ranks = {level.name: n for n, level in enumerate(self.levels)}
+        found = [
+            (e.date, ranks[e.level], True)
+            for e in self.sent.get(customer, ())
+            if e.currency in ("", currency)
+            and e.level in ranks
+            and start <= e.date <= as_of
+        ]
+        by_channel: dict[str, list[int]] = {}
+        for n, level in enumerate(self.levels):
+            if level.action in ACTION_CHANNELS:
+                by_channel.setdefault(ACTION_CHANNELS[level.action], []).append(n)
+        if by_channel:
+            contacts = sorted(
+                (day, channel)
+                for day, channel in self.contacts.get(customer, ())
+                if channel in by_channel and start <= day <= as_of
+            )
+            for day, channel in contacts:
+                before = [rank for d, rank, _ in found if d <= day]
+                reach = max(max(before, default=-1) + 1, self.policy.first_overdue)
+                fits = [n for n in by_channel[channel] if n <= reach]
+                if fits:
+                    found.append((day, max(fits), False))
+        return sorted(found)
+
+    def history(self, customer: str, currency: str) -> list[tuple[date, int]]:
+        """The steps on record in the account's current episode: (date, rank)."""
+        return [(day, rank) for day, rank, _ in self.steps(customer, currency)]
+
+    def choose(
+        self, customer: str, currency: str, days: int, broken: Promise | None
+    ) -> Step:
+        """The level of an account whose worst item is `days` past due (SPEC §2).
+
+        With `escalation: steps`: the lower of the due level and one step above
+        the highest level sent in the episode, the step only once that letter's
+        pay-by date has passed; no history starts at the first level past due.
+        A broken promise lets it go one step further (never above the due level
+        + 1). With `escalation: days`: the due level (+1 for a broken promise).
+        """
+        levels, policy = self.levels, self.policy
+        top = len(levels) - 1
+        due = dunning_level(days, levels)
+        assert due is not None
+        first = policy.first_overdue
+        if policy.escalation == "days":
+            rank = due
+            text = f"{days} days past due → {levels[due].name} (escalation: days)"
+        elif due < first:
+            rank = due
+            when = f"due in {-days} days" if days < 0 else "due today"
+            text = f"{when} → {levels[due].name}"
+        else:
+            steps = self.history(customer, currency)
+            if not steps:
+                start = self.episodes.get((customer, currency))
+                since = f" since overdue on {start.isoformat()}" if start else ""
+                cap = first
+                text = f"nothing sent{since}"
+            else:
+                highest = max(rank for _, rank in steps)
+                last = max(day for day, rank in steps if rank == highest)
+                pay_by = last + timedelta(days=policy.pay_days_of(highest))
+                passed = self.view.as_of > pay_by
+                cap = min(max(first, highest + 1 if passed else highest), top)
+                text = (
+                    f"{levels[highest].name} sent {last.isoformat()}, pay by "
+                    f"{pay_by.isoformat()} {'passed' if passed else 'not passed'}"
+                )
+            rank = min(due, cap)
+            text = f"{text} → {levels[cap].name}"
+            if due < cap:
+                text = f"{text}; {days} days past due → {levels[due].name}"
+        base = rank
+        if broken is not None and policy.escalation != "days":
+            # The extra step is taken once: a letter sent since the promise
+            # broke has already used it (else each run would climb again).
+            sent_since = [
+                d for d, _ in self.history(customer, currency) if d > broken.due
+            ]
+            if sent_since:
+                broken = None
+        if broken is not None:
+            rank = min(rank + 1, top)
+            if rank != base:
+                text = (
+                    f"{text}; broken promise of {broken.made.isoformat()} → "
+                    f"{levels[rank].name}"
+                )
+        return Step(rank, base, text)
 
     def account(
         self, customer_id: str, currency: str, items: list[Item]
@@ -289,10 +555,24 @@ class _Dunner:
         name = customer.name if customer else customer_id
         language = (customer.language if customer else None) or view.settings.language
 
-        def skip(level: int | None, days: int, amount: Decimal, reason: str) -> Skip:
+        def skip(
+            level: int | None,
+            days: int,
+            amount: Decimal,
+            reason: str,
+            history: str | None = None,
+        ) -> Skip:
             level_name = levels[level].name if level is not None else None
             return Skip(
-                customer_id, name, language, currency, level_name, days, amount, reason
+                customer_id,
+                name,
+                language,
+                currency,
+                level_name,
+                days,
+                amount,
+                reason,
+                history,
             )
 
         lowest = levels[0].days
@@ -326,11 +606,13 @@ class _Dunner:
                     _promise_text(on_invoice[i.invoice], currency)
                     for i in held_promised
                 )
+                step = self.choose(customer_id, currency, days, None)
                 return skip(
-                    dunning_level(days, levels),
+                    step.rank,
                     days,
                     sum((i.open for i in held), ZERO),
                     "; ".join(reasons),
+                    step.history,
                 )
             late = [i for i in disputed if days_of(i) >= lowest]
             if late:
@@ -351,27 +633,29 @@ class _Dunner:
         demanded = [i for i in candidates if days_of(i) >= threshold]
         principal = sum((i.open for i in demanded), ZERO)
 
+        promise = self.latest.get(customer_id)
+        broken = promise if promise is not None and promise.status == "broken" else None
+        step = self.choose(customer_id, currency, days, broken)
+        rank = step.rank
+        level = levels[rank]
+
         block = customer.dunning_block if customer else None
         if block is not None and as_of < block.until:
             reason = f"dunning block until {block.until.isoformat()}"
             if block.reason:
                 reason = f"{reason}: {block.reason}"
-            return skip(base, days, principal, reason)
+            return skip(rank, days, principal, reason, step.history)
         customer_wide = [p for p in open_promises if not _promised_invoice(p)]
         if customer_wide:
             # Mahnstopp: a customer who has promised is not written to before
             # the promised date.
             return skip(
-                base, days, principal, _promise_text(customer_wide[-1], currency)
+                rank,
+                days,
+                principal,
+                _promise_text(customer_wide[-1], currency),
+                step.history,
             )
-
-        promise = self.latest.get(customer_id)
-        rank = base
-        broken = None
-        if promise is not None and promise.status == "broken":
-            broken = promise
-            rank = min(base + 1, len(levels) - 1)
-        level = levels[rank]
 
         credit = self.unapplied.get((customer_id, currency), ZERO)
         net = principal - credit
@@ -382,6 +666,7 @@ class _Dunner:
                 principal,
                 f"unapplied cash of {grouped(credit, currency)} covers "
                 f"the {grouped(principal, currency)} due",
+                step.history,
             )
         if net < policy.min_amount:
             return skip(
@@ -390,10 +675,24 @@ class _Dunner:
                 net,
                 f"{grouped(net, currency)} due is below the minimum of "
                 f"{grouped(policy.min_amount, currency)}",
+                step.history,
             )
 
         letter_items = tuple(
-            _letter_item(view, i, days_of(i), policy.interest_rate) for i in demanded
+            _letter_item(
+                view,
+                i,
+                days_of(i),
+                accrued_interest(
+                    i.amount,
+                    self.applied.get(i.key, ()),
+                    i.due,
+                    as_of,
+                    policy.interest_rate,
+                    currency,
+                ),
+            )
+            for i in demanded
         )
         interest = sum((i.interest for i in letter_items), ZERO)
         with_fee = policy.fee_from is not None and rank >= policy.fee_from
@@ -432,12 +731,35 @@ class _Dunner:
             fee=fee,
             total=net + interest + fee,
             pay_by=pay_by,
-            escalated_from=levels[base].name if rank != base else None,
+            escalated_from=levels[step.base].name if rank != step.base else None,
             broken_promise=broken,
             email=customer.email if customer else None,
             contact=customer.contact if customer else None,
             address=customer.address if customer else None,
+            history=step.history,
+            previous=tuple(
+                (day, levels[n].name)
+                for day, n, logged in self.steps(customer_id, currency)
+                if logged and levels[n].action == "letter"
+            ),
+            promise_on_record=self.promise_on_record(customer_id),
+            key_account=bool(customer and customer.key_account),
+            action=level.action,
+            done=max(
+                (
+                    day
+                    for day, n, logged in self.steps(customer_id, currency)
+                    if n == rank and not logged
+                ),
+                default=None,
+            ),
+            since=min((i.due for i in demanded), default=None),
         )
+
+    def promise_on_record(self, customer: str) -> bool:
+        """Any promise to pay on record for the customer (any status, any date
+        up to as-of): a letter then never says "no proposal to pay"."""
+        return customer in self.promised
 
 
 def _blocked(view: LedgerView, item: Item) -> bool:
@@ -472,7 +794,9 @@ def _label(item: Item) -> str:
     return f"{item.invoice}#{item.instalment}" if item.instalment else item.invoice
 
 
-def _letter_item(view: LedgerView, item: Item, days: int, rate: Decimal) -> LetterItem:
+def _letter_item(
+    view: LedgerView, item: Item, days: int, interest: Decimal
+) -> LetterItem:
     invoice = view.ledger.invoices.get(item.invoice)
     return LetterItem(
         invoice=item.invoice,
@@ -481,7 +805,7 @@ def _letter_item(view: LedgerView, item: Item, days: int, rate: Decimal) -> Lett
         due=item.due,
         days=days,
         open=item.open,
-        interest=interest_on(item.open, days, rate, item.currency),
+        interest=interest,
         po=invoice.po if invoice else None,
         description=invoice.description if invoice else None,
     )
@@ -502,6 +826,7 @@ def summary_columns(with_files: bool = False) -> tuple[Column, ...]:
         Column("pay_by", "Pay by", "date"),
         Column("note", "Note"),
         Column("skipped", "Skipped", "text", "bad"),
+        Column("history", "History"),
     )
     return (*columns, Column("file", "File")) if with_files else columns
 
@@ -509,6 +834,9 @@ def summary_columns(with_files: bool = False) -> tuple[Column, ...]:
 def letter_note(letter: Letter) -> str | None:
     """What a reader of the summary should know about a letter, in a few words."""
     notes = []
+    if letter.action != "letter":
+        done = f", done {letter.done.isoformat()}" if letter.done else ""
+        notes.append(f"task: {letter.action}{done} (--worklist)")
     if letter.broken_promise is not None:
         promise = letter.broken_promise
         escalated = (
@@ -550,6 +878,7 @@ def to_report(
             "pay_by": letter.pay_by,
             "skipped": None,
             "note": letter_note(letter),
+            "history": letter.history,
         }
         if files is not None:
             row["file"] = files.get((letter.customer, letter.currency))
@@ -567,6 +896,7 @@ def to_report(
             "pay_by": None,
             "skipped": skip.reason,
             "note": None,
+            "history": skip.history,
         }
         if files is not None:
             row["file"] = None
@@ -584,3 +914,72 @@ def to_report(
     )
     meta = {"levels": [level.name for level in result.policy.levels]}
     return Report("dunning", title, result.as_of, sections, meta)
+
+
+# ---------------------------------------------------------------- the worklist
+
+
+def worklist_columns() -> tuple[Column, ...]:
+    from arledger.reports.overdue import FOLLOW_UP_COLUMNS
+
+    return (
+        Column("owner", "Owner"),
+        Column("task", "Task"),
+        Column("customer", "Customer"),
+        Column("name", "Name"),
+        Column("contact", "Contact"),
+        Column("amount", "Owed", "money"),
+        Column("since", "Due since", "date"),
+        Column("days", "Days", "days"),
+        *FOLLOW_UP_COLUMNS,
+        Column("status", "Status"),
+    )
+
+
+def worklist(result: DunningResult, view: LedgerView, settlement: Settlement) -> Report:
+    """The day's tasks (levels with an `action` other than a letter), by owner:
+    whom to call or visit, how to reach them, what is owed and since when, the
+    last contact and the promise to watch. A task whose step a contact of its
+    channel has recorded shows `done DATE`."""
+    from arledger.reports.overdue import contact_line, follow_up_row, follow_ups
+
+    follow = follow_ups(view, settlement)
+    customers = view.ledger.customers
+    by_currency: dict[str, list[dict[str, object]]] = {}
+    tasks = [lt for lt in result.letters if lt.action != "letter"]
+    tasks.sort(key=lambda lt: (_owner(view, lt.customer) or "", -lt.rank, -lt.days))
+    for task in tasks:
+        row: dict[str, object] = {
+            "owner": _owner(view, task.customer),
+            "task": task.action,
+            "customer": task.customer,
+            "name": task.name,
+            "contact": contact_line(customers.get(task.customer)),
+            "amount": task.total,
+            "since": task.since,
+            "days": task.days,
+        }
+        found = follow.get(task.customer)
+        row.update(follow_up_row(found) if found else dict.fromkeys(
+            ("last_contact", "channel", "promise", "promise_date", "promise_amount")
+        ))  # fmt: skip
+        row["status"] = f"done {task.done.isoformat()}" if task.done else "to do"
+        by_currency.setdefault(task.currency, []).append(row)
+    title = f"Dunning worklist as of {result.as_of.isoformat()}"
+    currencies = sorted(by_currency.keys() | {lt.currency for lt in result.letters})
+    sections = tuple(
+        Section(
+            currency,
+            worklist_columns(),
+            tuple(by_currency.get(currency, [])),
+            {"amount": sum((r["amount"] for r in by_currency.get(currency, [])), ZERO)},  # type: ignore[misc]
+            title=f"{title} — {currency}",
+        )
+        for currency in currencies
+    )
+    return Report("dunning-worklist", title, result.as_of, sections)
+
+
+def _owner(view: LedgerView, customer_id: str) -> str | None:
+    customer = view.ledger.customers.get(customer_id)
+    return customer.owner if customer else None

@@ -1,0 +1,52 @@
+"""`interest`: late interest per item (逾期利息), the figures letters charge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from arledger.commands.common import (
+    Alerts,
+    AsOfOpt,
+    CurrencyOpt,
+    CustomerOpt,
+    ForceOpt,
+    FormatOpt,
+    LedgerOpt,
+    Output,
+    OutputOpt,
+    OwnerOpt,
+    exit_codes,
+    run_report,
+)
+
+
+@exit_codes
+def interest(
+    ctx: typer.Context,
+    ledger: LedgerOpt = None,
+    as_of: AsOfOpt = None,
+    customer: CustomerOpt = None,
+    owner: OwnerOpt = None,
+    currency: CurrencyOpt = None,
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Late interest per item, day by day at dunning.interest_rate (SPEC §2)."""
+    sink = Output(format, output, force)
+    sink.resolve_format()
+
+    def build(view: Any, settlement: Any) -> Any:
+        from arledger.reports import interest as interest_report
+
+        return interest_report.to_report(
+            view, interest_report.compute(view, settlement)
+        )
+
+    run_report(sink, Alerts(), ledger, as_of, customer, owner, currency, build, ctx)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(interest)
