@@ -15,6 +15,7 @@ import typer
 
 from arledger import __version__
 from arledger.commands import (
+    books,
     cash,
     dunning,
     export,
@@ -38,6 +39,7 @@ app = typer.Typer(
 # Each module adds its commands; the order here is the order in `--help`.
 for module in (ledger, receivables, performance, cash, dunning, export):
     module.register(app)
+books.register(app)  # import, match
 
 
 def _version(value: bool) -> None:
