@@ -15,7 +15,7 @@ import csv
 import io
 import re
 import string
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -784,9 +784,10 @@ def run_import(
     taken: set[str] = set()
     to_write: list[tuple[Path, str]] = []
     for kind, pairs in added.items():
-        name = _file_name(ledger.root, kind, Path(source).name, taken)
+        stem = "import-" + Path(source).name.replace(".", "-")
+        name = new_file(ledger.root, kind, stem, taken)
         taken.add(name)
-        to_write.append((ledger.root / name, _csv_text(kind, [t for _, t in pairs])))
+        to_write.append((ledger.root / name, csv_text(kind, [t for _, t in pairs])))
         result.files.append(name)
     if not dry_run:
         from arledger.fileio import write_output
@@ -806,16 +807,17 @@ def _differs(kind: str, key: Any, record: Any, other: Any) -> LedgerError:
     )
 
 
-def _file_name(root: Path, kind: str, source_name: str, taken: set[str]) -> str:
-    stem = f"{kind}/import-{source_name.replace('.', '-')}"
-    name, n = f"{stem}.csv", 1
+def new_file(root: Path, kind: str, stem: str, taken: Collection[str] = ()) -> str:
+    """`KIND/STEM.csv`, or `KIND/STEM-N.csv` when that is taken: a file that
+    does not exist yet, relative to the ledger."""
+    name, n = f"{kind}/{stem}.csv", 1
     while (root / name).exists() or name in taken:
         n += 1
-        name = f"{stem}-{n}.csv"
+        name = f"{kind}/{stem}-{n}.csv"
     return name
 
 
-def _csv_text(kind: str, rows: list[dict[str, str]]) -> str:
+def csv_text(kind: str, rows: list[dict[str, str]]) -> str:
     """Records in the ledger's CSV form: a header of the fields given, in the
     model's order, one line a record."""
     order = list(_fields_of(kind))

@@ -307,7 +307,9 @@ def _read_yaml_records(text: str, rel: str, errors: list[LedgerError]) -> _Batch
     return batch
 
 
-CSV_NESTED = frozenset({"allocations", "schedule", "dunning_block"})
+CSV_NESTED = frozenset(
+    {"allocations", "schedule", "dunning_block", "aliases", "bank_accounts"}
+)
 
 
 def _read_csv_records(

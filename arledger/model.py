@@ -96,6 +96,10 @@ class Customer(Record):
     key_account: Flag = False
     hold: Flag = False
     dunning_block: DunningBlock | None = None
+    # Other names the customer's payments come under, and the accounts they come
+    # from (SPEC §6: bank statement matching).
+    aliases: tuple[Id, ...] | None = None
+    bank_accounts: tuple[Id, ...] | None = None
 
 
 class Instalment(Record):

@@ -96,9 +96,154 @@ def import_(
         typer.echo("dry run: nothing written")
 
 
+@exit_codes
+def match(
+    statements: Annotated[
+        list[Path],
+        typer.Argument(help="camt.053 (.xml), MT940, OFX, or CSV/xlsx with --rules."),
+    ],
+    ledger: LedgerOpt = None,
+    rules: Annotated[
+        Path | None,
+        option(
+            "--rules",
+            "-r",
+            metavar="RULES.yaml",
+            help="How a CSV/xlsx statement's rows become lines (`kind: bank`).",
+        ),
+    ] = None,  # fmt: skip
+    apply: Annotated[
+        bool,
+        typer.Option("--apply", help="Write the matched lines as payments."),
+    ] = False,
+    accept_suggested: Annotated[
+        bool,
+        typer.Option(
+            "--accept-suggested", help="With --apply, write the suggested ones too."
+        ),
+    ] = False,
+    format: BookFormatOpt = "table",
+) -> None:
+    """Bank statement lines to customers and open invoices (cash application)."""
+    from arledger.importer import ImportInvalid
+    from arledger.matching import StatementInvalid, match_lines, read_statement
+    from arledger.matching import apply as apply_results
+
+    choice("--format", format, BOOK_FORMATS)
+    if accept_suggested and not apply:
+        from arledger.errors import UsageError
+
+        raise UsageError("--accept-suggested goes with --apply")
+    loaded = load_ledger(ledger)
+    lines = []
+    errors = []
+    for path in statements:
+        try:
+            lines += read_statement(path, rules)
+        except (StatementInvalid, ImportInvalid) as exc:
+            errors += exc.errors
+    if errors:
+        raise _problems(errors, "nothing matched")
+    results = match_lines(loaded, lines)
+    files: list[str] = []
+    if apply:
+        try:
+            files = apply_results(loaded, results, accept_suggested=accept_suggested)
+        except ImportInvalid as exc:
+            raise _problems(exc.errors, "nothing written") from None
+    _show_matches(results, files, format)
+
+
+def _show_matches(results: list[Any], files: list[str], format: str) -> None:
+    from arledger.matching import STATUSES
+
+    totals = {status: 0 for status in STATUSES}
+    for result in results:
+        totals[result.status] += 1
+    if format == "json":
+        data = {
+            "report": "match",
+            "rows": [r.as_json() for r in results],
+            "totals": totals,
+            "files": files,
+        }
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    if format == "csv":
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        keys = list(results[0].as_json()) if results else ["line", "status"]
+        writer.writerow(keys)
+        for result in results:
+            row = result.as_json()
+            row["allocations"] = ";".join(
+                f"{k}={v}" for k, v in row["allocations"].items()
+            )
+            writer.writerow(["" if row[k] is None else row[k] for k in keys])
+        typer.echo(out.getvalue(), nl=False)
+        return
+    typer.echo(_match_table(results), nl=False)
+    typer.echo(", ".join(f"{n} {status}" for status, n in totals.items()))
+    for name in files:
+        typer.echo(f"wrote {name}")
+
+
+def _match_table(results: list[Any]) -> str:
+    import shutil
+    import sys
+
+    from arledger.render import Env, render
+    from arledger.report import Column, Report, Section
+
+    columns = (
+        Column("line", "Line", "int"),
+        Column("date", "Date", "date"),
+        Column("amount", "Amount", "money"),
+        Column("payer", "Payer"),
+        Column("status", "Status"),
+        Column("customer", "Customer"),
+        Column("allocations", "Allocations"),
+        Column("reason", "Reason"),
+    )
+    sections: dict[str | None, list[dict[str, Any]]] = {}
+    for result in results:
+        line = result.line
+        sections.setdefault(line.currency, []).append(
+            {
+                "line": line.line,
+                "date": line.date,
+                "amount": line.amount,
+                "payer": line.payer,
+                "status": result.status,
+                "customer": result.customer,
+                "allocations": ", ".join(
+                    f"{k} {v:f}" for k, v in result.allocations.items()
+                ),
+                "reason": result.reason,
+            }
+        )
+    report = Report(
+        "match",
+        "Statement lines",
+        max(
+            (r.line.date for r in results), default=__import__("datetime").date.today()
+        ),
+        tuple(Section(c, columns, tuple(rows)) for c, rows in sections.items()),
+    )
+    tty = sys.stdout.isatty()
+    env = Env(
+        tty=tty, color=False, width=shutil.get_terminal_size().columns if tty else None
+    )
+    return str(render(report, "table", env))
+
+
 def _kinds_with_files(result: Any) -> list[str]:
     return [k for k, n in result.added.items() if n]
 
 
 def register(app: typer.Typer) -> None:
     app.command("import")(import_)
+    app.command()(match)
