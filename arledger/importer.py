@@ -37,8 +37,9 @@ class ImportInvalid(ArledgerError):
     """The rules or the source have problems; `errors` holds every one."""
 
     def __init__(self, errors: list[LedgerError]) -> None:
-        self.errors = sorted(errors, key=LedgerError.sort_key)
-        n = sum(1 for e in errors if not e.warning)
+        # Two records made from one row can share a problem: said once.
+        self.errors = sorted(dict.fromkeys(errors), key=LedgerError.sort_key)
+        n = sum(1 for e in self.errors if not e.warning)
         super().__init__(f"{n} problem{'s' if n != 1 else ''}; nothing imported")
 
 
@@ -552,8 +553,9 @@ class _Maker:
             return text == when.value
         return bool(text) == (when.test == "not_empty")
 
-    def texts(self, rule: RecordRule, row: Row) -> dict[str, str] | None:
-        """The field texts a rule makes of a row (None: a problem, reported)."""
+    def texts(self, rule: RecordRule, row: Row) -> tuple[dict[str, str], bool]:
+        """The field texts a rule makes of a row, and whether all were made
+        (a problem is reported)."""
         dates, numbers, _ = self.kinds[rule.kind]
         made: dict[str, str] = {}
         ok = True
@@ -599,7 +601,7 @@ class _Maker:
                     ok = False
                     continue
             made[name] = text
-        return made if ok else None
+        return made, ok
 
     def _bad(self, row: Row, message: str) -> None:
         self.errors.append(LedgerError(Source(self.source, row.line), message))
@@ -625,20 +627,26 @@ def _typed_fields(kind: str) -> tuple[frozenset[str], frozenset[str], frozenset[
 
 def make_rows(
     rules: Rules, source: str | Path
-) -> tuple[dict[str, list[tuple[int, dict[str, str]]]], list[LedgerError]]:
-    """Every (line, field texts) each record rule makes, by kind, and the problems."""
+) -> tuple[
+    dict[str, list[tuple[int, dict[str, str]]]], list[LedgerError], dict[str, set[str]]
+]:
+    """Every (line, field texts) each record rule makes, by kind; the problems;
+    and the ids of the records that could not be made, by kind."""
     header, rows = read_source(source, rules.source)
     maker = _Maker(rules, header, str(source))
     if maker.errors:
         raise ImportInvalid(maker.errors)
     made: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    failed: dict[str, set[str]] = {}
     for row in rows:
         for rule in rules.records:
             if maker.applies(rule, row):
-                texts = maker.texts(rule, row)
-                if texts is not None:
+                texts, ok = maker.texts(rule, row)
+                if ok:
                     made.setdefault(rule.kind, []).append((row.line, texts))
-    return made, maker.errors
+                elif "id" in texts:
+                    failed.setdefault(rule.kind, set()).add(texts["id"])
+    return made, maker.errors, failed
 
 
 # ---------------------------------------------------------------- the import
@@ -710,7 +718,7 @@ def run_import(
     from arledger.loader import cross_check, validate_rows
 
     rules = read_rules(rules_path)
-    made, errors = make_rows(rules, source)
+    made, errors, failed = make_rows(rules, source)
     rel = str(source)
     records: dict[str, list[tuple[Any, dict[str, str]]]] = {}
     for kind in RECORD_KINDS:
@@ -731,6 +739,8 @@ def run_import(
                         parsed[name] = text
             except ValueError as exc:
                 errors.append(LedgerError(Source(rel, line), str(exc)))
+                if "id" in row:
+                    failed.setdefault(kind, set()).add(row["id"])
                 continue
             parsed_rows.append(parsed)
             lines.append(line)
@@ -740,8 +750,11 @@ def run_import(
         records[kind] = [
             (r, t) for r, t in zip(results, texts, strict=True) if r is not None
         ]
-    if errors:
-        raise ImportInvalid(errors)
+        failed.setdefault(kind, set()).update(
+            t["id"]
+            for r, t in zip(results, texts, strict=True)
+            if r is None and "id" in t
+        )
 
     # One record per id within the import; then what the ledger has already.
     new_customers = {}
@@ -775,9 +788,12 @@ def run_import(
             added.setdefault(kind, []).append((record, texts))
         result.skipped[kind] = len(skipped)
         result.added[kind] = len(added.get(kind, ()))
-    if not errors:
-        found = cross_check(ledger, {k: [r for r, _ in v] for k, v in added.items()})
-        errors.extend(e for e in found if e.source and e.source.path == rel)
+    # The cross-checks, all at once with the problems above: what refers to a
+    # record that could not be made is not reported again.
+    found = cross_check(
+        ledger, {k: [r for r, _ in v] for k, v in added.items()}, failed
+    )
+    errors.extend(e for e in found if e.source and e.source.path == rel)
     problems = [e for e in errors if not e.warning]
     if problems:
         raise ImportInvalid(errors)

@@ -1123,8 +1123,14 @@ def validate_rows(
     return [None if type(r) is tuple else r for r in results], errors
 
 
-def cross_check(ledger: Ledger, added: dict[str, list[Any]]) -> list[LedgerError]:
-    """The cross-checks over `ledger` with the records `added` (by kind) in it."""
+def cross_check(
+    ledger: Ledger,
+    added: dict[str, list[Any]],
+    failed: dict[str, set[str]] | None = None,
+) -> list[LedgerError]:
+    """The cross-checks over `ledger` with the records `added` (by kind) in it;
+    `failed`: ids (by kind) of records that could not be made, which references
+    are not reported against."""
     customers = dict(ledger.customers)
     customers.update((c.id, c) for c in added.get("customers", ()))
     invoices = dict(ledger.invoices)
@@ -1139,6 +1145,8 @@ def cross_check(ledger: Ledger, added: dict[str, list[Any]]) -> list[LedgerError
         _currency_cache={},
     )
     collected = _Collected()
+    for kind, ids in (failed or {}).items():
+        collected.failed_ids[kind].update(ids)
     found: list[LedgerError] = []
     for check in CROSS_CHECKS:
         found.extend(check(combined, collected))

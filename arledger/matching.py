@@ -124,7 +124,7 @@ def _read_with_rules(path: Path, rules_path: str | Path) -> list[Line]:
 
     rules = read_rules(rules_path, kinds=("bank",))
     try:
-        made, errors = make_rows(rules, path)
+        made, errors, _ = make_rows(rules, path)
     except ImportInvalid as exc:
         raise StatementInvalid(exc.errors) from None
     lines = []
@@ -625,7 +625,7 @@ class Matcher:
             return Result(
                 line, "suggested",
                 f"amount = {invoice.id} (the only open item of {line.amount}); "
-                f"payer {line.payer or 'not named'} not known",
+                + (f"payer {line.payer!r} not known" if line.payer else "no payer"),
                 invoice.customer, {invoice.id: line.amount},
             )  # fmt: skip
         payer = f"payer {line.payer!r} not known" if line.payer else "no payer"
