@@ -331,6 +331,18 @@ class SmtpSettings(Record):
     sender: str | None = None
 
 
+class JournalSettings(Record):
+    """Account names of `arledger journal` (hledger / beancount)."""
+
+    receivable: Id = "Assets:Receivable"  # then `:CUSTOMER-ID`
+    income: Id = "Income:Sales"
+    bank: Id = "Assets:Bank"
+    credit_note: Id = "Income:Sales:Returns"
+    write_off: Id = "Expenses:Bad-Debts"
+    discount: Id = "Expenses:Discounts"
+    opening: Id = "Equity:Opening-Balances"
+
+
 class Settings(Record):
     """`arledger.yaml`: every key optional."""
 
@@ -342,6 +354,7 @@ class Settings(Record):
     dunning: DunningSettings = DunningSettings.model_construct()
     credit: CreditSettings = CreditSettings.model_construct()
     smtp: SmtpSettings | None = None
+    journal: JournalSettings = JournalSettings.model_construct()
 
 
 RECORD_MODELS: dict[str, type[Record]] = {

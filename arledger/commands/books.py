@@ -10,7 +10,11 @@ import typer
 
 from arledger.commands.common import (
     ExitCode,
+    ForceOpt,
+    FromOpt,
     LedgerOpt,
+    OutputOpt,
+    ToOpt,
     choice,
     exit_codes,
     load_ledger,
@@ -240,6 +244,50 @@ def _match_table(results: list[Any]) -> str:
     return str(render(report, "table", env))
 
 
+@exit_codes
+def journal(
+    ledger: LedgerOpt = None,
+    format: Annotated[
+        str,
+        option("--format", "-f", metavar="FORMAT", help="hledger or beancount."),
+    ] = "hledger",
+    start: FromOpt = None,
+    end: ToOpt = None,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """The period's invoices, payments and adjustments as hledger or beancount
+    transactions, one receivable account per customer."""
+    from arledger.journal import FORMATS
+    from arledger.journal import journal as make_journal
+
+    choice("--format", format, FORMATS)
+    last = _date("--to", end)
+    first = _date("--from", start) if start is not None else None
+    if first is not None and first > last:
+        from arledger.errors import UsageError
+
+        raise UsageError(f"--from {first} is after --to {last}")
+    loaded = load_ledger(ledger)
+    text = make_journal(loaded, format, first, last)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    from arledger.fileio import write_output
+
+    write_output(output, text, force=force, protected=tuple(loaded.files))
+
+
+def _date(option_name: str, text: str | None) -> Any:
+    from arledger.commands.common import as_of_date
+    from arledger.errors import UsageError
+
+    try:
+        return as_of_date(text)
+    except UsageError as exc:
+        raise UsageError(str(exc).replace("--as-of", option_name)) from None
+
+
 def _kinds_with_files(result: Any) -> list[str]:
     return [k for k, n in result.added.items() if n]
 
@@ -247,3 +295,4 @@ def _kinds_with_files(result: Any) -> list[str]:
 def register(app: typer.Typer) -> None:
     app.command("import")(import_)
     app.command()(match)
+    app.command()(journal)
