@@ -467,9 +467,14 @@ def _read_xlsx(
 _SEPARATORS = re.compile(r"[\s\u00a0\u202f'’]")
 
 
+_PLAIN = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
 def normalise_number(text: str, decimal: str) -> str:
     """A number as an export writes it (`1.234,50`, `(94.00)`, `94.00-`) as a
     plain decimal text; what is not a number is left for the rules to refuse."""
+    if decimal == "." and _PLAIN.fullmatch(text):
+        return text
     value = _SEPARATORS.sub("", text)
     negative = False
     if value.startswith("(") and value.endswith(")"):
@@ -502,6 +507,9 @@ class _Maker:
             for i, name in enumerate(header):
                 self.index.setdefault(name, i)
         self.header = header
+        self._dates: dict[str, str] = {}
+        self._positions: dict[str, int | None] = {}
+        self._templates: dict[str, list[str]] = {}
         self.kinds: dict[
             str, tuple[frozenset[str], frozenset[str], frozenset[str]]
         ] = {}
@@ -539,7 +547,10 @@ class _Maker:
             self._column(rule.when.column, rule.when.line, "when")
 
     def cell(self, row: Row, name: str) -> tuple[str, bool]:
-        position = self._position(name)
+        try:
+            position = self._positions[name]
+        except KeyError:
+            position = self._positions[name] = self._position(name)
         if position is None or position >= len(row.cells):
             return "", False
         return row.cells[position].strip(), position in row.date_cells
@@ -564,12 +575,13 @@ class _Maker:
             if spec.value is not None:
                 text = spec.value
             elif spec.template is not None:
+                columns = self._templates.get(spec.template)
+                if columns is None:
+                    parsed = string.Formatter().parse(spec.template)
+                    columns = [c for _, c, _, _ in parsed if c]
+                    self._templates[spec.template] = columns
                 text = spec.template.format_map(
-                    {
-                        c: self.cell(row, c)[0]
-                        for _, c, _, _ in string.Formatter().parse(spec.template)
-                        if c
-                    }  # fmt: skip
+                    {c: self.cell(row, c)[0] for c in columns}
                 ).strip()
             elif spec.column is not None:
                 text, is_date = self.cell(row, spec.column)
@@ -595,13 +607,21 @@ class _Maker:
             elif name in dates and not is_date and self.rules.source.date_format:
                 fmt = self.rules.source.date_format
                 try:
-                    text = datetime.strptime(text, fmt).date().isoformat()
+                    text = self._date(text, fmt)
                 except ValueError:
                     self._bad(row, f"{name}: {text!r} is not a date written {fmt}")
                     ok = False
                     continue
             made[name] = text
         return made, ok
+
+    def _date(self, text: str, fmt: str) -> str:
+        """strptime once per distinct text (an export repeats its dates)."""
+        known = self._dates.get(text)
+        if known is None:
+            known = datetime.strptime(text, fmt).date().isoformat()
+            self._dates[text] = known
+        return known
 
     def _bad(self, row: Row, message: str) -> None:
         self.errors.append(LedgerError(Source(self.source, row.line), message))
@@ -668,6 +688,15 @@ class ImportResult:
         }
 
 
+def _same(one: Any, other: Any, ledger: Ledger) -> bool:
+    """Whether two records say the same (SPEC §5: as parsed values, a field not
+    given equal to its default)."""
+    if type(one) is type(other) and isinstance(one, tuple):  # rows: fields alike
+        if one[:-2] == other[:-2]:
+            return True
+    return _content(one, ledger) == _content(other, ledger)
+
+
 def _content(record: Any, ledger: Ledger) -> dict[str, Any]:
     """A record's content as parsed values, defaults resolved (SPEC §5)."""
     from arledger.rows import INVOICE
@@ -727,7 +756,14 @@ def run_import(
             continue
         nested = _typed_fields(kind)[2]
         parsed_rows, lines, texts = [], [], []
+        # A row made twice alike (a customer on every invoice row) is checked
+        # once: the same texts make the same record.
+        alike: set[tuple[tuple[str, str], ...]] = set()
         for line, row in rows:
+            key = tuple(row.items())
+            if key in alike:
+                continue
+            alike.add(key)
             try:
                 parsed = {}
                 for name, text in row.items():
@@ -774,13 +810,13 @@ def run_import(
             key = _key(kind, record)
             first = seen.get(key)
             if first is not None:
-                if _content(first, lookup) != _content(record, lookup):
+                if not _same(first, record, lookup):
                     errors.append(_differs(kind, key, record, first))
                 continue
             seen[key] = record
             known = existing.get(key)
             if known is not None:
-                if _content(known, lookup) != _content(record, lookup):
+                if not _same(known, record, lookup):
                     errors.append(_differs(kind, key, record, known))
                 else:
                     skipped.add(key)
