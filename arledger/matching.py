@@ -417,26 +417,38 @@ class _Books:
         self.invoice_ids: dict[str, str] = {}  # normalised id -> id
         for invoice_id in ledger.invoices:
             self.invoice_ids.setdefault(norm_id(invoice_id), invoice_id)
-        self._open: dict[date, dict[str, _OpenInvoice]] = {}
+        self._open: dict[date, _Open] = {}
 
-    def open_on(self, day: date) -> dict[str, _OpenInvoice]:
+    def open_on(self, day: date) -> _Open:
         """Open invoices as of `day`, from the one settlement."""
         found = self._open.get(day)
         if found is None:
             from arledger.api import settlement, view
 
-            found = {}
+            invoices: dict[str, _OpenInvoice] = {}
             for item in settlement(view(self.ledger, day)).open_items():
-                known = found.get(item.invoice)
+                known = invoices.get(item.invoice)
                 if known is None:
-                    found[item.invoice] = _OpenInvoice(
+                    invoices[item.invoice] = _OpenInvoice(
                         item.invoice, item.customer, item.currency, item.due, item.open
                     )
                 else:
                     known.open += item.open
                     known.due = min(known.due, item.due)
-            self._open[day] = found
+            found = self._open[day] = _Open(invoices)
         return found
+
+
+class _Open:
+    """The open invoices of one day, indexed by customer and by amount."""
+
+    def __init__(self, invoices: dict[str, _OpenInvoice]) -> None:
+        self.invoices = invoices
+        self.by_customer: dict[str, list[_OpenInvoice]] = {}
+        self.by_amount: dict[Decimal, list[str]] = {}
+        for invoice in invoices.values():
+            self.by_customer.setdefault(invoice.customer, []).append(invoice)
+            self.by_amount.setdefault(invoice.open, []).append(invoice.id)
 
 
 # ---------------------------------------------------------------- matching
@@ -553,13 +565,8 @@ class Matcher:
                 f"payment {payment.id or payment.source} has reference "
                 f"{line.reference}", payment.customer,
             )  # fmt: skip
-        opens_all = books.open_on(line.date)
+        day = books.open_on(line.date)
         currency = line.currency
-        opens = {
-            k: v.open - self.used.get(k, Decimal(0))
-            for k, v in opens_all.items()
-            if currency is None or v.currency == currency
-        }
         named_all = [
             books.invoice_ids[key] for key in ids_in(line.text, books.invoice_ids)
         ]
@@ -580,11 +587,14 @@ class Matcher:
                 customer,
             )  # fmt: skip
         if customer is None:
-            return self._by_amount_alone(line, opens, opens_all)
-        mine = [
-            v for k, v in opens_all.items()
-            if v.customer == customer and k in opens and opens[k] > 0
-        ]  # fmt: skip
+            return self._by_amount_alone(line, day)
+        used = self.used
+        opens = {
+            v.id: v.open - used.get(v.id, Decimal(0))
+            for v in day.by_customer.get(customer, ())
+            if currency is None or v.currency == currency
+        }
+        mine = [day.invoices[k] for k, v in opens.items() if v > 0]
         named = [inv for inv in mine if inv.id in named_all]
         allocations: dict[str, Decimal] = {}
         how = ""
@@ -618,10 +628,19 @@ class Matcher:
             self._use(allocations)
         return result
 
-    def _by_amount_alone(self, line, opens, opens_all) -> Result:
-        exact = [k for k, v in opens.items() if v == line.amount]
+    def _by_amount_alone(self, line: Line, day: _Open) -> Result:
+        used = self.used
+        candidates = set(day.by_amount.get(line.amount, ())) | (
+            used.keys() & day.invoices.keys()
+        )
+        exact = sorted(
+            k
+            for k in candidates
+            if day.invoices[k].open - used.get(k, Decimal(0)) == line.amount
+            and (line.currency is None or day.invoices[k].currency == line.currency)
+        )
         if len(exact) == 1:
-            invoice = opens_all[exact[0]]
+            invoice = day.invoices[exact[0]]
             return Result(
                 line, "suggested",
                 f"amount = {invoice.id} (the only open item of {line.amount}); "

@@ -22,6 +22,7 @@ import time
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 FIRST = """Acme Harbor Northwind Bluefin Lindqvist Oliveira Vogt Kestrel Meridian
 Granite Juniper Halcyon Sable Tamarind Corvid Wexford Ironbark Pelican Quarry
@@ -142,6 +143,7 @@ def generate(root: Path, seed: int = 7, customers: int = 60, lines: int = 300):
             by_customer.setdefault(invoice["customer"], []).append(invoice)
     people_by_id = {p["id"]: p for p in people}
     used: set[str] = set()
+    open_customers = sorted(by_customer)
     statement = []
     day0 = date(2026, 10, 15)
 
@@ -196,11 +198,15 @@ def generate(root: Path, seed: int = 7, customers: int = 60, lines: int = 300):
             "truth": None,
             "kind": kind,
         }
-        open_ones = [
-            (c, [i for i in items if i["id"] not in used])
-            for c, items in by_customer.items()
-        ]
-        open_ones = [(c, items) for c, items in open_ones if items]
+        picked = None
+        if kind not in ("fee", "unrelated", "recorded"):
+            while open_customers and picked is None:
+                customer = rng.choice(open_customers)
+                items = [i for i in by_customer[customer] if i["id"] not in used]
+                if items:
+                    picked = (customer, items)
+                else:
+                    open_customers.remove(customer)
         if kind == "fee":
             line.update(amount=-money(rng, 1, 30), text="ACCOUNT FEE OCT")
         elif kind == "unrelated":
@@ -218,10 +224,10 @@ def generate(root: Path, seed: int = 7, customers: int = 60, lines: int = 300):
                 payer=person["name"],
                 truth="recorded",
             )
-        elif not open_ones:
+        elif picked is None:
             line.update(amount=money(rng), payer="Nobody Known", text="")
         else:
-            customer, items = rng.choice(open_ones)
+            customer, items = picked
             person = people_by_id[customer]
             items.sort(key=lambda i: (i["date"], i["id"]))
             amounts = [i["amount"] for i in items]
@@ -259,15 +265,16 @@ def generate(root: Path, seed: int = 7, customers: int = 60, lines: int = 300):
                 )
                 if not person["iban"]:
                     text = spell(rng, first["id"])
-            ambiguous = kind in (
-                "amount",
-                "combined",
-                "typo",
-                "title",
-                "fullwidth",
-                "anon",
-                "alias",
-            ) and (amounts.count(first["amount"]) > 1)
+            # Without an invoice id, a line is ambiguous when another set of
+            # the customer's open items adds up to the same amount: no rule can
+            # tell which was meant, so it is not counted as matchable.
+            named = kind in ("id", "combined_ids", "partial") or bool(
+                kind == "account" and text
+            )
+            sums = [a for a in amounts] + [
+                a + b for n, a in enumerate(amounts) for b in amounts[n + 1 :]
+            ]
+            ambiguous = not named and sums.count(total) > 1
             line.update(
                 amount=total,
                 payer=payer,
@@ -420,36 +427,37 @@ def _decimals(allocations: dict[str, str]) -> dict[str, Decimal]:
     return {k: Decimal(v) for k, v in allocations.items()}
 
 
-def score(statement: list[dict], rows: list[dict]) -> dict[str, float | int]:
-    matched = correct_matched = suggested_right = matchable = 0
+def score(statement: list[dict], rows: list[dict]) -> dict[str, Any]:
+    """Precision over every matched line; coverage and matched + suggested
+    correct over the matchable credits (a truth, not ambiguous)."""
+    matched = matched_right = covered = either_right = matchable = ambiguous = 0
     wrong: list[tuple[dict, dict]] = []
     for truth_line, row in zip(statement, rows, strict=True):
         truth = truth_line["truth"]
         right = (
             isinstance(truth, dict)
             and row["customer"] == truth["customer"]
-            and (_decimals(row["allocations"]) == _decimals(truth["allocations"]))
+            and _decimals(row["allocations"]) == _decimals(truth["allocations"])
         )
-        if isinstance(truth, dict):
-            matchable += 1
+        counted = isinstance(truth, dict) and not truth["ambiguous"]
+        ambiguous += isinstance(truth, dict) and truth["ambiguous"]
+        matchable += counted
         if row["status"] == "matched":
             matched += 1
-            correct_matched += right
+            matched_right += right
+            covered += right and counted
             if not right:
                 wrong.append((truth_line, row))
-        if row["status"] in ("matched", "suggested") and right:
-            suggested_right += 1
-        if row["status"] == "suggested" and not right and isinstance(truth, dict):
-            pass
+        if row["status"] in ("matched", "suggested") and right and counted:
+            either_right += 1
     return {
         "lines": len(rows),
         "matchable": matchable,
+        "ambiguous": ambiguous,
         "matched": matched,
-        "precision": correct_matched / matched if matched else 1.0,
-        "coverage": correct_matched / matchable if matchable else 1.0,
-        "matched_or_suggested_correct": suggested_right / matchable
-        if matchable
-        else 1.0,
+        "precision": matched_right / matched if matched else 1.0,
+        "coverage": covered / matchable if matchable else 1.0,
+        "matched_or_suggested_correct": either_right / matchable if matchable else 1.0,
         "wrong": wrong,
     }
 
@@ -464,10 +472,10 @@ def main() -> int:
     root = args.keep or Path(tempfile.mkdtemp(prefix="arledger-match-"))
     statement = generate(root, args.seed, args.customers, args.lines)
     print(
-        "| format | lines | matchable | matched | precision | coverage | "
+        "| format | lines | matchable | ambiguous | matched | precision | coverage | "
         "matched+suggested correct | seconds |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     ok = True
     for name, extra in (
         ("camt.053", ["statement.xml"]),
@@ -498,6 +506,7 @@ def main() -> int:
         result = score(statement, json.loads(done.stdout)["rows"])
         print(
             f"| {name} | {result['lines']} | {result['matchable']} | "
+            f"{result['ambiguous']} | "
             f"{result['matched']} | {result['precision']:.1%} | "
             f"{result['coverage']:.1%} | "
             f"{result['matched_or_suggested_correct']:.1%} | {seconds:.2f} |"
