@@ -90,10 +90,12 @@ def generate(root: Path, seed: int = 7, customers: int = 60, lines: int = 300):
             base = ZH[(n // 10) % len(ZH)] + ("" if n < 80 else str(n))
             name = base + "有限公司"
         else:
-            while True:
+            for _ in range(20):
                 base = f"{rng.choice(FIRST)} {rng.choice(SECOND)}"
                 if base not in names:
                     break
+            else:  # the 500 pairs are used up: a big test set numbers them
+                base = f"{rng.choice(FIRST)} {rng.choice(SECOND)} {n}"
             name = f"{base} {rng.choice(SUFFIX)}"
         names.add(base)
         people.append(
