@@ -418,9 +418,25 @@ class _Books:
         for invoice_id in ledger.invoices:
             self.invoice_ids.setdefault(norm_id(invoice_id), invoice_id)
         self._open: dict[date, _Open] = {}
+        self._dates: list[date] | None = None
 
     def open_on(self, day: date) -> _Open:
-        """Open invoices as of `day`, from the one settlement."""
+        """Open invoices as of `day`, from the one settlement.
+
+        What is open on a day depends only on the records dated on or before
+        it, so days with no record between them share one settlement (keyed
+        by the last record's date)."""
+        from bisect import bisect_right
+
+        if self._dates is None:
+            self._dates = sorted(
+                {r.date for r in self.ledger.invoices.values()}
+                | {r.date for r in self.ledger.payments}
+                | {r.date for r in self.ledger.adjustments}
+            )
+        at = bisect_right(self._dates, day)
+        if at:
+            day = self._dates[at - 1]
         found = self._open.get(day)
         if found is None:
             from arledger.api import settlement, view
