@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from arledger import __version__
 from arledger.commands import (
+    books,
     cash,
     dunning,
     export,
@@ -94,6 +95,7 @@ app = typer.Typer(
 # Each module adds its commands; the order here is the order in `--help`.
 for module in (ledger, receivables, performance, cash, dunning, interest, export):
     module.register(app)
+books.register(app)  # import, match
 
 
 def _version(value: bool) -> None:

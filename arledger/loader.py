@@ -680,7 +680,9 @@ def _read_yaml_records(text: str, rel: str, errors: list[LedgerError]) -> _Batch
     return batch
 
 
-CSV_NESTED = frozenset({"allocations", "schedule", "dunning_block"})
+CSV_NESTED = frozenset(
+    {"allocations", "schedule", "dunning_block", "aliases", "bank_accounts"}
+)
 
 
 def _read_csv_records(
@@ -1629,3 +1631,49 @@ CROSS_CHECKS: tuple[Callable[[Ledger, _Collected], list[LedgerError]], ...] = (
     check_references,
     check_minor_units,
 )
+
+
+# ------------------------------------------------------- records made elsewhere
+# An import (importer.py) makes records from another program's export; they go
+# through the same models and cross-checks as the rows of a ledger file.
+
+
+def validate_rows(
+    kind: str, rel: str, rows: list[dict[str, Any]], lines: list[int]
+) -> tuple[list[Any], list[LedgerError]]:
+    """Rows of text values (as a ledger file's reader gives them) as records of
+    `kind`, each located at `rel:line`; None for a row that failed."""
+    errors: list[LedgerError] = []
+    batch = _Batch(rel, rows, lines, lambda i, loc: lines[i])
+    results = _validate_batch(RECORD_MODELS[kind], batch, errors)
+    return [None if type(r) is tuple else r for r in results], errors
+
+
+def cross_check(
+    ledger: Ledger,
+    added: dict[str, list[Any]],
+    failed: dict[str, set[str]] | None = None,
+) -> list[LedgerError]:
+    """The cross-checks over `ledger` with the records `added` (by kind) in it;
+    `failed`: ids (by kind) of records that could not be made, which references
+    are not reported against."""
+    customers = dict(ledger.customers)
+    customers.update((c.id, c) for c in added.get("customers", ()))
+    invoices = dict(ledger.invoices)
+    invoices.update((i.id, i) for i in added.get("invoices", ()))
+    combined = replace(
+        ledger,
+        customers=customers,
+        invoices=invoices,
+        payments=(*ledger.payments, *added.get("payments", ())),
+        adjustments=(*ledger.adjustments, *added.get("adjustments", ())),
+        contacts=(*ledger.contacts, *added.get("contacts", ())),
+        _currency_cache={},
+    )
+    collected = _Collected()
+    for kind, ids in (failed or {}).items():
+        collected.failed_ids[kind].update(ids)
+    found: list[LedgerError] = []
+    for check in CROSS_CHECKS:
+        found.extend(check(combined, collected))
+    return found

@@ -106,6 +106,10 @@ class Customer(Record):
     key_account: Flag = False
     hold: Flag = False
     dunning_block: DunningBlock | None = None
+    # Other names the customer's payments come under, and the accounts they come
+    # from (SPEC §6: bank statement matching).
+    aliases: tuple[Id, ...] | None = None
+    bank_accounts: tuple[Id, ...] | None = None
 
 
 class Instalment(Record):
@@ -356,6 +360,18 @@ class SmtpSettings(Record):
 Paper = Literal["A4", "A3", "A5", "Letter", "Legal"]
 
 
+class JournalSettings(Record):
+    """Account names of `arledger journal` (hledger / beancount)."""
+
+    receivable: Id = "Assets:Receivable"  # then `:CUSTOMER-ID`
+    income: Id = "Income:Sales"
+    bank: Id = "Assets:Bank"
+    credit_note: Id = "Income:Sales:Returns"
+    write_off: Id = "Expenses:Bad-Debts"
+    discount: Id = "Expenses:Discounts"
+    opening: Id = "Equity:Opening-Balances"
+
+
 class Settings(Record):
     """`arledger.yaml`: every key optional."""
 
@@ -371,6 +387,8 @@ class Settings(Record):
     # The paper the workbook (`export`) prints on; None: A4 for a workbook in
     # Chinese, Letter in English.
     paper: Paper | None = None
+
+    journal: JournalSettings = JournalSettings.model_construct()
 
 
 RECORD_MODELS: dict[str, type[Record]] = {

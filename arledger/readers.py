@@ -172,6 +172,8 @@ def csv_nested(name: str, cell: str) -> Any:
     """
     if name == "schedule":
         return [{"due": k, "amount": v} for k, v in _pairs(cell, name)]
+    if name in ("aliases", "bank_accounts"):  # a list of texts: `A;B`
+        return [part.strip() for part in cell.split(";") if part.strip()]
     if name in ("allocations", "dunning_block"):
         mapping: dict[str, str] = {}
         for key, value in _pairs(cell, name):

@@ -75,6 +75,14 @@ def check(
         raise typer.Exit(ExitCode.BAD_INPUT)
 
 
+EMPTY_SETTINGS = """\
+# arledger settings: every key is optional (README: arledger.yaml).
+currency: USD
+language: en
+terms: {default: 30}
+"""
+
+
 @exit_codes
 def init(
     directory: Annotated[
@@ -83,11 +91,26 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", help="Write into a non-empty directory.")
     ] = False,
+    empty: Annotated[
+        bool,
+        typer.Option(
+            "--empty", help="Settings only, no records: ready to import into."
+        ),
+    ] = False,
 ) -> None:
     """Create a new ledger with example data (a copy of examples/demo)."""
     from importlib.resources import files
 
-    from arledger.fileio import copy_tree
+    from arledger.fileio import copy_tree, write_output
+
+    if empty:
+        settings = directory / "arledger.yaml"
+        write_output(settings, EMPTY_SETTINGS, force=force, make_parents=True)
+        typer.echo(
+            f"created an empty ledger in {directory}; "
+            f"try: arledger import FILE --rules RULES.yaml --ledger {directory}"
+        )
+        return
 
     written = copy_tree(files("arledger") / "skeleton", directory, force=force)
     typer.echo(
