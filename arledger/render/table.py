@@ -165,8 +165,15 @@ def layout(
     shown = everything
     if total(everything, least) > width:
         ranks = [rank(column, i) for i, column in enumerate(columns)]
+        # A column with nothing in it (blanks, zeros, dashes) goes first: leaving
+        # it out hides nothing.
+        blank = [all(_says_nothing(line[i]) for line in lines[1:]) for i in everything]
+        # Among figures of one rank, the smallest total goes first: what is
+        # left out holds the least money.
+        size = [_magnitude(lines[-1][i]) for i in everything]
         going = sorted(
-            (i for i in everything if ranks[i] != KEEP), key=lambda i: (ranks[i], -i)
+            (i for i in everything if ranks[i] != KEEP),
+            key=lambda i: (not blank[i], ranks[i], size[i], -i),
         )
         for i in going:
             if total(shown, least) <= width:
@@ -183,6 +190,23 @@ def layout(
             growing.remove(i)
     left_out = tuple(c for i, c in enumerate(columns) if i not in widths)
     return Layout(widths, left_out)
+
+
+_SAYS_SOMETHING = re.compile(r"[1-9]|[^\W\d_]")
+
+
+def _says_nothing(cell: str) -> bool:
+    """A blank cell, a zero (`0.00`, `0.0%`) or a dash: no figure, no word."""
+    return _SAYS_SOMETHING.search(cell) is None
+
+
+def _magnitude(cell: str) -> float:
+    """The size of a figure as shown (`-2,574.00` → 2574.0), for ordering only;
+    0 for what is not a figure."""
+    try:
+        return abs(float(cell.replace(",", "").rstrip("%")))
+    except ValueError:
+        return 0.0
 
 
 def left_out_line(layout: Layout, width: int) -> str:
