@@ -18,7 +18,6 @@ import functools
 import re
 import sys
 import textwrap
-import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -276,8 +275,12 @@ def _wrap(text: str) -> str:
 
 
 def display_width(text: str) -> int:
-    """Columns a text takes in a monospaced font: CJK characters take two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    """Columns a text takes in a monospaced font (CJK characters take two),
+    measured as the terminal tables measure it (rich.cells.cell_len), so a
+    letter's text table and a report line up alike."""
+    from rich.cells import cell_len
+
+    return cell_len(text)
 
 
 def _pad(text: str, width: int, right: bool) -> str:
