@@ -629,7 +629,7 @@ def letter_context(letter: Letter, settings: Settings, fmt: str) -> dict[str, An
         "first_notice": not earlier,
         "promise_on_record": letter.promise_on_record,
         "letter": letter,
-        "company": settings.company,
+        "company": settings.company.in_language(letter.language),
         "fmt": fmt,
         "lang": letter.language,
         "title": title(letter.level, letter.language),

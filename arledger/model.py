@@ -247,6 +247,14 @@ class Contact(Record):
 # ----------------------------------------------------------------- settings
 
 
+class CompanyText(Record):
+    """The company's name, address and bank details in another language."""
+
+    name: str | None = None
+    address: str | None = None
+    bank: str | None = None
+
+
 class Company(Record):
     name: str | None = None
     address: str | None = None
@@ -254,6 +262,17 @@ class Company(Record):
     phone: str | None = None
     bank: str | None = None
     tax_id: str | None = None
+    # In Chinese (公司名称、地址、收款账户), for letters and statements in zh:
+    # what is given here replaces the field above in a Chinese letter.
+    zh: CompanyText | None = None
+
+    def in_language(self, language: str) -> Company:
+        """The company as a letter in `language` shows it."""
+        other = self.zh if language == "zh" else None
+        if other is None:
+            return self
+        given = {k: v for k, v in other.model_dump().items() if v is not None}
+        return self.model_copy(update=given)
 
 
 class TermsSettings(Record):

@@ -75,6 +75,15 @@ company:
     Account name: Bayview Trading Co.
     Account no. 1234567890, ABA routing 123456789, SWIFT FHBKUS6S (demo details)
     Please quote the invoice number with your payment.
+  zh:
+    name: 湾景贸易有限公司（Bayview Trading Co.）
+    address: 美国加利福尼亚州奥克兰市 Embarcadero West 1200号 400室，邮编 94607
+    bank: |-
+      请电汇或通过 ACH 付款至：
+      开户行：First Harbor Bank（美国加州奥克兰 Broadway 400号）
+      户名：Bayview Trading Co.
+      账号：1234567890，ABA 路由号 123456789，SWIFT FHBKUS6S（演示信息）
+      付款时请注明发票号。
 currency: USD
 language: en
 terms:

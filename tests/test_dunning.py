@@ -1506,3 +1506,24 @@ def test_a_broken_promise_raises_the_level_once_not_at_every_run(tmp_path, monke
     again, _ = level("2026-10-31")
     assert again in ("second", None)  # already sent today, never `final`
     assert level("2026-11-20")[0] == "final"  # pay-by of `second` passed: one step
+
+
+def test_a_chinese_letter_carries_the_companys_chinese_name_and_bank_block():
+    """company.zh in the settings replaces name, address and bank in zh letters;
+    English letters keep the English ones."""
+    ledger, errors = load(DEMO)
+    assert not [e for e in errors if not e.warning]
+    view = ledger.view(date(2026, 10, 31))
+    result = dunning.compute(view, settle(view))
+    by_language = {}
+    for letter in result.letters:
+        by_language.setdefault(letter.language, letter)
+    zh = render_letter(
+        by_language["zh"], "txt", settings=ledger.settings, ledger_root=DEMO
+    )
+    en = render_letter(
+        by_language["en"], "txt", settings=ledger.settings, ledger_root=DEMO
+    )
+    assert "开户行" in zh and "湾景贸易有限公司" in zh
+    assert "Please pay by wire" not in zh
+    assert "Please pay by wire" in en and "开户行" not in en
