@@ -419,6 +419,7 @@ class _Books:
             self.invoice_ids.setdefault(norm_id(invoice_id), invoice_id)
         self._open: dict[date, _Open] = {}
         self._dates: list[date] | None = None
+        self._full: tuple[Any, Any] | None = None
 
     def open_on(self, day: date) -> _Open:
         """Open invoices as of `day`, from the one settlement.
@@ -440,9 +441,18 @@ class _Books:
         found = self._open.get(day)
         if found is None:
             from arledger.api import settlement, view
+            from arledger.settle import rewind
 
+            # One settlement, of the last record's day, read back to each
+            # booking day (settle.rewind): never a second settling.
+            if self._full is None:
+                last = self._dates[-1] if self._dates else day
+                whole = view(self.ledger, last)
+                self._full = (whole, settlement(whole))
+            whole, settled = self._full
+            on_day = settled if day == settled.as_of else rewind(settled, whole, day)
             invoices: dict[str, _OpenInvoice] = {}
-            for item in settlement(view(self.ledger, day)).open_items():
+            for item in on_day.open_items():
                 known = invoices.get(item.invoice)
                 if known is None:
                     invoices[item.invoice] = _OpenInvoice(
