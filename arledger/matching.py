@@ -537,6 +537,7 @@ class Matcher:
     def __init__(self, ledger: Ledger) -> None:
         self.books = _Books(ledger)
         self.used: dict[str, Decimal] = {}  # taken by earlier matched lines
+        self._choices: list[str] | None = None  # the folded names, for rapidfuzz
 
     def _customer(self, line: Line) -> tuple[str | None, str, bool]:
         """(customer, reason, certain) by account, exact name; fuzzy is apart."""
@@ -563,8 +564,10 @@ class Matcher:
         folded = fold(line.payer)
         if not folded:
             return None, ""
+        if self._choices is None:
+            self._choices = list(books.by_name)
         scores = process.extract(
-            folded, list(books.by_name), scorer=fuzz.token_sort_ratio,
+            folded, self._choices, scorer=fuzz.token_sort_ratio,
             limit=8, score_cutoff=FUZZY_CUTOFF - FUZZY_LEAD,
         )  # fmt: skip
         best: dict[str, tuple[float, str]] = {}
