@@ -538,6 +538,8 @@ class Matcher:
         self.books = _Books(ledger)
         self.used: dict[str, Decimal] = {}  # taken by earlier matched lines
         self._choices: list[str] | None = None  # the folded names, for rapidfuzz
+        # per day seen (by id): the day and its invoices by what is left of them
+        self._left: dict[int, tuple[_Open, dict[Decimal, set[str]]]] = {}
 
     def _customer(self, line: Line) -> tuple[str | None, str, bool]:
         """(customer, reason, certain) by account, exact name; fuzzy is apart."""
@@ -658,15 +660,10 @@ class Matcher:
         return result
 
     def _by_amount_alone(self, line: Line, day: _Open) -> Result:
-        used = self.used
-        candidates = set(day.by_amount.get(line.amount, ())) | (
-            used.keys() & day.invoices.keys()
-        )
         exact = sorted(
             k
-            for k in candidates
-            if day.invoices[k].open - used.get(k, Decimal(0)) == line.amount
-            and (line.currency is None or day.invoices[k].currency == line.currency)
+            for k in self._left_on(day).get(line.amount, ())
+            if line.currency is None or day.invoices[k].currency == line.currency
         )
         if len(exact) == 1:
             invoice = day.invoices[exact[0]]
@@ -682,9 +679,28 @@ class Matcher:
                           f"of {line.amount}")  # fmt: skip
         return Result(line, "unmatched", f"{payer}; no open item of {line.amount}")
 
+    def _left_on(self, day: _Open) -> dict[Decimal, set[str]]:
+        """The day's open invoices by what is left of them after the lines
+        matched so far (open − used), kept up to date by `_use`."""
+        found = self._left.get(id(day))
+        if found is None:
+            used = self.used
+            index: dict[Decimal, set[str]] = {}
+            for k, invoice in day.invoices.items():
+                index.setdefault(invoice.open - used.get(k, Decimal(0)), set()).add(k)
+            found = self._left[id(day)] = (day, index)
+        return found[1]
+
     def _use(self, allocations: dict[str, Decimal]) -> None:
         for invoice, amount in allocations.items():
-            self.used[invoice] = self.used.get(invoice, Decimal(0)) + amount
+            before = self.used.get(invoice, Decimal(0))
+            self.used[invoice] = before + amount
+            for day, index in self._left.values():
+                known = day.invoices.get(invoice)
+                if known is not None:
+                    left = known.open - before
+                    index.get(left, set()).discard(invoice)
+                    index.setdefault(left - amount, set()).add(invoice)
 
 
 def match_lines(ledger: Ledger, lines: Iterable[Line]) -> list[Result]:
