@@ -537,7 +537,8 @@ class Matcher:
     def __init__(self, ledger: Ledger) -> None:
         self.books = _Books(ledger)
         self.used: dict[str, Decimal] = {}  # taken by earlier matched lines
-        self._choices: list[str] | None = None  # the folded names, for rapidfuzz
+        # the folded names, and their words sorted, for rapidfuzz
+        self._choices: tuple[list[str], list[str]] | None = None
         # per day seen (by id): the day and its invoices by what is left of them
         self._left: dict[int, tuple[_Open, dict[Decimal, set[str]]]] = {}
 
@@ -567,13 +568,18 @@ class Matcher:
         if not folded:
             return None, ""
         if self._choices is None:
-            self._choices = list(books.by_name)
+            # token_sort_ratio is the ratio of the words sorted: the names' words
+            # are sorted once here, not for every line.
+            names = list(books.by_name)
+            self._choices = (names, [_sorted_words(n) for n in names])
+        names, keys = self._choices
         scores = process.extract(
-            folded, self._choices, scorer=fuzz.token_sort_ratio,
+            _sorted_words(folded), keys, scorer=fuzz.ratio,
             limit=8, score_cutoff=FUZZY_CUTOFF - FUZZY_LEAD,
         )  # fmt: skip
         best: dict[str, tuple[float, str]] = {}
-        for name, score, _ in scores:
+        for _, score, at in scores:
+            name = names[at]
             for customer in books.by_name[name]:
                 if customer not in best or score > best[customer][0]:
                     best[customer] = (score, name)
@@ -701,6 +707,10 @@ class Matcher:
                     left = known.open - before
                     index.get(left, set()).discard(invoice)
                     index.setdefault(left - amount, set()).add(invoice)
+
+
+def _sorted_words(text: str) -> str:
+    return " ".join(sorted(text.split()))
 
 
 def match_lines(ledger: Ledger, lines: Iterable[Line]) -> list[Result]:
