@@ -648,7 +648,7 @@ def rewind(settlement: Settlement, view: LedgerView, day: date) -> Settlement:
         if item.date <= day:
             still = item.amount - applied.get(item.key, ZERO)
             if still:
-                items.append(item._replace(open=still))
+                items.append(item if still == item.open else item._replace(open=still))
     label = f"as of {day.isoformat()}"
     credits = tuple(
         Credit(customer, currency, "payment", label, day, amount, None)
