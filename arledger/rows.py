@@ -4,7 +4,7 @@ The pydantic models of model.py say what a record is and validate it; a ledger
 keeps what they accepted as rows: named tuples with the same fields, in the
 same order, plus where the record was written. A row takes about 150 bytes
 where a model instance takes 400, can be created in C (`tuple.__new__` over
-columns, see fastpath.read_csv_columns), and reads its fields through C
+columns, see loader._by_columns), and reads its fields through C
 descriptors; at a million invoices that is the difference between a ledger that
 fits in memory and one that does not.
 

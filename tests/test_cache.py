@@ -222,9 +222,6 @@ def test_a_file_changed_while_the_report_is_made_is_not_stored(cached, monkeypat
         return ledger
 
     monkeypatch.setattr(common, "load_ledger", load_then_edit)
-    monkeypatch.setattr(
-        "arledger.loader.load_lean", lambda *a, **k: None, raising=False
-    )
     assert aging(cached).exit_code == 0
     assert not cache.directory().exists() or entries() == []
 

@@ -50,12 +50,9 @@ def report(folder, *args: str, env: dict[str, str] | None = None) -> dict:
     return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("native", ["", "1"], ids=["native lane", "careful path"])
 @pytest.mark.parametrize(("args", "total"), REPORTS)
-def test_a_paid_up_currency_keeps_its_section_with_zeros(
-    ledger_dir, args, total, native
-):
-    data = report(ledger_dir(**LEDGER), *args, env={"ARLEDGER_NO_NATIVE": native})
+def test_a_paid_up_currency_keeps_its_section_with_zeros(ledger_dir, args, total):
+    data = report(ledger_dir(**LEDGER), *args)
     sections = {s["currency"]: s for s in data["sections"]}
     assert list(sections) == ["EUR", "USD"]  # GBP has no record by 2026-10-31
     assert sections["USD"]["totals"][total] == "0.00"
