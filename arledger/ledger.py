@@ -13,10 +13,12 @@ from typing import Any
 
 from arledger.model import (
     Adjustment,
+    Confirmation,
     Contact,
     Customer,
     Invoice,
     Payment,
+    Plan,
     Settings,
 )
 from arledger.rows import ADJUSTMENT, INVOICE, PAYMENT
@@ -33,6 +35,8 @@ class Ledger:
     payments: tuple[Payment, ...]
     adjustments: tuple[Adjustment, ...]
     contacts: tuple[Contact, ...]
+    plans: tuple[Plan, ...] = ()
+    confirmations: tuple[Confirmation, ...] = ()
     files: tuple[Path, ...] = ()
     _currency_cache: dict[int, str] = field(
         default_factory=dict, repr=False, compare=False
@@ -46,6 +50,8 @@ class Ledger:
             "payments": len(self.payments),
             "adjustments": len(self.adjustments),
             "contacts": len(self.contacts),
+            "plans": len(self.plans),
+            "confirmations": len(self.confirmations),
         }
 
     # -- defaults that depend on other records (SPEC §1)
@@ -98,6 +104,8 @@ class Ledger:
             targets = record.targets()
         elif isinstance(record, ADJUSTMENT) and record.invoice:
             targets = {record.invoice: None}
+        elif isinstance(record, Plan):
+            targets = dict.fromkeys(record.invoices or ())
         else:
             targets = {}
         for invoice_id in targets:
@@ -153,6 +161,8 @@ class Ledger:
                 for c in self.contacts
                 if c.date <= as_of and (wanted is None or c.customer in wanted)
             ),
+            plans=tuple(p for p in self.plans if keep(p)),
+            confirmations=tuple(c for c in self.confirmations if keep(c)),
         )
 
 
@@ -169,6 +179,8 @@ class LedgerView:
     payments: tuple[Payment, ...]
     adjustments: tuple[Adjustment, ...]
     contacts: tuple[Contact, ...]
+    plans: tuple[Plan, ...] = ()
+    confirmations: tuple[Confirmation, ...] = ()
 
     @property
     def settings(self) -> Settings:

@@ -37,6 +37,7 @@ from arledger.model import (
     Column,
     Contact,
     Payment,
+    Plan,
     Record,
     Settings,
 )
@@ -49,7 +50,15 @@ try:  # SPEC: use PyYAML's C loader when present
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import BaseLoader as _YamlLoader  # type: ignore[assignment]
 
-KINDS = ("customers", "invoices", "payments", "adjustments", "contacts")
+KINDS = (
+    "customers",
+    "invoices",
+    "payments",
+    "adjustments",
+    "contacts",
+    "plans",
+    "confirmations",
+)
 SETTINGS_FILE = "arledger.yaml"
 RECORD_SUFFIXES = (".yaml", ".yml", ".csv")
 YAML_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
@@ -681,7 +690,16 @@ def _read_yaml_records(text: str, rel: str, errors: list[LedgerError]) -> _Batch
 
 
 CSV_NESTED = frozenset(
-    {"allocations", "schedule", "dunning_block", "aliases", "bank_accounts"}
+    {
+        "allocations",
+        "schedule",
+        "dunning_block",
+        "aliases",
+        "bank_accounts",
+        "discount",
+        "instalments",
+        "invoices",
+    }
 )
 
 
@@ -982,7 +1000,8 @@ def describe_error(err: Any, model: type[BaseModel]) -> tuple[tuple[Any, ...], s
         )
     if kind in ("less_than_equal", "less_than"):
         bound = ctx.get("le", ctx.get("lt"))
-        return loc, f"{name}: must be at most {bound}{_got(value)}"
+        relation = "less than" if kind == "less_than" else "at most"
+        return loc, f"{name}: must be {relation} {bound}{_got(value)}"
     if kind in ("int_parsing", "int_type", "int_from_float", "int_parsing_size"):
         return loc, f"{name}: not a whole number{_got(value)}"
     if kind in ("bool_parsing", "bool_type"):
@@ -1236,7 +1255,7 @@ def _collect(
     errors: list[LedgerError],
 ) -> None:
     """Add a file's records, reporting duplicate ids in reading order."""
-    check_ids = kind != "contacts"
+    check_ids = kind not in ("contacts", "confirmations")  # records without ids
     records = collected.records[kind]
     for i, result in enumerate(results):
         if type(result) is tuple:  # a _Failure (a row is a tuple subclass)
@@ -1406,6 +1425,8 @@ def _build(
         payments=tuple(records["payments"]),
         adjustments=tuple(records["adjustments"]),
         contacts=tuple(records["contacts"]),
+        plans=tuple(records["plans"]),
+        confirmations=tuple(records["confirmations"]),
         files=tuple(files),
     )
 
@@ -1460,6 +1481,8 @@ def check_customers_exist(ledger: Ledger, collected: _Collected) -> list[LedgerE
             ledger.payments,
             ledger.adjustments,
             ledger.contacts,
+            ledger.plans,
+            ledger.confirmations,
         )
         for record in records
         if record.customer not in known
@@ -1479,9 +1502,11 @@ def check_customers_exist(ledger: Ledger, collected: _Collected) -> list[LedgerE
 
 
 def _references(
-    record: Payment | Adjustment | Contact,
+    record: Payment | Adjustment | Contact | Plan,
 ) -> list[tuple[str, str, Decimal | None]]:
     """(field, invoice id, amount) for each invoice a record names."""
+    if isinstance(record, Plan):
+        return [("invoices", inv, None) for inv in record.invoices or ()]
     allocations = getattr(record, "allocations", None)
     if allocations:
         return [("allocations", inv, amt) for inv, amt in allocations.items()]
@@ -1506,6 +1531,9 @@ def _naming(ledger: Ledger, collected: _Collected) -> Iterator[Any]:
         for record in records:
             if record.invoice is not None and record.customer in customers:
                 yield record
+    for plan in ledger.plans:
+        if plan.invoices and plan.customer in customers:
+            yield plan
 
 
 def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]:
@@ -1518,6 +1546,8 @@ def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]
     currency_of = ledger.currency_of
     for record in _naming(ledger, collected):
         what = "payment" if isinstance(record, PAYMENT) else "adjustment"
+        if isinstance(record, Plan):
+            what = "plan"
         for name, invoice_id, amount in _references(record):
             invoice = invoices.get(invoice_id)
             if invoice is None:
@@ -1619,6 +1649,11 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
         check(invoice, "amount", invoice.amount)
         for n, instalment in enumerate(invoice.schedule or (), 1):
             check(invoice, f"schedule.{n}.amount", instalment.amount)
+    for plan in unchecked(ledger.plans):
+        for n, instalment in enumerate(plan.instalments, 1):
+            check(plan, f"instalments.{n}.amount", instalment.amount)
+    for confirmation in unchecked(ledger.confirmations):
+        check(confirmation, "balance", confirmation.balance)
     for record in unchecked((*ledger.payments, *ledger.adjustments)):
         check(record, "amount", record.amount)
         for invoice_id, amount in (getattr(record, "allocations", None) or {}).items():

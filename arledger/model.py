@@ -7,7 +7,7 @@ files: the loader sets each record's `source`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, ClassVar, Literal, NamedTuple
@@ -52,6 +52,12 @@ Amount = Annotated[
 NonNegative = Annotated[
     Decimal, BeforeValidator(rules.one(rules.non_negative)), Column(rules.non_negative)
 ]
+Signed = Annotated[
+    Decimal, BeforeValidator(rules.one(rules.signed)), Column(rules.signed)
+]
+Fraction = Annotated[
+    Decimal, BeforeValidator(rules.one(rules.fractions)), Column(rules.fractions)
+]
 Currency = Annotated[
     str, BeforeValidator(rules.one(rules.currencies)), Column(rules.currencies)
 ]
@@ -90,6 +96,14 @@ class DunningBlock(Record):
     reason: Text | None = None
 
 
+class Discount(Record):
+    """An early-payment discount (现金折扣, SPEC §9): `percent` off when what is
+    applied within `days` of the invoice date covers the rest ("2/10 net 30")."""
+
+    percent: Annotated[NonNegative, Field(gt=0, lt=100)]
+    days: Annotated[Whole, Field(ge=0, le=MAX_TERMS)]
+
+
 class Customer(Record):
     id: Id
     name: Id
@@ -110,6 +124,12 @@ class Customer(Record):
     # from (SPEC §6: bank statement matching).
     aliases: tuple[Id, ...] | None = None
     bank_accounts: tuple[Id, ...] | None = None
+    # SPEC §9: the discount every invoice of the customer carries unless it
+    # has its own.
+    discount: Discount | None = None
+    # SPEC §8: a specific provision, replacing the allowance matrix (and the
+    # disputed rate) for all the customer's items.
+    allowance_rate: Fraction | None = None
 
 
 class Instalment(Record):
@@ -132,6 +152,7 @@ class Invoice(Record):
     disputed: Flag = False
     dunning_block: DunningBlock | None = None
     schedule: tuple[Instalment, ...] | None = None
+    discount: Discount | None = None
 
     record_fields = frozenset({"schedule"})
     row_rules = ((("date", "due"), rules.due_dates),)
@@ -234,6 +255,8 @@ class Contact(Record):
     # The invoice a promise is about (an addition to SPEC §1): only what is
     # applied to it then counts towards the promise.
     invoice: Id | None = None
+    # SPEC §11: the customer acknowledged the debt (renews the limitation period)
+    acknowledged: Flag = False
 
     record_fields = frozenset({"promise_amount", "promise_date"})
 
@@ -242,6 +265,59 @@ class Contact(Record):
         if self.promise_amount is not None and self.promise_date is None:
             raise ValueError("promise_amount: a promise to pay needs its promise_date")
         return self
+
+
+class PlanInstalment(Record):
+    """One collection a plan expects: an amount by a date."""
+
+    due: LedgerDate
+    amount: Amount
+
+
+class Plan(Record):
+    """A collection plan (回款计划, SPEC §7): collections agreed with a customer
+    (a repayment plan for overdue debt, or the month's plan), credited from
+    what is applied to its items from the plan's date on."""
+
+    id: Id
+    customer: Id
+    date: LedgerDate
+    currency: Currency | None = None
+    owner: Text | None = None
+    # Only cash applied to these invoices counts (None: any of the customer's).
+    invoices: tuple[Id, ...] | None = None
+    instalments: tuple[PlanInstalment, ...]
+    note: Text | None = None
+
+    record_fields = frozenset({"instalments", "invoices"})
+
+    @model_validator(mode="after")
+    def _check_instalments(self) -> Plan:
+        if not self.instalments:
+            raise ValueError("instalments: list at least one `{due, amount}`")
+        for instalment in self.instalments:
+            if instalment.due < self.date:
+                raise ValueError(
+                    f"instalments: {instalment.due} is before the plan's date "
+                    f"{self.date}"
+                )
+        dues = [i.due for i in self.instalments]
+        if dues != sorted(dues):
+            raise ValueError("instalments: list them in the order they fall due")
+        if self.invoices is not None and not self.invoices:
+            raise ValueError("invoices: is empty; leave it out or list invoices")
+        return self
+
+
+class Confirmation(Record):
+    """A customer's answer to a statement of account (对账确认, SPEC §10)."""
+
+    customer: Id
+    date: LedgerDate  # the statement's date
+    currency: Currency | None = None
+    balance: Signed
+    status: Literal["confirmed", "disputed"]
+    note: Text | None = None
 
 
 # ----------------------------------------------------------------- settings
@@ -298,6 +374,17 @@ def check_buckets(value: tuple[int, ...]) -> tuple[int, ...]:
     if any(b >= c for b, c in zip(value, value[1:], strict=False)):
         raise ValueError(f"bucket limits must increase: {', '.join(map(str, value))}")
     return value
+
+
+def bucket_labels(limits: Sequence[int], basis: str) -> tuple[str, ...]:
+    """`Current, 1-30, 31-60, …, 120+` (basis due) or `0-30, 31-60, …` (invoice)."""
+    labels = ["Current"] if basis == "due" else []
+    lower = 1 if basis == "due" else 0
+    for limit in limits:
+        labels.append(f"{lower}-{limit}")
+        lower = limit + 1
+    labels.append(f"{limits[-1]}+")
+    return tuple(labels)
 
 
 class DunningLevel(Record):
@@ -391,6 +478,49 @@ class JournalSettings(Record):
     opening: Id = "Equity:Opening-Balances"
 
 
+# SPEC §8: the example matrix, for the default aging buckets.
+DEFAULT_ALLOWANCE_RATES = {
+    "Current": Decimal("0.005"),
+    "1-30": Decimal("0.02"),
+    "31-60": Decimal("0.05"),
+    "61-90": Decimal("0.15"),
+    "91-120": Decimal("0.35"),
+    "120+": Decimal("0.80"),
+}
+
+
+class AllowanceAccounts(Record):
+    expense: Id = "Expenses:Bad-Debts"
+    allowance: Id = "Assets:Receivable:Allowance"
+
+
+class AllowanceSettings(Record):
+    """The bad-debt allowance (坏账准备, SPEC §8): a rate per aging bucket."""
+
+    # None: DEFAULT_ALLOWANCE_RATES, which fit the default buckets only.
+    rates: dict[str, Fraction] | None = None
+    disputed: Fraction | None = None
+    accounts: AllowanceAccounts = AllowanceAccounts.model_construct()
+
+
+class LimitationSettings(Record):
+    """SPEC §11: years after due date or last renewal (PRC Civil Code: 3)."""
+
+    years: Annotated[Whole, Field(ge=1, le=100)] = 3
+
+
+class LintSettings(Record):
+    """SPEC §13: what `check --strict` calls too old."""
+
+    unapplied_days: Annotated[Whole, Field(ge=0)] = 30
+
+
+class StatementSettings(Record):
+    """SPEC §10: days a customer has to answer a statement."""
+
+    reply_days: Annotated[Whole, Field(ge=0)] = 14
+
+
 class Settings(Record):
     """`arledger.yaml`: every key optional."""
 
@@ -408,6 +538,34 @@ class Settings(Record):
     paper: Paper | None = None
 
     journal: JournalSettings = JournalSettings.model_construct()
+    allowance: AllowanceSettings = AllowanceSettings.model_construct()
+    limitation: LimitationSettings = LimitationSettings.model_construct()
+    lint: LintSettings = LintSettings.model_construct()
+    statement: StatementSettings = StatementSettings.model_construct()
+
+    @model_validator(mode="after")
+    def _rates_name_buckets(self) -> Settings:
+        rates = self.allowance.rates
+        if rates is None:
+            return self
+        labels = bucket_labels(self.aging.buckets, self.aging.basis)
+        unknown = [k for k in rates if k not in labels]
+        missing = [k for k in labels if k not in rates]
+        if unknown or missing:
+            parts = []
+            if unknown:
+                parts.append(f"not a bucket: {', '.join(unknown)}")
+            if missing:
+                parts.append(f"no rate for: {', '.join(missing)}")
+            raise ValueError(
+                f"allowance.rates: {'; '.join(parts)} "
+                f"(the buckets are {', '.join(labels)})"
+            )
+        return self
+
+    def allowance_rates(self) -> dict[str, Decimal]:
+        """The rate of each aging bucket (SPEC §8)."""
+        return dict(self.allowance.rates or DEFAULT_ALLOWANCE_RATES)
 
 
 RECORD_MODELS: dict[str, type[Record]] = {
@@ -416,4 +574,6 @@ RECORD_MODELS: dict[str, type[Record]] = {
     "payments": Payment,
     "adjustments": Adjustment,
     "contacts": Contact,
+    "plans": Plan,
+    "confirmations": Confirmation,
 }

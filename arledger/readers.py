@@ -164,17 +164,19 @@ def _pairs(cell: str, what: str) -> list[tuple[str, str]]:
 
 def csv_nested(name: str, cell: str) -> Any:
     """A CSV cell holding a nested field, written as `key=value` pairs joined by
-    `;`: allocations `INV-1=100;INV-2=50`, a schedule `2026-03-01=500;...`.
+    `;`: allocations `INV-1=100;INV-2=50`, a schedule or a plan's instalments
+    `2026-03-01=500;...`, a discount `percent=2;days=10`; or a list of texts
+    joined by `;` (aliases, a plan's invoices).
 
     A schedule is a list (two instalments may fall on one day, as in YAML); an
     allocation or a dunning block is a mapping, where a key given twice is an
     error, as a duplicate key is in YAML.
     """
-    if name == "schedule":
+    if name in ("schedule", "instalments"):
         return [{"due": k, "amount": v} for k, v in _pairs(cell, name)]
-    if name in ("aliases", "bank_accounts"):  # a list of texts: `A;B`
+    if name in ("aliases", "bank_accounts", "invoices"):  # a list of texts: `A;B`
         return [part.strip() for part in cell.split(";") if part.strip()]
-    if name in ("allocations", "dunning_block"):
+    if name in ("allocations", "dunning_block", "discount"):
         mapping: dict[str, str] = {}
         for key, value in _pairs(cell, name):
             if key in mapping:

@@ -130,6 +130,26 @@ def non_negative(values: Sequence[str]) -> list[Decimal]:
     return found
 
 
+def signed(values: Sequence[str]) -> list[Decimal]:
+    """Balances: plain decimals that may be 0 or negative (a customer in credit)."""
+    return _decimals(values)
+
+
+def fractions(values: Sequence[str]) -> list[Decimal]:
+    """Rates written as fractions: 0.05 for 5%, from 0 to 1."""
+    found = non_negative(values)
+    if found and max(found) > 1:
+        raise Bad(
+            {
+                i: "is a fraction from 0 to 1: write 0.05 for 5% "
+                f"(got {values[i].strip()!r})"
+                for i, rate in enumerate(found)
+                if rate > 1
+            }
+        )
+    return found
+
+
 def _currency(value: str) -> str:
     code = value.strip()
     if not is_currency(code):

@@ -14,22 +14,12 @@ from typing import Literal
 
 from arledger.credit import hold_reasons
 from arledger.ledger import LedgerView
+from arledger.model import bucket_labels  # noqa: F401 (re-exported)
 from arledger.money import ZERO
 from arledger.report import NET_AR, Column, Report, Section, Tone, every_currency
 from arledger.settle import Item, Settlement
 
 Basis = Literal["due", "invoice"]
-
-
-def bucket_labels(limits: Sequence[int], basis: Basis) -> tuple[str, ...]:
-    """`Current, 1-30, 31-60, …, 120+` (basis due) or `0-30, 31-60, …` (invoice)."""
-    labels = ["Current"] if basis == "due" else []
-    lower = 1 if basis == "due" else 0
-    for limit in limits:
-        labels.append(f"{lower}-{limit}")
-        lower = limit + 1
-    labels.append(f"{limits[-1]}+")
-    return tuple(labels)
 
 
 def bucket_index(days: int, limits: Sequence[int], basis: Basis) -> int:
