@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from typer.testing import CliRunner
@@ -196,3 +197,53 @@ def test_as_of_with_a_month_name_in_a_real_process():
     )  # fmt: skip
     assert refused.returncode == 2 and refused.stdout == ""
     assert "--as-of: '01/02/2026' is ambiguous" in refused.stderr
+
+
+# ---------------------------------------------------------------- key accounts
+
+KEY_ACCOUNTS = {"ACME", "HUADONG", "NORTHWIND"}  # key_account: true in the demo
+
+
+@pytest.mark.parametrize("command", (*REPORTS, "interest"))
+def test_key_accounts_keep_only_key_accounts(command):
+    result = run(
+        command, "--ledger", str(DEMO), "--as-of", "2026-10-31",
+        "--key-accounts", "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code in (0, 1), result.output
+    report = json.loads(result.stdout)
+    found = {
+        row["customer"]
+        for section in report["sections"]
+        for row in section["rows"]
+        if "customer" in row
+    }
+    assert found <= KEY_ACCOUNTS, found
+    if command not in ("collection", "forecast"):  # totals only, no customers
+        assert found, report
+
+
+def test_key_accounts_total_is_the_sum_of_the_key_accounts():
+    def total(*args: str) -> str:
+        result = run("aging", "--ledger", str(DEMO), "--as-of", "2026-10-31",
+                     "--currency", "USD", "--format", "json", *args)  # fmt: skip
+        return json.loads(result.stdout)["sections"][0]["totals"]["total"]
+
+    each = [total("--customer", c) for c in sorted(KEY_ACCOUNTS)]
+    assert total("--key-accounts") == str(sum(map(Decimal, each)))
+
+
+def test_key_accounts_refuse_a_customer_that_is_not_one():
+    message = one_error(
+        run("aging", "--ledger", str(DEMO), "--key-accounts", "-c", "REDWOOD")
+    )
+    assert message == (
+        "--key-accounts: REDWOOD is not a key account; "
+        "the key accounts: ACME, HUADONG, NORTHWIND"
+    )
+
+
+def test_key_accounts_in_a_ledger_without_any(tmp_path):
+    (tmp_path / "customers.yaml").write_text("- {id: C1, name: One}\n")
+    message = one_error(run("aging", "--ledger", str(tmp_path), "--key-accounts"))
+    assert message.startswith("--key-accounts: no customer is a key account")

@@ -19,6 +19,7 @@ from arledger.commands.common import (
     ForceOpt,
     FormatOpt,
     FromOpt,
+    KeyAccountsOpt,
     LedgerOpt,
     Output,
     OutputOpt,
@@ -50,6 +51,7 @@ def forecast(
     as_of: AsOfOpt = None,
     customer: CustomerOpt = None,
     owner: OwnerOpt = None,
+    key_accounts: KeyAccountsOpt = False,
     currency: CurrencyOpt = None,
     by: Annotated[
         str,
@@ -97,7 +99,18 @@ def forecast(
         )
         return forecast_report.to_report(result, detail=detail)
 
-    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx)
+    run_report(
+        sink,
+        alerts,
+        ledger,
+        as_of,
+        customer,
+        owner,
+        currency,
+        build,
+        ctx,
+        key_accounts=key_accounts,
+    )
 
 
 @exit_codes

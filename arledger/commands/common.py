@@ -75,6 +75,11 @@ OwnerOpt = Annotated[
             help="Only items owned by this collector/salesperson (as written "
             "in the ledger)."),
 ]  # fmt: skip
+KeyAccountsOpt = Annotated[
+    bool,
+    option("--key-accounts",
+            help="Only key accounts (customers marked key_account: true)."),
+]  # fmt: skip
 CurrencyOpt = Annotated[
     str | None,
     option("--currency", metavar="CODE", help="Only this currency (ISO 4217)."),
@@ -382,6 +387,26 @@ def customer_ids(ledger: Any, wanted: list[str] | None) -> list[str] | None:
     return [find_customer(ledger, value, "--customer") for value in wanted]
 
 
+def key_account_ids(ledger: Any, ids: list[str] | None) -> list[str]:
+    """--key-accounts: the key accounts, of those given by --customer if any."""
+    keys = [c.id for c in ledger.customers.values() if c.key_account]
+    if not keys:
+        raise UsageError(
+            "--key-accounts: no customer is a key account "
+            "(mark them with `key_account: true` in customers)"
+        )
+    if ids is None:
+        return keys
+    kept = [i for i in ids if i in set(keys)]
+    if not kept:
+        raise UsageError(
+            f"--key-accounts: {', '.join(ids)} "
+            f"{'is not a key account' if len(ids) == 1 else 'are not key accounts'}"
+            f"; the key accounts: {', '.join(sorted(keys))}"
+        )
+    return kept
+
+
 def find_customer(ledger: Any, value: str, option: str | None) -> str:
     """A customer id from its id, or its name in any case.
 
@@ -505,9 +530,12 @@ def make_view(
     customer: list[str] | None,
     owner: str | None,
     currency: str | None,
+    key_accounts: bool = False,
 ) -> Any:
     code = currency.strip().upper() if currency else None
     ids = customer_ids(ledger, customer)
+    if key_accounts:
+        ids = key_account_ids(ledger, ids)
     check_filters(ledger, owner, code)
     return ledger.view(as_of_date(as_of), customers=ids, owner=owner, currency=code)
 
@@ -658,6 +686,7 @@ def run_report(
     context: typer.Context | None = None,
     *,
     history: bool = True,
+    key_accounts: bool = False,
 ) -> None:
     """The body report commands share: load, filter, settle, build, write, exit.
 
@@ -703,7 +732,7 @@ def run_report(
     # Promises are judged from the applications: a settlement with history.
     history = history or "broken-promise" in alerts.now | alerts.new
     loaded, view, settlement = _settled(
-        ledger_dir, day, customer, owner, currency, history
+        ledger_dir, day, customer, owner, currency, history, key_accounts
     )
     data = sink.render(build(view, settlement), view.settings)
     code, messages, state = findings(view, settlement, alerts)
@@ -722,10 +751,11 @@ def _settled(
     owner: str | None,
     currency: str | None,
     history: bool,
+    key_accounts: bool = False,
 ) -> tuple[Any, Any, Any]:
     """The ledger, the view and its settlement (`history`: with applications)."""
     from arledger.settle import settle
 
     loaded = load_ledger(ledger_dir)
-    view = make_view(loaded, day.isoformat(), customer, owner, currency)
+    view = make_view(loaded, day.isoformat(), customer, owner, currency, key_accounts)
     return loaded, view, settle(view, history=history)

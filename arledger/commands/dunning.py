@@ -24,6 +24,7 @@ from arledger.commands.common import (
     CurrencyOpt,
     CustomerOpt,
     ForceOpt,
+    KeyAccountsOpt,
     LedgerOpt,
     Output,
     OutputOpt,
@@ -104,6 +105,7 @@ def dunning(
     as_of: AsOfOpt = None,
     customer: CustomerOpt = None,
     owner: OwnerOpt = None,
+    key_accounts: KeyAccountsOpt = False,
     currency: CurrencyOpt = None,
     out: OutOpt = None,
     format: LetterFormatOpt = None,
@@ -135,7 +137,7 @@ def dunning(
     if out is not None:
         _check_out(out, ledger)
     loaded = load_ledger(ledger)
-    view = make_view(loaded, as_of, customer, owner, currency)
+    view = make_view(loaded, as_of, customer, owner, currency, key_accounts)
     log_file = mail.log_path(loaded.root)
     # One --send at a time, from reading the sent log to recording the last
     # message (SPEC §2, Sending): the levels are chosen from that log too.

@@ -12,6 +12,7 @@ from arledger.commands.common import (
     CurrencyOpt,
     CustomerOpt,
     ForceOpt,
+    KeyAccountsOpt,
     LedgerOpt,
     OwnerOpt,
     check_target,
@@ -41,6 +42,7 @@ def export(
     as_of: AsOfOpt = None,
     customer: CustomerOpt = None,
     owner: OwnerOpt = None,
+    key_accounts: KeyAccountsOpt = False,
     currency: CurrencyOpt = None,
     language: Annotated[
         str | None,
@@ -72,7 +74,7 @@ def export(
     if file.exists() and not force:
         raise OutputExists(f"{file} exists; use --force to replace it")
     loaded = load_ledger(ledger)
-    view = make_view(loaded, as_of, customer, owner, currency)
+    view = make_view(loaded, as_of, customer, owner, currency, key_accounts)
     data = workbook.gather(view)
     content = workbook.build(data, language or loaded.settings.language)
     write_output(file, content, force=force, protected=loaded.files)

@@ -13,6 +13,7 @@ from arledger.commands.common import (
     CustomerOpt,
     ForceOpt,
     FormatOpt,
+    KeyAccountsOpt,
     LedgerOpt,
     Output,
     OutputOpt,
@@ -29,6 +30,7 @@ def interest(
     as_of: AsOfOpt = None,
     customer: CustomerOpt = None,
     owner: OwnerOpt = None,
+    key_accounts: KeyAccountsOpt = False,
     currency: CurrencyOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
@@ -45,7 +47,18 @@ def interest(
             view, interest_report.compute(view, settlement)
         )
 
-    run_report(sink, Alerts(), ledger, as_of, customer, owner, currency, build, ctx)
+    run_report(
+        sink,
+        Alerts(),
+        ledger,
+        as_of,
+        customer,
+        owner,
+        currency,
+        build,
+        ctx,
+        key_accounts=key_accounts,
+    )
 
 
 def register(app: typer.Typer) -> None:

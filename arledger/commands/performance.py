@@ -18,6 +18,7 @@ from arledger.commands.common import (
     ForceOpt,
     FormatOpt,
     FromOpt,
+    KeyAccountsOpt,
     LedgerOpt,
     Output,
     OutputOpt,
@@ -121,6 +122,7 @@ def collection(
     as_of: AsOfOpt = None,
     customer: CustomerOpt = None,
     owner: OwnerOpt = None,
+    key_accounts: KeyAccountsOpt = False,
     currency: CurrencyOpt = None,
     period: Annotated[
         str | None,
@@ -174,7 +176,7 @@ def collection(
         return collection_report.to_report(result)
 
     run_report(sink, alerts, ledger, report_date.isoformat(), customer, owner,
-               currency, build, ctx)  # fmt: skip
+               currency, build, ctx, key_accounts=key_accounts)  # fmt: skip
 
 
 @exit_codes
@@ -184,6 +186,7 @@ def risk(
     as_of: AsOfOpt = None,
     customer: CustomerOpt = None,
     owner: OwnerOpt = None,
+    key_accounts: KeyAccountsOpt = False,
     currency: CurrencyOpt = None,
     holds: Annotated[
         bool,
@@ -209,7 +212,18 @@ def risk(
         result = risk_report.compute(view, settlement, holds_only=holds)
         return risk_report.to_report(result)
 
-    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx)
+    run_report(
+        sink,
+        alerts,
+        ledger,
+        as_of,
+        customer,
+        owner,
+        currency,
+        build,
+        ctx,
+        key_accounts=key_accounts,
+    )
 
 
 def register(app: typer.Typer) -> None:

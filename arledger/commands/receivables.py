@@ -16,6 +16,7 @@ from arledger.commands.common import (
     FailOnOpt,
     ForceOpt,
     FormatOpt,
+    KeyAccountsOpt,
     LedgerOpt,
     Output,
     OutputOpt,
@@ -37,6 +38,7 @@ def aging(
     as_of: AsOfOpt = None,
     customer: CustomerOpt = None,
     owner: OwnerOpt = None,
+    key_accounts: KeyAccountsOpt = False,
     currency: CurrencyOpt = None,
     basis: Annotated[
         str | None,
@@ -82,7 +84,7 @@ def aging(
         return aging_report.to_report(result, detail=detail)
 
     run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx,
-               history=False)  # fmt: skip
+               history=False, key_accounts=key_accounts)  # fmt: skip
 
 
 @exit_codes
@@ -92,6 +94,7 @@ def overdue(
     as_of: AsOfOpt = None,
     customer: CustomerOpt = None,
     owner: OwnerOpt = None,
+    key_accounts: KeyAccountsOpt = False,
     currency: CurrencyOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
@@ -111,7 +114,18 @@ def overdue(
         return overdue_report.to_report(overdue_report.compute(view, settlement))
 
     # Follow-ups judge promises from the applications: with history.
-    run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx)
+    run_report(
+        sink,
+        alerts,
+        ledger,
+        as_of,
+        customer,
+        owner,
+        currency,
+        build,
+        ctx,
+        key_accounts=key_accounts,
+    )
 
 
 def register(app: typer.Typer) -> None:
