@@ -370,3 +370,71 @@ def test_the_allowance_is_never_above_what_is_open(gen, as_of, matrix, disputed,
         assert section.open == open_total[section.currency]
         assert section.allowance <= section.open
         assert section.allowance == sum((p.allowance for p in section.provisions), D(0))
+
+
+# ---------------------------------------------------------------- the workbook
+
+
+def export(root, target, *extra: str):
+    result = run("export", target, "-l", root, "--as-of", AS_OF, *extra)
+    assert result.exit_code == 0, result.output
+    from openpyxl import load_workbook
+
+    return load_workbook(target)
+
+
+def test_the_workbook_has_an_allowance_sheet(books, tmp_path):
+    ws = export(books, tmp_path / "en.xlsx")["Allowance"]
+    assert ws["A1"].value == (
+        "Bad-debt allowance as of 2026-10-31, change since 2026-09-30"
+    )
+    header = next(r for r in range(1, ws.max_row) if ws.cell(r, 1).value == "Customer")
+    labels = [c.value for c in ws[header]]
+    assert labels == ["Customer", "Name", "Bucket", "Rate of", "Open", "Rate",
+                      "Allowance", "At 2026-09-30", "Provision (release −)"]  # fmt: skip
+    body = [
+        [c.value for c in row]
+        for row in ws.iter_rows(min_row=header + 1)
+        if row[0].value not in (None, "Total")
+    ]
+    assert ["A", "Alpha", "31-60", "disputed", 500, "40%", 200, 0, 200] in body
+    assert ["B", "Beta", "120+", "customer", 100, "30%", 30, 0, 30] in body
+    # 7 rows now and 3 released since 2026-09-30; totals are formulas with
+    # their values stored.
+    values = export(books, tmp_path / "values.xlsx", "--force")
+    total = next(r for r in values["Allowance"].iter_rows() if r[0].value == "Total")
+    assert [c.value for c in total][4:] == ["=SUM(E6:E15)", None, "=SUM(G6:G15)",
+                                            "=SUM(H6:H15)", "=SUM(I6:I15)"]  # fmt: skip
+    from openpyxl import load_workbook
+
+    cached = load_workbook(tmp_path / "values.xlsx", data_only=True)["Allowance"]
+    row = next(r for r in cached.iter_rows() if r[0].value == "Total")
+    assert [row[i].value for i in (4, 6, 7, 8)] == pytest.approx(
+        [2583.63, 451.68, 272.84, 178.84]
+    )
+
+
+def test_in_chinese(books, tmp_path):
+    book = export(books, tmp_path / "zh.xlsx", "--language", "zh")
+    ws = book["坏账准备"]
+    assert ws["A1"].value == "坏账准备（截至 2026-10-31，与 2026-09-30 比较）"
+    texts = {c.value for row in ws.iter_rows() for c in row}
+    assert {
+        "计提依据",
+        "计提比例",
+        "本期计提（转回为负）",
+        "未到期",
+        "争议",
+        "单项计提",
+    } <= texts
+
+
+def test_buckets_without_rates_leave_the_sheet_out(tmp_path):
+    root = write_ledger(
+        tmp_path / "custom",
+        settings="aging: {buckets: [15, 45]}\n",
+        customers="- {id: A, name: Alpha}\n",
+        invoices="- {id: I1, customer: A, date: 2026-10-01, amount: 10}\n",
+    )
+    book = export(root, tmp_path / "custom.xlsx")
+    assert "Allowance" not in book.sheetnames and "Movement" in book.sheetnames

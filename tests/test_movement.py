@@ -276,3 +276,43 @@ def test_the_movement_identity_holds_to_the_cent(gen, first, second):
             for flow in movement.FLOWS:
                 assert getattr(row, flow) == records.get(flow, D(0)), flow
     assert not [k for k, v in expected.items() if any(v.values())]
+
+
+# ---------------------------------------------------------------- the workbook
+
+
+def sheet(root, target, *extra: str, name: str = "Movement"):
+    result = run("export", target, "-l", root, "--as-of", AS_OF, *extra)
+    assert result.exit_code == 0, result.output
+    from openpyxl import load_workbook
+
+    return load_workbook(target)[name]
+
+
+def test_the_workbook_has_a_movement_sheet_since_the_last_month_end(books, tmp_path):
+    ws = sheet(books, tmp_path / "en.xlsx")
+    assert ws["A1"].value == "Aging movement 2026-09-30 to 2026-10-31"
+    header = next(r for r in range(1, ws.max_row) if ws.cell(r, 1).value == "Customer")
+    assert [c.value for c in ws[header]] == [
+        "Customer", "Name", "At 2026-09-30", "+ Invoiced", "− Received",
+        "− Credited", "− Written off", "= At 2026-10-31", "Change", "Into 1-30",
+        "Into 31-60", "Into 61-90", "Into 91-120", "Into 120+",
+    ]  # fmt: skip
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=header + 1)]
+    assert rows[:3] == [
+        ["C", "Gamma", -50, 120, 100, 0, 0, -30, 20, 0, 0, 0, 0, 0],
+        ["A", "Alpha", 1490, 300, 400, 70, 0, 1320, -170, 450, 590, 0, 0, 0],
+        ["B", "Beta", 800, 0, 0, 0, 300, 500, -300, 0, 0, 0, 0, 500],
+    ]
+    assert rows[3][0] == "Total" and rows[3][2] == f"=SUM(C{header + 1}:C{header + 3})"
+
+
+def test_export_compare_to_another_date(books, tmp_path):
+    ws = sheet(books, tmp_path / "aug.xlsx", "--compare-to", "2026-08-31")
+    assert ws["A1"].value == "Aging movement 2026-08-31 to 2026-10-31"
+    zh = sheet(books, tmp_path / "zh.xlsx", "--language", "zh", name="账龄变动")
+    assert zh["A1"].value == "账龄变动（2026-09-30 至 2026-10-31）"
+    bad = run("export", tmp_path / "x.xlsx", "-l", books, "--as-of", AS_OF,
+              "--compare-to", "2026-11-01")  # fmt: skip
+    assert bad.exit_code == 2 and "is not before --as-of" in bad.stderr
+    assert not (tmp_path / "x.xlsx").exists()
