@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from arledger import __version__
 from arledger.commands import (
+    allowance,
     books,
     cash,
     dunning,
@@ -96,6 +97,7 @@ app = typer.Typer(
 for module in (ledger, receivables, performance, cash, dunning, interest, export):
     module.register(app)
 books.register(app)  # import, match
+allowance.register(app)
 
 
 def _version(value: bool) -> None:

@@ -95,6 +95,22 @@ class _Writer:
         self.out.append("")
 
 
+def transaction(
+    fmt: str,
+    day: date,
+    payee: str,
+    narration: str,
+    postings: list[tuple[str, Decimal, str]],
+) -> str:
+    """One transaction as `journal` writes it, in `fmt` (hledger or beancount),
+    for other entries of the books (the allowance's adjusting entry)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown journal format {fmt!r}")
+    writer = _Writer(fmt)
+    writer.transaction(day, payee, narration, postings)
+    return "\n".join(writer.out)
+
+
 def journal(ledger: Ledger, fmt: str, start: date | None, end: date) -> str:
     """The records dated from `start` (None: the first) to `end` as a journal;
     with `start`, each customer's balance before it opens the journal."""

@@ -210,3 +210,9 @@ class LedgerView:
                 if owner is None or owners.get(r.customer) == owner
             )
         return frozenset(found)
+
+    def on(self, day: date) -> LedgerView:
+        """The same ledger and filters as of another day (`--compare-to`)."""
+        return self.ledger.view(
+            day, customers=self.customers, owner=self.owner, currency=self.currency
+        )

@@ -4,8 +4,10 @@
 `build` lays them out as xlsx (pure: results in, bytes out). openpyxl is imported
 inside functions only, so no other command pays for it (STYLE §9).
 
-Sheets: Summary, Aging, Open items, Overdue, Collection, Risk, Forecast, Trend
-(in `--language zh`: 汇总, 账龄, 未清明细, 逾期, 回款, 风险, 回款预测, 趋势). Currencies
+Sheets: Summary, Aging, Open items, Overdue, Collection, Risk, Forecast, Trend,
+Allowance, Movement (in `--language zh`: 汇总, 账龄, 未清明细, 逾期, 回款, 风险,
+回款预测, 趋势, 坏账准备, 账龄变动); the last two compare with an earlier date, by
+default the month end before the as-of date. Currencies
 never mix (SPEC §2): the item lists (Open items, Overdue), which may hold 100 000
 rows, get one sheet per currency when there are several; every other sheet holds
 a block per currency. Amounts are numbers with the currency's number format,
@@ -55,8 +57,10 @@ from arledger.render.xlsx import (
 if TYPE_CHECKING:
     from arledger.ledger import LedgerView
     from arledger.reports.aging import AgingResult, Basis, CurrencyAging
+    from arledger.reports.allowance import AllowanceResult
     from arledger.reports.collection import CollectionResult, CurrencyCollection
     from arledger.reports.forecast import ForecastResult
+    from arledger.reports.movement import MovementResult
     from arledger.reports.overdue import CurrencyOverdue, OverdueResult
     from arledger.reports.risk import RiskResult
     from arledger.settle import Settlement
@@ -110,6 +114,11 @@ class WorkbookData:
     forecast: ForecastResult
     trend: tuple[TrendPoint, ...]
     paper: str | None = None  # settings `paper`; None: by the workbook's language
+    # Since the compare date (`gather`'s `compare_to`): the bad-debt allowance
+    # (None when the settings' rates do not fit the buckets) and the aging
+    # movement.
+    allowance: AllowanceResult | None = None
+    movement: MovementResult | None = None
 
 
 def trend_dates(as_of: date, count: int = TREND_MONTHS) -> tuple[date, ...]:
@@ -171,19 +180,30 @@ def trend_point(
     return TrendPoint(label, as_of, tuple(sections))
 
 
-def gather(view: LedgerView) -> WorkbookData:
+def gather(view: LedgerView, compare_to: date | None = None) -> WorkbookData:
     """Compute every report of the workbook from one view.
 
     Aging, open items, overdue, risk and forecast are as of the view's date;
     collection is the month of that date up to it (SPEC §2, "Roll-forward"),
     broken down by owner; the trend ages the ledger again as of each of the last
     twelve month ends, each with its own view and settlement and the same
-    filters.
+    filters. The allowance and the aging movement compare with `compare_to`.
 
     Args:
         view: the ledger as of the report date, with the command's filters.
+        compare_to: an earlier date (default: the end of the month before the
+            view's date).
     """
-    from arledger.reports import aging, collection, forecast, overdue, risk
+    from arledger.dates import previous_month_end
+    from arledger.reports import (
+        aging,
+        allowance,
+        collection,
+        forecast,
+        movement,
+        overdue,
+        risk,
+    )
     from arledger.settle import rewind, settle
 
     as_of = view.as_of
@@ -215,6 +235,14 @@ def gather(view: LedgerView) -> WorkbookData:
         filters.append(("owner", view.owner))
     if view.currency:
         filters.append(("currency", view.currency))
+    # The earlier date settled on its own: the movement reads its unapplied
+    # cash by kind, which a rewound settlement does not keep.
+    earlier = view.on(compare_to or previous_month_end(as_of))
+    earlier_settlement = settle(earlier, history=False)
+    try:
+        provision = allowance.compute(view, settlement, (earlier, earlier_settlement))
+    except allowance.RatesDoNotFit:
+        provision = None  # `arledger allowance` says why
     return WorkbookData(
         as_of=as_of,
         company=view.settings.company.name,
@@ -228,6 +256,15 @@ def gather(view: LedgerView) -> WorkbookData:
         ),
         trend=tuple(trend),
         paper=view.settings.paper,
+        allowance=provision,
+        movement=movement.compute(
+            view,
+            settlement,
+            earlier,
+            earlier_settlement,
+            basis=aged.basis,
+            limits=aged.limits,
+        ),
     )
 
 
@@ -365,6 +402,23 @@ LABELS: dict[str, dict[str, str]] = {
         "amount": "Amount",
         "chart.aging": "Aging by bucket — {currency}",
         "chart.trend": "Month-end aging — {currency}",
+        # Allowance and Movement
+        "sheet.allowance": "Allowance",
+        "sheet.movement": "Movement",
+        "title.allowance": "Bad-debt allowance as of {as_of}, change since {since}",
+        "title.movement": "Aging movement {since} to {as_of}",
+        "rate_of": "Rate of",
+        "rate_of.bucket": "bucket",
+        "rate_of.disputed": "disputed",
+        "rate_of.customer": "customer",
+        "rate": "Rate",
+        "allowance": "Allowance",
+        "at": "At {day}",
+        "allowance.change": "Provision (release −)",
+        "mv.received": "− Received",
+        "mv.total": "= At {day}",
+        "mv.change": "Change",
+        "into": "Into {bucket}",
     },
     "zh": {
         "sheet.summary": "汇总",
@@ -492,6 +546,22 @@ LABELS: dict[str, dict[str, str]] = {
         "amount": "金额",
         "chart.aging": "账龄分布 — {currency}",
         "chart.trend": "月末账龄 — {currency}",
+        "sheet.allowance": "坏账准备",
+        "sheet.movement": "账龄变动",
+        "title.allowance": "坏账准备（截至 {as_of}，与 {since} 比较）",
+        "title.movement": "账龄变动（{since} 至 {as_of}）",
+        "rate_of": "计提依据",
+        "rate_of.bucket": "账龄",
+        "rate_of.disputed": "争议",
+        "rate_of.customer": "单项计提",
+        "rate": "计提比例",
+        "allowance": "坏账准备",
+        "at": "{day} 余额",
+        "allowance.change": "本期计提（转回为负）",
+        "mv.received": "− 本期收款",
+        "mv.total": "= {day} 余额",
+        "mv.change": "变动",
+        "into": "转入 {bucket}",
     },
 }
 
@@ -1308,6 +1378,8 @@ def build(data: WorkbookData, language: str = "en") -> bytes:
     _risk_sheet(book)
     _forecast_sheet(book)
     _trend_sheet(book)
+    _allowance_sheet(book)
+    _movement_sheet(book)
     # The Summary links to the other sheets' totals, so it is planned last and
     # put first.
     _summary_sheet(book, anchors)
@@ -2494,3 +2566,151 @@ def _top_overdue(
         for customer, entry in top
     ]
     add_table(grid, columns, rows, currency=currency, total_label=words("total"))
+
+
+# -- Allowance and Movement
+
+
+def rate_text(rate: Decimal) -> str:
+    """A rate as an exact percentage: 0.005 -> "0.5%", 1.00 -> "100%" (a
+    percent format would round 0.0025 to 0.3%)."""
+    percent = (rate * 100).normalize()
+    return f"{percent:f}%"
+
+
+def _allowance_sheet(book: _Book) -> None:
+    """The bad-debt allowance by customer and bucket, as `arledger allowance
+    --compare-to` shows it, a block per currency."""
+    from arledger.reports import allowance
+
+    data, words = book.data, book.words
+    result = data.allowance
+    if result is None or result.previous is None:
+        return
+    report = allowance.to_report(result)
+    since = result.previous.as_of.isoformat()
+    title = book.title("allowance")
+    grid = Grid()
+    book.heading(
+        grid,
+        words("title.allowance", as_of=data.as_of.isoformat(), since=since),
+    )
+    columns = [
+        Col("customer", words("customer")),
+        Col("name", words("name"), wrap=NAME_WIDTH),
+        Col("bucket", words("bucket")),
+        Col("rate_of", words("rate_of")),
+        Col("open", words("open"), "money", True),
+        Col("rate", words("rate")),
+        Col("allowance", words("allowance"), "money", True),
+        Col("previous", words("at", day=since), "money", True),
+        Col("change", words("allowance.change"), "money", True),
+    ]
+    shown = {
+        "bucket": lambda v: words(v),
+        "rate_of": lambda v: words(f"rate_of.{v}"),
+        "rate": rate_text,
+    }
+    headers: list[int] = []
+    for section in report.sections:
+        start = grid.add(C(words("block", currency=section.currency), "block"))
+        rows = [
+            [
+                shown[c.key](row[c.key]) if c.key in shown else row[c.key]
+                for c in columns
+            ]
+            for row in section.rows
+        ]
+        span = add_table(
+            grid, columns, rows, currency=section.currency, total_label=words("total")
+        )
+        headers.append(span.header)
+        grid.keep(start)
+        grid.skip(2)
+    freeze, print_rows = _single_block_panes(
+        len(headers), headers[0] if headers else None, 2
+    )
+    book.write(
+        Plan(
+            title,
+            grid.rows,
+            _widths(grid.rows, columns=columns),
+            freeze=freeze,
+            print_rows=print_rows,
+            keep=grid.kept,
+        )
+    )
+
+
+def _movement_sheet(book: _Book) -> None:
+    """The aging movement since the compare date (SPEC §12): per customer, the
+    roll from the total then to the total now, and what moved into each bucket
+    from younger ones; who got worse first."""
+    data, words = book.data, book.words
+    result = data.movement
+    if result is None:
+        return
+    since, as_of = result.since.isoformat(), data.as_of.isoformat()
+    title = book.title("movement")
+    grid = Grid()
+    book.heading(grid, words("title.movement", since=since, as_of=as_of))
+    labels = result.labels
+    columns = [
+        Col("customer", words("customer")),
+        Col("name", words("name"), wrap=NAME_WIDTH),
+        Col("previous", words("at", day=since), "money", True),
+        Col("invoiced", words("invoiced"), "money", True),
+        Col("received", words("mv.received"), "money", True),
+        Col("credited", words("credited"), "money", True),
+        Col("written_off", words("rf.written_off"), "money", True),
+        Col("total", words("mv.total", day=as_of), "money", True),
+        Col("change", words("mv.change"), "money", True),
+        *(
+            Col(f"into{i}", words("into", bucket=words(label)), "money", True)
+            for i, label in enumerate(labels[1:], 1)
+        ),
+    ]
+    fills = age_fills(len(labels) - 1)
+    rules: list[tuple[str, Any]] = []
+    headers: list[int] = []
+    if not result.sections:
+        grid.add(words("nothing"))
+    for section in result.sections:
+        start = grid.add(C(words("block", currency=section.currency), "block"))
+        rows = [
+            [
+                r.customer,
+                r.name,
+                r.previous,
+                r.invoiced,
+                r.received,
+                r.credited,
+                r.written_off,
+                r.total,
+                r.change,
+                *r.moved_in[1:],
+            ]
+            for r in section.customers
+        ]
+        span = add_table(
+            grid, columns, rows, currency=section.currency, total_label=words("total")
+        )
+        headers.append(span.header)
+        shaded = [span.letters[f"into{i}"] for i in range(1, len(labels))]
+        rules.extend(_bucket_shading(shaded, span.first, span.last, fills))
+        grid.keep(start)
+        grid.skip(2)
+    freeze, print_rows = _single_block_panes(
+        len(headers), headers[0] if headers else None, 2
+    )
+    book.write(
+        Plan(
+            title,
+            grid.rows,
+            _widths(grid.rows, columns=columns),
+            freeze=freeze,
+            print_rows=print_rows,
+            rules=rules,
+            keep=grid.kept,
+        )
+    )

@@ -103,6 +103,10 @@ dunning:
   fee: 0
 credit:
   hold_days: 60
+# Bad-debt allowance (坏账准备, SPEC §8): the default rate per aging bucket,
+# and half of what a customer disputes, whatever its age.
+allowance:
+  disputed: 0.50
 """
 
 # Written in this order, with these fields; absent keys are not written.
@@ -209,6 +213,8 @@ CUSTOMERS: list[dict] = [
         grade="D",
         owner=LI,
         hold=True,
+        # With outside counsel since September: provided for in full.
+        allowance_rate=Decimal("1.00"),
     ),
     dict(
         id="SUMMIT",

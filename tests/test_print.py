@@ -43,9 +43,10 @@ SPANNING = {  # sheets the demo prints on two pages or more, and a header label
 }
 TABLES = {  # sheets whose header row repeats, and its first label
     "en": {"Aging": "Customer", "Overdue": "Customer", "Risk": "Customer",
-           "Open items USD": "Customer", "Forecast": "Period", "Trend": "Month"},
+           "Open items USD": "Customer", "Forecast": "Period", "Trend": "Month",
+           "Allowance": "Customer", "Movement": "Customer"},
     "zh": {"账龄": "客户", "逾期": "客户", "风险": "客户", "未清明细 USD": "客户",
-           "回款预测": "期间", "趋势": "月份"},
+           "回款预测": "期间", "趋势": "月份", "坏账准备": "客户", "账龄变动": "客户"},
 }  # fmt: skip
 NUMBER = re.compile(r"^-?[\d,]*\d(\.\d+)?%?$")  # as a cell shows one
 # A number with text glued to its end: "3,713.65Li", "3★", "0.00B".

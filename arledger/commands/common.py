@@ -130,6 +130,12 @@ ToOpt = Annotated[
 DetailOpt = Annotated[
     bool, typer.Option("--detail", help="List the open items behind every total.")
 ]
+CompareToOpt = Annotated[
+    str | None,
+    option("--compare-to", metavar="DATE",
+            help="An earlier date to compare with, in the forms --as-of takes; "
+            "month-end and quarter-end count back from --as-of."),
+]  # fmt: skip
 
 
 # ---------------------------------------------------------------- plumbing
@@ -505,6 +511,23 @@ def as_of_date(text: str | None) -> date:
         return resolve_as_of(text, today())
     except DateError as exc:
         raise UsageError(f"--as-of: {exc}") from None
+
+
+def compare_date(text: str, as_of: str | None) -> date:
+    """--compare-to: a date before --as-of (month-end: the end of the month
+    before --as-of's, quarter-end likewise)."""
+    from arledger.dates import DateError, resolve_as_of
+
+    day = as_of_date(as_of)
+    try:
+        found = resolve_as_of(text, day)
+    except DateError as exc:
+        raise UsageError(f"--compare-to: {exc}") from None
+    if found >= day:
+        raise UsageError(
+            f"--compare-to {found.isoformat()} is not before --as-of {day.isoformat()}"
+        )
+    return found
 
 
 def parse_buckets(text: str | None) -> tuple[int, ...] | None:

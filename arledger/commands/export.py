@@ -9,6 +9,7 @@ import typer
 
 from arledger.commands.common import (
     AsOfOpt,
+    CompareToOpt,
     CurrencyOpt,
     CustomerOpt,
     ForceOpt,
@@ -17,6 +18,7 @@ from arledger.commands.common import (
     OwnerOpt,
     check_target,
     choice,
+    compare_date,
     exit_codes,
     load_ledger,
     make_view,
@@ -40,6 +42,7 @@ def export(
     ],
     ledger: LedgerOpt = None,
     as_of: AsOfOpt = None,
+    compare_to: CompareToOpt = None,
     customer: CustomerOpt = None,
     owner: OwnerOpt = None,
     key_accounts: KeyAccountsOpt = False,
@@ -58,8 +61,10 @@ def export(
     """The month-end workbook for management: every report in one Excel file.
 
     Sheets: Summary, Aging, Open items, Overdue, Collection (the month of
-    --as-of, by owner), Risk, Forecast (13 weeks) and Trend (month-end aging
-    for the last 12 months), a block or a sheet per currency. Totals are
+    --as-of, by owner), Risk, Forecast (13 weeks), Trend (month-end aging
+    for the last 12 months), Allowance and Movement (the bad-debt allowance
+    and the aging movement since --compare-to, by default the end of the
+    month before --as-of's), a block or a sheet per currency. Totals are
     formulas, amounts numbers in the currency's format.
     """
     from arledger import workbook
@@ -69,13 +74,14 @@ def export(
         raise UsageError(f"{file.name!r}: the workbook's name must end in .xlsx")
     if language is not None:
         choice("--language", language, LANGUAGES)
+    since = compare_date(compare_to, as_of) if compare_to is not None else None
     # Fail before the work, not after it (write_output checks again, atomically).
     check_target(file, "export", ledger)
     if file.exists() and not force:
         raise OutputExists(f"{file} exists; use --force to replace it")
     loaded = load_ledger(ledger)
     view = make_view(loaded, as_of, customer, owner, currency, key_accounts)
-    data = workbook.gather(view)
+    data = workbook.gather(view, since)
     content = workbook.build(data, language or loaded.settings.language)
     write_output(file, content, force=force, protected=loaded.files)
     # Always, also under cron: the log then says which file a run made.

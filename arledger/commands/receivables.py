@@ -10,6 +10,7 @@ from arledger.commands.common import (
     BASES,
     AsOfOpt,
     BomOpt,
+    CompareToOpt,
     CurrencyOpt,
     CustomerOpt,
     DetailOpt,
@@ -23,12 +24,14 @@ from arledger.commands.common import (
     OwnerOpt,
     StateOpt,
     choice,
+    compare_date,
     exit_codes,
     option,
     parse_buckets,
     parse_fail_on,
     run_report,
 )
+from arledger.errors import UsageError
 
 
 @exit_codes
@@ -57,6 +60,7 @@ def aging(
         ),
     ] = None,
     detail: DetailOpt = False,
+    compare_to: CompareToOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
@@ -64,27 +68,48 @@ def aging(
     fail_on: FailOnOpt = None,
     state: StateOpt = None,
 ) -> None:
-    """Aging by customer (账龄): open balances in buckets of days past due."""
+    """Aging by customer (账龄): open balances in buckets of days past due.
+
+    With --compare-to D0, the movement since D0 (账龄变动): per customer, the
+    total then + invoiced − received − credited − written off = the total
+    now, what moved into each bucket from younger ones, who got worse first.
+    """
     sink = Output(format, output, force, bom)
     sink.resolve_format()
     limits = parse_buckets(buckets)
     alerts = parse_fail_on(fail_on, state, ledger)
     if basis is not None:
         choice("--basis", basis, BASES)
+    since = compare_date(compare_to, as_of) if compare_to is not None else None
+    if since is not None and detail:
+        raise UsageError(
+            "--compare-to shows the movement by customer: leave out --detail"
+        )
 
     def build(view: Any, settlement: Any) -> Any:
         from arledger.reports import aging as aging_report  # past the cache
 
-        result = aging_report.compute(
-            view,
-            settlement,
-            basis=cast("aging_report.Basis | None", basis),
-            limits=limits,
-        )
+        chosen = cast("aging_report.Basis | None", basis)
+        if since is not None:
+            from arledger.reports import movement
+            from arledger.settle import settle
+
+            earlier = view.on(since)
+            result = movement.compute(
+                view,
+                settlement,
+                earlier,
+                settle(earlier, history=False),
+                basis=chosen,
+                limits=limits,
+            )
+            return movement.to_report(result)
+        result = aging_report.compute(view, settlement, basis=chosen, limits=limits)
         return aging_report.to_report(result, detail=detail)
 
+    # The movement reads the applications: a settlement with its history.
     run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx,
-               history=False, key_accounts=key_accounts)  # fmt: skip
+               history=since is not None, key_accounts=key_accounts)  # fmt: skip
 
 
 @exit_codes
