@@ -26,6 +26,7 @@ from arledger.commands import (
     interest,
     ledger,
     performance,
+    plans,
     receivables,
 )
 
@@ -96,6 +97,7 @@ app = typer.Typer(
 for module in (ledger, receivables, performance, cash, dunning, interest, export):
     module.register(app)
 books.register(app)  # import, match
+plans.register(app)  # SPEC §7
 
 
 def _version(value: bool) -> None:
