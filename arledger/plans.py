@@ -102,6 +102,11 @@ class PlanProgress:
         return max((i.due for i in self.missed), default=None)
 
     @property
+    def shortfall(self) -> Decimal:
+        """What its missed instalments still lack."""
+        return sum((i.shortfall for i in self.instalments), ZERO)
+
+    @property
     def next_open(self) -> InstalmentProgress | None:
         return next((i for i in self.instalments if i.status == "open"), None)
 
@@ -208,7 +213,9 @@ def in_force(
     return result
 
 
-def broken(found: Iterable[PlanProgress]) -> dict[tuple[str, str], list[PlanProgress]]:
+def broken_plans(
+    found: Iterable[PlanProgress],
+) -> dict[tuple[str, str], list[PlanProgress]]:
     """The broken plans (an instalment missed), by (customer, currency)."""
     result: dict[tuple[str, str], list[PlanProgress]] = {}
     for plan in found:
