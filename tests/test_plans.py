@@ -587,3 +587,20 @@ def test_every_format_on_the_demo(tmp_path, fmt):
             "PLAN-SUMMIT-1  SUMMIT        2  2026-10-31   5,000.00   5,000.00  2026-10-30  kept"
             in text
         )
+
+
+def test_key_accounts_and_customer_filters_on_the_demo():
+    """SUMMIT is not a key account: --key-accounts leaves no plan; -c SUMMIT
+    keeps its one."""
+    keys = json.loads(
+        run("plans", "-l", str(DEMO), "--as-of", "2026-10-31", "--key-accounts",
+            "-f", "json").stdout
+    )  # fmt: skip
+    assert [r for s in keys["sections"] for r in s["rows"]] == []
+    summit = json.loads(
+        run("plans", "-l", str(DEMO), "--as-of", "2026-10-31", "-c", "SUMMIT",
+            "-f", "json").stdout
+    )  # fmt: skip
+    assert {r["plan"] for s in summit["sections"] for r in s["rows"]} == {
+        "PLAN-SUMMIT-1"
+    }
