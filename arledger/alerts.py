@@ -1,8 +1,9 @@
 """What `--fail-on` looks for: findings that should make a cron job exit 1.
 
-`overdue`, `hold` and `broken-promise` fire on what is there today; their `new-`
-forms fire only on what was not there at the last run, as remembered in a state
-file (the caller reads and writes it), so that a quiet day sends no mail.
+`overdue`, `hold`, `broken-promise` and `broken-plan` fire on what is there
+today; their `new-` forms fire only on what was not there at the last run, as
+remembered in a state file (the caller reads and writes it), so that a quiet day
+sends no mail.
 
 Pure: a view and its settlement in, findings and messages out.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from arledger.ledger import LedgerView
 from arledger.settle import Settlement
 
-KINDS = ("overdue", "hold", "broken-promise")
+KINDS = ("overdue", "hold", "broken-promise", "broken-plan")
 # How many findings a message names before it says "and N more".
 NAMED = 10
 
@@ -39,7 +40,9 @@ def detect(
         kinds: any of "overdue" (an open item past its due date: its currency,
             invoice and instalment), "hold" (a customer on credit hold, per
             currency) and "broken-promise" (a promise to pay whose date passed
-            unpaid: its customer, the day it was made and the day promised).
+            unpaid: its customer, the day it was made and the day promised)
+            and "broken-plan" (a collection plan with an instalment missed:
+            the plan and the missed instalment's number).
     """
     found: dict[str, list[Finding]] = {}
     if "overdue" in kinds:
@@ -76,6 +79,18 @@ def detect(
             for p in promises(view, settlement)
             if p.status == "broken"
         ]
+    if "broken-plan" in kinds:
+        from arledger.plans import progress
+
+        found["broken-plan"] = [
+            Finding(
+                f"{p.id} {i.number}",
+                p.customer,
+                f"{p.customer} (plan {p.id}, {i.due.isoformat()})",
+            )
+            for p in progress(view, settlement)
+            for i in p.missed
+        ]
     return {
         kind: tuple(sorted({f.key: f for f in items}.values(), key=lambda f: f.key))
         for kind, items in found.items()
@@ -92,6 +107,8 @@ def message(kind: str, items: tuple[Finding, ...]) -> str:
         )
     if kind == "hold":
         return f"{len(customers)} on credit hold: {', '.join(customers)}"
+    if kind == "broken-plan":
+        return f"broken collection plan: {_names(items)}"
     return f"broken promise to pay: {', '.join(customers)}"
 
 
@@ -119,6 +136,8 @@ def news(
             what = f"newly overdue {when}: {_count(len(fresh), 'item')}"
         elif kind == "hold":
             what = f"newly on credit hold {when}"
+        elif kind == "broken-plan":
+            what = f"newly missed plan instalment {when}"
         else:
             what = f"newly broken promise to pay {when}"
         messages.append(f"{what}: {_names(fresh)}")

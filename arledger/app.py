@@ -27,6 +27,7 @@ from arledger.commands import (
     interest,
     ledger,
     performance,
+    plans,
     receivables,
 )
 
@@ -97,7 +98,8 @@ app = typer.Typer(
 for module in (ledger, receivables, performance, cash, dunning, interest, export):
     module.register(app)
 books.register(app)  # import, match
-allowance.register(app)
+plans.register(app)  # SPEC §7
+allowance.register(app)  # SPEC §8
 
 
 def _version(value: bool) -> None:

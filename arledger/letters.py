@@ -611,8 +611,8 @@ def letter_context(letter: Letter, settings: Settings, fmt: str) -> dict[str, An
     what the history backs — `earlier_letters` ((date, level) of the letters
     recorded earlier in this episode, oldest first), `written_before`,
     `times_written`, `last_written` (the date of the last one, or None),
-    `promise_on_record` (a promise to pay is recorded: never write "no
-    proposal to pay"), `first_notice` (no earlier letter) —
+    `promise_on_record` (a promise to pay or a collection plan is recorded:
+    never write "no proposal to pay"), `first_notice` (no earlier letter) —
     and the helpers `lines(...)`, `strong(text)`, `heading(text)`,
     `demand_table()`, `dispute_table()`; the filter `paragraphs` lays out a
     block's text.

@@ -52,6 +52,7 @@ GENERATED = [
     "payments.csv",
     "adjustments.yaml",
     "contacts.yaml",
+    "plans.yaml",
 ]
 
 DANA, MARCO, LI = "Dana Brooks", "Marco Alvarez", "Li Wei"
@@ -438,6 +439,7 @@ class Demo:
     contacts: list[Contact] = field(default_factory=list)
     special: dict[str, Invoice] = field(default_factory=dict)
     overpayment: Payment | None = None
+    plans: list[dict] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------
@@ -1068,6 +1070,43 @@ def make_contacts(demo: Demo) -> None:
     demo.contacts.sort(key=lambda c: (c.date, c.customer))
 
 
+PLAN_DAY = date(2026, 9, 18)  # SUMMIT's payment plan, agreed by phone
+PLAN_STEP = Decimal("5000.00")
+
+
+def month_ends(start: date):
+    """The month-ends on or after `start`."""
+    day = start
+    while True:
+        end = (day.replace(day=28) + days(4)).replace(day=1) - days(1)
+        yield end
+        day = end + days(1)
+
+
+def make_plans(demo: Demo) -> None:
+    """SUMMIT's payment plan (SPEC §7) as a record: USD 5,000 at each month-end
+    from 2026-09-30 until the balance open on the day it was agreed is cleared."""
+    balance = exposure(Replay().run(demo, PLAN_DAY), "SUMMIT")
+    instalments = []
+    for end in month_ends(PLAN_DAY):
+        if balance <= 0:
+            break
+        amount = min(PLAN_STEP, balance)
+        instalments.append({"due": end, "amount": amount})
+        balance -= amount
+    demo.plans = [
+        {
+            "id": "PLAN-SUMMIT-1",
+            "customer": "SUMMIT",
+            "date": PLAN_DAY,
+            "owner": MARCO,
+            "instalments": instalments,
+            "note": "Agreed with Laura Kent (CFO) by phone: USD 5,000 at each"
+            " month-end until the balance is cleared",
+        }
+    ]
+
+
 def owner_of(customer: str) -> str:
     return CUSTOMER[customer]["owner"]
 
@@ -1218,6 +1257,15 @@ def write_ledger(demo: Demo, out: Path) -> None:
         ),
         encoding="utf-8",
     )
+    (out / "plans.yaml").write_text(
+        yaml_records(
+            "Collection plans (回款计划, SPEC §7): instalments agreed with a\n"
+            "customer, credited from the cash applied to its items from the\n"
+            "plan's date on.",
+            demo.plans,
+        ),
+        encoding="utf-8",
+    )
 
 
 def write_payments_csv(payments: list[Payment], path: Path) -> None:
@@ -1304,6 +1352,12 @@ def check_story(demo: Demo, at: Replay, later: Replay) -> None:
         if p.customer == "PINNACLE" and date(2026, 10, 6) <= p.date <= AS_OF
     ]
     assert not promise_period, "PINNACLE's broken promise was kept"
+    (plan,) = demo.plans  # SUMMIT pays each month-end: the plan is kept
+    due = [i for i in plan["instalments"] if i["due"] <= AS_OF]
+    paid = [p for p in demo.payments if p.customer == "SUMMIT" and p.date >= PLAN_DAY]
+    assert sum(p.amount for p in paid) == sum(i["amount"] for i in due)
+    rest = sum(i["amount"] for i in plan["instalments"] if i["due"] > AS_OF)
+    assert exposure(at, "SUMMIT") == rest, "the plan covers what SUMMIT owes"
     assert len([p for p in demo.payments if p.date > AS_OF]) == 3
     assert len([i for i in demo.invoices if i.date > AS_OF]) == 3
 
@@ -1441,6 +1495,7 @@ def build() -> Demo:
     state = Replay().run(demo, AS_OF, decide=True)  # decides unallocated payments
     november_payments(demo, state, refs)
     make_contacts(demo)
+    make_plans(demo)
     return demo
 
 

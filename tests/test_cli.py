@@ -22,6 +22,7 @@ COMMANDS = (
     "aging",
     "overdue",
     "collection",
+    "plans",
     "risk",
     "forecast",
     "statement",

@@ -45,6 +45,7 @@ SECTION_KEYS = {
     "avg_days_to_pay",
     "avg_days_late",
 }
+DUE_KEYS = {"due_in_period", "due_collection_rate"}  # SPEC §7
 
 # One month (October 2026) with an opening balance, two invoices, three
 # payments (one before the month), a credit note, a discount and a write-off.
@@ -151,8 +152,16 @@ def test_month_roll_forward_and_every_metric(ledger_dir):
         31,
     )
     section = only_section(data)
-    assert set(section) == {"currency", "rows"} | SECTION_KEYS  # SPEC §3 names
+    assert set(section) == {"currency", "rows"} | SECTION_KEYS | DUE_KEYS
     assert figures(section) == OCTOBER
+    # SPEC §7, due in October (应回款): what was open on Oct 1 of the items due
+    # by Oct 31: A1 800.00 (due 09-14) + A2 600.00 (due 10-20) + B1 500.00
+    # (due 07-31) = 1900.00 (A3 and B2 fall due in November); collected / due
+    # = 1600 / 1900 = 0.842105…
+    assert (section["due_in_period"], section["due_collection_rate"]) == (
+        "1900.00",
+        "0.8421",
+    )
     [row] = section["rows"]
     assert row["period"] == "2026-10"
     assert figures(row) == OCTOBER

@@ -33,8 +33,9 @@ class ExitCode(IntEnum):
 
 FORMATS = ("table", "csv", "json", "md", "xlsx")
 BASES = ("due", "invoice")
-FAIL_ON = ("overdue", "hold", "broken-promise",
-           "new-overdue", "new-hold", "new-broken-promise")  # fmt: skip
+FAIL_ON = ("overdue", "hold", "broken-promise", "broken-plan",
+           "new-overdue", "new-hold", "new-broken-promise",
+           "new-broken-plan")  # fmt: skip
 NEW = "new-"  # `new-overdue`: only what the last run did not find
 
 
@@ -108,9 +109,10 @@ FailOnOpt = Annotated[
     list[str] | None,
     option("--fail-on", metavar="WHAT",
             help="Exit 1 when this is found: overdue (an overdue item), hold "
-            "(a customer on credit hold) or broken-promise; new-overdue, "
-            "new-hold or new-broken-promise for only what the last run (--state) "
-            "did not find. Repeatable. For cron."),
+            "(a customer on credit hold), broken-promise or broken-plan (a "
+            "collection plan instalment missed); new-overdue, new-hold, "
+            "new-broken-promise or new-broken-plan for only what the last run "
+            "(--state) did not find. Repeatable. For cron."),
 ]  # fmt: skip
 StateOpt = Annotated[
     Path | None,
@@ -605,8 +607,8 @@ def parse_fail_on(
         )
     if state is not None and not new:
         raise UsageError(
-            "--state keeps what --fail-on new-overdue, new-hold or "
-            "new-broken-promise found: give one of them"
+            "--state keeps what --fail-on new-overdue, new-hold, "
+            "new-broken-promise or new-broken-plan found: give one of them"
         )
     if state is not None:
         check_target(state, "--state", ledger_dir)
@@ -752,8 +754,11 @@ def run_report(
             for message in hit.messages:
                 stderr(message)
             raise typer.Exit(hit.exit_code)
-    # Promises are judged from the applications: a settlement with history.
-    history = history or "broken-promise" in alerts.now | alerts.new
+    # Promises and plans are judged from the applications: a settlement with
+    # history.
+    history = history or bool(
+        {"broken-promise", "broken-plan"} & (alerts.now | alerts.new)
+    )
     loaded, view, settlement = _settled(
         ledger_dir, day, customer, owner, currency, history, key_accounts
     )

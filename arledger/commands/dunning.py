@@ -77,9 +77,11 @@ FailOnOpt = Annotated[
     list[str] | None,
     option("--fail-on", metavar="WHAT",
            help="Exit 1 when this is found: overdue (a customer whose letter is "
-           "about money past due, sent or not), hold (a customer on credit hold) "
-           "or broken-promise; new-overdue (an item overdue since the last run), "
-           "new-hold or new-broken-promise, with --state. Repeatable. For cron."),
+           "about money past due, sent or not), hold (a customer on credit hold), "
+           "broken-promise or broken-plan (a collection plan instalment missed); "
+           "new-overdue (an item overdue since the last run), new-hold, "
+           "new-broken-promise or new-broken-plan, with --state. Repeatable. "
+           "For cron."),
 ]  # fmt: skip
 RecordOpt = Annotated[
     bool,

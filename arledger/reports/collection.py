@@ -53,11 +53,20 @@ class RollForward:
     days_to_pay_weighted: Decimal  # Σ collected × (application date − issue date)
     days_late_weighted: Decimal  # Σ collected × (application date − due date)
     oldest_days: int | None  # days past due of the oldest item open at the end
+    # SPEC §7, due in the period (应回款): what was open at its start (or on
+    # issue, for items issued in it) of the items due by its end, that is what
+    # fell due in it plus what was already overdue when it began
+    due: Decimal = ZERO
 
     @property
     def collection_rate(self) -> Decimal | None:
         """Collection rate (回款率) = collected / (opening + invoiced)."""
         return ratio(self.collected, self.opening + self.invoiced)
+
+    @property
+    def due_collection_rate(self) -> Decimal | None:
+        """Collected / due in the period (实际回款 / 应回款, SPEC §7)."""
+        return ratio(self.collected, self.due)
 
     @property
     def sales_collection_rate(self) -> Decimal | None:
@@ -154,6 +163,8 @@ class _Tally:
         "days_to_pay",
         "days_late",
         "oldest",
+        "due",
+        "due_whole",
     )
 
     def __init__(self, spans: int) -> None:
@@ -167,6 +178,8 @@ class _Tally:
         self.days_to_pay = [ZERO] * spans
         self.days_late = [ZERO] * spans
         self.oldest: list[int | None] = [None] * spans
+        self.due = [ZERO] * spans
+        self.due_whole = ZERO  # due in all the spans as one period
 
     def freeze(self, spans: Sequence[Period]) -> list[RollForward]:
         return [
@@ -183,6 +196,7 @@ class _Tally:
                 self.days_to_pay[k],
                 self.days_late[k],
                 self.oldest[k],
+                self.due[k],
             )
             for k, span in enumerate(spans)
         ]
@@ -203,6 +217,19 @@ def roll_forward(
     item_key: ItemKey = _no_group,
     customer_key: CustomerKey = _no_group,
 ) -> dict[tuple[str, Hashable], list[RollForward]]:
+    return {
+        key: t.freeze(spans)
+        for key, t in _tallies(view, settlement, spans, item_key, customer_key).items()
+    }
+
+
+def _tallies(
+    view: LedgerView,
+    settlement: Settlement,
+    spans: Sequence[Period],
+    item_key: ItemKey = _no_group,
+    customer_key: CustomerKey = _no_group,
+) -> dict[tuple[str, Hashable], _Tally]:
     """The roll-forward of consecutive spans per (currency, group) (SPEC §2).
 
     One pass over the settlement, whatever the number of spans (the months of
@@ -221,7 +248,8 @@ def roll_forward(
 
     Returns:
         A `RollForward` per span for every (currency, group) with an item issued
-        by the end of the last span or cash received in one.
+        by the end of the last span or cash received in one (`_tallies`: the
+        tally of each, which also holds what was due in all the spans as one).
     """
     start, end = spans[0].start, spans[-1].end
     if end > settlement.as_of:
@@ -288,6 +316,14 @@ def roll_forward(
         still_open = item.amount
         taken = 0
         due = item.due
+        if first:
+            # SPEC §7: an item issued in span first - 1 is due in it in full
+            # when it falls due by its end, and in all the spans as one when
+            # it falls due by the last end.
+            if due <= ends[first - 1]:
+                row.due[first - 1] += still_open
+            if due <= end:
+                row.due_whole += still_open
         for boundary in range(first, count + 1):
             at = ends[boundary - 1] if boundary else day_before
             while taken < len(payments) and payments[taken][0] <= at:
@@ -296,6 +332,12 @@ def roll_forward(
             if not still_open:
                 break  # an open balance never grows again
             row.open_at[boundary] += still_open
+            # What is open at the start of span `boundary` is due in it when it
+            # falls due by its end (overdue already, or falling due in it).
+            if boundary < count and due <= ends[boundary]:
+                row.due[boundary] += still_open
+            if not boundary and due <= end:
+                row.due_whole += still_open
             if not boundary:
                 continue
             k = boundary - 1
@@ -305,7 +347,7 @@ def roll_forward(
                 late = (at - due).days
                 oldest = row.oldest[k]
                 row.oldest[k] = late if oldest is None else max(oldest, late)
-    return {key: t.freeze(spans) for key, t in tallies.items()}
+    return tallies
 
 
 def combine(rows: Sequence[RollForward], days: int) -> RollForward:
@@ -328,12 +370,16 @@ def combine(rows: Sequence[RollForward], days: int) -> RollForward:
         total("days_to_pay_weighted"),
         total("days_late_weighted"),
         max(oldest) if oldest else None,
+        due=total("due"),
     )
 
 
-def chain(rows: Sequence[RollForward], days: int) -> RollForward:
+def chain(rows: Sequence[RollForward], days: int, due: Decimal) -> RollForward:
     """Consecutive spans as one (the totals of a trend): it opens as the first
-    span opens, closes as the last closes, and its flows are their sums."""
+    span opens, closes as the last closes, and its flows are their sums; what
+    was due in them as one (`due`, the tally's `due_whole`) is not the sum of
+    what was due in each, which counts an item overdue in several of them
+    several times."""
     flows = combine(rows, days)
     last = rows[-1]
     return RollForward(
@@ -349,6 +395,7 @@ def chain(rows: Sequence[RollForward], days: int) -> RollForward:
         flows.days_to_pay_weighted,
         flows.days_late_weighted,
         last.oldest_days,
+        due=due,
     )
 
 
@@ -415,10 +462,15 @@ def compute(
             sections.append(CurrencyCollection(currency, total, tuple(rows)))
     else:
         spans = months(period) if by == "month" else [period]
-        found = roll_forward(view, settlement, spans)
-        for currency, _ in sorted(found, key=lambda key: key[0]):
-            per_span = found[(currency, None)]
-            total = chain(per_span, period.days) if by == "month" else per_span[0]
+        tallies = _tallies(view, settlement, spans)
+        for currency, _ in sorted(tallies, key=lambda key: key[0]):
+            tally = tallies[(currency, None)]
+            per_span = tally.freeze(spans)
+            total = (
+                chain(per_span, period.days, tally.due_whole)
+                if by == "month"
+                else per_span[0]
+            )
             if total.is_empty():
                 continue
             spanned = tuple(
@@ -456,6 +508,8 @@ FIGURES = (
     Column("closing_current", "Not yet due", "money"),
     Column("received", "Received", "money"),
     Column("collection_rate", "Coll. rate", "ratio"),
+    Column("due_in_period", "Due in period", "money"),
+    Column("due_collection_rate", "Coll./due", "ratio"),
     Column("sales_collection_rate", "Sales rate", "ratio"),
     Column("dso", "DSO", "days"),
     Column("cei", "CEI", "ratio"),
@@ -474,6 +528,8 @@ SUMMARY = (
     Column("closing_current", "Closing AR not yet due", "money"),
     Column("received", "Cash received", "money"),
     Column("collection_rate", "Collection rate (回款率)", "ratio"),
+    Column("due_in_period", "Due in the period (应回款)", "money"),
+    Column("due_collection_rate", "Collected / due", "ratio"),
     Column("sales_collection_rate", "Sales collection rate", "ratio"),
     Column("dso", "DSO (days)", "days"),
     Column("cei", "CEI", "ratio"),
@@ -495,6 +551,8 @@ def figures_row(figures: RollForward) -> dict[str, object]:
         "closing_current": figures.closing_current,
         "received": figures.received,
         "collection_rate": figures.collection_rate,
+        "due_in_period": figures.due,
+        "due_collection_rate": figures.due_collection_rate,
         "sales_collection_rate": figures.sales_collection_rate,
         "dso": figures.dso,
         "cei": figures.cei,

@@ -19,6 +19,7 @@ from arledger.errors import ArledgerError
 from arledger.ledger import LedgerView
 from arledger.model import DunningLevel, DunningSettings
 from arledger.money import ZERO, grouped, round_charge
+from arledger.plans import PlanProgress, broken_plans, in_force, progress
 from arledger.promises import Promise, latest_promise, promises
 from arledger.report import Column, Report, Section
 from arledger.settle import Item, Settlement
@@ -207,6 +208,16 @@ class PromisedInvoice:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedInvoice:
+    """An invoice a collection plan in force covers (SPEC §7): left out of the
+    letter, like one with an open promise, and said so."""
+
+    invoice: str
+    open: Decimal
+    plan: PlanProgress
+
+
+@dataclass(frozen=True, slots=True)
 class Letter:
     """One dunning letter (催款函): one customer, one currency, one level.
 
@@ -233,7 +244,7 @@ class Letter:
     fee: Decimal
     total: Decimal
     pay_by: date
-    escalated_from: str | None  # the level before a broken promise raised it
+    escalated_from: str | None  # the level before a broken promise or plan raised it
     broken_promise: Promise | None
     email: str | None
     contact: str | None
@@ -249,6 +260,12 @@ class Letter:
     # a task's step already recorded in the contact log: its date
     done: date | None = None
     since: date | None = None  # the oldest due date among the items demanded
+    # SPEC §7: invoices a plan in force covers (left out), and the customer's
+    # broken plan (an instalment missed), if any
+    planned: tuple[PlannedInvoice, ...] = ()
+    missed_plan: PlanProgress | None = None
+    # what raised the level one step: "broken promise" or "missed plan"
+    escalated_by: str | None = None
 
     @property
     def overdue(self) -> bool:
@@ -290,8 +307,9 @@ class Step:
     """A level chosen, and from what."""
 
     rank: int
-    base: int  # before a broken promise's extra step
+    base: int  # before a broken promise's (or missed plan's) extra step
     history: str  # "first sent 2026-10-05, pay by 2026-10-15 passed → second"
+    escalated_by: str | None = None  # "broken promise" or "missed plan"
 
 
 def episode_starts(settlement: Settlement, as_of: date) -> dict[tuple[str, str], date]:
@@ -349,12 +367,14 @@ def compute(
     invoice the customer has promised to pay by a date still to come. Its due
     level is the highest whose `days` ≤ the largest days past due among them;
     the level it gets climbs one step at a time from the episode's history (see
-    `_Dunner.choose`); a broken, still unpaid latest promise lets it go one
-    step further. A `reminder` level
-    (days ≤ 0) demands the items due within its window; a level past due
-    demands the overdue items. Unapplied cash is deducted; no letter when what
-    is left is below `min_amount`, when a customer `dunning_block` is in force,
-    or while a promise to pay that names no invoice is open.
+    `_Dunner.choose`); a broken, still unpaid latest promise, or a collection
+    plan with an instalment missed, lets it go one step further. The items a
+    plan in force covers are held like those of an open promise (SPEC §7). A
+    `reminder` level (days ≤ 0) demands the items due within its window; a
+    level past due demands the overdue items. Unapplied cash is deducted; no
+    letter when what is left is below `min_amount`, when a customer
+    `dunning_block` is in force, or while a promise to pay that names no
+    invoice is open, or a plan in force that lists none.
 
     Args:
         view: the ledger as of a date, filtered.
@@ -415,6 +435,12 @@ class _Dunner:
         for promise in found:
             if promise.status == "open":
                 self.open.setdefault(promise.customer, []).append(promise)
+        # SPEC §7: a plan in force holds its items as an open promise does; a
+        # broken one is a breach like a broken promise.
+        plans = progress(view, settlement)
+        self.planned = {p.customer for p in plans}
+        self.plans_in_force = in_force(plans)
+        self.broken_plans = broken_plans(plans)
         self.unapplied = settlement.unapplied()
         # what was applied to each item, for interest day by day
         self.applied: dict[tuple[str, int | None], list[tuple[date, Decimal]]] = {}
@@ -478,15 +504,22 @@ class _Dunner:
         return [(day, rank) for day, rank, _ in self.steps(customer, currency)]
 
     def choose(
-        self, customer: str, currency: str, days: int, broken: Promise | None
+        self,
+        customer: str,
+        currency: str,
+        days: int,
+        broken: Promise | None,
+        missed: PlanProgress | None = None,
     ) -> Step:
         """The level of an account whose worst item is `days` past due (SPEC §2).
 
         With `escalation: steps`: the lower of the due level and one step above
         the highest level sent in the episode, the step only once that letter's
         pay-by date has passed; no history starts at the first level past due.
-        A broken promise lets it go one step further (never above the due level
-        + 1). With `escalation: days`: the due level (+1 for a broken promise).
+        A broken promise, or a plan with a missed instalment, lets it go one
+        step further (never above the due level + 1), once: the latest of them
+        counts, and not when a letter has been sent since. With `escalation:
+        days`: the due level (+1 for a broken promise or missed plan).
         """
         levels, policy = self.levels, self.policy
         top = len(levels) - 1
@@ -522,21 +555,36 @@ class _Dunner:
             if due < cap:
                 text = f"{text}; {days} days past due → {levels[due].name}"
         base = rank
-        if broken is not None and policy.escalation != "days":
+        # The breaches (a broken promise, a missed plan instalment): the day
+        # each happened and how the history names it; the latest counts.
+        breaches = []
+        if broken is not None:
+            breaches.append(
+                (broken.due, "broken promise", f"of {broken.made.isoformat()}")
+            )
+        if missed is not None and missed.missed_on is not None:
+            breaches.append(
+                (
+                    missed.missed_on,
+                    "missed plan",
+                    f"{missed.id} (instalment due {missed.missed_on.isoformat()})",
+                )
+            )
+        breach = max(breaches, default=None)
+        if breach is not None and policy.escalation != "days":
             # The extra step is taken once: a letter sent since the promise
-            # broke has already used it (else each run would climb again).
+            # broke (or the instalment was missed) has already used it (else
+            # each run would climb again).
             sent_since = [
-                d for d, _ in self.history(customer, currency) if d > broken.due
+                d for d, _ in self.history(customer, currency) if d > breach[0]
             ]
             if sent_since:
-                broken = None
-        if broken is not None:
+                breach = None
+        if breach is not None:
             rank = min(rank + 1, top)
             if rank != base:
-                text = (
-                    f"{text}; broken promise of {broken.made.isoformat()} → "
-                    f"{levels[rank].name}"
-                )
+                text = f"{text}; {breach[1]} {breach[2]} → {levels[rank].name}"
+                return Step(rank, base, text, breach[1])
         return Step(rank, base, text)
 
     def account(
@@ -577,11 +625,16 @@ class _Dunner:
 
         lowest = levels[0].days
         open_promises = self.open.get(customer_id, [])
+        plans = self.plans_in_force.get((customer_id, currency), [])
         # An open promise naming an invoice stops that invoice only; one naming
-        # none stops the customer (below).
-        on_invoice = {
-            _promised_invoice(p): p for p in open_promises if _promised_invoice(p)
+        # none stops the customer (below). A plan in force does the same with
+        # the invoices it lists, or all of the customer's (SPEC §7).
+        on_invoice: dict[str, Promise | PlanProgress] = {
+            invoice: plan for plan in plans for invoice in plan.plan.invoices or ()
         }
+        on_invoice.update(
+            (_promised_invoice(p), p) for p in open_promises if _promised_invoice(p)
+        )
         disputed = [i for i in items if i.disputed]
         blocked = [i for i in items if not i.disputed and _blocked(view, i)]
         promised = [
@@ -603,8 +656,7 @@ class _Dunner:
                 days = max(map(days_of, held))
                 reasons = [_block_text(view, i) for i in held_blocked]
                 reasons += dict.fromkeys(
-                    _promise_text(on_invoice[i.invoice], currency)
-                    for i in held_promised
+                    _hold_text(on_invoice[i.invoice], currency) for i in held_promised
                 )
                 step = self.choose(customer_id, currency, days, None)
                 return skip(
@@ -635,7 +687,12 @@ class _Dunner:
 
         promise = self.latest.get(customer_id)
         broken = promise if promise is not None and promise.status == "broken" else None
-        step = self.choose(customer_id, currency, days, broken)
+        missed = max(
+            self.broken_plans.get((customer_id, currency), ()),
+            key=lambda p: (p.missed_on, p.plan.date, p.id),
+            default=None,
+        )
+        step = self.choose(customer_id, currency, days, broken, missed)
         rank = step.rank
         level = levels[rank]
 
@@ -645,15 +702,18 @@ class _Dunner:
             if block.reason:
                 reason = f"{reason}: {block.reason}"
             return skip(rank, days, principal, reason, step.history)
-        customer_wide = [p for p in open_promises if not _promised_invoice(p)]
+        customer_wide: list[Promise | PlanProgress] = [
+            p for p in plans if p.plan.invoices is None
+        ]
+        customer_wide += [p for p in open_promises if not _promised_invoice(p)]
         if customer_wide:
             # Mahnstopp: a customer who has promised is not written to before
-            # the promised date.
+            # the promised date, nor one keeping to a plan.
             return skip(
                 rank,
                 days,
                 principal,
-                _promise_text(customer_wide[-1], currency),
+                _hold_text(customer_wide[-1], currency),
                 step.history,
             )
 
@@ -677,6 +737,11 @@ class _Dunner:
                 f"{grouped(policy.min_amount, currency)}",
                 step.history,
             )
+
+        held_on = {i.invoice: on_invoice[i.invoice] for i in promised}
+
+        def held_open(invoice: str) -> Decimal:
+            return sum((i.open for i in promised if i.invoice == invoice), ZERO)
 
         letter_items = tuple(
             _letter_item(
@@ -717,12 +782,9 @@ class _Dunner:
             items=letter_items,
             disputed=tuple(_letter_item(view, i, days_of(i), ZERO) for i in disputed),
             promised=tuple(
-                PromisedInvoice(
-                    invoice,
-                    sum((i.open for i in promised if i.invoice == invoice), ZERO),
-                    on_invoice[invoice],
-                )
-                for invoice in dict.fromkeys(i.invoice for i in promised)
+                PromisedInvoice(invoice, held_open(invoice), hold)
+                for invoice, hold in held_on.items()
+                if isinstance(hold, Promise)
             ),
             principal=principal,
             unapplied=credit,
@@ -754,12 +816,20 @@ class _Dunner:
                 default=None,
             ),
             since=min((i.due for i in demanded), default=None),
+            planned=tuple(
+                PlannedInvoice(invoice, held_open(invoice), hold)
+                for invoice, hold in held_on.items()
+                if isinstance(hold, PlanProgress)
+            ),
+            missed_plan=missed,
+            escalated_by=step.escalated_by,
         )
 
     def promise_on_record(self, customer: str) -> bool:
-        """Any promise to pay on record for the customer (any status, any date
-        up to as-of): a letter then never says "no proposal to pay"."""
-        return customer in self.promised
+        """Any promise to pay or collection plan on record for the customer
+        (any status, any date up to as-of): a letter then never says "no
+        proposal to pay"."""
+        return customer in self.promised or customer in self.planned
 
 
 def _blocked(view: LedgerView, item: Item) -> bool:
@@ -788,6 +858,24 @@ def _promise_text(promise: Promise, currency: str) -> str:
     what = f"{invoice}{amount}" if invoice else amount.strip()
     pay = f" to pay {what}" if what else " to pay"
     return f"promised on {promise.made.isoformat()}{pay} by {promise.due.isoformat()}"
+
+
+def _plan_text(plan: PlanProgress, currency: str) -> str:
+    text = f"collection plan {plan.id} of {plan.plan.date.isoformat()}"
+    following = plan.next_open
+    if following is None:
+        return text
+    return (
+        f"{text}: next {grouped(following.rest, currency)} "
+        f"by {following.due.isoformat()}"
+    )
+
+
+def _hold_text(hold: Promise | PlanProgress, currency: str) -> str:
+    """Why items wait: an open promise, or a plan in force."""
+    if isinstance(hold, PlanProgress):
+        return _plan_text(hold, currency)
+    return _promise_text(hold, currency)
 
 
 def _label(item: Item) -> str:
@@ -844,13 +932,29 @@ def letter_note(letter: Letter) -> str | None:
             if letter.escalated_from
             else ""
         )
+        if letter.escalated_by not in (None, "broken promise"):
+            escalated = ""
         notes.append(f"broken promise of {promise.made.isoformat()}{escalated}")
+    if letter.missed_plan is not None:
+        plan = letter.missed_plan
+        assert plan.missed_on is not None
+        escalated = (
+            f", {letter.escalated_from} -> {letter.level}"
+            if letter.escalated_from and letter.escalated_by == "missed plan"
+            else ""
+        )
+        notes.append(
+            f"missed plan {plan.id} (instalment due {plan.missed_on.isoformat()})"
+            f"{escalated}"
+        )
     if letter.disputed:
         notes.append(f"{len(letter.disputed)} disputed not demanded")
     for promised in letter.promised:
         notes.append(
             f"{promised.invoice} promised by {promised.promise.due.isoformat()}"
         )
+    for planned in letter.planned:
+        notes.append(f"{planned.invoice} in plan {planned.plan.id}")
     if letter.unapplied:
         notes.append(f"unapplied {letter.unapplied:f} deducted")
     return "; ".join(notes) or None

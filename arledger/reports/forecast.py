@@ -8,9 +8,11 @@ The rule (SPEC §2, "Forecast"): each open item is expected on its due date plus
 the customer's amount-weighted average days late (rounded to whole days; 0
 without history), never before as-of. A customer's open promise to pay (its
 latest promise, not yet kept or broken) overrides that estimate for the amount
-promised. Disputed items and the overdue items of customers on credit hold are
-set apart as "not expected"; unapplied credit is a line of its own. So every
-section adds up to the customer's aging total.
+promised. The items a collection plan in force covers (SPEC §7: no instalment
+missed) are expected on its instalment dates, for what is left of each
+instalment, up to what they have open. Disputed items and the overdue items of
+customers on credit hold are set apart as "not expected"; unapplied credit is a
+line of its own. So every section adds up to the customer's aging total.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from arledger.dates import Period, month_of
 from arledger.history import payment_history
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
+from arledger.plans import PlanProgress, in_force, progress
 from arledger.promises import Promise, latest_promise, promises
 from arledger.report import (
     NET_AR_LONG,
@@ -45,7 +48,11 @@ DEFAULT_HORIZON = 13
 MAX_HORIZON = 520  # ten years of weeks: far enough for any plan, small enough to print
 
 # Where a forecast line goes: a period, or one of these.
-Basis = Literal["history", "no history", "promise", "disputed", "hold", "unapplied"]
+Basis = Literal[
+    "history", "no history", "promise", "plan", "disputed", "hold", "unapplied"
+]
+# The bases of cash the customer has agreed to pay: "Of which promised".
+AGREED = ("promise", "plan")
 LATER = "later"
 SET_APART: dict[str, str] = {
     "disputed": "not expected: disputed",
@@ -81,7 +88,7 @@ class PeriodCash:
     period: Period
     expected: Decimal
     overdue: Decimal  # of which items already past due at as-of
-    promised: Decimal  # of which covered by a promise to pay
+    promised: Decimal  # of which covered by a promise to pay or a plan
     items: int
 
 
@@ -214,6 +221,7 @@ def compute(
         for p in latest_promise(promises(view, settlement)).values()
         if p.status == "open"
     }
+    plans = in_force(progress(view, settlement))
 
     accounts: dict[tuple[str, str], list[Item]] = {}
     for item in settlement.items:
@@ -229,6 +237,7 @@ def compute(
         if promise is not None:
             promised = _promised(items, promise)
             promise_day = promise.due
+        planned = _planned(items, plans.get((customer, currency), ()), promised)
         shift = shifts.get(customer)
         for item in items:
             rest = item.open
@@ -238,6 +247,11 @@ def compute(
                     _item_line(item, take, "promise", promise_day, None, as_of)
                 )
                 rest -= take
+            for day, part in planned.get(item.key, ()):
+                lines.append(
+                    _item_line(item, part, "plan", max(day, as_of), None, as_of)
+                )
+                rest -= part
             if not rest:
                 continue
             if item.disputed:
@@ -314,7 +328,7 @@ def compute(
                 row[0] += f.amount
                 if f.overdue:
                     row[1] += f.amount
-                if f.basis == "promise":
+                if f.basis in AGREED:
                     row[2] += f.amount
                 counts[f.period] += 1
             elif f.basis == "disputed":
@@ -380,6 +394,48 @@ def _promised(
         take = min(item.open, budget)
         result[item.key] = take
         budget -= take
+    return result
+
+
+def _planned(
+    items: list[Item],
+    plans: Iterable[PlanProgress],
+    promised: dict[tuple[str, int | None], Decimal],
+) -> dict[tuple[str, int | None], list[tuple[date, Decimal]]]:
+    """When the items of plans in force are expected: (instalment date, amount)
+    per item.
+
+    What is left of each instalment still open, in due order, goes to the
+    plan's items in the order cash is applied (SPEC §2), up to what each has
+    open beyond a promise's part; disputed items only when the plan names
+    their invoice.
+
+    Args:
+        items: one customer's open items in one currency, in the engine's order.
+        plans: its plans in force in that currency, oldest first.
+        promised: what a promise already covers of each item (`_promised`).
+    """
+    left = {i.key: i.open - promised.get(i.key, ZERO) for i in items}
+    result: dict[tuple[str, int | None], list[tuple[date, Decimal]]] = {}
+    for plan in plans:
+        named = plan.plan.invoices or ()
+        mine = [
+            i
+            for i in items
+            if plan.covers(i) and (not i.disputed or i.invoice in named)
+        ]
+        for instalment in plan.instalments:
+            if instalment.status != "open":
+                continue
+            budget = instalment.rest
+            for item in mine:
+                if budget <= 0:
+                    break
+                take = min(left[item.key], budget)
+                if take > 0:
+                    result.setdefault(item.key, []).append((instalment.due, take))
+                    left[item.key] -= take
+                    budget -= take
     return result
 
 
@@ -472,7 +528,7 @@ def _period_section(result: ForecastResult, section: CurrencyForecast) -> Sectio
             "to": None,
             "items": len(later),
             "overdue": _sum(f.amount for f in later if f.overdue),
-            "promised": _sum(f.amount for f in later if f.basis == "promise"),
+            "promised": _sum(f.amount for f in later if f.basis in AGREED),
             "expected": section.later,
             "cumulative": running,
         }
