@@ -213,10 +213,12 @@ def message(ledger: Ledger, statement: Statement, now: Any) -> EmailMessage:
         subject = f"{SUBJECTS['zh']}：截至{day}余额 {amount}"
         subject = f"{subject}（{company}）" if company else subject
     else:
+        # ASCII punctuation: a folded header keeps one space between words
+        # (a dash would be an encoded word, and folding before it shows two).
         subject = (
-            f"{SUBJECTS['en']} as at {statement.as_of.isoformat()}: balance {amount}"
+            f"{SUBJECTS['en']} as at {statement.as_of.isoformat()}, balance {amount}"
         )
-        subject = f"{subject} — {company}" if company else subject
+        subject = f"{company}: {subject}" if company else subject
     return mail.build_message(
         statement,  # type: ignore[arg-type]
         subject=subject,
