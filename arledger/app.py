@@ -21,6 +21,7 @@ from arledger import __version__
 from arledger.commands import (
     books,
     cash,
+    confirmations,
     dunning,
     export,
     interest,
@@ -96,6 +97,7 @@ app = typer.Typer(
 for module in (ledger, receivables, performance, cash, dunning, interest, export):
     module.register(app)
 books.register(app)  # import, match
+confirmations.register(app)
 
 
 def _version(value: bool) -> None:

@@ -229,7 +229,7 @@ def test_usage_errors(ledger_dir, tmp_path):
         (["statement", "--all", "-l", str(path)], "--out DIR"),
         (["statement", "ACME", "--all", "-l", str(path), "--out", str(tmp_path)],
          "not both"),
-        (["statement", "-l", str(path)], "give a customer"),
+        (["statement", "-l", str(path)], "missing argument 'customer'"),
         (["statement", "ACME", "-l", str(path), "--send"], "--send goes with --all"),
         (["statement", "--all", "-l", str(path), "--out", str(tmp_path / "x.csv")],
          "looks like a file"),

@@ -247,7 +247,9 @@ def statement(
         )
         return
     if who is None:
-        raise UsageError("give a customer (its id or name), or --all")
+        raise UsageError(
+            "statement: missing argument 'customer' (or --all for every customer)"
+        )
     used = [name for name, given in (("--customer", customer), ("--owner", owner),
             ("--key-accounts", key_accounts), ("--out", out), ("--send", send),
             ("--dry-run", dry_run), ("--record", record)) if given]  # fmt: skip

@@ -90,14 +90,8 @@ def compute_all(
     from arledger.reports import statement as statement_report
     from arledger.settle import settle
 
-    wanted = sorted(view.customers if view.customers is not None else ledger.customers)
-    if view.owner is not None:
-        owned = {i.customer for i in view.invoices if ledger.owner_of(i) == view.owner}
-        wanted = [
-            c for c in wanted if ledger.customers[c].owner == view.owner or c in owned
-        ]
     found: list[Statement] = []
-    for customer in wanted:
+    for customer in statement_report.customers_of(view):
         start, end = statement_period(
             ledger, customer, view.as_of, period, start_text, end_text
         )
