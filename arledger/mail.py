@@ -508,22 +508,28 @@ def send_lock(
 
 
 def log_problems(ledger: Ledger) -> list[LedgerError]:
-    """What `check` says about the sent log, so that it agrees with `dunning`:
-    a log dunning cannot read is an error; letters of a level no longer in
-    `dunning.levels` (renamed?) are a warning, once per level: they no longer
-    count as a step."""
+    """What `check` says about the sent logs, so that it agrees with `dunning`,
+    `statement --all` and `confirmations`: a log they cannot read is an error;
+    letters of a level no longer in `dunning.levels` (renamed?) are a warning,
+    once per level: they no longer count as a step."""
     from arledger.errors import LedgerError, Source
 
     try:
+        read_statement_log(statement_log_path(ledger.root))
+    except MailError as exc:  # `statement --all --send` and `confirmations` read it
+        statement_problems = [LedgerError(None, str(exc))]
+    else:
+        statement_problems = []
+    try:
         log = read_log(log_path(ledger.root))
     except MailError as exc:
-        return [LedgerError(None, str(exc))]
+        return [*statement_problems, LedgerError(None, str(exc))]
     names = {level.name for level in ledger.settings.dunning.levels}
     unknown: dict[str, list[LogEntry]] = {}
     for entry in log:
         if entry.level not in names:
             unknown.setdefault(entry.level, []).append(entry)
-    return [
+    return statement_problems + [
         LedgerError(
             Source(LOG_NAME, entries[0].line),
             f"level {level!r} is not in dunning.levels: its {len(entries)} "

@@ -407,3 +407,13 @@ def test_demo_copy_sends_through_a_subprocess(tmp_path, smtp_server):  # noqa: F
     logged = mail.read_statement_log(ledger / "statement-log.csv")
     assert sorted(e.message_id for e in logged) == ids
     assert len(ids) == len(set(ids)) == 10
+
+
+def test_check_reads_the_statement_log(ledger_dir):
+    path = make(ledger_dir)
+    (path / "statement-log.csv").write_bytes(
+        b"date,customer,currency,statement_date,balance,message_id\n2026-11-02,ACME\n"
+    )
+    result = run("check", "--ledger", str(path))
+    assert result.exit_code == 2, result.output
+    assert "statement-log.csv:2: not a log line" in result.stderr
