@@ -417,3 +417,36 @@ def test_check_reads_the_statement_log(ledger_dir):
     result = run("check", "--ledger", str(path))
     assert result.exit_code == 2, result.output
     assert "statement-log.csv:2: not a log line" in result.stderr
+
+
+def test_two_concurrent_send_runs_send_each_statement_once(ledger_dir, smtp_server):  # noqa: F811
+    """A cron job and a clerk at once: the second run waits for the first, then
+    finds every statement in the log. Three rounds, each from an empty log."""
+    import os
+    import subprocess
+    import sys
+
+    port, inbox = smtp_server
+    path = make(ledger_dir, port)
+    log = path / "statement-log.csv"
+    env = {**os.environ, PASSWORD_ENV: "s3cret", "ARLEDGER_NO_CACHE": "1"}
+    command = [sys.executable, "-m", "arledger", "statement", "--all", "--ledger",
+               str(path), "--as-of", AS_OF, "--send"]  # fmt: skip
+    for round_ in range(3):
+        log.unlink(missing_ok=True)
+        inbox.envelopes.clear()
+        runs = [
+            subprocess.Popen(
+                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+            for _ in range(2)
+        ]
+        for run_ in runs:
+            code = run_.wait(timeout=120)
+            assert code == 0, (round_, run_.communicate()[1].decode())
+        delivered = sorted(
+            parse(e.content)["Message-ID"].strip() for e in inbox.envelopes
+        )
+        assert len(delivered) == len(set(delivered)) == 4, round_
+        logged = sorted(e.message_id for e in mail.read_statement_log(log))
+        assert logged == delivered, round_
