@@ -220,6 +220,9 @@ class LogEntry:
         )
 
 
+Day = date  # a name for the type that the field `date` below does not hide
+
+
 @dataclass(frozen=True, slots=True)
 class StatementEntry:
     """One statement of account sent (or recorded as sent): a line of
@@ -228,7 +231,7 @@ class StatementEntry:
     date: date
     customer: str
     currency: str
-    statement_date: date
+    statement_date: Day
     balance: Decimal
     message_id: str
     line: int = field(default=0, compare=False)
