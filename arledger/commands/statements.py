@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from arledger.commands import common
 from arledger.commands.common import stderr
 from arledger.errors import UsageError
+from arledger.report import Column
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -225,7 +226,11 @@ def message(ledger: Ledger, statement: Statement, now: Any) -> EmailMessage:
 
 
 def send(
-    ledger: Ledger, statements: Sequence[Statement], log_file: Path, dry_run: bool
+    ledger: Ledger,
+    statements: Sequence[Statement],
+    log_file: Path,
+    dry_run: bool,
+    view: Any,
 ) -> Report:
     """E-mail every statement not sent before (run under the send lock)."""
     import os
@@ -295,23 +300,21 @@ def send(
         for d in deliveries
     ]
     what = "Statements dry run" if dry_run else "Statements sent"
-    return summary(rows, what, SEND_COLUMNS, _as_of(statements))
-
-
-def _as_of(statements: Sequence[Statement]) -> date:
-    return statements[0].as_of if statements else common.today()
+    return summary(rows, what, SEND_COLUMNS, view)
 
 
 def summary(
     rows: Sequence[dict[str, Any]],
     what: str,
-    columns: tuple[Any, ...],
-    as_of: date,
+    columns: tuple[Column, ...],
+    view: Any,
 ) -> Report:
-    """A report of the statements, one section per currency."""
+    """A report of the statements, one section per currency with records (an
+    empty one when no customer has a statement in it)."""
     from arledger.report import Report, Section
 
-    by_currency: dict[str, list[dict[str, Any]]] = {}
+    as_of = view.as_of
+    by_currency: dict[str, list[dict[str, Any]]] = {c: [] for c in view.currencies()}
     for row in rows:
         by_currency.setdefault(row["currency"], []).append(
             {k: v for k, v in row.items() if k != "currency"}
@@ -330,31 +333,26 @@ def summary(
     return Report("statements", title, as_of, sections)
 
 
-def _columns() -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    from arledger.report import Column
-
-    common_columns = (
-        Column("customer", "Customer"),
-        Column("name", "Name"),
-        Column("statement_date", "Date", "date"),
-        Column("balance", "Balance", "money"),
-    )
-    written = (*common_columns, Column("file", "File"))
-    sent = (
-        *common_columns,
-        Column("to", "To"),
-        Column("status", "Status"),
-        Column("reason", "Why"),
-        Column("message_id", "Message-ID"),
-    )
-    return written, sent
-
-
-WRITE_COLUMNS, SEND_COLUMNS = _columns()
+SUMMARY_COLUMNS = (
+    Column("customer", "Customer"),
+    Column("name", "Name"),
+    Column("statement_date", "Date", "date"),
+    Column("balance", "Balance", "money"),
+)
+WRITE_COLUMNS = (*SUMMARY_COLUMNS, Column("file", "File"))
+SEND_COLUMNS = (
+    *SUMMARY_COLUMNS,
+    Column("to", "To"),
+    Column("status", "Status"),
+    Column("reason", "Why"),
+    Column("message_id", "Message-ID"),
+)
 
 
 def written_report(
-    statements: Sequence[Statement], files: dict[tuple[str, str], str] | None
+    statements: Sequence[Statement],
+    files: dict[tuple[str, str], str] | None,
+    view: Any,
 ) -> Report:
     rows = [
         {
@@ -367,7 +365,7 @@ def written_report(
         }
         for s in statements
     ]
-    return summary(rows, "Statements", WRITE_COLUMNS, _as_of(statements))
+    return summary(rows, "Statements", WRITE_COLUMNS, view)
 
 
 def run_all(
@@ -436,9 +434,9 @@ def run_all(
             if record_sent and not dry_run:
                 record(statements, log_file)
         if send_mail:
-            report = send(loaded, statements, log_file, dry_run)
+            report = send(loaded, statements, log_file, dry_run, view)
         else:
-            report = written_report(statements, files)
+            report = written_report(statements, files, view)
     sink.emit(report, loaded.files, loaded.settings)
     if not statements and sys.stderr.isatty():
         stderr("arledger: no customer has a balance or activity in the period")
