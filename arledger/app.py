@@ -22,6 +22,7 @@ from arledger.commands import (
     allowance,
     books,
     cash,
+    confirmations,
     dunning,
     export,
     interest,
@@ -100,6 +101,7 @@ for module in (ledger, receivables, performance, cash, dunning, interest, export
 books.register(app)  # import, match
 plans.register(app)  # SPEC §7
 allowance.register(app)  # SPEC §8
+confirmations.register(app)  # SPEC §10
 
 
 def _version(value: bool) -> None:

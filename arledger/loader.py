@@ -140,7 +140,7 @@ class _Collected:
 # ---------------------------------------------------------------- finding files
 
 # Files arledger itself keeps in a ledger directory, which are not records.
-OWN_FILES = frozenset({SETTINGS_FILE, "dunning-log.csv"})
+OWN_FILES = frozenset({SETTINGS_FILE, "dunning-log.csv", "statement-log.csv"})
 # Spreadsheets and data files: where records belong they are an error, never a
 # silent skip (SPEC §4); elsewhere (a management workbook at the top) ignored.
 DATA_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".numbers",

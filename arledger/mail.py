@@ -4,8 +4,10 @@ Messages are built with the stdlib `email` package (UTF-8 throughout) and sent
 with `smtplib`; the SMTP password comes from the environment variable named by
 `smtp.password_env`, never from a file. Every letter sent is appended to
 `dunning-log.csv` in the ledger directory; the log stops the same level from
-being sent to the same customer twice within `dunning.resend_days`. The log only
-prevents duplicate delivery: it never changes a level (SPEC §2, Dunning).
+being sent to the same customer twice within `dunning.resend_days`. Statements
+of account (`statement --all --send`) have their own log, `statement-log.csv`,
+which stops the same statement (customer, currency, statement date) from being
+sent twice. Both go through one sending path (`send_each`, SPEC §2, Sending).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from arledger.errors import ArledgerError
 from arledger.money import grouped, plain
@@ -37,6 +39,16 @@ if TYPE_CHECKING:
 
 LOG_NAME = "dunning-log.csv"
 LOG_FIELDS = ("date", "customer", "level", "currency", "amount", "message_id")
+# SPEC §10: statements of account sent (or recorded as sent), one line each.
+STATEMENT_LOG_NAME = "statement-log.csv"
+STATEMENT_LOG_FIELDS = (
+    "date",
+    "customer",
+    "currency",
+    "statement_date",
+    "balance",
+    "message_id",
+)
 
 # The subject of each default level; the letter's heading says the same.
 SUBJECTS: dict[str, dict[str, str]] = {
@@ -106,11 +118,14 @@ def sender(settings: Settings) -> str:
     return formataddr((name or settings.company.name or "", address))
 
 
-def message_id(letter: Letter, body: str, from_address: str) -> str:
+def message_id(
+    letter: Letter, body: str, from_address: str, kind: str = "dunning"
+) -> str:
     """A Message-ID that is the same for the same letter on the same day.
 
     Re-running on the same day builds the same letter; a stable id lets mail
-    systems recognise a duplicate instead of showing it twice.
+    systems recognise a duplicate instead of showing it twice. `kind` names
+    what is sent (`dunning`, `statement`: then `letter.level` is its currency).
     """
     domain = parseaddr(from_address)[1].rpartition("@")[2] or "arledger.invalid"
     digest = hashlib.sha256(
@@ -119,7 +134,7 @@ def message_id(letter: Letter, body: str, from_address: str) -> str:
         ).encode("utf-8")
     ).hexdigest()[:16]
     local = re.sub(r"[^A-Za-z0-9.-]", "-", letter.customer).strip(".-") or "customer"
-    return f"<dunning.{letter.as_of:%Y%m%d}.{local}.{letter.level}.{digest}@{domain}>"
+    return f"<{kind}.{letter.as_of:%Y%m%d}.{local}.{letter.level}.{digest}@{domain}>"
 
 
 def build_message(
@@ -131,6 +146,7 @@ def build_message(
     from_address: str,
     now: datetime,
     reply_to: str | None = None,
+    kind: str = "dunning",
 ) -> EmailMessage:
     """An RFC 5322 message for a letter: text/plain, with an HTML alternative.
 
@@ -143,6 +159,8 @@ def build_message(
         from_address: the From header (see `sender`).
         now: the Date header.
         reply_to: a Reply-To header, when replies should go elsewhere.
+        kind: `dunning` (a letter) or `statement` (a statement of account, whose
+            `level` is its currency and `as_of` its date).
     """
     message = EmailMessage()
     message["From"] = from_address
@@ -152,11 +170,16 @@ def build_message(
         message["Reply-To"] = reply_to
     message["Subject"] = subject
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = message_id(letter, text, from_address)
+    message["Message-ID"] = message_id(letter, text, from_address, kind)
     # RFC 3834: sent by a program, so vacation responders do not answer it.
     message["Auto-Submitted"] = "auto-generated"
     message["X-Arledger-Customer"] = letter.customer
-    message["X-Arledger-Level"] = letter.level
+    if kind == "dunning":
+        message["X-Arledger-Level"] = letter.level
+    else:
+        message[f"X-Arledger-{kind.capitalize()}"] = (
+            f"{letter.as_of.isoformat()} {letter.level}"
+        )
     message.set_content(text, subtype="plain", charset="utf-8")
     if html is not None:
         message.add_alternative(html, subtype="html", charset="utf-8")
@@ -185,9 +208,52 @@ class LogEntry:
     message_id: str
     line: int = field(default=0, compare=False)  # in the log file, for messages
 
+    def row(self) -> tuple[str, ...]:
+        """Its line in the log (LOG_FIELDS)."""
+        return (
+            self.date.isoformat(),
+            self.customer,
+            self.level,
+            self.currency,
+            plain(self.amount, self.currency),
+            self.message_id,
+        )
+
+
+Day = date  # a name for the type that the field `date` below does not hide
+
+
+@dataclass(frozen=True, slots=True)
+class StatementEntry:
+    """One statement of account sent (or recorded as sent): a line of
+    `statement-log.csv`. `balance` is the closing balance it showed."""
+
+    date: date
+    customer: str
+    currency: str
+    statement_date: Day
+    balance: Decimal
+    message_id: str
+    line: int = field(default=0, compare=False)
+
+    def row(self) -> tuple[str, ...]:
+        """Its line in the log (STATEMENT_LOG_FIELDS)."""
+        return (
+            self.date.isoformat(),
+            self.customer,
+            self.currency,
+            self.statement_date.isoformat(),
+            plain(self.balance, self.currency),
+            self.message_id,
+        )
+
 
 def log_path(ledger_root: Path) -> Path:
     return ledger_root / LOG_NAME
+
+
+def statement_log_path(ledger_root: Path) -> Path:
+    return ledger_root / STATEMENT_LOG_NAME
 
 
 def read_log(path: Path) -> list[LogEntry]:
@@ -197,6 +263,64 @@ def read_log(path: Path) -> list[LogEntry]:
         MailError: a line cannot be read (not UTF-8, a broken CSV line, a field
             missing or malformed); the message is FILE:LINE: why.
     """
+
+    def entry(row: dict[str, str], line: int) -> LogEntry:
+        found = LogEntry(
+            date=date.fromisoformat(row["date"].strip()),
+            customer=row["customer"].strip(),
+            level=row["level"].strip(),
+            currency=row["currency"].strip(),
+            amount=Decimal(row["amount"].strip() or "0"),
+            message_id=row["message_id"].strip(),
+            line=line,
+        )
+        if not found.customer or not found.level:
+            raise ValueError("no customer or level")
+        return found
+
+    return _read_lines(path, LOG_FIELDS, entry, "date YYYY-MM-DD, amount a decimal")
+
+
+def read_statement_log(path: Path) -> list[StatementEntry]:
+    """The statements sent (`statement-log.csv`; empty when there is none yet).
+
+    Raises:
+        MailError: as `read_log`, FILE:LINE: why.
+    """
+
+    def entry(row: dict[str, str], line: int) -> StatementEntry:
+        found = StatementEntry(
+            date=date.fromisoformat(row["date"].strip()),
+            customer=row["customer"].strip(),
+            currency=row["currency"].strip(),
+            statement_date=date.fromisoformat(row["statement_date"].strip()),
+            balance=Decimal(row["balance"].strip()),
+            message_id=row["message_id"].strip(),
+            line=line,
+        )
+        if not found.customer or not found.currency:
+            raise ValueError("no customer or currency")
+        return found
+
+    return _read_lines(
+        path,
+        STATEMENT_LOG_FIELDS,
+        entry,
+        "dates YYYY-MM-DD, balance a decimal",
+    )
+
+
+E = TypeVar("E")
+
+
+def _read_lines(
+    path: Path,
+    fields: Sequence[str],
+    entry: Callable[[dict[str, str], int], E],
+    hint: str,
+) -> list[E]:
+    """A sent log's lines, each made an entry by `entry(row, line)`, which
+    raises ValueError for a line it cannot read."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -218,7 +342,7 @@ def read_log(path: Path) -> list[LogEntry]:
         columns = reader.fieldnames or ()
     except csv.Error as exc:
         raise MailError(f"{path}:1: not a CSV header ({exc})") from None
-    missing = [f for f in LOG_FIELDS if f not in columns]
+    missing = [f for f in fields if f not in columns]
     if missing:
         raise MailError(f"{path}:1: missing column {missing[0]!r}")
     entries = []
@@ -231,46 +355,25 @@ def read_log(path: Path) -> list[LogEntry]:
         except csv.Error as exc:
             raise MailError(f"{path}:{line}: not a CSV line ({exc})") from None
         try:
-            values = [row.get(f) for f in LOG_FIELDS]
+            values = [row.get(f) for f in fields]
             if None in row or any(v is None or "\n" in v or "\r" in v for v in values):
                 # too many or too few fields, or a quote left open across lines
                 raise ValueError("wrong number of fields")
-            entry = LogEntry(
-                date=date.fromisoformat(row["date"].strip()),
-                customer=row["customer"].strip(),
-                level=row["level"].strip(),
-                currency=row["currency"].strip(),
-                amount=Decimal(row["amount"].strip() or "0"),
-                message_id=row["message_id"].strip(),
-                line=line,
-            )
-            if not entry.customer or not entry.level:
-                raise ValueError("no customer or level")
+            entries.append(entry(row, line))
         except (ValueError, InvalidOperation):
             raise MailError(
-                f"{path}:{line}: not a log line (want {','.join(LOG_FIELDS)}; date "
-                "YYYY-MM-DD, amount a decimal)"
+                f"{path}:{line}: not a log line (want {','.join(fields)}; {hint})"
             ) from None
-        entries.append(entry)
         line = reader.line_num + 1
     return entries
 
 
-def log_lines(entries: Iterable[LogEntry]) -> str:
+def log_lines(entries: Iterable[LogEntry | StatementEntry]) -> str:
     """Log entries as CSV lines (no header)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for e in entries:
-        writer.writerow(
-            (
-                e.date.isoformat(),
-                e.customer,
-                e.level,
-                e.currency,
-                plain(e.amount, e.currency),
-                e.message_id,
-            )
-        )
+        writer.writerow(e.row())
     return out.getvalue()
 
 
@@ -283,7 +386,7 @@ class SentLog:
     message the server accepted is on record even if the run dies next.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, fields: Sequence[str] = LOG_FIELDS) -> None:
         from arledger.fileio import open_append
 
         self.path = path
@@ -296,7 +399,7 @@ class SentLog:
         try:
             size = self.file.tell()
             if size == 0:
-                self._write(",".join(LOG_FIELDS) + "\n")
+                self._write(",".join(fields) + "\n")
             else:
                 self.file.seek(size - 1)
                 if self.file.read(1) != b"\n":  # a last line without its end
@@ -312,7 +415,7 @@ class SentLog:
 
         append_synced(self.file, text)
 
-    def record(self, entry: LogEntry) -> None:
+    def record(self, entry: LogEntry | StatementEntry) -> None:
         """Append one line and fsync it.
 
         Raises:
@@ -338,9 +441,13 @@ class SentLog:
         self.close()
 
 
-def append_log(path: Path, entries: Sequence[LogEntry]) -> None:
-    """Append lines to the sent log (each forced to disk)."""
-    with SentLog(path) as log:
+def append_log(
+    path: Path,
+    entries: Sequence[LogEntry | StatementEntry],
+    fields: Sequence[str] = LOG_FIELDS,
+) -> None:
+    """Append lines to a sent log (each forced to disk)."""
+    with SentLog(path, fields) as log:
         for entry in entries:
             log.record(entry)
 
@@ -359,8 +466,10 @@ def send_lock(
     *,
     timeout: float | None = None,
     say: Callable[[str], None] = lambda _: None,
+    command: str = "dunning --send",
 ) -> Iterator[None]:
-    """Hold the ledger's send lock: one `dunning --send` run at a time.
+    """Hold the ledger's send lock: one `dunning --send` run at a time (one
+    `statement --all --send` with the statement log).
 
     The lock is taken before the sent log is read and held until the last
     message is recorded, so a second run (a cron job and a clerk) waits and then
@@ -381,13 +490,13 @@ def send_lock(
             lock.acquire(timeout=0)
         except Timeout:
             say(
-                f"arledger: another `dunning --send` is running on this ledger; "
+                f"arledger: another `{command}` is running on this ledger; "
                 f"waiting up to {wait:g} s for it to finish ({where})"
             )
             lock.acquire(timeout=wait)
     except Timeout:
         raise MailError(
-            f"{where}: another `dunning --send` still runs after {wait:g} s; "
+            f"{where}: another `{command}` still runs after {wait:g} s; "
             "nothing was sent (run again once it has finished)"
         ) from None
     except OSError as exc:
@@ -402,22 +511,28 @@ def send_lock(
 
 
 def log_problems(ledger: Ledger) -> list[LedgerError]:
-    """What `check` says about the sent log, so that it agrees with `dunning`:
-    a log dunning cannot read is an error; letters of a level no longer in
-    `dunning.levels` (renamed?) are a warning, once per level: they no longer
-    count as a step."""
+    """What `check` says about the sent logs, so that it agrees with `dunning`,
+    `statement --all` and `confirmations`: a log they cannot read is an error;
+    letters of a level no longer in `dunning.levels` (renamed?) are a warning,
+    once per level: they no longer count as a step."""
     from arledger.errors import LedgerError, Source
 
     try:
+        read_statement_log(statement_log_path(ledger.root))
+    except MailError as exc:  # `statement --all --send` and `confirmations` read it
+        statement_problems = [LedgerError(None, str(exc))]
+    else:
+        statement_problems = []
+    try:
         log = read_log(log_path(ledger.root))
     except MailError as exc:
-        return [LedgerError(None, str(exc))]
+        return [*statement_problems, LedgerError(None, str(exc))]
     names = {level.name for level in ledger.settings.dunning.levels}
     unknown: dict[str, list[LogEntry]] = {}
     for entry in log:
         if entry.level not in names:
             unknown.setdefault(entry.level, []).append(entry)
-    return [
+    return statement_problems + [
         LedgerError(
             Source(LOG_NAME, entries[0].line),
             f"level {level!r} is not in dunning.levels: its {len(entries)} "
@@ -555,9 +670,10 @@ Status = Literal["sent", "would send", "skipped"]
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """What happened to one letter under `--send` (or would, under `--dry-run`)."""
+    """What happened to one letter (or statement) under `--send` (or would,
+    under `--dry-run`)."""
 
-    letter: Letter
+    letter: Any  # a dunning Letter, or a statement of account
     to: str | None
     message_id: str | None
     status: Status
@@ -574,73 +690,111 @@ def deliver(
     dry_run: bool = False,
     environ: Mapping[str, str],
 ) -> list[Delivery]:
-    """Send each letter's message unless the log shows it went out recently.
+    """Send each letter's message unless the log shows it went out recently
+    (`send_each` with the dunning log's rule). Run it under `send_lock`."""
+    check_smtp(smtp, environ)
+    log = read_log(log_file)
 
-    Run it under `send_lock`. The log is opened for appending (proved writable)
-    before the first message; each message the server accepts is recorded and
-    forced to disk at once, so a run that fails half way never sends the first
-    half again. With `dry_run` nothing is sent or logged.
+    def sent_before(letter: Letter) -> tuple[str | None, str] | None:
+        last = sent_recently(log, letter, today, resend_days)
+        if last is None:
+            return None
+        return (
+            last.message_id or None,
+            f"{letter.level} already sent {last.date.isoformat()} "
+            f"(resend after {resend_days} days)",
+        )
+
+    def entry(letter: Letter, mid: str) -> LogEntry:
+        return LogEntry(
+            today, letter.customer, letter.level, letter.currency, letter.total, mid
+        )
+
+    return send_each(
+        outgoing,
+        smtp=smtp,
+        log_file=log_file,
+        fields=LOG_FIELDS,
+        sent_before=sent_before,
+        entry=entry,
+        dry_run=dry_run,
+        environ=environ,
+    )
+
+
+def check_smtp(smtp: SmtpSettings | None, environ: Mapping[str, str]) -> str | None:
+    """The SMTP password, after checking there are SMTP settings at all.
 
     Raises:
-        MailError: no SMTP settings, no password, the log cannot be written, or
-            the server refused.
+        MailError: no SMTP settings, or no password where one is needed.
     """
     if smtp is None:
         raise MailError(
             "no smtp settings in arledger.yaml: add smtp: {host: ..., port: 587, "
             "user: ..., password_env: ARLEDGER_SMTP_PASSWORD}"
         )
-    secret = password(smtp, environ)
-    log = read_log(log_file)
+    return password(smtp, environ)
+
+
+T = TypeVar("T")
+
+
+def send_each(
+    outgoing: Sequence[tuple[T, EmailMessage]],
+    *,
+    smtp: SmtpSettings | None,
+    log_file: Path,
+    fields: Sequence[str],
+    sent_before: Callable[[T], tuple[str | None, str] | None],
+    entry: Callable[[T, str], LogEntry | StatementEntry],
+    dry_run: bool = False,
+    environ: Mapping[str, str],
+) -> list[Delivery]:
+    """Send each message at most once, as far as the log can tell (SPEC §2,
+    Sending); the one sending path of dunning letters and statements.
+
+    Run it under `send_lock`, having read the log there. The log is opened for
+    appending (proved writable) before the first message; each message the
+    server accepts is recorded and forced to disk at once, so a run that fails
+    half way never sends the first half again. With `dry_run` nothing is sent
+    or logged.
+
+    Args:
+        outgoing: what to send (it has `email`), and its message.
+        smtp: the SMTP settings.
+        log_file: the sent log, with these `fields`.
+        sent_before: the (Message-ID, why) of an earlier sending that stops this
+            one, or None.
+        entry: the log line recording it as sent with a Message-ID.
+        dry_run: send nothing, record nothing.
+        environ: where the SMTP password is read from.
+
+    Raises:
+        MailError: no SMTP settings, no password, the log cannot be written, or
+            the server refused.
+    """
+    secret = check_smtp(smtp, environ)
+    assert smtp is not None
     results: list[Delivery | None] = []  # None: to send, in order
-    todo: list[tuple[int, Letter, EmailMessage]] = []
-    for letter, message in outgoing:
+    todo: list[tuple[int, T, EmailMessage]] = []
+    for item, message in outgoing:
         to, mid = message["To"], message["Message-ID"]
-        if not letter.email:
-            results.append(Delivery(letter, None, None, "skipped", "no email"))
+        if not getattr(item, "email", None):
+            results.append(Delivery(item, None, None, "skipped", "no email"))
             continue
-        last = sent_recently(log, letter, today, resend_days)
-        if last is not None:
-            results.append(
-                Delivery(
-                    letter,
-                    to,
-                    last.message_id or None,
-                    "skipped",
-                    f"{letter.level} already sent {last.date.isoformat()} "
-                    f"(resend after {resend_days} days)",
-                )
-            )
+        earlier = sent_before(item)
+        if earlier is not None:
+            results.append(Delivery(item, to, earlier[0], "skipped", earlier[1]))
         elif dry_run:
-            results.append(Delivery(letter, to, mid, "would send"))
+            results.append(Delivery(item, to, mid, "would send"))
         else:
-            todo.append((len(results), letter, message))
+            todo.append((len(results), item, message))
             results.append(None)
     if todo:
-        _send_all(todo, results, smtp, secret, log_file, today)
+        with SentLog(log_file, fields) as sent_log, Mailer(smtp, secret) as mailer:
+            for n, item, message in todo:
+                mid = message["Message-ID"]
+                mailer.send(message)
+                sent_log.record(entry(item, mid))
+                results[n] = Delivery(item, message["To"], mid, "sent")
     return [d for d in results if d is not None]
-
-
-def _send_all(
-    todo: Sequence[tuple[int, Letter, EmailMessage]],
-    results: list[Delivery | None],
-    smtp: SmtpSettings,
-    secret: str | None,
-    log_file: Path,
-    today: date,
-) -> None:
-    with SentLog(log_file) as sent_log, Mailer(smtp, secret) as mailer:
-        for n, letter, message in todo:
-            mid = message["Message-ID"]
-            mailer.send(message)
-            sent_log.record(
-                LogEntry(
-                    today,
-                    letter.customer,
-                    letter.level,
-                    letter.currency,
-                    letter.total,
-                    mid,
-                )
-            )
-            results[n] = Delivery(letter, message["To"], mid, "sent")

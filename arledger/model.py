@@ -521,6 +521,28 @@ class StatementSettings(Record):
     reply_days: Annotated[Whole, Field(ge=0)] = 14
 
 
+class RiskBands(Record):
+    """The most points each computed grade allows (risk.bands); more than C's is D."""
+
+    A: Annotated[Whole, Field(ge=0)] = 1
+    B: Annotated[Whole, Field(ge=0)] = 3
+    C: Annotated[Whole, Field(ge=0)] = 6
+
+    @model_validator(mode="after")
+    def _increasing(self) -> RiskBands:
+        if not self.A < self.B < self.C:
+            raise ValueError(
+                f"the bands must increase: A {self.A} < B {self.B} < C {self.C}"
+            )
+        return self
+
+
+class RiskSettings(Record):
+    """The computed credit grade (`arledger risk`): its points per grade."""
+
+    bands: RiskBands = RiskBands.model_construct()
+
+
 class Settings(Record):
     """`arledger.yaml`: every key optional."""
 
@@ -542,6 +564,7 @@ class Settings(Record):
     limitation: LimitationSettings = LimitationSettings.model_construct()
     lint: LintSettings = LintSettings.model_construct()
     statement: StatementSettings = StatementSettings.model_construct()
+    risk: RiskSettings = RiskSettings.model_construct()
 
     @model_validator(mode="after")
     def _rates_name_buckets(self) -> Settings:

@@ -53,6 +53,7 @@ GENERATED = [
     "adjustments.yaml",
     "contacts.yaml",
     "plans.yaml",
+    "confirmations.yaml",
 ]
 
 DANA, MARCO, LI = "Dana Brooks", "Marco Alvarez", "Li Wei"
@@ -430,6 +431,18 @@ class Contact:
 
 
 @dataclass
+class Confirmation:
+    """A customer's answer to the September statement (对账确认, SPEC §10)."""
+
+    customer: str
+    date: date  # the statement's date
+    currency: str | None
+    balance: Decimal
+    status: str
+    note: str | None = None
+
+
+@dataclass
 class Demo:
     """Everything the generator produces, plus the facts the checks rely on."""
 
@@ -437,6 +450,7 @@ class Demo:
     payments: list[Payment] = field(default_factory=list)
     adjustments: list[Adjustment] = field(default_factory=list)
     contacts: list[Contact] = field(default_factory=list)
+    confirmations: list[Confirmation] = field(default_factory=list)
     special: dict[str, Invoice] = field(default_factory=dict)
     overpayment: Payment | None = None
     plans: list[dict] = field(default_factory=list)
@@ -1266,6 +1280,14 @@ def write_ledger(demo: Demo, out: Path) -> None:
         ),
         encoding="utf-8",
     )
+    (out / "confirmations.yaml").write_text(
+        yaml_records(
+            "Answers to the statements of account (对账确认), SPEC §10:\n"
+            "the balance each customer confirmed or disputed.",
+            [vars(c) for c in demo.confirmations],
+        ),
+        encoding="utf-8",
+    )
 
 
 def write_payments_csv(payments: list[Payment], path: Path) -> None:
@@ -1320,6 +1342,8 @@ def check_records(demo: Demo) -> None:
         assert adj.invoice.customer == adj.customer and adj.date >= adj.invoice.date
     for c in demo.contacts:
         assert c.customer in CUSTOMER
+    for c in demo.confirmations:
+        assert c.customer in CUSTOMER and c.balance > 0
 
 
 def check_story(demo: Demo, at: Replay, later: Replay) -> None:
@@ -1420,6 +1444,7 @@ def print_summary(demo: Demo, at: Replay, later: Replay) -> None:
     )
     print(f"  adjustments  {len(demo.adjustments)}")
     print(f"  contacts     {len(demo.contacts)}")
+    print(f"  confirmations {len(demo.confirmations)}")
     print(f"  payments: {listing(behaviour_counts(demo))}")
     print(f"  invoices paid, by days after due: {listing(lateness_counts(demo))}")
     print()
@@ -1486,6 +1511,39 @@ def grand_totals(state: Replay, as_of: date) -> dict[str, tuple]:
 # --------------------------------------------------------------------------
 
 
+STATEMENT_DAY = date(2026, 9, 30)  # the month-end statements were sent for
+
+
+def make_confirmations(demo: Demo) -> None:
+    """Answers to the September statements: two confirmed as sent, one
+    confirmed short of an invoice it had not booked yet, one disputing the
+    invoice in dispute and confirming the rest."""
+    state = Replay().run(demo, STATEMENT_DAY)
+    aging = state.aging(STATEMENT_DAY)
+
+    def owed(customer: str) -> Decimal:
+        currency = currency_of(customer)
+        return sum(aging[customer], ZERO) - state.credit[(customer, currency)]
+
+    disputed = demo.special["disputed"]
+    late_booked = max(
+        (i for i in demo.invoices if i.customer == "ACME" and i.date <= STATEMENT_DAY),
+        key=lambda i: i.date,
+    )
+    demo.confirmations = [
+        Confirmation("HUADONG", STATEMENT_DAY, None, owed("HUADONG"), "confirmed",
+                     "回函已盖章：经核对无误"),
+        Confirmation("VDBERG", STATEMENT_DAY, "EUR", owed("VDBERG"), "confirmed"),
+        Confirmation("ACME", STATEMENT_DAY, None,
+                     owed("ACME") - late_booked.amount, "confirmed",
+                     f"{late_booked.id} of {late_booked.date.isoformat()} not yet "
+                     "booked on their side (received after their cut-off)"),
+        Confirmation(disputed.customer, STATEMENT_DAY, None,
+                     owed(disputed.customer) - disputed.amount, "disputed",
+                     f"Disputes {disputed.id} (see the dispute); agrees the rest"),
+    ]  # fmt: skip
+
+
 def build() -> Demo:
     rng = random.Random(SEED)
     refs = References(rng)
@@ -1496,6 +1554,7 @@ def build() -> Demo:
     november_payments(demo, state, refs)
     make_contacts(demo)
     make_plans(demo)
+    make_confirmations(demo)
     return demo
 
 

@@ -445,3 +445,102 @@ def test_demo_holds_agree_with_the_aging():
     for section in data["sections"]:
         for row in section["rows"]:
             assert row["exposure"] == exposure[row["customer"]]
+
+
+# ---------------------------------------------------------------- points per factor
+
+
+def test_points_by_factor_add_up_to_the_points(ledger_dir):
+    """Each customer's factors, as worked out in
+    test_grades_and_figures_computed_by_hand: LATE 1 on time + 2 days late = 3;
+    BAD 1 + 1 + 4 oldest + 1 broken + 2 over limit = 9; GONE 4 written off."""
+    found = rows(risk(ledger_dir(**LEDGER)))
+    assert found["LATE"]["points_by_factor"] == {
+        "on_time": 1,
+        "days_late": 2,
+        "oldest": 0,
+        "broken_promises": 0,
+        "over_limit": 0,
+        "written_off": 0,
+    }
+    assert found["BAD"]["points_by_factor"] == {
+        "on_time": 1,
+        "days_late": 1,
+        "oldest": 4,
+        "broken_promises": 1,
+        "over_limit": 2,
+        "written_off": 0,
+    }
+    assert found["GONE"]["points_by_factor"]["written_off"] == 4
+    assert found["NEW"]["points_by_factor"]["on_time"] == 2
+    for row in found.values():
+        assert sum(row["points_by_factor"].values()) == row["points"]
+
+
+def test_points_by_factor_add_up_on_the_demo():
+    data = json.loads(
+        run("risk", "-l", str(DEMO), "--as-of", "2026-10-31", "-f", "json").stdout
+    )
+    found = [r for s in data["sections"] for r in s["rows"]]
+    assert found
+    for row in found:
+        assert sum(row["points_by_factor"].values()) == row["points"]
+
+
+def test_detail_shows_the_factors_as_columns(ledger_dir):
+    path = ledger_dir(**LEDGER)
+    plain = run("risk", "-l", str(path), "--as-of", "2026-10-31", "-f", "csv")
+    assert "points_on_time" not in plain.stdout
+    result = run(
+        "risk", "-l", str(path), "--as-of", "2026-10-31", "-f", "csv", "--detail"
+    )
+    assert result.exit_code == 0, result.output
+    import csv
+    import io
+
+    table = {r["customer"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+    bad = table["BAD"]
+    factors = ("on_time", "days_late", "oldest", "broken_promises", "over_limit",
+               "written_off")  # fmt: skip
+    assert [bad[f"points_{f}"] for f in factors] == ["1", "1", "4", "1", "2", "0"]
+    assert bad["points"] == "9"
+    md = run("risk", "-l", str(path), "--as-of", "2026-10-31", "-f", "md", "--detail")
+    assert "| Oldest pts |" in md.stdout
+
+
+def test_grade_bands_come_from_the_settings(ledger_dir):
+    """Default bands: 0-1 A, 2-3 B, 4-6 C, 7+ D. With A 2, B 4, C 8: LATE (3)
+    B, SLOW (4) B, BAD (9) D, NEW (2) A, PROMPT (0) A."""
+    path = ledger_dir(settings="risk:\n  bands: {A: 2, B: 4, C: 8}\n", **LEDGER)
+    found = rows(risk(path))
+    assert {c: r["computed_grade"] for c, r in found.items()} == {
+        "PROMPT": "A",
+        "LATE": "B",
+        "SLOW": "B",
+        "BAD": "D",
+        "NEW": "A",
+        "GONE": "B",
+    }
+    path = ledger_dir(settings="risk:\n  bands: {C: 9}\n", **LEDGER)
+    assert rows(risk(path))["BAD"]["computed_grade"] == "C"  # 9 <= 9
+
+
+def test_grade_of_with_bands():
+    bands = ((0, "A"), (2, "B"), (5, "C"))
+    assert [grade_of(p, bands) for p in (0, 1, 2, 3, 5, 6)] == list("ABBCCD")
+
+
+@pytest.mark.parametrize(
+    ("bands", "message"),
+    [
+        ("{A: 3, B: 3}", "the bands must increase"),
+        ("{A: -1}", "risk"),
+        ("{A: 1, D: 9}", "D"),
+    ],
+)
+def test_bad_bands_are_file_line_errors(ledger_dir, bands, message):
+    path = ledger_dir(settings=f"currency: USD\nrisk:\n  bands: {bands}\n", **LEDGER)
+    result = run("risk", "-l", str(path), "--as-of", "2026-10-31")
+    assert result.exit_code == 2, result.output
+    assert "arledger.yaml:3" in result.stderr and message in result.stderr
+    assert "Traceback" not in result.output

@@ -37,7 +37,8 @@ def arledger(*args: str, env: dict[str, str] | None = None):
         (["agin"], "arledger: error: no such command 'agin' (did you mean 'aging'?)"),
         (["forecast", "--horizon", "x"],
          "arledger: error: forecast: invalid value for '--horizon': 'x' is not a valid int"),
-        (["statement"], "arledger: error: statement: missing argument 'customer'"),
+        (["statement"], "arledger: error: statement: missing argument 'customer' "
+                        "(or --all for every customer)"),
         (["aging", "--zzz"], "arledger: error: aging: no such option --zzz"),
     ],
 )  # fmt: skip

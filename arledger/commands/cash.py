@@ -115,12 +115,14 @@ def forecast(
 
 @exit_codes
 def statement(
-    customer: Annotated[
-        str,
+    who: Annotated[
+        str | None,
         typer.Argument(
-            help="The customer: its id, or its name (any case).", show_default=False
+            metavar="[CUSTOMER]",
+            help="The customer: its id, or its name (any case). Leave out with --all.",
+            show_default=False,
         ),
-    ],
+    ] = None,
     ledger: LedgerOpt = None,
     as_of: AsOfOpt = None,
     period: Annotated[
@@ -157,28 +159,111 @@ def statement(
     output: OutputOpt = None,
     force: ForceOpt = False,
     bom: BomOpt = None,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="A statement for every customer with an open "
+            "balance or activity in the period: --out DIR and/or --send "
+            "(--format html or md).",
+        ),
+    ] = False,
+    customer: CustomerOpt = None,
+    owner: OwnerOpt = None,
+    key_accounts: KeyAccountsOpt = False,
+    out: Annotated[
+        Path | None,
+        option(
+            "--out",
+            metavar="DIR",
+            help="With --all: write one statement per customer and currency "
+            "into DIR (made when missing; never over a file without --force).",
+        ),
+    ] = None,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send",
+            help="With --all: e-mail each statement (settings "
+            "`smtp`), once per customer, currency and statement date "
+            "(statement-log.csv).",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="With --all: show what --send would send, "
+            "or what --out would write, and do nothing.",
+        ),
+    ] = False,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="With --all --out: record the statements "
+            "written as sent (by hand or post) in statement-log.csv.",
+        ),
+    ] = False,
 ) -> None:
-    """Statement of account (对账单) for one customer over a period.
+    """Statement of account (对账单) for one customer over a period, or --all.
 
     Opening balance, every invoice, payment, credit note, discount and write-off
     in date order with a running balance, the closing balance (equal to the
     customer's aging total), then the open items aged. CSV holds the activity
     lines only (one header line); `--format html` is a printable A4 page in the
-    customer's language.
+    customer's language, with the customer's answer boxes.
     """
     from arledger.reports import statement as statement_report
     from arledger.settle import settle
+
+    if language is not None:
+        choice("--language", language, LANGUAGES)
+    if all_:
+        if who is not None:
+            raise UsageError(
+                "give a customer or --all, not both (--customer filters --all)"
+            )
+        from arledger.commands.statements import run_all
+
+        run_all(
+            ledger_dir=ledger,
+            as_of=as_of,
+            customer=customer,
+            owner=owner,
+            key_accounts=key_accounts,
+            currency=currency,
+            period=period,
+            start_text=from_,
+            end_text=to,
+            language=language,
+            fmt=format,
+            out=out,
+            send_mail=send,
+            dry_run=dry_run,
+            record_sent=record,
+            force=force,
+            sink=Output(None, output, force, bom),
+        )
+        return
+    if who is None:
+        raise UsageError(
+            "statement: missing argument 'customer' (or --all for every customer)"
+        )
+    used = [name for name, given in (("--customer", customer), ("--owner", owner),
+            ("--key-accounts", key_accounts), ("--out", out), ("--send", send),
+            ("--dry-run", dry_run), ("--record", record)) if given]  # fmt: skip
+    if used:
+        raise UsageError(f"{used[0]} goes with --all (one customer: its id or name)")
 
     html = _wants_html(format, output)
     sink = Output(None if html else format, output, force, bom)
     if not html:
         _check_statement_format(sink)
-    if language is not None:
-        choice("--language", language, LANGUAGES)
     end_limit = as_of_date(as_of)
     sink.check(ledger)
     loaded = load_ledger(ledger)
-    customer_id = find_customer(loaded, customer, None)
+    customer_id = find_customer(loaded, who, None)
     start, end = statement_period(loaded, customer_id, end_limit, period, from_, to)
     code = currency.strip().upper() if currency else None
     check_filters(loaded, None, code)
@@ -190,14 +275,11 @@ def statement(
         report = statement_report.to_report(result, open_items=fmt != "csv")
         sink.emit(report, loaded.files, loaded.settings)
         return
-    from arledger.letters import render_template
+    from arledger.commands.statements import language_of
+    from arledger.commands.statements import page as statement_page
 
-    record = loaded.customers[customer_id]
-    lang = language or record.language or loaded.settings.language
-    context = statement_report.html_context(
-        result, company=loaded.settings.company, language=lang
-    )
-    page = render_template("statement.html.j2", context, ledger_root=loaded.root)
+    lang = language_of(loaded, customer_id, language)
+    page = statement_page(loaded, result, lang, "html")
     if output is None:
         typer.echo(page, nl=False)
         return

@@ -367,7 +367,7 @@ def check_target(
 def ledger_place(where: Path, root: Path) -> str | None:
     """Which of the ledger's own places `where` (resolved) is, or None."""
     from arledger.loader import KINDS, SETTINGS_FILE
-    from arledger.mail import LOG_NAME
+    from arledger.mail import LOG_NAME, STATEMENT_LOG_NAME
 
     try:
         parts = where.relative_to(root).parts
@@ -381,8 +381,8 @@ def ledger_place(where: Path, root: Path) -> str | None:
         return f"where the ledger keeps its {kind}"
     if parts == (SETTINGS_FILE,):
         return f"the ledger's settings ({SETTINGS_FILE})"
-    if parts == (LOG_NAME,):
-        return f"the ledger's sent log ({LOG_NAME})"
+    if parts in ((LOG_NAME,), (STATEMENT_LOG_NAME,)):
+        return f"the ledger's sent log ({parts[0]})"
     if top == "templates":
         return "the ledger's letter templates"
     return None

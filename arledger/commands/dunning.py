@@ -137,7 +137,7 @@ def dunning(
     alerts = parse_fail_on(fail_on, state, ledger)
     sink.check(ledger)
     if out is not None:
-        _check_out(out, ledger)
+        check_out(out, ledger)
     loaded = load_ledger(ledger)
     view = make_view(loaded, as_of, customer, owner, currency, key_accounts)
     log_file = mail.log_path(loaded.root)
@@ -214,7 +214,7 @@ def _formats(
     return letter_format, sink
 
 
-def _check_out(out: Path, ledger_dir: Path | None) -> None:
+def check_out(out: Path, ledger_dir: Path | None) -> None:
     """--out is the letters' folder, --output the summary's file: refuse a file
     where a folder belongs, and the ledger's own places (check_target)."""
     from arledger.render import SUFFIXES
@@ -311,10 +311,7 @@ def _write_letters(
         for letter in result.letters
     ]
     if not force:
-        existing = [str(path) for _, path in targets if path.exists()]
-        if existing:
-            more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
-            raise OutputExists(f"{existing[0]}{more} exist; use --force to replace")
+        refuse_existing([path for _, path in targets])
     if fmt == "eml":
         from arledger import mail
 
@@ -334,6 +331,19 @@ def _write_letters(
     done = "would write" if dry_run else "wrote"
     stderr(f"arledger: {done} {len(rendered)} letter(s) to {out}")
     return files
+
+
+def refuse_existing(paths: list[Path]) -> None:
+    """Before anything is rendered or written: no file of the set may exist
+    (without --force), so a second run never replaces what the first wrote.
+
+    Raises:
+        OutputExists: naming the first and how many more.
+    """
+    existing = [str(path) for path in paths if path.exists()]
+    if existing:
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        raise OutputExists(f"{existing[0]}{more} exist; use --force to replace")
 
 
 def _record(result: DunningResult, log_file: Path) -> None:

@@ -194,6 +194,14 @@ def risk(
             "--holds", help="Only customers on credit hold (the stop-shipping list)."
         ),
     ] = False,
+    detail: Annotated[
+        bool,
+        typer.Option(
+            "--detail",
+            help="Show the computed grade's points per factor (always in JSON as "
+            "points_by_factor).",
+        ),
+    ] = False,
     format: FormatOpt = None,
     output: OutputOpt = None,
     force: ForceOpt = False,
@@ -210,7 +218,7 @@ def risk(
         from arledger.reports import risk as risk_report  # past the cache
 
         result = risk_report.compute(view, settlement, holds_only=holds)
-        return risk_report.to_report(result)
+        return risk_report.to_report(result, detail=detail)
 
     run_report(
         sink,

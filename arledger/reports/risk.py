@@ -1,8 +1,8 @@
 """Credit risk: exposure against credit limits, holds (停止发货), computed grades.
 
 The computed grade comes from a points scorecard anyone can check by hand
-(`scorecard`, `GRADE_BANDS`; the README prints it as a table). Pure: settlement
-and view in, typed result out.
+(`scorecard`, the grade bands of `risk.bands` in the settings; the README prints
+it as a table). Pure: settlement and view in, typed result out.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from arledger.credit import hold_reasons
 from arledger.history import payment_history
@@ -48,9 +48,22 @@ BROKEN_PROMISE_POINTS = 1  # per broken promise to pay ...
 BROKEN_PROMISES_MAX = 3  # ... at most
 OVER_LIMIT_POINTS = 2  # exposure above the credit limit
 WRITE_OFF_POINTS = 4  # any bad debt written off (坏账核销)
-# Grade from the total.
+# Grade from the total: the defaults of `risk.bands` (model.RiskBands), the
+# most points each grade allows.
 GRADE_BANDS: tuple[tuple[int, Grade], ...] = ((1, "A"), (3, "B"), (6, "C"))
 GRADE_WORST: Grade = "D"
+Bands = tuple[tuple[int, Grade], ...]
+
+# The factors of the scorecard, in the README's order: the names of JSON's
+# `points_by_factor` and of the --detail columns.
+FACTORS = (
+    "on_time",
+    "days_late",
+    "oldest",
+    "broken_promises",
+    "over_limit",
+    "written_off",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,26 +76,30 @@ class Scorecard:
     broken_promises: int
     over_limit: int
     written_off: int
+    bands: Bands = GRADE_BANDS
+
+    def by_factor(self) -> dict[str, int]:
+        """The points of each factor (`FACTORS`): they add up to `points`."""
+        return {factor: getattr(self, factor) for factor in FACTORS}
 
     @property
     def points(self) -> int:
-        return (
-            self.on_time
-            + self.days_late
-            + self.oldest
-            + self.broken_promises
-            + self.over_limit
-            + self.written_off
-        )
+        return sum(self.by_factor().values())
 
     @property
     def grade(self) -> Grade:
-        return grade_of(self.points)
+        return grade_of(self.points, self.bands)
 
 
-def grade_of(points: int) -> Grade:
-    """The grade of a total: 0–1 A, 2–3 B, 4–6 C, 7 or more D."""
-    for bound, grade in GRADE_BANDS:
+def bands_of(settings: Any) -> Bands:
+    """The grade bands of the settings (`risk.bands`: the most points of A, B, C)."""
+    bands = settings.risk.bands
+    return ((bands.A, "A"), (bands.B, "B"), (bands.C, "C"))
+
+
+def grade_of(points: int, bands: Bands = GRADE_BANDS) -> Grade:
+    """The grade of a total; by default 0–1 A, 2–3 B, 4–6 C, 7 or more D."""
+    for bound, grade in bands:
         if points <= bound:
             return grade
     return GRADE_WORST
@@ -103,6 +120,7 @@ def scorecard(
     broken_promises: int,
     over_limit: bool,
     written_off: bool,
+    bands: Bands = GRADE_BANDS,
 ) -> Scorecard:
     """Score a customer's history (the README's scorecard table).
 
@@ -115,6 +133,7 @@ def scorecard(
         broken_promises: promises to pay whose date passed unpaid.
         over_limit: exposure above the credit limit.
         written_off: any of its debt was written off.
+        bands: the most points of grades A, B and C (`bands_of(settings)`).
     """
     if on_time_ratio is None:
         on_time = NO_HISTORY_POINTS
@@ -135,6 +154,7 @@ def scorecard(
         min(broken_promises * BROKEN_PROMISE_POINTS, BROKEN_PROMISES_MAX),
         OVER_LIMIT_POINTS if over_limit else 0,
         WRITE_OFF_POINTS if written_off else 0,
+        bands,
     )
 
 
@@ -212,6 +232,7 @@ def compute(
     as_of = view.as_of
     ledger = view.ledger
     hold_days = view.settings.credit.hold_days
+    bands = bands_of(view.settings)
     history = payment_history(settlement)
     follow = follow_ups(view, settlement)
     unapplied = settlement.unapplied()
@@ -264,6 +285,7 @@ def compute(
             broken_promises=follow_up.broken,
             over_limit=limit is not None and exposure > limit,
             written_off=customer_id in bad_debtors,
+            bands=bands,
         )
         rows.setdefault(currency, []).append(
             CustomerRisk(
@@ -320,10 +342,32 @@ COLUMNS = (
     Column("hold", "Hold", "flag", "bad", "HOLD"),
     Column("hold_reasons", "Why"),
 )
+# --detail: the points of each factor, before the total.
+FACTOR_COLUMNS = (
+    Column("points_on_time", "On time pts", "int"),
+    Column("points_days_late", "Days late pts", "int"),
+    Column("points_oldest", "Oldest pts", "int"),
+    Column("points_broken_promises", "Broken pts", "int"),
+    Column("points_over_limit", "Over limit pts", "int"),
+    Column("points_written_off", "Written off pts", "int"),
+)
 
 
-def to_report(result: RiskResult) -> Report:
-    """The risk report: one row per customer and currency."""
+def columns(detail: bool) -> tuple[Column, ...]:
+    """The report's columns; with `detail`, each factor's points before `points`."""
+    if not detail:
+        return COLUMNS
+    at = next(n for n, c in enumerate(COLUMNS) if c.key == "points")
+    return COLUMNS[:at] + FACTOR_COLUMNS + COLUMNS[at:]
+
+
+def to_report(result: RiskResult, *, detail: bool = False) -> Report:
+    """The risk report: one row per customer and currency.
+
+    Every row carries `points_by_factor` (JSON only); `detail` also shows each
+    factor's points as a column.
+    """
+    shown = columns(detail)
     sections = []
     for section in every_currency(
         result.sections,
@@ -347,6 +391,12 @@ def to_report(result: RiskResult) -> Report:
                 "grade": r.assigned,
                 "computed_grade": r.score.grade,
                 "points": r.score.points,
+                "points_by_factor": r.score.by_factor(),
+                **(
+                    {f"points_{k}": v for k, v in r.score.by_factor().items()}
+                    if detail
+                    else {}
+                ),
                 "key_account": r.key_account,
                 "hold": bool(r.hold),
                 "hold_reasons": "; ".join(r.hold) or None,
@@ -357,7 +407,7 @@ def to_report(result: RiskResult) -> Report:
         sections.append(
             Section(
                 section.currency,
-                COLUMNS,
+                shown,
                 rows,
                 {"exposure": section.exposure, "overdue": section.overdue},
                 title=f"{heading} as of {result.as_of.isoformat()} — "

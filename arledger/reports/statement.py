@@ -123,6 +123,30 @@ class StatementResult:
 # ---------------------------------------------------------------- compute
 
 
+def customers_of(view: LedgerView) -> list[str]:
+    """The customers a view's filters keep, in id order: those named (or all),
+    and with an owner filter those the owner looks after (the customer's owner)
+    or has invoices of. A statement is about the whole customer, never a part."""
+    ledger = view.ledger
+    wanted = sorted(view.customers if view.customers is not None else ledger.customers)
+    if view.owner is None:
+        return wanted
+    owned = {i.customer for i in view.invoices if ledger.owner_of(i) == view.owner}
+    return [c for c in wanted if ledger.customers[c].owner == view.owner or c in owned]
+
+
+def balance(view: LedgerView, settlement: Settlement) -> dict[tuple[str, str], Decimal]:
+    """What each customer owes per currency: its open items less unapplied cash
+    (the aging total, and a statement's closing balance)."""
+    totals: dict[tuple[str, str], Decimal] = {}
+    for item in settlement.items:
+        key = (item.customer, item.currency)
+        totals[key] = totals.get(key, ZERO) + item.open
+    for key, amount in settlement.unapplied().items():
+        totals[key] = totals.get(key, ZERO) - amount
+    return totals
+
+
 def compute(
     view: LedgerView,
     settlement: Settlement,
