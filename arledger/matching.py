@@ -420,6 +420,7 @@ class _Books:
         self._open: dict[date, _Open] = {}
         self._dates: list[date] | None = None
         self._full: tuple[Any, Any] | None = None
+        self._made: dict[int, tuple[Any, _OpenInvoice]] = {}  # see _Open
 
     def open_on(self, day: date) -> _Open:
         """Open invoices as of `day`, from the one settlement.
@@ -451,30 +452,58 @@ class _Books:
                 self._full = (whole, settlement(whole))
             whole, settled = self._full
             on_day = settled if day == settled.as_of else rewind(settled, whole, day)
-            invoices: dict[str, _OpenInvoice] = {}
-            for item in on_day.open_items():
-                known = invoices.get(item.invoice)
-                if known is None:
-                    invoices[item.invoice] = _OpenInvoice(
-                        item.invoice, item.customer, item.currency, item.due, item.open
-                    )
-                else:
-                    known.open += item.open
-                    known.due = min(known.due, item.due)
-            found = self._open[day] = _Open(invoices)
+            found = self._open[day] = _Open(on_day.items, self._made)
         return found
 
 
 class _Open:
-    """The open invoices of one day, indexed by customer and by amount."""
+    """The open invoices of one day (an invoice's instalments summed, its due
+    date the earliest), indexed by customer and by open amount, in one pass."""
 
-    def __init__(self, invoices: dict[str, _OpenInvoice]) -> None:
+    def __init__(
+        self, items: Iterable[Any], made: dict[int, tuple[Any, _OpenInvoice]]
+    ) -> None:
+        """`made` holds the `_OpenInvoice` of each settled item seen on an
+        earlier day, by the item's id: an item the day shares with the
+        settlement (most of them) is not made again."""
+        invoices: dict[str, _OpenInvoice] = {}
+        by_customer: dict[str, list[_OpenInvoice]] = {}
+        for item in items:
+            if not item.open:
+                continue
+            if item.instalment is None:  # the invoice's only item: never summed
+                seen = made.get(id(item))
+                if seen is not None and seen[0] is item:
+                    known = seen[1]
+                else:
+                    known = _OpenInvoice(
+                        item.invoice, item.customer, item.currency, item.due, item.open
+                    )
+                    made[id(item)] = (item, known)  # the item kept: its id stays its
+                invoices[item.invoice] = known
+                by_customer.setdefault(item.customer, []).append(known)
+                continue
+            known = invoices.get(item.invoice)
+            if known is None:
+                invoices[item.invoice] = known = _OpenInvoice(
+                    item.invoice, item.customer, item.currency, item.due, item.open
+                )
+                by_customer.setdefault(item.customer, []).append(known)
+            else:
+                known.open += item.open
+                known.due = min(known.due, item.due)
         self.invoices = invoices
-        self.by_customer: dict[str, list[_OpenInvoice]] = {}
-        self.by_amount: dict[Decimal, list[str]] = {}
-        for invoice in invoices.values():
-            self.by_customer.setdefault(invoice.customer, []).append(invoice)
-            self.by_amount.setdefault(invoice.open, []).append(invoice.id)
+        self.by_customer = by_customer
+        self._by_amount: dict[Decimal, list[str]] | None = None
+
+    def by_amount(self) -> dict[Decimal, list[str]]:
+        """Invoice ids by open amount, made when a line is matched by its
+        amount alone."""
+        if self._by_amount is None:
+            self._by_amount = {}
+            for invoice in self.invoices.values():
+                self._by_amount.setdefault(invoice.open, []).append(invoice.id)
+        return self._by_amount
 
 
 # ---------------------------------------------------------------- matching
@@ -539,8 +568,11 @@ class Matcher:
         self.used: dict[str, Decimal] = {}  # taken by earlier matched lines
         # the folded names, and their words sorted, for rapidfuzz
         self._choices: tuple[list[str], list[str]] | None = None
-        # per day seen (by id): the day and its invoices by what is left of them
+        # per day seen (by id): the day, and its invoices that matched lines
+        # have paid part of, by what is left of them
         self._left: dict[int, tuple[_Open, dict[Decimal, set[str]]]] = {}
+        # fuzzy name matches by folded payer: a payer name recurs in a statement
+        self._fuzzy_found: dict[str, tuple[str | None, str]] = {}
 
     def _customer(self, line: Line) -> tuple[str | None, str, bool]:
         """(customer, reason, certain) by account, exact name; fuzzy is apart."""
@@ -561,12 +593,20 @@ class Matcher:
     def _fuzzy(self, line: Line) -> tuple[str | None, str]:
         if not line.payer:
             return None, ""
-        from rapidfuzz import fuzz, process
-
-        books = self.books
         folded = fold(line.payer)
         if not folded:
             return None, ""
+        found = self._fuzzy_found.get(folded)
+        if found is None:
+            found = self._fuzzy_found[folded] = self._fuzzy_name(folded)
+        return found
+
+    def _fuzzy_name(self, folded: str) -> tuple[str | None, str]:
+        """The one customer whose name or alias is close to a folded payer name,
+        clearly closer than any other (rapidfuzz), and the reason."""
+        from rapidfuzz import fuzz, process
+
+        books = self.books
         if self._choices is None:
             # token_sort_ratio is the ratio of the words sorted: the names' words
             # are sorted once here, not for every line.
@@ -668,7 +708,7 @@ class Matcher:
     def _by_amount_alone(self, line: Line, day: _Open) -> Result:
         exact = sorted(
             k
-            for k in self._left_on(day).get(line.amount, ())
+            for k in self._left_on(day, line.amount)
             if line.currency is None or day.invoices[k].currency == line.currency
         )
         if len(exact) == 1:
@@ -685,28 +725,38 @@ class Matcher:
                           f"of {line.amount}")  # fmt: skip
         return Result(line, "unmatched", f"{payer}; no open item of {line.amount}")
 
-    def _left_on(self, day: _Open) -> dict[Decimal, set[str]]:
-        """The day's open invoices by what is left of them after the lines
-        matched so far (open − used), kept up to date by `_use`."""
+    def _left_on(self, day: _Open, amount: Decimal) -> set[str]:
+        """The day's open invoices of which `amount` is left after the lines
+        matched so far (open − used): the untouched ones by their open amount,
+        the others from a small index that `_use` keeps up to date."""
+        used = self.used
+        found = {k for k in day.by_amount().get(amount, ()) if k not in used}
+        return found | self._used_on(day).get(amount, set())
+
+    def _used_on(self, day: _Open) -> dict[Decimal, set[str]]:
+        """The day's invoices that matched lines have paid part of, by what
+        is left of them."""
         found = self._left.get(id(day))
         if found is None:
-            used = self.used
             index: dict[Decimal, set[str]] = {}
-            for k, invoice in day.invoices.items():
-                index.setdefault(invoice.open - used.get(k, Decimal(0)), set()).add(k)
+            for k, amount in self.used.items():
+                known = day.invoices.get(k)
+                if known is not None:
+                    index.setdefault(known.open - amount, set()).add(k)
             found = self._left[id(day)] = (day, index)
         return found[1]
 
     def _use(self, allocations: dict[str, Decimal]) -> None:
         for invoice, amount in allocations.items():
-            before = self.used.get(invoice, Decimal(0))
-            self.used[invoice] = before + amount
+            before = self.used.get(invoice)
+            self.used[invoice] = (before or Decimal(0)) + amount
             for day, index in self._left.values():
                 known = day.invoices.get(invoice)
                 if known is not None:
-                    left = known.open - before
-                    index.get(left, set()).discard(invoice)
-                    index.setdefault(left - amount, set()).add(invoice)
+                    if before is not None:
+                        index.get(known.open - before, set()).discard(invoice)
+                    left = known.open - (before or Decimal(0)) - amount
+                    index.setdefault(left, set()).add(invoice)
 
 
 def _sorted_words(text: str) -> str:
