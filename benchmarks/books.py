@@ -30,6 +30,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -138,6 +139,7 @@ def main() -> int:
 
         def import_once(n: int) -> list[str]:
             ledger = root / f"import-{n}"
+            shutil.rmtree(ledger, ignore_errors=True)  # a kept run's ledger
             subprocess.run(arledger("init", ledger, "--empty"), check=True, env=env,
                            capture_output=True)  # fmt: skip
             return arledger(
