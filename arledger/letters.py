@@ -20,12 +20,12 @@ import sys
 import textwrap
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from arledger.errors import ArledgerError
-from arledger.money import grouped, minor_units, plain, quantize
+from arledger.money import grouped, minor_units, plain, quantize, shown
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -53,7 +53,69 @@ def _iso(day: date | None) -> str:
 
 
 def _zh_date(day: date | None) -> str:
-    return f"{day.year}年{day.month}月{day.day}日" if day else ""
+    return letter_date(day, "zh")
+
+
+# ---------------------------------------------------------------- by locale
+#
+# Dates, amounts and rates in letters are written by the letter's locale with
+# Babel (CLDR's patterns) rather than by hand. English letters use British
+# English: `31 October 2026` reads the same on both sides of the Atlantic,
+# where `10/31/2026` does not; Chinese letters use 2026年10月31日. Amounts keep
+# the currency's minor units from ISO 4217 (money.minor_units: CLDR's own
+# digits differ for HUF, IDR, ...), rounded once as every table rounds them.
+
+LOCALES = {"en": "en_GB", "zh": "zh_Hans_CN"}
+
+
+def letter_locale(language: str) -> str:
+    """The Babel locale of a letter's language (British English otherwise)."""
+    return LOCALES.get(language, LOCALES["en"])
+
+
+def letter_date(day: date | None, language: str) -> str:
+    """A date in a letter's sentences: `31 October 2026`, `2026年10月31日`."""
+    if day is None:
+        return ""
+    from babel.dates import format_date
+
+    return format_date(day, "long", locale=letter_locale(language))
+
+
+def _pattern(currency: str) -> str:
+    """`#,##0.00`: grouped, with exactly the currency's minor units."""
+    places = minor_units(currency)
+    return "#,##0" + ("." + "0" * places if places else "")
+
+
+def letter_number(amount: Decimal, currency: str, language: str) -> str:
+    """An amount in a letter without its currency: `16,668.90` (Decimal in,
+    never a float; rounded to the currency's minor units as tables are)."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(
+        shown(amount, currency), _pattern(currency), locale=letter_locale(language)
+    )
+
+
+def letter_amount(amount: Decimal, currency: str, language: str) -> str:
+    """An amount with its currency code: `USD 16,668.90`."""
+    from babel.numbers import format_currency
+
+    return format_currency(
+        shown(amount, currency),
+        currency,
+        "¤¤ " + _pattern(currency),
+        locale=letter_locale(language),
+        currency_digits=False,  # ISO's minor units (the pattern), not CLDR's
+    )
+
+
+def letter_whole(number: int, language: str) -> str:
+    """A count in a letter (days overdue): `45`, `1,200`."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(number, locale=letter_locale(language))
 
 
 def environment(ledger_root: Path | None = None) -> jinja2.Environment:
@@ -218,20 +280,17 @@ ZH_CURRENCY = {
 # cn2an writes up to 16 whole digits; a larger total gets no capitals.
 ZH_CAPITALS_BELOW = Decimal(10) ** 16
 
-_MONTHS = (
-    "January February March April May June July August September October "
-    "November December"
-).split()
-
 
 def long_date(day: date | None) -> str:
     """`31 October 2026`: a date in an English letter, unambiguous everywhere."""
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}" if day else ""
+    return letter_date(day, "en")
 
 
-def percent(rate: Decimal) -> str:
-    """`8.00%` from the fraction 0.08."""
-    return f"{(rate * 100).quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):f}%"
+def percent(rate: Decimal, language: str = "en") -> str:
+    """`8.00%` from the fraction 0.08 (two decimals, by the letter's locale)."""
+    from babel.numbers import format_percent
+
+    return format_percent(rate, "#,##0.00%", locale=letter_locale(language))
 
 
 def zh_capital(amount: Decimal, currency: str) -> str:
@@ -261,15 +320,21 @@ def contact_name(contact: str | None) -> str | None:
     return name or contact
 
 
-# Never break a line inside `10 November 2026` or `USD 16,668.90`.
-_UNBREAKABLE = re.compile(
-    r"\b\d{1,2} (?:" + "|".join(_MONTHS) + r") \d{4}\b|\b[A-Z]{3} \d[\d,.]*"
-)
+@functools.cache
+def _unbreakable() -> re.Pattern[str]:
+    """Never break a line inside `10 November 2026` or `USD 16,668.90` (the
+    month names are CLDR's, as `letter_date` writes them)."""
+    from babel.dates import get_month_names
+
+    months = get_month_names("wide", locale=letter_locale("en")).values()
+    return re.compile(
+        r"\b\d{1,2} (?:" + "|".join(months) + r") \d{4}\b|\b[A-Z]{3} \d[\d,.]*"
+    )
 
 
 def _wrap(text: str) -> str:
     """An English paragraph wrapped at WRAP columns, dates and amounts kept whole."""
-    glued = _UNBREAKABLE.sub(lambda m: m.group().replace(" ", "\u00a0"), text)
+    glued = _unbreakable().sub(lambda m: m.group().replace(" ", "\u00a0"), text)
     wrapped = textwrap.fill(glued, WRAP, break_on_hyphens=False)
     return wrapped.replace("\u00a0", " ")
 
@@ -509,10 +574,13 @@ class _Writer:
 
     def days_text(self, days: int) -> str:
         if days > 0:
-            return str(days)
+            return letter_whole(days, self.lang)
         if days == 0:
             return self.words["due_today"]
-        return self.words["due_in"].format(n=-days)
+        return self.words["due_in"].format(n=letter_whole(-days, self.lang))
+
+    def money(self, amount: Decimal) -> str:
+        return letter_number(amount, self.letter.currency, self.lang)
 
     def demand_table(self) -> Any:
         """The items demanded, then subtotal, interest, fee, unapplied cash, total."""
@@ -547,27 +615,28 @@ class _Writer:
             if with_days:
                 row.append(self.days_text(item.days))
             if with_interest:
-                row.append(grouped(item.interest, cur))
-            row.append(grouped(item.open, cur))
+                row.append(self.money(item.interest))
+            row.append(self.money(item.open))
             rows.append(row)
         footer: list[tuple[str, str, bool]] = []
         extras = letter.interest or letter.fee or letter.unapplied
         if extras:
             key = "subtotal_overdue" if letter.overdue else "subtotal_due"
-            footer.append((w[key], grouped(letter.principal, cur), False))
+            footer.append((w[key], self.money(letter.principal), False))
         if letter.interest:
+            rate = percent(letter.interest_rate, self.lang)
             footer.append(
                 (
-                    w["interest_line"].format(rate=percent(letter.interest_rate)),
-                    grouped(letter.interest, cur),
+                    w["interest_line"].format(rate=rate),
+                    self.money(letter.interest),
                     False,
                 )
             )
         if letter.fee:
-            footer.append((w["fee"], grouped(letter.fee, cur), False))
+            footer.append((w["fee"], self.money(letter.fee), False))
         if letter.unapplied:
-            footer.append((w["unapplied"], "-" + grouped(letter.unapplied, cur), False))
-        footer.append((w["total"], grouped(letter.total, cur), True))
+            footer.append((w["unapplied"], self.money(-letter.unapplied), False))
+        footer.append((w["total"], self.money(letter.total), True))
         return self.table(headings, rows, right, footer)
 
     def dispute_table(self) -> Any:
@@ -584,7 +653,7 @@ class _Writer:
                 self.item_label(i),
                 i.date.isoformat(),
                 i.due.isoformat(),
-                grouped(i.open, cur),
+                self.money(i.open),
             ]
             for i in letter.disputed
         ]
@@ -634,9 +703,9 @@ def letter_context(letter: Letter, settings: Settings, fmt: str) -> dict[str, An
         "lang": letter.language,
         "title": title(letter.level, letter.language),
         "contact_name": contact_name(letter.contact),
-        "amount": f"{letter.currency} {grouped(letter.total, letter.currency)}",
+        "amount": letter_amount(letter.total, letter.currency, letter.language),
         "n_items": len(letter.items),
-        "rate": percent(letter.interest_rate),
+        "rate": percent(letter.interest_rate, letter.language),
         "total_capital": zh_capital(letter.total, letter.currency),
         "lines": writer.lines,
         "strong": writer.strong,
@@ -666,9 +735,40 @@ def letter_environment(ledger_root: Path | None, fmt: str) -> jinja2.Environment
     def paragraphs(context: Any, text: Any) -> Any:
         return context["_writer"].paragraphs(text)
 
+    # By the letter's locale (Babel): `date` (31 October 2026, 2026年10月31日),
+    # `money(currency)` (16,668.90), `amount(currency)` (USD 16,668.90),
+    # `number` (1,200), `percent` (8.00%).
+    @jinja2.pass_context
+    def date_filter(context: Any, day: date | None) -> str:
+        return letter_date(day, context["lang"])
+
+    @jinja2.pass_context
+    def money(
+        context: Any, amount: Decimal, currency: str, grouping: bool = True
+    ) -> str:
+        if not grouping:
+            return plain(amount, currency)
+        return letter_number(amount, currency, context["lang"])
+
+    @jinja2.pass_context
+    def amount(context: Any, value: Decimal, currency: str) -> str:
+        return letter_amount(value, currency, context["lang"])
+
+    @jinja2.pass_context
+    def number(context: Any, value: int) -> str:
+        return letter_whole(value, context["lang"])
+
+    @jinja2.pass_context
+    def percent_filter(context: Any, rate: Decimal) -> str:
+        return percent(rate, context["lang"])
+
     env.filters["paragraphs"] = paragraphs
+    env.filters["date"] = date_filter
+    env.filters["money"] = money
+    env.filters["amount"] = amount
+    env.filters["number"] = number
     env.filters["long_date"] = long_date
-    env.filters["percent"] = percent
+    env.filters["percent"] = percent_filter
     env.filters["zh_capital"] = zh_capital
     return env
 
