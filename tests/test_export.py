@@ -29,9 +29,9 @@ AS_OF = "2026-10-31"
 CENT = Decimal("0.01")
 MONEY = "#,##0.00_0;[Red]-#,##0.00_0"
 SHEETS_EN = ["Summary", "Aging", "Open items EUR", "Open items USD", "Overdue",
-             "Collection", "Risk", "Forecast", "Trend"]  # fmt: skip
-SHEETS_ZH = ["汇总", "账龄", "未清明细 EUR", "未清明细 USD", "逾期", "回款", "风险",
-             "回款预测", "趋势"]  # fmt: skip
+             "Worklist", "Collection", "Risk", "Forecast", "Trend"]  # fmt: skip
+SHEETS_ZH = ["汇总", "账龄", "未清明细 EUR", "未清明细 USD", "逾期", "催收任务", "回款",
+             "风险", "回款预测", "趋势"]  # fmt: skip
 
 
 def load_workbook(path: Path, **options):
@@ -146,7 +146,8 @@ def test_language_defaults_to_the_settings(tmp_path):
 def test_one_currency_gets_plain_sheet_names(tmp_path):
     book = load_workbook(export(tmp_path / "usd.xlsx", "--currency", "usd"))
     assert book.sheetnames == ["Summary", "Aging", "Open items", "Overdue",
-                               "Collection", "Risk", "Forecast", "Trend"]  # fmt: skip
+                               "Worklist", "Collection", "Risk", "Forecast",
+                               "Trend"]  # fmt: skip
     assert list(blocks(book["Aging"])) == ["USD"]
     # One block: header frozen (with the customer columns) and filtered.
     aging = book["Aging"]
@@ -452,7 +453,8 @@ def test_empty_ledger(tmp_path, ledger_dir):
     path = ledger_dir(customers="- {id: C1, name: Nobody}\n")
     book = load_workbook(export(tmp_path / "empty.xlsx", ledger=str(path)))
     assert book.sheetnames == ["Summary", "Aging", "Open items", "Overdue",
-                               "Collection", "Risk", "Forecast", "Trend"]  # fmt: skip
+                               "Worklist", "Collection", "Risk", "Forecast",
+                               "Trend"]  # fmt: skip
     assert book["Open items"]["A4"].value == "Nothing to report."
 
 
