@@ -242,6 +242,8 @@ WORDS: dict[str, dict[str, str]] = {
         "fee": "Collection fee",
         "unapplied": "Less: unapplied payments on your account",
         "total": "Total to pay",
+        "paid": "Paid",
+        "days_late": "Days late",
     },
     "zh": {
         "invoice": "发票号",
@@ -260,6 +262,8 @@ WORDS: dict[str, dict[str, str]] = {
         "fee": "催收费用",
         "unapplied": "减：贵司未核销的已付款项",
         "total": "应付合计",
+        "paid": "付款日期",
+        "days_late": "逾期天数",
     },
 }
 
@@ -582,9 +586,18 @@ class _Writer:
     def money(self, amount: Decimal) -> str:
         return letter_number(amount, self.letter.currency, self.lang)
 
+    def with_currency(self, heading: str) -> str:
+        """`Open (USD)`, `未付金额（USD）`: an amount column's heading."""
+        currency = self.letter.currency
+        return (
+            f"{heading}（{currency}）"
+            if self.lang == "zh"
+            else f"{heading} ({currency})"
+        )
+
     def demand_table(self) -> Any:
         """The items demanded, then subtotal, interest, fee, unapplied cash, total."""
-        letter, w, cur = self.letter, self.words, self.letter.currency
+        letter, w = self.letter, self.words
         items = letter.items
         with_po = any(i.po for i in items)
         with_days = any(i.days > 0 for i in items)
@@ -602,9 +615,7 @@ class _Writer:
         if with_interest:
             headings.append(w["interest"])
             right.append(True)
-        headings.append(
-            f"{w['open']} ({cur})" if self.lang == "en" else f"{w['open']}（{cur}）"
-        )
+        headings.append(self.with_currency(w["open"]))
         right.append(True)
         rows = []
         for item in items:
@@ -639,14 +650,39 @@ class _Writer:
         footer.append((w["total"], self.money(letter.total), True))
         return self.table(headings, rows, right, footer)
 
+    def paid_late_table(self) -> Any:
+        """The items paid after their due date whose late interest the letter
+        charges (`dunning.interest_on_paid_late`), with their total."""
+        letter, w = self.letter, self.words
+        headings = [
+            w["invoice"],
+            w["due"],
+            w["paid"],
+            w["days_late"],
+            self.with_currency(w["interest"]),
+        ]
+        rows = [
+            [
+                self.item_label(i),
+                i.due.isoformat(),
+                i.paid.isoformat() if i.paid else "",
+                letter_whole(i.days, self.lang),
+                self.money(i.interest),
+            ]
+            for i in letter.paid_late
+        ]
+        total = sum((i.interest for i in letter.paid_late), Decimal(0))
+        footer = [(w["interest"], self.money(total), False)]
+        return self.table(headings, rows, [False, False, False, True, True], footer)
+
     def dispute_table(self) -> Any:
         """The items in dispute (listed, never demanded)."""
-        letter, w, cur = self.letter, self.words, self.letter.currency
+        letter, w = self.letter, self.words
         headings = [
             w["invoice"],
             w["date"],
             w["due"],
-            f"{w['open']} ({cur})" if self.lang == "en" else f"{w['open']}（{cur}）",
+            self.with_currency(w["open"]),
         ]
         rows = [
             [
@@ -683,8 +719,9 @@ def letter_context(letter: Letter, settings: Settings, fmt: str) -> dict[str, An
     `promise_on_record` (a promise to pay is recorded: never write "no
     proposal to pay"), `first_notice` (no earlier letter) —
     and the helpers `lines(...)`, `strong(text)`, `heading(text)`,
-    `demand_table()`, `dispute_table()`; the filter `paragraphs` lays out a
-    block's text.
+    `demand_table()`, `dispute_table()`, `paid_late_table()` (items paid
+    late whose interest the letter charges, `letter.paid_late`); the filter
+    `paragraphs` lays out a block's text.
     """
     from arledger.mail import title
 
@@ -712,6 +749,7 @@ def letter_context(letter: Letter, settings: Settings, fmt: str) -> dict[str, An
         "heading": writer.heading,
         "demand_table": writer.demand_table,
         "dispute_table": writer.dispute_table,
+        "paid_late_table": writer.paid_late_table,
         "_writer": writer,
     }
 
