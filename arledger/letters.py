@@ -73,40 +73,48 @@ def letter_locale(language: str) -> str:
     return LOCALES.get(language, LOCALES["en"])
 
 
+@functools.cache
+def _locale(language: str) -> Any:
+    from babel import Locale
+
+    return Locale.parse(letter_locale(language))
+
+
+@functools.lru_cache(maxsize=4096)
 def letter_date(day: date | None, language: str) -> str:
-    """A date in a letter's sentences: `31 October 2026`, `2026年10月31日`."""
+    """A date in a letter's sentences: `31 October 2026`, `2026年10月31日`
+    (CLDR's long date; a run of letters repeats its few dates)."""
     if day is None:
         return ""
     from babel.dates import format_date
 
-    return format_date(day, "long", locale=letter_locale(language))
+    return format_date(day, "long", locale=_locale(language))
 
 
-def _pattern(currency: str) -> str:
-    """`#,##0.00`: grouped, with exactly the currency's minor units."""
+@functools.cache
+def _pattern(currency: str, code: bool = False) -> Any:
+    """`#,##0.00` (`¤¤ #,##0.00` with the code): grouped, with exactly the
+    currency's minor units; parsed once, as `format_decimal` and
+    `format_currency` would parse it for every amount."""
+    from babel.numbers import parse_pattern
+
     places = minor_units(currency)
-    return "#,##0" + ("." + "0" * places if places else "")
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return parse_pattern("¤¤ " + pattern if code else pattern)
 
 
 def letter_number(amount: Decimal, currency: str, language: str) -> str:
     """An amount in a letter without its currency: `16,668.90` (Decimal in,
     never a float; rounded to the currency's minor units as tables are)."""
-    from babel.numbers import format_decimal
-
-    return format_decimal(
-        shown(amount, currency), _pattern(currency), locale=letter_locale(language)
-    )
+    return _pattern(currency).apply(shown(amount, currency), _locale(language))
 
 
 def letter_amount(amount: Decimal, currency: str, language: str) -> str:
     """An amount with its currency code: `USD 16,668.90`."""
-    from babel.numbers import format_currency
-
-    return format_currency(
+    return _pattern(currency, code=True).apply(
         shown(amount, currency),
-        currency,
-        "¤¤ " + _pattern(currency),
-        locale=letter_locale(language),
+        _locale(language),
+        currency=currency,
         currency_digits=False,  # ISO's minor units (the pattern), not CLDR's
     )
 
@@ -115,7 +123,7 @@ def letter_whole(number: int, language: str) -> str:
     """A count in a letter (days overdue): `45`, `1,200`."""
     from babel.numbers import format_decimal
 
-    return format_decimal(number, locale=letter_locale(language))
+    return format_decimal(number, locale=_locale(language))
 
 
 def environment(ledger_root: Path | None = None) -> jinja2.Environment:
@@ -294,7 +302,7 @@ def percent(rate: Decimal, language: str = "en") -> str:
     """`8.00%` from the fraction 0.08 (two decimals, by the letter's locale)."""
     from babel.numbers import format_percent
 
-    return format_percent(rate, "#,##0.00%", locale=letter_locale(language))
+    return format_percent(rate, "#,##0.00%", locale=_locale(language))
 
 
 def zh_capital(amount: Decimal, currency: str) -> str:
