@@ -382,7 +382,10 @@ def ids_in(text: str, known: dict[str, Any], longest: int = 5) -> list[str]:
 
 @dataclass
 class _OpenInvoice:
-    id: str
+    """An invoice with a schedule, its open instalments summed (an invoice
+    without one is its settled `Item`, which has the same fields)."""
+
+    invoice: str
     customer: str
     currency: str
     due: date
@@ -420,7 +423,6 @@ class _Books:
         self._open: dict[date, _Open] = {}
         self._dates: list[date] | None = None
         self._full: tuple[Any, Any] | None = None
-        self._made: dict[int, tuple[Any, _OpenInvoice]] = {}  # see _Open
 
     def open_on(self, day: date) -> _Open:
         """Open invoices as of `day`, from the one settlement.
@@ -452,36 +454,28 @@ class _Books:
                 self._full = (whole, settlement(whole))
             whole, settled = self._full
             on_day = settled if day == settled.as_of else rewind(settled, whole, day)
-            found = self._open[day] = _Open(on_day.items, self._made)
+            found = self._open[day] = _Open(on_day.items)
         return found
 
 
 class _Open:
-    """The open invoices of one day (an invoice's instalments summed, its due
-    date the earliest), indexed by customer and by open amount, in one pass."""
+    """The open invoices of one day, indexed by customer and by open amount:
+    an invoice without a schedule is its settled item (`settle.Item` has the
+    fields of `_OpenInvoice`); one with a schedule sums its open instalments,
+    its due date the earliest."""
 
-    def __init__(
-        self, items: Iterable[Any], made: dict[int, tuple[Any, _OpenInvoice]]
-    ) -> None:
-        """`made` holds the `_OpenInvoice` of each settled item seen on an
-        earlier day, by the item's id: an item the day shares with the
-        settlement (most of them) is not made again."""
-        invoices: dict[str, _OpenInvoice] = {}
-        by_customer: dict[str, list[_OpenInvoice]] = {}
+    def __init__(self, items: Iterable[Any]) -> None:
+        invoices: dict[str, Any] = {}
+        by_customer: dict[str, list[Any]] = {}
+        by_amount: dict[Decimal, list[str]] = {}
+        scheduled: list[_OpenInvoice] = []
         for item in items:
             if not item.open:
                 continue
-            if item.instalment is None:  # the invoice's only item: never summed
-                seen = made.get(id(item))
-                if seen is not None and seen[0] is item:
-                    known = seen[1]
-                else:
-                    known = _OpenInvoice(
-                        item.invoice, item.customer, item.currency, item.due, item.open
-                    )
-                    made[id(item)] = (item, known)  # the item kept: its id stays its
-                invoices[item.invoice] = known
-                by_customer.setdefault(item.customer, []).append(known)
+            if item.instalment is None:  # the invoice's only item
+                invoices[item.invoice] = item
+                by_customer.setdefault(item.customer, []).append(item)
+                by_amount.setdefault(item.open, []).append(item.invoice)
                 continue
             known = invoices.get(item.invoice)
             if known is None:
@@ -489,21 +483,15 @@ class _Open:
                     item.invoice, item.customer, item.currency, item.due, item.open
                 )
                 by_customer.setdefault(item.customer, []).append(known)
+                scheduled.append(known)
             else:
                 known.open += item.open
                 known.due = min(known.due, item.due)
+        for known in scheduled:  # summed now
+            by_amount.setdefault(known.open, []).append(known.invoice)
         self.invoices = invoices
         self.by_customer = by_customer
-        self._by_amount: dict[Decimal, list[str]] | None = None
-
-    def by_amount(self) -> dict[Decimal, list[str]]:
-        """Invoice ids by open amount, made when a line is matched by its
-        amount alone."""
-        if self._by_amount is None:
-            self._by_amount = {}
-            for invoice in self.invoices.values():
-                self._by_amount.setdefault(invoice.open, []).append(invoice.id)
-        return self._by_amount
+        self.by_amount = by_amount
 
 
 # ---------------------------------------------------------------- matching
@@ -512,10 +500,10 @@ class _Open:
 def _subsets(items: list[_OpenInvoice], amount: Decimal, opens: dict[str, Decimal]):
     """The sets of at most MAX_SUBSET items adding up to `amount`: up to two
     (two mean none is chosen), or None when the search was cut short."""
-    pool = sorted(items, key=lambda i: (i.due, i.id))[:SUBSET_ITEMS]
-    pool = [i for i in pool if 0 < opens[i.id] <= amount]
-    pool.sort(key=lambda i: -opens[i.id])
-    values = [opens[i.id] for i in pool]
+    pool = sorted(items, key=lambda i: (i.due, i.invoice))[:SUBSET_ITEMS]
+    pool = [i for i in pool if 0 < opens[i.invoice] <= amount]
+    pool.sort(key=lambda i: -opens[i.invoice])
+    values = [opens[i.invoice] for i in pool]
     suffix = [Decimal(0)] * (len(values) + 1)
     for k in range(len(values) - 1, -1, -1):
         suffix[k] = suffix[k + 1] + values[k]
@@ -553,11 +541,11 @@ def _subsets(items: list[_OpenInvoice], amount: Decimal, opens: dict[str, Decima
 def _oldest_first(invoices: list[_OpenInvoice], amount: Decimal, opens):
     allocations: dict[str, Decimal] = {}
     left = amount
-    for invoice in sorted(invoices, key=lambda i: (i.due, i.id)):
+    for invoice in sorted(invoices, key=lambda i: (i.due, i.invoice)):
         if left <= 0:
             break
-        take = min(left, opens[invoice.id])
-        allocations[invoice.id] = take
+        take = min(left, opens[invoice.invoice])
+        allocations[invoice.invoice] = take
         left -= take
     return allocations
 
@@ -667,28 +655,28 @@ class Matcher:
             return self._by_amount_alone(line, day)
         used = self.used
         opens = {
-            v.id: v.open - used.get(v.id, Decimal(0))
+            v.invoice: v.open - used.get(v.invoice, Decimal(0))
             for v in day.by_customer.get(customer, ())
             if currency is None or v.currency == currency
         }
         mine = [day.invoices[k] for k, v in opens.items() if v > 0]
-        named = [inv for inv in mine if inv.id in named_all]
+        named = [inv for inv in mine if inv.invoice in named_all]
         allocations: dict[str, Decimal] = {}
         how = ""
         if named:
             allocations = _oldest_first(named, line.amount, opens)
-            how = f"invoice id in text ({', '.join(i.id for i in named)})"
+            how = f"invoice id in text ({', '.join(i.invoice for i in named)})"
         else:
-            exact = [inv for inv in mine if opens[inv.id] == line.amount]
+            exact = [inv for inv in mine if opens[inv.invoice] == line.amount]
             if len(exact) == 1:
-                allocations = {exact[0].id: line.amount}
-                how = f"amount = {exact[0].id}"
+                allocations = {exact[0].invoice: line.amount}
+                how = f"amount = {exact[0].invoice}"
             elif len(exact) > 1:
                 how = f"{len(exact)} open items of {line.amount}: which one?"
             else:
                 sets = _subsets(mine, line.amount, opens)
                 if sets is not None and len(sets) == 1:
-                    allocations = {i.id: opens[i.id] for i in sets[0]}
+                    allocations = {i.invoice: opens[i.invoice] for i in sets[0]}
                     how = f"amounts of {' + '.join(allocations)} = {line.amount}"
                 elif sets:
                     how = f"several sets of open items add up to {line.amount}"
@@ -715,9 +703,9 @@ class Matcher:
             invoice = day.invoices[exact[0]]
             return Result(
                 line, "suggested",
-                f"amount = {invoice.id} (the only open item of {line.amount}); "
+                f"amount = {invoice.invoice} (the only open item of {line.amount}); "
                 + (f"payer {line.payer!r} not known" if line.payer else "no payer"),
-                invoice.customer, {invoice.id: line.amount},
+                invoice.customer, {invoice.invoice: line.amount},
             )  # fmt: skip
         payer = f"payer {line.payer!r} not known" if line.payer else "no payer"
         if exact:
@@ -730,7 +718,7 @@ class Matcher:
         matched so far (open − used): the untouched ones by their open amount,
         the others from a small index that `_use` keeps up to date."""
         used = self.used
-        found = {k for k in day.by_amount().get(amount, ()) if k not in used}
+        found = {k for k in day.by_amount.get(amount, ()) if k not in used}
         return found | self._used_on(day).get(amount, set())
 
     def _used_on(self, day: _Open) -> dict[Decimal, set[str]]:
