@@ -604,3 +604,23 @@ def test_libreoffice_recalculates_the_same_totals(demo, tmp_path):
                         ws.title, cell.coordinate, cell.value)  # fmt: skip
                     compared += 1
     assert compared > 100
+
+
+def test_a_damaged_sent_log_stops_the_export_at_its_line(tmp_path):
+    """The Worklist sheet reads the sent log as `dunning` does: a line it
+    cannot read is an error there too (exit 2, FILE:LINE, no file)."""
+    ledger = tmp_path / "demo"
+    shutil.copytree(DEMO, ledger)
+    (ledger / "dunning-log.csv").write_text(
+        "date,customer,level,currency,amount,message_id\n"
+        "2026-10-05,ACME,first,USD,not-a-number,<a@x>\n",
+        encoding="utf-8",
+    )
+    target = tmp_path / "book.xlsx"
+    result = CliRunner().invoke(
+        app, ["export", str(target), "--ledger", str(ledger), "--as-of", "2026-10-31"]
+    )
+    assert result.exit_code == 2
+    assert "dunning-log.csv:2:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not target.exists()

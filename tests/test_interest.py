@@ -183,6 +183,7 @@ def test_the_letter_charges_what_was_paid_late_since_the_last_letter(ledger_dir)
     ]
     assert letter.interest == D("6.26")
     assert letter.total == D("606.26")
+    assert dunning.letter_note(letter) == "interest 4.00 on 1 paid late"
     report = interest_json(path)["sections"][0]
     assert report["totals"]["interest"] == "6.26"  # the same figures
     text = render_letter(letter, "txt", settings=ledger.settings, ledger_root=path)

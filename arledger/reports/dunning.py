@@ -877,6 +877,9 @@ def letter_note(letter: Letter) -> str | None:
         )
     if letter.unapplied:
         notes.append(f"unapplied {letter.unapplied:f} deducted")
+    if letter.paid_late:
+        late = sum((i.interest for i in letter.paid_late), ZERO)
+        notes.append(f"interest {late:f} on {len(letter.paid_late)} paid late")
     return "; ".join(notes) or None
 
 
