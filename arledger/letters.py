@@ -20,12 +20,12 @@ import sys
 import textwrap
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from arledger.errors import ArledgerError
-from arledger.money import grouped, minor_units, plain, quantize
+from arledger.money import grouped, minor_units, plain, quantize, shown
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -53,7 +53,77 @@ def _iso(day: date | None) -> str:
 
 
 def _zh_date(day: date | None) -> str:
-    return f"{day.year}年{day.month}月{day.day}日" if day else ""
+    return letter_date(day, "zh")
+
+
+# ---------------------------------------------------------------- by locale
+#
+# Dates, amounts and rates in letters are written by the letter's locale with
+# Babel (CLDR's patterns) rather than by hand. English letters use British
+# English: `31 October 2026` reads the same on both sides of the Atlantic,
+# where `10/31/2026` does not; Chinese letters use 2026年10月31日. Amounts keep
+# the currency's minor units from ISO 4217 (money.minor_units: CLDR's own
+# digits differ for HUF, IDR, ...), rounded once as every table rounds them.
+
+LOCALES = {"en": "en_GB", "zh": "zh_Hans_CN"}
+
+
+def letter_locale(language: str) -> str:
+    """The Babel locale of a letter's language (British English otherwise)."""
+    return LOCALES.get(language, LOCALES["en"])
+
+
+@functools.cache
+def _locale(language: str) -> Any:
+    from babel import Locale
+
+    return Locale.parse(letter_locale(language))
+
+
+@functools.lru_cache(maxsize=4096)
+def letter_date(day: date | None, language: str) -> str:
+    """A date in a letter's sentences: `31 October 2026`, `2026年10月31日`
+    (CLDR's long date; a run of letters repeats its few dates)."""
+    if day is None:
+        return ""
+    from babel.dates import format_date
+
+    return format_date(day, "long", locale=_locale(language))
+
+
+@functools.cache
+def _pattern(currency: str, code: bool = False) -> Any:
+    """`#,##0.00` (`¤¤ #,##0.00` with the code): grouped, with exactly the
+    currency's minor units; parsed once, as `format_decimal` and
+    `format_currency` would parse it for every amount."""
+    from babel.numbers import parse_pattern
+
+    places = minor_units(currency)
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return parse_pattern("¤¤ " + pattern if code else pattern)
+
+
+def letter_number(amount: Decimal, currency: str, language: str) -> str:
+    """An amount in a letter without its currency: `16,668.90` (Decimal in,
+    never a float; rounded to the currency's minor units as tables are)."""
+    return _pattern(currency).apply(shown(amount, currency), _locale(language))
+
+
+def letter_amount(amount: Decimal, currency: str, language: str) -> str:
+    """An amount with its currency code: `USD 16,668.90`."""
+    return _pattern(currency, code=True).apply(
+        shown(amount, currency),
+        _locale(language),
+        currency=currency,
+        currency_digits=False,  # ISO's minor units (the pattern), not CLDR's
+    )
+
+
+def letter_whole(number: int, language: str) -> str:
+    """A count in a letter (days overdue): `45`, `1,200`."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(number, locale=_locale(language))
 
 
 def environment(ledger_root: Path | None = None) -> jinja2.Environment:
@@ -180,6 +250,8 @@ WORDS: dict[str, dict[str, str]] = {
         "fee": "Collection fee",
         "unapplied": "Less: unapplied payments on your account",
         "total": "Total to pay",
+        "paid": "Paid",
+        "days_late": "Days late",
     },
     "zh": {
         "invoice": "发票号",
@@ -198,6 +270,8 @@ WORDS: dict[str, dict[str, str]] = {
         "fee": "催收费用",
         "unapplied": "减：贵司未核销的已付款项",
         "total": "应付合计",
+        "paid": "付款日期",
+        "days_late": "逾期天数",
     },
 }
 
@@ -218,20 +292,17 @@ ZH_CURRENCY = {
 # cn2an writes up to 16 whole digits; a larger total gets no capitals.
 ZH_CAPITALS_BELOW = Decimal(10) ** 16
 
-_MONTHS = (
-    "January February March April May June July August September October "
-    "November December"
-).split()
-
 
 def long_date(day: date | None) -> str:
     """`31 October 2026`: a date in an English letter, unambiguous everywhere."""
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}" if day else ""
+    return letter_date(day, "en")
 
 
-def percent(rate: Decimal) -> str:
-    """`8.00%` from the fraction 0.08."""
-    return f"{(rate * 100).quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):f}%"
+def percent(rate: Decimal, language: str = "en") -> str:
+    """`8.00%` from the fraction 0.08 (two decimals, by the letter's locale)."""
+    from babel.numbers import format_percent
+
+    return format_percent(rate, "#,##0.00%", locale=_locale(language))
 
 
 def zh_capital(amount: Decimal, currency: str) -> str:
@@ -261,15 +332,21 @@ def contact_name(contact: str | None) -> str | None:
     return name or contact
 
 
-# Never break a line inside `10 November 2026` or `USD 16,668.90`.
-_UNBREAKABLE = re.compile(
-    r"\b\d{1,2} (?:" + "|".join(_MONTHS) + r") \d{4}\b|\b[A-Z]{3} \d[\d,.]*"
-)
+@functools.cache
+def _unbreakable() -> re.Pattern[str]:
+    """Never break a line inside `10 November 2026` or `USD 16,668.90` (the
+    month names are CLDR's, as `letter_date` writes them)."""
+    from babel.dates import get_month_names
+
+    months = get_month_names("wide", locale=letter_locale("en")).values()
+    return re.compile(
+        r"\b\d{1,2} (?:" + "|".join(months) + r") \d{4}\b|\b[A-Z]{3} \d[\d,.]*"
+    )
 
 
 def _wrap(text: str) -> str:
     """An English paragraph wrapped at WRAP columns, dates and amounts kept whole."""
-    glued = _UNBREAKABLE.sub(lambda m: m.group().replace(" ", "\u00a0"), text)
+    glued = _unbreakable().sub(lambda m: m.group().replace(" ", "\u00a0"), text)
     wrapped = textwrap.fill(glued, WRAP, break_on_hyphens=False)
     return wrapped.replace("\u00a0", " ")
 
@@ -509,14 +586,26 @@ class _Writer:
 
     def days_text(self, days: int) -> str:
         if days > 0:
-            return str(days)
+            return letter_whole(days, self.lang)
         if days == 0:
             return self.words["due_today"]
-        return self.words["due_in"].format(n=-days)
+        return self.words["due_in"].format(n=letter_whole(-days, self.lang))
+
+    def money(self, amount: Decimal) -> str:
+        return letter_number(amount, self.letter.currency, self.lang)
+
+    def with_currency(self, heading: str) -> str:
+        """`Open (USD)`, `未付金额（USD）`: an amount column's heading."""
+        currency = self.letter.currency
+        return (
+            f"{heading}（{currency}）"
+            if self.lang == "zh"
+            else f"{heading} ({currency})"
+        )
 
     def demand_table(self) -> Any:
         """The items demanded, then subtotal, interest, fee, unapplied cash, total."""
-        letter, w, cur = self.letter, self.words, self.letter.currency
+        letter, w = self.letter, self.words
         items = letter.items
         with_po = any(i.po for i in items)
         with_days = any(i.days > 0 for i in items)
@@ -534,9 +623,7 @@ class _Writer:
         if with_interest:
             headings.append(w["interest"])
             right.append(True)
-        headings.append(
-            f"{w['open']} ({cur})" if self.lang == "en" else f"{w['open']}（{cur}）"
-        )
+        headings.append(self.with_currency(w["open"]))
         right.append(True)
         rows = []
         for item in items:
@@ -547,44 +634,70 @@ class _Writer:
             if with_days:
                 row.append(self.days_text(item.days))
             if with_interest:
-                row.append(grouped(item.interest, cur))
-            row.append(grouped(item.open, cur))
+                row.append(self.money(item.interest))
+            row.append(self.money(item.open))
             rows.append(row)
         footer: list[tuple[str, str, bool]] = []
         extras = letter.interest or letter.fee or letter.unapplied
         if extras:
             key = "subtotal_overdue" if letter.overdue else "subtotal_due"
-            footer.append((w[key], grouped(letter.principal, cur), False))
+            footer.append((w[key], self.money(letter.principal), False))
         if letter.interest:
+            rate = percent(letter.interest_rate, self.lang)
             footer.append(
                 (
-                    w["interest_line"].format(rate=percent(letter.interest_rate)),
-                    grouped(letter.interest, cur),
+                    w["interest_line"].format(rate=rate),
+                    self.money(letter.interest),
                     False,
                 )
             )
         if letter.fee:
-            footer.append((w["fee"], grouped(letter.fee, cur), False))
+            footer.append((w["fee"], self.money(letter.fee), False))
         if letter.unapplied:
-            footer.append((w["unapplied"], "-" + grouped(letter.unapplied, cur), False))
-        footer.append((w["total"], grouped(letter.total, cur), True))
+            footer.append((w["unapplied"], self.money(-letter.unapplied), False))
+        footer.append((w["total"], self.money(letter.total), True))
         return self.table(headings, rows, right, footer)
+
+    def paid_late_table(self) -> Any:
+        """The items paid after their due date whose late interest the letter
+        charges (`dunning.interest_on_paid_late`), with their total."""
+        letter, w = self.letter, self.words
+        headings = [
+            w["invoice"],
+            w["due"],
+            w["paid"],
+            w["days_late"],
+            self.with_currency(w["interest"]),
+        ]
+        rows = [
+            [
+                self.item_label(i),
+                i.due.isoformat(),
+                i.paid.isoformat() if i.paid else "",
+                letter_whole(i.days, self.lang),
+                self.money(i.interest),
+            ]
+            for i in letter.paid_late
+        ]
+        total = sum((i.interest for i in letter.paid_late), Decimal(0))
+        footer = [(w["interest"], self.money(total), False)]
+        return self.table(headings, rows, [False, False, False, True, True], footer)
 
     def dispute_table(self) -> Any:
         """The items in dispute (listed, never demanded)."""
-        letter, w, cur = self.letter, self.words, self.letter.currency
+        letter, w = self.letter, self.words
         headings = [
             w["invoice"],
             w["date"],
             w["due"],
-            f"{w['open']} ({cur})" if self.lang == "en" else f"{w['open']}（{cur}）",
+            self.with_currency(w["open"]),
         ]
         rows = [
             [
                 self.item_label(i),
                 i.date.isoformat(),
                 i.due.isoformat(),
-                grouped(i.open, cur),
+                self.money(i.open),
             ]
             for i in letter.disputed
         ]
@@ -614,8 +727,9 @@ def letter_context(letter: Letter, settings: Settings, fmt: str) -> dict[str, An
     `promise_on_record` (a promise to pay or a collection plan is recorded:
     never write "no proposal to pay"), `first_notice` (no earlier letter) —
     and the helpers `lines(...)`, `strong(text)`, `heading(text)`,
-    `demand_table()`, `dispute_table()`; the filter `paragraphs` lays out a
-    block's text.
+    `demand_table()`, `dispute_table()`, `paid_late_table()` (items paid
+    late whose interest the letter charges, `letter.paid_late`); the filter
+    `paragraphs` lays out a block's text.
     """
     from arledger.mail import title
 
@@ -634,15 +748,16 @@ def letter_context(letter: Letter, settings: Settings, fmt: str) -> dict[str, An
         "lang": letter.language,
         "title": title(letter.level, letter.language),
         "contact_name": contact_name(letter.contact),
-        "amount": f"{letter.currency} {grouped(letter.total, letter.currency)}",
+        "amount": letter_amount(letter.total, letter.currency, letter.language),
         "n_items": len(letter.items),
-        "rate": percent(letter.interest_rate),
+        "rate": percent(letter.interest_rate, letter.language),
         "total_capital": zh_capital(letter.total, letter.currency),
         "lines": writer.lines,
         "strong": writer.strong,
         "heading": writer.heading,
         "demand_table": writer.demand_table,
         "dispute_table": writer.dispute_table,
+        "paid_late_table": writer.paid_late_table,
         "_writer": writer,
     }
 
@@ -666,9 +781,40 @@ def letter_environment(ledger_root: Path | None, fmt: str) -> jinja2.Environment
     def paragraphs(context: Any, text: Any) -> Any:
         return context["_writer"].paragraphs(text)
 
+    # By the letter's locale (Babel): `date` (31 October 2026, 2026年10月31日),
+    # `money(currency)` (16,668.90), `amount(currency)` (USD 16,668.90),
+    # `number` (1,200), `percent` (8.00%).
+    @jinja2.pass_context
+    def date_filter(context: Any, day: date | None) -> str:
+        return letter_date(day, context["lang"])
+
+    @jinja2.pass_context
+    def money(
+        context: Any, amount: Decimal, currency: str, grouping: bool = True
+    ) -> str:
+        if not grouping:
+            return plain(amount, currency)
+        return letter_number(amount, currency, context["lang"])
+
+    @jinja2.pass_context
+    def amount(context: Any, value: Decimal, currency: str) -> str:
+        return letter_amount(value, currency, context["lang"])
+
+    @jinja2.pass_context
+    def number(context: Any, value: int) -> str:
+        return letter_whole(value, context["lang"])
+
+    @jinja2.pass_context
+    def percent_filter(context: Any, rate: Decimal) -> str:
+        return percent(rate, context["lang"])
+
     env.filters["paragraphs"] = paragraphs
+    env.filters["date"] = date_filter
+    env.filters["money"] = money
+    env.filters["amount"] = amount
+    env.filters["number"] = number
     env.filters["long_date"] = long_date
-    env.filters["percent"] = percent
+    env.filters["percent"] = percent_filter
     env.filters["zh_capital"] = zh_capital
     return env
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from arledger.errors import ArledgerError
-from arledger.money import grouped, plain
+from arledger.money import plain
 
 if TYPE_CHECKING:
     import smtplib
@@ -89,8 +89,10 @@ def subject(letter: Letter, company_name: str | None) -> str:
     `Overdue notice: USD 16,668.90 past due — Bayview Trading Co.`,
     `催款函：逾期款项 USD 53,661.15（Bayview Trading Co.）`.
     """
+    from arledger.letters import letter_amount
+
     head = title(letter.level, letter.language)
-    amount = f"{letter.currency} {grouped(letter.total, letter.currency)}"
+    amount = letter_amount(letter.total, letter.currency, letter.language)
     if letter.language == "zh":
         what = "逾期款项" if letter.overdue else "即将到期款项"
         text = f"{head}：{what} {amount}"

@@ -382,7 +382,10 @@ def ids_in(text: str, known: dict[str, Any], longest: int = 5) -> list[str]:
 
 @dataclass
 class _OpenInvoice:
-    id: str
+    """An invoice with a schedule, its open instalments summed (an invoice
+    without one is its settled `Item`, which has the same fields)."""
+
+    invoice: str
     customer: str
     currency: str
     due: date
@@ -451,30 +454,44 @@ class _Books:
                 self._full = (whole, settlement(whole))
             whole, settled = self._full
             on_day = settled if day == settled.as_of else rewind(settled, whole, day)
-            invoices: dict[str, _OpenInvoice] = {}
-            for item in on_day.open_items():
-                known = invoices.get(item.invoice)
-                if known is None:
-                    invoices[item.invoice] = _OpenInvoice(
-                        item.invoice, item.customer, item.currency, item.due, item.open
-                    )
-                else:
-                    known.open += item.open
-                    known.due = min(known.due, item.due)
-            found = self._open[day] = _Open(invoices)
+            found = self._open[day] = _Open(on_day.items)
         return found
 
 
 class _Open:
-    """The open invoices of one day, indexed by customer and by amount."""
+    """The open invoices of one day, indexed by customer and by open amount:
+    an invoice without a schedule is its settled item (`settle.Item` has the
+    fields of `_OpenInvoice`); one with a schedule sums its open instalments,
+    its due date the earliest."""
 
-    def __init__(self, invoices: dict[str, _OpenInvoice]) -> None:
+    def __init__(self, items: Iterable[Any]) -> None:
+        invoices: dict[str, Any] = {}
+        by_customer: dict[str, list[Any]] = {}
+        by_amount: dict[Decimal, list[str]] = {}
+        scheduled: list[_OpenInvoice] = []
+        for item in items:
+            if not item.open:
+                continue
+            if item.instalment is None:  # the invoice's only item
+                invoices[item.invoice] = item
+                by_customer.setdefault(item.customer, []).append(item)
+                by_amount.setdefault(item.open, []).append(item.invoice)
+                continue
+            known = invoices.get(item.invoice)
+            if known is None:
+                invoices[item.invoice] = known = _OpenInvoice(
+                    item.invoice, item.customer, item.currency, item.due, item.open
+                )
+                by_customer.setdefault(item.customer, []).append(known)
+                scheduled.append(known)
+            else:
+                known.open += item.open
+                known.due = min(known.due, item.due)
+        for known in scheduled:  # summed now
+            by_amount.setdefault(known.open, []).append(known.invoice)
         self.invoices = invoices
-        self.by_customer: dict[str, list[_OpenInvoice]] = {}
-        self.by_amount: dict[Decimal, list[str]] = {}
-        for invoice in invoices.values():
-            self.by_customer.setdefault(invoice.customer, []).append(invoice)
-            self.by_amount.setdefault(invoice.open, []).append(invoice.id)
+        self.by_customer = by_customer
+        self.by_amount = by_amount
 
 
 # ---------------------------------------------------------------- matching
@@ -483,10 +500,10 @@ class _Open:
 def _subsets(items: list[_OpenInvoice], amount: Decimal, opens: dict[str, Decimal]):
     """The sets of at most MAX_SUBSET items adding up to `amount`: up to two
     (two mean none is chosen), or None when the search was cut short."""
-    pool = sorted(items, key=lambda i: (i.due, i.id))[:SUBSET_ITEMS]
-    pool = [i for i in pool if 0 < opens[i.id] <= amount]
-    pool.sort(key=lambda i: -opens[i.id])
-    values = [opens[i.id] for i in pool]
+    pool = sorted(items, key=lambda i: (i.due, i.invoice))[:SUBSET_ITEMS]
+    pool = [i for i in pool if 0 < opens[i.invoice] <= amount]
+    pool.sort(key=lambda i: -opens[i.invoice])
+    values = [opens[i.invoice] for i in pool]
     suffix = [Decimal(0)] * (len(values) + 1)
     for k in range(len(values) - 1, -1, -1):
         suffix[k] = suffix[k + 1] + values[k]
@@ -524,11 +541,11 @@ def _subsets(items: list[_OpenInvoice], amount: Decimal, opens: dict[str, Decima
 def _oldest_first(invoices: list[_OpenInvoice], amount: Decimal, opens):
     allocations: dict[str, Decimal] = {}
     left = amount
-    for invoice in sorted(invoices, key=lambda i: (i.due, i.id)):
+    for invoice in sorted(invoices, key=lambda i: (i.due, i.invoice)):
         if left <= 0:
             break
-        take = min(left, opens[invoice.id])
-        allocations[invoice.id] = take
+        take = min(left, opens[invoice.invoice])
+        allocations[invoice.invoice] = take
         left -= take
     return allocations
 
@@ -539,8 +556,11 @@ class Matcher:
         self.used: dict[str, Decimal] = {}  # taken by earlier matched lines
         # the folded names, and their words sorted, for rapidfuzz
         self._choices: tuple[list[str], list[str]] | None = None
-        # per day seen (by id): the day and its invoices by what is left of them
+        # per day seen (by id): the day, and its invoices that matched lines
+        # have paid part of, by what is left of them
         self._left: dict[int, tuple[_Open, dict[Decimal, set[str]]]] = {}
+        # fuzzy name matches by folded payer: a payer name recurs in a statement
+        self._fuzzy_found: dict[str, tuple[str | None, str]] = {}
 
     def _customer(self, line: Line) -> tuple[str | None, str, bool]:
         """(customer, reason, certain) by account, exact name; fuzzy is apart."""
@@ -561,12 +581,20 @@ class Matcher:
     def _fuzzy(self, line: Line) -> tuple[str | None, str]:
         if not line.payer:
             return None, ""
-        from rapidfuzz import fuzz, process
-
-        books = self.books
         folded = fold(line.payer)
         if not folded:
             return None, ""
+        found = self._fuzzy_found.get(folded)
+        if found is None:
+            found = self._fuzzy_found[folded] = self._fuzzy_name(folded)
+        return found
+
+    def _fuzzy_name(self, folded: str) -> tuple[str | None, str]:
+        """The one customer whose name or alias is close to a folded payer name,
+        clearly closer than any other (rapidfuzz), and the reason."""
+        from rapidfuzz import fuzz, process
+
+        books = self.books
         if self._choices is None:
             # token_sort_ratio is the ratio of the words sorted: the names' words
             # are sorted once here, not for every line.
@@ -627,28 +655,28 @@ class Matcher:
             return self._by_amount_alone(line, day)
         used = self.used
         opens = {
-            v.id: v.open - used.get(v.id, Decimal(0))
+            v.invoice: v.open - used.get(v.invoice, Decimal(0))
             for v in day.by_customer.get(customer, ())
             if currency is None or v.currency == currency
         }
         mine = [day.invoices[k] for k, v in opens.items() if v > 0]
-        named = [inv for inv in mine if inv.id in named_all]
+        named = [inv for inv in mine if inv.invoice in named_all]
         allocations: dict[str, Decimal] = {}
         how = ""
         if named:
             allocations = _oldest_first(named, line.amount, opens)
-            how = f"invoice id in text ({', '.join(i.id for i in named)})"
+            how = f"invoice id in text ({', '.join(i.invoice for i in named)})"
         else:
-            exact = [inv for inv in mine if opens[inv.id] == line.amount]
+            exact = [inv for inv in mine if opens[inv.invoice] == line.amount]
             if len(exact) == 1:
-                allocations = {exact[0].id: line.amount}
-                how = f"amount = {exact[0].id}"
+                allocations = {exact[0].invoice: line.amount}
+                how = f"amount = {exact[0].invoice}"
             elif len(exact) > 1:
                 how = f"{len(exact)} open items of {line.amount}: which one?"
             else:
                 sets = _subsets(mine, line.amount, opens)
                 if sets is not None and len(sets) == 1:
-                    allocations = {i.id: opens[i.id] for i in sets[0]}
+                    allocations = {i.invoice: opens[i.invoice] for i in sets[0]}
                     how = f"amounts of {' + '.join(allocations)} = {line.amount}"
                 elif sets:
                     how = f"several sets of open items add up to {line.amount}"
@@ -668,16 +696,16 @@ class Matcher:
     def _by_amount_alone(self, line: Line, day: _Open) -> Result:
         exact = sorted(
             k
-            for k in self._left_on(day).get(line.amount, ())
+            for k in self._left_on(day, line.amount)
             if line.currency is None or day.invoices[k].currency == line.currency
         )
         if len(exact) == 1:
             invoice = day.invoices[exact[0]]
             return Result(
                 line, "suggested",
-                f"amount = {invoice.id} (the only open item of {line.amount}); "
+                f"amount = {invoice.invoice} (the only open item of {line.amount}); "
                 + (f"payer {line.payer!r} not known" if line.payer else "no payer"),
-                invoice.customer, {invoice.id: line.amount},
+                invoice.customer, {invoice.invoice: line.amount},
             )  # fmt: skip
         payer = f"payer {line.payer!r} not known" if line.payer else "no payer"
         if exact:
@@ -685,28 +713,38 @@ class Matcher:
                           f"of {line.amount}")  # fmt: skip
         return Result(line, "unmatched", f"{payer}; no open item of {line.amount}")
 
-    def _left_on(self, day: _Open) -> dict[Decimal, set[str]]:
-        """The day's open invoices by what is left of them after the lines
-        matched so far (open − used), kept up to date by `_use`."""
+    def _left_on(self, day: _Open, amount: Decimal) -> set[str]:
+        """The day's open invoices of which `amount` is left after the lines
+        matched so far (open − used): the untouched ones by their open amount,
+        the others from a small index that `_use` keeps up to date."""
+        used = self.used
+        found = {k for k in day.by_amount.get(amount, ()) if k not in used}
+        return found | self._used_on(day).get(amount, set())
+
+    def _used_on(self, day: _Open) -> dict[Decimal, set[str]]:
+        """The day's invoices that matched lines have paid part of, by what
+        is left of them."""
         found = self._left.get(id(day))
         if found is None:
-            used = self.used
             index: dict[Decimal, set[str]] = {}
-            for k, invoice in day.invoices.items():
-                index.setdefault(invoice.open - used.get(k, Decimal(0)), set()).add(k)
+            for k, amount in self.used.items():
+                known = day.invoices.get(k)
+                if known is not None:
+                    index.setdefault(known.open - amount, set()).add(k)
             found = self._left[id(day)] = (day, index)
         return found[1]
 
     def _use(self, allocations: dict[str, Decimal]) -> None:
         for invoice, amount in allocations.items():
-            before = self.used.get(invoice, Decimal(0))
-            self.used[invoice] = before + amount
+            before = self.used.get(invoice)
+            self.used[invoice] = (before or Decimal(0)) + amount
             for day, index in self._left.values():
                 known = day.invoices.get(invoice)
                 if known is not None:
-                    left = known.open - before
-                    index.get(left, set()).discard(invoice)
-                    index.setdefault(left - amount, set()).add(invoice)
+                    if before is not None:
+                        index.get(known.open - before, set()).discard(invoice)
+                    left = known.open - (before or Decimal(0)) - amount
+                    index.setdefault(left, set()).add(invoice)
 
 
 def _sorted_words(text: str) -> str:

@@ -76,6 +76,12 @@ def grouped(amount: Decimal, currency: str) -> str:
     return f"{_display(amount, currency):,f}"
 
 
+def shown(amount: Decimal, currency: str) -> Decimal:
+    """The amount as every table shows it: rounded to the currency's minor
+    unit, never -0.00 (for writers that format it themselves: letters)."""
+    return _display(amount, currency)
+
+
 def _display(amount: Decimal, currency: str) -> Decimal:
     rounded = quantize(amount, currency)
     return rounded if rounded else abs(rounded)  # never print "-0.00"

@@ -4,10 +4,10 @@
 `build` lays them out as xlsx (pure: results in, bytes out). openpyxl is imported
 inside functions only, so no other command pays for it (STYLE §9).
 
-Sheets: Summary, Aging, Open items, Overdue, Collection, Risk, Forecast, Trend,
-Allowance, Movement (in `--language zh`: 汇总, 账龄, 未清明细, 逾期, 回款, 风险,
-回款预测, 趋势, 坏账准备, 账龄变动); the last two compare with an earlier date, by
-default the month end before the as-of date. Currencies
+Sheets: Summary, Aging, Open items, Overdue, Worklist, Collection, Risk, Forecast,
+Trend, Allowance, Movement (in `--language zh`: 汇总, 账龄, 未清明细, 逾期, 催收任务,
+回款, 风险, 回款预测, 趋势, 坏账准备, 账龄变动); the last two compare with an earlier
+date, by default the month end before the as-of date. Currencies
 never mix (SPEC §2): the item lists (Open items, Overdue), which may hold 100 000
 rows, get one sheet per currency when there are several; every other sheet holds
 a block per currency. Amounts are numbers with the currency's number format,
@@ -56,6 +56,8 @@ from arledger.render.xlsx import (
 
 if TYPE_CHECKING:
     from arledger.ledger import LedgerView
+    from arledger.mail import LogEntry
+    from arledger.report import Report
     from arledger.reports.aging import AgingResult, Basis, CurrencyAging
     from arledger.reports.allowance import AllowanceResult
     from arledger.reports.collection import CollectionResult, CurrencyCollection
@@ -119,6 +121,9 @@ class WorkbookData:
     # movement.
     allowance: AllowanceResult | None = None
     movement: MovementResult | None = None
+    # `dunning --worklist`'s report (the day's calls and visits); None when no
+    # dunning level is a task
+    worklist: Report | None = None
 
 
 def trend_dates(as_of: date, count: int = TREND_MONTHS) -> tuple[date, ...]:
@@ -180,7 +185,11 @@ def trend_point(
     return TrendPoint(label, as_of, tuple(sections))
 
 
-def gather(view: LedgerView, compare_to: date | None = None) -> WorkbookData:
+def gather(
+    view: LedgerView,
+    compare_to: date | None = None,
+    sent: Sequence[LogEntry] = (),
+) -> WorkbookData:
     """Compute every report of the workbook from one view.
 
     Aging, open items, overdue, risk and forecast are as of the view's date;
@@ -193,6 +202,8 @@ def gather(view: LedgerView, compare_to: date | None = None) -> WorkbookData:
         view: the ledger as of the report date, with the command's filters.
         compare_to: an earlier date (default: the end of the month before the
             view's date).
+        sent: the dunning sent log's entries, for the worklist (the day's
+            tasks, as `dunning --worklist` lists them).
     """
     from arledger.dates import previous_month_end
     from arledger.reports import (
@@ -265,7 +276,21 @@ def gather(view: LedgerView, compare_to: date | None = None) -> WorkbookData:
             basis=aged.basis,
             limits=aged.limits,
         ),
+        worklist=_worklist(view, settlement, sent),
     )
+
+
+def _worklist(
+    view: LedgerView, settlement: Settlement, sent: Sequence[LogEntry]
+) -> Report | None:
+    """The `dunning --worklist` report, or None when no dunning level is a
+    task (then nobody can be on it, and dunning is not worked out)."""
+    if all(level.action == "letter" for level in view.settings.dunning.levels):
+        return None
+    from arledger.reports import dunning
+
+    result = dunning.compute(view, settlement, sent=sent)
+    return dunning.worklist(result, view, settlement)
 
 
 # ---------------------------------------------------------------- words
@@ -281,6 +306,26 @@ LABELS: dict[str, dict[str, str]] = {
         "sheet.risk": "Risk",
         "sheet.forecast": "Forecast",
         "sheet.trend": "Trend",
+        "sheet.worklist": "Worklist",
+        "title.worklist": "Dunning worklist as of {as_of}: the day's tasks by owner",
+        "no_tasks": "No tasks: no customer is at a dunning level that is a call, "
+        "a visit, an agency or a legal step.",
+        "task": "Task",
+        "owed": "Owed",
+        "since": "Due since",
+        "status": "Status",
+        "task.call": "call",
+        "task.visit": "visit",
+        "task.agency": "agency",
+        "task.legal": "legal",
+        "status.todo": "to do",
+        "status.done": "done {date}",
+        "channel.phone": "phone",
+        "channel.email": "e-mail",
+        "channel.letter": "letter",
+        "channel.visit": "visit",
+        "channel.legal": "legal",
+        "channel.other": "other",
         # sheet headings
         "title.summary": "Accounts receivable as of {as_of}",
         "title.aging": "Aging as of {as_of}",
@@ -429,6 +474,26 @@ LABELS: dict[str, dict[str, str]] = {
         "sheet.risk": "风险",
         "sheet.forecast": "回款预测",
         "sheet.trend": "趋势",
+        "sheet.worklist": "催收任务",
+        "title.worklist": "催收任务（截至 {as_of}，按负责人）",
+        "no_tasks": "今日无催收任务：没有客户处于电话、上门、委托催收或"
+        "法律途径等催收级别。",
+        "task": "任务",
+        "owed": "欠款金额",
+        "since": "最早到期日",
+        "status": "状态",
+        "task.call": "电话催收",
+        "task.visit": "上门拜访",
+        "task.agency": "委托催收",
+        "task.legal": "法律途径",
+        "status.todo": "待办",
+        "status.done": "已完成 {date}",
+        "channel.phone": "电话",
+        "channel.email": "邮件",
+        "channel.letter": "信函",
+        "channel.visit": "上门",
+        "channel.legal": "法律",
+        "channel.other": "其他",
         "title.summary": "应收账款汇总（截至 {as_of}）",
         "title.aging": "账龄分析（截至 {as_of}）",
         "title.open_items": "未清明细（截至 {as_of}）",
@@ -1374,6 +1439,7 @@ def build(data: WorkbookData, language: str = "en") -> bytes:
     _aging_sheet(book, anchors)
     _open_items_sheets(book)
     _overdue_sheets(book, anchors)
+    _worklist_sheet(book)
     _collection_sheet(book, anchors)
     _risk_sheet(book)
     _forecast_sheet(book)
@@ -1948,6 +2014,83 @@ def _overdue_sheets(
         words("no_overdue"),
         anchors,
         "overdue_total",
+    )
+
+
+# -- Worklist
+
+
+def _worklist_sheet(book: _Book) -> None:
+    """The day's dunning tasks (`dunning --worklist`, the same report): whom to
+    call or visit, how to reach them, what is owed and since when, the last
+    contact and the promise to watch, and whether the step is done."""
+    data, words = book.data, book.words
+    columns = [
+        Col("owner", words("owner"), wrap=OWNER_WIDTH),
+        Col("task", words("task")),
+        Col("customer", words("customer")),
+        Col("name", words("name"), wrap=NAME_WIDTH),
+        Col("contact", words("contact"), wrap=CONTACT_WIDTH),
+        Col("open", words("owed"), "money", True),
+        Col("since", words("since"), "date"),
+        Col("days", words("days"), "int"),
+        Col("last_contact", words("last_contact"), "date"),
+        Col("channel", words("channel")),
+        Col("promise", words("promise")),
+        Col("promise_date", words("promise_date"), "date"),
+        Col("promise_amount", words("promise_amount"), "money"),
+        Col("status", words("status")),
+    ]
+
+    def word(prefix: str, value: Any) -> Any:
+        return words(f"{prefix}.{value}") if value is not None else None
+
+    def status(text: str) -> str:
+        # the report's `to do` / `done DATE`, in the workbook's language
+        if text.startswith("done "):
+            return words("status.done", date=text.removeprefix("done "))
+        return words("status.todo")
+
+    def rows(section: Any) -> Iterator[tuple[Any, ...]]:
+        for row in section.rows:
+            yield (
+                row["owner"],
+                word("task", row["task"]),
+                row["customer"],
+                row["name"],
+                row["contact"],
+                row["amount"],
+                row["since"],
+                row["days"],
+                row["last_contact"],
+                word("channel", row["channel"]),
+                word("promise", row["promise"]),
+                row["promise_date"],
+                row["promise_amount"],
+                status(row["status"]),
+            )
+
+    report = data.worklist
+    sections = [
+        ListSection(
+            section.currency,
+            len(section.rows),
+            rows(section),
+            list(rows(section))[:500],
+            section.totals["amount"],
+        )
+        for section in (report.sections if report is not None else ())
+        if section.rows
+    ]
+    _list_sheet(
+        book,
+        "worklist",
+        words("title.worklist", as_of=data.as_of.isoformat()),
+        sections,
+        columns,
+        "days",
+        ("days", "open"),
+        words("no_tasks"),
     )
 
 

@@ -29,10 +29,10 @@ AS_OF = "2026-10-31"
 CENT = Decimal("0.01")
 MONEY = "#,##0.00_0;[Red]-#,##0.00_0"
 SHEETS_EN = ["Summary", "Aging", "Open items EUR", "Open items USD", "Overdue",
-             "Collection", "Risk", "Forecast", "Trend", "Allowance",
+             "Worklist", "Collection", "Risk", "Forecast", "Trend", "Allowance",
              "Movement"]  # fmt: skip
-SHEETS_ZH = ["汇总", "账龄", "未清明细 EUR", "未清明细 USD", "逾期", "回款", "风险",
-             "回款预测", "趋势", "坏账准备", "账龄变动"]  # fmt: skip
+SHEETS_ZH = ["汇总", "账龄", "未清明细 EUR", "未清明细 USD", "逾期", "催收任务", "回款",
+             "风险", "回款预测", "趋势", "坏账准备", "账龄变动"]  # fmt: skip
 
 
 def load_workbook(path: Path, **options):
@@ -147,8 +147,8 @@ def test_language_defaults_to_the_settings(tmp_path):
 def test_one_currency_gets_plain_sheet_names(tmp_path):
     book = load_workbook(export(tmp_path / "usd.xlsx", "--currency", "usd"))
     assert book.sheetnames == ["Summary", "Aging", "Open items", "Overdue",
-                               "Collection", "Risk", "Forecast", "Trend",
-                               "Allowance", "Movement"]  # fmt: skip
+                               "Worklist", "Collection", "Risk", "Forecast",
+                               "Trend", "Allowance", "Movement"]  # fmt: skip
     assert list(blocks(book["Aging"])) == ["USD"]
     # One block: header frozen (with the customer columns) and filtered.
     aging = book["Aging"]
@@ -454,8 +454,8 @@ def test_empty_ledger(tmp_path, ledger_dir):
     path = ledger_dir(customers="- {id: C1, name: Nobody}\n")
     book = load_workbook(export(tmp_path / "empty.xlsx", ledger=str(path)))
     assert book.sheetnames == ["Summary", "Aging", "Open items", "Overdue",
-                               "Collection", "Risk", "Forecast", "Trend",
-                               "Allowance", "Movement"]  # fmt: skip
+                               "Worklist", "Collection", "Risk", "Forecast",
+                               "Trend", "Allowance", "Movement"]  # fmt: skip
     assert book["Open items"]["A4"].value == "Nothing to report."
 
 
@@ -605,3 +605,23 @@ def test_libreoffice_recalculates_the_same_totals(demo, tmp_path):
                         ws.title, cell.coordinate, cell.value)  # fmt: skip
                     compared += 1
     assert compared > 100
+
+
+def test_a_damaged_sent_log_stops_the_export_at_its_line(tmp_path):
+    """The Worklist sheet reads the sent log as `dunning` does: a line it
+    cannot read is an error there too (exit 2, FILE:LINE, no file)."""
+    ledger = tmp_path / "demo"
+    shutil.copytree(DEMO, ledger)
+    (ledger / "dunning-log.csv").write_text(
+        "date,customer,level,currency,amount,message_id\n"
+        "2026-10-05,ACME,first,USD,not-a-number,<a@x>\n",
+        encoding="utf-8",
+    )
+    target = tmp_path / "book.xlsx"
+    result = CliRunner().invoke(
+        app, ["export", str(target), "--ledger", str(ledger), "--as-of", "2026-10-31"]
+    )
+    assert result.exit_code == 2
+    assert "dunning-log.csv:2:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not target.exists()

@@ -331,3 +331,43 @@ def test_bad_statement_exits_2_without_traceback(tmp_path):
     result = run("match", csv, "--ledger", root)
     assert result.exit_code == 2
     assert "needs --rules with `kind: bank`" in result.output
+
+
+def test_an_invoice_with_a_schedule_is_matched_by_its_open_instalments(tmp_path):
+    """Open invoices are whole invoices: the open instalments of INV-9 (600.00
+    and 400.00, the first 100.00 already paid) sum to 900.00, due at the
+    earliest; a credit of 900.00 pays it, by amount and by id."""
+    root = write_ledger(
+        tmp_path / "books",
+        settings="currency: EUR\n",
+        customers="- {id: ACME, name: Acme Trading Ltd}\n"
+        "- {id: VOGT, name: Brennerei Vogt GmbH}\n",
+        invoices="""\
+        - {id: INV-9, customer: ACME, date: 2026-09-01, amount: 1000.00,
+           schedule: [{due: 2026-09-30, amount: 600.00},
+                      {due: 2026-10-31, amount: 400.00}]}
+        - {id: INV-10, customer: VOGT, date: 2026-09-01, amount: 900.00}
+        """,
+        payments="- {customer: ACME, date: 2026-09-20, amount: 100.00, invoice: INV-9}\n",
+    )
+    ledger = load(root)
+    lines = [
+        Line("s", n, date(2026, 10, 15), Decimal("900.00"), "EUR", payer, "",
+             f"B{n}", text)
+        for n, (payer, text) in enumerate(
+            [("Acme Trading Ltd", ""), ("Someone", "INV-9"), ("", "")], 1
+        )
+    ]  # fmt: skip
+    first, second, third = match_lines(ledger, lines)
+    assert (first.status, first.allocations) == (
+        "matched",
+        {"INV-9": Decimal("900.00")},
+    )
+    assert first.reason.endswith("amount = INV-9")
+    # the first line used it up: the second names it, with nothing left
+    assert second.status == "unmatched"
+    # two open items of 900.00 in the ledger (INV-9's sum, INV-10) before the
+    # first line; after it, INV-10 alone
+    assert third.status == "suggested" and third.allocations == {
+        "INV-10": Decimal("900.00")
+    }

@@ -44,9 +44,10 @@ SPANNING = {  # sheets the demo prints on two pages or more, and a header label
 TABLES = {  # sheets whose header row repeats, and its first label
     "en": {"Aging": "Customer", "Overdue": "Customer", "Risk": "Customer",
            "Open items USD": "Customer", "Forecast": "Period", "Trend": "Month",
-           "Allowance": "Customer", "Movement": "Customer"},
+           "Allowance": "Customer", "Movement": "Customer", "Worklist": "Owner"},
     "zh": {"账龄": "客户", "逾期": "客户", "风险": "客户", "未清明细 USD": "客户",
-           "回款预测": "期间", "趋势": "月份", "坏账准备": "客户", "账龄变动": "客户"},
+           "回款预测": "期间", "趋势": "月份", "坏账准备": "客户", "账龄变动": "客户",
+           "催收任务": "负责人"},
 }  # fmt: skip
 NUMBER = re.compile(r"^-?[\d,]*\d(\.\d+)?%?$")  # as a cell shows one
 # A number with text glued to its end: "3,713.65Li", "3★", "0.00B".
@@ -68,14 +69,37 @@ def load_workbook(path: Path):
     return load(path)
 
 
-def chinese_demo(directory: Path) -> Path:
-    """A copy of the demo ledger whose settings say `language: zh`."""
+# Dunning levels that are tasks, the level from days alone: the demo's
+# workbook then has a worklist to print (the demo itself has letters only).
+TASK_LEVELS = """dunning:
+  escalation: days
+  levels:
+    - {name: reminder, days: -3}
+    - {name: first, days: 1}
+    - {name: call, days: 15, action: call}
+    - {name: visit, days: 30, action: visit}
+    - {name: legal, days: 60, action: legal}
+"""
+
+
+def task_demo(directory: Path, language: str = "en") -> Path:
+    """A copy of the demo ledger whose settings say `language: LANGUAGE` and
+    whose dunning levels past `first` are tasks (a call, a visit, a legal
+    step), so that its workbook's worklist sheet has rows."""
     shutil.copytree(DEMO, directory)  # the demo is a link: copy what it points at
     settings = directory / "arledger.yaml"
     text = settings.read_text(encoding="utf-8")
-    settings.write_text(re.sub(r"(?m)^language: en$", "language: zh", text))
-    assert "language: zh" in settings.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^language: en$", f"language: {language}", text)
+    text = re.sub(r"dunning:\n  levels:\n(    - .*\n)+", TASK_LEVELS, text)
+    settings.write_text(text, encoding="utf-8")
+    assert f"language: {language}" in text and "action: call" in text
     return directory
+
+
+def chinese_demo(directory: Path) -> Path:
+    """A copy of the demo ledger whose settings say `language: zh`, with the
+    task levels of `task_demo`."""
+    return task_demo(directory, "zh")
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +107,7 @@ def books(tmp_path_factory):
     """The demo workbook in English and in Chinese (openpyxl, as written)."""
     work = tmp_path_factory.mktemp("books")
     return {
-        "en": load_workbook(export(work / "en.xlsx")),
+        "en": load_workbook(export(work / "en.xlsx", task_demo(work / "en"))),
         "zh": load_workbook(export(work / "zh.xlsx", chinese_demo(work / "zh"))),
     }
 
@@ -351,7 +375,7 @@ def printed(tools, tmp_path_factory) -> dict[str, list[Page]]:
     (and, as "en.xlsx" and "zh.xlsx", the workbooks' texts)."""
     work = tmp_path_factory.mktemp("print")
     files = [
-        export(work / "en.xlsx"),
+        export(work / "en.xlsx", task_demo(work / "en")),
         export(work / "zh.xlsx", chinese_demo(work / "zh")),
         _calibration(work / "calibration.xlsx"),
     ]
@@ -455,3 +479,35 @@ def test_customer_names_print_whole(printed):
                 assert part in joined, customer.name  # may break between characters
             else:
                 assert part in words, (customer.name, part)
+
+
+def test_the_worklist_sheet_is_the_worklist_report(books, tmp_path):
+    """The Worklist sheet shows `dunning --worklist`'s rows: one report, two
+    renderings; in Chinese its words are Chinese."""
+    import json
+
+    ledger = task_demo(tmp_path / "demo")
+    result = CliRunner().invoke(
+        app,
+        ["dunning", "--worklist", "--ledger", str(ledger), "--as-of", AS_OF,
+         "-f", "json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (section,) = json.loads(result.stdout)["sections"]
+    expected = [(r["customer"], r["task"], float(r["amount"])) for r in section["rows"]]
+    assert len(expected) >= 3
+    ws = books["en"]["Worklist"]
+    assert [c.value for c in ws[5]][:6] == [
+        "Owner", "Task", "Customer", "Name", "Contact", "Owed"]  # fmt: skip
+    shown = [(r[2], r[1], r[5]) for r in ws.iter_rows(min_row=6, values_only=True)]
+    assert shown[:-1] == expected
+    assert shown[-1][0] is None and str(shown[-1][2]).startswith("=SUM(")
+    zh = books["zh"]["催收任务"]
+    tasks = {r[1] for r in zh.iter_rows(min_row=6, values_only=True)} - {None}
+    assert tasks <= {"电话催收", "上门拜访", "委托催收", "法律途径"} and tasks
+
+
+def test_a_ledger_without_task_levels_has_an_empty_worklist_sheet(tmp_path):
+    book = load_workbook(export(tmp_path / "demo.xlsx"))
+    ws = book["Worklist"]
+    assert ws["A4"].value.startswith("No tasks")

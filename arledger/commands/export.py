@@ -60,14 +60,15 @@ def export(
 ) -> None:
     """The month-end workbook for management: every report in one Excel file.
 
-    Sheets: Summary, Aging, Open items, Overdue, Collection (the month of
-    --as-of, by owner), Risk, Forecast (13 weeks), Trend (month-end aging
-    for the last 12 months), Allowance and Movement (the bad-debt allowance
-    and the aging movement since --compare-to, by default the end of the
-    month before --as-of's), a block or a sheet per currency. Totals are
+    Sheets: Summary, Aging, Open items, Overdue, Worklist (the day's dunning
+    tasks, as `dunning --worklist`), Collection (the month of --as-of, by
+    owner), Risk, Forecast (13 weeks), Trend (month-end aging for the last
+    12 months), Allowance and Movement (the bad-debt allowance and the aging
+    movement since --compare-to, by default the end of the month before
+    --as-of's), a block or a sheet per currency. Totals are
     formulas, amounts numbers in the currency's format.
     """
-    from arledger import workbook
+    from arledger import mail, workbook
     from arledger.fileio import write_output
 
     if file.suffix.lower() != ".xlsx":
@@ -81,7 +82,9 @@ def export(
         raise OutputExists(f"{file} exists; use --force to replace it")
     loaded = load_ledger(ledger)
     view = make_view(loaded, as_of, customer, owner, currency, key_accounts)
-    data = workbook.gather(view, since)
+    # The worklist's history: the letters on record (SPEC §2).
+    sent = mail.read_log(mail.log_path(loaded.root))
+    data = workbook.gather(view, since, sent=sent)
     content = workbook.build(data, language or loaded.settings.language)
     write_output(file, content, force=force, protected=loaded.files)
     # Always, also under cron: the log then says which file a run made.

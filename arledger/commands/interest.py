@@ -41,10 +41,18 @@ def interest(
     sink.resolve_format()
 
     def build(view: Any, settlement: Any) -> Any:
+        from arledger import mail
         from arledger.reports import interest as interest_report
 
+        # Items paid late accrue since the last letter (the last interest
+        # charge), which the sent log records.
+        sent = (
+            mail.read_log(mail.log_path(view.ledger.root))
+            if view.settings.dunning.interest_on_paid_late
+            else ()
+        )
         return interest_report.to_report(
-            view, interest_report.compute(view, settlement)
+            view, interest_report.compute(view, settlement, sent)
         )
 
     run_report(

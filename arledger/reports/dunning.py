@@ -26,6 +26,7 @@ from arledger.settle import Item, Settlement
 
 if TYPE_CHECKING:
     from arledger.mail import LogEntry
+    from arledger.reports.interest import Accrual
 
 DAYS_IN_YEAR = 365  # SPEC §2: interest = Σ open each day × rate / 365
 FEE_FROM = "second"  # SPEC §1: a flat fee per letter from level `second` on
@@ -195,6 +196,7 @@ class LetterItem:
     interest: Decimal
     po: str | None
     description: str | None
+    paid: dt.date | None = None  # an item paid late: the day it was paid
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +268,9 @@ class Letter:
     missed_plan: PlanProgress | None = None
     # what raised the level one step: "broken promise" or "missed plan"
     escalated_by: str | None = None
+    # items paid after their due date since the last letter, whose late
+    # interest this letter charges (dunning.interest_on_paid_late)
+    paid_late: tuple[LetterItem, ...] = ()
 
     @property
     def overdue(self) -> bool:
@@ -442,13 +447,21 @@ class _Dunner:
         self.plans_in_force = in_force(plans)
         self.broken_plans = broken_plans(plans)
         self.unapplied = settlement.unapplied()
-        # what was applied to each item, for interest day by day
-        self.applied: dict[tuple[str, int | None], list[tuple[date, Decimal]]] = {}
+        # Late interest per item, and the items paid late since the last
+        # letter: the figures `arledger interest` lists (one computation).
+        self.interest: dict[tuple[str, int | None], Decimal] = {}
+        self.paid_late: dict[tuple[str, str], list[Accrual]] = {}
         if policy.interest_rate > 0:
-            for application in settlement.history_of():
-                self.applied.setdefault(
-                    (application.invoice, application.instalment), []
-                ).append((application.date, application.amount))
+            from arledger.reports import interest
+
+            for accruals in interest.compute(view, settlement, sent).values():
+                for accrual in accruals:
+                    if accrual.paid:
+                        self.paid_late.setdefault(
+                            (accrual.customer, accrual.currency), []
+                        ).append(accrual)
+                    else:
+                        self.interest[accrual.key] = accrual.interest
 
     def days_of(self, item: Item) -> int:
         return (self.view.as_of - item.due).days
@@ -744,22 +757,14 @@ class _Dunner:
             return sum((i.open for i in promised if i.invoice == invoice), ZERO)
 
         letter_items = tuple(
-            _letter_item(
-                view,
-                i,
-                days_of(i),
-                accrued_interest(
-                    i.amount,
-                    self.applied.get(i.key, ()),
-                    i.due,
-                    as_of,
-                    policy.interest_rate,
-                    currency,
-                ),
-            )
+            _letter_item(view, i, days_of(i), self.interest.get(i.key, ZERO))
             for i in demanded
         )
-        interest = sum((i.interest for i in letter_items), ZERO)
+        paid_late = tuple(
+            _paid_late_item(view, a)
+            for a in self.paid_late.get((customer_id, currency), ())
+        )
+        interest = sum((i.interest for i in (*letter_items, *paid_late)), ZERO)
         with_fee = policy.fee_from is not None and rank >= policy.fee_from
         fee = round_charge(policy.fee, currency) if with_fee else ZERO
         if level.pay_days is not None:
@@ -823,6 +828,7 @@ class _Dunner:
             ),
             missed_plan=missed,
             escalated_by=step.escalated_by,
+            paid_late=paid_late,
         )
 
     def promise_on_record(self, customer: str) -> bool:
@@ -899,6 +905,24 @@ def _letter_item(
     )
 
 
+def _paid_late_item(view: LedgerView, accrual: Accrual) -> LetterItem:
+    """An item paid after its due date, as a letter charging its interest
+    shows it: the days it was late and the day it was paid."""
+    invoice = view.ledger.invoices.get(accrual.invoice)
+    return LetterItem(
+        invoice=accrual.invoice,
+        instalment=accrual.instalment,
+        date=invoice.date if invoice else accrual.start,
+        due=accrual.start - timedelta(days=1),
+        days=accrual.days,
+        open=ZERO,
+        interest=accrual.interest,
+        po=invoice.po if invoice else None,
+        description=invoice.description if invoice else None,
+        paid=accrual.end,
+    )
+
+
 # ---------------------------------------------------------------- to a report
 
 
@@ -957,6 +981,9 @@ def letter_note(letter: Letter) -> str | None:
         notes.append(f"{planned.invoice} in plan {planned.plan.id}")
     if letter.unapplied:
         notes.append(f"unapplied {letter.unapplied:f} deducted")
+    if letter.paid_late:
+        late = sum((i.interest for i in letter.paid_late), ZERO)
+        notes.append(f"interest {late:f} on {len(letter.paid_late)} paid late")
     return "; ".join(notes) or None
 
 
