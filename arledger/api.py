@@ -32,11 +32,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "aging",
+    "allowance",
     "collection",
+    "confirmations",
     "dunning",
     "forecast",
+    "interest",
     "load",
+    "movement",
     "overdue",
+    "plans",
     "render",
     "risk",
     "settlement",
@@ -151,6 +156,54 @@ def dunning(of: LedgerView) -> Report:
     from arledger.reports import dunning as report
 
     return report.to_report(report.compute(of, settlement(of)))
+
+
+def interest(of: LedgerView) -> Report:
+    """Late interest per item (逾期利息), day by day, as letters charge it."""
+    from arledger.reports import interest as report
+
+    return report.to_report(of, report.compute(of, settlement(of)))
+
+
+def plans(of: LedgerView, period: Period, *, fmt: str = "table") -> Report:
+    """Collection plans (回款计划): each instalment planned against collected,
+    and the plan achievement rate per owner over `period` (SPEC §7), for
+    rendering as `fmt`: the achievement is the `owners` key of each section in
+    JSON, a section of its own in a table, Markdown or a workbook."""
+    from arledger.reports import plans as report
+
+    return report.to_report(report.compute(of, settlement(of), period), fmt)
+
+
+def allowance(of: LedgerView, *, compare_to: date | None = None) -> Report:
+    """The bad-debt allowance (坏账准备) by customer and bucket; with
+    `compare_to`, the allowance then and the change (SPEC §8)."""
+    from arledger.reports import allowance as report
+
+    previous = None
+    if compare_to is not None:
+        earlier = of.on(compare_to)
+        previous = (earlier, settlement(earlier))
+    return report.to_report(report.compute(of, settlement(of), previous))
+
+
+def movement(of: LedgerView, compare_to: date) -> Report:
+    """The aging movement (账龄变动) from `compare_to` to the view's date: each
+    customer's total then, + invoiced − received − credited − written off,
+    = total now, and what moved into each bucket (SPEC §12)."""
+    from arledger.reports import movement as report
+
+    earlier = of.on(compare_to)
+    result = report.compute(of, settlement(of), earlier, settlement(earlier))
+    return report.to_report(result)
+
+
+def confirmations(of: LedgerView, sent: Sequence[Any] = ()) -> Report:
+    """The customers' answers to their statements (对账确认, SPEC §10);
+    `sent`: the statement log's entries (`arledger.mail.read_statement_log`)."""
+    from arledger.reports import confirmations as report
+
+    return report.to_report(report.compute(of, sent))
 
 
 def render(report: Report, fmt: str = "table", env: Env | None = None) -> str | bytes:

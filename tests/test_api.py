@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from arledger import api
 from arledger.cli import app
+from arledger.dates import month_of
 from arledger.errors import LedgerInvalid
 
 from .conftest import DEMO, write_ledger
@@ -33,11 +34,23 @@ def cli_json(*args: str) -> dict:
         ("risk", lambda v: api.risk(v)),
         ("forecast", lambda v: api.forecast(v)),
         ("dunning", lambda v: api.dunning(v)),
+        ("interest", lambda v: api.interest(v)),
+        ("plans", lambda v: api.plans(v, month_of(AS_OF), fmt="json")),
+        ("allowance", lambda v: api.allowance(v)),
+        (
+            "allowance --compare-to 2026-09-30",
+            lambda v: api.allowance(v, compare_to=date(2026, 9, 30)),
+        ),
+        (
+            "aging --compare-to 2026-09-30",
+            lambda v: api.movement(v, date(2026, 9, 30)),
+        ),
+        ("confirmations", lambda v: api.confirmations(v)),
     ],
 )
 def test_the_api_gives_what_the_command_prints(name, build):
     view = api.view(api.load(DEMO), AS_OF)
-    assert json.loads(api.render(build(view), "json")) == cli_json(name)
+    assert json.loads(api.render(build(view), "json")) == cli_json(*name.split())
 
 
 def test_a_view_is_settled_once():
