@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -24,13 +24,17 @@ from operator import attrgetter
 from typing import Any, Literal, NamedTuple
 
 from arledger.ledger import LedgerView
-from arledger.model import Adjustment, Invoice, Payment
-from arledger.money import ZERO
+from arledger.model import Adjustment, Customer, Discount, Invoice, Payment
+from arledger.money import ZERO, round_charge
 
 ApplicationKind = Literal["payment", "credit_note", "write_off", "discount"]
 
 # SPEC §2: on one date, invoices first, then adjustments, then payments; then by id.
 _RANK_INVOICE, _RANK_ADJUSTMENT, _RANK_PAYMENT = 0, 1, 2
+
+# The `ref` of an early-payment discount the engine gives (SPEC §9): no record
+# stands behind it, so it has no id of its own. Settlement.discounts holds them.
+EARLY_PAYMENT = "early payment"
 
 # The result types are NamedTuples rather than frozen dataclasses: just as
 # immutable, and three times cheaper to create, which counts at a million items.
@@ -92,6 +96,11 @@ class Settlement:
     # open balances; then `items` holds only open items and `applications` is
     # empty.
     history: bool = True
+    # SPEC §9: the early-payment discounts the engine gave, in the order given
+    # (each is in `applications` too, kind "discount", ref EARLY_PAYMENT). No
+    # record stands behind them, so what replays the records (statements, the
+    # journal, `rewind`) reads them from here. Empty without history.
+    discounts: tuple[Application, ...] = ()
 
     def history_of(self) -> tuple[Application, ...]:
         """The applications, for reports that read them (collection, risk,
@@ -196,6 +205,17 @@ class _Engine:
         self.applications: list[Application] = []
         self.disputed: set[str] = set()
         self.sequence = 0
+        # SPEC §9: the customers whose invoices carry a discount unless they
+        # have their own; the invoices whose discount is still to be earned,
+        # with the last day of the window and what must be applied by then;
+        # and the discounts given.
+        self.customer_discounts = {
+            c.id: c.discount
+            for c in view.ledger.customers.values()
+            if c.discount is not None
+        }
+        self.offers: dict[str, tuple[date, Decimal]] = {}
+        self.discounts: list[Application] = []
 
     def account(self, customer: str, currency: str) -> _Account:
         key = (customer, currency)
@@ -304,7 +324,60 @@ class _Engine:
             works = tuple(parts)
         else:
             works = [invoice, None, due, invoice.amount, invoice.amount]
+        discount = invoice.discount or self.customer_discounts.get(invoice.customer)
+        if discount is not None:
+            self.offers[invoice.id] = (
+                invoice.date + timedelta(days=discount.days),
+                discount_threshold(invoice.amount, discount, currency),
+            )
+            # Its works as a tuple, even without a schedule: a payment naming
+            # the invoice then takes the general path, through `apply`.
+            works = _works(works)
+            # From the first discount offered on, every application is looked
+            # at (`apply_and_discount`); until then `apply` pays nothing for it.
+            self.apply = self.apply_and_discount  # type: ignore[method-assign]
         self.issued(account, invoice, works)
+
+    def apply_and_discount(
+        self,
+        account: _Account,
+        work: Work,
+        chunk: list[Any],
+        amount: Decimal,
+        day: date,
+    ) -> None:
+        """`apply`, then the discount of SPEC §9 when this application brings
+        what was applied to the invoice within its window to the threshold: the
+        rest of the invoice (all its instalments) is closed as a discount dated
+        `day`, credited and never collected. The window includes its last day;
+        after it the offer lapses and the remainder stays open."""
+        _Engine.apply(self, account, work, chunk, amount, day)
+        invoice = work[_RECORD]
+        offer = self.offers.get(invoice.id)
+        if offer is None:
+            return
+        last_day, threshold = offer
+        if day > last_day:
+            del self.offers[invoice.id]  # applications only come later still
+            return
+        works = account.items[invoice.id]
+        still = sum(w[_OPEN] for w in works)
+        if invoice.amount - still < threshold:
+            return
+        del self.offers[invoice.id]
+        for each in works:
+            rest = each[_OPEN]
+            if rest <= 0:
+                continue
+            each[_OPEN] = _shared_zero(rest - rest)
+            if self.history:
+                given = _new(
+                    Application,
+                    (invoice.id, each[_INSTALMENT], account.customer,
+                     account.currency, "discount", EARLY_PAYMENT, day, rest),
+                )  # fmt: skip
+                self.applications.append(given)
+                self.discounts.append(given)
 
     def issued(self, account: _Account, invoice: Invoice, works: Any) -> None:
         """Record an invoice's works, then let waiting cash and credits meet them."""
@@ -385,6 +458,7 @@ class _Engine:
         customer_currency = {
             c.id: c.currency or base for c in ledger.customers.values()
         }
+        discounted = self.customer_discounts
         accounts = self.accounts
         history = self.history
         add = self.applications.append
@@ -397,7 +471,11 @@ class _Engine:
                 account = accounts.get((customer, currency))
                 if account is None:
                     account = self.account(customer, currency)
-                if record.schedule:
+                if (
+                    record.schedule
+                    or record.discount
+                    or (discounted and customer in discounted)
+                ):
                     self.issue(record, currency, due_of(record))
                     continue
                 # An invoice without a schedule: one work (see `issue`).
@@ -520,6 +598,24 @@ def _by_date_and(records: Iterable[Any], key: Callable[[Any], str]) -> list[Any]
     return ordered
 
 
+def discount_of(invoice: Invoice, customers: Mapping[str, Customer]) -> Discount | None:
+    """An invoice's early-payment discount (现金折扣, SPEC §9): its own, else
+    its customer's, else None."""
+    if invoice.discount is not None:
+        return invoice.discount
+    customer = customers.get(invoice.customer)
+    return customer.discount if customer is not None else None
+
+
+def discount_threshold(amount: Decimal, discount: Discount, currency: str) -> Decimal:
+    """What must be applied to an invoice within the window for its discount
+    (SPEC §9): the amount less `percent` of it, that discount rounded half-up to
+    the currency's minor unit once (as any computed charge is). So 2% of
+    100.25 is 2.01 and paying 98.24 earns it: the customer who rounds the
+    discount up is not a cent short."""
+    return amount - round_charge(amount * discount.percent / 100, currency)
+
+
 def payment_ref(payment: Payment) -> str:
     """A payment's id, or where it was written when it has none (SPEC §1)."""
     return payment.id if payment.id is not None else str(payment.source)
@@ -591,11 +687,18 @@ def settle(view: LedgerView, *, history: bool = True) -> Settlement:
                         chunk[_WAITING],
                     )  # fmt: skip
                 )
+    discounts = engine.discounts
     if owner is not None:
         kept = {item.invoice for item in items}
         applications = [a for a in applications if a.invoice in kept]
+        discounts = [a for a in discounts if a.invoice in kept]
     return Settlement(
-        view.as_of, tuple(items), tuple(applications), tuple(credits), history
+        view.as_of,
+        tuple(items),
+        tuple(applications),
+        tuple(credits),
+        history,
+        tuple(discounts),
     )
 
 
@@ -637,6 +740,12 @@ def rewind(settlement: Settlement, view: LedgerView, day: date) -> Settlement:
             applied[key] = applied.get(key, ZERO) + application.amount
             account = (application.customer, application.currency)
             unapplied[account] = unapplied.get(account, ZERO) - application.amount
+    # An early-payment discount closes an item without taking anyone's cash
+    # (SPEC §9): what it applied is given back to the unapplied total.
+    for application in settlement.discounts:
+        if application.date <= day:
+            account = (application.customer, application.currency)
+            unapplied[account] += application.amount
     currency_of = view.ledger.currency_of
     records: tuple[Payment | Adjustment, ...] = (*view.payments, *view.adjustments)
     for record in records:

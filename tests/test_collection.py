@@ -151,8 +151,9 @@ def test_month_roll_forward_and_every_metric(ledger_dir):
         31,
     )
     section = only_section(data)
-    assert set(section) == {"currency", "rows"} | SECTION_KEYS  # SPEC §3 names
+    assert set(section) == {"currency", "rows", "discounts"} | SECTION_KEYS
     assert figures(section) == OCTOBER
+    assert section["discounts"] == "10.00"  # DS1, of credited 50.00 (SPEC §9)
     [row] = section["rows"]
     assert row["period"] == "2026-10"
     assert figures(row) == OCTOBER

@@ -53,6 +53,9 @@ class RollForward:
     days_to_pay_weighted: Decimal  # Σ collected × (application date − issue date)
     days_late_weighted: Decimal  # Σ collected × (application date − due date)
     oldest_days: int | None  # days past due of the oldest item open at the end
+    # Of `credited`: discounts (early-payment, SPEC §9, and adjustments of
+    # kind discount) applied in the period; never collected.
+    discounts: Decimal = ZERO
 
     @property
     def collection_rate(self) -> Decimal | None:
@@ -154,6 +157,7 @@ class _Tally:
         "days_to_pay",
         "days_late",
         "oldest",
+        "discounts",
     )
 
     def __init__(self, spans: int) -> None:
@@ -167,6 +171,7 @@ class _Tally:
         self.days_to_pay = [ZERO] * spans
         self.days_late = [ZERO] * spans
         self.oldest: list[int | None] = [None] * spans
+        self.discounts = [ZERO] * spans
 
     def freeze(self, spans: Sequence[Period]) -> list[RollForward]:
         return [
@@ -183,6 +188,7 @@ class _Tally:
                 self.days_to_pay[k],
                 self.days_late[k],
                 self.oldest[k],
+                self.discounts[k],
             )
             for k, span in enumerate(spans)
         ]
@@ -263,6 +269,8 @@ def roll_forward(
                     row.written_off[k] += amount
                 else:  # credit_note, discount: SPEC §2 "credited"
                     row.credited[k] += amount
+                    if kind == "discount":
+                        row.discounts[k] += amount
         if kind == "payment":
             # Cash received in a span, wherever (and whenever) it was applied.
             paid = paid_on.get(application.ref)
@@ -328,6 +336,7 @@ def combine(rows: Sequence[RollForward], days: int) -> RollForward:
         total("days_to_pay_weighted"),
         total("days_late_weighted"),
         max(oldest) if oldest else None,
+        total("discounts"),
     )
 
 
@@ -349,6 +358,7 @@ def chain(rows: Sequence[RollForward], days: int) -> RollForward:
         flows.days_to_pay_weighted,
         flows.days_late_weighted,
         last.oldest_days,
+        flows.discounts,
     )
 
 
@@ -469,6 +479,7 @@ SUMMARY = (
     Column("invoiced", "+ Invoiced", "money"),
     Column("collected", "− Collected", "money"),
     Column("credited", "− Credited (credit notes, discounts)", "money"),
+    Column("discounts", "of which discounts (现金折扣)", "money"),
     Column("written_off", "− Written off", "money"),
     Column("closing", f"= Closing AR ({OPEN_ITEMS.lower()})", "money"),
     Column("closing_current", "Closing AR not yet due", "money"),
@@ -561,6 +572,8 @@ def to_report(result: CollectionResult) -> Report:
                 data["below_target"] = row.below_target
             rows.append(data)
         whole = figures_row(section.total)
+        # SPEC §9: the discounts taken, beside the credited they are part of.
+        summary = {**whole, "discounts": section.total.discounts}
         # Without a breakdown the one row is the period: no totals row repeats it.
         totals = None if result.by is None else whole
         sections.append(
@@ -570,7 +583,7 @@ def to_report(result: CollectionResult) -> Report:
                 tuple(rows),
                 totals,
                 title=f"Collection {describe(result.period)} — {section.currency}",
-                summary=tuple((column, whole[column.key]) for column in SUMMARY),
+                summary=tuple((column, summary[column.key]) for column in SUMMARY),
             )
         )
     period = result.period
