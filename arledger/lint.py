@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from arledger.errors import LedgerError, Source
@@ -41,15 +42,21 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
 
     The later of the two is named, at its line; the earlier is its twin.
     """
-    ledger = view.ledger
-    currency_of = ledger.currency_of
-    paid: dict[tuple[str, str], set[str]] = {}  # (payment, invoice) it was applied to
-    for application in settlement.history_of():
-        if application.kind == "payment":
-            paid.setdefault((application.customer, application.ref), set()).add(
-                application.invoice
-            )
-    ordered = sorted(view.payments, key=lambda p: (p.date, payment_ref(p)))
+    currency_of = view.ledger.currency_of
+    by_customer = settlement.applications_by_customer  # shared with promises
+
+    paid: dict[str, dict[str, set[str]]] = {}  # customer -> payment -> invoices
+
+    def applied_to(customer: str, ref: str) -> set[str]:
+        found = paid.get(customer)
+        if found is None:
+            found = paid[customer] = {}
+            for a in by_customer.get(customer, ()):
+                if a.kind == "payment":
+                    found.setdefault(a.ref, set()).add(a.invoice)
+        return found.get(ref, set())
+
+    ordered = sorted(view.payments, key=attrgetter("date"))  # stable: file order
     found: list[LedgerError] = []
     # The latest payment of each (customer, currency, amount); the first naming
     # each invoice with that amount; the first with each reference.
@@ -68,10 +75,11 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
             days = (payment.date - twin.date).days
             reason = f"same amount {days} day{'s' if days != 1 else ''} apart"
         else:
-            applied_to = paid.get((payment.customer, ref), set())
             for invoice in payment.targets():
                 twin = naming.get((*amount, invoice))
-                if twin is not None and invoice not in applied_to:
+                if twin is not None and invoice not in applied_to(
+                    payment.customer, ref
+                ):
                     reason = f"same amount, for {invoice}, which was paid already"
                     break
             else:
