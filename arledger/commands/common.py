@@ -33,7 +33,7 @@ class ExitCode(IntEnum):
 
 FORMATS = ("table", "csv", "json", "md", "xlsx")
 BASES = ("due", "invoice")
-FAIL_ON = ("overdue", "hold", "broken-promise",
+FAIL_ON = ("overdue", "hold", "broken-promise", "limitation",
            "new-overdue", "new-hold", "new-broken-promise")  # fmt: skip
 NEW = "new-"  # `new-overdue`: only what the last run did not find
 
@@ -108,7 +108,8 @@ FailOnOpt = Annotated[
     list[str] | None,
     option("--fail-on", metavar="WHAT",
             help="Exit 1 when this is found: overdue (an overdue item), hold "
-            "(a customer on credit hold) or broken-promise; new-overdue, "
+            "(a customer on credit hold), broken-promise or limitation (an item "
+            "past or within 90 days of its limitation date); new-overdue, "
             "new-hold or new-broken-promise for only what the last run (--state) "
             "did not find. Repeatable. For cron."),
 ]  # fmt: skip
@@ -729,8 +730,9 @@ def run_report(
             for message in hit.messages:
                 stderr(message)
             raise typer.Exit(hit.exit_code)
-    # Promises are judged from the applications: a settlement with history.
-    history = history or "broken-promise" in alerts.now | alerts.new
+    # Promises and limitation (payments renew) are judged from the
+    # applications: a settlement with history.
+    history = history or bool({"broken-promise", "limitation"} & alerts.kinds)
     loaded, view, settlement = _settled(
         ledger_dir, day, customer, owner, currency, history, key_accounts
     )
