@@ -28,6 +28,7 @@ COMMANDS = (
     "dunning",
     "export",
     "init",
+    "limitation",
 )
 GOLDEN = Path(__file__).parent / "golden"
 
