@@ -326,17 +326,20 @@ class _Engine:
             works = [invoice, None, due, invoice.amount, invoice.amount]
         discount = invoice.discount or self.customer_discounts.get(invoice.customer)
         if discount is not None:
-            self.offers[invoice.id] = (
-                invoice.date + timedelta(days=discount.days),
-                discount_threshold(invoice.amount, discount, currency),
-            )
-            # Its works as a tuple, even without a schedule: a payment naming
-            # the invoice then takes the general path, through `apply`.
-            works = _works(works)
-            # From the first discount offered on, every application is looked
-            # at (`apply_and_discount`); until then `apply` pays nothing for it.
-            self.apply = self.apply_and_discount  # type: ignore[method-assign]
+            self.offer(invoice, discount, currency)
         self.issued(account, invoice, works)
+
+    def offer(self, invoice: Invoice, discount: Discount, currency: str) -> None:
+        """Offer an invoice its early-payment discount (SPEC §9): the last day
+        of its window and what must be applied by then."""
+        self.offers[invoice.id] = (
+            invoice.date + timedelta(days=discount.days),
+            discount_threshold(invoice.amount, discount, currency),
+        )
+        # From the first discount offered on, every application `apply` makes
+        # is looked at; until then `apply` pays nothing for it. (`run` looks
+        # at those it makes itself.)
+        self.apply = self.apply_and_discount  # type: ignore[method-assign]
 
     def apply_and_discount(
         self,
@@ -346,13 +349,16 @@ class _Engine:
         amount: Decimal,
         day: date,
     ) -> None:
-        """`apply`, then the discount of SPEC §9 when this application brings
-        what was applied to the invoice within its window to the threshold: the
-        rest of the invoice (all its instalments) is closed as a discount dated
-        `day`, credited and never collected. The window includes its last day;
-        after it the offer lapses and the remainder stays open."""
+        """`apply`, then `discount`."""
         _Engine.apply(self, account, work, chunk, amount, day)
-        invoice = work[_RECORD]
+        self.discount(account, work[_RECORD], day)
+
+    def discount(self, account: _Account, invoice: Invoice, day: date) -> None:
+        """After an application to `invoice` on `day`: when it brings what was
+        applied to the invoice within its window to the threshold, the rest of
+        the invoice (all its instalments) is closed as a discount dated `day`,
+        credited and never collected (SPEC §9). The window includes its last
+        day; after it the offer lapses and the remainder stays open."""
         offer = self.offers.get(invoice.id)
         if offer is None:
             return
@@ -360,7 +366,7 @@ class _Engine:
         if day > last_day:
             del self.offers[invoice.id]  # applications only come later still
             return
-        works = account.items[invoice.id]
+        works = _works(account.items[invoice.id])
         still = sum(w[_OPEN] for w in works)
         if invoice.amount - still < threshold:
             return
@@ -459,6 +465,7 @@ class _Engine:
             c.id: c.currency or base for c in ledger.customers.values()
         }
         discounted = self.customer_discounts
+        offers = self.offers
         accounts = self.accounts
         history = self.history
         add = self.applications.append
@@ -471,17 +478,16 @@ class _Engine:
                 account = accounts.get((customer, currency))
                 if account is None:
                     account = self.account(customer, currency)
-                if (
-                    record.schedule
-                    or record.discount
-                    or (discounted and customer in discounted)
-                ):
+                if record.schedule:
                     self.issue(record, currency, due_of(record))
                     continue
                 # An invoice without a schedule: one work (see `issue`).
                 amount = record.amount
                 due = record.due or day + terms.get(customer, default)
                 work = [record, None, due, amount, amount]
+                if record.discount or (discounted and customer in discounted):
+                    discount = record.discount or discounted[customer]
+                    self.offer(record, discount, currency)
                 if record.disputed or account.waiting or account.credits:
                     self.issued(account, record, work)
                     continue
@@ -514,6 +520,8 @@ class _Engine:
                     if history:
                         add(_new(Application, (named, None, customer, currency,
                                                "payment", ref, day, paid)))  # fmt: skip
+                    if offers and named in offers:
+                        self.discount(account, work[_RECORD], day)
                 if left > 0:
                     self.left_over(account, chunk, day)
             else:
