@@ -116,9 +116,9 @@ def journal(ledger: Ledger, fmt: str, start: date | None, end: date) -> str:
     }
     settled = settlement(view(ledger, end))
     applied: dict[str, list[Any]] = {}
-    given = {id(a) for a in settled.discounts}  # no record's: not in its comments
+    discounts = {id(a) for a in settled.discounts}  # no record's: no comments
     for application in settled.history_of():
-        if id(application) not in given:
+        if id(application) not in discounts:
             applied.setdefault(application.ref, []).append(application)
 
     def within(record: Any) -> bool:
@@ -135,9 +135,9 @@ def journal(ledger: Ledger, fmt: str, start: date | None, end: date) -> str:
         if within(payment):
             events.append((payment.date, 2, payment.id or str(payment.source), payment))
     # SPEC §9: after the payment that earned it, on the same day.
-    for given in settled.discounts:
-        if within(given):
-            events.append((given.date, 3, given.invoice, given))
+    for discount in settled.discounts:
+        if within(discount):
+            events.append((discount.date, 3, discount.invoice, discount))
     events.sort(key=lambda e: (e[0], e[1], e[2]))
 
     writer = _Writer(fmt)
@@ -155,10 +155,10 @@ def journal(ledger: Ledger, fmt: str, start: date | None, end: date) -> str:
                 if record.date < start:
                     key = (record.customer, currency_of(record))
                     opening[key] = opening.get(key, Decimal(0)) + kind * record.amount
-        for given in settled.discounts:
-            if given.date < start:
-                key = (given.customer, given.currency)
-                opening[key] = opening.get(key, Decimal(0)) - given.amount
+        for discount in settled.discounts:
+            if discount.date < start:
+                key = (discount.customer, discount.currency)
+                opening[key] = opening.get(key, Decimal(0)) - discount.amount
         for (customer, currency), amount in sorted(opening.items()):
             if amount:
                 lines.append(

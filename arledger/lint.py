@@ -18,6 +18,7 @@ from typing import Any
 
 from arledger.errors import LedgerError, Source
 from arledger.ledger import Ledger, LedgerView
+from arledger.model import Adjustment, Payment
 from arledger.money import grouped
 from arledger.settle import Settlement, discount_of, discount_threshold, payment_ref
 
@@ -87,6 +88,7 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
                 if reference and twin is not None:
                     reason = f"same reference {reference!r}"
         if reason:
+            assert twin is not None
             found.append(
                 _warning(
                     payment.source,
@@ -108,7 +110,9 @@ def old_unapplied_cash(view: LedgerView, settlement: Settlement) -> list[LedgerE
     """Cash (or credit) left unapplied longer than `lint.unapplied_days`: refund
     it, apply it, or ask the customer what it was for."""
     limit = view.settings.lint.unapplied_days
-    records = {payment_ref(p): p for p in view.payments}
+    records: dict[str, Payment | Adjustment] = {
+        payment_ref(p): p for p in view.payments
+    }
     records.update((a.id, a) for a in view.adjustments)
     found = []
     for credit in sorted(settlement.credits, key=lambda c: (c.date, c.ref)):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
-from arledger.report import Column, Report, Section, every_currency
+from arledger.report import Column, Report, Section
 from arledger.settle import Settlement
 
 if TYPE_CHECKING:
@@ -185,10 +185,10 @@ def to_report(
             title=f"{title} — {currency}",
         )
 
-    sections = every_currency(
-        (section(c, rows) for c, rows in found.items()),
-        view.currencies(),
-        lambda currency: section(currency, ()),
+    # Every currency with records has its section, empty or not (SPEC §3).
+    sections = tuple(
+        section(currency, found.get(currency, ()))
+        for currency in sorted(found.keys() | view.currencies())
     )
     meta = {"years": years, "within": within}
     return Report("limitation", title, view.as_of, sections, meta)
