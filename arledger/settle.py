@@ -2,7 +2,9 @@
 
 This is arledger's "realization" (SPEC §2): events are replayed in date order and
 every payment and adjustment is applied to items; aging, overdue, risk and
-statements all read its result, so they agree to the cent. Pure: no I/O, no clock.
+statements all read its result, so they agree to the cent. Early-payment
+discounts (SPEC §9) are given here too, by the application that earns them.
+Pure: no I/O, no clock.
 
 Cost is O(n log n) in the number of items: each customer keeps its open items in
 a heap ordered by (due, issue date, invoice id, instalment), and a payment pops
