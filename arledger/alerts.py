@@ -1,11 +1,12 @@
 """What `--fail-on` looks for: findings that should make a cron job exit 1.
 
-`overdue`, `hold`, `broken-promise` and `broken-plan` fire on what is there
-today; their `new-` forms fire only on what was not there at the last run, as
-remembered in a state file (the caller reads and writes it), so that a quiet day
-sends no mail.
+`overdue`, `hold`, `broken-promise`, `broken-plan` and `limitation` fire on
+what is there today; the `new-` forms of all but the last fire only on what was
+not there at the last run, as remembered in a state file (the caller reads and
+writes it), so that a quiet day sends no mail.
 
-Pure: a view and its settlement in, findings and messages out.
+Pure: a view and its settlement in, findings and messages out; `limitation`
+alone reads the sent log (letters renew a limitation period).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from arledger.ledger import LedgerView
 from arledger.settle import Settlement
 
-KINDS = ("overdue", "hold", "broken-promise", "broken-plan")
+KINDS = ("overdue", "hold", "broken-promise", "broken-plan", "limitation")
 # How many findings a message names before it says "and N more".
 NAMED = 10
 
@@ -39,10 +40,12 @@ def detect(
     Args:
         kinds: any of "overdue" (an open item past its due date: its currency,
             invoice and instalment), "hold" (a customer on credit hold, per
-            currency) and "broken-promise" (a promise to pay whose date passed
-            unpaid: its customer, the day it was made and the day promised)
-            and "broken-plan" (a collection plan with an instalment missed:
-            the plan and the missed instalment's number).
+            currency), "broken-promise" (a promise to pay whose date passed
+            unpaid: its customer, the day it was made and the day promised),
+            "broken-plan" (a collection plan with an instalment missed:
+            the plan and the missed instalment's number),
+            and "limitation" (an open item past or within 90 days of its
+            limitation date, SPEC §11: its currency, invoice and instalment).
     """
     found: dict[str, list[Finding]] = {}
     if "overdue" in kinds:
@@ -91,6 +94,25 @@ def detect(
             for p in progress(view, settlement)
             for i in p.missed
         ]
+    if "limitation" in kinds:
+        # SPEC §11: what `arledger limitation` lists by default. Letters renew,
+        # so the sent log is read here (the one reader, mail.read_log).
+        from arledger import mail
+        from arledger.reports import limitation
+
+        sent = mail.read_log(mail.log_path(view.ledger.root))
+        found["limitation"] = [
+            Finding(
+                f"{r.currency} {r.invoice}"
+                + (f"#{r.instalment}" if r.instalment else ""),
+                r.customer,
+                f"{r.customer} {r.invoice}"
+                + (f" (instalment {r.instalment})" if r.instalment else "")
+                + f" {r.limitation_date.isoformat()}",
+            )
+            for rows in limitation.compute(view, settlement, sent).values()
+            for r in rows
+        ]
     return {
         kind: tuple(sorted({f.key: f for f in items}.values(), key=lambda f: f.key))
         for kind, items in found.items()
@@ -109,6 +131,11 @@ def message(kind: str, items: tuple[Finding, ...]) -> str:
         return f"{len(customers)} on credit hold: {', '.join(customers)}"
     if kind == "broken-plan":
         return f"broken collection plan: {_names(items)}"
+    if kind == "limitation":
+        return (
+            f"{_count(len(items), 'item')} past or near their limitation date: "
+            f"{_names(items)}"
+        )
     return f"broken promise to pay: {', '.join(customers)}"
 
 

@@ -27,6 +27,7 @@ from arledger.commands import (
     export,
     interest,
     ledger,
+    limitation,
     performance,
     plans,
     receivables,
@@ -98,6 +99,7 @@ app = typer.Typer(
 # Each module adds its commands; the order here is the order in `--help`.
 for module in (ledger, receivables, performance, cash, dunning, interest, export):
     module.register(app)
+limitation.register(app)  # SPEC §11
 books.register(app)  # import, match
 plans.register(app)  # SPEC §7
 allowance.register(app)  # SPEC §8

@@ -4,7 +4,9 @@ One receivable account per customer (`journal.receivable` in the settings, then
 the customer's id), so that `hledger bal` or beancount's balances per customer
 equal arledger's aging totals (unapplied cash included, as a negative amount).
 A payment posts whole to its customer's account; what the settlement applied
-it to is written beside it as comments. Amounts are the records' own decimals.
+it to is written beside it as comments. An early-payment discount the settlement
+gave (SPEC §9) has no record: it posts from the settlement, to the discount
+account. Amounts are the records' own decimals.
 
 Pure: returns text.
 """
@@ -18,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from arledger.ledger import Ledger
+from arledger.settle import Application
 
 FORMATS = ("hledger", "beancount")
 
@@ -129,8 +132,10 @@ def journal(ledger: Ledger, fmt: str, start: date | None, end: date) -> str:
     }
     settled = settlement(view(ledger, end))
     applied: dict[str, list[Any]] = {}
+    discounts = {id(a) for a in settled.discounts}  # no record's: no comments
     for application in settled.history_of():
-        applied.setdefault(application.ref, []).append(application)
+        if id(application) not in discounts:
+            applied.setdefault(application.ref, []).append(application)
 
     def within(record: Any) -> bool:
         return record.date <= end and (start is None or record.date >= start)
@@ -145,6 +150,10 @@ def journal(ledger: Ledger, fmt: str, start: date | None, end: date) -> str:
     for payment in ledger.payments:
         if within(payment):
             events.append((payment.date, 2, payment.id or str(payment.source), payment))
+    # SPEC §9: after the payment that earned it, on the same day.
+    for discount in settled.discounts:
+        if within(discount):
+            events.append((discount.date, 3, discount.invoice, discount))
     events.sort(key=lambda e: (e[0], e[1], e[2]))
 
     writer = _Writer(fmt)
@@ -162,6 +171,10 @@ def journal(ledger: Ledger, fmt: str, start: date | None, end: date) -> str:
                 if record.date < start:
                     key = (record.customer, currency_of(record))
                     opening[key] = opening.get(key, Decimal(0)) + kind * record.amount
+        for discount in settled.discounts:
+            if discount.date < start:
+                key = (discount.customer, discount.currency)
+                opening[key] = opening.get(key, Decimal(0)) - discount.amount
         for (customer, currency), amount in sorted(opening.items()):
             if amount:
                 lines.append(
@@ -175,7 +188,11 @@ def journal(ledger: Ledger, fmt: str, start: date | None, end: date) -> str:
         currency = currency_of(record)
         amount = record.amount
         payee = names.get(customer, customer)
-        if hasattr(record, "kind"):  # an adjustment
+        if isinstance(record, Application):  # a discount the settlement gave
+            narration = f"Early-payment discount on {record.invoice}"
+            postings = [(cfg.discount, amount, currency), (account, -amount, currency)]
+            comments = _applications((record,))
+        elif hasattr(record, "kind"):  # an adjustment
             what = record.kind.replace("_", " ")
             narration = f"{what.capitalize()} {record.id}" + (
                 f" on {record.invoice}" if record.invoice else ""

@@ -2,7 +2,9 @@
 
 This is arledger's "realization" (SPEC §2): events are replayed in date order and
 every payment and adjustment is applied to items; aging, overdue, risk and
-statements all read its result, so they agree to the cent. Pure: no I/O, no clock.
+statements all read its result, so they agree to the cent. Early-payment
+discounts (SPEC §9) are given here too, by the application that earns them.
+Pure: no I/O, no clock.
 
 Cost is O(n log n) in the number of items: each customer keeps its open items in
 a heap ordered by (due, issue date, invoice id, instalment), and a payment pops
@@ -15,7 +17,7 @@ import datetime as dt
 import functools
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -24,13 +26,17 @@ from operator import attrgetter
 from typing import Any, Literal, NamedTuple
 
 from arledger.ledger import LedgerView
-from arledger.model import Adjustment, Invoice, Payment
-from arledger.money import ZERO
+from arledger.model import Adjustment, Customer, Discount, Invoice, Payment
+from arledger.money import ZERO, round_charge
 
 ApplicationKind = Literal["payment", "credit_note", "write_off", "discount"]
 
 # SPEC §2: on one date, invoices first, then adjustments, then payments; then by id.
 _RANK_INVOICE, _RANK_ADJUSTMENT, _RANK_PAYMENT = 0, 1, 2
+
+# The `ref` of an early-payment discount the engine gives (SPEC §9): no record
+# stands behind it, so it has no id of its own. Settlement.discounts holds them.
+EARLY_PAYMENT = "early payment"
 
 # The result types are NamedTuples rather than frozen dataclasses: just as
 # immutable, and three times cheaper to create, which counts at a million items.
@@ -92,6 +98,11 @@ class Settlement:
     # open balances; then `items` holds only open items and `applications` is
     # empty.
     history: bool = True
+    # SPEC §9: the early-payment discounts the engine gave, in the order given
+    # (each is in `applications` too, kind "discount", ref EARLY_PAYMENT). No
+    # record stands behind them, so what replays the records (statements, the
+    # journal, `rewind`) reads them from here. Empty without history.
+    discounts: tuple[Application, ...] = ()
 
     def history_of(self) -> tuple[Application, ...]:
         """The applications, for reports that read them (collection, risk,
@@ -196,6 +207,17 @@ class _Engine:
         self.applications: list[Application] = []
         self.disputed: set[str] = set()
         self.sequence = 0
+        # SPEC §9: the customers whose invoices carry a discount unless they
+        # have their own; the invoices whose discount is still to be earned,
+        # with the last day of the window and what must be applied by then;
+        # and the discounts given.
+        self.customer_discounts = {
+            c.id: c.discount
+            for c in view.ledger.customers.values()
+            if c.discount is not None
+        }
+        self.offers: dict[str, tuple[date, Decimal]] = {}
+        self.discounts: list[Application] = []
 
     def account(self, customer: str, currency: str) -> _Account:
         key = (customer, currency)
@@ -304,7 +326,66 @@ class _Engine:
             works = tuple(parts)
         else:
             works = [invoice, None, due, invoice.amount, invoice.amount]
+        discount = invoice.discount or self.customer_discounts.get(invoice.customer)
+        if discount is not None:
+            self.offer(invoice, discount, currency)
         self.issued(account, invoice, works)
+
+    def offer(self, invoice: Invoice, discount: Discount, currency: str) -> None:
+        """Offer an invoice its early-payment discount (SPEC §9): the last day
+        of its window and what must be applied by then."""
+        self.offers[invoice.id] = (
+            invoice.date + timedelta(days=discount.days),
+            discount_threshold(invoice.amount, discount, currency),
+        )
+        # From the first discount offered on, every application `apply` makes
+        # is looked at; until then `apply` pays nothing for it. (`run` looks
+        # at those it makes itself.)
+        self.apply = self.apply_and_discount  # type: ignore[method-assign]
+
+    def apply_and_discount(
+        self,
+        account: _Account,
+        work: Work,
+        chunk: list[Any],
+        amount: Decimal,
+        day: date,
+    ) -> None:
+        """`apply`, then `discount`."""
+        _Engine.apply(self, account, work, chunk, amount, day)
+        self.discount(account, work[_RECORD], day)
+
+    def discount(self, account: _Account, invoice: Invoice, day: date) -> None:
+        """After an application to `invoice` on `day`: when it brings what was
+        applied to the invoice within its window to the threshold, the rest of
+        the invoice (all its instalments) is closed as a discount dated `day`,
+        credited and never collected (SPEC §9). The window includes its last
+        day; after it the offer lapses and the remainder stays open."""
+        offer = self.offers.get(invoice.id)
+        if offer is None:
+            return
+        last_day, threshold = offer
+        if day > last_day:
+            del self.offers[invoice.id]  # applications only come later still
+            return
+        works = _works(account.items[invoice.id])
+        still = sum(w[_OPEN] for w in works)
+        if invoice.amount - still < threshold:
+            return
+        del self.offers[invoice.id]
+        for each in works:
+            rest = each[_OPEN]
+            if rest <= 0:
+                continue
+            each[_OPEN] = _shared_zero(rest - rest)
+            if self.history:
+                given = _new(
+                    Application,
+                    (invoice.id, each[_INSTALMENT], account.customer,
+                     account.currency, "discount", EARLY_PAYMENT, day, rest),
+                )  # fmt: skip
+                self.applications.append(given)
+                self.discounts.append(given)
 
     def issued(self, account: _Account, invoice: Invoice, works: Any) -> None:
         """Record an invoice's works, then let waiting cash and credits meet them."""
@@ -385,6 +466,8 @@ class _Engine:
         customer_currency = {
             c.id: c.currency or base for c in ledger.customers.values()
         }
+        discounted = self.customer_discounts
+        offers = self.offers
         accounts = self.accounts
         history = self.history
         add = self.applications.append
@@ -404,6 +487,9 @@ class _Engine:
                 amount = record.amount
                 due = record.due or day + terms.get(customer, default)
                 work = [record, None, due, amount, amount]
+                if record.discount or (discounted and customer in discounted):
+                    discount = record.discount or discounted[customer]
+                    self.offer(record, discount, currency)
                 if record.disputed or account.waiting or account.credits:
                     self.issued(account, record, work)
                     continue
@@ -436,6 +522,8 @@ class _Engine:
                     if history:
                         add(_new(Application, (named, None, customer, currency,
                                                "payment", ref, day, paid)))  # fmt: skip
+                    if offers and named in offers:
+                        self.discount(account, work[_RECORD], day)
                 if left > 0:
                     self.left_over(account, chunk, day)
             else:
@@ -520,6 +608,24 @@ def _by_date_and(records: Iterable[Any], key: Callable[[Any], str]) -> list[Any]
     return ordered
 
 
+def discount_of(invoice: Invoice, customers: Mapping[str, Customer]) -> Discount | None:
+    """An invoice's early-payment discount (现金折扣, SPEC §9): its own, else
+    its customer's, else None."""
+    if invoice.discount is not None:
+        return invoice.discount
+    customer = customers.get(invoice.customer)
+    return customer.discount if customer is not None else None
+
+
+def discount_threshold(amount: Decimal, discount: Discount, currency: str) -> Decimal:
+    """What must be applied to an invoice within the window for its discount
+    (SPEC §9): the amount less `percent` of it, that discount rounded half-up to
+    the currency's minor unit once (as any computed charge is). So 2% of
+    100.25 is 2.01 and paying 98.24 earns it: the customer who rounds the
+    discount up is not a cent short."""
+    return amount - round_charge(amount * discount.percent / 100, currency)
+
+
 def payment_ref(payment: Payment) -> str:
     """A payment's id, or where it was written when it has none (SPEC §1)."""
     return payment.id if payment.id is not None else str(payment.source)
@@ -591,11 +697,18 @@ def settle(view: LedgerView, *, history: bool = True) -> Settlement:
                         chunk[_WAITING],
                     )  # fmt: skip
                 )
+    discounts = engine.discounts
     if owner is not None:
         kept = {item.invoice for item in items}
         applications = [a for a in applications if a.invoice in kept]
+        discounts = [a for a in discounts if a.invoice in kept]
     return Settlement(
-        view.as_of, tuple(items), tuple(applications), tuple(credits), history
+        view.as_of,
+        tuple(items),
+        tuple(applications),
+        tuple(credits),
+        history,
+        tuple(discounts),
     )
 
 
@@ -637,6 +750,12 @@ def rewind(settlement: Settlement, view: LedgerView, day: date) -> Settlement:
             applied[key] = applied.get(key, ZERO) + application.amount
             account = (application.customer, application.currency)
             unapplied[account] = unapplied.get(account, ZERO) - application.amount
+    # An early-payment discount closes an item without taking anyone's cash
+    # (SPEC §9): what it applied is given back to the unapplied total.
+    for application in settlement.discounts:
+        if application.date <= day:
+            account = (application.customer, application.currency)
+            unapplied[account] += application.amount
     currency_of = view.ledger.currency_of
     records: tuple[Payment | Adjustment, ...] = (*view.payments, *view.adjustments)
     for record in records:

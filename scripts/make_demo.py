@@ -5,11 +5,13 @@ The output is the ledger of Bayview Trading Co., a small US distributor of
 packaging and warehouse supplies: 12 business customers (one billed in EUR, one
 Chinese customer whose letters are in Chinese), about 150 invoices from May 2025
 to October 2026 plus a few in November 2026, payments in the bulk CSV form, one
-credit note, one write-off, one early-payment discount and a collection log with
-promises to pay. ``arledger init`` copies ``arledger/skeleton/`` (package data, so
-it ships in wheels); ``examples/demo/`` is the same ledger as plain files in the
-repository, so that ``cp -r examples/demo mine`` works (a symlink would copy as a
-dangling link). The script writes both; tests/test_demo.py holds them identical.
+credit note, one write-off, one customer on early-payment terms (2/10 net 30,
+one invoice paid within the window), a collection log with promises to pay, a
+collection plan and answers to statements. ``arledger init`` copies
+``arledger/skeleton/`` (package data, so it ships in wheels); ``examples/demo/``
+is the same ledger as plain files in the repository, so that
+``cp -r examples/demo mine`` works (a symlink would copy as a dangling link).
+The script writes both; tests/test_demo.py holds them identical.
 Rerun it after changing it and commit what it writes.
 
 The script is deterministic (fixed seed, never reads the clock) and uses the
@@ -33,7 +35,7 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 SEED = 20261031
@@ -268,6 +270,8 @@ CUSTOMERS: list[dict] = [
         credit_limit=Decimal("75000.00"),
         grade="A",
         owner=DANA,
+        # SPEC §9: "2/10 net 30"; it pays one invoice within the window
+        discount=dict(percent=2, days=10),
     ),
 ]
 CUSTOMER = {c["id"]: c for c in CUSTOMERS}
@@ -688,7 +692,6 @@ def make_invoices(rng: random.Random) -> Demo:
 def make_adjustments(demo: Demo) -> None:
     cn = demo.special["credit_note"]
     wo = demo.special["write_off"]
-    disc = demo.special["discount"]
     qty, line = damaged(cn)
     demo.adjustments = [
         Adjustment(
@@ -707,14 +710,6 @@ def make_adjustments(demo: Demo) -> None:
             wo,
             "Customer ceased trading, Chapter 7 filed 2026-01-12; no recovery expected",
         ),
-        Adjustment(
-            "MERIDIAN",
-            discount_day(disc),
-            (disc.amount * Decimal("0.02")).quantize(CENT),
-            "discount",
-            disc,
-            "2% early-payment discount (2/10 net 30), paid within 10 days",
-        ),
     ]
     demo.adjustments.sort(key=lambda a: a.date)
     for n, adj in enumerate(demo.adjustments, 1):
@@ -725,11 +720,20 @@ def discount_day(inv: Invoice) -> date:
     return weekday_on_or_after(inv.date + days(8))
 
 
+def early_payment_discount(inv: Invoice) -> Decimal:
+    """SPEC §9: the customer's percent of the amount, rounded half-up."""
+    terms = CUSTOMER[inv.customer]["discount"]
+    return (inv.amount * terms["percent"] / 100).quantize(CENT, ROUND_HALF_UP)
+
+
 def adjusted(demo: Demo, inv: Invoice) -> tuple[Decimal, date]:
-    """What is left to pay on inv after its adjustment, and not before when."""
+    """What is left to pay on inv after its adjustment (or its early-payment
+    discount), and not before when."""
     for adj in demo.adjustments:
         if adj.invoice is inv:
             return inv.amount - adj.amount, adj.date
+    if inv is demo.special["discount"]:
+        return inv.amount - early_payment_discount(inv), inv.date
     return inv.amount, inv.date
 
 
@@ -1010,11 +1014,24 @@ class Replay:
             if left:
                 self.overflows.append(p)
             rest -= amt - left
+            self.discount(inv, p.date)
         for it in self.open_items(p.customer):
             rest = self.settle([it], rest)
         if rest:
             self.credit[(p.customer, currency_of(p.customer))] += rest
             self.credits_created.append(p)
+
+    def discount(self, inv: Invoice, day: date) -> None:
+        """SPEC §9: within its window, once what is applied reaches the amount
+        less the discount, the rest of the invoice is given."""
+        terms = CUSTOMER[inv.customer].get("discount")
+        if terms is None or day > inv.date + days(terms["days"]):
+            return
+        items = self.items[inv.id]
+        still = sum((it.open for it in items), ZERO)
+        if still and inv.amount - still >= inv.amount - early_payment_discount(inv):
+            for it in items:
+                it.open = ZERO
 
     def aging(self, as_of: date) -> dict[str, list[Decimal]]:
         """Open balance per customer by bucket (basis due, buckets 30/60/90/120)."""
@@ -1246,8 +1263,9 @@ def write_ledger(demo: Demo, out: Path) -> None:
     write_payments_csv(demo.payments, out / "payments.csv")
     (out / "adjustments.yaml").write_text(
         yaml_records(
-            "Adjustments: credit notes, write-offs (bad debt) and discounts,\n"
-            "each against one invoice (SPEC §1 adjustments).",
+            "Adjustments: credit notes and write-offs (bad debt), each against\n"
+            "one invoice (SPEC §1 adjustments). MERIDIAN's early-payment discount\n"
+            "is not written here: its 2/10 terms give it (SPEC §9).",
             [
                 {
                     "id": a.id,

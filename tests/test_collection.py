@@ -152,8 +152,9 @@ def test_month_roll_forward_and_every_metric(ledger_dir):
         31,
     )
     section = only_section(data)
-    assert set(section) == {"currency", "rows"} | SECTION_KEYS | DUE_KEYS
+    assert set(section) == {"currency", "rows", "discounts"} | SECTION_KEYS | DUE_KEYS
     assert figures(section) == OCTOBER
+    assert section["discounts"] == "10.00"  # DS1, of credited 50.00 (SPEC §9)
     # SPEC §7, due in October (应回款): what was open on Oct 1 of the items due
     # by Oct 31: A1 800.00 (due 09-14) + A2 600.00 (due 10-20) + B1 500.00
     # (due 07-31) = 1900.00 (A3 and B2 fall due in November); collected / due

@@ -1,9 +1,10 @@
 """Hypothesis properties of payment application and aging (SPEC §2, STYLE §10).
 
-Ledgers are generated in memory (no files): one to four customers, up to fifteen
-invoices (some due-dated, some disputed, some with a schedule), up to fifteen
-payments (unallocated, naming one invoice, or split by `allocations`) and up to
-five adjustments. Every assertion is on `Decimal`, to the cent.
+Ledgers are generated in memory (no files): one to four customers (some on
+early-payment terms), up to fifteen invoices (some due-dated, some disputed,
+some with a schedule, some with their own discount), up to fifteen payments
+(unallocated, naming one invoice, or split by `allocations`) and up to five
+adjustments. Every assertion is on `Decimal`, to the cent.
 
 Lead decision (deviates from SPEC on purpose): automatic (oldest-first)
 application skips disputed invoices; only a payment or adjustment that names a
@@ -25,6 +26,7 @@ from arledger.ledger import Ledger
 from arledger.model import (
     Adjustment,
     Customer,
+    Discount,
     Instalment,
     Invoice,
     Payment,
@@ -32,7 +34,12 @@ from arledger.model import (
 )
 from arledger.reports import aging
 from arledger.rows import ADJUSTMENT
-from arledger.settle import Settlement, settle
+from arledger.settle import (
+    Settlement,
+    discount_of,
+    discount_threshold,
+    settle,
+)
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -58,6 +65,18 @@ amounts = st.decimals(
 )
 window = st.dates(WINDOW_START, WINDOW_END)
 as_of_dates = st.dates(WINDOW_START - timedelta(days=30), AS_OF_END)
+# SPEC §9: mostly none; else a few usual terms (0 days: the invoice date only).
+discounts = st.one_of(
+    st.none(),
+    st.none(),
+    st.builds(
+        Discount,
+        percent=st.sampled_from(
+            [Decimal("1"), Decimal("2"), Decimal("2.5"), Decimal("10")]
+        ),
+        days=st.sampled_from([0, 10, 30]),
+    ),
+)
 limits_strategy = st.lists(
     st.integers(1, 400), min_size=1, max_size=6, unique=True
 ).map(lambda xs: tuple(sorted(xs)))
@@ -175,6 +194,7 @@ def draw_invoices(draw, customers, n: int, prefix: str, after: date | None):
                 currency=currency,
                 disputed=disputed,
                 schedule=schedule,
+                discount=draw(st.one_of(st.none(), st.none(), discounts)),
             )
         )
     return invoices
@@ -200,7 +220,13 @@ def draw_payments(draw, customers, invoices, n: int, prefix: str, after: date | 
             day = _near(draw, first.date, after)  # may precede the invoice
             if mode == "invoice":
                 invoice = first.id
-                amount = draw(st.one_of(st.just(first.amount), amounts))
+                choices = [st.just(first.amount), amounts]
+                terms = first.discount or by_id[customer].discount
+                if terms is not None:  # what a customer taking it pays
+                    net = discount_threshold(first.amount, terms, currency)
+                    if net > 0:
+                        choices.append(st.just(net))
+                amount = draw(st.one_of(*choices))
             else:
                 same = [
                     i
@@ -275,6 +301,7 @@ def ledgers(draw) -> Gen:
             name=f"Customer {k}",
             currency=draw(st.sampled_from(["USD", "USD", "EUR", None])),
             terms=draw(st.one_of(st.none(), st.integers(0, 90))),
+            discount=draw(discounts),
         )
         for k in range(draw(st.integers(1, 4)))
     )
@@ -332,9 +359,16 @@ def expected_bucket(days: int, limits: tuple[int, ...], basis: str) -> int:
     return offset + len(limits)
 
 
+def from_records(settlement: Settlement) -> list:
+    """The applications of payments and adjustments: all but the early-payment
+    discounts the engine gave (SPEC §9), which no record stands behind."""
+    given = {id(a) for a in settlement.discounts}
+    return [a for a in settlement.applications if id(a) not in given]
+
+
 def applied_by_ref(settlement: Settlement) -> dict[str, Decimal]:
     totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for application in settlement.applications:
+    for application in from_records(settlement):
         totals[application.ref] += application.amount
     return totals
 
@@ -449,7 +483,7 @@ def test_cash_is_applied_or_left_as_credit(gen, as_of):
             credit[ref],
         )
     # Kinds follow the record: a payment applies as "payment", an adjustment as its kind.
-    for application in settlement.applications:
+    for application in from_records(settlement):
         record = records[application.ref]
         expected = record.kind if isinstance(record, ADJUSTMENT) else "payment"
         assert application.kind == expected
@@ -470,7 +504,10 @@ def test_no_negative_or_over_applied_item(gen, as_of):
     named = {p.id: set(p.targets()) for p in view.payments} | {
         a.id: {a.invoice} if a.invoice else set() for a in view.adjustments
     }
-    for application in settlement.applications:
+    for application in settlement.discounts:
+        assert application.amount > 0, application
+        assert application.date >= invoice_date[application.invoice], application
+    for application in from_records(settlement):
         assert application.amount > 0, application
         assert application.date >= invoice_date[application.invoice], application
         assert application.date >= record_date[application.ref], application
@@ -535,7 +572,7 @@ def test_balance_rises_only_by_new_invoices(gen, first, second):
     invoiced in (D1, D2]; exactly, by invoiced - received in between."""
     early, late = sorted((first, second))
     ledger, _, _, before = run(gen, early)
-    _, _, _, after = run(gen, late)
+    _, _, settled, after = run(gen, late)
     net_before = net_by_account(before)
     net_after = net_by_account(after)
     invoiced: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
@@ -546,6 +583,9 @@ def test_balance_rises_only_by_new_invoices(gen, first, second):
     for record in (*gen.payments, *gen.adjustments):
         if early < record.date <= late:
             received[(record.customer, ledger.currency_of(record))] += record.amount
+    for gift in settled.discounts:  # SPEC §9: credited without a record
+        if early < gift.date <= late:
+            received[(gift.customer, gift.currency)] += gift.amount
     for key in set(net_before) | set(net_after) | set(invoiced) | set(received):
         change = net_after.get(key, ZERO) - net_before.get(key, ZERO)
         assert change <= invoiced[key], (key, change, invoiced[key])
@@ -564,7 +604,7 @@ def test_disputed_items_only_take_named_cash(gen, as_of):
         named[adjustment.id] = {adjustment.invoice} if adjustment.invoice else set()
     disputed = {i.id for i in view.invoices if i.disputed}
     assert {i.invoice for i in settlement.items if i.disputed} == disputed
-    for application in settlement.applications:
+    for application in from_records(settlement):
         if application.invoice in disputed:
             assert application.invoice in named[application.ref], application
 
@@ -613,3 +653,73 @@ def test_rewinding_a_settlement_gives_the_settlement_of_that_day(
         k: v for k, v in direct.unapplied().items() if v
     }
     assert aging.compute(early_view, rewound) == aging.compute(early_view, direct)
+
+
+@PROPERTY
+@given(gen=ledgers(), as_of=as_of_dates)
+def test_discounts_are_earned_in_the_window_and_never_more(gen, as_of):
+    """11. SPEC §9: a discount is given only to an invoice with terms, on a day
+    of its window, once what records applied to it by then reaches the
+    threshold; it closes the invoice, and is never more than its percent."""
+    ledger, view, settlement, _ = run(gen, as_of)
+    gifts: dict[str, list] = defaultdict(list)
+    for application in settlement.discounts:
+        assert application.kind == "discount"
+        gifts[application.invoice].append(application)
+    by_invoice: dict[str, list] = defaultdict(list)
+    for application in from_records(settlement):
+        by_invoice[application.invoice].append(application)
+    open_of: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for item in settlement.items:
+        open_of[item.invoice] += item.open
+    for invoice_id, parts in gifts.items():
+        invoice = ledger.invoices[invoice_id]
+        terms = discount_of(invoice, ledger.customers)
+        assert terms is not None, invoice_id
+        day = parts[0].date
+        assert {a.date for a in parts} == {day}
+        assert invoice.date <= day <= invoice.date + timedelta(days=terms.days)
+        currency = ledger.currency_of(invoice)
+        threshold = discount_threshold(invoice.amount, terms, currency)
+        paid = sum((a.amount for a in by_invoice[invoice_id] if a.date <= day), ZERO)
+        assert paid >= threshold
+        assert paid + sum((a.amount for a in parts), ZERO) == invoice.amount
+        assert invoice.amount - threshold >= sum((a.amount for a in parts), ZERO)
+        assert open_of[invoice_id] == 0
+
+
+@PROPERTY
+@given(gen=ledgers(), as_of=as_of_dates)
+def test_discounts_are_never_counted_as_collected(gen, as_of):
+    """12. Collection counts only payments as collected (SPEC §2, §9): over a
+    period holding every record, collected is what payments applied, and the
+    discounts (the engine's and adjustments of kind discount) are in credited,
+    as `discounts`; payment history (risk, forecast) sees payments only."""
+    from arledger.dates import Period
+    from arledger.history import payment_history
+    from arledger.reports import collection
+
+    ledger, view, settlement, _ = run(gen, as_of)
+    start = WINDOW_START - timedelta(days=60)
+    if as_of < start:
+        return
+    period = Period(start, as_of, "all")
+    result = collection.compute(view, settlement, period)
+    for section in result.sections:
+        mine = [a for a in settlement.applications if a.currency == section.currency]
+        paid = sum((a.amount for a in mine if a.kind == "payment"), ZERO)
+        discounted = sum((a.amount for a in mine if a.kind == "discount"), ZERO)
+        total = section.total
+        assert total.collected == paid
+        assert total.discounts == discounted
+        assert total.credited >= total.discounts
+    history = payment_history(settlement)
+    for customer, record in history.items():
+        assert record.collected == sum(
+            (
+                a.amount
+                for a in settlement.applications
+                if a.customer == customer and a.kind == "payment"
+            ),
+            ZERO,
+        )

@@ -326,6 +326,10 @@ def _yaml_field(name: str, value: Any, rnd: random.Random) -> list[str]:
             pairs.append(("reason", value.reason))
         rnd.shuffle(pairs)
         nested = _yaml_mapping(pairs, rnd)
+    elif name == "discount":  # SPEC §9: {percent, days}
+        pairs = [("percent", value.percent), ("days", value.days)]
+        rnd.shuffle(pairs)
+        nested = _yaml_mapping(pairs, rnd)
     elif name == "schedule":
         if rnd.random() < 0.5:  # schedule: [{due: ..., amount: ...}, ...]
             items = [
@@ -392,11 +396,14 @@ def _csv_cell(name: str, value: Any, rnd: random.Random) -> str:
     """One cell; nested fields as `key=value` pairs joined by `;` (SPEC §1)."""
     if value is ABSENT:
         return rnd.choice(["", "  "])
-    if name in ("allocations", "schedule", "dunning_block"):
+    if name in ("allocations", "schedule", "dunning_block", "discount"):
         if name == "allocations":
             pairs = list(value.items())
         elif name == "schedule":
             pairs = [(i.due, i.amount) for i in value]
+        elif name == "discount":
+            pairs = [("percent", value.percent), ("days", value.days)]
+            rnd.shuffle(pairs)
         else:
             pairs = [("until", value.until)]
             if value.reason is not None:

@@ -33,7 +33,7 @@ class ExitCode(IntEnum):
 
 FORMATS = ("table", "csv", "json", "md", "xlsx")
 BASES = ("due", "invoice")
-FAIL_ON = ("overdue", "hold", "broken-promise", "broken-plan",
+FAIL_ON = ("overdue", "hold", "broken-promise", "broken-plan", "limitation",
            "new-overdue", "new-hold", "new-broken-promise",
            "new-broken-plan")  # fmt: skip
 NEW = "new-"  # `new-overdue`: only what the last run did not find
@@ -109,8 +109,9 @@ FailOnOpt = Annotated[
     list[str] | None,
     option("--fail-on", metavar="WHAT",
             help="Exit 1 when this is found: overdue (an overdue item), hold "
-            "(a customer on credit hold), broken-promise or broken-plan (a "
-            "collection plan instalment missed); new-overdue, new-hold, "
+            "(a customer on credit hold), broken-promise, broken-plan (a "
+            "collection plan instalment missed) or limitation (an item past or "
+            "within 90 days of its limitation date); new-overdue, new-hold, "
             "new-broken-promise or new-broken-plan for only what the last run "
             "(--state) did not find. Repeatable. For cron."),
 ]  # fmt: skip
@@ -754,10 +755,10 @@ def run_report(
             for message in hit.messages:
                 stderr(message)
             raise typer.Exit(hit.exit_code)
-    # Promises and plans are judged from the applications: a settlement with
-    # history.
+    # Promises, plans and limitation (payments renew) are judged from the
+    # applications: a settlement with history.
     history = history or bool(
-        {"broken-promise", "broken-plan"} & (alerts.now | alerts.new)
+        {"broken-promise", "broken-plan", "limitation"} & (alerts.now | alerts.new)
     )
     loaded, view, settlement = _settled(
         ledger_dir, day, customer, owner, currency, history, key_accounts

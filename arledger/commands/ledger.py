@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 
 from arledger.commands.common import (
+    AsOfOpt,
     ExitCode,
     LedgerOpt,
+    as_of_date,
     exit_codes,
     print_problems,
     stderr,
@@ -24,19 +26,38 @@ def check(
     format: Annotated[
         str, typer.Option("--format", "-f", help="text, or json for scripts.")
     ] = "text",
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Warnings are failures too: exit 2 if there is any (SPEC §13).",
+        ),
+    ] = False,
+    as_of: AsOfOpt = None,
 ) -> None:
-    """Validate the ledger: every problem as FILE:LINE, exit 2 if there is any."""
+    """Validate the ledger: every problem as FILE:LINE, exit 2 if there is any.
+
+    Then lint it as of today (or --as-of): duplicate-looking payments, old
+    unapplied cash, forgotten broken promises, customers who cannot be reached,
+    unearned discounts, dunning levels without a template, records dated after
+    today. These are warnings (exit 0) unless --strict.
+    """
     from arledger.loader import load
 
     if format not in ("text", "json"):
         raise UsageError(f"unknown format {format!r}; choose text or json")
+    today = as_of_date(as_of)
     loaded, errors = load(ledger)
-    from arledger.letters import missing_templates
     from arledger.mail import log_problems
 
-    dunning = [*missing_templates(loaded), *log_problems(loaded)]
-    errors = sorted([*errors, *dunning], key=lambda e: e.sort_key())
-    problems = sum(1 for e in errors if not e.warning)
+    found = log_problems(loaded)
+    if not any(not e.warning for e in errors):
+        from arledger.lint import lint
+
+        # Lint reads the settlement, which a ledger with errors has not got.
+        found += lint(loaded, today)
+    errors = sorted([*errors, *found], key=lambda e: e.sort_key())
+    problems = sum(1 for e in errors if not e.warning or strict)
     if format == "json":
         import json
 
@@ -57,7 +78,8 @@ def check(
     else:
         print_problems(errors)
         if problems:
-            stderr(f"arledger: {summary(errors)}")
+            failing = " (--strict: warnings fail)" if strict else ""
+            stderr(f"arledger: {summary(errors)}{failing}")
         else:
             counts = ", ".join(
                 f"{n} {kind if n != 1 else kind.removesuffix('s')}"

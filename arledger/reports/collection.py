@@ -57,6 +57,9 @@ class RollForward:
     # issue, for items issued in it) of the items due by its end, that is what
     # fell due in it plus what was already overdue when it began
     due: Decimal = ZERO
+    # Of `credited`: discounts (early-payment, SPEC §9, and adjustments of
+    # kind discount) applied in the period; never collected.
+    discounts: Decimal = ZERO
 
     @property
     def collection_rate(self) -> Decimal | None:
@@ -165,6 +168,7 @@ class _Tally:
         "oldest",
         "due",
         "due_whole",
+        "discounts",
     )
 
     def __init__(self, spans: int) -> None:
@@ -180,6 +184,7 @@ class _Tally:
         self.oldest: list[int | None] = [None] * spans
         self.due = [ZERO] * spans
         self.due_whole = ZERO  # due in all the spans as one period
+        self.discounts = [ZERO] * spans
 
     def freeze(self, spans: Sequence[Period]) -> list[RollForward]:
         return [
@@ -196,7 +201,8 @@ class _Tally:
                 self.days_to_pay[k],
                 self.days_late[k],
                 self.oldest[k],
-                self.due[k],
+                due=self.due[k],
+                discounts=self.discounts[k],
             )
             for k, span in enumerate(spans)
         ]
@@ -291,6 +297,8 @@ def _tallies(
                     row.written_off[k] += amount
                 else:  # credit_note, discount: SPEC §2 "credited"
                     row.credited[k] += amount
+                    if kind == "discount":
+                        row.discounts[k] += amount
         if kind == "payment":
             # Cash received in a span, wherever (and whenever) it was applied.
             paid = paid_on.get(application.ref)
@@ -371,6 +379,7 @@ def combine(rows: Sequence[RollForward], days: int) -> RollForward:
         total("days_late_weighted"),
         max(oldest) if oldest else None,
         due=total("due"),
+        discounts=total("discounts"),
     )
 
 
@@ -396,6 +405,7 @@ def chain(rows: Sequence[RollForward], days: int, due: Decimal) -> RollForward:
         flows.days_late_weighted,
         last.oldest_days,
         due=due,
+        discounts=flows.discounts,
     )
 
 
@@ -523,6 +533,7 @@ SUMMARY = (
     Column("invoiced", "+ Invoiced", "money"),
     Column("collected", "− Collected", "money"),
     Column("credited", "− Credited (credit notes, discounts)", "money"),
+    Column("discounts", "of which discounts (现金折扣)", "money"),
     Column("written_off", "− Written off", "money"),
     Column("closing", f"= Closing AR ({OPEN_ITEMS.lower()})", "money"),
     Column("closing_current", "Closing AR not yet due", "money"),
@@ -619,6 +630,8 @@ def to_report(result: CollectionResult) -> Report:
                 data["below_target"] = row.below_target
             rows.append(data)
         whole = figures_row(section.total)
+        # SPEC §9: the discounts taken, beside the credited they are part of.
+        summary = {**whole, "discounts": section.total.discounts}
         # Without a breakdown the one row is the period: no totals row repeats it.
         totals = None if result.by is None else whole
         sections.append(
@@ -628,7 +641,7 @@ def to_report(result: CollectionResult) -> Report:
                 tuple(rows),
                 totals,
                 title=f"Collection {describe(result.period)} — {section.currency}",
-                summary=tuple((column, whole[column.key]) for column in SUMMARY),
+                summary=tuple((column, summary[column.key]) for column in SUMMARY),
             )
         )
     period = result.period

@@ -28,12 +28,13 @@ from arledger.money import ZERO, grouped
 from arledger.report import Column, Report, Section
 from arledger.reports import aging
 from arledger.rows import INVOICE, PAYMENT
-from arledger.settle import Settlement, payment_ref
+from arledger.settle import Application, Settlement, discount_of, payment_ref
 
 LineKind = Literal["invoice", "payment", "credit_note", "discount", "write_off"]
 
-# SPEC §2: on one date, invoices first, then adjustments, then payments; then by id.
-_RANK = {"invoice": 0, "adjustment": 1, "payment": 2}
+# SPEC §2: on one date, invoices first, then adjustments, then payments; then by
+# id. An early-payment discount comes after the payment that earned it (§9).
+_RANK = {"invoice": 0, "adjustment": 1, "payment": 2, "discount": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +178,16 @@ def compute(
     aged = aging.compute(view, settlement, basis=basis, limits=limits)
 
     applied: dict[tuple[bool, str], list[Applied]] = {}
+    # SPEC §9: a discount the settlement gave has no record behind it; it is a
+    # line of its own (one per invoice and day), not part of an adjustment's.
+    given = {id(a) for a in settlement.discounts}
+    discounts: dict[tuple[date, str], list[Application]] = {}
     for application in settlement.history_of():
         if application.customer == customer:
+            if id(application) in given:
+                day_invoice = (application.date, application.invoice)
+                discounts.setdefault(day_invoice, []).append(application)
+                continue
             key = (application.kind == "payment", application.ref)
             applied.setdefault(key, []).append(
                 Applied(application.invoice, application.instalment, application.amount)
@@ -195,7 +204,9 @@ def compute(
             else:
                 left[key] = left.get(key, ZERO) + credit.amount
 
-    events: list[tuple[date, int, str, int, Invoice | Payment | Adjustment]] = []
+    events: list[
+        tuple[date, int, str, int, Invoice | Payment | Adjustment | Discounted]
+    ] = []
     for seq, invoice in enumerate(view.invoices):
         if invoice.customer == customer:
             events.append((invoice.date, _RANK["invoice"], invoice.id, seq, invoice))
@@ -209,6 +220,10 @@ def compute(
             events.append(
                 (payment.date, _RANK["payment"], payment_ref(payment), seq, payment)
             )
+    for seq, ((day, invoice_id), parts) in enumerate(discounts.items()):
+        events.append(
+            (day, _RANK["discount"], invoice_id, seq, _discounted(ledger, parts))
+        )
     events.sort(key=lambda e: e[:4])
 
     currencies = {ledger.currency_of(e[4]) for e in events}
@@ -307,8 +322,37 @@ def compute(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Discounted:
+    """An early-payment discount the settlement gave to an invoice on a day
+    (SPEC §9): a credit line with the invoice as its reference."""
+
+    date: dt.date
+    invoice: str
+    currency: str
+    amount: Decimal
+    terms: str  # "2/10": percent / days
+    applied: tuple[Applied, ...]
+
+
+def _discounted(ledger: Any, parts: list[Application]) -> Discounted:
+    first = parts[0]
+    discount = discount_of(ledger.invoices[first.invoice], ledger.customers)
+    terms = (
+        "" if discount is None else f"{discount.percent.normalize():f}/{discount.days}"
+    )
+    return Discounted(
+        first.date,
+        first.invoice,
+        first.currency,
+        sum((a.amount for a in parts), ZERO),
+        terms,
+        tuple(Applied(a.invoice, a.instalment, a.amount) for a in parts),
+    )
+
+
 def _line(
-    record: Invoice | Payment | Adjustment,
+    record: Invoice | Payment | Adjustment | Discounted,
     ref: str,
     balance: Decimal,
     applied: dict[tuple[bool, str], list[Applied]],
@@ -331,6 +375,23 @@ def _line(
             credit=ZERO,
             balance=balance,
             applied=(),
+            unapplied=ZERO,
+            waiting_for=(),
+        )
+    if isinstance(record, Discounted):
+        return StatementLine(
+            date=record.date,
+            kind="discount",
+            ref=ref,
+            description=record.terms,
+            po=None,
+            method=None,
+            due=None,
+            instalments=0,
+            debit=ZERO,
+            credit=record.amount,
+            balance=balance,
+            applied=record.applied,
             unapplied=ZERO,
             waiting_for=(),
         )

@@ -1,0 +1,287 @@
+"""Lint (SPEC §13): what looks wrong in a ledger that loads cleanly.
+
+`arledger check` prints these as warnings and `check --strict` fails on them.
+Each check is one function of (view, settlement) returning warnings as
+`LedgerError(..., warning=True)` at the FILE:LINE of the record concerned; the
+view is the ledger as of "today" (the date `check` resolves, the only clock).
+Pure: no printing, no clock; the dunning templates are looked up on disk by
+`letters.missing_templates`, the one place that knows where they live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from decimal import Decimal
+from operator import attrgetter
+from typing import Any
+
+from arledger.errors import LedgerError, Source
+from arledger.ledger import Ledger, LedgerView
+from arledger.model import Adjustment, Payment
+from arledger.money import grouped
+from arledger.settle import Settlement, discount_of, discount_threshold, payment_ref
+
+# SPEC §13: two payments of a customer this close, of one amount, look like one
+# sent twice; a broken promise this old with no contact since is forgotten.
+DUPLICATE_DAYS = 3
+FORGOTTEN_PROMISE_DAYS = 14
+
+Check = Callable[[LedgerView, Settlement], list[LedgerError]]
+
+
+def _warning(source: Source | None, message: str) -> LedgerError:
+    return LedgerError(source, message, warning=True)
+
+
+def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerError]:
+    """A payment that looks like one already recorded: the same customer and
+    amount (in one currency) within 3 days, or the same customer and bank
+    reference; or the same customer and amount naming the same invoice when
+    nothing of it could be applied there (the invoice was paid already: a
+    second wire for one invoice, however much later).
+
+    The later of the two is named, at its line; the earlier is its twin.
+    """
+    currency_of = view.ledger.currency_of
+    by_customer = settlement.applications_by_customer  # shared with promises
+
+    paid: dict[str, dict[str, set[str]]] = {}  # customer -> payment -> invoices
+
+    def applied_to(customer: str, ref: str) -> set[str]:
+        found = paid.get(customer)
+        if found is None:
+            found = paid[customer] = {}
+            for a in by_customer.get(customer, ()):
+                if a.kind == "payment":
+                    found.setdefault(a.ref, set()).add(a.invoice)
+        return found.get(ref, set())
+
+    ordered = sorted(view.payments, key=attrgetter("date"))  # stable: file order
+    found: list[LedgerError] = []
+    # The latest payment of each (customer, currency, amount); the first naming
+    # each invoice with that amount; the first with each reference.
+    latest: dict[tuple[str, str, Decimal], Any] = {}
+    naming: dict[tuple[str, str, Decimal, str], Any] = {}
+    referenced: dict[tuple[str, str], Any] = {}
+    for payment in ordered:
+        currency = currency_of(payment)
+        ref = payment_ref(payment)
+        amount = (payment.customer, currency, payment.amount)
+        reference = (payment.reference or "").strip()
+        twin, reason = latest.get(amount), ""
+        if twin is not None and payment.date - twin.date <= timedelta(
+            days=DUPLICATE_DAYS
+        ):
+            days = (payment.date - twin.date).days
+            reason = f"same amount {days} day{'s' if days != 1 else ''} apart"
+        else:
+            for invoice in payment.targets():
+                twin = naming.get((*amount, invoice))
+                if twin is not None and invoice not in applied_to(
+                    payment.customer, ref
+                ):
+                    reason = f"same amount, for {invoice}, which was paid already"
+                    break
+            else:
+                twin = referenced.get((payment.customer, reference))
+                if reference and twin is not None:
+                    reason = f"same reference {reference!r}"
+        if reason:
+            assert twin is not None
+            found.append(
+                _warning(
+                    payment.source,
+                    f"payment {ref} of {payment.customer} "
+                    f"({currency} {grouped(payment.amount, currency)}) looks like "
+                    f"a duplicate of {payment_ref(twin)} of {twin.date.isoformat()}"
+                    f" ({reason})",
+                )
+            )
+        latest[amount] = payment
+        for invoice in payment.targets():
+            naming.setdefault((*amount, invoice), payment)
+        if reference:
+            referenced.setdefault((payment.customer, reference), payment)
+    return found
+
+
+def old_unapplied_cash(view: LedgerView, settlement: Settlement) -> list[LedgerError]:
+    """Cash (or credit) left unapplied longer than `lint.unapplied_days`: refund
+    it, apply it, or ask the customer what it was for."""
+    limit = view.settings.lint.unapplied_days
+    records: dict[str, Payment | Adjustment] = {
+        payment_ref(p): p for p in view.payments
+    }
+    records.update((a.id, a) for a in view.adjustments)
+    found = []
+    for credit in sorted(settlement.credits, key=lambda c: (c.date, c.ref)):
+        age = (view.as_of - credit.date).days
+        if age <= limit:
+            continue
+        record = records.get(credit.ref)
+        waiting = (
+            f", waiting for invoice {credit.waiting_for}" if credit.waiting_for else ""
+        )
+        found.append(
+            _warning(
+                record.source if record is not None else None,
+                f"{credit.currency} {grouped(credit.amount, credit.currency)} of "
+                f"{credit.ref} ({credit.customer}) unapplied for {age} days{waiting}"
+                f" (lint.unapplied_days: {limit})",
+            )
+        )
+    return found
+
+
+def forgotten_promises(view: LedgerView, settlement: Settlement) -> list[LedgerError]:
+    """A promise to pay broken more than 14 days ago with no contact since."""
+    from arledger.promises import promises
+
+    last_contact: dict[str, date] = {}
+    for contact in view.contacts:
+        if contact.date > last_contact.get(contact.customer, date.min):
+            last_contact[contact.customer] = contact.date
+    found = []
+    for promise in promises(view, settlement):
+        if promise.status != "broken":
+            continue
+        age = (view.as_of - promise.due).days
+        if age <= FORGOTTEN_PROMISE_DAYS:
+            continue
+        if last_contact.get(promise.customer, date.min) > promise.due:
+            continue
+        found.append(
+            _warning(
+                promise.contact.source,
+                f"{promise.customer}'s promise to pay by {promise.due.isoformat()} "
+                f"was broken {age} days ago and nobody has been in touch since",
+            )
+        )
+    return found
+
+
+def unreachable_customers(
+    view: LedgerView, settlement: Settlement
+) -> list[LedgerError]:
+    """A customer with open items and no email, phone or address."""
+    owing = {item.customer for item in settlement.items if item.open > 0}
+    found = []
+    for customer_id in sorted(owing):
+        customer = view.ledger.customers.get(customer_id)
+        if customer is None or customer.email or customer.phone or customer.address:
+            continue
+        found.append(
+            _warning(
+                customer.source,
+                f"customer {customer_id} has open items and no email, phone or "
+                "address: no letter or statement can reach it",
+            )
+        )
+    return found
+
+
+def unearned_discounts(view: LedgerView, settlement: Settlement) -> list[LedgerError]:
+    """An invoice left open by exactly its discount because the customer
+    deducted it after the window (SPEC §9: nothing is given then): what was
+    applied is the threshold, yet no discount was given."""
+    ledger = view.ledger
+    given = {a.invoice for a in settlement.discounts}
+    left: dict[str, Decimal] = {}
+    for item in settlement.items:
+        if item.open > 0 and item.invoice not in given:
+            left[item.invoice] = left.get(item.invoice, Decimal(0)) + item.open
+    found = []
+    for invoice_id, still in sorted(left.items()):
+        invoice = ledger.invoices.get(invoice_id)
+        if invoice is None:
+            continue
+        discount = discount_of(invoice, ledger.customers)
+        if discount is None:
+            continue
+        currency = ledger.currency_of(invoice)
+        threshold = discount_threshold(invoice.amount, discount, currency)
+        if invoice.amount - still != threshold:
+            continue
+        last_day = invoice.date + timedelta(days=discount.days)
+        found.append(
+            _warning(
+                invoice.source,
+                f"invoice {invoice_id} ({invoice.customer}): "
+                f"{currency} {grouped(still, currency)} left open: the "
+                f"{discount.percent.normalize():f}% discount was deducted after its "
+                f"window ended on {last_day.isoformat()} (unearned; ask for it "
+                "or credit it)",
+            )
+        )
+    return found
+
+
+def missing_templates(view: LedgerView, settlement: Settlement) -> list[LedgerError]:
+    """A dunning level without a letter template in a language a customer
+    uses (letters.missing_templates: `dunning` would stop at that letter)."""
+    from arledger.letters import missing_templates as missing
+
+    return missing(view.ledger)
+
+
+def future_records(view: LedgerView, settlement: Settlement) -> list[LedgerError]:
+    """A record dated after today (the view's date): a typo in the year, or an
+    entry made ahead of time that no report shows until then."""
+    ledger = view.ledger
+    as_of = view.as_of
+    kinds: Iterable[tuple[str, Iterable[Any]]] = (
+        ("invoice", ledger.invoices.values()),
+        ("payment", ledger.payments),
+        ("adjustment", ledger.adjustments),
+        ("contact", ledger.contacts),
+        ("plan", ledger.plans),
+        ("confirmation", ledger.confirmations),
+    )
+    found = []
+    for kind, records in kinds:
+        for record in records:
+            if record.date > as_of:
+                ref = (
+                    payment_ref(record)
+                    if kind == "payment"
+                    else getattr(record, "id", None)  # contacts have none
+                )
+                named = f"{kind} {ref}" if ref else kind
+                found.append(
+                    _warning(
+                        record.source,
+                        f"{named} is dated {record.date.isoformat()}, after today "
+                        f"({as_of.isoformat()})",
+                    )
+                )
+    return found
+
+
+CHECKS: tuple[Check, ...] = (
+    duplicate_payments,
+    old_unapplied_cash,
+    forgotten_promises,
+    unreachable_customers,
+    unearned_discounts,
+    missing_templates,
+    future_records,
+)
+
+
+def lint(ledger: Ledger, today: date) -> list[LedgerError]:
+    """Every warning of SPEC §13 about a ledger as of `today`.
+
+    Args:
+        ledger: a ledger that loaded without errors.
+        today: the day `check` runs for: records after it are flagged, and
+            what is old is counted up to it.
+    """
+    from arledger.api import settlement
+
+    view = ledger.view(today)
+    settled = settlement(view)
+    found: list[LedgerError] = []
+    for check in CHECKS:
+        found.extend(check(view, settled))
+    return found
