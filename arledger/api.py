@@ -38,6 +38,7 @@ __all__ = [
     "dunning",
     "forecast",
     "interest",
+    "limitation",
     "load",
     "movement",
     "overdue",
@@ -204,6 +205,18 @@ def confirmations(of: LedgerView, sent: Sequence[Any] = ()) -> Report:
     from arledger.reports import confirmations as report
 
     return report.to_report(report.compute(of, sent))
+
+
+def limitation(
+    of: LedgerView, sent: Sequence[Any] = (), *, within: int | None = 90
+) -> Report:
+    """Open items whose limitation period (诉讼时效) has passed or ends within
+    `within` days (None: all), SPEC §11; `sent`: the dunning sent log's entries
+    (`arledger.mail.read_log`), whose letters renew."""
+    from arledger.reports import limitation as report
+
+    found = report.compute(of, settlement(of), sent, within)
+    return report.to_report(of, found, within)
 
 
 def render(report: Report, fmt: str = "table", env: Env | None = None) -> str | bytes:

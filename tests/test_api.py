@@ -46,6 +46,7 @@ def cli_json(*args: str) -> dict:
             lambda v: api.movement(v, date(2026, 9, 30)),
         ),
         ("confirmations", lambda v: api.confirmations(v)),
+        ("limitation --within 1050", lambda v: api.limitation(v, within=1050)),
     ],
 )
 def test_the_api_gives_what_the_command_prints(name, build):

@@ -105,6 +105,27 @@ def test_a_letter_renews_an_item_only_once_it_is_overdue(ledger_path):
     assert found["I5"][1] is None  # due 07-01: not yet
 
 
+def test_a_letter_in_the_collection_log_renews(tmp_path):
+    """A letter recorded in the contact log (sent by post, outside arledger)
+    renews as one in the sent log does: I1, due 2023-01-31, lettered on
+    2023-06-30: 2026-06-30, 30 days left on 2026-05-31."""
+    ledger = write_ledger(
+        tmp_path / "l",
+        customers="- {id: C1, name: One, email: a@one.example}\n",
+        invoices="- {id: I1, customer: C1, date: 2023-01-01, due: 2023-01-31, "
+        "amount: 1000.00}\n",
+        contacts="- {customer: C1, date: 2023-06-30, channel: letter}\n",
+    )
+    view = load(ledger).view(AS_OF)
+    (row,) = limitation.compute(view, settlement(view))["USD"]
+    assert (row.renewed, row.renewed_by, row.limitation_date, row.days_left) == (
+        date(2023, 6, 30),
+        "letter",
+        date(2026, 6, 30),
+        30,
+    )
+
+
 def test_add_years_keeps_the_day_or_the_month_end():
     assert add_years(date(2023, 1, 31), 3) == date(2026, 1, 31)
     assert add_years(date(2024, 2, 29), 3) == date(2027, 2, 28)

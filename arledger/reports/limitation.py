@@ -72,14 +72,18 @@ def compute(
     years = view.settings.limitation.years
     # Per customer: the dated events that renew every one of its items.
     contacts: dict[str, list[tuple[date, str]]] = {}
+    letters: dict[str, list[tuple[date, str]]] = {}
     for contact in view.contacts:
+        if contact.channel == "letter":
+            # A letter the collection log records as sent (by post, by hand)
+            # is a demand as much as one in the sent log is: in any currency.
+            letters.setdefault(contact.customer, []).append((contact.date, ""))
         if contact.channel == "legal":
             contacts.setdefault(contact.customer, []).append((contact.date, "legal"))
         if contact.acknowledged:
             contacts.setdefault(contact.customer, []).append(
                 (contact.date, "acknowledged")
             )
-    letters: dict[str, list[tuple[date, str]]] = {}
     for entry in sent:
         if entry.date <= as_of:
             letters.setdefault(entry.customer, []).append((entry.date, entry.currency))
