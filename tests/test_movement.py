@@ -268,10 +268,10 @@ def test_the_movement_identity_holds_to_the_cent(gen, first, second):
         add(adjustment, movement.FLOW_OF_KIND[adjustment.kind])
     # Early-payment discounts the engine gave (SPEC §9): credited, with no
     # record behind them.
-    for given in settled.discounts:
-        if since < given.date <= as_of:
-            found = expected.setdefault((given.currency, given.customer), {})
-            found["credited"] = found.get("credited", D(0)) + given.amount
+    for discount in settled.discounts:
+        if since < discount.date <= as_of:
+            found = expected.setdefault((discount.currency, discount.customer), {})
+            found["credited"] = found.get("credited", D(0)) + discount.amount
     for section in result.sections:
         for row in [*section.customers, section]:
             assert (
