@@ -65,8 +65,39 @@ def test_a_cache_hit_inside_a_command_loads_no_ledger_machinery(tmp_path):
         "try:\n    app()\nexcept SystemExit:\n    pass"
     )
     names = ("pydantic", "yaml", "rich", "arledger.loader", "arledger.model")
-    assert _modules_after(code, names, env) == set(names)  # a miss loads them all
+    missed = {"yaml", "rich", "arledger.loader"}  # a clean ledger: no pydantic
+    assert _modules_after(code, names, env) == missed
     assert _modules_after(code, names, env) == set()  # a hit none
+
+
+def _aging_run(ledger: str) -> str:
+    return (
+        "import sys\nfrom arledger.cli import app\n"
+        f"sys.argv = ['arledger', 'aging', '-l', {ledger!r}, '--as-of', '2026-10-31']\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass"
+    )
+
+
+def test_a_clean_ledger_is_read_without_pydantic(tmp_path):
+    """Every kind of record and the settings are read by columns from
+    arledger/_shapes.py (derived from the models): pydantic, which costs a
+    run more than the rest of a small report, is not imported."""
+    env = dict(os.environ, ARLEDGER_NO_CACHE="1")
+    names = ("pydantic", "arledger.model")
+    assert _modules_after(_aging_run("examples/demo"), names, env) == set()
+
+
+def test_a_refused_record_is_told_by_its_model(tmp_path):
+    """A record the columns refuse goes to its pydantic model, which says why."""
+    import shutil
+
+    ledger = tmp_path / "ledger"
+    shutil.copytree("examples/demo", ledger)
+    with (ledger / "customers.yaml").open("a", encoding="utf-8") as out:
+        out.write("\n- id: BAD\n  name: Bad terms\n  terms: soon\n")
+    env = dict(os.environ, ARLEDGER_NO_CACHE="1")
+    names = ("pydantic", "arledger.model")
+    assert _modules_after(_aging_run(str(ledger)), names, env) == set(names)
 
 
 def test_shell_completion_loads_no_ledger_machinery():
@@ -79,3 +110,4 @@ def test_shell_completion_loads_no_ledger_machinery():
     )
     names = (*HEAVY, "pydantic", "yaml", "arledger.loader", "arledger.settle")
     assert _modules_after(code, names, env) == set()
+

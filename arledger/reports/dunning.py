@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from arledger.errors import ArledgerError
 from arledger.ledger import LedgerView
-from arledger.model import DunningLevel, DunningSettings
 from arledger.money import ZERO, grouped, round_charge
 from arledger.promises import Promise, latest_promise, promises
 from arledger.report import Column, Report, Section
@@ -25,6 +24,7 @@ from arledger.settle import Item, Settlement
 
 if TYPE_CHECKING:
     from arledger.mail import LogEntry
+    from arledger.model import DunningLevel, DunningSettings
 
 DAYS_IN_YEAR = 365  # SPEC §2: interest = Σ open each day × rate / 365
 FEE_FROM = "second"  # SPEC §1: a flat fee per letter from level `second` on
