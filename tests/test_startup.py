@@ -111,3 +111,26 @@ def test_shell_completion_loads_no_ledger_machinery():
     names = (*HEAVY, "pydantic", "yaml", "arledger.loader", "arledger.settle")
     assert _modules_after(code, names, env) == set()
 
+
+def test_a_run_makes_only_the_command_it_names():
+    """`arledger NAME ...` builds NAME's Click command alone; its help and
+    usage errors are the ones the whole app gives."""
+    from typer.main import get_command_name
+    from typer.testing import CliRunner
+
+    from arledger.app import app, for_args
+
+    runner = CliRunner()
+    names = [
+        info.name or get_command_name(info.callback.__name__)
+        for info in app.registered_commands
+    ]
+    assert len(names) > 10
+    for name in names:
+        only = for_args([name, "--help"])
+        assert len(only.registered_commands) == 1
+        for args in ([name, "--help"], [name, "--no-such-option"]):
+            alone, whole = runner.invoke(only, args), runner.invoke(app, args)
+            assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output)
+    for args in ([], ["--help"], ["agin"], ["--version"]):
+        assert for_args(args) is app
