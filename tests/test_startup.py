@@ -87,6 +87,12 @@ def test_a_clean_ledger_is_read_without_pydantic(tmp_path):
     assert _modules_after(_aging_run("examples/demo"), names, env) == set()
 
 
+def test_a_table_off_a_terminal_is_written_without_rich():
+    env = dict(os.environ, ARLEDGER_NO_CACHE="1")
+    names = ("rich.console", "rich.table", "rich.text")
+    assert _modules_after(_aging_run("examples/demo"), names, env) == set()
+
+
 def test_a_refused_record_is_told_by_its_model(tmp_path):
     """A record the columns refuse goes to its pydantic model, which says why."""
     import shutil
