@@ -25,24 +25,43 @@ from pathlib import Path
 from types import NoneType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import yaml
-
 from arledger import _shapes, rows, rules
 from arledger.errors import LedgerError, LedgerNotFound, Source
 from arledger.ledger import Ledger
 from arledger.money import has_excess_places, minor_units
-from arledger.readers import csv_nested, read_yaml_fast
+from arledger.readers import csv_nested, read_yaml_fast, read_yaml_mapping_fast
 from arledger.rows import CONTACT, PAYMENT, PLAN
 
 if TYPE_CHECKING:
+    import yaml
     from pydantic import BaseModel
 
     from arledger.model import Adjustment, Contact, Payment, Plan, Record, Settings
+else:
 
-try:  # SPEC: use PyYAML's C loader when present
-    from yaml import CBaseLoader as _YamlLoader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import BaseLoader as _YamlLoader  # type: ignore[assignment]
+    class _PyYAML:
+        """PyYAML, imported when first used: plain record files and settings
+        are read by rapidyaml (readers.py); PyYAML reads the rest, and knows
+        the line of every key when a record is wrong."""
+
+        def __getattr__(self, name: str) -> Any:
+            import yaml as module
+
+            globals()["yaml"] = module
+            return getattr(module, name)
+
+    yaml = _PyYAML()
+
+
+def _yaml_loader() -> type:
+    try:  # SPEC: use PyYAML's C loader when present
+        from yaml import CBaseLoader
+    except ImportError:  # pragma: no cover - depends on how PyYAML was built
+        from yaml import BaseLoader
+
+        return BaseLoader
+    return CBaseLoader
+
 
 KINDS = (
     "customers",
@@ -521,7 +540,7 @@ def _compose(
     be read: no syntax error, one document, no tag but plain ones, no alias loop
     or bomb."""
     try:
-        root = yaml.compose(text, Loader=_YamlLoader)
+        root = yaml.compose(text, Loader=_yaml_loader())
     except yaml.MarkedYAMLError as exc:
         errors.append(_syntax_error(exc, rel))
         return None, False
@@ -1441,6 +1460,12 @@ def _load_settings(
         errors.append(LedgerError(Source(SETTINGS_FILE, 1), why))
         return default, []
     text = _read_text(path, SETTINGS_FILE, errors)
+    plan = _column_plan("Settings")
+    data = read_yaml_mapping_fast(text) if text is not None else None
+    if data is not None and plan is not None:  # plain YAML, as records are read
+        found: list[Any] = [None]
+        if not _by_columns(plan, _columns_of(plan, [data]), 1, "", [], found):
+            return found[0], [path]
     node, readable = (
         _compose(text, SETTINGS_FILE, errors) if text is not None else (None, False)
     )
@@ -1459,9 +1484,8 @@ def _load_settings(
     except _Refused as exc:
         errors.append(LedgerError(Source(SETTINGS_FILE, exc.line), exc.message))
         return default, [path]
-    plan = _column_plan("Settings")
     if plan is not None:  # as every record: by columns, the model if refused
-        found: list[Any] = [None]
+        found = [None]
         if not _by_columns(plan, _columns_of(plan, [data]), 1, "", [], found):
             return found[0], [path]
     settings = _validate(
@@ -1571,7 +1595,7 @@ def _point_at_fields(root: Path, errors: list[LedgerError]) -> list[LedgerError]
     for rel, indexes in wanted.items():
         try:
             text = (root / rel).read_text(encoding="utf-8-sig")
-            node = yaml.compose(text, Loader=_YamlLoader)
+            node = yaml.compose(text, Loader=_yaml_loader())
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue
         if node is None:
