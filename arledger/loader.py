@@ -16,13 +16,14 @@ import io
 import os
 import re
 import stat
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
-from operator import methodcaller
+from itertools import compress, repeat
+from operator import is_not, methodcaller
 from pathlib import Path
-from types import NoneType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from arledger import _shapes, rows, rules
@@ -1156,13 +1157,14 @@ def _by_rule(
         if wrong:
             raise _refuse(wrong)
         found = rule(values)
-        outside = [
-            i
-            for i, value in enumerate(found)
-            if not all(check(value, bound) for check, bound in checks)
-        ]
-        if outside:
-            raise _refuse(outside)
+        if checks:
+            outside = [
+                i
+                for i, value in enumerate(found)
+                if not all(check(value, bound) for check, bound in checks)
+            ]
+            if outside:
+                raise _refuse(outside)
         return found
 
     return convert
@@ -1313,55 +1315,56 @@ def _by_columns(
     left = sorted(
         {k for column in unknown for k, value in enumerate(column) if value is not None}
     )
-    plain: list[int] = list(range(size))
+    plain: Sequence[int] = range(size)
     if left:
         taken = set(left)
         plain = [k for k in plain if k not in taken]
+    count = len(plain)
     refused: set[int] = set()
     columns: dict[str, list[Any]] = {}
     for name in plan.names:
         default = plan.defaults.get(name)
         found = given_columns.get(name)
-        if found is None:
-            column: list[Any] = [None] * len(plain)
-        else:
-            column = [found[k] for k in plain] if left else found
-        kinds = set(map(type, column))
-        if NoneType not in kinds:
-            given: list[int] = list(range(len(column)))
-        else:
-            given = [k for k, value in enumerate(column) if value is not None]
-            if name in required:  # missing: the model says so
+        column = [] if found is None else [found[k] for k in plain] if left else found
+        missing = column.count(None) if column else count
+        if missing == count:  # not given: the default (a required field: refused)
+            if name in required:
+                refused.update(plain)
+            columns[name] = [default] * count
+            continue
+        given: list[int] | None = None  # None: every record gives it
+        if missing:
+            given = list(compress(range(count), map(is_not, column, repeat(None))))
+            if name in required:
                 refused.update(plain[k] for k, v in enumerate(column) if v is None)
-            if not given:
-                columns[name] = column if default is None else [default] * len(column)
-                continue
-        values = [default] * len(column)
-        while given:
+        values = column
+        while True:
             try:
-                converted = rules_of[name](
-                    column if len(given) == len(column) else [column[k] for k in given]
-                )
+                if given is None:
+                    values = rules_of[name](column)
+                else:
+                    converted = rules_of[name]([column[k] for k in given])
+                    values = [default] * count
+                    deque(map(values.__setitem__, given, converted), maxlen=0)
+                break
             except rules.Bad as bad:
                 # The model says what is wrong with these records; the rest
                 # are converted without them (a rule judges each value alone).
+                if given is None:
+                    given = list(range(count))
                 wrong = {given[n] for n in bad.messages}
                 refused.update(plain[k] for k in wrong)
                 given = [k for k in given if k not in wrong]
-                continue
-            if len(given) == len(column):
-                values = converted
-            else:
-                for k, value in zip(given, converted, strict=True):
-                    values[k] = value
-            break
+                if not given:
+                    values = [default] * count
+                    break
         columns[name] = values
     for fields, rule in plan.checks:  # over the records whose fields converted
-        kept = range(len(plain))
+        kept: Sequence[int] = range(count)
         if refused:
             kept = [k for k in kept if plain[k] not in refused]
         try:
-            if len(kept) == len(plain):
+            if len(kept) == count:
                 rule(*(columns[name] for name in fields))
             else:
                 rule(*([columns[name][k] for k in kept] for name in fields))
@@ -1369,7 +1372,11 @@ def _by_columns(
             refused.update(plain[kept[n]] for n in bad.messages)
     new: Any = tuple.__new__
     row_type = plan.row
-    made = zip(*(columns[name] for name in plan.names), strict=True)
+    ordered = [columns[name] for name in plan.names]
+    if plan.where and not left and not refused:  # every record, in C
+        results[:] = map(new, repeat(row_type), zip(*ordered, repeat(rel), lines))
+        return left
+    made = zip(*ordered, strict=True)
     if plan.where:
         for i, fields in zip(plain, made, strict=True):
             if i not in refused:

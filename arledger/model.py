@@ -166,7 +166,7 @@ class Instalment(Record):
     amount: Amount
 
 
-class Invoice(Record):
+class Invoice(Record, rows.INVOICE):
     id: Id
     customer: Id
     date: LedgerDate
@@ -187,7 +187,7 @@ class Invoice(Record):
     )
 
 
-class Payment(Record):
+class Payment(Record, rows.PAYMENT):
     id: Id | None = None
     customer: Id
     date: LedgerDate
@@ -206,7 +206,7 @@ class Payment(Record):
 AdjustmentKind = Literal["credit_note", "write_off", "discount"]
 
 
-class Adjustment(Record):
+class Adjustment(Record, rows.ADJUSTMENT):
     """A credit note, write-off (坏账核销) or discount."""
 
     id: Id
@@ -219,7 +219,7 @@ class Adjustment(Record):
     reason: Text | None = None
 
 
-class Contact(Record):
+class Contact(Record, rows.CONTACT):
     """An entry of the collection log (沟通记录), maybe a promise to pay (承诺付款)."""
 
     customer: Id
@@ -245,7 +245,7 @@ class PlanInstalment(Record):
     amount: Amount
 
 
-class Plan(Record):
+class Plan(Record, rows.PLAN):
     """A collection plan (回款计划, SPEC §7): collections agreed with a customer
     (a repayment plan for overdue debt, or the month's plan), credited from
     what is applied to its items from the plan's date on."""
@@ -451,6 +451,3 @@ RECORD_MODELS: dict[str, type[Record]] = {
     "plans": Plan,
     "confirmations": Confirmation,
 }
-
-for _model in (Invoice, Payment, Adjustment, Contact, Plan):
-    rows.register(_model)

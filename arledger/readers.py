@@ -92,9 +92,12 @@ def _as_written(value: Any) -> Any:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = {key: _as_written(value) for key, value in pairs}
+    result = dict(pairs)
     if len(result) != len(pairs):
         raise _Odd  # PyYAML's path reports duplicate keys with their lines
+    kinds = set(map(type, result.values()))  # (in C: a mapping of a record)
+    if bool in kinds or list in kinds:
+        result = {key: _as_written(value) for key, value in pairs}
     return result
 
 

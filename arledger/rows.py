@@ -11,14 +11,13 @@ instance takes 400, can be created in C (`tuple.__new__` over columns, see
 loader._by_columns), and reads its fields through C descriptors.
 
 Code that asks what kind a record is uses `INVOICE`, `PAYMENT`, `ADJUSTMENT`,
-`CONTACT` and `PLAN` (`isinstance(record, INVOICE)`), which hold the row and,
-once model.py is imported, the model: the core takes either (tests build
-models by hand).
+`CONTACT` and `PLAN` (`isinstance(record, INVOICE)`): a base of both the row
+and the model of that kind, so the core takes either (tests build models by
+hand).
 """
 
 from __future__ import annotations
 
-from abc import ABCMeta
 from collections import namedtuple
 from decimal import Decimal
 from typing import Any
@@ -103,6 +102,24 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _kind(name: str) -> type:
+    """A base both the row and the model of a kind of record have, for
+    `isinstance(record, INVOICE)` whichever it is (in C, as fast as it gets)."""
+    return type(name, (), {"__slots__": (), "__doc__": f"{name}: a row or a model."})
+
+
+# For isinstance: a record of each kind, as a row or as a model (model.py's
+# models have them as bases too).
+INVOICE = _kind("Invoice")
+PAYMENT = _kind("Payment")
+ADJUSTMENT = _kind("Adjustment")
+CONTACT = _kind("Contact")
+PLAN = _kind("Plan")
+KIND_BASES: dict[str, type] = {
+    kind.__name__: kind for kind in (INVOICE, PAYMENT, ADJUSTMENT, CONTACT, PLAN)
+}
+
+
 def _row_type(name: str) -> type[tuple[Any, ...]]:
     where = _WHERE if name in RECORD_NAMES else ()
     # No defaults: a row is always built whole.
@@ -111,7 +128,8 @@ def _row_type(name: str) -> type[tuple[Any, ...]]:
     if where:
         namespace["source"] = property(_source)
     namespace.update(_METHODS.get(name, {}))
-    return type(name, (base,), namespace)
+    kind = KIND_BASES.get(name)
+    return type(name, (base, kind) if kind else (base,), namespace)
 
 
 ROWS: dict[str, type[tuple[Any, ...]]] = {name: _row_type(name) for name in FIELDS}
@@ -150,28 +168,3 @@ def row_of(record: Any) -> Any:
         source = record.source
         values += [None, None] if source is None else [source.path, source.line]
     return _new_tuple(row, values)
-
-
-def _kind(name: str, doc: str) -> Any:
-    kind = ABCMeta(name, (), {"__doc__": doc, "__slots__": ()})
-    row = ROWS.get(name)
-    if row is not None:  # (None only while _shapes.py is being made anew)
-        kind.register(row)
-    return kind
-
-
-# For isinstance: a record of each kind, as a row or (registered by model.py)
-# as a model.
-INVOICE = _kind("Invoice", "An invoice, as a row or a model.")
-PAYMENT = _kind("Payment", "A payment, as a row or a model.")
-ADJUSTMENT = _kind("Adjustment", "An adjustment, as a row or a model.")
-CONTACT = _kind("Contact", "A contact, as a row or a model.")
-PLAN = _kind("Plan", "A plan, as a row or a model.")
-_KINDS = {kind.__name__: kind for kind in (INVOICE, PAYMENT, ADJUSTMENT, CONTACT, PLAN)}
-
-
-def register(model: type) -> None:
-    """Count a model as its kind of record (model.py, for each model)."""
-    kind = _KINDS.get(model.__name__)
-    if kind is not None:
-        kind.register(model)

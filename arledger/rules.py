@@ -45,12 +45,12 @@ def _by_value(values: Sequence[str], convert: Callable[[str], Any]) -> list[Any]
             messages[value] = str(exc)
     if messages:
         raise Bad({i: messages[v] for i, v in enumerate(values) if v in messages})
-    return [known[value] for value in values]
+    return list(map(known.__getitem__, values))
 
 
 def texts(values: Sequence[str]) -> list[str]:
     """Free text: surrounding white space is not part of it."""
-    return [value.strip() for value in values]
+    return list(map(str.strip, values))
 
 
 def ids(values: Sequence[str]) -> list[str]:
