@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
 from itertools import compress, repeat
-from operator import is_not, methodcaller
+from operator import is_not
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -765,12 +765,19 @@ def _csv_header(header: list[str], kind: str) -> tuple[list[str], str | None]:
 
 
 def _csv_cells(
-    text: str, batch: _Batch, kind: str, errors: list[LedgerError]
+    text: str,
+    batch: _Batch,
+    kind: str,
+    errors: list[LedgerError],
+    into: tuple[list[list[str]], list[int]] | None = None,
 ) -> Iterator[tuple[int, list[str]]]:
     """The rows of a CSV file that the header fits, each with its line, once
     the file's own problems (header, ragged rows, quoting) are reported; sets
     `batch.names` to the known columns as (index, name, nested) and
-    `batch.broken` when the file is not read to its end."""
+    `batch.broken` when the file is not read to its end.
+
+    `into`: (rows, lines) to fill at once, yielding nothing, when each row is
+    a line and fits the header, the common case."""
     rel = batch.rel
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -797,6 +804,23 @@ def _csv_cells(
     batch.names = names
     id_index = header.index("id") if "id" in known and "id" in header else None
     width = len(header)
+    if into is not None and missing is None:
+        try:
+            rest = list(reader)  # in C
+        except csv.Error:
+            rest = []
+        sizes = set(map(len, rest))
+        # A row a line (no quoted cell spans lines), each fitting the header.
+        if reader.line_num == len(rest) + 1 and sizes <= {width, 0}:
+            if 0 in sizes:  # blank lines
+                into[1].extend(n for n, row in enumerate(rest, 2) if row)
+                into[0].extend(row for row in rest if row)
+            else:
+                into[1].extend(range(2, len(rest) + 2))
+                into[0].extend(rest)
+            return
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        next(reader)  # again, row by row, to say what is wrong where
     while True:
         line = reader.line_num + 1
         try:
@@ -859,15 +883,17 @@ def _csv_columns(
     `batch.rows` giving a record's values as a mapping when one is asked for."""
     rows: list[list[str]] = []
     lines = batch.lines
-    for line, row in _csv_cells(text, batch, kind, errors):
+    for line, row in _csv_cells(text, batch, kind, errors, (rows, lines)):
         rows.append(row)
         lines.append(line)
     names = batch.names
     columns: dict[str, list[Any]] = {}
     keep = [True] * len(rows)
     cells = list(zip(*rows, strict=True)) if rows else []  # rows fit the header
-    for index, name, nested in names:
-        column: list[Any] = list(map(str.strip, cells[index])) if cells else []
+    texts = [list(map(str.strip, cells[index])) if cells else [] for index, *_ in names]
+    # Rows with no value at all are blank lines (dropped below).
+    given = list(map(any, zip(*texts, strict=True)))
+    for (_index, name, nested), column in zip(names, texts, strict=True):
         if "" in column:  # an empty cell: not given
             column = [cell or None for cell in column]
         if nested:
@@ -881,12 +907,7 @@ def _csv_columns(
                         )
                         keep[k] = False
         columns[name] = column
-    # Rows with no value at all are blank lines; rows with a bad nested cell
-    # were reported above.
-    given = [
-        any(value is not None for value in values)
-        for values in zip(*columns.values(), strict=True)
-    ]
+    # Rows with a bad nested cell were reported above.
     wanted = [k for k in range(len(rows)) if keep[k] and columns and given[k]]
     if len(wanted) != len(rows):
         batch.lines[:] = [lines[k] for k in wanted]
@@ -1296,7 +1317,7 @@ def _columns_of(plan: _Plan, records: list[dict[str, Any]]) -> dict[str, list[An
     """Records read as mappings, as columns: each field any record gives,
     None where a record does not give it."""
     named = set().union(*map(dict.keys, records)) if records else set()
-    return {name: list(map(methodcaller("get", name), records)) for name in named}
+    return {name: list(map(dict.get, records, repeat(name))) for name in named}
 
 
 def _by_columns(

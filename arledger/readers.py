@@ -18,7 +18,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import compress, count, repeat
+from itertools import accumulate, repeat
 from typing import Any
 
 
@@ -146,8 +146,7 @@ def read_yaml_fast(text: str) -> tuple[list[dict[str, Any]], list[int]] | None:
     data = _fast_json(text, mapping=False)
     if not isinstance(data, list):
         return None
-    starts = map(str.startswith, text.split("\n"), repeat("- "))
-    lines = list(compress(count(1), starts))
+    lines = _record_lines(text)
     if len(data) != len(lines):
         return None
     records = []
@@ -158,6 +157,15 @@ def read_yaml_fast(text: str) -> tuple[list[dict[str, Any]], list[int]] | None:
             item = {k: v for k, v in item.items() if v is not None}
         records.append(item)
     return records, lines
+
+
+def _record_lines(text: str) -> list[int]:
+    """The line of each `- ` that starts a line: where each record starts."""
+    ends = [match.start() for match in re.finditer("\n- ", text)]
+    # newlines before each, counted between one and the next (in C)
+    between = map(text.count, repeat("\n"), [0, *ends], ends)
+    lines = [line + 2 for line in accumulate(between)]
+    return [1, *lines] if text.startswith("- ") else lines
 
 
 def read_yaml_mapping_fast(text: str) -> dict[str, Any] | None:

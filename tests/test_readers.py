@@ -97,3 +97,12 @@ def test_settings_load_the_same_either_way(monkeypatch):
     fast = loader.load("examples/demo")[0].settings
     monkeypatch.setattr(loader, "read_yaml_mapping_fast", lambda text: None)
     assert loader.load("examples/demo")[0].settings == fast
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="- \na:", max_size=40))
+def test_record_lines_are_the_lines_starting_with_a_dash_and_a_space(text):
+    from itertools import compress, count, repeat
+
+    starts = map(str.startswith, text.split("\n"), repeat("- "))
+    assert readers._record_lines(text) == list(compress(count(1), starts))
