@@ -19,10 +19,10 @@ import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import MAX_PREC, Decimal, localcontext
 from functools import partial
 from itertools import compress, repeat
-from operator import is_not
+from operator import attrgetter, is_not
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -1421,6 +1421,20 @@ def _collect(
     """Add a file's records, reporting duplicate ids in reading order."""
     check_ids = kind not in ("contacts", "confirmations")  # records without ids
     records = collected.records[kind]
+    if tuple not in set(map(type, results)):  # no record failed (in C)
+        ids = list(map(attrgetter("id"), results)) if check_ids else []
+        seen = collected.first_seen[kind]
+        if not check_ids:
+            records.extend(results)
+            return
+        if (
+            None not in ids
+            and len(set(ids)) == len(ids)
+            and seen.keys().isdisjoint(ids)
+        ):
+            seen.update(zip(ids, results, strict=True))  # each new: reading order
+            records.extend(results)
+            return
     for i, result in enumerate(results):
         if type(result) is tuple:  # a _Failure (a row is a tuple subclass)
             record_id, customer, where = result
@@ -1816,23 +1830,35 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
                 )
             )
 
-    def unchecked(records: Iterable[Any]) -> Iterator[Any]:
+    def unchecked(records: Iterable[Any]) -> list[Any]:
         customers = ledger.customers
-        for record in records:
-            if record.customer in customers:
-                yield record
+        return [record for record in records if record.customer in customers]
 
-    for invoice in unchecked(ledger.invoices.values()):
-        check(invoice, "amount", invoice.amount)
-        for n, instalment in enumerate(invoice.schedule or (), 1):
+    def all_fine(records: list[Any]) -> bool:
+        """Whether no record's amount has more than `allowed` decimals, asked
+        of them all at once (in C): an exact sum has the smallest exponent of
+        its terms."""
+        with localcontext() as exact:
+            exact.prec = MAX_PREC
+            total = sum(map(attrgetter("amount"), records), Decimal(0))
+        exponent = total.as_tuple().exponent
+        return isinstance(exponent, int) and exponent >= fine
+
+    invoices = unchecked(ledger.invoices.values())
+    others = unchecked((*ledger.payments, *ledger.adjustments))
+    for records in (invoices, others):
+        if not all_fine(records):
+            for record in records:
+                check(record, "amount", record.amount)
+    for invoice in filter(attrgetter("schedule"), invoices):
+        for n, instalment in enumerate(invoice.schedule, 1):
             check(invoice, f"schedule.{n}.amount", instalment.amount)
     for plan in unchecked(ledger.plans):
         for n, instalment in enumerate(plan.instalments, 1):
             check(plan, f"instalments.{n}.amount", instalment.amount)
     for confirmation in unchecked(ledger.confirmations):
         check(confirmation, "balance", confirmation.balance)
-    for record in unchecked((*ledger.payments, *ledger.adjustments)):
-        check(record, "amount", record.amount)
+    for record in others:
         for invoice_id, amount in (getattr(record, "allocations", None) or {}).items():
             check(record, f"allocations.{invoice_id}", amount)
     return errors
