@@ -12,8 +12,9 @@ a default that is a record is {"__row__": name, field: value, ...}.
 # ruff: noqa: E501
 
 from decimal import Decimal
+from typing import Any
 
-KINDS = {
+KINDS: dict[str, str] = {
     'customers': 'Customer',
     'invoices': 'Invoice',
     'payments': 'Payment',
@@ -23,7 +24,7 @@ KINDS = {
     'confirmations': 'Confirmation',
 }
 
-SHAPES = {
+SHAPES: dict[str, dict[str, Any]] = {
     'Customer': {
         'fields': (
             ('id', ('rule', 'ids', ()), True, None),

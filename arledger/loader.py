@@ -893,6 +893,7 @@ def _csv_columns(
     texts = [list(map(str.strip, cells[index])) if cells else [] for index, *_ in names]
     # Rows with no value at all are blank lines (dropped below).
     given = list(map(any, zip(*texts, strict=True)))
+    column: list[Any]
     for (_index, name, nested), column in zip(names, texts, strict=True):
         if "" in column:  # an empty cell: not given
             column = [cell or None for cell in column]
@@ -1846,9 +1847,9 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
 
     invoices = unchecked(ledger.invoices.values())
     others = unchecked((*ledger.payments, *ledger.adjustments))
-    for records in (invoices, others):
-        if not all_fine(records):
-            for record in records:
+    for group in (invoices, others):
+        if not all_fine(group):
+            for record in group:
                 check(record, "amount", record.amount)
     for invoice in filter(attrgetter("schedule"), invoices):
         for n, instalment in enumerate(invoice.schedule, 1):

@@ -79,7 +79,7 @@ def in_language(company: Any, language: str) -> Any:
         if getattr(other, name) is not None
     }
     if isinstance(company, tuple):
-        return company._replace(**given)
+        return company._replace(**given)  # type: ignore[attr-defined]
     return company.model_copy(update=given)
 
 
@@ -110,11 +110,11 @@ def _kind(name: str) -> type:
 
 # For isinstance: a record of each kind, as a row or as a model (model.py's
 # models have them as bases too).
-INVOICE = _kind("Invoice")
-PAYMENT = _kind("Payment")
-ADJUSTMENT = _kind("Adjustment")
-CONTACT = _kind("Contact")
-PLAN = _kind("Plan")
+INVOICE: Any = _kind("Invoice")
+PAYMENT: Any = _kind("Payment")
+ADJUSTMENT: Any = _kind("Adjustment")
+CONTACT: Any = _kind("Contact")
+PLAN: Any = _kind("Plan")
 KIND_BASES: dict[str, type] = {
     kind.__name__: kind for kind in (INVOICE, PAYMENT, ADJUSTMENT, CONTACT, PLAN)
 }

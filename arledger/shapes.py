@@ -41,6 +41,7 @@ a default that is a record is {"__row__": name, field: value, ...}.
 # ruff: noqa: E501
 
 from decimal import Decimal
+from typing import Any
 '''
 
 
@@ -164,9 +165,9 @@ def derive() -> dict[str, Any]:
 
 def render(derived: dict[str, Any]) -> str:
     """The source of `_shapes.py`: a field, a rule or a kind a line."""
-    lines = [HEADER, "KINDS = {"]
+    lines = [HEADER, "KINDS: dict[str, str] = {"]
     lines += [f"    {kind!r}: {name!r}," for kind, name in derived["KINDS"].items()]
-    lines += ["}", "", "SHAPES = {"]
+    lines += ["}", "", "SHAPES: dict[str, dict[str, Any]] = {"]
     for name, shape in derived["SHAPES"].items():
         lines.append(f"    {name!r}: {{")
         for part in ("fields", "row_rules", "field_rules"):
