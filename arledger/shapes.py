@@ -54,19 +54,33 @@ def _rule_name(rule: Callable[..., Any]) -> str:
     return name
 
 
-def _bounds(metadata: list[Any]) -> list[tuple[str, Any]]:
+def _bounds(metadata: list[Any]) -> list[tuple[str, Any]] | None:
+    """The bounds among a field's marks; None when a mark is one the loader
+    cannot apply (a pattern, a length, another validator): then the columns
+    leave that field to the model."""
     import annotated_types
     from pydantic.fields import FieldInfo
+    from pydantic.functional_validators import BeforeValidator
+
+    from arledger.model import Column
 
     found: list[tuple[str, Any]] = []
     for mark in metadata:
         if isinstance(mark, FieldInfo):
-            found += _bounds(mark.metadata)
-        for kind in (annotated_types.Gt, annotated_types.Ge, annotated_types.Lt,
-                     annotated_types.Le):  # fmt: skip
-            if isinstance(mark, kind):
-                op = kind.__name__.lower()
-                found.append((op, getattr(mark, op)))
+            inner = _bounds(mark.metadata)
+            if inner is None:
+                return None
+            found += inner
+        elif isinstance(mark, (annotated_types.Gt, annotated_types.Ge,
+                               annotated_types.Lt, annotated_types.Le)):  # fmt: skip
+            op = type(mark).__name__.lower()
+            found.append((op, getattr(mark, op)))
+        elif isinstance(mark, BeforeValidator):
+            # only the one that applies the field's Column rule to one value
+            if not any(isinstance(other, Column) for other in metadata):
+                return None
+        elif not isinstance(mark, Column):
+            return None
     return found
 
 
@@ -81,7 +95,10 @@ def _spec(annotation: Any, metadata: list[Any], visit: Callable[[type], str]) ->
         inner, *marks = get_args(annotation)
         return _spec(inner, [*marks, *metadata], visit)
     rule = next((m.rule for m in metadata if isinstance(m, Column)), None)
-    bounds = tuple(_bounds(metadata))
+    found = _bounds(metadata)
+    if found is None:
+        return ("other", "a mark the columns cannot apply")
+    bounds = tuple(found)
     if rule is not None:
         return ("rule", _rule_name(rule), bounds)
     if bounds:
@@ -124,6 +141,28 @@ def _encode(value: Any) -> Any:
     raise ValueError(f"a default arledger/_shapes.py cannot hold: {value!r}")
 
 
+# The validators of model.Record that apply `row_rules` and `field_rules`.
+RULE_VALIDATORS = frozenset({"_apply_row_rules", "_apply_field_rules"})
+
+
+def _only_rules_validate(cls: Any) -> None:
+    """A model may check records only through the rules it lists (rules.py):
+    a validator of its own would be one the loader's columns do not apply."""
+    decorators = cls.__pydantic_decorators__
+    own = [
+        name
+        for kind in ("model_validators", "field_validators", "validators")
+        for name in getattr(decorators, kind, {})
+        if name not in RULE_VALIDATORS
+    ]
+    if own:
+        raise ValueError(
+            f"{cls.__name__}: validator {own[0]} is a rule the loader's columns "
+            "would not apply; write it in arledger/rules.py and list it in the "
+            "model's row_rules or field_rules"
+        )
+
+
 def derive() -> dict[str, Any]:
     """KINDS and SHAPES as the models say them today."""
     from arledger import model
@@ -135,6 +174,7 @@ def derive() -> dict[str, Any]:
         if name in shapes:
             return name
         shapes[name] = None  # taken: nested models come after
+        _only_rules_validate(cls)
         fields = []
         for field, info in cls.model_fields.items():  # type: ignore[attr-defined]
             if field == "source":

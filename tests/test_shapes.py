@@ -41,3 +41,32 @@ def test_default_rows_are_the_models_defaults():
             for n in getattr(__import__("arledger.model").model, name).model_fields
             if n != "source"
         )
+
+
+def test_a_validator_of_a_model_s_own_is_refused():
+    """A rule written as a pydantic validator would be one the columns skip."""
+    import pytest
+    from pydantic import model_validator
+
+    from arledger.model import Record
+
+    class Odd(Record):
+        x: str
+
+        @model_validator(mode="after")
+        def _own(self) -> Odd:
+            return self
+
+    with pytest.raises(ValueError, match="validator _own"):
+        shapes._only_rules_validate(Odd)
+
+
+def test_a_mark_the_columns_cannot_apply_leaves_the_field_to_the_model():
+    from typing import Annotated
+
+    from pydantic import Field
+
+    from arledger.model import Text
+
+    spec = shapes._spec(Annotated[Text, Field(max_length=3)], [], lambda cls: "")
+    assert spec[0] == "other"
