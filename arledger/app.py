@@ -8,6 +8,8 @@ when the report cache cannot answer first.
 
 from __future__ import annotations
 
+import copy
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -16,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, NoSuchOption
 from typer.core import TyperGroup
+from typer.main import get_command_name
 
 from arledger import __version__
 from arledger.commands import (
@@ -104,6 +107,31 @@ books.register(app)  # import, match
 plans.register(app)  # SPEC §7
 allowance.register(app)  # SPEC §8
 confirmations.register(app)  # SPEC §10
+
+
+def for_args(args: Sequence[str]) -> typer.Typer:
+    """The app with only the command `args` name, when they start with one:
+    Typer makes every command's Click command (reading each function's
+    signature and types) before it runs one, a fifth of a small report's
+    time, and a run needs one. Anything else (`--help`, a mistyped command,
+    shell completion) gets the whole app, which says what there is."""
+    if not args or args[0].startswith("-") or "_ARLEDGER_COMPLETE" in os.environ:
+        return app
+    wanted = [
+        info
+        for info in app.registered_commands
+        if (info.name or get_command_name(info.callback.__name__)) == args[0]  # type: ignore[union-attr]
+    ]
+    if len(wanted) != 1:
+        return app
+    only = copy.copy(app)
+    only.registered_commands = wanted
+    return only
+
+
+def main() -> None:
+    """Run the command line (the console script, `python -m arledger`)."""
+    for_args(sys.argv[1:])()
 
 
 def _version(value: bool) -> None:

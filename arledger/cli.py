@@ -15,9 +15,9 @@ def main() -> None:
     # A run builds millions of long-lived objects and frees them at exit: the
     # cyclic garbage collector would only re-scan them over and over.
     gc.disable()
-    from arledger.app import app
+    from arledger.app import main as run
 
-    app()
+    run()
 
 
 def __getattr__(name: str) -> Any:

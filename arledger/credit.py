@@ -6,8 +6,10 @@ Pure: the caller passes exposure and overdue days computed from a settlement.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from arledger.model import Customer
+if TYPE_CHECKING:
+    from arledger.model import Customer
 
 
 def hold_reasons(

@@ -631,18 +631,19 @@ class _Maker:
 
 def _typed_fields(kind: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """The date, amount and nested fields of a kind, from its model's rules."""
-    from arledger import rules as value_rules
-
     if kind == "bank":
         return frozenset({"date"}), frozenset({"amount"}), frozenset()
-    from arledger.loader import CSV_NESTED, _rule_of
+    from arledger import _shapes
+    from arledger.loader import CSV_NESTED
 
     dates, numbers = set(), set()
-    for name, info in _fields_of(kind).items():
-        rule = _rule_of(info.annotation, info.metadata)
-        if rule is value_rules.dates:
+    for name, spec, _required, _default in _shapes.SHAPES[_shapes.KINDS[kind]][
+        "fields"
+    ]:
+        rule = spec[1] if spec[0] == "rule" else None
+        if rule == "dates":
             dates.add(name)
-        elif rule in (value_rules.amounts, value_rules.non_negative):
+        elif rule in ("amounts", "non_negative"):
             numbers.add(name)
     return frozenset(dates), frozenset(numbers), frozenset(CSV_NESTED)
 

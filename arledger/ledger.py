@@ -9,19 +9,21 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from arledger.model import (
-    Adjustment,
-    Confirmation,
-    Contact,
-    Customer,
-    Invoice,
-    Payment,
-    Plan,
-    Settings,
-)
-from arledger.rows import ADJUSTMENT, INVOICE, PAYMENT
+from arledger.rows import ADJUSTMENT, INVOICE, PAYMENT, PLAN
+
+if TYPE_CHECKING:  # a ledger holds rows (rows.py) or, made by hand, models
+    from arledger.model import (
+        Adjustment,
+        Confirmation,
+        Contact,
+        Customer,
+        Invoice,
+        Payment,
+        Plan,
+        Settings,
+    )
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ class Ledger:
             targets = record.targets()
         elif isinstance(record, ADJUSTMENT) and record.invoice:
             targets = {record.invoice: None}
-        elif isinstance(record, Plan):
+        elif isinstance(record, PLAN):
             targets = dict.fromkeys(record.invoices or ())
         else:
             targets = {}

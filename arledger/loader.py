@@ -16,39 +16,53 @@ import io
 import os
 import re
 import stat
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import MAX_PREC, Decimal, localcontext
 from functools import partial
-from operator import methodcaller
+from itertools import compress, repeat
+from operator import attrgetter, is_not
 from pathlib import Path
-from types import NoneType, UnionType
-from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import yaml
-from pydantic import BaseModel, ValidationError
-
-from arledger import rules
+from arledger import _shapes, rows, rules
 from arledger.errors import LedgerError, LedgerNotFound, Source
 from arledger.ledger import Ledger
-from arledger.model import (
-    RECORD_MODELS,
-    Adjustment,
-    Column,
-    Contact,
-    Payment,
-    Plan,
-    Record,
-    Settings,
-)
 from arledger.money import has_excess_places, minor_units
-from arledger.readers import csv_nested, read_yaml_fast
-from arledger.rows import PAYMENT, ROWS, row_of
+from arledger.readers import csv_nested, read_yaml_fast, read_yaml_mapping_fast
+from arledger.rows import CONTACT, PAYMENT, PLAN
 
-try:  # SPEC: use PyYAML's C loader when present
-    from yaml import CBaseLoader as _YamlLoader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import BaseLoader as _YamlLoader  # type: ignore[assignment]
+if TYPE_CHECKING:
+    import yaml
+    from pydantic import BaseModel
+
+    from arledger.model import Adjustment, Contact, Payment, Plan, Record, Settings
+else:
+
+    class _PyYAML:
+        """PyYAML, imported when first used: plain record files and settings
+        are read by rapidyaml (readers.py); PyYAML reads the rest, and knows
+        the line of every key when a record is wrong."""
+
+        def __getattr__(self, name: str) -> Any:
+            import yaml as module
+
+            globals()["yaml"] = module
+            return getattr(module, name)
+
+    yaml = _PyYAML()
+
+
+def _yaml_loader() -> type:
+    try:  # SPEC: use PyYAML's C loader when present
+        from yaml import CBaseLoader
+    except ImportError:  # pragma: no cover - depends on how PyYAML was built
+        from yaml import BaseLoader
+
+        return BaseLoader
+    return CBaseLoader
+
 
 KINDS = (
     "customers",
@@ -527,7 +541,7 @@ def _compose(
     be read: no syntax error, one document, no tag but plain ones, no alias loop
     or bomb."""
     try:
-        root = yaml.compose(text, Loader=_YamlLoader)
+        root = yaml.compose(text, Loader=_yaml_loader())
     except yaml.MarkedYAMLError as exc:
         errors.append(_syntax_error(exc, rel))
         return None, False
@@ -708,7 +722,7 @@ def _read_csv_records(
 ) -> _Batch:
     lines: list[int] = []
     batch = _Batch(rel, (), lines, lambda i, loc: lines[i])
-    if _column_plan(RECORD_MODELS[kind]) is not None:
+    if _column_plan(_shapes.KINDS[kind]) is not None:
         _csv_columns(text, batch, kind, errors)  # the bulk kinds
     else:
         batch.rows = _csv_rows(text, batch, kind, errors)
@@ -731,8 +745,8 @@ def _csv_header(header: list[str], kind: str) -> tuple[list[str], str | None]:
     """What is wrong with a CSV header, each said once (SPEC §4); and the
     required columns it lacks, a problem once a row needs them (a file of a
     header and no rows holds no records, whatever its columns)."""
-    fields = RECORD_MODELS[kind].model_fields
-    known = set(fields) - {"source"}
+    fields = _shapes.SHAPES[_shapes.KINDS[kind]]["fields"]
+    known = {field[0] for field in fields}
     problems = []
     seen: set[str] = set()
     for name in header:
@@ -743,7 +757,7 @@ def _csv_header(header: list[str], kind: str) -> tuple[list[str], str | None]:
         elif name not in known:
             problems.append(_unknown_field(name, known))
         seen.add(name)
-    missing = [n for n in fields if fields[n].is_required() and n not in seen]
+    missing = [f[0] for f in fields if f[2] and f[0] not in seen]
     if not missing:
         return problems, None
     names = ", ".join(repr(n) for n in missing)
@@ -751,12 +765,19 @@ def _csv_header(header: list[str], kind: str) -> tuple[list[str], str | None]:
 
 
 def _csv_cells(
-    text: str, batch: _Batch, kind: str, errors: list[LedgerError]
+    text: str,
+    batch: _Batch,
+    kind: str,
+    errors: list[LedgerError],
+    into: tuple[list[list[str]], list[int]] | None = None,
 ) -> Iterator[tuple[int, list[str]]]:
     """The rows of a CSV file that the header fits, each with its line, once
     the file's own problems (header, ragged rows, quoting) are reported; sets
     `batch.names` to the known columns as (index, name, nested) and
-    `batch.broken` when the file is not read to its end."""
+    `batch.broken` when the file is not read to its end.
+
+    `into`: (rows, lines) to fill at once, yielding nothing, when each row is
+    a line and fits the header, the common case."""
     rel = batch.rel
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -775,7 +796,7 @@ def _csv_cells(
         return
     problems, missing = _csv_header(header, kind)
     errors.extend(LedgerError(Source(rel, 1), message) for message in problems)
-    known = set(RECORD_MODELS[kind].model_fields) - {"source"}
+    known = set(rows.FIELDS[_shapes.KINDS[kind]])
     names = []
     for index, name in enumerate(header):
         if name in known and name not in header[:index]:
@@ -783,6 +804,23 @@ def _csv_cells(
     batch.names = names
     id_index = header.index("id") if "id" in known and "id" in header else None
     width = len(header)
+    if into is not None and missing is None:
+        try:
+            rest = list(reader)  # in C
+        except csv.Error:
+            rest = []
+        sizes = set(map(len, rest))
+        # A row a line (no quoted cell spans lines), each fitting the header.
+        if reader.line_num == len(rest) + 1 and sizes <= {width, 0}:
+            if 0 in sizes:  # blank lines
+                into[1].extend(n for n, row in enumerate(rest, 2) if row)
+                into[0].extend(row for row in rest if row)
+            else:
+                into[1].extend(range(2, len(rest) + 2))
+                into[0].extend(rest)
+            return
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        next(reader)  # again, row by row, to say what is wrong where
     while True:
         line = reader.line_num + 1
         try:
@@ -845,15 +883,18 @@ def _csv_columns(
     `batch.rows` giving a record's values as a mapping when one is asked for."""
     rows: list[list[str]] = []
     lines = batch.lines
-    for line, row in _csv_cells(text, batch, kind, errors):
+    for line, row in _csv_cells(text, batch, kind, errors, (rows, lines)):
         rows.append(row)
         lines.append(line)
     names = batch.names
     columns: dict[str, list[Any]] = {}
     keep = [True] * len(rows)
     cells = list(zip(*rows, strict=True)) if rows else []  # rows fit the header
-    for index, name, nested in names:
-        column: list[Any] = list(map(str.strip, cells[index])) if cells else []
+    texts = [list(map(str.strip, cells[index])) if cells else [] for index, *_ in names]
+    # Rows with no value at all are blank lines (dropped below).
+    given = list(map(any, zip(*texts, strict=True)))
+    column: list[Any]
+    for (_index, name, nested), column in zip(names, texts, strict=True):
         if "" in column:  # an empty cell: not given
             column = [cell or None for cell in column]
         if nested:
@@ -867,12 +908,7 @@ def _csv_columns(
                         )
                         keep[k] = False
         columns[name] = column
-    # Rows with no value at all are blank lines; rows with a bad nested cell
-    # were reported above.
-    given = [
-        any(value is not None for value in values)
-        for values in zip(*columns.values(), strict=True)
-    ]
+    # Rows with a bad nested cell were reported above.
     wanted = [k for k in range(len(rows)) if keep[k] and columns and given[k]]
     if len(wanted) != len(rows):
         batch.lines[:] = [lines[k] for k in wanted]
@@ -940,6 +976,8 @@ def _got(value: Any) -> str:
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The nested model a pydantic `loc` points into, for "did you mean" hints."""
+    from pydantic import BaseModel
+
     current: Any = model
     for part in loc:
         if isinstance(part, int):
@@ -1024,22 +1062,35 @@ def describe_error(err: Any, model: type[BaseModel]) -> tuple[tuple[Any, ...], s
     return loc, f"{name}: {err['msg'][0].lower()}{err['msg'][1:]}{_got(value)}"
 
 
+def _model(name: str) -> type[Record]:
+    """The pydantic model named `name` (importing pydantic: only a record the
+    columns refuse, or one they cannot read, needs it)."""
+    from arledger import model
+
+    found: type[Record] = getattr(model, name)
+    return found
+
+
 def _validate(
-    model: type[Record],
+    name: str,
     data: dict[str, Any],
     source: Source,
     locate: Callable[[tuple[Any, ...]], int],
     errors: list[LedgerError],
-) -> Record | None:
-    """Validate one record with pydantic; on failure, say where each problem is."""
+) -> Any:
+    """Validate one record with its model; on failure, say where each problem is.
+    Returns its row (rows.py), or None."""
+    from pydantic import ValidationError
+
     rel = source.path
     if "source" in data:
         errors.append(
             LedgerError(Source(rel, locate(("source",))), "unknown field 'source'")
         )
         return None
+    model = _model(name)
     try:
-        return row_of(model.model_validate({**data, "source": source}))
+        return rows.row_of(model.model_validate({**data, "source": source}))
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc, message = describe_error(err, model)
@@ -1052,29 +1103,30 @@ _Failure = tuple[Any, Any, Source]
 
 
 def _validate_batch(
-    model: type[Record], batch: _Batch, errors: list[LedgerError]
-) -> list[Record | _Failure]:
-    """Every row of a batch as a record, or as what is known of it if it failed.
+    model: type[Record] | str, batch: _Batch, errors: list[LedgerError]
+) -> list[Any]:
+    """Every record of a batch as a row, or as what is known of it if it failed.
 
-    Rows of the bulk kinds whose fields all have column rules are checked a
-    column at a time (`_by_columns`); every other row, and every row a column
-    rule refuses, is validated by its model, which applies the same rules and
-    says what is wrong.
+    Records are checked a column at a time (`_by_columns`) with the rules
+    their model applies (`_shapes.py` is derived from the models); every
+    record the columns refuse, or cannot read (an unknown field), is validated
+    by its model (`model`, or its name), which says what is wrong.
     """
+    name = model if isinstance(model, str) else model.__name__
     rel, lines, locate = batch.rel, batch.lines, batch.locate
-    rows = batch.rows if isinstance(batch.rows, Sequence) else list(batch.rows)
-    results: list[Any] = [None] * len(rows)
-    one_by_one: Iterable[int] = range(len(rows))
-    plan = _column_plan(model)
+    records = batch.rows if isinstance(batch.rows, Sequence) else list(batch.rows)
+    results: list[Any] = [None] * len(records)
+    one_by_one: Iterable[int] = range(len(records))
+    plan = _column_plan(name)
     if plan is not None:
         columns = batch.columns
         if columns is None:  # records read as mappings (YAML)
-            columns = _columns_of(plan, rows)  # type: ignore[arg-type]
-        one_by_one = _by_columns(plan, columns, len(rows), rel, lines, results)
+            columns = _columns_of(plan, records)  # type: ignore[arg-type]
+        one_by_one = _by_columns(plan, columns, len(records), rel, lines, results)
     for i in one_by_one:
-        data = rows[i]
+        data = records[i]
         source = Source(rel, lines[i])
-        record = _validate(model, data, source, partial(locate, i), errors)
+        record = _validate(name, data, source, partial(locate, i), errors)
         if record is None:
             customer_line = locate(i, ("customer",))
             results[i] = (data.get("id"), data.get("customer"),
@@ -1085,76 +1137,188 @@ def _validate_batch(
 
 
 class _Plan(NamedTuple):
-    """How rows of one model are read by columns: the row type, each field's
-    rule (None: the text as is) and default, and what the columns cannot do."""
+    """How records of one model are read by columns (from `_shapes.py`): the
+    row type, each field's column rule and default, and the rules over
+    fields."""
 
     row: type[tuple[Any, ...]]
     names: tuple[str, ...]  # the row's fields, in order
-    rules: dict[str, Callable[[list[str]], list[Any]]]
+    rules: dict[str, Callable[[list[Any]], list[Any]]]
     defaults: dict[str, Any]
     required: frozenset[str]
-    whole: frozenset[str]  # fields the model's record rules read
-    row_rules: tuple[tuple[tuple[str, ...], Callable[..., None]], ...]
+    checks: tuple[tuple[tuple[str, ...], Callable[..., None]], ...]
+    where: bool  # a record of a file: its rows say where it was written
 
 
-def _rule_of(annotation: Any, metadata: Iterable[Any] = ()) -> Any:
-    """The column rule of a field, from its type: a `Column` mark
-    (model.py), a Literal's choices, or None when it has none (nested)."""
-    for mark in metadata:
-        if isinstance(mark, Column):
-            return mark.rule
-    origin = get_origin(annotation)
-    if origin is Annotated:
-        return _rule_of(None, annotation.__metadata__)
-    if origin is Literal:
-        return _choice(get_args(annotation))
-    if origin in (Union, UnionType):
-        given = [a for a in get_args(annotation) if a is not type(None)]
-        if len(given) == 1:
-            return _rule_of(given[0])
-    return None
+_BOUNDS: dict[str, Callable[[Any, Any], bool]] = {
+    "gt": lambda value, bound: value > bound,
+    "ge": lambda value, bound: value >= bound,
+    "lt": lambda value, bound: value < bound,
+    "le": lambda value, bound: value <= bound,
+}
 
 
-def _choice(options: tuple[Any, ...]) -> Callable[[list[str]], list[Any]]:
+def _refuse(indexes: Iterable[int]) -> rules.Bad:
+    # The columns only decide which records are right; the model says why not.
+    return rules.Bad(dict.fromkeys(indexes, ""))
+
+
+def _not_text(values: list[Any]) -> list[int]:
+    if set(map(type, values)) <= {str}:
+        return []
+    return [i for i, value in enumerate(values) if type(value) is not str]
+
+
+def _by_rule(
+    rule: rules.Rule, bounds: tuple[tuple[str, Any], ...]
+) -> Callable[[list[Any]], list[Any]]:
+    checks = [(_BOUNDS[op], bound) for op, bound in bounds]
+
+    def convert(values: list[Any]) -> list[Any]:
+        wrong = _not_text(values)
+        if wrong:
+            raise _refuse(wrong)
+        found = rule(values)
+        if checks:
+            outside = [
+                i
+                for i, value in enumerate(found)
+                if not all(check(value, bound) for check, bound in checks)
+            ]
+            if outside:
+                raise _refuse(outside)
+        return found
+
+    return convert
+
+
+def _choice(options: tuple[Any, ...]) -> Callable[[list[Any]], list[Any]]:
     allowed = frozenset(options)
 
-    def rule(values: list[str]) -> list[str]:
+    def convert(values: list[Any]) -> list[Any]:
         # As pydantic checks a Literal: the text exactly as given.
-        if not allowed.issuperset(values):
-            raise rules.Bad({i: "" for i, v in enumerate(values) if v not in allowed})
-        return list(values)
+        wrong = _not_text(values)
+        if not wrong and allowed.issuperset(values):
+            return list(values)
+        raise _refuse(
+            i for i, v in enumerate(values) if type(v) is not str or v not in allowed
+        )
 
-    return rule
+    return convert
+
+
+def _parts(
+    values: list[Any], kind: type, inner: Callable[[list[Any]], list[Any]]
+) -> tuple[list[Any], list[int]]:
+    """The items of lists (or the values of mappings), converted by `inner`
+    all at once, and how many each value has."""
+    wrong = [i for i, value in enumerate(values) if type(value) is not kind]
+    if wrong:
+        raise _refuse(wrong)
+    parts = [list(value.values() if kind is dict else value) for value in values]
+    flat = [item for part in parts for item in part]
+    sizes = list(map(len, parts))
+    try:
+        return (inner(flat) if flat else []), sizes
+    except rules.Bad as bad:
+        owner = [i for i, size in enumerate(sizes) for _ in range(size)]
+        raise _refuse(owner[k] for k in bad.messages) from None
+
+
+Convert = Callable[[list[Any]], list[Any]]
+
+
+def _tuples(inner: Convert) -> Convert:
+    def convert(values: list[Any]) -> list[Any]:
+        flat, sizes = _parts(values, list, inner)
+        found, start = [], 0
+        for size in sizes:
+            found.append(tuple(flat[start : start + size]))
+            start += size
+        return found
+
+    return convert
+
+
+def _mappings(inner: Convert) -> Convert:
+    def convert(values: list[Any]) -> list[Any]:
+        flat, _sizes = _parts(values, dict, inner)
+        # Keys are text as written (the model would strip one with spaces).
+        wrong = [
+            i
+            for i, value in enumerate(values)
+            if any(type(key) is not str or key != key.strip() for key in value)
+        ]
+        if wrong:
+            raise _refuse(wrong)
+        items = iter(flat)
+        return [{key: next(items) for key in value} for value in values]
+
+    return convert
+
+
+def _records(name: str) -> Callable[[list[Any]], list[Any]]:
+    def convert(values: list[Any]) -> list[Any]:
+        wrong = [i for i, value in enumerate(values) if type(value) is not dict]
+        plan = _column_plan(name)
+        if wrong or plan is None:
+            raise _refuse(wrong or range(len(values)))
+        found: list[Any] = [None] * len(values)
+        left = _by_columns(plan, _columns_of(plan, values), len(values), "", [], found)
+        if left:
+            raise _refuse(left)
+        return found
+
+    return convert
+
+
+def _never(values: list[Any]) -> list[Any]:
+    raise _refuse(range(len(values)))
+
+
+def _column_rule(spec: tuple[Any, ...]) -> Callable[[list[Any]], list[Any]]:
+    """The column rule of a field from its spec in `_shapes.py`: converts the
+    values given (never None), or raises rules.Bad for those it refuses."""
+    kind = spec[0]
+    if kind == "rule":
+        return _by_rule(getattr(rules, spec[1]), spec[2])
+    if kind == "choice":
+        return _choice(spec[1])
+    if kind == "str":  # plain text, stripped (the models' str_strip_whitespace)
+        return _by_rule(rules.texts, ())
+    if kind == "tuple":
+        return _tuples(_column_rule(spec[1]))
+    if kind == "dict":
+        return _mappings(_column_rule(spec[1]))
+    if kind == "model":
+        return _records(spec[1])
+    return _never  # what the columns cannot read: the model decides
 
 
 @functools.cache
-def _column_plan(model: type[Record]) -> _Plan | None:
-    """The columns plan of a bulk kind (None for the others), derived from its
-    model: the rules are the ones the model applies."""
-    row: Any = ROWS.get(model)
-    if row is None:
-        return None
-    names = row._fields[:-2]
-    found: dict[str, Any] = {}
-    defaults: dict[str, Any] = {}
-    for name in names:
-        info = model.model_fields[name]
-        rule = _rule_of(info.annotation, info.metadata)
-        if rule is not None:
-            found[name] = rule
-        if not info.is_required():
-            defaults[name] = info.get_default(call_default_factory=True)
-    required = frozenset(n for n in names if model.model_fields[n].is_required())
+def _column_plan(name: str) -> _Plan | None:
+    """The columns plan of a model (by name), from `_shapes.py`."""
+    shape = _shapes.SHAPES[name]
+    fields = shape["fields"]
+    checks = tuple(
+        (names, getattr(rules, rule)) for rule, names in shape["row_rules"]
+    ) + tuple(((field,), getattr(rules, rule)) for field, rule in shape["field_rules"])
     return _Plan(
-        row, names, found, defaults, required, model.record_fields, model.row_rules
+        row=rows.ROWS[name],
+        names=tuple(field[0] for field in fields),
+        rules={field[0]: _column_rule(field[1]) for field in fields},
+        defaults={field[0]: rows.decode(field[3]) for field in fields if not field[2]},
+        required=frozenset(field[0] for field in fields if field[2]),
+        checks=checks,
+        where=name in rows.RECORD_NAMES,
     )
 
 
-def _columns_of(plan: _Plan, rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+def _columns_of(plan: _Plan, records: list[dict[str, Any]]) -> dict[str, list[Any]]:
     """Records read as mappings, as columns: each field any record gives,
     None where a record does not give it."""
-    named = set().union(*map(dict.keys, rows)) if rows else set()
-    return {name: list(map(methodcaller("get", name), rows)) for name in named}
+    named = set().union(*map(dict.keys, records)) if records else set()
+    return {name: list(map(dict.get, records, repeat(name))) for name in named}
 
 
 def _by_columns(
@@ -1165,83 +1329,84 @@ def _by_columns(
     lines: list[int],
     results: list[Any],
 ) -> list[int]:
-    """Check and convert the plain rows of a batch a column at a time, filling
-    `results`; returns the indexes of the rows left to the model (those giving
-    a field the columns cannot judge, and those a rule refuses)."""
+    """Check and convert the records of a batch a column at a time, filling
+    `results` with rows; returns the indexes of the records left to the model
+    (those giving a field it does not know, and those a rule refuses)."""
     rules_of, required = plan.rules, plan.required
-    # Fields a row may not give to be read here: nested ones, those the
-    # model's record rules read, and any the model does not know.
-    whole = [
-        column
-        for name, column in given_columns.items()
-        if name not in rules_of or name in plan.whole
-    ]
+    unknown = [column for name, column in given_columns.items() if name not in rules_of]
     left = sorted(
-        {k for column in whole for k, value in enumerate(column) if value is not None}
+        {k for column in unknown for k, value in enumerate(column) if value is not None}
     )
-    plain: list[int] = list(range(size))
+    plain: Sequence[int] = range(size)
     if left:
         taken = set(left)
         plain = [k for k in plain if k not in taken]
+    count = len(plain)
     refused: set[int] = set()
     columns: dict[str, list[Any]] = {}
     for name in plan.names:
         default = plan.defaults.get(name)
         found = given_columns.get(name)
-        if found is None:
-            column: list[Any] = [None] * len(plain)
-        else:
-            column = [found[k] for k in plain] if left else found
-        kinds = set(map(type, column))
-        if kinds <= {NoneType} and name not in required:
-            columns[name] = column if default is None else [default] * len(column)
+        column = [] if found is None else [found[k] for k in plain] if left else found
+        missing = column.count(None) if column else count
+        if missing == count:  # not given: the default (a required field: refused)
+            if name in required:
+                refused.update(plain)
+            columns[name] = [default] * count
             continue
-        values = [default] * len(column)
-        if kinds <= {str}:
-            given: list[int] = list(range(len(column)))
-        elif kinds <= {str, NoneType} and name not in required:
-            given = [k for k, value in enumerate(column) if value is not None]
-        else:  # a value missing (required) or not text: the model says why
-            given = []
-            for k, value in enumerate(column):
-                if type(value) is str:
-                    given.append(k)
-                elif value is not None or name in required:
-                    refused.add(plain[k])
-        while given:
+        given: list[int] | None = None  # None: every record gives it
+        if missing:
+            given = list(compress(range(count), map(is_not, column, repeat(None))))
+            if name in required:
+                refused.update(plain[k] for k, v in enumerate(column) if v is None)
+        values = column
+        while True:
             try:
-                converted = rules_of[name](
-                    column if len(given) == len(column) else [column[k] for k in given]
-                )
+                if given is None:
+                    values = rules_of[name](column)
+                else:
+                    converted = rules_of[name]([column[k] for k in given])
+                    values = [default] * count
+                    deque(map(values.__setitem__, given, converted), maxlen=0)
+                break
             except rules.Bad as bad:
-                # The model says what is wrong with these rows; the rest are
-                # converted without them (a rule judges each value alone).
+                # The model says what is wrong with these records; the rest
+                # are converted without them (a rule judges each value alone).
+                if given is None:
+                    given = list(range(count))
                 wrong = {given[n] for n in bad.messages}
                 refused.update(plain[k] for k in wrong)
                 given = [k for k in given if k not in wrong]
-                continue
-            if len(given) == len(column):
-                values = converted
-            else:
-                for k, value in zip(given, converted, strict=True):
-                    values[k] = value
-            break
+                if not given:
+                    values = [default] * count
+                    break
         columns[name] = values
-    for fields, rule in plan.row_rules:
+    for fields, rule in plan.checks:  # over the records whose fields converted
+        kept: Sequence[int] = range(count)
+        if refused:
+            kept = [k for k in kept if plain[k] not in refused]
         try:
-            rule(*(columns[name] for name in fields))
+            if len(kept) == count:
+                rule(*(columns[name] for name in fields))
+            else:
+                rule(*([columns[name][k] for k in kept] for name in fields))
         except rules.Bad as bad:
-            refused.update(plain[k] for k in bad.messages)
+            refused.update(plain[kept[n]] for n in bad.messages)
     new: Any = tuple.__new__
     row_type = plan.row
-    made = zip(*(columns[name] for name in plan.names), strict=True)
-    if refused:
+    ordered = [columns[name] for name in plan.names]
+    if plan.where and not left and not refused:  # every record, in C
+        results[:] = map(new, repeat(row_type), zip(*ordered, repeat(rel), lines))
+        return left
+    made = zip(*ordered, strict=True)
+    if plan.where:
         for i, fields in zip(plain, made, strict=True):
             if i not in refused:
                 results[i] = new(row_type, (*fields, rel, lines[i]))
     else:
         for i, fields in zip(plain, made, strict=True):
-            results[i] = new(row_type, (*fields, rel, lines[i]))
+            if i not in refused:
+                results[i] = new(row_type, fields)
     left.extend(refused)
     left.sort()
     return left
@@ -1257,6 +1422,20 @@ def _collect(
     """Add a file's records, reporting duplicate ids in reading order."""
     check_ids = kind not in ("contacts", "confirmations")  # records without ids
     records = collected.records[kind]
+    if tuple not in set(map(type, results)):  # no record failed (in C)
+        ids = list(map(attrgetter("id"), results)) if check_ids else []
+        seen = collected.first_seen[kind]
+        if not check_ids:
+            records.extend(results)
+            return
+        if (
+            None not in ids
+            and len(set(ids)) == len(ids)
+            and seen.keys().isdisjoint(ids)
+        ):
+            seen.update(zip(ids, results, strict=True))  # each new: reading order
+            records.extend(results)
+            return
     for i, result in enumerate(results):
         if type(result) is tuple:  # a _Failure (a row is a tuple subclass)
             record_id, customer, where = result
@@ -1282,7 +1461,7 @@ def _collect(
 
 def _load_batch(
     kind: str,
-    model: type[Record],
+    model: str,
     text: str | None,
     rel: str,
     collected: _Collected,
@@ -1313,19 +1492,28 @@ def _load_batch(
 def _load_settings(
     root: Path, errors: list[LedgerError]
 ) -> tuple[Settings, list[Path]]:
+    """The settings of `arledger.yaml` as a row (rows.py); the defaults
+    where it is missing or wrong."""
     path = root / SETTINGS_FILE
+    default = rows.defaults("Settings")
     if not os.path.lexists(path):
-        return Settings(), []
+        return default, []
     why = _unreadable(path, folder=False)
     if why is not None:
         errors.append(LedgerError(Source(SETTINGS_FILE, 1), why))
-        return Settings(), []
+        return default, []
     text = _read_text(path, SETTINGS_FILE, errors)
+    plan = _column_plan("Settings")
+    data = read_yaml_mapping_fast(text) if text is not None else None
+    if data is not None and plan is not None:  # plain YAML, as records are read
+        found: list[Any] = [None]
+        if not _by_columns(plan, _columns_of(plan, [data]), 1, "", [], found):
+            return found[0], [path]
     node, readable = (
         _compose(text, SETTINGS_FILE, errors) if text is not None else (None, False)
     )
     if node is None or not readable:
-        return Settings(), [path]
+        return default, [path]
     if not isinstance(node, yaml.MappingNode):
         errors.append(
             LedgerError(
@@ -1333,16 +1521,20 @@ def _load_settings(
                 "expected settings as `key: value` pairs",
             )
         )
-        return Settings(), [path]
+        return default, [path]
     try:
         data = _node_value(node, SETTINGS_FILE, errors)
     except _Refused as exc:
         errors.append(LedgerError(Source(SETTINGS_FILE, exc.line), exc.message))
-        return Settings(), [path]
+        return default, [path]
+    if plan is not None:  # as every record: by columns, the model if refused
+        found = [None]
+        if not _by_columns(plan, _columns_of(plan, [data]), 1, "", [], found):
+            return found[0], [path]
     settings = _validate(
-        Settings, data, Source(SETTINGS_FILE, 1), _yaml_locator(node), errors
+        "Settings", data, Source(SETTINGS_FILE, 1), _yaml_locator(node), errors
     )
-    return (settings if isinstance(settings, Settings) else Settings()), [path]
+    return (default if settings is None else settings), [path]
 
 
 def record_files(root: Path) -> list[Path]:
@@ -1396,7 +1588,7 @@ def _load_kind(
     on_file: Callable[[Path], None] | None = None,
 ) -> None:
     """Read, validate and collect every file of one kind."""
-    model = RECORD_MODELS[kind]
+    model = _shapes.KINDS[kind]
     for file in kind_files:
         files.append(file)
         rel = file.relative_to(root).as_posix()
@@ -1446,7 +1638,7 @@ def _point_at_fields(root: Path, errors: list[LedgerError]) -> list[LedgerError]
     for rel, indexes in wanted.items():
         try:
             text = (root / rel).read_text(encoding="utf-8-sig")
-            node = yaml.compose(text, Loader=_YamlLoader)
+            node = yaml.compose(text, Loader=_yaml_loader())
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue
         if node is None:
@@ -1505,7 +1697,7 @@ def _references(
     record: Payment | Adjustment | Contact | Plan,
 ) -> list[tuple[str, str, Decimal | None]]:
     """(field, invoice id, amount) for each invoice a record names."""
-    if isinstance(record, Plan):
+    if isinstance(record, PLAN):
         return [("invoices", inv, None) for inv in record.invoices or ()]
     allocations = getattr(record, "allocations", None)
     if allocations:
@@ -1546,7 +1738,7 @@ def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]
     currency_of = ledger.currency_of
     for record in _naming(ledger, collected):
         what = "payment" if isinstance(record, PAYMENT) else "adjustment"
-        if isinstance(record, Plan):
+        if isinstance(record, PLAN):
             what = "plan"
         for name, invoice_id, amount in _references(record):
             invoice = invoices.get(invoice_id)
@@ -1574,7 +1766,7 @@ def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]
                         )
                     )
                 continue
-            if isinstance(record, Contact):
+            if isinstance(record, CONTACT):
                 continue  # a contact has no currency of its own
             if what == "payment" and amount is not None and amount > invoice.amount:
                 errors.append(_over_invoice(record, name, invoice_id, amount, invoice))
@@ -1639,23 +1831,35 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
                 )
             )
 
-    def unchecked(records: Iterable[Any]) -> Iterator[Any]:
+    def unchecked(records: Iterable[Any]) -> list[Any]:
         customers = ledger.customers
-        for record in records:
-            if record.customer in customers:
-                yield record
+        return [record for record in records if record.customer in customers]
 
-    for invoice in unchecked(ledger.invoices.values()):
-        check(invoice, "amount", invoice.amount)
-        for n, instalment in enumerate(invoice.schedule or (), 1):
+    def all_fine(records: list[Any]) -> bool:
+        """Whether no record's amount has more than `allowed` decimals, asked
+        of them all at once (in C): an exact sum has the smallest exponent of
+        its terms."""
+        with localcontext() as exact:
+            exact.prec = MAX_PREC
+            total = sum(map(attrgetter("amount"), records), Decimal(0))
+        exponent = total.as_tuple().exponent
+        return isinstance(exponent, int) and exponent >= fine
+
+    invoices = unchecked(ledger.invoices.values())
+    others = unchecked((*ledger.payments, *ledger.adjustments))
+    for group in (invoices, others):
+        if not all_fine(group):
+            for record in group:
+                check(record, "amount", record.amount)
+    for invoice in filter(attrgetter("schedule"), invoices):
+        for n, instalment in enumerate(invoice.schedule, 1):
             check(invoice, f"schedule.{n}.amount", instalment.amount)
     for plan in unchecked(ledger.plans):
         for n, instalment in enumerate(plan.instalments, 1):
             check(plan, f"instalments.{n}.amount", instalment.amount)
     for confirmation in unchecked(ledger.confirmations):
         check(confirmation, "balance", confirmation.balance)
-    for record in unchecked((*ledger.payments, *ledger.adjustments)):
-        check(record, "amount", record.amount)
+    for record in others:
         for invoice_id, amount in (getattr(record, "allocations", None) or {}).items():
             check(record, f"allocations.{invoice_id}", amount)
     return errors
@@ -1680,7 +1884,7 @@ def validate_rows(
     `kind`, each located at `rel:line`; None for a row that failed."""
     errors: list[LedgerError] = []
     batch = _Batch(rel, rows, lines, lambda i, loc: lines[i])
-    results = _validate_batch(RECORD_MODELS[kind], batch, errors)
+    results = _validate_batch(_shapes.KINDS[kind], batch, errors)
     return [None if type(r) is tuple else r for r in results], errors
 
 

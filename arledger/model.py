@@ -7,10 +7,10 @@ files: the loader sets each record's `source`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, ClassVar, Literal, NamedTuple
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -18,13 +18,20 @@ from pydantic import (
     ConfigDict,
     Field,
     SkipValidation,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from arledger import rules
+from arledger import rows, rules
 from arledger.errors import Source
-from arledger.rules import MAX_YEAR, MIN_YEAR  # noqa: F401 (re-exported)
+from arledger.rules import (  # noqa: F401 (re-exported)
+    DEFAULT_ALLOWANCE_RATES,
+    MAX_YEAR,
+    MIN_YEAR,
+    bucket_labels,
+    check_buckets,
+)
 
 DEFAULT_TERMS = 30
 DEFAULT_BUCKETS = (30, 60, 90, 120)
@@ -61,7 +68,7 @@ Fraction = Annotated[
 Currency = Annotated[
     str, BeforeValidator(rules.one(rules.currencies)), Column(rules.currencies)
 ]
-Whole = Annotated[int, BeforeValidator(rules.one(rules.wholes))]
+Whole = Annotated[int, BeforeValidator(rules.one(rules.wholes)), Column(rules.wholes)]
 Flag = Annotated[bool, BeforeValidator(rules.one(rules.flags)), Column(rules.flags)]
 Id = Annotated[str, BeforeValidator(rules.one(rules.ids)), Column(rules.ids)]
 Text = Annotated[str, BeforeValidator(rules.one(rules.texts)), Column(rules.texts)]
@@ -75,18 +82,38 @@ class Record(BaseModel):
         extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True
     )
 
-    # The fields the model's record rules (its model validators) read: a row that
-    # gives any of them is validated by the model whole, never column by column
-    # (loader._by_columns), so the record rule is the one deciding.
-    record_fields: ClassVar[frozenset[str]] = frozenset()
-    # Rules over several fields that the loader may apply to columns, as the
-    # model's validator applies them to one record: (fields, rule).
+    # Rules over several fields (arledger/rules.py), as (fields, rule): applied
+    # to one record by `_apply_row_rules`, to columns by the loader. A message
+    # starts with the field it is about ("schedule: ...").
     row_rules: ClassVar[tuple[tuple[tuple[str, ...], Callable[..., None]], ...]] = ()
+    # Rules over one field's whole value, as {field: rule}: applied by
+    # `_apply_field_rules` (the error is that field's), and by the loader.
+    field_rules: ClassVar[dict[str, Callable[[list[Any]], None]]] = {}
 
     # Set by the loader, never read from a file (the loader refuses a `source` key).
     source: SkipValidation[Source | None] = Field(
         default=None, exclude=True, repr=False
     )
+
+    @field_validator("*")
+    @classmethod
+    def _apply_field_rules(cls, value: Any, info: ValidationInfo) -> Any:
+        rule = cls.field_rules.get(info.field_name or "")
+        if rule is not None:
+            try:
+                rule([value])
+            except rules.Bad as bad:
+                raise ValueError(bad.messages[0]) from None
+        return value
+
+    @model_validator(mode="after")
+    def _apply_row_rules(self) -> Record:
+        for fields, rule in self.row_rules:
+            try:
+                rule(*([getattr(self, name)] for name in fields))
+            except rules.Bad as bad:
+                raise ValueError(bad.messages[0]) from None
+        return self
 
 
 class DunningBlock(Record):
@@ -139,7 +166,7 @@ class Instalment(Record):
     amount: Amount
 
 
-class Invoice(Record):
+class Invoice(Record, rows.INVOICE):
     id: Id
     customer: Id
     date: LedgerDate
@@ -154,39 +181,13 @@ class Invoice(Record):
     schedule: tuple[Instalment, ...] | None = None
     discount: Discount | None = None
 
-    record_fields = frozenset({"schedule"})
-    row_rules = ((("date", "due"), rules.due_dates),)
-
-    @model_validator(mode="after")
-    def _check_dates_and_schedule(self) -> Invoice:
-        try:
-            rules.due_dates([self.date], [self.due])
-        except rules.Bad as bad:
-            raise ValueError(bad.messages[0]) from None
-        if self.schedule is not None:
-            if not self.schedule:
-                raise ValueError("schedule: is empty; leave it out or list instalments")
-            total = sum((i.amount for i in self.schedule), Decimal(0))
-            if total != self.amount:
-                raise ValueError(
-                    f"schedule: instalments add up to {total}, "
-                    f"not to the invoice amount {self.amount}"
-                )
-            for instalment in self.schedule:
-                if instalment.due < self.date:
-                    raise ValueError(
-                        f"schedule: instalment due {instalment.due} is before "
-                        f"the issue date {self.date}"
-                    )
-            if self.due is not None and self.due != max(i.due for i in self.schedule):
-                raise ValueError(
-                    "due: with a schedule, leave `due` out "
-                    "(each instalment has its own)"
-                )
-        return self
+    row_rules = (
+        (("date", "due"), rules.due_dates),
+        (("date", "due", "amount", "schedule"), rules.schedules),
+    )
 
 
-class Payment(Record):
+class Payment(Record, rows.PAYMENT):
     id: Id | None = None
     customer: Id
     date: LedgerDate
@@ -197,39 +198,15 @@ class Payment(Record):
     method: Text | None = None
     reference: Text | None = None
 
-    record_fields = frozenset({"allocations"})
+    row_rules = ((("invoice", "amount", "allocations"), rules.allocations),)
 
-    @model_validator(mode="after")
-    def _check_allocations(self) -> Payment:
-        if self.allocations is not None:
-            if self.invoice is not None:
-                raise ValueError(
-                    "allocations: give either `invoice` or `allocations`, not both"
-                )
-            total = sum(self.allocations.values(), Decimal(0))
-            if total > self.amount:
-                raise ValueError(
-                    f"allocations: add up to {total}, more than the payment's "
-                    f"amount {self.amount}"
-                )
-        return self
-
-    def targets(self) -> dict[str, Decimal | None]:
-        """Invoices this payment names, with the amount meant for each.
-
-        `None` means "as much as it needs" (a payment naming one `invoice`).
-        """
-        if self.allocations:
-            return dict(self.allocations)
-        if self.invoice:
-            return {self.invoice: None}
-        return {}
+    targets = rows.targets
 
 
 AdjustmentKind = Literal["credit_note", "write_off", "discount"]
 
 
-class Adjustment(Record):
+class Adjustment(Record, rows.ADJUSTMENT):
     """A credit note, write-off (坏账核销) or discount."""
 
     id: Id
@@ -242,7 +219,7 @@ class Adjustment(Record):
     reason: Text | None = None
 
 
-class Contact(Record):
+class Contact(Record, rows.CONTACT):
     """An entry of the collection log (沟通记录), maybe a promise to pay (承诺付款)."""
 
     customer: Id
@@ -258,13 +235,7 @@ class Contact(Record):
     # SPEC §11: the customer acknowledged the debt (renews the limitation period)
     acknowledged: Flag = False
 
-    record_fields = frozenset({"promise_amount", "promise_date"})
-
-    @model_validator(mode="after")
-    def _a_promise_has_a_date(self) -> Contact:
-        if self.promise_amount is not None and self.promise_date is None:
-            raise ValueError("promise_amount: a promise to pay needs its promise_date")
-        return self
+    row_rules = ((("promise_amount", "promise_date"), rules.promises),)
 
 
 class PlanInstalment(Record):
@@ -274,7 +245,7 @@ class PlanInstalment(Record):
     amount: Amount
 
 
-class Plan(Record):
+class Plan(Record, rows.PLAN):
     """A collection plan (回款计划, SPEC §7): collections agreed with a customer
     (a repayment plan for overdue debt, or the month's plan), credited from
     what is applied to its items from the plan's date on."""
@@ -289,24 +260,7 @@ class Plan(Record):
     instalments: tuple[PlanInstalment, ...]
     note: Text | None = None
 
-    record_fields = frozenset({"instalments", "invoices"})
-
-    @model_validator(mode="after")
-    def _check_instalments(self) -> Plan:
-        if not self.instalments:
-            raise ValueError("instalments: list at least one `{due, amount}`")
-        for instalment in self.instalments:
-            if instalment.due < self.date:
-                raise ValueError(
-                    f"instalments: {instalment.due} is before the plan's date "
-                    f"{self.date}"
-                )
-        dues = [i.due for i in self.instalments]
-        if dues != sorted(dues):
-            raise ValueError("instalments: list them in the order they fall due")
-        if self.invoices is not None and not self.invoices:
-            raise ValueError("invoices: is empty; leave it out or list invoices")
-        return self
+    row_rules = ((("date", "instalments", "invoices"), rules.plan_instalments),)
 
 
 class Confirmation(Record):
@@ -342,13 +296,7 @@ class Company(Record):
     # what is given here replaces the field above in a Chinese letter.
     zh: CompanyText | None = None
 
-    def in_language(self, language: str) -> Company:
-        """The company as a letter in `language` shows it."""
-        other = self.zh if language == "zh" else None
-        if other is None:
-            return self
-        given = {k: v for k, v in other.model_dump().items() if v is not None}
-        return self.model_copy(update=given)
+    in_language = rows.in_language
 
 
 class TermsSettings(Record):
@@ -359,32 +307,7 @@ class AgingSettings(Record):
     basis: Literal["due", "invoice"] = "due"
     buckets: tuple[Annotated[Whole, Field(gt=0)], ...] = DEFAULT_BUCKETS
 
-    @field_validator("buckets")
-    @classmethod
-    def _increasing(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        return check_buckets(value)
-
-
-def check_buckets(value: tuple[int, ...]) -> tuple[int, ...]:
-    """Bucket limits must be positive and strictly increasing."""
-    if not value:
-        raise ValueError("give at least one bucket limit, e.g. 30,60,90")
-    if any(b <= 0 for b in value):
-        raise ValueError("bucket limits must be positive day counts")
-    if any(b >= c for b, c in zip(value, value[1:], strict=False)):
-        raise ValueError(f"bucket limits must increase: {', '.join(map(str, value))}")
-    return value
-
-
-def bucket_labels(limits: Sequence[int], basis: str) -> tuple[str, ...]:
-    """`Current, 1-30, 31-60, …, 120+` (basis due) or `0-30, 31-60, …` (invoice)."""
-    labels = ["Current"] if basis == "due" else []
-    lower = 1 if basis == "due" else 0
-    for limit in limits:
-        labels.append(f"{lower}-{limit}")
-        lower = limit + 1
-    labels.append(f"{limits[-1]}+")
-    return tuple(labels)
+    field_rules = {"buckets": rules.bucket_limits}
 
 
 class DunningLevel(Record):
@@ -420,28 +343,10 @@ class DunningSettings(Record):
     # SPEC §2: items paid after their due date accrue interest to the day paid.
     interest_on_paid_late: Flag = False
 
-    @field_validator("interest_rate")
-    @classmethod
-    def _a_fraction(cls, value: Decimal) -> Decimal:
-        if value >= 1:
-            raise ValueError(f"is a yearly fraction: write 0.08 for 8% (got {value})")
-        return value
-
-    @field_validator("levels")
-    @classmethod
-    def _distinct_levels(
-        cls, value: tuple[DunningLevel, ...]
-    ) -> tuple[DunningLevel, ...]:
-        names = [level.name for level in value]
-        if len(set(names)) != len(names):
-            raise ValueError("level names must be different from each other")
-        for lower, higher in zip(value, value[1:], strict=False):
-            if higher.days <= lower.days:
-                raise ValueError(
-                    f"level {higher.name!r} ({higher.days} days) must come later "
-                    f"than {lower.name!r} ({lower.days} days): days must increase"
-                )
-        return value
+    field_rules = {
+        "interest_rate": rules.yearly_rates,
+        "levels": rules.dunning_levels,
+    }
 
 
 class CreditSettings(Record):
@@ -476,17 +381,6 @@ class JournalSettings(Record):
     write_off: Id = "Expenses:Bad-Debts"
     discount: Id = "Expenses:Discounts"
     opening: Id = "Equity:Opening-Balances"
-
-
-# SPEC §8: the example matrix, for the default aging buckets.
-DEFAULT_ALLOWANCE_RATES = {
-    "Current": Decimal("0.005"),
-    "1-30": Decimal("0.02"),
-    "31-60": Decimal("0.05"),
-    "61-90": Decimal("0.15"),
-    "91-120": Decimal("0.35"),
-    "120+": Decimal("0.80"),
-}
 
 
 class AllowanceAccounts(Record):
@@ -528,13 +422,7 @@ class RiskBands(Record):
     B: Annotated[Whole, Field(ge=0)] = 3
     C: Annotated[Whole, Field(ge=0)] = 6
 
-    @model_validator(mode="after")
-    def _increasing(self) -> RiskBands:
-        if not self.A < self.B < self.C:
-            raise ValueError(
-                f"the bands must increase: A {self.A} < B {self.B} < C {self.C}"
-            )
-        return self
+    row_rules = ((("A", "B", "C"), rules.risk_bands),)
 
 
 class RiskSettings(Record):
@@ -566,29 +454,9 @@ class Settings(Record):
     statement: StatementSettings = StatementSettings.model_construct()
     risk: RiskSettings = RiskSettings.model_construct()
 
-    @model_validator(mode="after")
-    def _rates_name_buckets(self) -> Settings:
-        rates = self.allowance.rates
-        if rates is None:
-            return self
-        labels = bucket_labels(self.aging.buckets, self.aging.basis)
-        unknown = [k for k in rates if k not in labels]
-        missing = [k for k in labels if k not in rates]
-        if unknown or missing:
-            parts = []
-            if unknown:
-                parts.append(f"not a bucket: {', '.join(unknown)}")
-            if missing:
-                parts.append(f"no rate for: {', '.join(missing)}")
-            raise ValueError(
-                f"allowance.rates: {'; '.join(parts)} "
-                f"(the buckets are {', '.join(labels)})"
-            )
-        return self
+    row_rules = ((("allowance", "aging"), rules.allowance_buckets),)
 
-    def allowance_rates(self) -> dict[str, Decimal]:
-        """The rate of each aging bucket (SPEC §8)."""
-        return dict(self.allowance.rates or DEFAULT_ALLOWANCE_RATES)
+    allowance_rates = rows.allowance_rates
 
 
 RECORD_MODELS: dict[str, type[Record]] = {

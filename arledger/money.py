@@ -6,7 +6,10 @@ Pure: amounts are `Decimal` from the file to the output; nothing here sees a flo
 from __future__ import annotations
 
 import functools
+import importlib.util
+import re
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 ZERO = Decimal(0)
 
@@ -15,15 +18,25 @@ ZERO = Decimal(0)
 MAX_DIGITS = 28
 
 
+# An entry of ISO's table with its code, number and minor units (not "N.A.")
+_ISO_ENTRY = re.compile(
+    r"<Ccy>([A-Z]{3})</Ccy>\s*<CcyNbr>\d+</CcyNbr>\s*<CcyMnrUnts>(\d+)</CcyMnrUnts>"
+)
+
+
 @functools.cache
 def _iso4217() -> dict[str, int]:
-    """ISO 4217 codes and their minor units, from the iso4217 package (ISO's own
-    table). Funds and metals with no minor unit (XAU, XDR, XXX) are not
-    currencies an invoice is written in, and are left out. Imported on first use:
-    it parses ISO's XML table."""
-    from iso4217 import Currency
-
-    return {c.code: c.exponent for c in Currency if c.exponent is not None}
+    """ISO 4217 codes and their minor units, from ISO's own table as the
+    iso4217 package ships it (its table.xml). Funds and metals with no minor
+    unit (XAU, XDR, XXX) are not currencies an invoice is written in, and are
+    left out. The table is read here rather than through the package's
+    `Currency` enum, whose import parses the XML and builds the enum (7 ms of
+    every run); tests/test_rules.py holds the two equal."""
+    spec = importlib.util.find_spec("iso4217")
+    if spec is None or spec.origin is None:  # pragma: no cover - a dependency
+        raise ImportError("the iso4217 package is not installed")
+    table = Path(spec.origin).with_name("table.xml").read_text(encoding="utf-8")
+    return {code: int(units) for code, units in _ISO_ENTRY.findall(table)}
 
 
 def is_currency(code: str) -> bool:

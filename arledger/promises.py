@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from arledger.ledger import LedgerView
-from arledger.model import Contact
 from arledger.money import ZERO
 from arledger.settle import Settlement
+
+if TYPE_CHECKING:
+    from arledger.model import Contact
 
 PromiseStatus = Literal["kept", "late", "broken", "open"]
 

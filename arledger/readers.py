@@ -18,7 +18,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import compress, count, repeat
+from itertools import accumulate, repeat
 from typing import Any
 
 
@@ -49,13 +49,22 @@ _MAYBE_UNSUPPORTED = (
     re.compile(r"\.(?:(?<=[\s\[{,:+-]\.)[\dnNiI]|(?<=\d\.)[ \t\r]*(?:[,}\]#\n]|\Z))"),
     re.compile(r"\n-[ \t\r]*(?:#[^\n]*)?(?:\n|\Z)"),  # a `-` alone on its line
 )  # one pattern each: a single scan for a literal beats trying three at each place
+# A character each pattern needs, looked for first: one character is found at
+# memory speed, where a character class is tried at every place (15 ms/8 MB).
+_MAYBE_FIRST = ("&*!", ".", "\n")
 _MAYBE_LITERALS = ("<<", "...", "\n---", "~", "Null", "NULL")
 
 
 def _unsupported_yaml(text: str) -> bool:
     if (
-        not any(pattern.search(text) for pattern in _MAYBE_UNSUPPORTED)
-        and not any(literal in text for literal in _MAYBE_LITERALS)
+        not any(
+            pattern.search(text)
+            for pattern, first in zip(_MAYBE_UNSUPPORTED, _MAYBE_FIRST, strict=True)
+            if any(char in text for char in first)
+        )
+        and not any(
+            literal[0] in text and literal in text for literal in _MAYBE_LITERALS
+        )
         and not re.match(r"[-+]?\.|-[ \t\r]*(?:#[^\n]*)?(?:\n|\Z)", text)
     ):
         return False
@@ -92,26 +101,25 @@ def _as_written(value: Any) -> Any:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = {key: _as_written(value) for key, value in pairs}
+    result = dict(pairs)
     if len(result) != len(pairs):
         raise _Odd  # PyYAML's path reports duplicate keys with their lines
+    kinds = set(map(type, result.values()))  # (in C: a mapping of a record)
+    if bool in kinds or list in kinds:
+        result = {key: _as_written(value) for key, value in pairs}
     return result
 
 
-def read_yaml_fast(text: str) -> tuple[list[dict[str, Any]], list[int]] | None:
-    """Records and their first lines from a YAML record file, or None to fall back.
-
-    Scalars stay text (numbers are read back as the digits written, never as
-    floats); an empty value is dropped (not given), as on the PyYAML path.
-    """
+def _fast_json(text: str, mapping: bool) -> Any:
+    """The document of a plain YAML file as rapidyaml reads it, scalars kept
+    as text; None when its top is not a list (a mapping if `mapping`) or
+    anything is odd, so that PyYAML reads it."""
     try:
         import ryml
     except ImportError:  # pragma: no cover - rapidyaml is a dependency
         return None
     if _unsupported_yaml(text):
         return None
-    starts = map(str.startswith, text.split("\n"), repeat("- "))
-    lines = list(compress(count(1), starts))
     buffer = text.encode("utf-8")
     try:
         # A node per key and value and one per record, about: room for them
@@ -123,10 +131,11 @@ def read_yaml_fast(text: str) -> tuple[list[dict[str, Any]], list[int]] | None:
         # exceeded" when emitting deep nesting), to file descriptor 2.
         with _quiet_stderr():
             ryml.parse_in_arena(buffer, tree=tree)
-            if not tree.is_seq(tree.root_id()):
+            root = tree.root_id()
+            if not (tree.is_map(root) if mapping else tree.is_seq(root)):
                 return None
-            emitted = ryml.emit_json_malloc(tree, tree.root_id())
-        data = json.loads(
+            emitted = ryml.emit_json_malloc(tree, root)
+        return json.loads(
             emitted,
             parse_float=str,
             parse_int=str,
@@ -135,7 +144,19 @@ def read_yaml_fast(text: str) -> tuple[list[dict[str, Any]], list[int]] | None:
         )
     except Exception:  # noqa: BLE001 - anything odd: the precise path decides
         return None
-    if not isinstance(data, list) or len(data) != len(lines):
+
+
+def read_yaml_fast(text: str) -> tuple[list[dict[str, Any]], list[int]] | None:
+    """Records and their first lines from a YAML record file, or None to fall back.
+
+    Scalars stay text (numbers are read back as the digits written, never as
+    floats); an empty value is dropped (not given), as on the PyYAML path.
+    """
+    data = _fast_json(text, mapping=False)
+    if not isinstance(data, list):
+        return None
+    lines = _record_lines(text)
+    if len(data) != len(lines):
         return None
     records = []
     for item in data:
@@ -145,6 +166,32 @@ def read_yaml_fast(text: str) -> tuple[list[dict[str, Any]], list[int]] | None:
             item = {k: v for k, v in item.items() if v is not None}
         records.append(item)
     return records, lines
+
+
+def _record_lines(text: str) -> list[int]:
+    """The line of each `- ` that starts a line: where each record starts."""
+    ends = [match.start() for match in re.finditer("\n- ", text)]
+    # newlines before each, counted between one and the next (in C)
+    between = map(text.count, repeat("\n"), [0, *ends], ends)
+    lines = [line + 2 for line in accumulate(between)]
+    return [1, *lines] if text.startswith("- ") else lines
+
+
+def read_yaml_mapping_fast(text: str) -> dict[str, Any] | None:
+    """The settings of a plain `arledger.yaml` as text values, or None to
+    fall back to PyYAML (which knows every key's line, for an error).
+
+    As on the PyYAML path, an empty value is not given, at every level."""
+    data = _fast_json(text, mapping=True)
+    return _given(data) if isinstance(data, dict) else None
+
+
+def _given(value: Any) -> Any:
+    if type(value) is dict:
+        return {k: _given(v) for k, v in value.items() if v is not None}
+    if type(value) is list:
+        return [_given(v) for v in value]
+    return value
 
 
 # ---------------------------------------------------------------- CSV cells

@@ -45,12 +45,12 @@ def _by_value(values: Sequence[str], convert: Callable[[str], Any]) -> list[Any]
             messages[value] = str(exc)
     if messages:
         raise Bad({i: messages[v] for i, v in enumerate(values) if v in messages})
-    return [known[value] for value in values]
+    return list(map(known.__getitem__, values))
 
 
 def texts(values: Sequence[str]) -> list[str]:
     """Free text: surrounding white space is not part of it."""
-    return [value.strip() for value in values]
+    return list(map(str.strip, values))
 
 
 def ids(values: Sequence[str]) -> list[str]:
@@ -240,3 +240,233 @@ def one(rule: Rule) -> Callable[[Any], Any]:
 
     check.__name__ = f"one_{rule.__name__}"
     return check
+
+
+# ------------------------------------------------------------- record rules
+# Rules over several fields of a record, or over one field's whole value, each
+# taking columns of converted values (one list per field, a value per record)
+# and raising `Bad` for the records it refuses. The models apply them to one
+# record (model.Record: `row_rules`, `field_rules`); the loader to columns.
+# A record whose fields did not all convert may be among the values (with
+# None in their place): a rule passes over what it cannot judge.
+
+
+def schedules(
+    days: Sequence[date | None],
+    dues: Sequence[date | None],
+    amounts: Sequence[Decimal | None],
+    schedules: Sequence[Sequence[Any] | None],
+) -> None:
+    """An invoice's instalments add up to its amount, fall due on or after
+    its date, and leave no `due` of its own beside them."""
+    messages = {}
+    for i, (day, due, amount, schedule) in enumerate(
+        zip(days, dues, amounts, schedules, strict=True)
+    ):
+        if schedule is None or day is None or amount is None:
+            continue
+        if not schedule:
+            messages[i] = "schedule: is empty; leave it out or list instalments"
+            continue
+        total = sum((instalment.amount for instalment in schedule), Decimal(0))
+        if total != amount:
+            messages[i] = (
+                f"schedule: instalments add up to {total}, "
+                f"not to the invoice amount {amount}"
+            )
+            continue
+        early = [instalment.due for instalment in schedule if instalment.due < day]
+        if early:
+            messages[i] = (
+                f"schedule: instalment due {early[0]} is before the issue date {day}"
+            )
+        elif due is not None and due != max(i.due for i in schedule):
+            messages[i] = (
+                "due: with a schedule, leave `due` out (each instalment has its own)"
+            )
+    if messages:
+        raise Bad(messages)
+
+
+def allocations(
+    invoices: Sequence[str | None],
+    amounts: Sequence[Decimal | None],
+    allocations: Sequence[dict[str, Decimal] | None],
+) -> None:
+    """A payment names one `invoice` or splits itself by `allocations`, and
+    allocates no more than its amount."""
+    messages = {}
+    for i, (invoice, amount, split) in enumerate(
+        zip(invoices, amounts, allocations, strict=True)
+    ):
+        if split is None:
+            continue
+        if invoice is not None:
+            messages[i] = (
+                "allocations: give either `invoice` or `allocations`, not both"
+            )
+            continue
+        total = sum(split.values(), Decimal(0))
+        if amount is not None and total > amount:
+            messages[i] = (
+                f"allocations: add up to {total}, more than the payment's "
+                f"amount {amount}"
+            )
+    if messages:
+        raise Bad(messages)
+
+
+def promises(
+    promise_amounts: Sequence[Decimal | None], promise_dates: Sequence[date | None]
+) -> None:
+    """A promise to pay says by when."""
+    messages = {
+        i: "promise_amount: a promise to pay needs its promise_date"
+        for i, (amount, day) in enumerate(
+            zip(promise_amounts, promise_dates, strict=True)
+        )
+        if amount is not None and day is None
+    }
+    if messages:
+        raise Bad(messages)
+
+
+def plan_instalments(
+    days: Sequence[date | None],
+    instalments: Sequence[Sequence[Any] | None],
+    invoices: Sequence[Sequence[str] | None],
+) -> None:
+    """A plan lists its collections, none before its date, in the order they
+    fall due; and names invoices, if any, in a list that is not empty."""
+    messages = {}
+    for i, (day, expected, named) in enumerate(
+        zip(days, instalments, invoices, strict=True)
+    ):
+        if day is None or expected is None:
+            continue
+        if not expected:
+            messages[i] = "instalments: list at least one `{due, amount}`"
+            continue
+        early = [instalment.due for instalment in expected if instalment.due < day]
+        dues = [instalment.due for instalment in expected]
+        if early:
+            messages[i] = f"instalments: {early[0]} is before the plan's date {day}"
+        elif dues != sorted(dues):
+            messages[i] = "instalments: list them in the order they fall due"
+        elif named is not None and not named:
+            messages[i] = "invoices: is empty; leave it out or list invoices"
+    if messages:
+        raise Bad(messages)
+
+
+def check_buckets(value: tuple[int, ...]) -> tuple[int, ...]:
+    """Bucket limits must be positive and strictly increasing."""
+    if not value:
+        raise ValueError("give at least one bucket limit, e.g. 30,60,90")
+    if any(b <= 0 for b in value):
+        raise ValueError("bucket limits must be positive day counts")
+    if any(b >= c for b, c in zip(value, value[1:], strict=False)):
+        raise ValueError(f"bucket limits must increase: {', '.join(map(str, value))}")
+    return value
+
+
+def bucket_limits(values: Sequence[tuple[int, ...]]) -> None:
+    """Aging bucket limits (`aging.buckets`): see check_buckets."""
+    messages = {}
+    for i, value in enumerate(values):
+        try:
+            check_buckets(value)
+        except ValueError as exc:
+            messages[i] = str(exc)
+    if messages:
+        raise Bad(messages)
+
+
+def bucket_labels(limits: Sequence[int], basis: str) -> tuple[str, ...]:
+    """`Current, 1-30, 31-60, …, 120+` (basis due) or `0-30, 31-60, …` (invoice)."""
+    labels = ["Current"] if basis == "due" else []
+    lower = 1 if basis == "due" else 0
+    for limit in limits:
+        labels.append(f"{lower}-{limit}")
+        lower = limit + 1
+    labels.append(f"{limits[-1]}+")
+    return tuple(labels)
+
+
+def yearly_rates(values: Sequence[Decimal]) -> None:
+    """An interest rate is a yearly fraction (`dunning.interest_rate`)."""
+    messages = {
+        i: f"is a yearly fraction: write 0.08 for 8% (got {value})"
+        for i, value in enumerate(values)
+        if value >= 1
+    }
+    if messages:
+        raise Bad(messages)
+
+
+def dunning_levels(values: Sequence[Sequence[Any]]) -> None:
+    """Dunning levels have names of their own and come later and later."""
+    messages = {}
+    for i, levels in enumerate(values):
+        names = [level.name for level in levels]
+        if len(set(names)) != len(names):
+            messages[i] = "level names must be different from each other"
+            continue
+        for lower, higher in zip(levels, levels[1:], strict=False):
+            if higher.days <= lower.days:
+                messages[i] = (
+                    f"level {higher.name!r} ({higher.days} days) must come later "
+                    f"than {lower.name!r} ({lower.days} days): days must increase"
+                )
+                break
+    if messages:
+        raise Bad(messages)
+
+
+def risk_bands(
+    a_points: Sequence[int], b_points: Sequence[int], c_points: Sequence[int]
+) -> None:
+    """The computed grade's bands (`risk.bands`) allow more points grade by grade."""
+    messages = {
+        i: f"the bands must increase: A {a} < B {b} < C {c}"
+        for i, (a, b, c) in enumerate(zip(a_points, b_points, c_points, strict=True))
+        if not a < b < c
+    }
+    if messages:
+        raise Bad(messages)
+
+
+def allowance_buckets(allowances: Sequence[Any], agings: Sequence[Any]) -> None:
+    """The allowance rates (`allowance.rates`), when given, name each aging
+    bucket once and nothing else (SPEC §8)."""
+    messages = {}
+    for i, (allowance, aging) in enumerate(zip(allowances, agings, strict=True)):
+        rates = None if allowance is None or aging is None else allowance.rates
+        if rates is None:
+            continue
+        labels = bucket_labels(aging.buckets, aging.basis)
+        unknown = [k for k in rates if k not in labels]
+        missing = [k for k in labels if k not in rates]
+        if unknown or missing:
+            parts = []
+            if unknown:
+                parts.append(f"not a bucket: {', '.join(unknown)}")
+            if missing:
+                parts.append(f"no rate for: {', '.join(missing)}")
+            messages[i] = (
+                f"allowance.rates: {'; '.join(parts)} "
+                f"(the buckets are {', '.join(labels)})"
+            )
+    if messages:
+        raise Bad(messages)
+
+
+# SPEC §8: the example matrix of allowance rates, for the default aging buckets.
+DEFAULT_ALLOWANCE_RATES = {
+    "Current": Decimal("0.005"),
+    "1-30": Decimal("0.02"),
+    "31-60": Decimal("0.05"),
+    "61-90": Decimal("0.15"),
+    "91-120": Decimal("0.35"),
+    "120+": Decimal("0.80"),
+}

@@ -23,11 +23,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import groupby
 from operator import attrgetter
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from arledger.ledger import LedgerView
-from arledger.model import Adjustment, Customer, Discount, Invoice, Payment
 from arledger.money import ZERO, round_charge
+
+if TYPE_CHECKING:
+    from arledger.model import Adjustment, Customer, Discount, Invoice, Payment
 
 ApplicationKind = Literal["payment", "credit_note", "write_off", "discount"]
 

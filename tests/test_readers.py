@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from arledger import loader, readers
 from arledger.readers import csv_nested, read_yaml_fast
 
 
@@ -66,3 +69,40 @@ def test_the_quick_yaml_screen_never_misses_what_the_full_pattern_finds(text):
     from arledger.readers import _UNSUPPORTED_YAML, _unsupported_yaml
 
     assert _unsupported_yaml(text) == (_UNSUPPORTED_YAML.search(text) is not None)
+
+
+SETTINGS_TEXTS = [
+    Path("examples/demo/arledger.yaml").read_text(encoding="utf-8"),
+    "currency: EUR\n",
+    "aging:\n  buckets: [10, 20]\n  basis: invoice\n",
+    "dunning:\n  levels:\n    - {name: a, days: 1}\n    - name: b\n      days: 7\n"
+    "  fee:\n  min_amount: 50.5\n",
+    "company:\n  name: 'A  '\n  bank: |\n    line 1\n    line 2\n  zh:\n    name: 乙\n",
+    "csv: {bom: true}\nterms: {default: 1_0}\nlanguage: zh # comment\n",
+    "allowance:\n  rates: {Current: 0.005, 1-30: .02}\n",
+]
+
+
+@pytest.mark.parametrize("text", SETTINGS_TEXTS)
+def test_fast_settings_are_what_pyyaml_reads(text):
+    errors: list = []
+    node, readable = loader._compose(text, "arledger.yaml", errors)
+    slow = loader._node_value(node, "arledger.yaml", errors)
+    fast = readers.read_yaml_mapping_fast(text)
+    assert fast is None or fast == slow
+    assert fast is not None or ".02" in text  # declined only where it must
+
+
+def test_settings_load_the_same_either_way(monkeypatch):
+    fast = loader.load("examples/demo")[0].settings
+    monkeypatch.setattr(loader, "read_yaml_mapping_fast", lambda text: None)
+    assert loader.load("examples/demo")[0].settings == fast
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="- \na:", max_size=40))
+def test_record_lines_are_the_lines_starting_with_a_dash_and_a_space(text):
+    from itertools import compress, count, repeat
+
+    starts = map(str.startswith, text.split("\n"), repeat("- "))
+    assert readers._record_lines(text) == list(compress(count(1), starts))

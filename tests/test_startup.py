@@ -65,8 +65,45 @@ def test_a_cache_hit_inside_a_command_loads_no_ledger_machinery(tmp_path):
         "try:\n    app()\nexcept SystemExit:\n    pass"
     )
     names = ("pydantic", "yaml", "rich", "arledger.loader", "arledger.model")
-    assert _modules_after(code, names, env) == set(names)  # a miss loads them all
+    missed = {"rich", "arledger.loader"}  # a clean ledger: no pydantic, no PyYAML
+    assert _modules_after(code, names, env) == missed
     assert _modules_after(code, names, env) == set()  # a hit none
+
+
+def _aging_run(ledger: str) -> str:
+    return (
+        "import sys\nfrom arledger.cli import app\n"
+        f"sys.argv = ['arledger', 'aging', '-l', {ledger!r}, '--as-of', '2026-10-31']\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass"
+    )
+
+
+def test_a_clean_ledger_is_read_without_pydantic(tmp_path):
+    """Every kind of record and the settings are read by columns from
+    arledger/_shapes.py (derived from the models): pydantic, which costs a
+    run more than the rest of a small report, is not imported."""
+    env = dict(os.environ, ARLEDGER_NO_CACHE="1")
+    names = ("pydantic", "arledger.model")
+    assert _modules_after(_aging_run("examples/demo"), names, env) == set()
+
+
+def test_a_table_off_a_terminal_is_written_without_rich():
+    env = dict(os.environ, ARLEDGER_NO_CACHE="1")
+    names = ("rich.console", "rich.table", "rich.text")
+    assert _modules_after(_aging_run("examples/demo"), names, env) == set()
+
+
+def test_a_refused_record_is_told_by_its_model(tmp_path):
+    """A record the columns refuse goes to its pydantic model, which says why."""
+    import shutil
+
+    ledger = tmp_path / "ledger"
+    shutil.copytree("examples/demo", ledger)
+    with (ledger / "customers.yaml").open("a", encoding="utf-8") as out:
+        out.write("\n- id: BAD\n  name: Bad terms\n  terms: soon\n")
+    env = dict(os.environ, ARLEDGER_NO_CACHE="1")
+    names = ("pydantic", "arledger.model")
+    assert _modules_after(_aging_run(str(ledger)), names, env) == set(names)
 
 
 def test_shell_completion_loads_no_ledger_machinery():
@@ -79,3 +116,27 @@ def test_shell_completion_loads_no_ledger_machinery():
     )
     names = (*HEAVY, "pydantic", "yaml", "arledger.loader", "arledger.settle")
     assert _modules_after(code, names, env) == set()
+
+
+def test_a_run_makes_only_the_command_it_names():
+    """`arledger NAME ...` builds NAME's Click command alone; its help and
+    usage errors are the ones the whole app gives."""
+    from typer.main import get_command_name
+    from typer.testing import CliRunner
+
+    from arledger.app import app, for_args
+
+    runner = CliRunner()
+    names = [
+        info.name or get_command_name(info.callback.__name__)
+        for info in app.registered_commands
+    ]
+    assert len(names) > 10
+    for name in names:
+        only = for_args([name, "--help"])
+        assert len(only.registered_commands) == 1
+        for args in ([name, "--help"], [name, "--no-such-option"]):
+            alone, whole = runner.invoke(only, args), runner.invoke(app, args)
+            assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output)
+    for args in ([], ["--help"], ["agin"], ["--version"]):
+        assert for_args(args) is app

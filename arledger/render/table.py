@@ -18,16 +18,16 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rich import box
 from rich.cells import cell_len, get_character_cell_size
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from arledger.render import Env
 from arledger.render.values import text
 from arledger.report import Column, Report, Section
+
+if TYPE_CHECKING:  # Rich draws on a terminal only: imported there (start-up)
+    from rich.table import Table
 
 RIGHT = frozenset({"money", "days", "int", "ratio"})
 TONE_STYLES = {
@@ -264,6 +264,10 @@ def _table(
     fit: Layout,
     fancy: bool,
 ) -> Table:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(
         box=box.SIMPLE_HEAD if fancy else None,
         # GAP cells between two columns: with a box, its rule and a space
@@ -325,7 +329,48 @@ def _plain(section: Section, lines: list[list[str]], fit: Layout) -> str:
     return "\n".join(out) + "\n"
 
 
+def _plain_report(report: Report, env: Env) -> str | None:
+    """The report off a terminal, as Rich prints it there (nothing shortened
+    or left out, no style), without importing Rich; None when a line is one
+    Rich would change (wider than the page, a tab or a control character)."""
+    width = env.width or PLAIN_WIDTH
+    out: list[str] = []
+
+    def line(value: str) -> bool:
+        out.append(value)
+        return value.isprintable() and cell_len(value) <= width
+
+    fine = True
+    if not report.sections:
+        fine = line(f"{report.title}: nothing to report.")
+    for n, section in enumerate(report.sections):
+        if n:
+            out.append("")
+        if section.title is not None:
+            fine &= line(section.title)
+        if not section.rows:
+            out.append("(none)")
+        else:
+            lines, _styles = _lines(section)
+            fit = layout(section.columns, lines, None)
+            out.append(_plain(section, lines, fit).removesuffix("\n"))
+        for column, figure in section.summary:
+            value = text(figure, column, section.currency, human=True)
+            fine &= line(f"{column.label}: {value}")
+    if not fine:
+        return None
+    printed = "\n".join(out).splitlines()  # as render() ends, below
+    return "\n".join(TRAILING.sub("", part) for part in printed) + "\n"
+
+
 def render(report: Report, env: Env) -> str:
+    if not env.tty:
+        plain = _plain_report(report, env)
+        if plain is not None:
+            return plain
+    from rich.console import Console
+    from rich.text import Text
+
     out = io.StringIO()
     console = Console(
         file=out,

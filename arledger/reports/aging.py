@@ -14,9 +14,9 @@ from typing import Literal
 
 from arledger.credit import hold_reasons
 from arledger.ledger import LedgerView
-from arledger.model import bucket_labels  # noqa: F401 (re-exported)
 from arledger.money import ZERO
 from arledger.report import NET_AR, Column, Report, Section, Tone, every_currency
+from arledger.rules import bucket_labels  # noqa: F401 (re-exported)
 from arledger.settle import Item, Settlement
 
 Basis = Literal["due", "invoice"]

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from arledger.errors import ArledgerError
 from arledger.ledger import LedgerView
-from arledger.model import DunningLevel, DunningSettings
 from arledger.money import ZERO, grouped, round_charge
 from arledger.plans import PlanProgress, broken_plans, in_force, progress
 from arledger.promises import Promise, latest_promise, promises
@@ -26,6 +25,7 @@ from arledger.settle import Item, Settlement
 
 if TYPE_CHECKING:
     from arledger.mail import LogEntry
+    from arledger.model import DunningLevel, DunningSettings
     from arledger.reports.interest import Accrual
 
 DAYS_IN_YEAR = 365  # SPEC §2: interest = Σ open each day × rate / 365

@@ -11,13 +11,16 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from arledger.ledger import LedgerView
-from arledger.model import Contact, Customer
 from arledger.money import ZERO
 from arledger.promises import Promise, last_contacts, promises
 from arledger.report import OPEN_ITEMS, Column, Report, Section, every_currency
 from arledger.settle import Item, Settlement
+
+if TYPE_CHECKING:
+    from arledger.model import Contact, Customer
 
 
 @dataclass(frozen=True, slots=True)

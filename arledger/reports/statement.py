@@ -20,15 +20,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from arledger.ledger import LedgerView
-from arledger.model import Adjustment, Customer, Invoice, Payment
 from arledger.money import ZERO, grouped
 from arledger.report import Column, Report, Section
 from arledger.reports import aging
 from arledger.rows import INVOICE, PAYMENT
 from arledger.settle import Application, Settlement, discount_of, payment_ref
+
+if TYPE_CHECKING:
+    from arledger.model import Adjustment, Customer, Invoice, Payment
 
 LineKind = Literal["invoice", "payment", "credit_note", "discount", "write_off"]
 

@@ -1,0 +1,56 @@
+"""Tables off a terminal are written without Rich, exactly as Rich prints them.
+
+Plain text (a pipe, a file, cron) is what most runs write; Rich costs a run
+about 10 ms to import, so render/table.py writes those lines itself and falls
+back to Rich only for a line Rich would change. Both must give the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from arledger import api
+from arledger.dates import parse_period
+from arledger.render import Env
+from arledger.render import table as table_renderer
+from arledger.report import Report
+
+
+def _reports():
+    ledger = api.load("examples/demo")
+    of = api.view(ledger, as_of=date(2026, 10, 31))
+    return {
+        "aging": api.aging(of),
+        "aging detail": api.aging(of, detail=True),
+        "overdue": api.overdue(of),
+        "collection": api.collection(of, parse_period("2026-Q3")),
+        "risk": api.risk(of),
+        "forecast": api.forecast(of),
+        "statement": api.statement(of, "ACME", start=date(2026, 1, 1)),
+        "dunning": api.dunning(of),
+    }
+
+
+def _by_rich(report: Report, env: Env, monkeypatch: pytest.MonkeyPatch) -> str:
+    with monkeypatch.context() as patch:
+        patch.setattr(table_renderer, "_plain_report", lambda report, env: None)
+        return table_renderer.render(report, env)
+
+
+@pytest.mark.parametrize("env", [Env(), Env(width=60), Env(color=True)])
+def test_plain_tables_are_what_rich_prints(env, monkeypatch):
+    for name, report in _reports().items():
+        plain = table_renderer.render(report, env)
+        assert plain == _by_rich(report, env, monkeypatch), name
+
+
+def test_a_line_rich_would_change_goes_to_rich(monkeypatch):
+    report = _reports()["aging"]
+    for title in ("Tab\there", "x" * 500):
+        sections = tuple(replace(s, title=title) for s in report.sections)
+        odd = replace(report, sections=sections)
+        assert table_renderer._plain_report(odd, Env()) is None
+        assert table_renderer.render(odd, Env()) == _by_rich(odd, Env(), monkeypatch)
