@@ -546,10 +546,39 @@ def test_every_overdue_invoice_promised_means_no_letter(ledger_dir):
     assert skipped(result).reason == "promised on 2026-10-25 to pay I1 by 2026-11-05"
 
 
-def test_broken_promise_escalates_one_level_and_the_letter_says_so(ledger_dir):
-    """10 days past due is `first`; the promise of 10-15 for 10-20 went unpaid:
-    `second`, and from `second` on the fee applies."""
+def test_a_first_letter_names_a_broken_promise_without_a_step(ledger_dir):
+    """Nothing sent yet: the promise of 10-15 for 10-20 went unpaid, and the
+    first letter says so, at `first` (never a `second` as the first letter)."""
     path = ledger_dir(
+        settings=SETTINGS + "dunning: {fee: 10}\n",
+        customers="- {id: C, name: Customer Ltd, contact: Pat Doe (AP)}\n",
+        invoices=PROMISE_INVOICES,
+        contacts="- {customer: C, date: 2026-10-15, channel: phone, "
+        "promise_date: 2026-10-20, promise_amount: 5000.00}\n",
+    )
+    result, ledger = compute(path)
+    letter = one(result)
+    assert (letter.level, letter.escalated_from, letter.fee) == (
+        "first",
+        None,
+        D("0"),
+    )
+    text = render_letter(letter, "md", settings=ledger.settings, ledger_root=path)
+    assert (
+        "On 15 October 2026 you promised to pay USD 5,000.00 by 20 October 2026" in text
+    )
+    assert "next stage" not in text
+
+
+def test_broken_promise_escalates_one_level_and_the_letter_says_so(ledger_dir):
+    """A first letter went out on 10-22 (pay by 11-01, not passed: the rule
+    keeps `first`); then a promise of 10-23 to pay by 10-28 went unpaid: one
+    step further, `second`, and from `second` on the fee applies."""
+    path = ledger_dir(
+        **{
+            "dunning-log.csv": LOG_HEADER
+            + "2026-10-22,C,first,USD,1,<a@x>\n2026-10-22,Z,first,USD,1,<b@x>\n"
+        },
         settings=SETTINGS + "dunning: {fee: 10}\n",
         customers="""\
         - {id: C, name: Customer Ltd, contact: Pat Doe (AP)}
@@ -558,11 +587,11 @@ def test_broken_promise_escalates_one_level_and_the_letter_says_so(ledger_dir):
         invoices=PROMISE_INVOICES
         + "- {id: I2, customer: Z, date: 2026-09-01, due: 2026-10-21, amount: 800.00}\n",
         contacts="""\
-        - {customer: C, date: 2026-10-15, channel: phone, promise_date: 2026-10-20, promise_amount: 5000.00}
-        - {customer: Z, date: 2026-10-15, channel: phone, promise_date: 2026-10-20}
+        - {customer: C, date: 2026-10-23, channel: phone, promise_date: 2026-10-28, promise_amount: 5000.00}
+        - {customer: Z, date: 2026-10-23, channel: phone, promise_date: 2026-10-28}
         """,
     )
-    result, ledger = compute(path)
+    result, ledger = compute_with_log(path, AS_OF)
     letter = one(result)
     assert (letter.level, letter.escalated_from, letter.fee) == (
         "second",
@@ -572,13 +601,13 @@ def test_broken_promise_escalates_one_level_and_the_letter_says_so(ledger_dir):
     assert letter.broken_promise is not None
     text = render_letter(letter, "md", settings=ledger.settings, ledger_root=path)
     assert (
-        "On 15 October 2026 you promised to pay USD 5,000.00 by 20 October 2026" in text
+        "On 23 October 2026 you promised to pay USD 5,000.00 by 28 October 2026" in text
     )
     assert "next stage" in text
     zh = one(result, "Z")
     assert (zh.level, zh.escalated_from) == ("second", "first")
     text = render_letter(zh, "md", settings=ledger.settings, ledger_root=path)
-    assert "贵司曾于2026年10月15日承诺于2026年10月20日前付款" in text
+    assert "贵司曾于2026年10月23日承诺于2026年10月28日前付款" in text
     assert "升级" in text
 
 
@@ -770,10 +799,11 @@ BROKEN = "- {customer: C, date: 2026-10-01, channel: phone, promise_date: 2026-1
 @pytest.mark.parametrize(
     ("sent", "due", "level", "history"),
     [
-        # no history: `second`
-        ("", "2026-08-01", "second",
+        # no history: `first`, which names the broken promise (a `second`
+        # would say a letter came before it; README, Decisions)
+        ("", "2026-08-01", "first",
          "nothing sent since overdue on 2026-08-02 → first; "
-         "broken promise of 2026-10-01 → second"),
+         "broken promise of 2026-10-01, named in this letter"),
         # one step further than the rule allows
         ("2026-10-05,C,first,USD,1,<a@x>\n", "2026-08-01", "final",
          "first sent 2026-10-05, pay by 2026-10-15 passed → second; "
@@ -834,11 +864,11 @@ def test_the_summary_shows_the_history_and_reads_the_sent_log(ledger_dir):
 def test_demo_letters_at_several_levels_in_both_languages():
     result, _ = compute(DEMO)
     levels = {lt.customer: lt.level for lt in result.letters}
-    # no letter on record: nobody above `first`, but PINNACLE, whose broken
-    # promise lets it go one step further (SPEC §2)
+    # no letter on record: nobody above `first` (issue 14), not even PINNACLE,
+    # whose broken promise its first letter names (README, Decisions)
     assert levels == {
         "REDWOOD": "first",
-        "PINNACLE": "second",
+        "PINNACLE": "first",
         "HUADONG": "first",
         "ACME": "first",
         "CASCADE": "first",
@@ -1480,9 +1510,10 @@ def test_check_reads_the_sent_log_as_dunning_does(ledger_dir):
 
 
 def test_a_broken_promise_raises_the_level_once_not_at_every_run(tmp_path, monkeypatch):
-    """PINNACLE broke a promise with nothing sent: `second` (SPEC §2). Sent
-    that day, a re-run the same day must not climb again for the same promise
-    (it reached `final` before), and after the pay-by date it climbs one step."""
+    """PINNACLE broke a promise with nothing sent: `first`, naming it. Sent
+    that day, a re-run the same day must not climb for the same promise, and
+    after the pay-by date it climbs one step, not two: the first letter has
+    answered the broken promise already."""
     import shutil
 
     from arledger.commands import common
@@ -1499,13 +1530,13 @@ def test_a_broken_promise_raises_the_level_once_not_at_every_run(tmp_path, monke
         (row,) = [r for r in rows if r["customer"] == "PINNACLE"]
         return row["level"], row["skipped"]
 
-    assert level("2026-10-31") == ("second", None)
+    assert level("2026-10-31") == ("first", None)
     out = run("--ledger", str(ledger), "--as-of", "2026-10-31", "--out",
               str(tmp_path / "letters"), "--record")  # fmt: skip
     assert out.exit_code == 0, out.output
     again, _ = level("2026-10-31")
-    assert again in ("second", None)  # already sent today, never `final`
-    assert level("2026-11-20")[0] == "final"  # pay-by of `second` passed: one step
+    assert again in ("first", None)  # already sent today, never `second`
+    assert level("2026-11-20")[0] == "second"  # pay-by of `first` passed: one step
 
 
 def test_a_chinese_letter_carries_the_companys_chinese_name_and_bank_block():

@@ -324,9 +324,21 @@ def _in(letter, language):
 
 
 def test_a_missed_instalment_is_one_step_up(plans_ledger):
-    """11-01: PL1 missed #2 (due 10-31). Nothing sent: `first`, and one step
-    for the broken plan: `second` (as a broken promise, SPEC §2)."""
+    """11-01: PL1 missed #2 (due 10-31). Nothing sent: `first`, whose letter
+    names the missed instalment (a `second` as the first letter would claim a
+    letter before it). With `first` sent on 10-25 (pay by 11-04, not passed:
+    the rule keeps `first`), the missed instalment after it is one step up:
+    `second`, as a broken promise is."""
     result, _ = letters(plans_ledger(), "2026-11-01")
+    c1 = next(lt for lt in result.letters if lt.customer == "C1")
+    assert (c1.level, c1.escalated_from, c1.escalated_by) == ("first", None, None)
+    assert c1.missed_plan is not None and c1.missed_plan.id == "PL1"
+    assert c1.history == (
+        "nothing sent since overdue on 2026-08-01 → first; "
+        "missed plan PL1 (instalment due 2026-10-31), named in this letter"
+    )
+    sent = [mail.LogEntry(date(2026, 10, 25), "C1", "first", "USD", D("150.00"), "")]
+    result, _ = letters(plans_ledger(), "2026-11-01", sent)
     c1 = next(lt for lt in result.letters if lt.customer == "C1")
     assert (c1.level, c1.escalated_from, c1.escalated_by) == (
         "second",
@@ -334,7 +346,7 @@ def test_a_missed_instalment_is_one_step_up(plans_ledger):
         "missed plan",
     )
     assert c1.history == (
-        "nothing sent since overdue on 2026-08-01 → first; "
+        "first sent 2026-10-25, pay by 2026-11-04 not passed → first; "
         "missed plan PL1 (instalment due 2026-10-31) → second"
     )
     assert dunning.letter_note(c1) == (

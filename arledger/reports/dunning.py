@@ -531,8 +531,10 @@ class _Dunner:
         pay-by date has passed; no history starts at the first level past due.
         A broken promise, or a plan with a missed instalment, lets it go one
         step further (never above the due level + 1), once: the latest of them
-        counts, and not when a letter has been sent since. With `escalation:
-        days`: the due level (+1 for a broken promise or missed plan).
+        counts, and not when a letter has been sent since, nor when no letter
+        has been sent in the episode (the first letter names it instead).
+        With `escalation: days`: the due level (+1 for a broken promise or
+        missed plan).
         """
         levels, policy = self.levels, self.policy
         top = len(levels) - 1
@@ -585,13 +587,18 @@ class _Dunner:
             )
         breach = max(breaches, default=None)
         if breach is not None and policy.escalation != "days":
+            sent = self.history(customer, currency)
+            if not sent:
+                # Nothing sent in the episode: the first letter names the
+                # breach, at the first level. A `second` as the first letter
+                # would say a letter came before it, which the history cannot
+                # back (README, Decisions: this departs from SPEC §2).
+                text = f"{text}; {breach[1]} {breach[2]}, named in this letter"
+                breach = None
             # The extra step is taken once: a letter sent since the promise
             # broke (or the instalment was missed) has already used it (else
             # each run would climb again).
-            sent_since = [
-                d for d, _ in self.history(customer, currency) if d > breach[0]
-            ]
-            if sent_since:
+            elif any(d > breach[0] for d, _ in sent):
                 breach = None
         if breach is not None:
             rank = min(rank + 1, top)
