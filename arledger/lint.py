@@ -251,8 +251,8 @@ def future_records(view: LedgerView, settlement: Settlement) -> list[LedgerError
                 found.append(
                     _warning(
                         record.source,
-                        f"{named} is dated {record.date.isoformat()}, after today "
-                        f"({as_of.isoformat()})",
+                        f"{named} is dated {record.date.isoformat()}, after the "
+                        f"date checked ({as_of.isoformat()}: today, or --as-of)",
                     )
                 )
     return found

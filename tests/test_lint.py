@@ -173,10 +173,10 @@ def test_missing_templates_are_the_letters_warning(checked):
 
 def test_future_records(checked):
     assert said(lint.future_records, checked) == [
-        "invoices.yaml:4: warning: invoice I9 is dated 2026-12-01, after today "
-        "(2026-10-31)",
-        "payments.yaml:9: warning: payment P11 is dated 2026-11-05, after today "
-        "(2026-10-31)",
+        "invoices.yaml:4: warning: invoice I9 is dated 2026-12-01, after the date "
+        "checked (2026-10-31: today, or --as-of)",
+        "payments.yaml:9: warning: payment P11 is dated 2026-11-05, after the date "
+        "checked (2026-10-31: today, or --as-of)",
     ]
 
 
