@@ -42,6 +42,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from arledger.dates import Period, month_of
+from arledger.labels import LANGUAGES, Words
 from arledger.money import ZERO, minor_units
 from arledger.render.xlsx import (
     CELL_PADDING,
@@ -67,7 +68,6 @@ if TYPE_CHECKING:
     from arledger.reports.risk import RiskResult
     from arledger.settle import Settlement
 
-LANGUAGES = ("en", "zh")
 TREND_MONTHS = 12  # month-end aging for the last 12 months
 FORECAST_BY: Literal["week", "month"] = "week"  # the 13-week cash forecast
 FORECAST_HORIZON = 13
@@ -291,368 +291,6 @@ def _worklist(
 
     result = dunning.compute(view, settlement, sent=sent)
     return dunning.worklist(result, view, settlement)
-
-
-# ---------------------------------------------------------------- words
-
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        # sheets
-        "sheet.summary": "Summary",
-        "sheet.aging": "Aging",
-        "sheet.open_items": "Open items",
-        "sheet.overdue": "Overdue",
-        "sheet.collection": "Collection",
-        "sheet.risk": "Risk",
-        "sheet.forecast": "Forecast",
-        "sheet.trend": "Trend",
-        "sheet.worklist": "Worklist",
-        "title.worklist": "Dunning worklist as of {as_of}: the day's tasks by owner",
-        "no_tasks": "No tasks: no customer is at a dunning level that is a call, "
-        "a visit, an agency or a legal step.",
-        "task": "Task",
-        "owed": "Owed",
-        "since": "Due since",
-        "status": "Status",
-        "task.call": "call",
-        "task.visit": "visit",
-        "task.agency": "agency",
-        "task.legal": "legal",
-        "status.todo": "to do",
-        "status.done": "done {date}",
-        "channel.phone": "phone",
-        "channel.email": "e-mail",
-        "channel.letter": "letter",
-        "channel.visit": "visit",
-        "channel.legal": "legal",
-        "channel.other": "other",
-        # sheet headings
-        "title.summary": "Accounts receivable as of {as_of}",
-        "title.aging": "Aging as of {as_of}",
-        "title.open_items": "Open items as of {as_of}",
-        "title.overdue": "Overdue items as of {as_of}, worst first",
-        "title.collection": "Collection {period} ({start} to {end})",
-        "title.risk": "Credit risk as of {as_of}",
-        "title.forecast": "Cash forecast by week as of {as_of}",
-        "title.trend": "Month-end aging, last {count} months to {as_of}",
-        "block": "Currency: {currency}",
-        "as_of": "As of {as_of}",
-        "page": "Page &P of &N",
-        "filters": "Filters",
-        "filter.customer": "customer",
-        "filter.owner": "owner",
-        "filter.currency": "currency",
-        "nothing": "Nothing to report.",
-        "no_overdue": "No overdue items.",
-        "total": "Total",
-        "share": "% of total",
-        "basis.due": "Days past due; buckets by days past due.",
-        "basis.invoice": "Days since issue; buckets by days since issue.",
-        # columns
-        "customer": "Customer",
-        "name": "Name",
-        "invoice": "Invoice",
-        "item": "Inst.",
-        "date": "Date",
-        "due": "Due",
-        "days": "Days past due",
-        "days.invoice": "Days since issue",
-        "bucket": "Bucket",
-        "open": "Open",
-        "owner": "Owner",
-        "disputed": "Disputed",
-        "unapplied": "Unapplied",
-        "key_account": "Key",
-        "hold": "Hold",
-        "contact": "Contact",
-        "last_contact": "Last contact",
-        "channel": "Via",
-        "promise": "Promise",
-        "promise_date": "Promised for",
-        "promise_amount": "Promised",
-        "exposure": "Net AR",
-        "credit_limit": "Credit limit",
-        "limit_used": "Limit used",
-        "overdue": "Overdue",
-        "oldest_days": "Oldest (days)",
-        "on_time_ratio": "On time",
-        "avg_days_late": "Days late",
-        "broken_promises": "Broken promises",
-        "written_off": "Written off",
-        "grade": "Grade",
-        "computed_grade": "Computed grade",
-        "points": "Points",
-        "hold_reasons": "Why on hold",
-        "opening": "Opening AR (open items)",
-        "rf.written_off": "− Written off",
-        "invoiced": "+ Invoiced",
-        "collected": "− Collected",
-        "credited": "− Credited",
-        "closing": "= Closing AR (open items)",
-        "closing_current": "Not yet due",
-        "received": "Cash received",
-        "collection_rate": "Collection rate",
-        "sales_collection_rate": "Sales collection rate",
-        "dso": "DSO (days)",
-        "cei": "CEI",
-        "avg_days_to_pay": "Days to pay",
-        "period": "Period",
-        "from": "From",
-        "to": "To",
-        "items": "Items",
-        "forecast.overdue": "Of which overdue",
-        "forecast.promised": "Of which promised",
-        "forecast.expected": "Expected",
-        "forecast.cumulative": "Cumulative",
-        "month": "Month",
-        "month_end": "Month end",
-        "overdue_rate": "Overdue rate",
-        "rank": "#",
-        "overdue_share": "% of overdue",
-        # values
-        "Current": "Current",
-        "later": "later",
-        "not expected: disputed": "not expected: disputed",
-        "not expected: on hold": "not expected: on hold",
-        "unapplied credit": "unapplied credit",
-        "bucket.unapplied": "unapplied",
-        "mark.key_account": "★",
-        "mark.hold": "HOLD",
-        "mark.disputed": "disputed",
-        "no_owner": "(no owner)",
-        "promise.open": "open",
-        "promise.broken": "broken",
-        "promise.kept": "kept",
-        "promise.late": "paid late",
-        "reason.on hold": "on hold",
-        "reason.over credit limit": "over credit limit",
-        "reason.overdue": "overdue > {days} days",
-        # summary
-        "key_figures": "Key figures",
-        "net_ar": "Net AR (after unapplied cash)",
-        "net_ar.column": "Net AR",
-        "open_items": "Open items",
-        "unapplied_credit": "Unapplied credit",
-        "not_due": "Not yet due",
-        "overdue_amount": "Overdue",
-        "collection_period": "Collection period: {period} ({start} – {end})",
-        "avg_days_to_pay_long": "Average days to pay",
-        "on_hold": "Customers on credit hold",
-        "exposure_on_hold": "Net AR on hold",
-        "expected_cash": "Expected cash, next {count} weeks",
-        "top_overdue": "Top {count} overdue customers — {currency}",
-        "roll_forward": "Roll-forward — {currency}",
-        "metrics": "Metrics",
-        "by_owner": "By owner — {currency}",
-        "amount": "Amount",
-        "chart.aging": "Aging by bucket — {currency}",
-        "chart.trend": "Month-end aging — {currency}",
-        # Allowance and Movement
-        "sheet.allowance": "Allowance",
-        "sheet.movement": "Movement",
-        "title.allowance": "Bad-debt allowance as of {as_of}, change since {since}",
-        "title.movement": "Aging movement {since} to {as_of}",
-        "rate_of": "Rate of",
-        "rate_of.bucket": "bucket",
-        "rate_of.disputed": "disputed",
-        "rate_of.customer": "customer",
-        "rate": "Rate",
-        "allowance": "Allowance",
-        "at": "At {day}",
-        "allowance.change": "Provision (release −)",
-        "mv.received": "− Received",
-        "mv.total": "= At {day}",
-        "mv.change": "Change",
-        "into": "Into {bucket}",
-    },
-    "zh": {
-        "sheet.summary": "汇总",
-        "sheet.aging": "账龄",
-        "sheet.open_items": "未清明细",
-        "sheet.overdue": "逾期",
-        "sheet.collection": "回款",
-        "sheet.risk": "风险",
-        "sheet.forecast": "回款预测",
-        "sheet.trend": "趋势",
-        "sheet.worklist": "催收任务",
-        "title.worklist": "催收任务（截至 {as_of}，按负责人）",
-        "no_tasks": "今日无催收任务：没有客户处于电话、上门、委托催收或"
-        "法律途径等催收级别。",
-        "task": "任务",
-        "owed": "欠款金额",
-        "since": "最早到期日",
-        "status": "状态",
-        "task.call": "电话催收",
-        "task.visit": "上门拜访",
-        "task.agency": "委托催收",
-        "task.legal": "法律途径",
-        "status.todo": "待办",
-        "status.done": "已完成 {date}",
-        "channel.phone": "电话",
-        "channel.email": "邮件",
-        "channel.letter": "信函",
-        "channel.visit": "上门",
-        "channel.legal": "法律",
-        "channel.other": "其他",
-        "title.summary": "应收账款汇总（截至 {as_of}）",
-        "title.aging": "账龄分析（截至 {as_of}）",
-        "title.open_items": "未清明细（截至 {as_of}）",
-        "title.overdue": "逾期明细（截至 {as_of}，按严重程度排序）",
-        "title.collection": "回款情况 {period}（{start} 至 {end}）",
-        "title.risk": "信用风险（截至 {as_of}）",
-        "title.forecast": "回款预测（按周，截至 {as_of}）",
-        "title.trend": "近 {count} 个月月末账龄（截至 {as_of}）",
-        "block": "币种：{currency}",
-        "as_of": "截至 {as_of}",
-        "page": "第 &P 页，共 &N 页",
-        "filters": "筛选",
-        "filter.customer": "客户",
-        "filter.owner": "负责人",
-        "filter.currency": "币种",
-        "nothing": "无数据。",
-        "no_overdue": "没有逾期项目。",
-        "total": "合计",
-        "share": "占比",
-        "basis.due": "逾期天数按到期日计算，账龄段按逾期天数划分。",
-        "basis.invoice": "天数按开票日计算，账龄段按开票后天数划分。",
-        "customer": "客户",
-        "name": "客户名称",
-        "invoice": "发票",
-        "item": "分期",
-        "date": "开票日期",
-        "due": "到期日",
-        "days": "逾期天数",
-        "days.invoice": "开票天数",
-        "bucket": "账龄段",
-        "open": "未清金额",
-        "owner": "负责人",
-        "disputed": "争议",
-        "unapplied": "未核销款",
-        "key_account": "大客户",
-        "hold": "停止发货",
-        "contact": "联系人",
-        "last_contact": "最近联系",
-        "channel": "方式",
-        "promise": "承诺付款",
-        "promise_date": "承诺日期",
-        "promise_amount": "承诺金额",
-        "exposure": "应收净额",
-        "credit_limit": "信用额度",
-        "limit_used": "额度使用率",
-        "overdue": "逾期金额",
-        "oldest_days": "最长逾期天数",
-        "on_time_ratio": "按时付款率",
-        "avg_days_late": "平均逾期天数",
-        "broken_promises": "违约承诺",
-        "written_off": "坏账核销",
-        "grade": "信用等级",
-        "computed_grade": "计算等级",
-        "points": "扣分",
-        "hold_reasons": "停止发货原因",
-        "opening": "期初应收（未清项目）",
-        "rf.written_off": "− 坏账核销",
-        "invoiced": "+ 本期开票",
-        "collected": "− 本期回款",
-        "credited": "− 贷项及折扣",
-        "closing": "= 期末应收（未清项目）",
-        "closing_current": "其中未到期",
-        "received": "本期收款",
-        "collection_rate": "回款率",
-        "sales_collection_rate": "销售回款率",
-        "dso": "DSO（天）",
-        "cei": "CEI",
-        "avg_days_to_pay": "回款周期（天）",
-        "period": "期间",
-        "from": "起",
-        "to": "止",
-        "items": "笔数",
-        "forecast.overdue": "其中逾期",
-        "forecast.promised": "其中承诺",
-        "forecast.expected": "预计回款",
-        "forecast.cumulative": "累计",
-        "month": "月份",
-        "month_end": "月末",
-        "overdue_rate": "逾期率",
-        "rank": "排名",
-        "overdue_share": "占逾期比例",
-        "Current": "未到期",
-        "later": "以后",
-        "not expected: disputed": "不计入：争议",
-        "not expected: on hold": "不计入：停止发货",
-        "unapplied credit": "未核销款",
-        "bucket.unapplied": "未核销款",
-        "mark.key_account": "★",
-        "mark.hold": "停止发货",
-        "mark.disputed": "争议",
-        "no_owner": "（无负责人）",
-        "promise.open": "待兑现",
-        "promise.broken": "已违约",
-        "promise.kept": "已兑现",
-        "promise.late": "逾期兑现",
-        "reason.on hold": "手动停止",
-        "reason.over credit limit": "超信用额度",
-        "reason.overdue": "逾期超过 {days} 天",
-        "key_figures": "主要指标",
-        "net_ar": "应收净额（扣除未核销款）",
-        "net_ar.column": "应收净额",
-        "open_items": "未清项目",
-        "unapplied_credit": "未核销款",
-        "not_due": "未到期",
-        "overdue_amount": "逾期金额",
-        "collection_period": "回款期间：{period}（{start} 至 {end}）",
-        "avg_days_to_pay_long": "平均回款周期（天）",
-        "on_hold": "停止发货客户数",
-        "exposure_on_hold": "停止发货客户应收净额",
-        "expected_cash": "未来 {count} 周预计回款",
-        "top_overdue": "逾期金额前 {count} 名客户 — {currency}",
-        "roll_forward": "应收余额变动 — {currency}",
-        "metrics": "指标",
-        "by_owner": "按负责人 — {currency}",
-        "amount": "金额",
-        "chart.aging": "账龄分布 — {currency}",
-        "chart.trend": "月末账龄 — {currency}",
-        "sheet.allowance": "坏账准备",
-        "sheet.movement": "账龄变动",
-        "title.allowance": "坏账准备（截至 {as_of}，与 {since} 比较）",
-        "title.movement": "账龄变动（{since} 至 {as_of}）",
-        "rate_of": "计提依据",
-        "rate_of.bucket": "账龄",
-        "rate_of.disputed": "争议",
-        "rate_of.customer": "单项计提",
-        "rate": "计提比例",
-        "allowance": "坏账准备",
-        "at": "{day} 余额",
-        "allowance.change": "本期计提（转回为负）",
-        "mv.received": "− 本期收款",
-        "mv.total": "= {day} 余额",
-        "mv.change": "变动",
-        "into": "转入 {bucket}",
-    },
-}
-
-
-class _Words:
-    """Labels in one language; a key it lacks is shown as given."""
-
-    def __init__(self, language: str) -> None:
-        self.table = LABELS[language]
-
-    def __call__(self, key: str, **values: Any) -> str:
-        text = self.table.get(key, key)
-        return text.format(**values) if values else text
-
-    def column(self, key: str, sheet: str = "") -> str:
-        return self.table.get(f"{sheet}.{key}") or self.table.get(key, key)
-
-    def reasons(self, reasons: Sequence[str]) -> str | None:
-        words = []
-        for reason in reasons:
-            late = re.fullmatch(r"overdue > (\d+) days", reason)
-            if late:
-                words.append(self("reason.overdue", days=late[1]))
-            else:
-                words.append(self.table.get(f"reason.{reason}", reason))
-        return "; ".join(words) or None
 
 
 # ---------------------------------------------------------------- cells
@@ -1057,7 +695,7 @@ class _Book:
         from openpyxl import Workbook
 
         self.data = data
-        self.words = _Words(language)
+        self.words = Words(language)
         self.paper = data.paper or DEFAULT_PAPER[language]
         self.wb = Workbook(write_only=True)
         # Readers that recalculate (Excel) do so on load; the cached values we
@@ -2192,7 +1830,7 @@ def _collection_sheet(
 
 
 def _owner_table(
-    grid: Grid, words: _Words, section: CurrencyCollection, currency: str
+    grid: Grid, words: Words, section: CurrencyCollection, currency: str
 ) -> Span:
     from arledger.reports.collection import figures_row
 
@@ -2331,7 +1969,7 @@ def _risk_sheet(book: _Book) -> None:
     )
 
 
-def _risk_row(words: _Words, r: Any) -> list[Any]:
+def _risk_row(words: Words, r: Any) -> list[Any]:
     return [
         r.customer,
         r.name,
@@ -2673,7 +2311,7 @@ TOP_COLUMNS = (
 
 
 def _top_overdue(
-    grid: Grid, words: _Words, section: CurrencyOverdue, currency: str
+    grid: Grid, words: Words, section: CurrencyOverdue, currency: str
 ) -> None:
     """The customers with the most overdue, with their oldest item and owners."""
     by_customer: dict[str, list[Any]] = {}
