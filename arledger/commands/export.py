@@ -68,8 +68,10 @@ def export(
     --as-of's), a block or a sheet per currency. Totals are
     formulas, amounts numbers in the currency's format.
     """
-    from arledger import mail, workbook
+    from arledger import mail
     from arledger.fileio import write_output
+    from arledger.render.workbook import build
+    from arledger.reports.workbook import gather
 
     if file.suffix.lower() != ".xlsx":
         raise UsageError(f"{file.name!r}: the workbook's name must end in .xlsx")
@@ -84,8 +86,8 @@ def export(
     view = make_view(loaded, as_of, customer, owner, currency, key_accounts)
     # The worklist's history: the letters on record (SPEC §2).
     sent = mail.read_log(mail.log_path(loaded.root))
-    data = workbook.gather(view, since, sent=sent)
-    content = workbook.build(data, language or loaded.settings.language)
+    data = gather(view, since, sent=sent)
+    content = build(data, language or loaded.settings.language)
     write_output(file, content, force=force, protected=loaded.files)
     # Always, also under cron: the log then says which file a run made.
     stderr(f"arledger: wrote {file} (as of {view.as_of.isoformat()})")
