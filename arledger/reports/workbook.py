@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from arledger.reports.aging import AgingResult
     from arledger.reports.allowance import AllowanceResult
     from arledger.reports.collection import CollectionResult
+    from arledger.reports.composition import CompositionResult
     from arledger.reports.forecast import ForecastResult
     from arledger.reports.movement import MovementResult
     from arledger.reports.overdue import OverdueResult
@@ -49,6 +50,7 @@ class WorkbookData:
     risk: RiskResult
     forecast: ForecastResult
     trend: TrendResult
+    composition: CompositionResult  # the Summary's figures and top overdue
     paper: str | None = None  # settings `paper`; None: by the workbook's language
     # Since the compare date (`gather`'s `compare_to`): the bad-debt allowance
     # (None when the settings' rates do not fit the buckets) and the aging
@@ -88,6 +90,7 @@ def gather(
         aging,
         allowance,
         collection,
+        composition,
         forecast,
         movement,
         overdue,
@@ -118,18 +121,20 @@ def gather(
         provision = allowance.compute(view, settlement, (earlier, earlier_settlement))
     except allowance.RatesDoNotFit:
         provision = None  # `arledger allowance` says why
+    late = overdue.compute(view, settlement)
     return WorkbookData(
         as_of=as_of,
         company=view.settings.company.name,
         filters=tuple(filters),
         aging=aged,
-        overdue=overdue.compute(view, settlement),
+        overdue=late,
         collection=collection.compute(view, settlement, period, by="owner"),
         risk=risk.compute(view, settlement),
         forecast=forecast.compute(
             view, settlement, by=FORECAST_BY, horizon=FORECAST_HORIZON
         ),
         trend=trend,
+        composition=composition.compute(aged, late),
         paper=view.settings.paper,
         allowance=provision,
         movement=movement.compute(

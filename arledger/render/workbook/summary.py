@@ -25,10 +25,8 @@ from arledger.render.workbook.layout import (
 if TYPE_CHECKING:
     from arledger.labels import Words
     from arledger.render.workbook.book import Book
-    from arledger.reports.overdue import CurrencyOverdue
+    from arledger.reports.composition import CurrencyComposition
     from arledger.reports.workbook import WorkbookData
-
-TOP_OVERDUE = 10  # customers on the Summary
 
 
 def summary_sheet(book: Book, anchors: Anchors) -> None:
@@ -41,8 +39,7 @@ def summary_sheet(book: Book, anchors: Anchors) -> None:
         grid.add(words("nothing"))
     risk = {s.currency: s for s in data.risk.sections}
     forecast = {s.currency: s for s in data.forecast.sections}
-    overdue = {s.currency: s for s in data.overdue.sections}
-    aging = {s.currency: s for s in data.aging.sections}
+    parts = {s.currency: s for s in data.composition.sections}
     if currencies:
         grid.add(
             C(words("key_figures"), "header"),
@@ -79,23 +76,18 @@ def summary_sheet(book: Book, anchors: Anchors) -> None:
         figure("open_items", words("open_items"), "money", linked("aging_open", zero))
         figure("unapplied", words("unapplied_credit"), "money",
                linked("aging_unapplied", zero))  # fmt: skip
-        not_due = {c: (o.total_open - o.overdue) for c, o in overdue.items()}
-        for currency, aged in aging.items():
-            not_due.setdefault(currency, sum(aged.buckets, ZERO))
+        not_due = {c: s.not_due for c, s in parts.items()}
         figure("not_due", words("not_due"), "money", linked("aging_current", not_due))
         figure("overdue", words("overdue_amount"), "money",
                linked("overdue_total", zero))  # fmt: skip
         rates: dict[str, Any] = {}
         for i, currency in enumerate(currencies, 2):
             col = letter(i)
-            late = overdue.get(currency)
-            open_total = (
-                sum(aging[currency].buckets, ZERO) if currency in aging else ZERO
-            )
-            if open_total:
+            part = parts.get(currency)
+            if part is not None and part.overdue_rate is not None:
                 rates[currency] = Formula(
                     f"={col}{rows['overdue']}/{col}{rows['open_items']}",
-                    (late.overdue if late else ZERO) / open_total,
+                    part.overdue_rate,
                 )
         figure("overdue_rate", words("overdue_rate"), "ratio", rates)
         grid.skip()
@@ -132,11 +124,11 @@ def summary_sheet(book: Book, anchors: Anchors) -> None:
             {c: s.within_horizon for c, s in forecast.items()},
         )
         grid.skip(2)
+        overdue = {s.currency for s in data.overdue.sections}
         for currency in currencies:
-            late = overdue.get(currency)
-            if late is not None:
+            if currency in overdue:
                 start = grid.next
-                _top_overdue(grid, words, late, currency)
+                _top_overdue(grid, words, parts[currency], currency)
                 grid.keep(start)
                 grid.skip(2)
     book.write(
@@ -164,40 +156,22 @@ TOP_COLUMNS = (
 
 
 def _top_overdue(
-    grid: Grid, words: Words, section: CurrencyOverdue, currency: str
+    grid: Grid, words: Words, part: CurrencyComposition, currency: str
 ) -> None:
     """The customers with the most overdue, with their oldest item and owners."""
-    by_customer: dict[str, list[Any]] = {}
-    for o in section.items:
-        entry = by_customer.setdefault(o.item.customer, [o.name, ZERO, 0, 0, set()])
-        entry[1] += o.item.open
-        entry[2] = max(entry[2], o.days)
-        entry[3] += 1
-        if o.item.owner:
-            entry[4].add(o.item.owner)
-    ranked = sorted(by_customer.items(), key=lambda kv: (-kv[1][1], kv[0]))
-    top = ranked[:TOP_OVERDUE]
-    grid.add(
-        C(
-            words(
-                "top_overdue", count=min(TOP_OVERDUE, len(ranked)), currency=currency
-            ),
-            "block",
-        )
-    )
+    grid.add(C(words("top_overdue", count=len(part.top), currency=currency), "block"))
     columns = [Col(c.key, words(c.label), c.kind, c.total, c.wrap) for c in TOP_COLUMNS]
-    total = section.overdue
     rows = [
         [
-            entry[0],
-            customer,
-            entry[1],
-            entry[1] / total if total else None,
-            entry[2],
-            entry[3],
-            ", ".join(sorted(entry[4])) or None,
+            c.name,
+            c.customer,
+            c.overdue,
+            c.share,
+            c.oldest_days,
+            c.items,
+            ", ".join(c.owners) or None,
         ]
-        for customer, entry in top
+        for c in part.top
     ]
     add_table(grid, columns, rows, currency=currency, total_label=words("total"))
 
