@@ -106,7 +106,7 @@ def cell_width(value: Any) -> float:
     return text_width(text, bold=bold) + (1.0 if numeric else 0.0)
 
 
-def columnplan_widths(
+def column_widths(
     rows: Iterable[Row],
     minimum: float = MIN_WIDTH,
     maximum: float = MAX_WIDTH,
@@ -394,7 +394,7 @@ def plan_widths(
 ) -> list[float]:
     """Column widths of planned rows; `columns`' long text columns capped."""
     caps = {i: c.wrap for i, c in enumerate(columns, 1) if c.wrap is not None}
-    widths = columnplan_widths(rows, caps=caps)
+    widths = column_widths(rows, caps=caps)
     for index, minimum in (minimums or {}).items():
         if index <= len(widths):
             widths[index - 1] = max(widths[index - 1], minimum)
