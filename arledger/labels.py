@@ -441,3 +441,9 @@ class Words:
             else:
                 words.append(self.table.get(f"reason.{reason}", reason))
         return "; ".join(words) or None
+
+
+def for_language(language: str) -> Words:
+    """The words of `language`, or the English ones when arledger has none in
+    it (a letter or a statement in a language of the ledger's own templates)."""
+    return Words(language if language in LABELS else "en")

@@ -60,9 +60,9 @@ class MailError(ArledgerError):
 
 def title(level: str, language: str) -> str:
     """The letter's title for a level: `Overdue notice`, `催款函`, ..."""
-    from arledger.labels import LABELS, LANGUAGES
+    from arledger.labels import for_language
 
-    words = LABELS[language if language in LANGUAGES else "en"]
+    words = for_language(language).table
     return words.get(f"level.{level}", words["level.other"])
 
 
@@ -72,10 +72,10 @@ def subject(letter: Letter, company_name: str | None) -> str:
     `Overdue notice: USD 16,668.90 past due — Bayview Trading Co.`,
     `催款函：逾期款项 USD 53,661.15（Bayview Trading Co.）`.
     """
-    from arledger.labels import LANGUAGES, Words
+    from arledger.labels import for_language
     from arledger.letters import letter_amount
 
-    words = Words(letter.language if letter.language in LANGUAGES else "en")
+    words = for_language(letter.language)
     text = words(
         "subject.letter",
         title=title(letter.level, letter.language),

@@ -196,14 +196,14 @@ def message(ledger: Ledger, statement: Statement, now: Any) -> EmailMessage:
     """The statement as an e-mail: the Markdown page as text, the HTML page as
     its alternative, a Message-ID stable for the same statement on the same day."""
     from arledger import mail
-    from arledger.labels import LANGUAGES, Words
+    from arledger.labels import for_language
     from arledger.letters import _zh_date
     from arledger.money import grouped
 
     lang = statement.language
     company = ledger.settings.company.in_language(lang).name
     amount = f"{statement.currency} {grouped(statement.total, statement.currency)}"
-    words = Words(lang if lang in LANGUAGES else "en")
+    words = for_language(lang)
     day = _zh_date(statement.as_of) if lang == "zh" else statement.as_of.isoformat()
     subject = words("subject.statement", day=day, amount=amount)
     if company:

@@ -57,7 +57,7 @@ def build(data: WorkbookData, language: str = "en") -> bytes:
     """The workbook as xlsx bytes.
 
     Args:
-        data: the reports (see `gather`).
+        data: the reports (`arledger.reports.workbook.gather`).
         language: "en" or "zh": sheet names, headings and labels.
     """
     if language not in LANGUAGES:
