@@ -34,6 +34,7 @@ __all__ = [
     "aging",
     "allowance",
     "collection",
+    "composition",
     "confirmations",
     "dunning",
     "forecast",
@@ -47,7 +48,9 @@ __all__ = [
     "risk",
     "settlement",
     "statement",
+    "trend",
     "view",
+    "workbook",
 ]
 
 
@@ -217,6 +220,48 @@ def limitation(
 
     found = report.compute(of, settlement(of), sent, within)
     return report.to_report(of, found, within)
+
+
+def trend(of: LedgerView, *, months: int = 12) -> Report:
+    """Month-end aging (月末账龄) for the last `months` months to the view's date,
+    read back from the view's one settlement."""
+    from arledger.reports import trend as report
+
+    return report.to_report(report.compute(of, settlement(of), months=months))
+
+
+def composition(of: LedgerView) -> Report:
+    """What the net AR is made of (not yet due, overdue, unapplied cash) and
+    the customers with the most overdue."""
+    from arledger.reports import aging as aged
+    from arledger.reports import composition as report
+    from arledger.reports import overdue as late
+
+    settled = settlement(of)
+    result = report.compute(aged.compute(of, settled), late.compute(of, settled))
+    return report.to_report(result)
+
+
+def workbook(
+    of: LedgerView,
+    *,
+    language: str = "en",
+    compare_to: date | None = None,
+    sent: Sequence[Any] = (),
+) -> bytes:
+    """The month-end workbook (`arledger export`) as xlsx bytes.
+
+    Args:
+        language: "en" or "zh".
+        compare_to: the allowance's and movement's earlier date (default: the
+            end of the month before the view's date).
+        sent: the dunning sent log's entries (`mail.read_log`), for the worklist.
+    """
+    from arledger.render.workbook import build
+    from arledger.reports.workbook import gather
+
+    data = gather(of, compare_to, sent=sent, settlement=settlement(of))
+    return build(data, language)
 
 
 def render(report: Report, fmt: str = "table", env: Env | None = None) -> str | bytes:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from arledger.errors import ArledgerError
+from arledger.labels import LANGUAGES, Words
 from arledger.money import grouped, minor_units, plain, quantize, shown
 
 if TYPE_CHECKING:
@@ -231,49 +232,8 @@ LETTER_FORMATS = ("md", "txt", "html")
 WRAP = 78  # English paragraphs in md and txt letters are wrapped at this width
 ZH_INDENT = "\u3000\u3000"  # a Chinese paragraph starts two full-width spaces in
 
-# Column headings and the lines under the items, per language.
-WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "invoice": "Invoice",
-        "po": "Your PO",
-        "date": "Issued",
-        "due": "Due",
-        "days": "Days overdue",
-        "open": "Open",
-        "interest": "Interest",
-        "instalment": "{invoice} (instalment {n})",
-        "due_in": "due in {n} days",
-        "due_today": "due today",
-        "subtotal_overdue": "Overdue invoices",
-        "subtotal_due": "Falling due",
-        "interest_line": "Late interest ({rate} a year)",
-        "fee": "Collection fee",
-        "unapplied": "Less: unapplied payments on your account",
-        "total": "Total to pay",
-        "paid": "Paid",
-        "days_late": "Days late",
-    },
-    "zh": {
-        "invoice": "发票号",
-        "po": "贵司订单号",
-        "date": "开票日期",
-        "due": "到期日",
-        "days": "逾期天数",
-        "open": "未付金额",
-        "interest": "逾期利息",
-        "instalment": "{invoice}（第{n}期）",
-        "due_in": "{n}天后到期",
-        "due_today": "今日到期",
-        "subtotal_overdue": "逾期款项小计",
-        "subtotal_due": "即将到期款项小计",
-        "interest_line": "逾期利息（年利率{rate}）",
-        "fee": "催收费用",
-        "unapplied": "减：贵司未核销的已付款项",
-        "total": "应付合计",
-        "paid": "付款日期",
-        "days_late": "逾期天数",
-    },
-}
+# The tables' column headings and the lines under the items are labels of
+# arledger.labels (`letter.*`, and the sheets' `due`).
 
 # Currency names for amounts in Chinese capitals (大写), as a cheque writes them.
 ZH_CURRENCY = {
@@ -374,9 +334,9 @@ class _Writer:
 
     def __init__(self, fmt: str, lang: str, letter: Letter) -> None:
         self.fmt = fmt
-        self.lang = lang if lang in WORDS else "en"
+        self.lang = lang if lang in LANGUAGES else "en"
         self.letter = letter
-        self.words = WORDS[self.lang]
+        self.words = Words(self.lang)
 
     # -- text
 
@@ -579,8 +539,8 @@ class _Writer:
 
     def item_label(self, item: LetterItem) -> str:
         if item.instalment:
-            return self.words["instalment"].format(
-                invoice=item.invoice, n=item.instalment
+            return self.words(
+                "letter.instalment", invoice=item.invoice, n=item.instalment
             )
         return item.invoice
 
@@ -588,19 +548,16 @@ class _Writer:
         if days > 0:
             return letter_whole(days, self.lang)
         if days == 0:
-            return self.words["due_today"]
-        return self.words["due_in"].format(n=letter_whole(-days, self.lang))
+            return self.words("letter.due_today")
+        return self.words("letter.due_in", n=letter_whole(-days, self.lang))
 
     def money(self, amount: Decimal) -> str:
         return letter_number(amount, self.letter.currency, self.lang)
 
     def with_currency(self, heading: str) -> str:
         """`Open (USD)`, `未付金额（USD）`: an amount column's heading."""
-        currency = self.letter.currency
-        return (
-            f"{heading}（{currency}）"
-            if self.lang == "zh"
-            else f"{heading} ({currency})"
+        return self.words(
+            "letter.with_currency", heading=heading, currency=self.letter.currency
         )
 
     def demand_table(self) -> Any:
@@ -610,20 +567,20 @@ class _Writer:
         with_po = any(i.po for i in items)
         with_days = any(i.days > 0 for i in items)
         with_interest = letter.interest_rate > 0
-        headings = [w["invoice"]]
+        headings = [w("letter.invoice")]
         right = [False]
         if with_po:
-            headings.append(w["po"])
+            headings.append(w("letter.po"))
             right.append(False)
-        headings += [w["date"], w["due"]]
+        headings += [w("letter.date"), w("due")]
         right += [False, False]
         if with_days:
-            headings.append(w["days"])
+            headings.append(w("letter.days"))
             right.append(True)
         if with_interest:
-            headings.append(w["interest"])
+            headings.append(w("letter.interest"))
             right.append(True)
-        headings.append(self.with_currency(w["open"]))
+        headings.append(self.with_currency(w("letter.open")))
         right.append(True)
         rows = []
         for item in items:
@@ -641,21 +598,21 @@ class _Writer:
         extras = letter.interest or letter.fee or letter.unapplied
         if extras:
             key = "subtotal_overdue" if letter.overdue else "subtotal_due"
-            footer.append((w[key], self.money(letter.principal), False))
+            footer.append((w(f"letter.{key}"), self.money(letter.principal), False))
         if letter.interest:
             rate = percent(letter.interest_rate, self.lang)
             footer.append(
                 (
-                    w["interest_line"].format(rate=rate),
+                    w("letter.interest_line", rate=rate),
                     self.money(letter.interest),
                     False,
                 )
             )
         if letter.fee:
-            footer.append((w["fee"], self.money(letter.fee), False))
+            footer.append((w("letter.fee"), self.money(letter.fee), False))
         if letter.unapplied:
-            footer.append((w["unapplied"], self.money(-letter.unapplied), False))
-        footer.append((w["total"], self.money(letter.total), True))
+            footer.append((w("letter.unapplied"), self.money(-letter.unapplied), False))
+        footer.append((w("letter.total"), self.money(letter.total), True))
         return self.table(headings, rows, right, footer)
 
     def paid_late_table(self) -> Any:
@@ -663,11 +620,11 @@ class _Writer:
         charges (`dunning.interest_on_paid_late`), with their total."""
         letter, w = self.letter, self.words
         headings = [
-            w["invoice"],
-            w["due"],
-            w["paid"],
-            w["days_late"],
-            self.with_currency(w["interest"]),
+            w("letter.invoice"),
+            w("due"),
+            w("letter.paid"),
+            w("letter.days_late"),
+            self.with_currency(w("letter.interest")),
         ]
         rows = [
             [
@@ -680,17 +637,17 @@ class _Writer:
             for i in letter.paid_late
         ]
         total = sum((i.interest for i in letter.paid_late), Decimal(0))
-        footer = [(w["interest"], self.money(total), False)]
+        footer = [(w("letter.interest"), self.money(total), False)]
         return self.table(headings, rows, [False, False, False, True, True], footer)
 
     def dispute_table(self) -> Any:
         """The items in dispute (listed, never demanded)."""
         letter, w = self.letter, self.words
         headings = [
-            w["invoice"],
-            w["date"],
-            w["due"],
-            self.with_currency(w["open"]),
+            w("letter.invoice"),
+            w("letter.date"),
+            w("due"),
+            self.with_currency(w("letter.open")),
         ]
         rows = [
             [

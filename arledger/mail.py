@@ -50,25 +50,6 @@ STATEMENT_LOG_FIELDS = (
     "message_id",
 )
 
-# The subject of each default level; the letter's heading says the same.
-SUBJECTS: dict[str, dict[str, str]] = {
-    "en": {
-        "reminder": "Payment reminder",
-        "first": "Overdue notice",
-        "second": "Second overdue notice",
-        "final": "Final demand for payment",
-        "legal": "Notice before legal action",
-    },
-    "zh": {
-        "reminder": "付款提醒函",
-        "first": "逾期付款通知函",
-        "second": "催款函",
-        "final": "最后催款通知函",
-        "legal": "诉前催告函",
-    },
-}
-OTHER_SUBJECT = {"en": "Payment notice", "zh": "付款通知函"}
-
 
 class MailError(ArledgerError):
     """Mail cannot be built or sent (no sender, SMTP refused, no password...)."""
@@ -79,8 +60,10 @@ class MailError(ArledgerError):
 
 def title(level: str, language: str) -> str:
     """The letter's title for a level: `Overdue notice`, `催款函`, ..."""
-    lang = language if language in SUBJECTS else "en"
-    return SUBJECTS[lang].get(level, OTHER_SUBJECT[lang])
+    from arledger.labels import for_language
+
+    words = for_language(language).table
+    return words.get(f"level.{level}", words["level.other"])
 
 
 def subject(letter: Letter, company_name: str | None) -> str:
@@ -89,17 +72,19 @@ def subject(letter: Letter, company_name: str | None) -> str:
     `Overdue notice: USD 16,668.90 past due — Bayview Trading Co.`,
     `催款函：逾期款项 USD 53,661.15（Bayview Trading Co.）`.
     """
+    from arledger.labels import for_language
     from arledger.letters import letter_amount
 
-    head = title(letter.level, letter.language)
-    amount = letter_amount(letter.total, letter.currency, letter.language)
-    if letter.language == "zh":
-        what = "逾期款项" if letter.overdue else "即将到期款项"
-        text = f"{head}：{what} {amount}"
-        return f"{text}（{company_name}）" if company_name else text
-    what = "past due" if letter.overdue else "falling due"
-    text = f"{head}: {amount} {what}"
-    return f"{text} — {company_name}" if company_name else text
+    words = for_language(letter.language)
+    text = words(
+        "subject.letter",
+        title=title(letter.level, letter.language),
+        amount=letter_amount(letter.total, letter.currency, letter.language),
+        what=words("subject.past_due" if letter.overdue else "subject.falling_due"),
+    )
+    if company_name:
+        return words("subject.letter.from", subject=text, company=company_name)
+    return text
 
 
 def sender(settings: Settings) -> str:

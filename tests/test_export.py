@@ -389,8 +389,8 @@ def test_trend_points_equal_each_month_ends_own_aging():
     """The trend's light sums agree with a full aging as of each month end."""
     from arledger.loader import load
     from arledger.reports import aging
+    from arledger.reports.trend import trend_dates, trend_point
     from arledger.settle import settle
-    from arledger.workbook import trend_dates, trend_point
 
     ledger, _ = load(DEMO)
     for day in trend_dates(date(2026, 10, 31)):
@@ -403,7 +403,7 @@ def test_trend_points_equal_each_month_ends_own_aging():
 
 
 def test_trend_dates():
-    from arledger.workbook import trend_dates
+    from arledger.reports.trend import trend_dates
 
     assert trend_dates(date(2026, 10, 31))[:2] == (
         date(2025, 11, 30),
@@ -443,7 +443,8 @@ def test_print_setup(books):
 
 def test_writes_in_write_only_mode(books):
     from arledger.loader import load
-    from arledger.workbook import _Book, gather
+    from arledger.render.workbook.book import Book as _Book
+    from arledger.reports.workbook import gather
 
     ledger, _ = load(LEDGERS / "small")
     book = _Book(gather(ledger.view(date(2026, 10, 31))), "en")

@@ -189,7 +189,7 @@ def test_charts_stand_under_their_tables(books):
 
 
 def test_long_text_wraps_in_a_capped_column_on_a_taller_row(books):
-    from arledger.workbook import CONTACT_WIDTH, NAME_WIDTH
+    from arledger.render.workbook import CONTACT_WIDTH, NAME_WIDTH
 
     ws = books["en"]["Overdue"]
     header = [c.value for c in ws[5]]

@@ -68,7 +68,7 @@ def export(
     --as-of's), a block or a sheet per currency. Totals are
     formulas, amounts numbers in the currency's format.
     """
-    from arledger import mail, workbook
+    from arledger import api, mail
     from arledger.fileio import write_output
 
     if file.suffix.lower() != ".xlsx":
@@ -84,8 +84,12 @@ def export(
     view = make_view(loaded, as_of, customer, owner, currency, key_accounts)
     # The worklist's history: the letters on record (SPEC §2).
     sent = mail.read_log(mail.log_path(loaded.root))
-    data = workbook.gather(view, since, sent=sent)
-    content = workbook.build(data, language or loaded.settings.language)
+    content = api.workbook(
+        view,
+        language=language or loaded.settings.language,
+        compare_to=since,
+        sent=sent,
+    )
     write_output(file, content, force=force, protected=loaded.files)
     # Always, also under cron: the log then says which file a run made.
     stderr(f"arledger: wrote {file} (as of {view.as_of.isoformat()})")

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 PAGE_FORMATS = ("html", "md")
 TEMPLATES = {"html": "statement.html.j2", "md": "statement.md.j2"}
-SUBJECTS = {"en": "Statement of account", "zh": "对账单"}
 
 
 @dataclass(frozen=True)
@@ -197,23 +196,18 @@ def message(ledger: Ledger, statement: Statement, now: Any) -> EmailMessage:
     """The statement as an e-mail: the Markdown page as text, the HTML page as
     its alternative, a Message-ID stable for the same statement on the same day."""
     from arledger import mail
+    from arledger.labels import for_language
     from arledger.letters import _zh_date
     from arledger.money import grouped
 
     lang = statement.language
     company = ledger.settings.company.in_language(lang).name
     amount = f"{statement.currency} {grouped(statement.total, statement.currency)}"
-    if lang == "zh":
-        day = _zh_date(statement.as_of)
-        subject = f"{SUBJECTS['zh']}：截至{day}余额 {amount}"
-        subject = f"{subject}（{company}）" if company else subject
-    else:
-        # ASCII punctuation: a folded header keeps one space between words
-        # (a dash would be an encoded word, and folding before it shows two).
-        subject = (
-            f"{SUBJECTS['en']} as at {statement.as_of.isoformat()}, balance {amount}"
-        )
-        subject = f"{company}: {subject}" if company else subject
+    words = for_language(lang)
+    day = _zh_date(statement.as_of) if lang == "zh" else statement.as_of.isoformat()
+    subject = words("subject.statement", day=day, amount=amount)
+    if company:
+        subject = words("subject.statement.from", subject=subject, company=company)
     return mail.build_message(
         statement,  # type: ignore[arg-type]
         subject=subject,

@@ -4,7 +4,7 @@ openpyxl is imported inside `render`, so other commands never pay for it. Text
 that looks like a formula is stored as text, so a customer name stays intact.
 
 Column widths come from what the cells show (`text_width`), here and in the
-month-end workbook (`arledger.workbook`).
+month-end workbook (`arledger.render.workbook`).
 """
 
 from __future__ import annotations
