@@ -5,6 +5,7 @@ module that writes."""
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -13,7 +14,11 @@ from typing import TYPE_CHECKING, BinaryIO
 from arledger.errors import ArledgerError, OutputExists
 
 if TYPE_CHECKING:
-    from importlib.resources.abc import Traversable
+    # importlib.resources.abc is 3.11+; importlib.abc's name is gone in 3.14.
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
 
 
 def write_output(

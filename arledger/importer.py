@@ -20,10 +20,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arledger.errors import ArledgerError, LedgerError, Source
 from arledger.ledger import Ledger
+
+if TYPE_CHECKING:
+    from arledger.model import Customer
 
 RECORD_KINDS = ("customers", "invoices", "payments", "adjustments", "contacts")
 BANK_FIELDS = ("date", "amount", "currency", "payer", "account", "reference", "text")
@@ -796,7 +799,7 @@ def run_import(
         )
 
     # One record per id within the import; then what the ledger has already.
-    new_customers = {}
+    new_customers: dict[str, Customer] = {}
     for record, _ in records.get("customers", ()):
         if record.id not in ledger.customers:
             new_customers.setdefault(record.id, record)
@@ -809,7 +812,7 @@ def run_import(
         existing = _existing(ledger, kind)
         seen: dict[Any, Any] = {}
         skipped: set[Any] = set()
-        for record, texts in pairs:
+        for record, cells in pairs:
             key = _key(kind, record)
             first = seen.get(key)
             if first is not None:
@@ -824,7 +827,7 @@ def run_import(
                 else:
                     skipped.add(key)
                 continue
-            added.setdefault(kind, []).append((record, texts))
+            added.setdefault(kind, []).append((record, cells))
         result.skipped[kind] = len(skipped)
         result.added[kind] = len(added.get(kind, ()))
     # The cross-checks, all at once with the problems above: what refers to a

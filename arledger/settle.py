@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import groupby
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from arledger.ledger import LedgerView
 from arledger.money import ZERO, round_charge
@@ -147,6 +147,9 @@ class Settlement:
 # [invoice record, instalment number or None, due date, amount, open amount].
 _RECORD, _INSTALMENT, _DUE, _AMOUNT, _OPEN = range(5)
 Work = list  # type alias for readers; the list above
+if TYPE_CHECKING:
+    # What an issued invoice is in the engine: one work, or a schedule's works.
+    Works = Work | tuple[Work, ...]
 
 # A chunk: unapplied cash or credit, what is left of a payment or adjustment:
 # [kind, ref, date, amount left, the invoice an allocation waits for or None].
@@ -198,7 +201,7 @@ class _Account:
         self.credits: deque[list[Any]] = deque()  # unapplied chunks, oldest first
         self.waiting: dict[str, list[list[Any]]] = {}  # allocations to future invoices
         # Issued invoices: id -> its work, or a tuple of works (a schedule).
-        self.items: dict[str, Any] = {}
+        self.items: dict[str, Works] = {}
 
 
 class _Engine:
@@ -259,7 +262,7 @@ class _Engine:
     def apply_to_invoice(
         self,
         account: _Account,
-        works: Any,
+        works: Works,
         chunk: list[Any],
         limit: Decimal | None,
         day: date,
@@ -318,7 +321,7 @@ class _Engine:
 
     def issue(self, invoice: Invoice, currency: str, due: date) -> None:
         account = self.account(invoice.customer, currency)
-        works: Any
+        works: Works
         if invoice.schedule:
             parts = [
                 [invoice, n, part.due, part.amount, part.amount]
@@ -389,7 +392,7 @@ class _Engine:
                 self.applications.append(given)
                 self.discounts.append(given)
 
-    def issued(self, account: _Account, invoice: Invoice, works: Any) -> None:
+    def issued(self, account: _Account, invoice: Invoice, works: Works) -> None:
         """Record an invoice's works, then let waiting cash and credits meet them."""
         account.items[invoice.id] = works
         if invoice.disputed:
@@ -545,9 +548,9 @@ def _shared_zero(amount: Decimal) -> Decimal:
     return _ZEROS.setdefault((amount.adjusted(), amount.is_signed()), amount)
 
 
-def _works(works: Any) -> Any:
+def _works(works: Works) -> tuple[Work, ...]:
     """An invoice's works: a tuple already (a schedule), else its one work."""
-    return works if type(works) is tuple else (works,)
+    return (works,) if isinstance(works, list) else works
 
 
 def _in_order(view: LedgerView) -> Iterator[tuple[int, str, Any]]:
@@ -595,16 +598,17 @@ def _in_order(view: LedgerView) -> Iterator[tuple[int, str, Any]]:
 
 _id = attrgetter("id")
 _date = attrgetter("date")
+_R = TypeVar("_R")
 
 
-def _by_date_and(records: Iterable[Any], key: Callable[[Any], str]) -> list[Any]:
+def _by_date_and(records: Iterable[_R], key: Callable[[_R], str]) -> list[_R]:
     """Records by date, then by `key` within each date.
 
     Sorting by date, then each day's records by key, costs a third of one sort
     on (date, key) pairs, a tuple made per record (at 1M invoices 0.16 s for
     0.55 s), in date order or not and whatever the ids look like.
     """
-    ordered: list[Any] = []
+    ordered: list[_R] = []
     for _, day in groupby(sorted(records, key=_date), _date):
         ordered += sorted(day, key=key)
     return ordered

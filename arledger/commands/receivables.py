@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -32,6 +32,11 @@ from arledger.commands.common import (
     run_report,
 )
 from arledger.errors import UsageError
+
+if TYPE_CHECKING:
+    from arledger.ledger import LedgerView
+    from arledger.report import Report
+    from arledger.settle import Settlement
 
 
 @exit_codes
@@ -86,7 +91,7 @@ def aging(
             "--compare-to shows the movement by customer: leave out --detail"
         )
 
-    def build(view: Any, settlement: Any) -> Any:
+    def build(view: LedgerView, settlement: Settlement) -> Report:
         from arledger.reports import aging as aging_report  # past the cache
 
         chosen = cast("aging_report.Basis | None", basis)
@@ -95,7 +100,7 @@ def aging(
             from arledger.settle import settle
 
             earlier = view.on(since)
-            result = movement.compute(
+            moves = movement.compute(
                 view,
                 settlement,
                 earlier,
@@ -103,9 +108,9 @@ def aging(
                 basis=chosen,
                 limits=limits,
             )
-            return movement.to_report(result)
-        result = aging_report.compute(view, settlement, basis=chosen, limits=limits)
-        return aging_report.to_report(result, detail=detail)
+            return movement.to_report(moves)
+        aged = aging_report.compute(view, settlement, basis=chosen, limits=limits)
+        return aging_report.to_report(aged, detail=detail)
 
     # The movement reads the applications: a settlement with its history.
     run_report(sink, alerts, ledger, as_of, customer, owner, currency, build, ctx,
@@ -133,7 +138,7 @@ def overdue(
     sink.resolve_format()
     alerts = parse_fail_on(fail_on, state, ledger)
 
-    def build(view: Any, settlement: Any) -> Any:
+    def build(view: LedgerView, settlement: Settlement) -> Report:
         from arledger.reports import overdue as overdue_report  # past the cache
 
         return overdue_report.to_report(overdue_report.compute(view, settlement))

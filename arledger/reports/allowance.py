@@ -126,11 +126,11 @@ def compute(
         bucket = bucket_index(item_days(item, as_of, basis), limits, basis)
         customer = customers.get(item.customer)
         own = customer.allowance_rate if customer is not None else None
-        at_disputed = own is None and item.disputed and disputed_rate is not None
+        at_disputed = False
         if own is not None:
             rate = own
-        elif at_disputed:
-            rate = disputed_rate
+        elif item.disputed and disputed_rate is not None:
+            rate, at_disputed = disputed_rate, True
         else:
             rate = rates[bucket]
         key = (item.currency, item.customer, bucket, at_disputed, own is not None)
@@ -141,7 +141,7 @@ def compute(
         entry[2] += item.open * rate
 
     by_currency: dict[str, list[Provision]] = {}
-    for (currency, customer_id, bucket, disputed, own), entry in found.items():
+    for (currency, customer_id, bucket, disputed, has_own), entry in found.items():
         rate, amount, exact = entry
         customer = customers.get(customer_id)
         by_currency.setdefault(currency, []).append(
@@ -150,7 +150,7 @@ def compute(
                 name=customer.name if customer is not None else customer_id,
                 bucket=bucket,
                 disputed=disputed,
-                own_rate=own,
+                own_rate=has_own,
                 rate=rate,
                 open=amount,
                 allowance=round_charge(exact, currency),
@@ -214,7 +214,7 @@ def to_report(result: AllowanceResult) -> Report:
         lambda currency: CurrencyAllowance(currency, (), ZERO, ZERO),
     ):
         sections.append(_section(result, current, tuple(columns), title))
-    meta = {"buckets": list(result.labels)}
+    meta: Row = {"buckets": list(result.labels)}
     if since is not None:
         meta["compare_to"] = since.as_of
     return Report("allowance", title, result.as_of, tuple(sections), meta)

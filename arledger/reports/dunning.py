@@ -652,9 +652,10 @@ class _Dunner:
         on_invoice: dict[str, Promise | PlanProgress] = {
             invoice: plan for plan in plans for invoice in plan.plan.invoices or ()
         }
-        on_invoice.update(
-            (_promised_invoice(p), p) for p in open_promises if _promised_invoice(p)
-        )
+        for pending in open_promises:
+            named = _promised_invoice(pending)
+            if named:
+                on_invoice[named] = pending
         disputed = [i for i in items if i.disputed]
         blocked = [i for i in items if not i.disputed and _blocked(view, i)]
         promised = [
@@ -1084,6 +1085,7 @@ def worklist(result: DunningResult, view: LedgerView, settlement: Settlement) ->
     follow = follow_ups(view, settlement)
     customers = view.ledger.customers
     by_currency: dict[str, list[dict[str, object]]] = {}
+    amounts: dict[str, Decimal] = {}
     tasks = [lt for lt in result.letters if lt.action != "letter"]
     tasks.sort(key=lambda lt: (_owner(view, lt.customer) or "", -lt.rank, -lt.days))
     for task in tasks:
@@ -1103,6 +1105,7 @@ def worklist(result: DunningResult, view: LedgerView, settlement: Settlement) ->
         ))  # fmt: skip
         row["status"] = f"done {task.done.isoformat()}" if task.done else "to do"
         by_currency.setdefault(task.currency, []).append(row)
+        amounts[task.currency] = amounts.get(task.currency, ZERO) + task.total
     title = f"Dunning worklist as of {result.as_of.isoformat()}"
     currencies = sorted(by_currency.keys() | {lt.currency for lt in result.letters})
     sections = tuple(
@@ -1110,7 +1113,7 @@ def worklist(result: DunningResult, view: LedgerView, settlement: Settlement) ->
             currency,
             worklist_columns(),
             tuple(by_currency.get(currency, [])),
-            {"amount": sum((r["amount"] for r in by_currency.get(currency, [])), ZERO)},  # type: ignore[misc]
+            {"amount": amounts.get(currency, ZERO)},
             title=f"{title} — {currency}",
         )
         for currency in currencies

@@ -154,29 +154,29 @@ def compute(
     by_currency: dict[str, list[CustomerMovement]] = {}
     for key in current.keys() | previous.keys() | flows.keys():
         currency, customer_id = key
-        row = current.get(key)
+        closing = current.get(key)
         moved = [ZERO] * count
-        if row is not None:
-            for aged in row.items:
+        if closing is not None:
+            for aged in closing.items:
                 before = was_in.get(aged.item.key)
                 if before is not None and before < aged.bucket:
                     moved[aged.bucket] += aged.item.open
-        flow = flows.get(key) or dict.fromkeys(FLOWS, ZERO)
+        in_period = flows.get(key) or dict.fromkeys(FLOWS, ZERO)
         record = customers.get(customer_id)
         by_currency.setdefault(currency, []).append(
             CustomerMovement(
                 customer=customer_id,
                 name=record.name if record is not None else customer_id,
                 key_account=bool(record and record.key_account),
-                hold=bool(row and row.hold),
+                hold=bool(closing and closing.hold),
                 previous=previous.get(key, ZERO),
-                invoiced=flow["invoiced"],
-                received=flow["received"],
-                credited=flow["credited"],
-                written_off=flow["written_off"],
-                buckets=row.buckets if row is not None else zeros,
-                unapplied=row.unapplied if row is not None else ZERO,
-                total=row.total if row is not None else ZERO,
+                invoiced=in_period["invoiced"],
+                received=in_period["received"],
+                credited=in_period["credited"],
+                written_off=in_period["written_off"],
+                buckets=closing.buckets if closing is not None else zeros,
+                unapplied=closing.unapplied if closing is not None else ZERO,
+                total=closing.total if closing is not None else ZERO,
                 moved_in=tuple(moved),
             )
         )

@@ -151,14 +151,12 @@ def to_report(result: PlansResult, fmt: str = "table") -> Report:
     sections: list[Section] = []
     for currency in sorted(found.keys() | set(result.currencies())):
         section = found.get(currency, empty)
-        rows = tuple(
-            _row(plan, instalment)
-            for plan in section.plans
-            for instalment in plan.instalments
-        )
+        pairs = [(plan, i) for plan in section.plans for i in plan.instalments]
+        rows = tuple(_row(plan, instalment) for plan, instalment in pairs)
         totals = {
-            key: sum((r[key] for r in rows), ZERO)  # type: ignore[misc]
-            for key in ("planned", "collected", "shortfall")
+            "planned": sum((i.planned for _, i in pairs), ZERO),
+            "collected": sum((i.collected for _, i in pairs), ZERO),
+            "shortfall": sum((i.shortfall for _, i in pairs), ZERO),
         }
         summary: tuple[tuple[Column, object], ...] = ()
         if fmt == "json":

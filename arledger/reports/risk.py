@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from arledger.credit import hold_reasons
 from arledger.history import payment_history
@@ -26,6 +26,9 @@ from arledger.reports.overdue import (
     follow_ups,
 )
 from arledger.settle import Settlement
+
+if TYPE_CHECKING:
+    from arledger.model import Settings
 
 Grade = Literal["A", "B", "C", "D"]
 
@@ -91,7 +94,7 @@ class Scorecard:
         return grade_of(self.points, self.bands)
 
 
-def bands_of(settings: Any) -> Bands:
+def bands_of(settings: Settings) -> Bands:
     """The grade bands of the settings (`risk.bands`: the most points of A, B, C)."""
     bands = settings.risk.bands
     return ((bands.A, "A"), (bands.B, "B"), (bands.C, "C"))

@@ -22,7 +22,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from arledger.ledger import LedgerView
+from arledger.ledger import Ledger, LedgerView
 from arledger.money import ZERO, grouped
 from arledger.report import Column, Report, Section
 from arledger.reports import aging
@@ -337,7 +337,7 @@ class Discounted:
     applied: tuple[Applied, ...]
 
 
-def _discounted(ledger: Any, parts: list[Application]) -> Discounted:
+def _discounted(ledger: Ledger, parts: list[Application]) -> Discounted:
     first = parts[0]
     discount = discount_of(ledger.invoices[first.invoice], ledger.customers)
     terms = (
