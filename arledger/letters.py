@@ -848,8 +848,8 @@ def missing_templates(ledger: Ledger) -> list[LedgerError]:
 
     languages: dict[str, list[str]] = {}
     for customer in ledger.customers.values():
-        language = customer.language or ledger.settings.language
-        languages.setdefault(language, []).append(customer.id)
+        used = customer.language or ledger.settings.language
+        languages.setdefault(used, []).append(customer.id)
     own = ledger.root / "templates"
     lines = _level_lines(ledger.root / "arledger.yaml")
     found = []
