@@ -30,7 +30,10 @@ def samples() -> list[tuple[str, str]]:
     for block in BLOCK.findall(README):
         lines = block.split("\n")
         for i, line in enumerate(lines):
-            if not line.startswith("$ arledger ") or "--ledger examples/demo" not in line:
+            if (
+                not line.startswith("$ arledger ")
+                or "--ledger examples/demo" not in line
+            ):
                 continue
             if any(c in line for c in "|><;&\\") or any(s in line for s in SKIP):
                 continue
