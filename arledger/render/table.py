@@ -60,6 +60,8 @@ KIND_RANKS = {"money": 5, "days": 4, "ratio": 4, "flag": 3, "int": 2, "date": 2}
 TEXT_RANK = 1
 KEY_RANKS = {
     "total": 6,  # a row's total outlasts its parts
+    "previous": 6,  # and so do the total it is compared with (--compare-to)
+    "change": 6,  # and the change between them
     "hold": 5,  # a customer on credit hold (aging, risk)
     "due": 4,  # the date of an item that matters
     "type": 4,  # invoice, payment, ... (statement)
@@ -90,6 +92,8 @@ def rank(column: Column, index: int) -> int:
         return KEEP
     if column.key in KEY_RANKS:
         return KEY_RANKS[column.key]
+    if column.key.startswith("moved_in:"):
+        return 2  # the movement's detail: what moved between buckets
     return KIND_RANKS.get(column.kind, TEXT_RANK)
 
 
