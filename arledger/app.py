@@ -99,14 +99,36 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-# Each module adds its commands; the order here is the order in `--help`.
-for module in (ledger, receivables, performance, cash, dunning, interest, export):
+# Each module adds its commands; `--help` lists them in the order of a month's
+# work: the ledger, who owes what, how well we collect, what to provision,
+# what to send, the workbook, then books in and out.
+for module in (
+    ledger,  # check, init
+    receivables,  # aging, overdue
+    performance,  # collection, risk
+    plans,  # SPEC §7
+    cash,  # forecast, statement
+    allowance,  # SPEC §8
+    limitation,  # SPEC §11
+    confirmations,  # SPEC §10
+    dunning,
+    interest,
+    export,
+    books,  # import, match, journal
+):
     module.register(app)
-limitation.register(app)  # SPEC §11
-books.register(app)  # import, match
-plans.register(app)  # SPEC §7
-allowance.register(app)  # SPEC §8
-confirmations.register(app)  # SPEC §10
+ORDER = ("check", "init", "aging", "overdue", "collection", "plans", "risk",
+         "forecast", "allowance", "limitation", "statement", "confirmations",
+         "dunning", "interest", "export", "import", "match", "journal")  # fmt: skip
+
+
+def _name(info: typer.models.CommandInfo) -> str:
+    return info.name or get_command_name(info.callback.__name__)  # type: ignore[union-attr]
+
+
+app.registered_commands.sort(
+    key=lambda info: ORDER.index(_name(info)) if _name(info) in ORDER else len(ORDER)
+)
 
 
 def for_args(args: Sequence[str]) -> typer.Typer:
@@ -117,11 +139,7 @@ def for_args(args: Sequence[str]) -> typer.Typer:
     shell completion) gets the whole app, which says what there is."""
     if not args or args[0].startswith("-") or "_ARLEDGER_COMPLETE" in os.environ:
         return app
-    wanted = [
-        info
-        for info in app.registered_commands
-        if (info.name or get_command_name(info.callback.__name__)) == args[0]  # type: ignore[union-attr]
-    ]
+    wanted = [info for info in app.registered_commands if _name(info) == args[0]]
     if len(wanted) != 1:
         return app
     only = copy.copy(app)
