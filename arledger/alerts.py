@@ -13,9 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from arledger.ledger import LedgerView
-from arledger.settle import Settlement
+from arledger.settle import Item, Settlement
+
+if TYPE_CHECKING:
+    from arledger.reports.limitation import Limitation
 
 KINDS = ("overdue", "hold", "broken-promise", "broken-plan", "limitation")
 # How many findings a message names before it says "and N more".
@@ -50,15 +54,7 @@ def detect(
     found: dict[str, list[Finding]] = {}
     if "overdue" in kinds:
         found["overdue"] = [
-            Finding(
-                f"{i.currency} {i.invoice}"
-                + (f"#{i.instalment}" if i.instalment else ""),
-                i.customer,
-                f"{i.customer} {i.invoice}"
-                + (f" (instalment {i.instalment})" if i.instalment else ""),
-            )
-            for i in settlement.items
-            if i.open > 0 and i.due < view.as_of
+            _of_item(i) for i in settlement.items if i.open > 0 and i.due < view.as_of
         ]
     if "hold" in kinds:
         from arledger.reports import aging
@@ -102,14 +98,7 @@ def detect(
 
         sent = mail.read_log(mail.log_path(view.ledger.root))
         found["limitation"] = [
-            Finding(
-                f"{r.currency} {r.invoice}"
-                + (f"#{r.instalment}" if r.instalment else ""),
-                r.customer,
-                f"{r.customer} {r.invoice}"
-                + (f" (instalment {r.instalment})" if r.instalment else "")
-                + f" {r.limitation_date.isoformat()}",
-            )
+            _of_item(r, f" {r.limitation_date.isoformat()}")
             for rows in limitation.compute(view, settlement, sent).values()
             for r in rows
         ]
@@ -117,6 +106,19 @@ def detect(
         kind: tuple(sorted({f.key: f for f in items}.values(), key=lambda f: f.key))
         for kind, items in found.items()
     }
+
+
+def _of_item(item: Item | Limitation, after: str = "") -> Finding:
+    """The finding of one open item (an invoice, or one of its instalments):
+    the same item has the same key whatever found it."""
+    instalment = item.instalment
+    return Finding(
+        f"{item.currency} {item.invoice}" + (f"#{instalment}" if instalment else ""),
+        item.customer,
+        f"{item.customer} {item.invoice}"
+        + (f" (instalment {instalment})" if instalment else "")
+        + after,
+    )
 
 
 def message(kind: str, items: tuple[Finding, ...]) -> str:
