@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import MAX_PREC, Decimal, localcontext
 from functools import partial
-from itertools import compress, repeat
+from itertools import compress, islice, repeat
 from operator import attrgetter, is_not
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -31,13 +31,12 @@ from arledger.errors import LedgerError, LedgerNotFound, Source
 from arledger.ledger import Ledger
 from arledger.money import has_excess_places, minor_units
 from arledger.readers import csv_nested, read_yaml_fast, read_yaml_mapping_fast
-from arledger.rows import CONTACT, PAYMENT, PLAN
 
 if TYPE_CHECKING:
     import yaml
     from pydantic import BaseModel
 
-    from arledger.model import Adjustment, Contact, Payment, Plan, Record, Settings
+    from arledger.model import Record, Settings
 else:
 
     class _PyYAML:
@@ -764,6 +763,13 @@ def _csv_header(header: list[str], kind: str) -> tuple[list[str], str | None]:
     return problems, f"missing required column{'s' if len(missing) > 1 else ''} {names}"
 
 
+# Rows read at a time by the fast path of `_csv_cells`: a chunk's lists are
+# let go before the next is read, so their memory is reused rather than left
+# in holes between the strings that stay (a file read whole at once left the
+# process 0.3 GB bigger at a million rows).
+_CSV_CHUNK = 1 << 15
+
+
 def _csv_cells(
     text: str,
     batch: _Batch,
@@ -776,8 +782,9 @@ def _csv_cells(
     `batch.names` to the known columns as (index, name, nested) and
     `batch.broken` when the file is not read to its end.
 
-    `into`: (rows, lines) to fill at once, yielding nothing, when each row is
-    a line and fits the header, the common case."""
+    `into`: (columns, lines) to fill at once, yielding nothing, when each row
+    is a line and fits the header, the common case: `columns` gets, for each
+    of `batch.names`, its cells with white space stripped."""
     rel = batch.rel
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -805,19 +812,7 @@ def _csv_cells(
     id_index = header.index("id") if "id" in known and "id" in header else None
     width = len(header)
     if into is not None and missing is None:
-        try:
-            rest = list(reader)  # in C
-        except csv.Error:
-            rest = []
-        sizes = set(map(len, rest))
-        # A row a line (no quoted cell spans lines), each fitting the header.
-        if reader.line_num == len(rest) + 1 and sizes <= {width, 0}:
-            if 0 in sizes:  # blank lines
-                into[1].extend(n for n, row in enumerate(rest, 2) if row)
-                into[0].extend(row for row in rest if row)
-            else:
-                into[1].extend(range(2, len(rest) + 2))
-                into[0].extend(rest)
+        if _csv_columns_fast(reader, width, names, into):
             return
         reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         next(reader)  # again, row by row, to say what is wrong where
@@ -855,6 +850,46 @@ def _csv_cells(
         yield line, row
 
 
+def _csv_columns_fast(
+    reader: Any,
+    width: int,
+    names: list[tuple[int, str, bool]],
+    into: tuple[list[list[str]], list[int]],
+) -> bool:
+    """Read the rest of a CSV file into `into` (see `_csv_cells`), a chunk of
+    rows at a time (in C); False, with `into` left empty, when a quoted cell
+    spans lines, a row does not fit the header or the CSV is invalid: then
+    the file is read row by row, to say what is wrong where."""
+    columns, lines = into
+    columns[:] = [[] for _ in names]
+    read = 0  # rows read, blank ones included
+    while True:
+        try:
+            chunk = list(islice(reader, _CSV_CHUNK))  # in C
+        except csv.Error:
+            break
+        if not chunk:
+            if reader.line_num == read + 1:  # a row a line: each line is known
+                return True
+            break
+        sizes = set(map(len, chunk))
+        if not sizes <= {width, 0}:
+            break
+        first = read + 2
+        read += len(chunk)
+        if 0 in sizes:  # blank lines
+            lines.extend(n for n, row in enumerate(chunk, first) if row)
+            chunk = [row for row in chunk if row]
+        else:
+            lines.extend(range(first, first + len(chunk)))
+        if chunk:
+            cells = list(zip(*chunk, strict=True))
+            for column, (index, _, _) in zip(columns, names, strict=True):
+                column += map(str.strip, cells[index])
+    del columns[:], lines[:]
+    return False
+
+
 def _csv_rows(
     text: str, batch: _Batch, kind: str, errors: list[LedgerError]
 ) -> Iterator[dict[str, Any]]:
@@ -883,21 +918,30 @@ def _csv_columns(
     `batch.rows` giving a record's values as a mapping when one is asked for."""
     rows: list[list[str]] = []
     lines = batch.lines
-    for line, row in _csv_cells(text, batch, kind, errors, (rows, lines)):
-        rows.append(row)
+    texts: list[list[str]] = []
+    for line, row in _csv_cells(text, batch, kind, errors, (texts, lines)):
+        rows.append(row)  # the slow way: a file with something to say
         lines.append(line)
     names = batch.names
     columns: dict[str, list[Any]] = {}
-    keep = [True] * len(rows)
-    cells = list(zip(*rows, strict=True)) if rows else []  # rows fit the header
-    texts = [list(map(str.strip, cells[index])) if cells else [] for index, *_ in names]
+    if rows:
+        cells = list(zip(*rows, strict=True))  # rows fit the header
+        del rows
+        texts = [list(map(str.strip, cells[index])) for index, *_ in names]
+        del cells
+    elif not texts:  # no row fits the header
+        texts = [[] for _ in names]
+    size = len(lines)
+    keep = [True] * size
     # Rows with no value at all are blank lines (dropped below).
     given = list(map(any, zip(*texts, strict=True)))
     column: list[Any]
     for (_index, name, nested), column in zip(names, texts, strict=True):
         if "" in column:  # an empty cell: not given
             column = [cell or None for cell in column]
-        if nested:
+        if not nested:
+            column = _Texts(column)
+        else:
             for k, cell in enumerate(column):
                 if cell is not None:
                     try:
@@ -909,12 +953,10 @@ def _csv_columns(
                         keep[k] = False
         columns[name] = column
     # Rows with a bad nested cell were reported above.
-    wanted = [k for k in range(len(rows)) if keep[k] and columns and given[k]]
-    if len(wanted) != len(rows):
+    wanted = [k for k in range(size) if keep[k] and columns and given[k]]
+    if len(wanted) != size:
         batch.lines[:] = [lines[k] for k in wanted]
-        columns = {
-            name: [column[k] for k in wanted] for name, column in columns.items()
-        }
+        columns = {name: _subset(column, wanted) for name, column in columns.items()}
     batch.columns = columns
     batch.rows = _ColumnRows(columns, len(wanted))
 
@@ -1163,8 +1205,15 @@ def _refuse(indexes: Iterable[int]) -> rules.Bad:
     return rules.Bad(dict.fromkeys(indexes, ""))
 
 
+class _Texts(list):  # type: ignore[type-arg]
+    """A column read from CSV cells: each value given is text already (only
+    YAML can give a number, a list or a mapping where text is asked for)."""
+
+    __slots__ = ()
+
+
 def _not_text(values: list[Any]) -> list[int]:
-    if set(map(type, values)) <= {str}:
+    if type(values) is _Texts or set(map(type, values)) <= {str}:
         return []
     return [i for i, value in enumerate(values) if type(value) is not str]
 
@@ -1321,6 +1370,23 @@ def _columns_of(plan: _Plan, records: list[dict[str, Any]]) -> dict[str, list[An
     return {name: list(map(dict.get, records, repeat(name))) for name in named}
 
 
+# Fields whose few values repeat over every record: each value is kept as one
+# object (a reader makes a new string per cell; at a million payments the
+# customers and methods alone would take 160 MB).
+_REPEATED = frozenset({"customer", "method", "owner", "kind"})
+
+
+def _one_each(values: list[Any]) -> list[Any]:
+    one = {value: value for value in set(values)}
+    return list(map(one.__getitem__, values))
+
+
+def _subset(column: list[Any], indexes: Sequence[int]) -> list[Any]:
+    """The values of a column at `indexes`, read from text as it was."""
+    values = [column[k] for k in indexes]
+    return _Texts(values) if type(column) is _Texts else values
+
+
 def _by_columns(
     plan: _Plan,
     given_columns: dict[str, list[Any]],
@@ -1347,7 +1413,7 @@ def _by_columns(
     for name in plan.names:
         default = plan.defaults.get(name)
         found = given_columns.get(name)
-        column = [] if found is None else [found[k] for k in plain] if left else found
+        column = [] if found is None else _subset(found, plain) if left else found
         missing = column.count(None) if column else count
         if missing == count:  # not given: the default (a required field: refused)
             if name in required:
@@ -1365,7 +1431,7 @@ def _by_columns(
                 if given is None:
                     values = rules_of[name](column)
                 else:
-                    converted = rules_of[name]([column[k] for k in given])
+                    converted = rules_of[name](_subset(column, given))
                     values = [default] * count
                     deque(map(values.__setitem__, given, converted), maxlen=0)
                 break
@@ -1380,7 +1446,7 @@ def _by_columns(
                 if not given:
                     values = [default] * count
                     break
-        columns[name] = values
+        columns[name] = _one_each(values) if name in _REPEATED else values
     for fields, rule in plan.checks:  # over the records whose fields converted
         kept: Sequence[int] = range(count)
         if refused:
@@ -1693,98 +1759,91 @@ def check_customers_exist(ledger: Ledger, collected: _Collected) -> list[LedgerE
     return errors
 
 
-def _references(
-    record: Payment | Adjustment | Contact | Plan,
-) -> list[tuple[str, str, Decimal | None]]:
-    """(field, invoice id, amount) for each invoice a record names."""
-    if isinstance(record, PLAN):
-        return [("invoices", inv, None) for inv in record.invoices or ()]
-    allocations = getattr(record, "allocations", None)
-    if allocations:
-        return [("allocations", inv, amt) for inv, amt in allocations.items()]
-    if record.invoice:
-        return [("invoice", record.invoice, getattr(record, "amount", None))]
-    return []
-
-
 def _field(name: str, invoice_id: str) -> tuple[str, ...]:
     return (name, invoice_id) if name == "allocations" else (name,)
 
 
-def _naming(ledger: Ledger, collected: _Collected) -> Iterator[Any]:
-    """The payments, adjustments and contacts that name an invoice, of known
-    customers (an unknown customer is reported by check_customers_exist)."""
-    customers = ledger.customers
-    for payment in ledger.payments:
-        if payment.invoice is not None or payment.allocations:
-            if payment.customer in customers:
-                yield payment
-    for records in (ledger.adjustments, ledger.contacts):
-        for record in records:
-            if record.invoice is not None and record.customer in customers:
-                yield record
-    for plan in ledger.plans:
-        if plan.invoices and plan.customer in customers:
-            yield plan
-
-
 def check_references(ledger: Ledger, collected: _Collected) -> list[LedgerError]:
     """Named invoices exist, belong to the same customer and share its currency;
-    and a warning for a payment larger than the invoice it names."""
+    and a warning for a payment larger than the invoice it names.
+
+    Only records of known customers are looked at (an unknown customer is
+    reported by check_customers_exist). Each kind is walked on its own, so
+    that a million payments cost one `judge` call per invoice named.
+    """
     errors: list[LedgerError] = []
     failed = collected.failed_ids
     skip_customers = failed["customers"]
-    invoices = ledger.invoices
+    invoices_unread = "invoices" in collected.unread
+    failed_invoices = failed["invoices"]
+    find = ledger.invoices.get
+    customers = ledger.customers
     currency_of = ledger.currency_of
-    for record in _naming(ledger, collected):
-        what = "payment" if isinstance(record, PAYMENT) else "adjustment"
-        if isinstance(record, PLAN):
-            what = "plan"
-        for name, invoice_id, amount in _references(record):
-            invoice = invoices.get(invoice_id)
-            if invoice is None:
-                if (
-                    invoice_id not in failed["invoices"]
-                    and "invoices" not in collected.unread
-                ):
-                    errors.append(
-                        LedgerError(
-                            record.source,
-                            f"{name}: unknown invoice {invoice_id!r}",
-                            field=_field(name, invoice_id),
-                        )
-                    )
-                continue
-            if invoice.customer != record.customer:
-                if invoice.customer not in skip_customers:
-                    errors.append(
-                        LedgerError(
-                            record.source,
-                            f"{name}: invoice {invoice_id!r} belongs to customer "
-                            f"{invoice.customer!r}, not {record.customer!r}",
-                            field=_field(name, invoice_id),
-                        )
-                    )
-                continue
-            if isinstance(record, CONTACT):
-                continue  # a contact has no currency of its own
-            if what == "payment" and amount is not None and amount > invoice.amount:
-                errors.append(_over_invoice(record, name, invoice_id, amount, invoice))
-            if record.currency is None and name == "invoice":
-                continue  # it takes the currency of the one invoice it names
-            invoice_currency = invoice.currency or currency_of(invoice)
-            currency = currency_of(record)
-            if invoice_currency != currency:
+
+    def judge(
+        record: Any, what: str, name: str, invoice_id: str, amount: Decimal | None
+    ) -> None:
+        """One invoice a record names (`name`: the field naming it)."""
+        invoice = find(invoice_id)
+        if invoice is None:
+            if invoice_id not in failed_invoices and not invoices_unread:
                 errors.append(
                     LedgerError(
                         record.source,
-                        f"currency: {what} in {currency} cannot settle invoice "
-                        f"{invoice_id!r} in {invoice_currency}",
-                        field=("currency",)
-                        if record.currency
-                        else _field(name, invoice_id),
+                        f"{name}: unknown invoice {invoice_id!r}",
+                        field=_field(name, invoice_id),
                     )
                 )
+            return
+        if invoice.customer != record.customer:
+            if invoice.customer not in skip_customers:
+                errors.append(
+                    LedgerError(
+                        record.source,
+                        f"{name}: invoice {invoice_id!r} belongs to customer "
+                        f"{invoice.customer!r}, not {record.customer!r}",
+                        field=_field(name, invoice_id),
+                    )
+                )
+            return
+        if what == "contact":
+            return  # a contact has no currency of its own
+        if what == "payment" and amount is not None and amount > invoice.amount:
+            errors.append(_over_invoice(record, name, invoice_id, amount, invoice))
+        if record.currency is None and name == "invoice":
+            return  # it takes the currency of the one invoice it names
+        invoice_currency = invoice.currency or currency_of(invoice)
+        currency = record.currency or currency_of(record)
+        if invoice_currency != currency:
+            errors.append(
+                LedgerError(
+                    record.source,
+                    f"currency: {what} in {currency} cannot settle invoice "
+                    f"{invoice_id!r} in {invoice_currency}",
+                    field=(
+                        ("currency",) if record.currency else _field(name, invoice_id)
+                    ),
+                )
+            )
+
+    for payment in ledger.payments:
+        if payment.customer not in customers:
+            continue
+        if payment.allocations:
+            for invoice_id, amount in payment.allocations.items():
+                judge(payment, "payment", "allocations", invoice_id, amount)
+        elif payment.invoice is not None:
+            judge(payment, "payment", "invoice", payment.invoice, payment.amount)
+    for adjustment in ledger.adjustments:
+        if adjustment.invoice is not None and adjustment.customer in customers:
+            judge(adjustment, "adjustment", "invoice", adjustment.invoice, None)
+    for contact in ledger.contacts:
+        if contact.invoice is not None and contact.customer in customers:
+            judge(contact, "contact", "invoice", contact.invoice, None)
+    for plan in ledger.plans:
+        if plan.invoices and plan.customer in customers:
+            for invoice_id in plan.invoices:
+                judge(plan, "plan", "invoices", invoice_id, None)
     return errors
 
 
