@@ -88,26 +88,66 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _as_written(value: Any) -> Any:
-    """JSON's `true`/`false` back to the text the YAML file holds: a reader
-    keeps text, and only the models decide what a flag or a number is."""
+def _as_written(value: Any) -> tuple[Any, int]:
+    """JSON's `true`/`false` back to the text the YAML file holds (a reader
+    keeps text, and only the models decide what a flag or a number is), at
+    every depth; and how many keys its mappings have, all told."""
     if value is True:
-        return "true"
+        return "true", 0
     if value is False:
-        return "false"
-    if type(value) is list:
-        return [_as_written(v) for v in value]
-    return value
+        return "false", 0
+    kind = type(value)
+    if kind is list:
+        keys, found = 0, []
+        for item in value:
+            written, inner = _as_written(item)
+            found.append(written)
+            keys += inner
+        return found, keys
+    if kind is dict:
+        keys, mapping = len(value), {}
+        for key, item in value.items():
+            mapping[key], inner = _as_written(item)
+            keys += inner
+        return mapping, keys
+    return value, 0
+
+
+_TEXT = frozenset({str, type(None)})
+
+
+def _written(data: Any) -> Any:
+    """A document as JSON read it, with its flags as text (`_as_written`);
+    raises _Odd if a mapping gives a key twice.
+
+    JSON keeps the last of two equal keys without a word, where YAML refuses
+    them. So the keys are counted: in the text rapidyaml wrote, every key is a
+    quoted string followed by `:` (it quotes them all, `1` and the empty key
+    too), and a `":` is nothing else while no string holds an escaped quote;
+    if the mappings read hold fewer keys than that, one was given twice."""
+    keys = 0
+    if type(data) is list:
+        for i, item in enumerate(data):
+            if type(item) is dict and set(map(type, item.values())) <= _TEXT:
+                keys += len(item)  # a plain record: nothing to convert
+            else:
+                data[i], inner = _as_written(item)
+                keys += inner
+    else:
+        data, keys = _as_written(data)
+    return data, keys
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
         raise _Odd  # PyYAML's path reports duplicate keys with their lines
-    kinds = set(map(type, result.values()))  # (in C: a mapping of a record)
-    if bool in kinds or list in kinds:
-        result = {key: _as_written(value) for key, value in pairs}
     return result
+
+
+def _read_json(text: str) -> Any:
+    """JSON with its numbers kept as the text written."""
+    return json.loads(text, parse_float=str, parse_int=str, parse_constant=str)
 
 
 def _fast_json(text: str, mapping: bool) -> Any:
@@ -135,13 +175,14 @@ def _fast_json(text: str, mapping: bool) -> Any:
             if not (tree.is_map(root) if mapping else tree.is_seq(root)):
                 return None
             emitted = ryml.emit_json_malloc(tree, root)
-        return json.loads(
-            emitted,
-            parse_float=str,
-            parse_int=str,
-            parse_constant=str,
-            object_pairs_hook=_no_duplicates,
-        )
+        if '\\"' in emitted:  # keys cannot be counted in the text: one by one
+            json.loads(emitted, object_pairs_hook=_no_duplicates)
+            data, _ = _written(_read_json(emitted))
+            return data
+        data, keys = _written(_read_json(emitted))
+        if keys != emitted.count('":'):
+            raise _Odd  # a key given twice: PyYAML's path says where
+        return data
     except Exception:  # noqa: BLE001 - anything odd: the precise path decides
         return None
 
