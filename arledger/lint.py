@@ -20,7 +20,13 @@ from arledger.errors import LedgerError, Source
 from arledger.ledger import Ledger, LedgerView
 from arledger.model import Adjustment, Payment
 from arledger.money import grouped
-from arledger.settle import Settlement, discount_of, discount_threshold, payment_ref
+from arledger.settle import (
+    Application,
+    Settlement,
+    discount_of,
+    discount_threshold,
+    payment_ref,
+)
 
 # SPEC §13: two payments of a customer this close, of one amount, look like one
 # sent twice; a broken promise this old with no contact since is forgotten.
@@ -45,65 +51,72 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
     """
     currency_of = view.ledger.currency_of
     by_customer = settlement.applications_by_customer  # shared with promises
-
-    paid: dict[str, dict[str, set[str]]] = {}  # customer -> payment -> invoices
-
-    def applied_to(customer: str, ref: str) -> set[str]:
-        found = paid.get(customer)
-        if found is None:
-            found = paid[customer] = {}
-            for a in by_customer.get(customer, ()):
-                if a.kind == "payment":
-                    found.setdefault(a.ref, set()).add(a.invoice)
-        return found.get(ref, set())
-
-    ordered = sorted(view.payments, key=attrgetter("date"))  # stable: file order
+    payments_of: dict[str, list[Any]] = {}
+    for payment in view.payments:
+        payments_of.setdefault(payment.customer, []).append(payment)
     found: list[LedgerError] = []
-    # The latest payment of each (customer, currency, amount); the first naming
-    # each invoice with that amount; the first with each reference.
-    latest: dict[tuple[str, str, Decimal], Any] = {}
-    naming: dict[tuple[str, str, Decimal, str], Any] = {}
-    referenced: dict[tuple[str, str], Any] = {}
-    for payment in ordered:
-        currency = currency_of(payment)
-        ref = payment_ref(payment)
-        amount = (payment.customer, currency, payment.amount)
-        reference = (payment.reference or "").strip()
-        twin, reason = latest.get(amount), ""
-        if twin is not None and payment.date - twin.date <= timedelta(
-            days=DUPLICATE_DAYS
-        ):
-            days = (payment.date - twin.date).days
-            reason = f"same amount {days} day{'s' if days != 1 else ''} apart"
-        else:
-            for invoice in payment.targets():
-                twin = naming.get((*amount, invoice))
-                if twin is not None and invoice not in applied_to(
-                    payment.customer, ref
-                ):
-                    reason = f"same amount, for {invoice}, which was paid already"
-                    break
+    # A customer at a time: what is remembered of one customer's payments is
+    # let go before the next, which matters at a million payments.
+    for customer, payments in payments_of.items():
+        payments.sort(key=attrgetter("date"))  # stable: file order
+        paid: dict[str, set[str]] | None = None  # payment -> invoices it paid
+
+        # The latest payment of each (currency, amount); the first naming
+        # each invoice with that amount; the first with each reference.
+        latest: dict[tuple[str, Decimal], Any] = {}
+        naming: dict[tuple[str, Decimal, str], Any] = {}
+        referenced: dict[str, Any] = {}
+        for payment in payments:
+            currency = currency_of(payment)
+            ref = payment_ref(payment)
+            amount = (currency, payment.amount)
+            reference = (payment.reference or "").strip()
+            twin, reason = latest.get(amount), ""
+            if twin is not None and payment.date - twin.date <= timedelta(
+                days=DUPLICATE_DAYS
+            ):
+                days = (payment.date - twin.date).days
+                reason = f"same amount {days} day{'s' if days != 1 else ''} apart"
             else:
-                twin = referenced.get((payment.customer, reference))
-                if reference and twin is not None:
-                    reason = f"same reference {reference!r}"
-        if reason:
-            assert twin is not None
-            found.append(
-                _warning(
-                    payment.source,
-                    f"payment {ref} of {payment.customer} "
-                    f"({currency} {grouped(payment.amount, currency)}) looks like "
-                    f"a duplicate of {payment_ref(twin)} of {twin.date.isoformat()}"
-                    f" ({reason})",
+                for invoice in payment.targets():
+                    twin = naming.get((*amount, invoice))
+                    if twin is None:
+                        continue
+                    if paid is None:
+                        paid = _paid_by(by_customer.get(customer, ()))
+                    if invoice not in paid.get(ref, ()):
+                        reason = f"same amount, for {invoice}, which was paid already"
+                        break
+                else:
+                    twin = referenced.get(reference)
+                    if reference and twin is not None:
+                        reason = f"same reference {reference!r}"
+            if reason:
+                assert twin is not None
+                found.append(
+                    _warning(
+                        payment.source,
+                        f"payment {ref} of {customer} "
+                        f"({currency} {grouped(payment.amount, currency)}) looks "
+                        f"like a duplicate of {payment_ref(twin)} of "
+                        f"{twin.date.isoformat()} ({reason})",
+                    )
                 )
-            )
-        latest[amount] = payment
-        for invoice in payment.targets():
-            naming.setdefault((*amount, invoice), payment)
-        if reference:
-            referenced.setdefault((payment.customer, reference), payment)
+            latest[amount] = payment
+            for invoice in payment.targets():
+                naming.setdefault((*amount, invoice), payment)
+            if reference:
+                referenced.setdefault(reference, payment)
     return found
+
+
+def _paid_by(applications: Iterable[Application]) -> dict[str, set[str]]:
+    """The invoices each payment (by ref) paid something of."""
+    paid: dict[str, set[str]] = {}
+    for application in applications:
+        if application.kind == "payment":
+            paid.setdefault(application.ref, set()).add(application.invoice)
+    return paid
 
 
 def old_unapplied_cash(view: LedgerView, settlement: Settlement) -> list[LedgerError]:
