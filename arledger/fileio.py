@@ -114,8 +114,9 @@ def write_set(
         ArledgerError: a target is a ledger file or a directory, or a file
             cannot be written (nothing written).
     """
+    ledger_files = {Path(p).resolve() for p in protected}
     for target, _ in files:
-        if any(target.resolve() == Path(p).resolve() for p in protected):
+        if target.resolve() in ledger_files:
             raise ArledgerError(f"{target}: refusing to overwrite a ledger file")
         if target.is_dir():
             raise ArledgerError(f"{target}: is a directory")
