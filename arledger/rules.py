@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from arledger.dates import DateError, parse_ledger_date
@@ -78,17 +78,26 @@ def dates(values: Sequence[str]) -> list[date]:
 
 
 _PLAIN_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+_PLAIN_CHARACTERS = re.compile(r"[0-9.+-]*")
 
 
 def _decimals(values: Sequence[str]) -> list[Decimal]:
     """Plain decimals (no exponent, no separators) of at most MAX_DIGITS
     significant digits, which Decimal arithmetic keeps exactly."""
     stripped = texts(values)
-    # One pass each for the common case: every value plain and short enough.
-    if all(map(_PLAIN_DECIMAL.fullmatch, stripped)) and (
-        not stripped or max(map(len, stripped)) <= MAX_DIGITS
+    # The common case at C speed: every value short enough, made of digits,
+    # signs and points only (one scan of them all), and read by Decimal, whose
+    # grammar over those characters is exactly _PLAIN_DECIMAL's (it refuses
+    # "1.2.3", "+-1", "." and ""). Anything else: value by value, below.
+    if (
+        not stripped
+        or max(map(len, stripped)) <= MAX_DIGITS
+        and _PLAIN_CHARACTERS.fullmatch("".join(stripped))
     ):
-        return list(map(Decimal, stripped))
+        try:
+            return list(map(Decimal, stripped))
+        except InvalidOperation:
+            pass
     messages = {}
     for i, (value, text) in enumerate(zip(values, stripped, strict=True)):
         if not _PLAIN_DECIMAL.fullmatch(text):

@@ -283,3 +283,33 @@ def test_settings_read_by_columns_are_what_the_model_makes(data):
         return
     if not left:
         assert found[0] == rows.row_of(model)
+
+
+@given(
+    texts=st.lists(
+        st.text(alphabet="0123456789.+-eE_ ١", max_size=8), min_size=1, max_size=6
+    )
+)
+def test_amounts_are_read_as_plain_decimals_whatever_the_column(texts):
+    """`rules._decimals` reads a whole column at once when it can; a value is
+    still plain exactly when the SPEC's pattern says so, alone or among others."""
+    from decimal import Decimal
+
+    from arledger import rules
+
+    def alone(text: str) -> Decimal | None:
+        try:
+            return rules._decimals([text])[0]
+        except rules.Bad:
+            return None
+
+    for text in texts:
+        plain = rules._PLAIN_DECIMAL.fullmatch(text.strip()) is not None
+        assert (alone(text) is not None) == plain, text
+    each = [alone(text) for text in texts]
+    try:
+        together: list[Decimal | None] = rules._decimals(texts)
+    except rules.Bad as bad:
+        assert sorted(bad.messages) == [i for i, v in enumerate(each) if v is None]
+    else:
+        assert together == each
