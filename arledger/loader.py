@@ -937,10 +937,11 @@ def _csv_columns(
     given = list(map(any, zip(*texts, strict=True)))
     column: list[Any]
     for (_index, name, nested), column in zip(names, texts, strict=True):
-        if "" in column:  # an empty cell: not given
+        empty = column.count("")  # an empty cell: not given
+        if empty:
             column = [cell or None for cell in column]
         if not nested:
-            column = _Texts(column)
+            column = _Texts(column, empty)
         else:
             for k, cell in enumerate(column):
                 if cell is not None:
@@ -1207,9 +1208,14 @@ def _refuse(indexes: Iterable[int]) -> rules.Bad:
 
 class _Texts(list):  # type: ignore[type-arg]
     """A column read from CSV cells: each value given is text already (only
-    YAML can give a number, a list or a mapping where text is asked for)."""
+    YAML can give a number, a list or a mapping where text is asked for);
+    `missing`: how many cells are empty (None), when the reader counted them."""
 
-    __slots__ = ()
+    __slots__ = ("missing",)
+
+    def __init__(self, values: Iterable[Any], missing: int | None = None) -> None:
+        super().__init__(values)
+        self.missing = missing
 
 
 def _not_text(values: list[Any]) -> list[int]:
@@ -1414,7 +1420,12 @@ def _by_columns(
         default = plan.defaults.get(name)
         found = given_columns.get(name)
         column = [] if found is None else _subset(found, plain) if left else found
-        missing = column.count(None) if column else count
+        if not column:
+            missing = count
+        elif column is found and type(found) is _Texts and found.missing is not None:
+            missing = found.missing  # counted by the reader
+        else:
+            missing = column.count(None)
         if missing == count:  # not given: the default (a required field: refused)
             if name in required:
                 refused.update(plain)
