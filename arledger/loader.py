@@ -1383,8 +1383,8 @@ _REPEATED = frozenset({"customer", "method", "owner", "kind"})
 
 
 def _one_each(values: list[Any]) -> list[Any]:
-    one = {value: value for value in set(values)}
-    return list(map(one.__getitem__, values))
+    first: dict[Any, Any] = {}
+    return list(map(first.setdefault, values, values))
 
 
 def _subset(column: list[Any], indexes: Sequence[int]) -> list[Any]:
