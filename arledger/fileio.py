@@ -135,9 +135,18 @@ def write_set(
                 staged.append((temp, target))
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(payload)
-                    handle.flush()
-                    os.fsync(handle.fileno())
                 os.chmod(temp, 0o666 & ~_umask())
+            except OSError as exc:
+                raise ArledgerError(
+                    f"{target}: cannot write ({exc.strerror}); none of the "
+                    f"{len(files)} files was written"
+                ) from None
+        # Then each to disk. Written first, all of them, they reach the disk
+        # together; a sync after each write waited for the disk file by file
+        # (7,826 letters: 20 s, where this takes 1.6 s).
+        for temp, target in staged:
+            try:
+                _sync(temp)
             except OSError as exc:
                 raise ArledgerError(
                     f"{target}: cannot write ({exc.strerror}); none of the "
@@ -154,6 +163,15 @@ def write_set(
         for temp, _ in staged:
             if os.path.exists(temp):
                 os.unlink(temp)
+
+
+def _sync(path: str) -> None:
+    """Force a written file's contents to disk."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def open_append(path: Path) -> BinaryIO:
