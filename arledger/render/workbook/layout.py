@@ -150,6 +150,41 @@ def quote_sheet(title: str) -> str:
 # ---------------------------------------------------------------- plans
 
 
+class Rule(NamedTuple):
+    """A conditional format: the cells, the condition in XlsxWriter's terms
+    (`Worksheet.conditional_format` without its format) and the look (see
+    `shading`)."""
+
+    ref: str  # "G6:G90"
+    condition: dict[str, Any]
+    look: dict[str, Any]
+
+
+class Series(NamedTuple):
+    """A chart's series: ranges as formulas write them (`'Aging'!$C$7:$H$7`)."""
+
+    values: str
+    categories: str
+    name: str | None = None  # the cell that names it (the legend)
+    colour: str | None = None  # of the whole series
+    points: tuple[str, ...] = ()  # a colour per point instead
+
+
+@dataclass
+class Chart:
+    """A column chart: axis and legend text at the body's size (11 pt, where
+    Excel's default is 10), so that it prints at the sheet's scale with the
+    rest; the value axis in whole units."""
+
+    title: str
+    series: list[Series]
+    width: float  # cm
+    height: float  # cm
+    stacked: bool = False
+    gap: int | None = None  # between columns, % of a column's width
+    legend: bool = False  # under the plot
+
+
 @dataclass
 class Plan:
     """A sheet planned before writing: write-only mode needs widths and panes
@@ -161,8 +196,8 @@ class Plan:
     freeze: str | None = None
     print_rows: str | None = None  # "5:5": repeated on every printed page
     autofilter: str | None = None
-    rules: list[tuple[str, Any]] = field(default_factory=list)  # (range, rule)
-    charts: list[tuple[Any, str]] = field(default_factory=list)  # (chart, anchor)
+    rules: list[Rule] = field(default_factory=list)
+    charts: list[tuple[Chart, str]] = field(default_factory=list)  # (chart, anchor)
     heading: float | None = None  # printed width of the headings; None: from rows
     keep: list[tuple[int, int]] = field(default_factory=list)  # see Grid.keep
 
@@ -434,73 +469,47 @@ def add_anchor(
     anchors.setdefault(currency, {})[name] = (sheet, cell, value)
 
 
+def shading(colour: str, **font: Any) -> dict[str, Any]:
+    """A conditional format's look (XlsxWriter's format properties): a solid
+    fill, and `font` (bold, font_color) if given."""
+    return {"bg_color": f"#{colour}", **font}
+
+
 def age_rules(
     ref: str, days_col: str, first: int, limits: Sequence[int], basis: str
-) -> list[tuple[str, Any]]:
+) -> list[Rule]:
     """Shade cells by the age in `days_col`: older is darker (oldest rule first)."""
-    from openpyxl.formatting.rule import FormulaRule
-    from openpyxl.styles import PatternFill
-
     # The lower bound (exclusive) of each shaded bucket.
     if basis == "due":
         bounds = [0, *limits]
     else:
         bounds = list(limits)
     fills = age_fills(len(bounds))
-    rules = []
-    for bound, colour in reversed(list(zip(bounds, fills, strict=True))):
-        rules.append(
-            (
-                ref,
-                FormulaRule(
-                    formula=[f"${days_col}{first}>{bound}"],
-                    fill=PatternFill("solid", fgColor=colour, bgColor=colour),
-                    stopIfTrue=True,
-                ),
-            )
+    return [
+        Rule(
+            ref,
+            {
+                "type": "formula",
+                "criteria": f"${days_col}{first}>{bound}",
+                "stop_if_true": True,
+            },
+            shading(colour),
         )
-    return rules
+        for bound, colour in reversed(list(zip(bounds, fills, strict=True)))
+    ]
 
 
 def bucket_shading(
     columns: Sequence[str], first: int, last: int, fills: Sequence[str]
-) -> list[tuple[str, Any]]:
+) -> list[Rule]:
     """Shade the non-zero cells of each overdue bucket column with its age colour."""
-    from openpyxl.formatting.rule import CellIsRule
-    from openpyxl.styles import PatternFill
-
     if last < first:
         return []
     return [
-        (
+        Rule(
             f"{column}{first}:{column}{last}",
-            CellIsRule(
-                operator="greaterThan",
-                formula=["0"],
-                fill=PatternFill("solid", fgColor=colour, bgColor=colour),
-            ),
+            {"type": "cell", "criteria": ">", "value": 0},
+            shading(colour),
         )
         for column, colour in zip(columns, fills, strict=True)
     ]
-
-
-def chart_text(chart: Any) -> None:
-    """A chart's axis and legend labels at the body's size (11 pt, where
-    Excel's default is 10): they print at the sheet's scale with the rest."""
-    from openpyxl.chart.text import RichText
-    from openpyxl.drawing.text import (
-        CharacterProperties,
-        Paragraph,
-        ParagraphProperties,
-    )
-
-    def text() -> RichText:
-        size = CharacterProperties(sz=1100)
-        return RichText(
-            p=[Paragraph(pPr=ParagraphProperties(defRPr=size), endParaRPr=size)]
-        )
-
-    chart.x_axis.txPr = text()
-    chart.y_axis.txPr = text()
-    if chart.legend is not None:
-        chart.legend.txPr = text()
