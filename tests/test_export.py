@@ -532,6 +532,28 @@ def test_ampersand_in_the_company_prints_as_itself(tmp_path, ledger_dir):
     assert book["Aging"]["A2"].value == "Smith & Sons"
 
 
+def test_a_long_company_name_is_shortened_to_fit_the_page_header(tmp_path, ledger_dir):
+    """Excel holds 255 characters in a page header: a longer company name is
+    cut to fit, with an ellipsis, and no warning is printed."""
+    name = "Smith & Sons Trading " * 15
+    path = ledger_dir(
+        settings=f"company: {{name: '{name}'}}\n",
+        customers="- {id: C1, name: X}\n",
+        invoices="- {id: I1, customer: C1, date: 2026-01-01, amount: 5.00}\n",
+    )
+    result = run("export", str(tmp_path / "long.xlsx"), "--ledger", str(path))
+    assert result.exit_code == 0 and "Warning" not in result.stderr, result.stderr
+    ws = load_workbook(tmp_path / "long.xlsx")["Aging"]
+    left = ws.oddHeader.left.text
+    assert left.endswith("…") and left.startswith("Smith && Sons Trading Smith")
+    assert ws.oddHeader.right.text.startswith("As of ")
+    with zipfile.ZipFile(tmp_path / "long.xlsx") as archive:
+        sheet = archive.read("xl/worksheets/sheet2.xml").decode()
+    header = re.search(r"<oddHeader>(.*?)</oddHeader>", sheet)[1]
+    assert len(header.replace("&amp;", "&")) == 255
+    assert ws["A2"].value == name.strip()  # the sheet itself shows it whole
+
+
 def test_the_name_must_end_in_xlsx(tmp_path):
     result = run("export", str(tmp_path / "report.csv"), "--ledger", SMALL)
     assert result.exit_code == 2 and ".xlsx" in result.stderr

@@ -80,6 +80,29 @@ def stored_value(value: Decimal | int | None) -> Decimal | int | str:
     return value
 
 
+HEADER_LIMIT = 255  # characters in a page header, its codes included (Excel's)
+
+
+def page_header(company: str, as_of: str) -> str:
+    """The page header: the company on the left, the sheet's name (`&A`) in
+    the middle, the as-of date on the right. A company too long for Excel's
+    limit is shortened, with an ellipsis, to fit."""
+
+    def header(left: str) -> str:
+        def escape(text: str) -> str:  # "&" starts a code in page headers
+            return text.replace("&", "&&")
+
+        shown = f"&L{escape(left)}" if left else ""
+        return f"{shown}&C&A&R{escape(as_of)}"
+
+    text = header(company)
+    keep = len(company)
+    while len(text) > HEADER_LIMIT and keep:
+        keep -= 1
+        text = header(company[:keep].rstrip() + "…")
+    return text
+
+
 class Book:
     """An XlsxWriter workbook in constant-memory mode and its cell formats."""
 
@@ -417,14 +440,9 @@ class Book:
             first, last = (int(n) - 1 for n in plan.print_rows.split(":"))
             ws.repeat_rows(first, last)
         words = self.words
-
-        def escape(text: str) -> str:  # "&" starts a code in page headers
-            return text.replace("&", "&&")
-
-        left = escape(self.data.company or "")
-        right = escape(words("as_of", as_of=self.data.as_of.isoformat()))
-        header = (f"&L{left}" if left else "") + "&C&A" + f"&R{right}"
-        ws.set_header(header, {"margin": 0.3})  # &A: the sheet's name
+        as_of = words("as_of", as_of=self.data.as_of.isoformat())
+        header = page_header(self.data.company or "", as_of)
+        ws.set_header(header, {"margin": 0.3})
         ws.set_footer(f"&C{words('page')}", {"margin": 0.3})
 
     def save(self) -> bytes:
