@@ -11,6 +11,7 @@ month-end workbook (`arledger.render.workbook`).
 from __future__ import annotations
 
 import io
+import math
 import re
 import unicodedata
 from datetime import date
@@ -60,9 +61,10 @@ DIGIT_PIXELS = 7  # a "0" of Calibri 11 on the screen: the pixels of a column un
 
 def column_pixels(width: float) -> int:
     """A column `width` units wide (as Excel stores a width: the cell's
-    margins included) in whole screen pixels, as Excel shows such a column:
-    the nearest."""
-    return round(width * DIGIT_PIXELS)
+    margins included) in whole screen pixels, as the file stores a width:
+    rounded up, so that a column is never narrower than what it was sized to
+    hold (a header label sized to two lines stays on two)."""
+    return math.ceil(round(width * DIGIT_PIXELS, 6))
 
 
 def text_width(text: str, *, bold: bool = False) -> float:

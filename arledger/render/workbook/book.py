@@ -50,7 +50,6 @@ from arledger.render.workbook.paper import (
 )
 from arledger.render.xlsx import (
     CELL_PADDING,
-    DIGIT_PIXELS,
     ILLEGAL_CHARACTERS,
     NUMBER_PAD,
     amount_format,
@@ -231,17 +230,17 @@ class Book:
         ws = next(
             (s for s in self._first.values() if s.name == plan.title), None
         ) or self.wb.add_worksheet(plan.title)
-        # In whole pixels, as the file stores them; the orientation, the
-        # wrapped rows' heights and the page breaks follow from these.
-        widths = [column_pixels(w) / DIGIT_PIXELS for w in plan.widths]
+        # The orientation, the wrapped rows' heights and the page breaks follow
+        # from the planned widths; the file stores each rounded up to a whole
+        # pixel (`column_pixels`), at most a seventh of a unit wider.
+        widths = list(plan.widths)
         heading = plan.heading
         if heading is None:
             assert isinstance(plan.rows, list), "a streamed plan gives its heading"
             heading = heading_width(plan.rows)
         if heading > sum(widths):
             # A title wider than the table: an empty column prints the rest.
-            extra = heading - sum(widths) + CELL_PADDING
-            widths.append(column_pixels(extra) / DIGIT_PIXELS)
+            widths.append(round(heading - sum(widths) + CELL_PADDING, 2))
         for i, width in enumerate(widths):
             ws.set_column_pixels(i, i, column_pixels(width))
         if plan.freeze:
