@@ -291,14 +291,10 @@ class Book:
                     ws.write_formula(
                         r, col, value.text, fmt, stored_value(value.cached)
                     )
-                elif kind is bool:
-                    ws.write_boolean(r, col, value, fmt)
-                elif isinstance(value, date):
-                    ws.write_datetime(r, col, value, fmt)
                 elif value is None:
                     ws.write_blank(r, col, None, fmt)
                 else:
-                    raise TypeError(f"cannot write a {kind.__name__} to a cell")
+                    self._write_other(ws, r, col, value, fmt)
         # Print what was written (and the charts, which stand on blank rows).
         ws.print_area(0, 0, max(number, 1) - 1, len(widths) - 1)
         if plan.autofilter:
@@ -316,6 +312,20 @@ class Book:
                 self._chart(chart, width),
                 {"object_position": 2},  # moves with its cells, keeps its size
             )
+
+    @staticmethod
+    def _write_other(ws: Any, r: int, col: int, value: Any, fmt: Any) -> None:
+        """A value of a rarer type: a truth, a date, a str or number subclass."""
+        if isinstance(value, bool):
+            ws.write_boolean(r, col, value, fmt)
+        elif isinstance(value, date):
+            ws.write_datetime(r, col, value, fmt)
+        elif isinstance(value, str):
+            ws.write_string(r, col, ILLEGAL_CHARACTERS.sub("", str(value)), fmt)
+        elif isinstance(value, (int, float, Decimal)):
+            ws.write_number(r, col, float(value), fmt)
+        else:
+            raise TypeError(f"cannot write a {type(value).__name__} to a cell")
 
     def _chart(self, plan: Chart, width: float) -> Any:
         """An XlsxWriter column chart of a planned one, `width` cm wide."""

@@ -1,10 +1,11 @@
 """Planning a sheet before it is written: cells, rows, tables, widths.
 
-openpyxl's write-only mode streams rows to disk and needs every column width
-and the panes before the first row, so each sheet is planned first: a `Grid` of
-rows of planned cells (`C`: a value and a style key), tables with a totals row
-of `=SUM(...)` formulas (`Formula`: the text and the value it computes), and
-widths measured from what the cells show. Long text columns wrap within a capped
+Rows are written as they come (`book.Book.write`) and a wrapped row's height
+depends on its column's width, so each sheet is planned first: a `Grid` of rows
+of planned cells (`C`: a value and a style key), tables with a totals row of
+`=SUM(...)` formulas (`Formula`: the text and the value it computes), widths
+measured from what the cells show, conditional formats (`Rule`) and charts
+(`Chart`) described without the writer. Long text columns wrap within a capped
 width, so that a sheet prints at a readable size.
 """
 
@@ -52,7 +53,7 @@ Row = list[Any]  # C, a plain value, or None
 FILLS = ("FFF2CC", "FCE4D6", "F8CBAD", "F4B084", "EA9999")  # light to dark
 CHART_COLOURS = ("70AD47", "FFD966", "F4B183", "ED7D31", "C55A11", "843C0C")
 HEADER_FILL = "D9E1F2"
-FONT = "Calibri"  # openpyxl's default body font; headings must not fall back to serif
+FONT = "Calibri"  # Excel's body font; headings must not fall back to serif
 TITLE_COLOUR = "1F3864"
 
 
@@ -187,8 +188,8 @@ class Chart:
 
 @dataclass
 class Plan:
-    """A sheet planned before writing: write-only mode needs widths and panes
-    before the first row; the rest may come after it."""
+    """A sheet planned before writing: its rows (a list, or streamed for a
+    long list, which then gives its `heading`), widths and print setup."""
 
     title: str
     rows: Iterable[Row]
