@@ -554,6 +554,24 @@ def test_a_long_company_name_is_shortened_to_fit_the_page_header(tmp_path, ledge
     assert ws["A2"].value == name.strip()  # the sheet itself shows it whole
 
 
+def test_a_sheet_longer_than_excel_holds_is_refused(tmp_path, monkeypatch):
+    """The writer would leave the rows past Excel's last out without a word:
+    the export stops instead, naming the sheet (Excel's limit, 1 048 576 rows,
+    made 20 here)."""
+    from arledger.render import xlsx
+
+    monkeypatch.setattr(xlsx, "MAX_ROWS", 20)
+    target = tmp_path / "long.xlsx"
+    result = run("export", str(target), "--ledger", str(DEMO), "--as-of", AS_OF)
+    assert result.exit_code == 2, result.output
+    assert "arledger: error: " in result.stderr and "Traceback" not in result.stderr
+    assert "more rows than an Excel sheet holds (20); narrow it" in result.stderr
+    assert not target.exists()
+    report = run("aging", "--detail", "--format", "xlsx", "--output",
+                 str(tmp_path / "aging.xlsx"), "--ledger", str(DEMO))  # fmt: skip
+    assert report.exit_code == 2 and "Aging USD: " in report.stderr, report.output
+
+
 def test_the_name_must_end_in_xlsx(tmp_path):
     result = run("export", str(tmp_path / "report.csv"), "--ledger", SMALL)
     assert result.exit_code == 2 and ".xlsx" in result.stderr

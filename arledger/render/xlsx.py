@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from arledger.errors import ArledgerError
 from arledger.money import minor_units
 from arledger.render import Env
 from arledger.report import Column, Report
@@ -190,6 +191,23 @@ def money_format(currency: str | None, *, red_negative: bool = False) -> str:
     return amount_format(minor_units(currency or ""), red_negative=red_negative)
 
 
+MAX_ROWS = 1_048_576  # rows an Excel sheet holds
+
+
+def check_rows(count: int, sheet: str) -> None:
+    """Refuse a sheet of more rows than Excel holds: the writer would leave
+    the rest out without a word.
+
+    Raises:
+        ArledgerError: saying which sheet and how to narrow it.
+    """
+    if count > MAX_ROWS:
+        raise ArledgerError(
+            f"{sheet}: more rows than an Excel sheet holds ({MAX_ROWS:,}); "
+            "narrow it with --customer, --owner or --currency"
+        )
+
+
 def text_value(value: str) -> str:
     """Text as a cell can hold it: without the control characters XML forbids."""
     return ILLEGAL_CHARACTERS.sub("", value)
@@ -254,6 +272,7 @@ def _write_section(workbook: Any, ws: Any, section: Any) -> None:
         else:
             ws.write_number(r, c, value, fmt)
 
+    check_rows(1 + len(section.rows) + (section.totals is not None), ws.name)
     for c, column in enumerate(columns):
         write(0, c, column.label, bold)
     r = 0

@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from arledger.labels import Words
+from arledger.render import xlsx
 from arledger.render.workbook.layout import (
     CJK_LINE_HEIGHT,
     FONT,
@@ -53,6 +54,7 @@ from arledger.render.xlsx import (
     ILLEGAL_CHARACTERS,
     NUMBER_PAD,
     amount_format,
+    check_rows,
     column_pixels,
     sheet_title,
     wrapped_lines,
@@ -258,9 +260,12 @@ class Book:
         styles: dict[str | None, Any] = {None: None}
         style_of = styles.get
         illegal = ILLEGAL_CHARACTERS.search
+        limit = xlsx.MAX_ROWS
         number = 0
         for number, row in enumerate(plan.rows, 1):
             r = number - 1
+            if number > limit:
+                check_rows(number, plan.title)
             height = heights[r] if heights else self._height(row, widths)
             if height != LINE_HEIGHT:
                 # Wrapped text gets the row's height from us: LibreOffice keeps
