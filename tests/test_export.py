@@ -433,22 +433,24 @@ def test_print_setup(books):
     formulas, _ = books
     for ws in formulas.worksheets:
         assert ws.page_setup.orientation in ("portrait", "landscape"), ws.title
-        assert (
-            ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
-        )
+        # A fitToWidth the file leaves out is 1, its default (ECMA-376).
+        assert (ws.page_setup.fitToWidth or 1) == 1
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
         assert ws.oddHeader.left.text == "Bayview Trading Co."
         assert ws.oddHeader.right.text == "As of 2026-10-31"
     assert formulas["Open items USD"].print_title_rows == "$5:$5"
 
 
-def test_writes_in_write_only_mode(books):
+def test_writes_row_by_row(books):
+    """XlsxWriter's constant-memory mode: a row is written out as the next one
+    starts, so a 100 000-row list is never held."""
     from arledger.loader import load
     from arledger.render.workbook.book import Book as _Book
     from arledger.reports.workbook import gather
 
     ledger, _ = load(LEDGERS / "small")
     book = _Book(gather(ledger.view(date(2026, 10, 31))), "en")
-    assert book.wb.write_only
+    assert book.wb.constant_memory
 
 
 def test_empty_ledger(tmp_path, ledger_dir):
@@ -528,6 +530,46 @@ def test_ampersand_in_the_company_prints_as_itself(tmp_path, ledger_dir):
     book = load_workbook(export(tmp_path / "amp.xlsx", ledger=str(path)))
     assert book["Aging"].oddHeader.left.text == "Smith && Sons"  # "&&" prints "&"
     assert book["Aging"]["A2"].value == "Smith & Sons"
+
+
+def test_a_long_company_name_is_shortened_to_fit_the_page_header(tmp_path, ledger_dir):
+    """Excel holds 255 characters in a page header: a longer company name is
+    cut to fit, with an ellipsis, and no warning is printed."""
+    name = "Smith & Sons Trading " * 15
+    path = ledger_dir(
+        settings=f"company: {{name: '{name}'}}\n",
+        customers="- {id: C1, name: X}\n",
+        invoices="- {id: I1, customer: C1, date: 2026-01-01, amount: 5.00}\n",
+    )
+    result = run("export", str(tmp_path / "long.xlsx"), "--ledger", str(path))
+    assert result.exit_code == 0 and "Warning" not in result.stderr, result.stderr
+    ws = load_workbook(tmp_path / "long.xlsx")["Aging"]
+    left = ws.oddHeader.left.text
+    assert left.endswith("…") and left.startswith("Smith && Sons Trading Smith")
+    assert ws.oddHeader.right.text.startswith("As of ")
+    with zipfile.ZipFile(tmp_path / "long.xlsx") as archive:
+        sheet = archive.read("xl/worksheets/sheet2.xml").decode()
+    header = re.search(r"<oddHeader>(.*?)</oddHeader>", sheet)[1]
+    assert len(header.replace("&amp;", "&")) == 255
+    assert ws["A2"].value == name.strip()  # the sheet itself shows it whole
+
+
+def test_a_sheet_longer_than_excel_holds_is_refused(tmp_path, monkeypatch):
+    """The writer would leave the rows past Excel's last out without a word:
+    the export stops instead, naming the sheet (Excel's limit, 1 048 576 rows,
+    made 20 here)."""
+    from arledger.render import xlsx
+
+    monkeypatch.setattr(xlsx, "MAX_ROWS", 20)
+    target = tmp_path / "long.xlsx"
+    result = run("export", str(target), "--ledger", str(DEMO), "--as-of", AS_OF)
+    assert result.exit_code == 2, result.output
+    assert "arledger: error: " in result.stderr and "Traceback" not in result.stderr
+    assert "more rows than an Excel sheet holds (20); narrow it" in result.stderr
+    assert not target.exists()
+    report = run("aging", "--detail", "--format", "xlsx", "--output",
+                 str(tmp_path / "aging.xlsx"), "--ledger", str(DEMO))  # fmt: skip
+    assert report.exit_code == 2 and "Aging USD: " in report.stderr, report.output
 
 
 def test_the_name_must_end_in_xlsx(tmp_path):

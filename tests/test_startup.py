@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-HEAVY = ("openpyxl", "jinja2", "dateutil.parser", "babel")
+HEAVY = ("openpyxl", "xlsxwriter", "jinja2", "dateutil.parser", "babel")
 
 
 def _imported_after(code: str) -> set[str]:

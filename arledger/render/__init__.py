@@ -1,7 +1,7 @@
 """Renderers: a `Report` -> str or bytes in one format, looked up by name.
 
 The registry holds dotted paths and imports a renderer on first use, so a command
-pays only for the format it writes (openpyxl is imported only for xlsx).
+pays only for the format it writes (XlsxWriter is imported only for xlsx).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Excel: one sheet per section, typed cells (numbers, dates), frozen bold header.
 
-openpyxl is imported inside `render`, so other commands never pay for it. Text
-that looks like a formula is stored as text, so a customer name stays intact.
+The file is written with XlsxWriter (openpyxl only reads, in `arledger import`),
+imported inside `render`, so other commands never pay for it. Text that looks
+like a formula is stored as text, so a customer name stays intact.
 
 Column widths come from what the cells show (`text_width`), here and in the
 month-end workbook (`arledger.render.workbook`).
@@ -10,17 +11,22 @@ month-end workbook (`arledger.render.workbook`).
 from __future__ import annotations
 
 import io
+import math
 import re
 import unicodedata
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from arledger.errors import ArledgerError
 from arledger.money import minor_units
 from arledger.render import Env
 from arledger.report import Column, Report
 
 _BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
+# The control characters XML 1.0 forbids (tab, line feed and carriage return
+# are allowed): a cell's text is written without them.
+ILLEGAL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 # ---------------------------------------------------------------- widths
 #
@@ -51,6 +57,15 @@ _ASCII_WIDTHS = {
 BOLD = 1.07  # Calibri Bold is about that much wider
 CELL_PADDING = 1.0  # the cell's own margins (5 pixels), and a little room
 NUMBER_PAD = "_0"  # a digit's width kept right of a number: no text touches it
+DIGIT_PIXELS = 7  # a "0" of Calibri 11 on the screen: the pixels of a column unit
+
+
+def column_pixels(width: float) -> int:
+    """A column `width` units wide (as Excel stores a width: the cell's
+    margins included) in whole screen pixels, as the file stores a width:
+    rounded up, so that a column is never narrower than what it was sized to
+    hold (a header label sized to two lines stays on two)."""
+    return math.ceil(round(width * DIGIT_PIXELS, 6))
 
 
 def text_width(text: str, *, bold: bool = False) -> float:
@@ -176,18 +191,31 @@ def money_format(currency: str | None, *, red_negative: bool = False) -> str:
     return amount_format(minor_units(currency or ""), red_negative=red_negative)
 
 
+MAX_ROWS = 1_048_576  # rows an Excel sheet holds
+
+
+def check_rows(count: int, sheet: str) -> None:
+    """Refuse a sheet of more rows than Excel holds: the writer would leave
+    the rest out without a word.
+
+    Raises:
+        ArledgerError: saying which sheet and how to narrow it.
+    """
+    if count > MAX_ROWS:
+        raise ArledgerError(
+            f"{sheet}: more rows than an Excel sheet holds ({MAX_ROWS:,}); "
+            "narrow it with --customer, --owner or --currency"
+        )
+
+
 def text_value(value: str) -> str:
     """Text as a cell can hold it: without the control characters XML forbids."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return ILLEGAL_CHARACTERS.sub("", value)
 
 
 def _cell_value(value: Any, column: Column) -> Any:
     if value is None:
         return None
-    if column.kind == "money":
-        return value  # Decimal: openpyxl writes it as a number
     if column.kind == "flag":
         return bool(value)
     if isinstance(value, str):
@@ -195,13 +223,9 @@ def _cell_value(value: Any, column: Column) -> Any:
     return value
 
 
-def _write_section(ws: Any, section: Any) -> None:
-    """One section on a write-only sheet: constant time per row, whatever the size."""
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    bold = Font(bold=True)
+def _write_section(workbook: Any, ws: Any, section: Any) -> None:
+    """One section on a sheet written row by row (XlsxWriter's constant-memory
+    mode): constant time per row, whatever the size."""
     columns = section.columns
     pad = NUMBER_PAD  # numbers keep clear of the next column's text
     formats = {
@@ -211,58 +235,83 @@ def _write_section(ws: Any, section: Any) -> None:
         "days": "0" + pad,
         "int": "0" + pad,
     }
-    # Write-only sheets take their layout before the first row.
-    ws.freeze_panes = "A2"
+    bold = workbook.add_format({"bold": True})
+    plain = {k: workbook.add_format({"num_format": f}) for k, f in formats.items()}
+    strong = {
+        k: workbook.add_format({"num_format": f, "bold": True})
+        for k, f in formats.items()
+    }
+    ws.freeze_panes("A2")
+    # The margins these sheets have always printed with (openpyxl's).
+    ws.set_margins(left=0.75, right=0.75, top=1.0, bottom=1.0)
+    ws.set_header("", {"margin": 0.5})
+    ws.set_footer("", {"margin": 0.5})
     if section.rows:
-        last = get_column_letter(len(columns))
-        ws.auto_filter.ref = f"A1:{last}{len(section.rows) + 1}"
+        ws.autofilter(0, 0, len(section.rows), len(columns) - 1)
     places = minor_units(section.currency or "")
     sample = [*section.rows[:500], section.totals or {}]
-    for i, column in enumerate(columns, 1):
+    for i, column in enumerate(columns):
         width = text_width(column.label, bold=True)
         for row in sample:
             shown = value_text(row.get(column.key), column.kind, places)
             width = max(width, text_width(shown) + (column.kind in formats))
-        ws.column_dimensions[get_column_letter(i)].width = min(
-            max(width + CELL_PADDING, 8), 60
-        )
+        ws.set_column_pixels(i, i, column_pixels(min(max(width + CELL_PADDING, 8), 60)))
 
-    def cell(value: Any, column: Column | None, strong: bool) -> Any:
-        written = WriteOnlyCell(ws, value=value)
-        if isinstance(value, str) and value.startswith("="):
-            written.data_type = "s"  # text, never a formula
-        if column is not None and column.kind in formats:
-            written.number_format = formats[column.kind]
-        if strong:
-            written.font = bold
-        return written
+    def write(r: int, c: int, value: Any, fmt: Any) -> None:
+        if value is None:
+            if fmt is not None:
+                ws.write_blank(r, c, None, fmt)
+        elif isinstance(value, str):
+            ws.write_string(r, c, value, fmt)  # text, never a formula
+        elif isinstance(value, bool):
+            ws.write_boolean(r, c, value, fmt)
+        elif isinstance(value, date):
+            ws.write_datetime(r, c, value, fmt)
+        elif isinstance(value, Decimal):
+            ws.write_number(r, c, float(value), fmt)  # Excel holds doubles
+        else:
+            ws.write_number(r, c, value, fmt)
 
-    ws.append([cell(c.label, None, True) for c in columns])
-    for row in section.rows:
-        ws.append([cell(_cell_value(row.get(c.key), c), c, False) for c in columns])
+    check_rows(1 + len(section.rows) + (section.totals is not None), ws.name)
+    for c, column in enumerate(columns):
+        write(0, c, column.label, bold)
+    r = 0
+    for r, row in enumerate(section.rows, 1):
+        for c, column in enumerate(columns):
+            write(
+                r, c, _cell_value(row.get(column.key), column), plain.get(column.kind)
+            )
     if section.totals is not None:
-        totals = section.totals
-        ws.append(
-            [
-                cell(_cell_value(totals[c.key], c), c, True)
-                if c.key in totals
-                else cell("Total" if i == 0 else None, None, True)
-                for i, c in enumerate(columns)
-            ]
-        )
+        totals, r = section.totals, r + 1
+        for c, column in enumerate(columns):
+            if column.key in totals:
+                value = _cell_value(totals[column.key], column)
+                write(r, c, value, strong.get(column.kind, bold))
+            else:
+                write(r, c, "Total" if c == 0 else None, bold)
 
 
 def render(report: Report, env: Env) -> bytes:
-    from openpyxl import Workbook
+    import xlsxwriter
 
-    workbook = Workbook(write_only=True)
+    out = io.BytesIO()
+    workbook = xlsxwriter.Workbook(
+        out,
+        {
+            "constant_memory": True,
+            "default_date_format": "yyyy-mm-dd",
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        },
+    )
     taken: set[str] = set()
     if not report.sections:
-        ws = workbook.create_sheet(sheet_title(report.name.title(), taken))
-        ws.append([f"{report.title}: nothing to report"])
+        ws = workbook.add_worksheet(sheet_title(report.name.title(), taken))
+        ws.write_string(0, 0, f"{report.title}: nothing to report")
     for section in report.sections:
         name = f"{report.name.title()} {section.currency or ''}".strip()
-        _write_section(workbook.create_sheet(sheet_title(name, taken)), section)
-    out = io.BytesIO()
-    workbook.save(out)
+        ws = workbook.add_worksheet(sheet_title(name, taken))
+        _write_section(workbook, ws, section)
+    workbook.close()
     return out.getvalue()

@@ -8,14 +8,15 @@ date. Currencies never mix (SPEC §2): the item lists (Open items, Overdue,
 Worklist), which may hold 100 000 rows, get one sheet per currency when there
 are several; every other sheet holds a block per currency. Amounts are numbers
 with the currency's number format, dates are dates, totals are `=SUM(...)`
-formulas whose cached values are stored too (`cached.store_cached_values`), and
-the workbook asks Excel to recalculate on load (`fullCalcOnLoad`).
+formulas written with the values they compute, and the workbook asks Excel to
+recalculate on load (`fullCalcOnLoad`).
 
-Modules: `layout` plans cells, tables and widths; `paper` the page sizes;
-`book` writes planned sheets with openpyxl's write-only mode, with styles and
-print setup; `cached` stores the formulas' values; `sheets`, `lists` and
-`summary` plan each sheet. The words come from `arledger.labels`. openpyxl is
-imported inside functions only, so no other command pays for it (STYLE §9).
+Modules: `layout` plans cells, tables, widths, conditional formats and charts;
+`paper` the page sizes; `book` writes planned sheets with XlsxWriter (row by
+row, in its constant-memory mode), with styles and print setup; `sheets`,
+`lists` and `summary` plan each sheet. The words come from `arledger.labels`.
+XlsxWriter is imported inside functions only, so no other command pays for it
+(STYLE §9).
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def build(data: WorkbookData, language: str = "en") -> bytes:
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
     book = Book(data, language)
+    # The Summary links to the other sheets' totals, so it is planned last;
+    # its sheet is made first, to stand first.
+    book.first("summary")
     anchors: Anchors = {}
     aging_sheet(book, anchors)
     open_items_sheets(book)
@@ -74,7 +78,5 @@ def build(data: WorkbookData, language: str = "en") -> bytes:
     trend_sheet(book)
     allowance_sheet(book)
     movement_sheet(book)
-    # The Summary links to the other sheets' totals, so it is planned last and
-    # put first.
     summary_sheet(book, anchors)
     return book.save()

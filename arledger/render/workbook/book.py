@@ -1,4 +1,10 @@
-"""The write-only openpyxl workbook: styles, writing planned sheets, print setup.
+"""The workbook written with XlsxWriter: styles, writing planned sheets,
+print setup.
+
+Rows are written as they are planned (XlsxWriter's `constant_memory` mode), so a
+100 000-row list is never held; a formula is written with the value it computes
+(`Formula.cached`), so a reader that does not recalculate (a previewer, pandas,
+openpyxl with `data_only=True`) sees the totals, and Excel recalculates on load.
 
 On paper: the settings' `paper` (else A4 for a workbook in Chinese, Letter in
 English), each sheet fitted to the page width, upright when narrow; columns
@@ -11,11 +17,13 @@ table or a chart whole where it fits on a page.
 from __future__ import annotations
 
 import io
+import math
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from arledger.labels import Words
-from arledger.render.workbook.cached import store_cached_values
+from arledger.render import xlsx
 from arledger.render.workbook.layout import (
     CJK_LINE_HEIGHT,
     FONT,
@@ -26,12 +34,12 @@ from arledger.render.workbook.layout import (
     TALL,
     TITLE_COLOUR,
     C,
+    Chart,
     Formula,
     Grid,
     Plan,
     Row,
     heading_width,
-    letter,
 )
 from arledger.render.workbook.paper import (
     DEFAULT_PAPER,
@@ -43,8 +51,11 @@ from arledger.render.workbook.paper import (
 )
 from arledger.render.xlsx import (
     CELL_PADDING,
+    ILLEGAL_CHARACTERS,
     NUMBER_PAD,
     amount_format,
+    check_rows,
+    column_pixels,
     sheet_title,
     wrapped_lines,
 )
@@ -52,30 +63,88 @@ from arledger.render.xlsx import (
 if TYPE_CHECKING:
     from arledger.reports.workbook import WorkbookData
 
+PIXELS_PER_CM = 96 / 2.54  # a chart's size: the screen's 96 pixels an inch
+PIXEL_POINTS = 0.75  # a screen pixel in points (96 an inch)
+
+
+def stored_value(value: Decimal | int | None) -> Decimal | int | str:
+    """A formula's value as the file stores it: a Decimal exactly as it reads
+    (`237140.65`), unless it has more than six places (a ratio to 28 digits),
+    then as the nearest float; "" for none (the reader computes it)."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= -6:
+            return Decimal(format(value, "f"))
+        return Decimal(repr(float(value)))
+    return value
+
+
+HEADER_LIMIT = 255  # characters in a page header, its codes included (Excel's)
+
+
+def page_header(company: str, as_of: str) -> str:
+    """The page header: the company on the left, the sheet's name (`&A`) in
+    the middle, the as-of date on the right. A company too long for Excel's
+    limit is shortened, with an ellipsis, to fit."""
+
+    def header(left: str) -> str:
+        def escape(text: str) -> str:  # "&" starts a code in page headers
+            return text.replace("&", "&&")
+
+        shown = f"&L{escape(left)}" if left else ""
+        return f"{shown}&C&A&R{escape(as_of)}"
+
+    text = header(company)
+    keep = len(company)
+    while len(text) > HEADER_LIMIT and keep:
+        keep -= 1
+        text = header(company[:keep].rstrip() + "…")
+    return text
+
 
 class Book:
-    """A write-only openpyxl workbook, its styles, and the formulas' cached values."""
+    """An XlsxWriter workbook in constant-memory mode and its cell formats."""
 
     def __init__(self, data: WorkbookData, language: str) -> None:
-        from openpyxl import Workbook
+        import xlsxwriter
 
         self.data = data
         self.words = Words(language)
         self.paper = data.paper or DEFAULT_PAPER[language]
-        self.wb = Workbook(write_only=True)
-        # Readers that recalculate (Excel) do so on load; the cached values we
-        # store serve the ones that do not.
-        self.wb.calculation.fullCalcOnLoad = True
+        self.out = io.BytesIO()
+        # XlsxWriter asks readers to recalculate on load (fullCalcOnLoad); the
+        # values stored with the formulas serve the ones that do not.
+        self.wb = xlsxwriter.Workbook(
+            self.out,
+            {
+                "constant_memory": True,
+                "default_date_format": "yyyy-mm-dd",
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
         self.taken: set[str] = set()
-        self.cached: dict[str, dict[str, Decimal | int]] = {}
-        self._styles: dict[str, dict[str, Any]] = {}
+        self._first: dict[str, Any] = {}  # key: the sheet made before its plan
+        self._formats: dict[str, Any] = {}
+        self._looks: dict[str, Any] = {}
         self._wrapped: dict[tuple[C, float], float] = {}
 
     # -- names
 
     def title(self, key: str, currency: str | None = None) -> str:
+        if currency is None and key in self._first:
+            return str(self._first[key].name)
         name = self.words(f"sheet.{key}")
         return sheet_title(f"{name} {currency}" if currency else name, self.taken)
+
+    def first(self, key: str) -> None:
+        """Make sheet `key` now, before the others, to be written later: the
+        Summary links to the other sheets' totals, so it is planned last, but
+        it stands first (XlsxWriter orders sheets as they are made)."""
+        self._first[key] = self.wb.add_worksheet(self.title(key))
 
     def heading(self, grid: Grid, title: str) -> None:
         """Rows 1-3: the sheet's title, company and filters, a blank row."""
@@ -94,65 +163,78 @@ class Book:
 
     # -- styles
 
-    def style(self, key: str) -> dict[str, Any]:
-        found = self._styles.get(key)
+    def style(self, key: str) -> Any:
+        """The cell format of a style key (`money2_b`: bold total of amounts
+        with 2 places)."""
+        found = self._formats.get(key)
         if found is None:
-            found = self._styles[key] = self._make_style(key)
+            found = self._formats[key] = self.wb.add_format(self._properties(key))
         return found
 
-    def _make_style(self, key: str) -> dict[str, Any]:
-        from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-
+    @staticmethod
+    def _properties(key: str) -> dict[str, Any]:
         bold = key.endswith("_b")
         base = key.removesuffix("_b")
-        attrs: dict[str, Any] = {}
+        font = {"font_name": FONT}
+        colour = f"#{TITLE_COLOUR}"
         if base == "title":
-            return {"font": Font(FONT, bold=True, size=14, color=TITLE_COLOUR)}
+            return {**font, "bold": True, "font_size": 14, "font_color": colour}
         if base == "subtitle":
-            return {"font": Font(FONT, italic=True, color="595959")}
+            return {**font, "italic": True, "font_color": "#595959"}
         if base == "block":
-            return {"font": Font(FONT, bold=True, size=12, color=TITLE_COLOUR)}
+            return {**font, "bold": True, "font_size": 12, "font_color": colour}
         if base in ("header", "header_r"):
+            right = base == "header_r"
             return {
-                "font": Font(FONT, bold=True),
-                "fill": PatternFill("solid", fgColor=HEADER_FILL),
-                "border": Border(bottom=Side(style="thin", color="808080")),
-                "alignment": Alignment(
-                    horizontal="right" if base == "header_r" else "left",
-                    vertical="bottom",
-                    wrap_text=True,
-                    indent=1 if base == "header_r" else 0,
-                ),
+                **font,
+                "bold": True,
+                "pattern": 1,
+                "bg_color": f"#{HEADER_FILL}",
+                "bottom": 1,
+                "bottom_color": "#808080",
+                "align": "right" if right else "left",
+                "valign": "bottom",
+                "text_wrap": True,
+                **({"indent": 1} if right else {}),
             }
+        props: dict[str, Any] = {}
         if base == "wrap":
-            attrs["alignment"] = Alignment(wrap_text=True, vertical="bottom")
+            props.update(text_wrap=True, valign="bottom")
         # Every number keeps a digit's width clear on its right (NUMBER_PAD),
         # so the next column's text never touches it.
         pad = NUMBER_PAD
         if base.startswith("money"):
-            attrs["number_format"] = amount_format(int(base[5:]), red_negative=True)
+            props["num_format"] = amount_format(int(base[5:]), red_negative=True)
         elif base in ("int", "days"):
-            attrs["number_format"] = "#,##0" + pad
+            props["num_format"] = "#,##0" + pad
         elif base == "days1":
-            attrs["number_format"] = "#,##0.0" + pad
+            props["num_format"] = "#,##0.0" + pad
         elif base == "ratio":
-            attrs["number_format"] = "0.0%" + pad
+            props["num_format"] = "0.0%" + pad
         elif base == "date":
-            attrs["number_format"] = "yyyy-mm-dd" + pad
+            props["num_format"] = "yyyy-mm-dd" + pad
         if bold:
-            attrs["font"] = Font(FONT, bold=True)
-            attrs["border"] = Border(top=Side(style="thin", color="000000"))
-        return attrs
+            props.update(font, bold=True, top=1, top_color="#000000")
+        return props
+
+    def look(self, properties: dict[str, Any]) -> Any:
+        """The format of a conditional format's look (`layout.shading`)."""
+        key = repr(sorted(properties.items()))
+        found = self._looks.get(key)
+        if found is None:
+            found = self._looks[key] = self.wb.add_format(properties)
+        return found
 
     # -- writing
 
-    def write(self, plan: Plan, index: int | None = None) -> None:
-        """Create the sheet and write a plan into it."""
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-        wb = self.wb
-        ws = wb.create_sheet(plan.title, index)
+    def write(self, plan: Plan) -> None:
+        """Write a plan into its sheet (made now, or by `first`)."""
+        ws = next(
+            (s for s in self._first.values() if s.name == plan.title), None
+        ) or self.wb.add_worksheet(plan.title)
+        # The orientation, the wrapped rows' heights and the page breaks follow
+        # from the planned widths; the file stores each rounded up to a whole
+        # pixel (`column_pixels`), at most a seventh of a unit wider.
         widths = list(plan.widths)
         heading = plan.heading
         if heading is None:
@@ -161,83 +243,133 @@ class Book:
         if heading > sum(widths):
             # A title wider than the table: an empty column prints the rest.
             widths.append(round(heading - sum(widths) + CELL_PADDING, 2))
-        for i, width in enumerate(widths, 1):
-            ws.column_dimensions[letter(i)].width = width
+        for i, width in enumerate(widths):
+            ws.set_column_pixels(i, i, column_pixels(width))
         if plan.freeze:
-            ws.freeze_panes = plan.freeze
+            ws.freeze_panes(plan.freeze)
         self._page_setup(ws, plan, sum(widths))
-        cached = self.cached.setdefault(plan.title, {})
-        # One styled cell per (column, style), reused row after row: write-only
-        # mode writes a row as soon as it is appended, so a cell can carry the
-        # next row's value; styling a fresh cell per value would cost far more.
-        protos: dict[tuple[int, str], Any] = {}
-        illegal = ILLEGAL_CHARACTERS_RE
         heights: list[float] = []
         if isinstance(plan.rows, list):
             heights = [self._height(row, widths) for row in plan.rows]
-            self._page_breaks(ws, plan, heights, sum(widths))
+            breaks = self._page_breaks(plan, heights, sum(widths))
+            if breaks:
+                ws.set_h_pagebreaks(breaks)
+        # Each type straight to its writer: this loop runs once per cell of a
+        # 100 000-row sheet.
+        write_number, write_string = ws.write_number, ws.write_string
+        styles: dict[str | None, Any] = {None: None}
+        style_of = styles.get
+        illegal = ILLEGAL_CHARACTERS.search
+        limit = xlsx.MAX_ROWS
         number = 0
-        for row in plan.rows:
-            number += 1
-            out: list[Any] = []
-            height = heights[number - 1] if heights else self._height(row, widths)
-            for col, spec in enumerate(row, 1):
-                if isinstance(spec, C):
-                    value, style = spec
-                else:
-                    value, style = spec, None
-                if isinstance(value, Decimal):
-                    value = float(value)
-                elif isinstance(value, str) and illegal.search(value):
-                    value = illegal.sub("", value)
-                if isinstance(value, Formula):
-                    cell = WriteOnlyCell(ws, value=value.text)
-                    if style:
-                        self._apply(cell, style)
-                    cached[f"{letter(col)}{number}"] = value.cached  # type: ignore[assignment]
-                    out.append(cell)
-                    continue
-                if style is None:
-                    if isinstance(value, str) and value.startswith("="):
-                        # Text, never a formula (STYLE §6): a name like "=X".
-                        cell = WriteOnlyCell(ws, value=value)
-                        cell.data_type = "s"
-                        out.append(cell)
-                    else:
-                        out.append(value)
-                    continue
-                if value is None and not style.endswith("_b"):
-                    out.append(None)
-                    continue
-                proto = protos.get((col, style))
-                if proto is None:
-                    proto = protos[(col, style)] = WriteOnlyCell(ws)
-                    self._apply(proto, style)
-                proto.value = value
-                if isinstance(value, str) and value.startswith("="):
-                    proto.data_type = "s"
-                out.append(proto)
+        for number, row in enumerate(plan.rows, 1):
+            r = number - 1
+            if number > limit:
+                check_rows(number, plan.title)
+            height = heights[r] if heights else self._height(row, widths)
             if height != LINE_HEIGHT:
                 # Wrapped text gets the row's height from us: LibreOffice keeps
                 # a row at the default height when opening the file, and would
-                # draw the lines over the next row. The write-only writer takes
-                # a row's attributes from this mapping as it writes the row; a
-                # plain dict costs a fraction of a RowDimension, row after row.
-                ws.row_dimensions[number] = {"ht": str(height), "customHeight": "1"}
-            ws.append(out)
-            if height != LINE_HEIGHT:
-                del ws.row_dimensions[number]  # written; 100 000 rows need no copy
+                # draw the lines over the next row.
+                ws.set_row(r, height)
+            for col, spec in enumerate(row):
+                if type(spec) is C:
+                    value, style = spec
+                else:
+                    value, style = spec, None
+                if value is None and (style is None or not style.endswith("_b")):
+                    continue
+                fmt = style_of(style)
+                if fmt is None and style is not None:
+                    fmt = styles[style] = self.style(style)
+                kind = type(value)
+                if kind is str:
+                    # Text, never a formula (STYLE §6): a name like "=X".
+                    if illegal(value):
+                        value = ILLEGAL_CHARACTERS.sub("", value)
+                    write_string(r, col, value, fmt)
+                elif kind is Decimal:
+                    write_number(r, col, float(value), fmt)  # Excel holds doubles
+                elif kind is int or kind is float:
+                    write_number(r, col, value, fmt)
+                elif kind is Formula:
+                    ws.write_formula(
+                        r, col, value.text, fmt, stored_value(value.cached)
+                    )
+                elif value is None:
+                    ws.write_blank(r, col, None, fmt)
+                else:
+                    self._write_other(ws, r, col, value, fmt)
         # Print what was written (and the charts, which stand on blank rows).
-        ws.print_area = f"A1:{letter(len(widths))}{max(number, 1)}"
+        ws.print_area(0, 0, max(number, 1) - 1, len(widths) - 1)
         if plan.autofilter:
-            ws.auto_filter.ref = plan.autofilter
-        for ref, rule in plan.rules:
-            ws.conditional_formatting.add(ref, rule)
+            ws.autofilter(plan.autofilter)
+        for rule in plan.rules:
+            ws.conditional_format(
+                rule.ref, {**rule.condition, "format": self.look(rule.look)}
+            )
         for chart, anchor in plan.charts:
             # No wider than the columns (charts stand at column A): the print
             # area ends there.
-            chart.width = min(chart.width, sum(widths) * POINTS_PER_UNIT * 0.95 / 28.35)
-            ws.add_chart(chart, anchor)
+            width = min(chart.width, sum(widths) * POINTS_PER_UNIT * 0.95 / 28.35)
+            ws.insert_chart(
+                anchor,
+                self._chart(chart, width),
+                {"object_position": 2},  # moves with its cells, keeps its size
+            )
+
+    @staticmethod
+    def _write_other(ws: Any, r: int, col: int, value: Any, fmt: Any) -> None:
+        """A value of a rarer type: a truth, a date, a str or number subclass."""
+        if isinstance(value, bool):
+            ws.write_boolean(r, col, value, fmt)
+        elif isinstance(value, date):
+            ws.write_datetime(r, col, value, fmt)
+        elif isinstance(value, str):
+            ws.write_string(r, col, ILLEGAL_CHARACTERS.sub("", str(value)), fmt)
+        elif isinstance(value, (int, float, Decimal)):
+            ws.write_number(r, col, float(value), fmt)
+        else:
+            raise TypeError(f"cannot write a {type(value).__name__} to a cell")
+
+    def _chart(self, plan: Chart, width: float) -> Any:
+        """An XlsxWriter column chart of a planned one, `width` cm wide."""
+        chart = self.wb.add_chart(
+            {"type": "column", **({"subtype": "stacked"} if plan.stacked else {})}
+        )
+        for series in plan.series:
+            options: dict[str, Any] = {
+                "values": f"={series.values}",
+                "categories": f"={series.categories}",
+            }
+            if series.name:
+                options["name"] = f"={series.name}"
+            if series.colour:
+                options["fill"] = {"color": f"#{series.colour}"}
+                options["border"] = {"color": f"#{series.colour}"}
+            if series.points:
+                options["points"] = [
+                    {"fill": {"color": f"#{c}"}} for c in series.points
+                ]
+            if plan.stacked:
+                options["overlap"] = 100
+            if plan.gap is not None:
+                options["gap"] = plan.gap
+            chart.add_series(options)
+        text = {"size": 11}
+        chart.set_title({"name": plan.title})
+        chart.set_x_axis({"num_font": text})
+        chart.set_y_axis({"num_format": "#,##0", "num_font": text})
+        chart.set_legend(
+            {"position": "bottom", "font": text} if plan.legend else {"none": True}
+        )
+        chart.set_size(
+            {
+                "width": round(width * PIXELS_PER_CM),
+                "height": round(plan.height * PIXELS_PER_CM),
+            }
+        )
+        return chart
 
     def _height(self, row: Row, widths: list[float]) -> float:
         """A row's height in points: a line, or as many as its wrapped text
@@ -250,16 +382,13 @@ class Book:
                 height = max(height, self._lines(spec, widths[col]))
         return height
 
-    def _page_breaks(
-        self, ws: Any, plan: Plan, heights: list[float], width: float
-    ) -> None:
+    def _page_breaks(self, plan: Plan, heights: list[float], width: float) -> list[int]:
         """Page breaks that keep each of `plan.keep`'s spans on one page where
         it fits on one (else its first rows together), as the sheet will print
-        fitted to the page width."""
-        from openpyxl.worksheet.pagebreak import Break
-
+        fitted to the page width: each the 0-based row a page starts with."""
+        breaks: list[int] = []
         if not plan.keep:
-            return
+            return breaks
         paper = PAPERS[self.paper]
         landscape = orientation(width, self.paper) == "landscape"
         page_width, page_height = (
@@ -282,11 +411,12 @@ class Book:
                 if span > room - repeated:  # longer than a page: keep its start
                     span = sum(heights[number - 1 : min(last, number + 4)])
                 if used + span > room:
-                    ws.row_breaks.append(Break(id=number - 1))
+                    breaks.append(number - 1)
                     used = repeated
             if used + height > room:  # the printer's own break
                 used = repeated
             used += height
+        return breaks
 
     def _lines(self, cell: C, width: float) -> float:
         """The height of a wrapping cell's lines in a column `width` wide."""
@@ -297,12 +427,11 @@ class Book:
             room = width - CELL_PADDING - (1.0 if style == "header_r" else 0.0)
             lines = wrapped_lines(text, room, bold=style != "wrap")
             line = CJK_LINE_HEIGHT if HAS_CJK.search(text) else LINE_HEIGHT
-            found = self._wrapped[key] = line * lines
+            # In whole pixels (0.75 pt), as the file stores a height: rounded
+            # up, never shorter than the lines.
+            pixels = math.ceil(round(line * lines / PIXEL_POINTS, 6))
+            found = self._wrapped[key] = pixels * PIXEL_POINTS
         return found
-
-    def _apply(self, cell: Any, style: str) -> None:
-        for name, value in self.style(style).items():
-            setattr(cell, name, value)
 
     def _page_setup(self, ws: Any, plan: Plan, width: float) -> None:
         """The paper; portrait when the sheet fits its width, else landscape;
@@ -312,30 +441,24 @@ class Book:
         Args:
             width: the printed columns' width, in column units.
         """
-        size = PAPERS[self.paper]
-        ws.page_setup.paperSize = size.code
-        ws.page_setup.orientation = orientation(width, self.paper)
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.page_margins.left = ws.page_margins.right = SIDE_MARGIN
-        ws.page_margins.top = ws.page_margins.bottom = END_MARGIN
-        ws.page_margins.header = ws.page_margins.footer = 0.3
-        if plan.print_rows:
-            ws.print_title_rows = plan.print_rows
-        words = self.words
-
-        def escape(text: str) -> str:  # "&" starts a code in page headers
-            return text.replace("&", "&&")
-
-        ws.oddHeader.left.text = escape(self.data.company or "")
-        ws.oddHeader.center.text = "&A"  # the sheet's name
-        ws.oddHeader.right.text = escape(
-            words("as_of", as_of=self.data.as_of.isoformat())
+        ws.set_paper(PAPERS[self.paper].code)
+        if orientation(width, self.paper) == "landscape":
+            ws.set_landscape()
+        else:
+            ws.set_portrait()
+        ws.fit_to_pages(1, 0)
+        ws.set_margins(
+            left=SIDE_MARGIN, right=SIDE_MARGIN, top=END_MARGIN, bottom=END_MARGIN
         )
-        ws.oddFooter.center.text = words("page")
+        if plan.print_rows:
+            first, last = (int(n) - 1 for n in plan.print_rows.split(":"))
+            ws.repeat_rows(first, last)
+        words = self.words
+        as_of = words("as_of", as_of=self.data.as_of.isoformat())
+        header = page_header(self.data.company or "", as_of)
+        ws.set_header(header, {"margin": 0.3})
+        ws.set_footer(f"&C{words('page')}", {"margin": 0.3})
 
     def save(self) -> bytes:
-        out = io.BytesIO()
-        self.wb.save(out)
-        return store_cached_values(out.getvalue(), self.cached)
+        self.wb.close()
+        return self.out.getvalue()

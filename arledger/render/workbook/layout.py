@@ -1,10 +1,11 @@
 """Planning a sheet before it is written: cells, rows, tables, widths.
 
-openpyxl's write-only mode streams rows to disk and needs every column width
-and the panes before the first row, so each sheet is planned first: a `Grid` of
-rows of planned cells (`C`: a value and a style key), tables with a totals row
-of `=SUM(...)` formulas (`Formula`: the text and the value it computes), and
-widths measured from what the cells show. Long text columns wrap within a capped
+Rows are written as they come (`book.Book.write`) and a wrapped row's height
+depends on its column's width, so each sheet is planned first: a `Grid` of rows
+of planned cells (`C`: a value and a style key), tables with a totals row of
+`=SUM(...)` formulas (`Formula`: the text and the value it computes), widths
+measured from what the cells show, conditional formats (`Rule`) and charts
+(`Chart`) described without the writer. Long text columns wrap within a capped
 width, so that a sheet prints at a readable size.
 """
 
@@ -52,7 +53,7 @@ Row = list[Any]  # C, a plain value, or None
 FILLS = ("FFF2CC", "FCE4D6", "F8CBAD", "F4B084", "EA9999")  # light to dark
 CHART_COLOURS = ("70AD47", "FFD966", "F4B183", "ED7D31", "C55A11", "843C0C")
 HEADER_FILL = "D9E1F2"
-FONT = "Calibri"  # openpyxl's default body font; headings must not fall back to serif
+FONT = "Calibri"  # Excel's body font; headings must not fall back to serif
 TITLE_COLOUR = "1F3864"
 
 
@@ -150,10 +151,45 @@ def quote_sheet(title: str) -> str:
 # ---------------------------------------------------------------- plans
 
 
+class Rule(NamedTuple):
+    """A conditional format: the cells, the condition in XlsxWriter's terms
+    (`Worksheet.conditional_format` without its format) and the look (see
+    `shading`)."""
+
+    ref: str  # "G6:G90"
+    condition: dict[str, Any]
+    look: dict[str, Any]
+
+
+class Series(NamedTuple):
+    """A chart's series: ranges as formulas write them (`'Aging'!$C$7:$H$7`)."""
+
+    values: str
+    categories: str
+    name: str | None = None  # the cell that names it (the legend)
+    colour: str | None = None  # of the whole series
+    points: tuple[str, ...] = ()  # a colour per point instead
+
+
+@dataclass
+class Chart:
+    """A column chart: axis and legend text at the body's size (11 pt, where
+    Excel's default is 10), so that it prints at the sheet's scale with the
+    rest; the value axis in whole units."""
+
+    title: str
+    series: list[Series]
+    width: float  # cm
+    height: float  # cm
+    stacked: bool = False
+    gap: int | None = None  # between columns, % of a column's width
+    legend: bool = False  # under the plot
+
+
 @dataclass
 class Plan:
-    """A sheet planned before writing: write-only mode needs widths and panes
-    before the first row; the rest may come after it."""
+    """A sheet planned before writing: its rows (a list, or streamed for a
+    long list, which then gives its `heading`), widths and print setup."""
 
     title: str
     rows: Iterable[Row]
@@ -161,8 +197,8 @@ class Plan:
     freeze: str | None = None
     print_rows: str | None = None  # "5:5": repeated on every printed page
     autofilter: str | None = None
-    rules: list[tuple[str, Any]] = field(default_factory=list)  # (range, rule)
-    charts: list[tuple[Any, str]] = field(default_factory=list)  # (chart, anchor)
+    rules: list[Rule] = field(default_factory=list)
+    charts: list[tuple[Chart, str]] = field(default_factory=list)  # (chart, anchor)
     heading: float | None = None  # printed width of the headings; None: from rows
     keep: list[tuple[int, int]] = field(default_factory=list)  # see Grid.keep
 
@@ -434,73 +470,47 @@ def add_anchor(
     anchors.setdefault(currency, {})[name] = (sheet, cell, value)
 
 
+def shading(colour: str, **font: Any) -> dict[str, Any]:
+    """A conditional format's look (XlsxWriter's format properties): a solid
+    fill, and `font` (bold, font_color) if given."""
+    return {"bg_color": f"#{colour}", **font}
+
+
 def age_rules(
     ref: str, days_col: str, first: int, limits: Sequence[int], basis: str
-) -> list[tuple[str, Any]]:
+) -> list[Rule]:
     """Shade cells by the age in `days_col`: older is darker (oldest rule first)."""
-    from openpyxl.formatting.rule import FormulaRule
-    from openpyxl.styles import PatternFill
-
     # The lower bound (exclusive) of each shaded bucket.
     if basis == "due":
         bounds = [0, *limits]
     else:
         bounds = list(limits)
     fills = age_fills(len(bounds))
-    rules = []
-    for bound, colour in reversed(list(zip(bounds, fills, strict=True))):
-        rules.append(
-            (
-                ref,
-                FormulaRule(
-                    formula=[f"${days_col}{first}>{bound}"],
-                    fill=PatternFill("solid", fgColor=colour, bgColor=colour),
-                    stopIfTrue=True,
-                ),
-            )
+    return [
+        Rule(
+            ref,
+            {
+                "type": "formula",
+                "criteria": f"${days_col}{first}>{bound}",
+                "stop_if_true": True,
+            },
+            shading(colour),
         )
-    return rules
+        for bound, colour in reversed(list(zip(bounds, fills, strict=True)))
+    ]
 
 
 def bucket_shading(
     columns: Sequence[str], first: int, last: int, fills: Sequence[str]
-) -> list[tuple[str, Any]]:
+) -> list[Rule]:
     """Shade the non-zero cells of each overdue bucket column with its age colour."""
-    from openpyxl.formatting.rule import CellIsRule
-    from openpyxl.styles import PatternFill
-
     if last < first:
         return []
     return [
-        (
+        Rule(
             f"{column}{first}:{column}{last}",
-            CellIsRule(
-                operator="greaterThan",
-                formula=["0"],
-                fill=PatternFill("solid", fgColor=colour, bgColor=colour),
-            ),
+            {"type": "cell", "criteria": ">", "value": 0},
+            shading(colour),
         )
         for column, colour in zip(columns, fills, strict=True)
     ]
-
-
-def chart_text(chart: Any) -> None:
-    """A chart's axis and legend labels at the body's size (11 pt, where
-    Excel's default is 10): they print at the sheet's scale with the rest."""
-    from openpyxl.chart.text import RichText
-    from openpyxl.drawing.text import (
-        CharacterProperties,
-        Paragraph,
-        ParagraphProperties,
-    )
-
-    def text() -> RichText:
-        size = CharacterProperties(sz=1100)
-        return RichText(
-            p=[Paragraph(pPr=ParagraphProperties(defRPr=size), endParaRPr=size)]
-        )
-
-    chart.x_axis.txPr = text()
-    chart.y_axis.txPr = text()
-    if chart.legend is not None:
-        chart.legend.txPr = text()

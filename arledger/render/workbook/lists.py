@@ -18,6 +18,7 @@ from arledger.render.workbook.layout import (
     Grid,
     Plan,
     Row,
+    Rule,
     add_anchor,
     age_rules,
     heading_width,
@@ -124,7 +125,7 @@ def list_sheet(
                 )
 
         last = header + count
-        rules: list[tuple[str, Any]] = []
+        rules: list[Rule] = []
         if count:
             for name in shade:
                 ref = f"{letters[name]}{header + 1}:{letters[name]}{last}"

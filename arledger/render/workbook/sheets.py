@@ -13,20 +13,23 @@ from arledger.render.workbook.layout import (
     REASONS_WIDTH,
     Anchors,
     C,
+    Chart,
     Col,
     Formula,
     Grid,
     Plan,
+    Rule,
+    Series,
     Span,
     add_anchor,
     add_table,
     age_fills,
     block_panes,
     bucket_shading,
-    chart_text,
     letter,
     plan_widths,
     quote_sheet,
+    shading,
     style_of,
     typed,
 )
@@ -38,9 +41,6 @@ if TYPE_CHECKING:
 
 
 def aging_sheet(book: Book, anchors: Anchors) -> None:
-    from openpyxl.chart import BarChart, Reference
-    from openpyxl.chart.marker import DataPoint
-
     data, words = book.data, book.words
     result = data.aging
     title = book.title("aging")
@@ -60,8 +60,8 @@ def aging_sheet(book: Book, anchors: Anchors) -> None:
     first_bucket, unapplied_col, total_col = 3, 3 + n, 4 + n
     overdue_from = 1  # bucket 0 is Current (basis due) or the youngest (invoice)
     fills = age_fills(n - overdue_from)
-    plan_rules: list[tuple[str, Any]] = []
-    charts: list[tuple[Any, str]] = []
+    plan_rules: list[Rule] = []
+    charts: list[tuple[Chart, str]] = []
     headers: list[int] = []
     if not result.sections:
         grid.add(words("nothing"))
@@ -115,31 +115,21 @@ def aging_sheet(book: Book, anchors: Anchors) -> None:
         plan_rules.extend(bucket_shading(shaded, span.first, span.last, fills))
         # A bar chart of the buckets (the totals row), under the block: beside
         # it, it would widen the printed page and shrink the table.
-        chart = BarChart()
-        chart.type = "col"
-        chart.title = words("chart.aging", currency=currency)
-        chart.legend = None
-        chart.height, chart.width = 7.5, 15
-        chart.y_axis.numFmt = "#,##0"
-        chart.x_axis.delete = False
-        chart.y_axis.delete = False
-        chart_text(chart)
         q = quote_sheet(title)
         last_bucket = letter(first_bucket + n - 1)
-        values = Reference(
-            range_string=f"{q}!${letter(first_bucket)}${total_row}:${last_bucket}${total_row}"
-        )
-        cats = Reference(
-            range_string=f"{q}!${letter(first_bucket)}${header}:${last_bucket}${header}"
-        )
-        chart.add_data(values, from_rows=True, titles_from_data=False)
-        chart.set_categories(cats)
-        series = chart.series[0]
         colours = CHART_COLOURS if result.basis == "due" else CHART_COLOURS[1:]
-        for i in range(n):
-            point = DataPoint(idx=i)
-            point.graphicalProperties.solidFill = colours[min(i, len(colours) - 1)]
-            series.dPt.append(point)
+        chart = Chart(
+            words("chart.aging", currency=currency),
+            [
+                Series(
+                    f"{q}!${letter(first_bucket)}${total_row}:${last_bucket}${total_row}",
+                    f"{q}!${letter(first_bucket)}${header}:${last_bucket}${header}",
+                    points=tuple(colours[min(i, len(colours) - 1)] for i in range(n)),
+                )
+            ],
+            width=15,
+            height=7.5,
+        )
         grid.skip()
         anchor_row = grid.next
         charts.append((chart, f"A{anchor_row}"))
@@ -339,9 +329,6 @@ def _owner_table(
 
 
 def risk_sheet(book: Book) -> None:
-    from openpyxl.formatting.rule import CellIsRule, FormulaRule
-    from openpyxl.styles import Font, PatternFill
-
     data, words = book.data, book.words
     result = data.risk
     title = book.title("risk")
@@ -367,10 +354,9 @@ def risk_sheet(book: Book) -> None:
         Col("hold_reasons", words("hold_reasons"), wrap=REASONS_WIDTH),
     ]
     at = {c.key: letter(i) for i, c in enumerate(columns, 1)}
-    rules: list[tuple[str, Any]] = []
+    rules: list[Rule] = []
     headers: list[int] = []
-    red = PatternFill("solid", fgColor="F4B084", bgColor="F4B084")
-    orange = PatternFill("solid", fgColor="FCE4D6", bgColor="FCE4D6")
+    red, orange = "F4B084", "FCE4D6"
     if not result.sections:
         grid.add(words("nothing"))
     for section in result.sections:
@@ -387,26 +373,25 @@ def risk_sheet(book: Book) -> None:
                 return f"{at[key]}{first}:{at[key]}{last}"
 
             rules.append(
-                (
+                Rule(
                     ref("limit_used"),
-                    CellIsRule(operator="greaterThan", formula=["1"], fill=red),
+                    {"type": "cell", "criteria": ">", "value": 1},
+                    shading(red),
                 )
             )
             rules.append(
-                (
+                Rule(
                     ref("hold"),
-                    FormulaRule(
-                        formula=[f"LEN(${at['hold']}{first})>0"],
-                        fill=red,
-                        font=Font(bold=True, color="9C0006"),
-                    ),
+                    {"type": "formula", "criteria": f"LEN(${at['hold']}{first})>0"},
+                    shading(red, bold=True, font_color="#9C0006"),
                 )
             )
             for grade, fill in (("D", red), ("C", orange)):
                 rules.append(
-                    (
+                    Rule(
                         ref("computed_grade"),
-                        CellIsRule(operator="equal", formula=[f'"{grade}"'], fill=fill),
+                        {"type": "cell", "criteria": "==", "value": f'"{grade}"'},
+                        shading(fill),
                     )
                 )
         grid.keep(start)
@@ -524,8 +509,6 @@ def forecast_sheet(book: Book) -> None:
 
 
 def trend_sheet(book: Book) -> None:
-    from openpyxl.chart import BarChart, Reference
-
     data, words = book.data, book.words
     result = data.aging
     title = book.title("trend")
@@ -548,8 +531,8 @@ def trend_sheet(book: Book) -> None:
     ]
     first_bucket, unapplied_col = 3, 3 + n
     currencies = data.trend.currencies
-    charts: list[tuple[Any, str]] = []
-    rules: list[tuple[str, Any]] = []
+    charts: list[tuple[Chart, str]] = []
+    rules: list[Rule] = []
     headers: list[int] = []
     fills = age_fills(n - 1)
     q = quote_sheet(title)
@@ -588,31 +571,24 @@ def trend_sheet(book: Book) -> None:
         first, last = header + 1, grid.next - 1
         shaded = [letter(first_bucket + 1 + i) for i in range(len(fills))]
         rules.extend(bucket_shading(shaded, first, last, fills))
-        chart = BarChart()
-        chart.type = "col"
-        chart.grouping = "stacked"
-        chart.overlap = 100
-        chart.gapWidth = 60
-        chart.title = words("chart.trend", currency=currency)
-        chart.height, chart.width = 9, 24
-        chart.y_axis.numFmt = "#,##0"
-        chart.x_axis.delete = False
-        chart.y_axis.delete = False
-        chart_text(chart)
-        chart.legend.position = "b"
-        values = Reference(
-            range_string=(
-                f"{q}!${letter(first_bucket)}${header}:"
-                f"${letter(first_bucket + n - 1)}${last}"
-            )
-        )
-        chart.add_data(values, titles_from_data=True)
-        chart.set_categories(Reference(range_string=f"{q}!$A${first}:$A${last}"))
         colours = CHART_COLOURS if result.basis == "due" else CHART_COLOURS[1:]
-        for i, series in enumerate(chart.series):
-            colour = colours[min(i, len(colours) - 1)]
-            series.graphicalProperties.solidFill = colour
-            series.graphicalProperties.line.solidFill = colour
+        chart = Chart(
+            words("chart.trend", currency=currency),
+            [
+                Series(
+                    f"{q}!${letter(column)}${first}:${letter(column)}${last}",
+                    f"{q}!$A${first}:$A${last}",
+                    name=f"{q}!${letter(column)}${header}",
+                    colour=colours[min(i, len(colours) - 1)],
+                )
+                for i, column in enumerate(range(first_bucket, first_bucket + n))
+            ],
+            width=24,
+            height=9,
+            stacked=True,
+            gap=60,
+            legend=True,
+        )
         grid.keep(start)
         grid.skip()
         chart_row = grid.next
@@ -732,7 +708,7 @@ def movement_sheet(book: Book) -> None:
         ),
     ]
     fills = age_fills(len(labels) - 1)
-    rules: list[tuple[str, Any]] = []
+    rules: list[Rule] = []
     headers: list[int] = []
     if not result.sections:
         grid.add(words("nothing"))

@@ -138,8 +138,7 @@ def summary_sheet(book: Book, anchors: Anchors) -> None:
             plan_widths(grid.rows, columns=TOP_COLUMNS),
             freeze="A4",
             keep=grid.kept,
-        ),
-        index=0,
+        )
     )
 
 
