@@ -74,8 +74,8 @@ def gather(
     collection is the month of that date up to it (SPEC §2, "Roll-forward"),
     broken down by owner; the trend is the aging at each of the last twelve
     month ends, read back from the same settlement (`reports.trend`). The
-    allowance and the aging movement compare with `compare_to`, settled on its
-    own (the movement needs its unapplied cash by kind).
+    allowance and the aging movement compare with `compare_to`, read back
+    from it too.
 
     Args:
         view: the ledger as of the report date, with the command's filters.
@@ -97,7 +97,7 @@ def gather(
         risk,
     )
     from arledger.reports import trend as trend_report
-    from arledger.settle import settle
+    from arledger.settle import rewind_each, settle
 
     as_of = view.as_of
     if settlement is None:
@@ -105,7 +105,22 @@ def gather(
     aged = aging.compute(view, settlement)
     month = month_of(as_of)
     period = Period(month.start, as_of, month.label)
-    trend = trend_report.compute(view, settlement, basis=aged.basis, limits=aged.limits)
+    earlier = view.on(compare_to or previous_month_end(as_of))
+    # The trend's month ends and the earlier date are read back from the one
+    # settlement in one pass (`settle.rewind_each`; its credits keep their
+    # kind, which the movement reads). An owner's view keeps only its items'
+    # applications, which the unapplied cash needs: it settles each date anew.
+    days = trend_report.trend_dates(as_of)
+    past = None
+    if view.owner is None and earlier.as_of < as_of:
+        wanted = sorted({*days, earlier.as_of} - {as_of})
+        past = dict(zip(wanted, rewind_each(settlement, view, wanted), strict=True))
+        earlier_settlement = past[earlier.as_of]
+    else:
+        earlier_settlement = settle(earlier, history=False)
+    trend = trend_report.compute(
+        view, settlement, basis=aged.basis, limits=aged.limits, past=past
+    )
     filters: list[tuple[str, str]] = []
     if view.customers:
         filters.append(("customer", ", ".join(sorted(view.customers))))
@@ -113,10 +128,6 @@ def gather(
         filters.append(("owner", view.owner))
     if view.currency:
         filters.append(("currency", view.currency))
-    # The earlier date settled on its own: the movement reads its unapplied
-    # cash by kind, which a rewound settlement does not keep.
-    earlier = view.on(compare_to or previous_month_end(as_of))
-    earlier_settlement = settle(earlier, history=False)
     try:
         provision = allowance.compute(view, settlement, (earlier, earlier_settlement))
     except allowance.RatesDoNotFit:
