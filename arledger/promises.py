@@ -8,19 +8,23 @@ is open or broken.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 from typing import TYPE_CHECKING, Literal
 
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
-from arledger.settle import Settlement
+from arledger.settle import Application, Settlement
 
 if TYPE_CHECKING:
     from arledger.model import Contact
 
 PromiseStatus = Literal["kept", "late", "broken", "open"]
+
+_date = attrgetter("date")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,29 +60,34 @@ def promises(view: LedgerView, settlement: Settlement) -> list[Promise]:
     promised = [c for c in view.contacts if c.promise_date is not None]
     if not promised:
         return []
-    wanted_customers = {c.customer for c in promised}
-    # (application date, invoice, amount) of cash, per customer with a promise
+    # Per customer with a promise, and per invoice a promise names: the cash
+    # applied, by date (the dates, and the applications in the same order),
+    # so that each promise adds up only the days it covers.
     by_customer = settlement.applications_by_customer
-    applied: dict[str, list[tuple[date, str, Decimal]]] = {
-        customer: [
-            (a.date, a.invoice, a.amount)
-            for a in by_customer.get(customer, ())
-            if a.kind == "payment"
-        ]
-        for customer in wanted_customers
-    }
+    cash: dict[tuple[str, str | None], tuple[list[date], list[Application]]] = {}
+    for customer in {c.customer for c in promised}:
+        paid = sorted(
+            (a for a in by_customer.get(customer, ()) if a.kind == "payment"),
+            key=_date,
+        )
+        cash[(customer, None)] = ([a.date for a in paid], paid)
+    for customer, invoice in {(c.customer, c.invoice) for c in promised}:
+        if invoice is not None:
+            paid = [a for a in cash[(customer, None)][1] if a.invoice == invoice]
+            cash[(customer, invoice)] = ([a.date for a in paid], paid)
     result = []
     for contact in promised:
         assert contact.promise_date is not None
         by_due = since = ZERO
-        for day, invoice, amount in applied.get(contact.customer, ()):
-            if day < contact.date or day > as_of:
-                continue
-            if contact.invoice is not None and invoice != contact.invoice:
-                continue
-            since += amount
-            if day <= contact.promise_date:
-                by_due += amount
+        days, paid = cash[(contact.customer, contact.invoice)]
+        # What was applied from the day the promise was made to the as-of
+        # date; of that, by the promised date.
+        first = bisect_left(days, contact.date)
+        until = bisect_right(days, min(contact.promise_date, as_of), first)
+        for application in paid[first : bisect_right(days, as_of, first)]:
+            since += application.amount
+        for application in paid[first:until]:
+            by_due += application.amount
         wanted = contact.promise_amount
         status: PromiseStatus
         if _reaches(by_due, wanted):
