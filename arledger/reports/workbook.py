@@ -86,6 +86,7 @@ def gather(
         settlement: `settle(view)` with its history, if already made.
     """
     from arledger.dates import previous_month_end
+    from arledger.history import payment_history
     from arledger.reports import (
         aging,
         allowance,
@@ -133,6 +134,7 @@ def gather(
     except allowance.RatesDoNotFit:
         provision = None  # `arledger allowance` says why
     late = overdue.compute(view, settlement)
+    paid = payment_history(settlement)  # the risk's and the forecast's
     return WorkbookData(
         as_of=as_of,
         company=view.settings.company.name,
@@ -140,9 +142,14 @@ def gather(
         aging=aged,
         overdue=late,
         collection=collection.compute(view, settlement, period, by="owner"),
-        risk=risk.compute(view, settlement),
+        risk=risk.compute(view, settlement, history=paid),
         forecast=forecast.compute(
-            view, settlement, by=FORECAST_BY, horizon=FORECAST_HORIZON
+            view,
+            settlement,
+            by=FORECAST_BY,
+            horizon=FORECAST_HORIZON,
+            history=paid,
+            aged=aged,
         ),
         trend=trend,
         composition=composition.compute(aged, late),
