@@ -216,6 +216,10 @@ def _no_group(_: object) -> None:
     return None
 
 
+def _day(applied: tuple[date, Decimal]) -> date:
+    return applied[0]
+
+
 def roll_forward(
     view: LedgerView,
     settlement: Settlement,
@@ -269,6 +273,7 @@ def _tallies(
     items = {(item.invoice, item.instalment): item for item in settlement.items}
     paid_on = {payment_ref(p): p.date for p in view.payments}
     applied: dict[tuple[str, int | None], list[tuple[date, Decimal]]] = {}
+    later: set[tuple[str, int | None]] = set()  # items applied to after `end`
     tallies: dict[tuple[str, Hashable], _Tally] = {}
 
     def tally(currency: str, group: Hashable) -> _Tally:
@@ -283,7 +288,9 @@ def _tallies(
         amount = application.amount
         day = application.date
         kind = application.kind
-        if day <= end:
+        if day > end:
+            later.add(key)
+        else:
             applied.setdefault(key, []).append((day, amount))
             if day >= start:
                 row = tally(item.currency, item_key(item))
@@ -314,13 +321,21 @@ def _tallies(
         if issued > end:
             continue
         row = tally(item.currency, item_key(item))
+        key = item[:2]
+        payments = applied.get(key, [])
         if issued < start:
+            if (
+                not item.open
+                and key not in later
+                and all(day < start for day, _ in payments)
+            ):
+                continue  # settled before the spans: nothing to count
             first = 0  # open the day before the first span: the opening
         else:
             first = bisect_left(ends, issued) + 1
             row.invoiced[first - 1] += item.amount
-        payments = applied.get((item.invoice, item.instalment), [])
-        payments.sort(key=lambda p: p[0])
+        if len(payments) > 1:
+            payments.sort(key=_day)
         still_open = item.amount
         taken = 0
         due = item.due
