@@ -61,32 +61,34 @@ def promises(view: LedgerView, settlement: Settlement) -> list[Promise]:
     if not promised:
         return []
     # Per customer with a promise, and per invoice a promise names: the cash
-    # applied, by date (the dates, and the applications in the same order),
-    # so that each promise adds up only the days it covers.
+    # applied, by date, with what was applied from each one on (added up
+    # from the last), so that a promise reads what was applied since it was
+    # made at once.
     by_customer = settlement.applications_by_customer
-    cash: dict[tuple[str, str | None], tuple[list[date], list[Application]]] = {}
+    cash: dict[tuple[str, str | None], _Cash] = {}
     for customer in {c.customer for c in promised}:
         paid = sorted(
             (a for a in by_customer.get(customer, ()) if a.kind == "payment"),
             key=_date,
         )
-        cash[(customer, None)] = ([a.date for a in paid], paid)
+        cash[(customer, None)] = _Cash(paid)
     for customer, invoice in {(c.customer, c.invoice) for c in promised}:
         if invoice is not None:
-            paid = [a for a in cash[(customer, None)][1] if a.invoice == invoice]
-            cash[(customer, invoice)] = ([a.date for a in paid], paid)
+            paid = [a for a in cash[(customer, None)].paid if a.invoice == invoice]
+            cash[(customer, invoice)] = _Cash(paid)
     result = []
     for contact in promised:
         assert contact.promise_date is not None
-        by_due = since = ZERO
-        days, paid = cash[(contact.customer, contact.invoice)]
+        found = cash[(contact.customer, contact.invoice)]
+        days = found.days
         # What was applied from the day the promise was made to the as-of
         # date; of that, by the promised date.
         first = bisect_left(days, contact.date)
+        end = bisect_right(days, as_of, first)
+        since = found.from_on[first] - found.from_on[end]
+        by_due = ZERO
         until = bisect_right(days, min(contact.promise_date, as_of), first)
-        for application in paid[first : bisect_right(days, as_of, first)]:
-            since += application.amount
-        for application in paid[first:until]:
+        for application in found.paid[first:until]:
             by_due += application.amount
         wanted = contact.promise_amount
         status: PromiseStatus
@@ -111,6 +113,21 @@ def promises(view: LedgerView, settlement: Settlement) -> list[Promise]:
         )
     result.sort(key=lambda p: (p.made, p.due, p.customer))
     return result
+
+
+class _Cash:
+    """Cash applied to a customer's items (or to one invoice), by date."""
+
+    __slots__ = ("paid", "days", "from_on")
+
+    def __init__(self, paid: list[Application]) -> None:
+        self.paid = paid
+        self.days = [a.date for a in paid]
+        # from_on[i]: what was applied by paid[i:], ZERO past the end
+        from_on = [ZERO] * (len(paid) + 1)
+        for i in range(len(paid) - 1, -1, -1):
+            from_on[i] = from_on[i + 1] + paid[i].amount
+        self.from_on = from_on
 
 
 def _reaches(paid: Decimal, wanted: Decimal | None) -> bool:
