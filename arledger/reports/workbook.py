@@ -162,6 +162,7 @@ def gather(
             earlier_settlement,
             basis=aged.basis,
             limits=aged.limits,
+            now=aged,
         ),
         worklist=_worklist(view, settlement, sent),
     )
