@@ -273,7 +273,9 @@ def _tallies(
     items = {(item.invoice, item.instalment): item for item in settlement.items}
     paid_on = {payment_ref(p): p.date for p in view.payments}
     applied: dict[tuple[str, int | None], list[tuple[date, Decimal]]] = {}
-    later: set[tuple[str, int | None]] = set()  # items applied to after `end`
+    # The items applied to on or after `start`: the others, when paid in full,
+    # were settled before the spans.
+    later: set[tuple[str, int | None]] = set()
     tallies: dict[tuple[str, Hashable], _Tally] = {}
 
     def tally(currency: str, group: Hashable) -> _Tally:
@@ -288,9 +290,9 @@ def _tallies(
         amount = application.amount
         day = application.date
         kind = application.kind
-        if day > end:
+        if day >= start:
             later.add(key)
-        else:
+        if day <= end:
             applied.setdefault(key, []).append((day, amount))
             if day >= start:
                 row = tally(item.currency, item_key(item))
@@ -324,11 +326,7 @@ def _tallies(
         key = item[:2]
         payments = applied.get(key, [])
         if issued < start:
-            if (
-                not item.open
-                and key not in later
-                and all(day < start for day, _ in payments)
-            ):
+            if not item.open and key not in later:
                 continue  # settled before the spans: nothing to count
             first = 0  # open the day before the first span: the opening
         else:
