@@ -744,12 +744,12 @@ def rewind(settlement: Settlement, view: LedgerView, day: date) -> Settlement:
         settlement's order), and one credit per customer, currency and kind
         holding its unapplied total (ref `"as of DAY"`, dated `day`).
     """
-    return rewind_each(settlement, view, (day,))[0]
+    return next(rewind_each(settlement, view, (day,)))
 
 
 def rewind_each(
     settlement: Settlement, view: LedgerView, days: Sequence[date]
-) -> list[Settlement]:
+) -> Iterator[Settlement]:
     """`rewind(settlement, view, day)` for each of `days`, in one pass.
 
     Each application, record and item is put once in the interval of `days`
@@ -763,19 +763,32 @@ def rewind_each(
         days: ascending, each on or before the settlement's date.
 
     Returns:
-        One settlement per day, in the order of `days`.
+        One settlement per day, in the order of `days`, each made when the
+        pass reaches its day (a reader that keeps only the one it reads keeps
+        one day's open items in memory, not all the days').
+
+    Raises:
+        ValueError: at once, when `rewind` would for one of the days.
     """
     if view.owner is not None:
         raise ValueError("rewind needs a settlement without an owner filter")
     days = tuple(days)
     if list(days) != sorted(days):
         raise ValueError("rewind_each needs its days in ascending order")
-    applications = settlement.history_of()
+    settlement.history_of()  # refused without history
+    if days and days[-1] > settlement.as_of:
+        raise ValueError(f"cannot rewind to {days[-1]}, after {settlement.as_of}")
+    return _rewind_each(settlement, view, days)
+
+
+def _rewind_each(
+    settlement: Settlement, view: LedgerView, days: tuple[date, ...]
+) -> Iterator[Settlement]:
+    """`rewind_each`, its arguments checked."""
     if not days:
-        return []
+        return
+    applications = settlement.applications
     last = days[-1]
-    if last > settlement.as_of:
-        raise ValueError(f"cannot rewind to {last}, after {settlement.as_of}")
 
     # What happened in each interval (up to days[0], days[0] to days[1], ...):
     # each record is put in its interval once, by a binary search per date.
@@ -829,7 +842,6 @@ def rewind_each(
     unapplied: dict[tuple[str, str, ApplicationKind], Decimal] = {}
     index_of: dict[tuple[str, int | None], int] = {}  # items issued so far
     still: dict[int, Decimal] = {}  # the open ones, by index: what is left
-    result = []
     for at, day in enumerate(days):
         for index in issued_in[at]:
             item = items[index]
@@ -869,5 +881,4 @@ def rewind_each(
             for (customer, currency, kind), amount in sorted(unapplied.items())
             if amount
         )
-        result.append(Settlement(day, tuple(open_items), (), credits, history=False))
-    return result
+        yield Settlement(day, tuple(open_items), (), credits, history=False)

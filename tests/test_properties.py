@@ -675,7 +675,7 @@ def test_rewinding_to_many_days_in_one_pass_gives_each_days_settlement(
     ledger = gen.ledger()
     late_view = ledger.view(late, currency=currency)
     settled = settle(late_view)
-    swept = rewind_each(settled, late_view, earlier)
+    swept = list(rewind_each(settled, late_view, earlier))
     assert len(swept) == len(earlier)
     for day, rewound in zip(earlier, swept, strict=True):
         assert rewound == rewind(settled, late_view, day)

@@ -13,7 +13,7 @@ renderers. The workbook's Trend sheet shows the same result.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -143,7 +143,7 @@ def compute(
     months: int = TREND_MONTHS,
     basis: Basis | None = None,
     limits: Sequence[int] | None = None,
-    past: Mapping[date, Settlement] | None = None,
+    read_back: Iterable[tuple[date, Settlement]] | None = None,
 ) -> TrendResult:
     """The aging totals as of each of the last `months` month ends.
 
@@ -153,8 +153,10 @@ def compute(
         months: how many points, the last being the view's date.
         basis: `due` or `invoice`; default from settings (as `aging.compute`).
         limits: bucket upper limits in days; default from settings.
-        past: the settlements of the earlier month ends, when already read
-            back (the workbook reads the compare date in the same pass).
+        read_back: (day, settlement of that day) for the earlier month ends,
+            in the order made, when the caller reads them back itself (the
+            workbook reads its compare date in the same pass); other days
+            are passed over.
     """
     from arledger.model import bucket_labels
     from arledger.settle import rewind_each, settle
@@ -163,30 +165,39 @@ def compute(
     limits = tuple(limits or view.settings.aging.buckets)
     days = trend_dates(view.as_of, months)
     earlier = [day for day in days if day != view.as_of]
-    found: dict[date, Settlement]
-    if past is not None:
-        found = dict(past)
-    elif view.owner is None:
+    if read_back is None and view.owner is None:
         # The ledger as it stood each month end, read from this settlement in
         # one pass.
-        found = dict(zip(earlier, rewind_each(settlement, view, earlier), strict=True))
-    else:
+        read_back = zip(earlier, rewind_each(settlement, view, earlier), strict=True)
+    elif read_back is None:
         # An owner's view keeps only its items' applications: settle again.
-        found = {
-            day: settle(
-                view.ledger.view(
-                    day,
-                    customers=view.customers,
-                    owner=view.owner,
-                    currency=view.currency,
-                )
+        read_back = (
+            (
+                day,
+                settle(
+                    view.ledger.view(
+                        day,
+                        customers=view.customers,
+                        owner=view.owner,
+                        currency=view.currency,
+                    )
+                ),
             )
             for day in earlier
-        }
-    found[view.as_of] = settlement
-    points = [trend_point(found[day], basis, limits) for day in days]
+        )
+    # Each day's settlement is let go once its totals are taken.
+    points = {
+        day: trend_point(past, basis, limits)
+        for day, past in read_back
+        if day in earlier
+    }
+    points[view.as_of] = trend_point(settlement, basis, limits)
     return TrendResult(
-        view.as_of, basis, limits, bucket_labels(limits, basis), tuple(points)
+        view.as_of,
+        basis,
+        limits,
+        bucket_labels(limits, basis),
+        tuple(points[day] for day in days),
     )
 
 

@@ -11,7 +11,7 @@ compare with an earlier date; the worklist is `dunning --worklist`'s report.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Literal
@@ -111,17 +111,32 @@ def gather(
     # settlement in one pass (`settle.rewind_each`; its credits keep their
     # kind, which the movement reads). An owner's view keeps only its items'
     # applications, which the unapplied cash needs: it settles each date anew.
-    days = trend_report.trend_dates(as_of)
-    past = None
     if view.owner is None and earlier.as_of < as_of:
-        wanted = sorted({*days, earlier.as_of} - {as_of})
-        past = dict(zip(wanted, rewind_each(settlement, view, wanted), strict=True))
-        earlier_settlement = past[earlier.as_of]
+        wanted = sorted({*trend_report.trend_dates(as_of), earlier.as_of} - {as_of})
+        kept: dict[date, Settlement] = {}
+
+        def read_back(whole: Settlement) -> Iterator[tuple[date, Settlement]]:
+            """Each day read back, in order; the compare date's is kept (the
+            others are let go once the trend has their totals)."""
+            pasts = rewind_each(whole, view, wanted)
+            for day, past in zip(wanted, pasts, strict=True):
+                if day == earlier.as_of:
+                    kept[day] = past
+                yield day, past
+
+        trend = trend_report.compute(
+            view,
+            settlement,
+            basis=aged.basis,
+            limits=aged.limits,
+            read_back=read_back(settlement),
+        )
+        earlier_settlement = kept[earlier.as_of]
     else:
+        trend = trend_report.compute(
+            view, settlement, basis=aged.basis, limits=aged.limits
+        )
         earlier_settlement = settle(earlier, history=False)
-    trend = trend_report.compute(
-        view, settlement, basis=aged.basis, limits=aged.limits, past=past
-    )
     filters: list[tuple[str, str]] = []
     if view.customers:
         filters.append(("customer", ", ".join(sorted(view.customers))))
