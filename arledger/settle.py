@@ -794,9 +794,8 @@ def _rewind_each(
     # each record is put in its interval once, by a binary search per date.
     applied_in: list[list[Application]] = [[] for _ in days]
     given_in: list[list[Application]] = [[] for _ in days]
-    received_in: list[list[tuple[tuple[str, str, ApplicationKind], Decimal]]] = [
-        [] for _ in days
-    ]
+    paid_in: list[list[Payment]] = [[] for _ in days]
+    adjusted_in: list[list[Adjustment]] = [[] for _ in days]
     issued_in: list[list[int]] = [[] for _ in days]
     interval_of: dict[date, int] = {}
 
@@ -814,27 +813,18 @@ def _rewind_each(
     for application in settlement.discounts:
         if application.date <= last:
             given_in[interval(application.date)].append(application)
-    currency_of = view.ledger.currency_of
     for payment in view.payments:
         if payment.date <= last:
-            account = (payment.customer, payment.currency or currency_of(payment))
-            received_in[interval(payment.date)].append(
-                ((*account, "payment"), payment.amount)
-            )
+            paid_in[interval(payment.date)].append(payment)
     for adjustment in view.adjustments:
         if adjustment.date <= last:
-            account = (
-                adjustment.customer,
-                adjustment.currency or currency_of(adjustment),
-            )
-            received_in[interval(adjustment.date)].append(
-                ((*account, adjustment.kind), adjustment.amount)
-            )
+            adjusted_in[interval(adjustment.date)].append(adjustment)
     items = settlement.items
     for index, item in enumerate(items):
         if item.date <= last:
             issued_in[interval(item.date)].append(index)
 
+    currency_of = view.ledger.currency_of
     # Walk the intervals in order. An application's first two fields are its
     # item's key (invoice, instalment), as an item's are; the next three its
     # account and kind (customer, currency, kind).
@@ -866,8 +856,14 @@ def _rewind_each(
                 still.pop(issued, None)
         for application in given_in[at]:
             unapplied[application[2:5]] += application.amount
-        for cash, amount in received_in[at]:
-            unapplied[cash] = unapplied.get(cash, ZERO) + amount
+        for payment in paid_in[at]:
+            currency = payment.currency or currency_of(payment)
+            cash = (payment.customer, currency, "payment")
+            unapplied[cash] = unapplied.get(cash, ZERO) + payment.amount
+        for adjustment in adjusted_in[at]:
+            currency = adjustment.currency or currency_of(adjustment)
+            cash = (adjustment.customer, currency, adjustment.kind)
+            unapplied[cash] = unapplied.get(cash, ZERO) + adjustment.amount
         open_items = []
         for index in sorted(still):
             item = items[index]
