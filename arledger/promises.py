@@ -8,19 +8,23 @@ is open or broken.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 from typing import TYPE_CHECKING, Literal
 
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
-from arledger.settle import Settlement
+from arledger.settle import Application, Settlement
 
 if TYPE_CHECKING:
     from arledger.model import Contact
 
 PromiseStatus = Literal["kept", "late", "broken", "open"]
+
+_date = attrgetter("date")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,29 +60,36 @@ def promises(view: LedgerView, settlement: Settlement) -> list[Promise]:
     promised = [c for c in view.contacts if c.promise_date is not None]
     if not promised:
         return []
-    wanted_customers = {c.customer for c in promised}
-    # (application date, invoice, amount) of cash, per customer with a promise
+    # Per customer with a promise, and per invoice a promise names: the cash
+    # applied, by date, with what was applied from each one on (added up
+    # from the last), so that a promise reads what was applied since it was
+    # made at once.
     by_customer = settlement.applications_by_customer
-    applied: dict[str, list[tuple[date, str, Decimal]]] = {
-        customer: [
-            (a.date, a.invoice, a.amount)
-            for a in by_customer.get(customer, ())
-            if a.kind == "payment"
-        ]
-        for customer in wanted_customers
-    }
+    cash: dict[tuple[str, str | None], _Cash] = {}
+    for customer in {c.customer for c in promised}:
+        paid = sorted(
+            (a for a in by_customer.get(customer, ()) if a.kind == "payment"),
+            key=_date,
+        )
+        cash[(customer, None)] = _Cash(paid)
+    for customer, invoice in {(c.customer, c.invoice) for c in promised}:
+        if invoice is not None:
+            paid = [a for a in cash[(customer, None)].paid if a.invoice == invoice]
+            cash[(customer, invoice)] = _Cash(paid)
     result = []
     for contact in promised:
         assert contact.promise_date is not None
-        by_due = since = ZERO
-        for day, invoice, amount in applied.get(contact.customer, ()):
-            if day < contact.date or day > as_of:
-                continue
-            if contact.invoice is not None and invoice != contact.invoice:
-                continue
-            since += amount
-            if day <= contact.promise_date:
-                by_due += amount
+        found = cash[(contact.customer, contact.invoice)]
+        days = found.days
+        # What was applied from the day the promise was made to the as-of
+        # date; of that, by the promised date.
+        first = bisect_left(days, contact.date)
+        end = bisect_right(days, as_of, first)
+        since = found.from_on[first] - found.from_on[end]
+        by_due = ZERO
+        until = bisect_right(days, min(contact.promise_date, as_of), first)
+        for application in found.paid[first:until]:
+            by_due += application.amount
         wanted = contact.promise_amount
         status: PromiseStatus
         if _reaches(by_due, wanted):
@@ -102,6 +113,21 @@ def promises(view: LedgerView, settlement: Settlement) -> list[Promise]:
         )
     result.sort(key=lambda p: (p.made, p.due, p.customer))
     return result
+
+
+class _Cash:
+    """Cash applied to a customer's items (or to one invoice), by date."""
+
+    __slots__ = ("paid", "days", "from_on")
+
+    def __init__(self, paid: list[Application]) -> None:
+        self.paid = paid
+        self.days = [a.date for a in paid]
+        # from_on[i]: what was applied by paid[i:], ZERO past the end
+        from_on = [ZERO] * (len(paid) + 1)
+        for i in range(len(paid) - 1, -1, -1):
+            from_on[i] = from_on[i + 1] + paid[i].amount
+        self.from_on = from_on
 
 
 def _reaches(paid: Decimal, wanted: Decimal | None) -> bool:

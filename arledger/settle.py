@@ -16,8 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import heapq
+from bisect import bisect_left
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -726,10 +727,10 @@ def rewind(settlement: Settlement, view: LedgerView, day: date) -> Settlement:
     never changes when later records are added: what was applied by `day` is
     exactly the applications dated on or before it. So an item open on `day`
     is one issued by then, less its applications dated by then; and a
-    customer's unapplied cash on `day` is what it paid and was credited by
-    then, less what of that was applied by then. The workbook's trend reads
-    twelve month-ends this way from one settlement (a property test holds it
-    to `settle` as of each day).
+    customer's unapplied cash of a kind on `day` is what it paid (or was
+    credited, or written off) by then, less what of that was applied by then.
+    A property test holds it to `settle` as of each day; `rewind_each` reads
+    several days in one pass.
 
     Args:
         settlement: `settle(view)` with its history, and no owner filter (an
@@ -739,45 +740,141 @@ def rewind(settlement: Settlement, view: LedgerView, day: date) -> Settlement:
         day: on or before the settlement's date.
 
     Returns:
-        A settlement without history: the items open on `day`, and one credit
-        per customer and currency holding its unapplied total (kind "payment",
-        ref `"as of DAY"`, dated `day`).
+        A settlement without history: the items open on `day` (in the
+        settlement's order), and one credit per customer, currency and kind
+        holding its unapplied total (ref `"as of DAY"`, dated `day`).
     """
-    applications = settlement.history_of()
+    return next(rewind_each(settlement, view, (day,)))
+
+
+def rewind_each(
+    settlement: Settlement, view: LedgerView, days: Sequence[date]
+) -> Iterator[Settlement]:
+    """`rewind(settlement, view, day)` for each of `days`, in one pass.
+
+    Each application, record and item is put once in the interval of `days`
+    it falls in (a binary search), and the intervals are walked in order,
+    accumulating: the cost is one reading of the history and, per day, its
+    open items, not one reading of the history per day (the workbook's trend
+    reads twelve month ends).
+
+    Args:
+        settlement, view: as for `rewind`.
+        days: ascending, each on or before the settlement's date.
+
+    Returns:
+        One settlement per day, in the order of `days`, each made when the
+        pass reaches its day (a reader that keeps only the one it reads keeps
+        one day's open items in memory, not all the days').
+
+    Raises:
+        ValueError: at once, when `rewind` would for one of the days.
+    """
     if view.owner is not None:
         raise ValueError("rewind needs a settlement without an owner filter")
-    if day > settlement.as_of:
-        raise ValueError(f"cannot rewind to {day}, after {settlement.as_of}")
-    applied: dict[tuple[str, int | None], Decimal] = {}
-    unapplied: dict[tuple[str, str], Decimal] = {}
+    days = tuple(days)
+    if list(days) != sorted(days):
+        raise ValueError("rewind_each needs its days in ascending order")
+    settlement.history_of()  # refused without history
+    if days and days[-1] > settlement.as_of:
+        raise ValueError(f"cannot rewind to {days[-1]}, after {settlement.as_of}")
+    return _rewind_each(settlement, view, days)
+
+
+def _rewind_each(
+    settlement: Settlement, view: LedgerView, days: tuple[date, ...]
+) -> Iterator[Settlement]:
+    """`rewind_each`, its arguments checked."""
+    if not days:
+        return
+    applications = settlement.applications
+    last = days[-1]
+
+    # What happened in each interval (up to days[0], days[0] to days[1], ...):
+    # each record is put in its interval once, by a binary search per date.
+    applied_in: list[list[Application]] = [[] for _ in days]
+    given_in: list[list[Application]] = [[] for _ in days]
+    paid_in: list[list[Payment]] = [[] for _ in days]
+    adjusted_in: list[list[Adjustment]] = [[] for _ in days]
+    issued_in: list[list[int]] = [[] for _ in days]
+    interval_of: dict[date, int] = {}
+
+    def interval(day: date) -> int:
+        found = interval_of.get(day)
+        if found is None:
+            found = interval_of[day] = bisect_left(days, day)
+        return found
+
     for application in applications:
-        if application.date <= day:
-            key = (application.invoice, application.instalment)
-            applied[key] = applied.get(key, ZERO) + application.amount
-            account = (application.customer, application.currency)
-            unapplied[account] = unapplied.get(account, ZERO) - application.amount
+        if application.date <= last:
+            applied_in[interval(application.date)].append(application)
     # An early-payment discount closes an item without taking anyone's cash
     # (SPEC §9): what it applied is given back to the unapplied total.
     for application in settlement.discounts:
-        if application.date <= day:
-            account = (application.customer, application.currency)
-            unapplied[account] += application.amount
+        if application.date <= last:
+            given_in[interval(application.date)].append(application)
+    for payment in view.payments:
+        if payment.date <= last:
+            paid_in[interval(payment.date)].append(payment)
+    for adjustment in view.adjustments:
+        if adjustment.date <= last:
+            adjusted_in[interval(adjustment.date)].append(adjustment)
+    items = settlement.items
+    for index, item in enumerate(items):
+        if item.date <= last:
+            issued_in[interval(item.date)].append(index)
+
     currency_of = view.ledger.currency_of
-    records: tuple[Payment | Adjustment, ...] = (*view.payments, *view.adjustments)
-    for record in records:
-        if record.date <= day:
-            account = (record.customer, record.currency or currency_of(record))
-            unapplied[account] = unapplied.get(account, ZERO) + record.amount
-    items = []
-    for item in settlement.items:
-        if item.date <= day:
-            still = item.amount - applied.get(item.key, ZERO)
-            if still:
-                items.append(item if still == item.open else item._replace(open=still))
-    label = f"as of {day.isoformat()}"
-    credits = tuple(
-        Credit(customer, currency, "payment", label, day, amount, None)
-        for (customer, currency), amount in sorted(unapplied.items())
-        if amount
-    )
-    return Settlement(day, tuple(items), (), credits, history=False)
+    # Walk the intervals in order. An application's first two fields are its
+    # item's key (invoice, instalment), as an item's are; the next three its
+    # account and kind (customer, currency, kind).
+    applied: dict[tuple[str, int | None], Decimal] = {}
+    unapplied: dict[tuple[str, str, ApplicationKind], Decimal] = {}
+    index_of: dict[tuple[str, int | None], int] = {}  # items issued so far
+    still: dict[int, Decimal] = {}  # the open ones, by index: what is left
+    for at, day in enumerate(days):
+        for index in issued_in[at]:
+            item = items[index]
+            key = item[:2]
+            index_of[key] = index
+            left = item.amount - applied.get(key, ZERO)
+            if left:
+                still[index] = left
+        for application in applied_in[at]:
+            key = application[:2]
+            amount = application.amount
+            applied[key] = total = applied.get(key, ZERO) + amount
+            cash = application[2:5]
+            unapplied[cash] = unapplied.get(cash, ZERO) - amount
+            issued = index_of.get(key)
+            if issued is None:
+                continue  # applied to an item not issued yet: never, by SPEC §2
+            left = items[issued].amount - total
+            if left:
+                still[issued] = left
+            else:
+                still.pop(issued, None)
+        for application in given_in[at]:
+            unapplied[application[2:5]] += application.amount
+        for payment in paid_in[at]:
+            currency = payment.currency or currency_of(payment)
+            cash = (payment.customer, currency, "payment")
+            unapplied[cash] = unapplied.get(cash, ZERO) + payment.amount
+        for adjustment in adjusted_in[at]:
+            currency = adjustment.currency or currency_of(adjustment)
+            cash = (adjustment.customer, currency, adjustment.kind)
+            unapplied[cash] = unapplied.get(cash, ZERO) + adjustment.amount
+        open_items = []
+        for index in sorted(still):
+            item = items[index]
+            left = still[index]
+            open_items.append(
+                item if left == item.open else _new(Item, (*item[:7], left, *item[8:]))
+            )
+        label = f"as of {day.isoformat()}"
+        credits = tuple(
+            Credit(customer, currency, kind, label, day, amount, None)
+            for (customer, currency, kind), amount in sorted(unapplied.items())
+            if amount
+        )
+        yield Settlement(day, tuple(open_items), (), credits, history=False)

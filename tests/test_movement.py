@@ -285,6 +285,31 @@ def test_the_movement_identity_holds_to_the_cent(gen, first, second):
     assert not [k for k, v in expected.items() if any(v.values())]
 
 
+@PROPERTY
+@given(gen=ledgers(), first=as_of_dates, second=as_of_dates)
+def test_the_earlier_date_read_back_gives_what_settling_it_gives(gen, first, second):
+    """The workbook reads its compare date back from the one settlement
+    (`settle.rewind_each`, credits by kind): its movement and allowance are
+    those of the compare date settled on its own."""
+    from arledger.reports import allowance
+    from arledger.settle import rewind
+
+    if first == second:
+        return
+    since, as_of = sorted((first, second))
+    view = gen.ledger().view(as_of)
+    earlier = view.on(since)
+    settled = settle(view)
+    read_back = rewind(settled, view, since)
+    direct = settle(earlier, history=False)
+    assert movement.compute(view, settled, earlier, read_back) == movement.compute(
+        view, settled, earlier, direct
+    )
+    assert allowance.compute(view, settled, (earlier, read_back)) == (
+        allowance.compute(view, settled, (earlier, direct))
+    )
+
+
 # ---------------------------------------------------------------- the workbook
 
 

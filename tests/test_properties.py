@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from arledger.ledger import Ledger
 from arledger.model import (
     Adjustment,
+    Contact,
     Customer,
     Discount,
     Instalment,
@@ -653,6 +654,123 @@ def test_rewinding_a_settlement_gives_the_settlement_of_that_day(
         k: v for k, v in direct.unapplied().items() if v
     }
     assert aging.compute(early_view, rewound) == aging.compute(early_view, direct)
+
+
+@PROPERTY
+@given(
+    gen=ledgers(),
+    days=st.lists(as_of_dates, min_size=1, max_size=6),
+    currency=st.sampled_from([None, "USD"]),
+)
+def test_rewinding_to_many_days_in_one_pass_gives_each_days_settlement(
+    gen, days, currency
+):
+    """10b. The trend's one pass, `rewind_each(settle(as of D), [D1..Dn])`,
+    gives for each Di what `rewind` gives for it alone and what `settle` as of
+    Di gives: the same open items (in the order of the settlement read back),
+    the same unapplied cash per customer, currency and kind, the same aging."""
+    from arledger.settle import rewind, rewind_each
+
+    *earlier, late = sorted(days)
+    ledger = gen.ledger()
+    late_view = ledger.view(late, currency=currency)
+    settled = settle(late_view)
+    swept = list(rewind_each(settled, late_view, earlier))
+    assert len(swept) == len(earlier)
+    for day, rewound in zip(earlier, swept, strict=True):
+        assert rewound == rewind(settled, late_view, day)
+        assert rewound.as_of == day and not rewound.history
+        keys = [i.key for i in settled.items]
+        assert [i.key for i in rewound.items] == sorted(
+            (i.key for i in rewound.items), key=keys.index
+        )
+        day_view = ledger.view(day, currency=currency)
+        direct = settle(day_view, history=False)
+        assert {i.key: i for i in rewound.items} == {
+            i.key: i for i in direct.items if i.open
+        }
+        by_kind: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
+        for credit in direct.credits:
+            by_kind[(credit.customer, credit.currency, credit.kind)] += credit.amount
+        assert {
+            (c.customer, c.currency, c.kind): c.amount for c in rewound.credits
+        } == {k: v for k, v in by_kind.items() if v}
+        assert aging.compute(day_view, rewound) == aging.compute(day_view, direct)
+
+
+def record_days(gen: Gen) -> st.SearchStrategy[date]:
+    """Any day, or (as often) the day of one of `gen`'s records, where an
+    application is: a promise made, due or judged on such a day tells `<`
+    from `<=`."""
+    days = sorted({r.date for r in (*gen.invoices, *gen.payments, *gen.adjustments)})
+    return st.one_of(as_of_dates, st.sampled_from(days)) if days else as_of_dates
+
+
+@st.composite
+def promises_to_pay(draw, gen: Gen) -> tuple[Contact, ...]:
+    """Up to eight promises of `gen`'s customers, some naming an invoice."""
+    found = []
+    for _ in range(draw(st.integers(0, 8))):
+        customer = draw(st.sampled_from(gen.customers))
+        own = [i.id for i in gen.invoices if i.customer == customer.id]
+        made = draw(record_days(gen))
+        due = draw(st.one_of(record_days(gen), st.integers(0, 60).map(
+            lambda days, made=made: made + timedelta(days=days))))  # fmt: skip
+        found.append(
+            Contact(
+                customer=customer.id,
+                date=made,
+                channel="phone",
+                promise_date=max(due, made),
+                promise_amount=draw(st.one_of(st.none(), amounts)),
+                invoice=draw(st.one_of(st.none(), st.sampled_from(own)))
+                if own
+                else None,
+            )
+        )
+    return tuple(found)
+
+
+@PROPERTY
+@given(gen=ledgers(), data=st.data())
+def test_a_promise_counts_the_cash_applied_from_its_date(gen, data):
+    """10c. A promise reads the settlement's payments applied to its customer
+    (to its invoice, when it names one) from the day it was made: `paid` is
+    what was applied by its date (and the as-of date), and its status follows
+    from that and from what was applied by the as-of date."""
+    from arledger.promises import promises
+
+    contacts = data.draw(promises_to_pay(gen))
+    as_of = data.draw(record_days(gen))
+    ledger = replace(gen.ledger(), contacts=contacts)
+    view = ledger.view(as_of)
+    settlement = settle(view)
+    found = promises(view, settlement)
+    assert len(found) == sum(1 for c in contacts if c.date <= as_of)
+    for promise in found:
+        contact = promise.contact
+        cash = [
+            a
+            for a in settlement.applications
+            if a.kind == "payment"
+            and a.customer == contact.customer
+            and contact.date <= a.date <= as_of
+            and (contact.invoice is None or a.invoice == contact.invoice)
+        ]
+        by_due = sum((a.amount for a in cash if a.date <= contact.promise_date), ZERO)
+        since = sum((a.amount for a in cash), ZERO)
+        wanted = contact.promise_amount
+
+        def reaches(paid: Decimal, wanted: Decimal | None = wanted) -> bool:
+            return paid >= wanted if wanted is not None else paid > 0
+
+        assert str(promise.paid) == str(by_due)
+        if reaches(by_due):
+            assert promise.status == "kept"
+        elif contact.promise_date >= as_of:
+            assert promise.status == "open"
+        else:
+            assert promise.status == ("late" if reaches(since) else "broken")
 
 
 @PROPERTY

@@ -155,3 +155,26 @@ def test_the_composition_keeps_the_ten_most_overdue():
     )
     for section in result.sections:
         assert len(section.top) <= 1
+
+
+def test_reading_back_many_days_refuses_what_one_day_refuses_at_once(demo):
+    """`rewind_each` says what is wrong when called, before the first day is
+    read: days out of order, a day after the settlement, an owner's view."""
+    from arledger.settle import rewind_each, settle
+
+    view = api.view(demo, AS_OF)
+    settled = settle(view)
+    early, late = date(2026, 6, 30), date(2026, 9, 30)
+    with pytest.raises(ValueError, match="ascending"):
+        rewind_each(settled, view, [late, early])
+    with pytest.raises(ValueError, match="after"):
+        rewind_each(settled, view, [early, date(2026, 11, 30)])
+    owned = api.view(demo, AS_OF, owner="Li Wei")
+    with pytest.raises(ValueError, match="owner"):
+        rewind_each(settle(owned), owned, [early])
+    with pytest.raises(ValueError, match="history"):
+        rewind_each(settle(view, history=False), view, [early])
+    assert [s.as_of for s in rewind_each(settled, view, [early, late])] == [
+        early,
+        late,
+    ]

@@ -216,6 +216,10 @@ def _no_group(_: object) -> None:
     return None
 
 
+def _day(applied: tuple[date, Decimal]) -> date:
+    return applied[0]
+
+
 def roll_forward(
     view: LedgerView,
     settlement: Settlement,
@@ -269,6 +273,9 @@ def _tallies(
     items = {(item.invoice, item.instalment): item for item in settlement.items}
     paid_on = {payment_ref(p): p.date for p in view.payments}
     applied: dict[tuple[str, int | None], list[tuple[date, Decimal]]] = {}
+    # The items applied to on or after `start`: the others, when paid in full,
+    # were settled before the spans.
+    later: set[tuple[str, int | None]] = set()
     tallies: dict[tuple[str, Hashable], _Tally] = {}
 
     def tally(currency: str, group: Hashable) -> _Tally:
@@ -283,6 +290,8 @@ def _tallies(
         amount = application.amount
         day = application.date
         kind = application.kind
+        if day >= start:
+            later.add(key)
         if day <= end:
             applied.setdefault(key, []).append((day, amount))
             if day >= start:
@@ -314,13 +323,17 @@ def _tallies(
         if issued > end:
             continue
         row = tally(item.currency, item_key(item))
+        key = item[:2]
+        payments = applied.get(key, [])
         if issued < start:
+            if not item.open and key not in later:
+                continue  # settled before the spans: nothing to count
             first = 0  # open the day before the first span: the opening
         else:
             first = bisect_left(ends, issued) + 1
             row.invoiced[first - 1] += item.amount
-        payments = applied.get((item.invoice, item.instalment), [])
-        payments.sort(key=lambda p: p[0])
+        if len(payments) > 1:
+            payments.sort(key=_day)
         still_open = item.amount
         taken = 0
         due = item.due

@@ -18,14 +18,14 @@ line of its own. So every section adds up to the customer's aging total.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from arledger.dates import Period, month_of
-from arledger.history import payment_history
+from arledger.history import PaymentHistory, payment_history
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
 from arledger.plans import PlanProgress, in_force, progress
@@ -185,6 +185,8 @@ def compute(
     *,
     by: By = "week",
     horizon: int = DEFAULT_HORIZON,
+    history: Mapping[str, PaymentHistory] | None = None,
+    aged: aging.AgingResult | None = None,
 ) -> ForecastResult:
     """Expected cash per week or month (SPEC §2, "Forecast").
 
@@ -193,6 +195,9 @@ def compute(
         settlement: items with open balances as of `view.as_of`.
         by: "week" (Monday to Sunday) or "month".
         horizon: how many periods; what is expected after them is "later".
+        history, aged: `payment_history(settlement)` and
+            `aging.compute(view, settlement)`, when already made (the
+            workbook's risk and aging sheets read them too).
 
     Returns:
         One section per currency; each adds up to the aging total.
@@ -205,12 +210,15 @@ def compute(
     periods = forecast_periods(as_of, by, horizon)
     labels = [p.label for p in periods]
 
+    if history is None:
+        history = payment_history(settlement)
     shifts = {
         customer: round_days(h.average_days_late)
-        for customer, h in payment_history(settlement).items()
+        for customer, h in history.items()
         if h.average_days_late is not None
     }
-    aged = aging.compute(view, settlement)
+    if aged is None:
+        aged = aging.compute(view, settlement)
     held = {r.customer for s in aged.sections for r in s.customers if r.hold}
     aging_totals = {s.currency: s.total for s in aged.sections}
     # A customer's latest promise, when still open, overrides the estimate for the

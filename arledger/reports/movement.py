@@ -95,6 +95,7 @@ def compute(
     *,
     basis: aging.Basis | None = None,
     limits: tuple[int, ...] | None = None,
+    now: aging.AgingResult | None = None,
 ) -> MovementResult:
     """The movement of every customer's aging from the previous view's date.
 
@@ -104,8 +105,11 @@ def compute(
         previous_view, previous_settlement: as of D0 < D, with the same
             filters (`view.on(D0)`); history not needed.
         basis, limits: as for `aging.compute` (default: settings).
+        now: `aging.compute(view, settlement, basis=basis, limits=limits)`,
+            when already made (the workbook's aging sheet).
     """
-    now = aging.compute(view, settlement, basis=basis, limits=limits)
+    if now is None:
+        now = aging.compute(view, settlement, basis=basis, limits=limits)
     then = aging.compute(
         previous_view, previous_settlement, basis=now.basis, limits=now.limits
     )

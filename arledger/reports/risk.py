@@ -7,14 +7,14 @@ it as a table). Pure: settlement and view in, typed result out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from arledger.credit import hold_reasons
-from arledger.history import payment_history
+from arledger.history import PaymentHistory, payment_history
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
 from arledger.report import NET_AR, Column, Report, Section, every_currency
@@ -219,7 +219,11 @@ class RiskResult:
 
 
 def compute(
-    view: LedgerView, settlement: Settlement, *, holds_only: bool = False
+    view: LedgerView,
+    settlement: Settlement,
+    *,
+    holds_only: bool = False,
+    history: Mapping[str, PaymentHistory] | None = None,
 ) -> RiskResult:
     """Each customer's credit risk per currency (SPEC §2, "Risk").
 
@@ -227,6 +231,8 @@ def compute(
         view: the view the settlement was made from (customers, contacts).
         settlement: items with open balances as of `view.as_of`.
         holds_only: keep only customers on credit hold (the stop-shipping list).
+        history: `payment_history(settlement)`, when already made (the
+            workbook's forecast reads it too).
 
     Returns:
         Sections per currency; customers on hold first, then by points (worst
@@ -236,7 +242,8 @@ def compute(
     ledger = view.ledger
     hold_days = view.settings.credit.hold_days
     bands = bands_of(view.settings)
-    history = payment_history(settlement)
+    if history is None:
+        history = payment_history(settlement)
     follow = follow_ups(view, settlement)
     unapplied = settlement.unapplied()
     written_off: dict[tuple[str, str], Decimal] = {}

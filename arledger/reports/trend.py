@@ -1,8 +1,9 @@
 """Trend: the aging totals at each of the last twelve month ends (月末账龄趋势).
 
-One settlement, as of the report date, is read back to each earlier month end
-with `settle.rewind` (SPEC §2 applies payments in date order, so what stood on a
-past day is what was applied by then); the ledger is not settled twelve times.
+One settlement, as of the report date, is read back to the earlier month ends
+in one pass with `settle.rewind_each` (SPEC §2 applies payments in date order,
+so what stood on a past day is what was applied by then); the ledger is not
+settled twelve times, nor its history read twelve times.
 An owner's view keeps only its own items' applications, which the unapplied
 cash needs, so it is settled again for each month end.
 
@@ -12,7 +13,7 @@ renderers. The workbook's Trend sheet shows the same result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -142,6 +143,7 @@ def compute(
     months: int = TREND_MONTHS,
     basis: Basis | None = None,
     limits: Sequence[int] | None = None,
+    read_back: Iterable[tuple[date, Settlement]] | None = None,
 ) -> TrendResult:
     """The aging totals as of each of the last `months` month ends.
 
@@ -151,32 +153,51 @@ def compute(
         months: how many points, the last being the view's date.
         basis: `due` or `invoice`; default from settings (as `aging.compute`).
         limits: bucket upper limits in days; default from settings.
+        read_back: (day, settlement of that day) for the earlier month ends,
+            in the order made, when the caller reads them back itself (the
+            workbook reads its compare date in the same pass); other days
+            are passed over.
     """
     from arledger.model import bucket_labels
-    from arledger.settle import rewind, settle
+    from arledger.settle import rewind_each, settle
 
     basis = basis or view.settings.aging.basis
     limits = tuple(limits or view.settings.aging.buckets)
-    points = []
-    for day in trend_dates(view.as_of, months):
-        if day == view.as_of:
-            past = settlement
-        elif view.owner is None:
-            # The ledger as it stood that day, read from this settlement.
-            past = rewind(settlement, view, day)
-        else:
-            # An owner's view keeps only its items' applications: settle again.
-            past = settle(
-                view.ledger.view(
-                    day,
-                    customers=view.customers,
-                    owner=view.owner,
-                    currency=view.currency,
-                )
+    days = trend_dates(view.as_of, months)
+    earlier = [day for day in days if day != view.as_of]
+    if read_back is None and view.owner is None:
+        # The ledger as it stood each month end, read from this settlement in
+        # one pass.
+        read_back = zip(earlier, rewind_each(settlement, view, earlier), strict=True)
+    elif read_back is None:
+        # An owner's view keeps only its items' applications: settle again.
+        read_back = (
+            (
+                day,
+                settle(
+                    view.ledger.view(
+                        day,
+                        customers=view.customers,
+                        owner=view.owner,
+                        currency=view.currency,
+                    )
+                ),
             )
-        points.append(trend_point(past, basis, limits))
+            for day in earlier
+        )
+    # Each day's settlement is let go once its totals are taken.
+    points = {
+        day: trend_point(past, basis, limits)
+        for day, past in read_back
+        if day in earlier
+    }
+    points[view.as_of] = trend_point(settlement, basis, limits)
     return TrendResult(
-        view.as_of, basis, limits, bucket_labels(limits, basis), tuple(points)
+        view.as_of,
+        basis,
+        limits,
+        bucket_labels(limits, basis),
+        tuple(points[day] for day in days),
     )
 
 

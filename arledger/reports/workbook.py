@@ -11,7 +11,7 @@ compare with an earlier date; the worklist is `dunning --worklist`'s report.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Literal
@@ -74,8 +74,8 @@ def gather(
     collection is the month of that date up to it (SPEC §2, "Roll-forward"),
     broken down by owner; the trend is the aging at each of the last twelve
     month ends, read back from the same settlement (`reports.trend`). The
-    allowance and the aging movement compare with `compare_to`, settled on its
-    own (the movement needs its unapplied cash by kind).
+    allowance and the aging movement compare with `compare_to`, read back
+    from it too.
 
     Args:
         view: the ledger as of the report date, with the command's filters.
@@ -86,6 +86,7 @@ def gather(
         settlement: `settle(view)` with its history, if already made.
     """
     from arledger.dates import previous_month_end
+    from arledger.history import payment_history
     from arledger.reports import (
         aging,
         allowance,
@@ -97,7 +98,7 @@ def gather(
         risk,
     )
     from arledger.reports import trend as trend_report
-    from arledger.settle import settle
+    from arledger.settle import rewind_each, settle
 
     as_of = view.as_of
     if settlement is None:
@@ -105,7 +106,37 @@ def gather(
     aged = aging.compute(view, settlement)
     month = month_of(as_of)
     period = Period(month.start, as_of, month.label)
-    trend = trend_report.compute(view, settlement, basis=aged.basis, limits=aged.limits)
+    earlier = view.on(compare_to or previous_month_end(as_of))
+    # The trend's month ends and the earlier date are read back from the one
+    # settlement in one pass (`settle.rewind_each`; its credits keep their
+    # kind, which the movement reads). An owner's view keeps only its items'
+    # applications, which the unapplied cash needs: it settles each date anew.
+    if view.owner is None and earlier.as_of < as_of:
+        wanted = sorted({*trend_report.trend_dates(as_of), earlier.as_of} - {as_of})
+        kept: dict[date, Settlement] = {}
+
+        def read_back(whole: Settlement) -> Iterator[tuple[date, Settlement]]:
+            """Each day read back, in order; the compare date's is kept (the
+            others are let go once the trend has their totals)."""
+            pasts = rewind_each(whole, view, wanted)
+            for day, past in zip(wanted, pasts, strict=True):
+                if day == earlier.as_of:
+                    kept[day] = past
+                yield day, past
+
+        trend = trend_report.compute(
+            view,
+            settlement,
+            basis=aged.basis,
+            limits=aged.limits,
+            read_back=read_back(settlement),
+        )
+        earlier_settlement = kept[earlier.as_of]
+    else:
+        trend = trend_report.compute(
+            view, settlement, basis=aged.basis, limits=aged.limits
+        )
+        earlier_settlement = settle(earlier, history=False)
     filters: list[tuple[str, str]] = []
     if view.customers:
         filters.append(("customer", ", ".join(sorted(view.customers))))
@@ -113,15 +144,12 @@ def gather(
         filters.append(("owner", view.owner))
     if view.currency:
         filters.append(("currency", view.currency))
-    # The earlier date settled on its own: the movement reads its unapplied
-    # cash by kind, which a rewound settlement does not keep.
-    earlier = view.on(compare_to or previous_month_end(as_of))
-    earlier_settlement = settle(earlier, history=False)
     try:
         provision = allowance.compute(view, settlement, (earlier, earlier_settlement))
     except allowance.RatesDoNotFit:
         provision = None  # `arledger allowance` says why
     late = overdue.compute(view, settlement)
+    paid = payment_history(settlement)  # the risk's and the forecast's
     return WorkbookData(
         as_of=as_of,
         company=view.settings.company.name,
@@ -129,9 +157,14 @@ def gather(
         aging=aged,
         overdue=late,
         collection=collection.compute(view, settlement, period, by="owner"),
-        risk=risk.compute(view, settlement),
+        risk=risk.compute(view, settlement, history=paid),
         forecast=forecast.compute(
-            view, settlement, by=FORECAST_BY, horizon=FORECAST_HORIZON
+            view,
+            settlement,
+            by=FORECAST_BY,
+            horizon=FORECAST_HORIZON,
+            history=paid,
+            aged=aged,
         ),
         trend=trend,
         composition=composition.compute(aged, late),
@@ -144,6 +177,7 @@ def gather(
             earlier_settlement,
             basis=aged.basis,
             limits=aged.limits,
+            now=aged,
         ),
         worklist=_worklist(view, settlement, sent),
     )
