@@ -120,8 +120,10 @@ def letter_amount(amount: Decimal, currency: str, language: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def letter_whole(number: int, language: str) -> str:
-    """A count in a letter (days overdue): `45`, `1,200`."""
+    """A count in a letter (days overdue): `45`, `1,200` (a run of letters
+    repeats its few hundred counts)."""
     from babel.numbers import format_decimal
 
     return format_decimal(number, locale=_locale(language))
