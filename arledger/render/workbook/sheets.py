@@ -3,6 +3,7 @@ Risk, Forecast, Trend (with its chart), Allowance and Movement."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,39 @@ if TYPE_CHECKING:
     from arledger.labels import Words
     from arledger.render.workbook.book import Book
     from arledger.reports.collection import CurrencyCollection
+
+
+def write_blocks(
+    book: Book,
+    title: str,
+    grid: Grid,
+    headers: list[int],
+    *,
+    columns: Sequence[Col] = (),
+    frozen: int = 1,
+    autofilter: str | None = None,
+    rules: list[Rule] | None = None,
+    charts: list[tuple[Chart, str]] | None = None,
+) -> None:
+    """Write a sheet of blocks, one per currency (`headers`: each block's
+    header row), frozen and printed as `block_panes` says (`frozen`: the
+    columns kept in view)."""
+    freeze, print_rows = block_panes(
+        len(headers), headers[0] if headers else None, frozen
+    )
+    book.write(
+        Plan(
+            title,
+            grid.rows,
+            plan_widths(grid.rows, columns=columns),
+            freeze=freeze,
+            print_rows=print_rows,
+            autofilter=autofilter,
+            rules=rules or [],
+            charts=charts or [],
+            keep=grid.kept,
+        )
+    )
 
 
 def aging_sheet(book: Book, anchors: Anchors) -> None:
@@ -170,25 +204,22 @@ def aging_sheet(book: Book, anchors: Anchors) -> None:
         grid.pad_to(anchor_row + 17)
         grid.keep(anchor_row - 1, anchor_row + 15)  # a blank row over the chart
     grid.add(C(words(f"basis.{result.basis}"), "subtitle"))
-    freeze, print_rows = block_panes(len(headers), headers[0] if headers else None, 2)
     autofilter = None
     if len(headers) == 1:
         section = result.sections[0]
         autofilter = (
             f"A{headers[0]}:{letter(len(columns))}{headers[0] + len(section.customers)}"
         )
-    book.write(
-        Plan(
-            title,
-            grid.rows,
-            plan_widths(grid.rows, columns=columns),
-            freeze=freeze,
-            print_rows=print_rows,
-            autofilter=autofilter,
-            rules=plan_rules,
-            charts=charts,
-            keep=grid.kept,
-        )
+    write_blocks(
+        book,
+        title,
+        grid,
+        headers,
+        columns=columns,
+        frozen=2,
+        autofilter=autofilter,
+        rules=plan_rules,
+        charts=charts,
     )
 
 
@@ -396,24 +427,21 @@ def risk_sheet(book: Book) -> None:
                 )
         grid.keep(start)
         grid.skip(2)
-    freeze, print_rows = block_panes(len(headers), headers[0] if headers else None, 2)
     autofilter = None
     if len(headers) == 1:
         autofilter = (
             f"A{headers[0]}:{letter(len(columns))}"
             f"{headers[0] + len(result.sections[0].customers)}"
         )
-    book.write(
-        Plan(
-            title,
-            grid.rows,
-            plan_widths(grid.rows, columns=columns),
-            freeze=freeze,
-            print_rows=print_rows,
-            autofilter=autofilter,
-            rules=rules,
-            keep=grid.kept,
-        )
+    write_blocks(
+        book,
+        title,
+        grid,
+        headers,
+        columns=columns,
+        frozen=2,
+        autofilter=autofilter,
+        rules=rules,
     )
 
 
@@ -492,17 +520,7 @@ def forecast_sheet(book: Book) -> None:
                 )
         grid.keep(start)
         grid.skip(2)
-    freeze, print_rows = block_panes(len(headers), headers[0] if headers else None)
-    book.write(
-        Plan(
-            title,
-            grid.rows,
-            plan_widths(grid.rows),
-            freeze=freeze,
-            print_rows=print_rows,
-            keep=grid.kept,
-        )
-    )
+    write_blocks(book, title, grid, headers)
 
 
 # -- Trend
@@ -595,19 +613,7 @@ def trend_sheet(book: Book) -> None:
         charts.append((chart, f"A{chart_row}"))
         grid.pad_to(grid.next + 20)  # 9 cm of chart
         grid.keep(chart_row - 1, chart_row + 18)  # a blank row over the chart
-    freeze, print_rows = block_panes(len(headers), headers[0] if headers else None)
-    book.write(
-        Plan(
-            title,
-            grid.rows,
-            plan_widths(grid.rows),
-            freeze=freeze,
-            print_rows=print_rows,
-            rules=rules,
-            charts=charts,
-            keep=grid.kept,
-        )
-    )
+    write_blocks(book, title, grid, headers, rules=rules, charts=charts)
 
 
 def rate_text(rate: Decimal) -> str:
@@ -666,17 +672,7 @@ def allowance_sheet(book: Book) -> None:
         headers.append(span.header)
         grid.keep(start)
         grid.skip(2)
-    freeze, print_rows = block_panes(len(headers), headers[0] if headers else None, 2)
-    book.write(
-        Plan(
-            title,
-            grid.rows,
-            plan_widths(grid.rows, columns=columns),
-            freeze=freeze,
-            print_rows=print_rows,
-            keep=grid.kept,
-        )
-    )
+    write_blocks(book, title, grid, headers, columns=columns, frozen=2)
 
 
 def movement_sheet(book: Book) -> None:
@@ -737,15 +733,4 @@ def movement_sheet(book: Book) -> None:
         rules.extend(bucket_shading(shaded, span.first, span.last, fills))
         grid.keep(start)
         grid.skip(2)
-    freeze, print_rows = block_panes(len(headers), headers[0] if headers else None, 2)
-    book.write(
-        Plan(
-            title,
-            grid.rows,
-            plan_widths(grid.rows, columns=columns),
-            freeze=freeze,
-            print_rows=print_rows,
-            rules=rules,
-            keep=grid.kept,
-        )
-    )
+    write_blocks(book, title, grid, headers, columns=columns, frozen=2, rules=rules)
