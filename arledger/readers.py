@@ -145,9 +145,11 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _read_json(text: str) -> Any:
+def _read_json(text: str, **options: Any) -> Any:
     """JSON with its numbers kept as the text written."""
-    return json.loads(text, parse_float=str, parse_int=str, parse_constant=str)
+    return json.loads(
+        text, parse_float=str, parse_int=str, parse_constant=str, **options
+    )
 
 
 def _fast_json(text: str, mapping: bool) -> Any:
@@ -176,8 +178,7 @@ def _fast_json(text: str, mapping: bool) -> Any:
                 return None
             emitted = ryml.emit_json_malloc(tree, root)
         if '\\"' in emitted:  # keys cannot be counted in the text: one by one
-            json.loads(emitted, object_pairs_hook=_no_duplicates)
-            data, _ = _written(_read_json(emitted))
+            data, _ = _written(_read_json(emitted, object_pairs_hook=_no_duplicates))
             return data
         data, keys = _written(_read_json(emitted))
         if keys != emitted.count('":'):
