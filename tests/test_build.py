@@ -100,3 +100,13 @@ def test_no_compiler_stops_the_build_saying_what_to_install(tmp_path):
     ) in done.stderr
     assert not list(tmp_path.rglob("*.so"))
 
+
+def test_the_type_stub_says_what_the_kernel_has():
+    pytest.importorskip("mypy", reason="mypy comes with the `test` extra")
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "arledger._settle"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
