@@ -1,7 +1,9 @@
-"""The compiled settlement engine (arledger/_settle.c); see `settle.settle`."""
-
+# What the type checker knows of the compiled kernel (arledger/_settle.c), which
+# it cannot read: change this with the C module's functions and attributes
+# (tests/test_build.py holds the two together with mypy's stubtest).
 from typing import Any
 
+# The hex SHA-256 of the source this build was compiled from (setup.py).
 SOURCE_SHA256: str
 
 def run(

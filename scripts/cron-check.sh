@@ -23,6 +23,10 @@ echo "cron-check: built $(basename "$wheel")"
 arledger="$work/venv/bin/arledger"
 
 in_cron() { env -i PATH=/usr/bin:/bin HOME="$work" LOGNAME=cron SHELL=/bin/sh "$@"; }
+# The settlement kernel the wheel compiled, where it is and what it was built
+# from (-I: not the clone's arledger/ from the current folder).
+echo "cron-check: kernel $(in_cron "$work/venv/bin/python" -I -c \
+    'import arledger._settle as k; print(k.__file__, k.SOURCE_SHA256)')"
 in_cron "$arledger" --version
 in_cron "$arledger" init "$work/ledger" >/dev/null
 in_cron "$arledger" check --ledger "$work/ledger"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import textwrap
 from pathlib import Path
 
@@ -39,6 +41,35 @@ def ledger_dir(tmp_path: Path):
         return write_ledger(tmp_path / "ledger", **files)
 
     return make
+
+
+def stale_kernel() -> str | None:
+    """Why the settlement kernel imported is not a build of its source, if so.
+
+    An editable install (`pip install -e .`) keeps the compiled arledger._settle
+    in the checkout; after an edit of arledger/_settle.c without a rebuild, the
+    old build would run. setup.py compiles the source's SHA-256 into the module
+    (SOURCE_SHA256). Only where the source lies beside the package: a checkout.
+    """
+    import arledger
+
+    source = Path(arledger.__file__).parent / "_settle.c"
+    if not source.is_file():
+        return None
+    try:
+        kernel = importlib.import_module("arledger._settle")
+    except ImportError:
+        return "arledger/_settle.c is not built: run pip install -e ."
+    if kernel.SOURCE_SHA256 != hashlib.sha256(source.read_bytes()).hexdigest():
+        return "arledger/_settle.c changed since it was built: run pip install -e ."
+    return None
+
+
+def pytest_sessionstart(session):
+    """No test runs on a stale kernel: one line, exit status 4."""
+    problem = stale_kernel()
+    if problem:
+        raise pytest.UsageError(problem)
 
 
 def pytest_addoption(parser):

@@ -353,6 +353,20 @@ def test_changed_code_is_a_miss(cached, loads, package):
     assert len(loads) == 2
 
 
+def test_a_changed_compiled_kernel_is_a_miss(cached, loads, package):
+    from arledger import _settle
+
+    aging(cached)
+    assert len(loads) == 1
+    kernel = package / Path(_settle.__file__).name
+    info = kernel.stat()
+    code = kernel.read_bytes()
+    kernel.write_bytes(code[:-1] + bytes([code[-1] ^ 1]))  # same size, mtime set back
+    os.utime(kernel, ns=(info.st_atime_ns, info.st_mtime_ns))
+    aging(cached)
+    assert len(loads) == 2
+
+
 def test_the_code_hash_is_kept_under_the_package_stat(cached, package, monkeypatch):
     first = cache.code_identity()
     saved = cache.directory().parent / "code"
