@@ -25,10 +25,17 @@ from itertools import groupby
 from operator import attrgetter
 from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
-from arledger import _settle
 from arledger.ledger import LedgerView
 from arledger.money import ZERO, minor_units, round_charge
 from arledger.rows import ROWS
+
+try:
+    from arledger import _settle
+except ImportError as exc:  # a checkout that was never built, or run beside one
+    raise ImportError(
+        "arledger's settlement kernel (arledger/_settle.c) is not built here: "
+        "run `pip install -e .` in the checkout, or run arledger from elsewhere"
+    ) from exc
 
 if TYPE_CHECKING:
     from arledger.model import Adjustment, Customer, Discount, Invoice, Payment
