@@ -684,3 +684,32 @@ def test_one_date_invoices_then_adjustments_then_payments_then_by_id():
         ("I10", 0),
         ("I9", d("3.00")),
     ]
+
+
+def test_amounts_beyond_64_bits_and_without_cents_stay_exact():
+    """2**63 fils (KWD, 3 decimals) less 1 fil, 28 significant digits of USD
+    less a cent, and yen written with cents: exact, to the last minor unit."""
+    customers = [
+        Customer(id="C", name="C"),
+        Customer(id="K", name="K", currency="KWD"),
+        Customer(id="J", name="J", currency="JPY"),
+    ]
+    on = day("2025-01-01")
+    invoices = [
+        Invoice(
+            id="I1", customer="C", date=on, amount=d("12345678901234567890123456.78")
+        ),  # fmt: skip
+        Invoice(id="I2", customer="K", date=on, amount=d("9223372036854775.808")),
+        Invoice(id="I3", customer="J", date=on, amount=d("30.00")),
+    ]
+    payments = [
+        Payment(id="P1", customer="C", date=on, amount=d("0.01"), invoice="I1"),
+        Payment(id="P2", customer="K", date=on, amount=d("0.001"), invoice="I2"),
+        Payment(id="P3", customer="J", date=on, amount=d("10"), invoice="I3"),
+    ]
+    result = settled(invoices, payments, as_of=on, customers=customers)
+    assert [(i.currency, i.open) for i in result.items] == [
+        ("USD", d("12345678901234567890123456.77")),
+        ("KWD", d("9223372036854775.807")),
+        ("JPY", d("20")),
+    ]
