@@ -28,19 +28,21 @@
 #define SOURCE_SHA256 "unknown"
 #endif
 
-typedef __int128 money;
+/* 8-byte aligned: a work or an invoice takes 48 bytes, not 64 or 80 */
+typedef __int128 money __attribute__((aligned(8)));
 
 #define HEAP_LIMIT 1024 /* reference: _HEAP_LIMIT */
 
 /* ------------------------------------------------------------- records */
 
 typedef struct {
-    money amount, open;
-    PyObject *amount_obj; /* the Decimal the amount was read from (owned) */
+    money open;
+    PyObject *amount_obj; /* the Decimal of its amount (owned) */
     PyObject *due_obj;    /* the due date, or NULL: made from `due` (owned) */
     int32_t due;          /* ordinal */
     int32_t inst;         /* instalment number; 0: none */
     int32_t inv;          /* index in the invoices, in SPEC §2 order */
+    uint8_t touched;      /* anything applied: else `open` is the amount */
 } Work;
 
 typedef struct {
@@ -55,12 +57,19 @@ typedef struct {
 
 typedef struct {
     PyObject *id, *date_obj, *owner; /* owned; owner: the item's, or None */
-    money total, threshold;
     int32_t account;                 /* -1: not issued yet */
     int32_t first_work, n_works;
-    int32_t date, last_day;
-    uint8_t disputed, offered;
+    int32_t date;
+    int32_t offer;                   /* its early-payment discount's, or -1 */
+    uint8_t disputed;
 } Invoice;
+
+/* An invoice's early-payment discount while it can still be earned (SPEC §9). */
+typedef struct {
+    money total, threshold; /* the invoice's amount; what must be applied */
+    int32_t last_day;
+    uint8_t open;           /* 0: earned or lapsed */
+} Offer;
 
 typedef struct {
     int32_t *data;
@@ -101,6 +110,8 @@ typedef struct {
     Py_ssize_t n_works, cap_works;
     Invoice *invs;
     Py_ssize_t n_invs;
+    Offer *offers;
+    Py_ssize_t n_offers, cap_offers;
     Chunk *chunks;
     Py_ssize_t n_chunks, cap_chunks;
     Account *accounts;
@@ -233,10 +244,9 @@ bad:
     return -1;
 }
 
-/* A new Decimal of `value` minor units; `known`, when equal, is reused. */
-static PyObject *decimal_of(Engine *E, money value, int mu, PyObject *known,
-                            money known_value) {
-    if (known != NULL && value == known_value) {
+/* `known` (a Decimal of `value`) when given, else a new Decimal of `value`. */
+static PyObject *decimal_or(Engine *E, money value, int mu, PyObject *known) {
+    if (known != NULL) {
         Py_INCREF(known);
         return known;
     }
@@ -274,6 +284,16 @@ static PyObject *decimal_of(Engine *E, money value, int mu, PyObject *known,
     }
     if (negative) *--p = '-';
     return PyObject_CallFunction(E->decimal, "s", p);
+}
+
+/* A new Decimal of `value` minor units; `known`, when equal, is reused. */
+static PyObject *decimal_of(Engine *E, money value, int mu, PyObject *known,
+                            money known_value) {
+    if (known != NULL && value == known_value) {
+        Py_INCREF(known);
+        return known;
+    }
+    return decimal_or(E, value, mu, NULL);
 }
 
 static PyObject *new_tuple(PyObject *type, Py_ssize_t n) {
@@ -486,22 +506,25 @@ static int add_application(Engine *E, Account *a, Work *w, PyObject *kind,
  * its early-payment discount, when earned, closes the rest (SPEC §9). */
 static int discount(Engine *E, Account *a, int32_t i, int32_t day, PyObject *day_obj) {
     Invoice *inv = &E->invs[i];
-    if (!inv->offered) return 0;
-    if (day > inv->last_day) {
-        inv->offered = 0; /* lapsed: applications only come later still */
+    if (inv->offer < 0 || !E->offers[inv->offer].open) return 0;
+    Offer *offer = &E->offers[inv->offer];
+    if (day > offer->last_day) {
+        offer->open = 0; /* lapsed: applications only come later still */
         return 0;
     }
     money still = 0;
     for (int32_t k = 0; k < inv->n_works; k++) still += E->works[inv->first_work + k].open;
-    if (inv->total - still < inv->threshold) return 0;
-    inv->offered = 0;
+    if (offer->total - still < offer->threshold) return 0;
+    offer->open = 0;
     for (int32_t k = 0; k < inv->n_works; k++) {
         Work *w = &E->works[inv->first_work + k];
         money rest = w->open;
         if (rest <= 0) continue;
+        int whole = !w->touched;
         w->open = 0;
+        w->touched = 1;
         if (E->history) {
-            PyObject *amount = decimal_of(E, rest, a->mu, w->amount_obj, w->amount);
+            PyObject *amount = decimal_or(E, rest, a->mu, whole ? w->amount_obj : NULL);
             if (amount == NULL) return -1;
             if (add_application(E, a, w, S_discount, E->early_payment, day_obj, amount, 1) < 0)
                 return -1;
@@ -514,12 +537,13 @@ static int discount(Engine *E, Account *a, int32_t i, int32_t day, PyObject *day
 static int apply(Engine *E, Account *a, int32_t wi, Chunk *c, money amount,
                  int32_t day, PyObject *day_obj) {
     Work *w = &E->works[wi];
+    int whole = !w->touched && amount == w->open; /* the work's whole amount */
     w->open -= amount;
+    w->touched = 1;
     c->left -= amount;
     if (E->history) {
-        PyObject *value = w->amount == amount
-                              ? decimal_of(E, amount, a->mu, w->amount_obj, w->amount)
-                              : decimal_of(E, amount, a->mu, c->amount_obj, c->amount);
+        PyObject *value = whole ? decimal_or(E, amount, a->mu, w->amount_obj)
+                                : decimal_of(E, amount, a->mu, c->amount_obj, c->amount);
         if (value == NULL) return -1;
         if (add_application(E, a, w, c->kind, c->ref, day_obj, value, 0) < 0) return -1;
     }
@@ -803,8 +827,8 @@ static int add_work(Engine *E, int32_t i, int32_t inst, int32_t due, PyObject *d
         E->cap_works = cap;
     }
     Work *w = &E->works[E->n_works];
-    if (money_of(amount_obj, mu, &w->amount) < 0) return -1;
-    w->open = w->amount;
+    if (money_of(amount_obj, mu, &w->open) < 0) return -1;
+    w->touched = 0;
     w->due = due;
     w->inst = inst;
     w->inv = i;
@@ -842,7 +866,6 @@ static int issue(Engine *E, int32_t i, PyObject *record) {
     if (ai < 0) goto done;
     int mu = E->accounts[ai].mu;
     if ((amount = get(L, record, F_AMOUNT)) == NULL) goto done;
-    if (money_of(amount, mu, &inv->total) < 0) goto done;
     if ((disputed = get(L, record, F_DISPUTED)) == NULL) goto done;
     int is_disputed = PyObject_IsTrue(disputed);
     if (is_disputed < 0) goto done;
@@ -902,17 +925,32 @@ static int issue(Engine *E, int32_t i, PyObject *record) {
     if (offer != Py_None) {
         PyObject *terms_of = PyObject_CallFunctionObjArgs(E->offer, record, offer, currency, NULL);
         if (terms_of == NULL) goto done;
-        money threshold;
+        money total, threshold;
         int bad = !PyTuple_Check(terms_of) || PyTuple_GET_SIZE(terms_of) != 2 ||
                   !PyDate_Check(PyTuple_GET_ITEM(terms_of, 0));
         if (bad) PyErr_SetString(PyExc_TypeError, "offer() returns (last day, threshold)");
-        if (bad || money_of(PyTuple_GET_ITEM(terms_of, 1), mu, &threshold) < 0) {
+        if (bad || money_of(PyTuple_GET_ITEM(terms_of, 1), mu, &threshold) < 0 ||
+            money_of(amount, mu, &total) < 0) {
             Py_DECREF(terms_of);
             goto done;
         }
-        inv->last_day = ordinal_of(PyTuple_GET_ITEM(terms_of, 0));
-        inv->threshold = threshold;
-        inv->offered = 1;
+        if (E->n_offers == E->cap_offers) {
+            Py_ssize_t cap = E->cap_offers ? 2 * E->cap_offers : 64;
+            Offer *grown = PyMem_Realloc(E->offers, (size_t)cap * sizeof(Offer));
+            if (grown == NULL) {
+                Py_DECREF(terms_of);
+                PyErr_NoMemory();
+                goto done;
+            }
+            E->offers = grown;
+            E->cap_offers = cap;
+        }
+        Offer *made = &E->offers[E->n_offers];
+        made->last_day = ordinal_of(PyTuple_GET_ITEM(terms_of, 0));
+        made->threshold = threshold;
+        made->total = total;
+        made->open = 1;
+        inv->offer = (int32_t)E->n_offers++;
         Py_DECREF(terms_of);
     }
     status = issued(E, ai, i);
@@ -951,7 +989,7 @@ static int results(Engine *E, PyObject *items, PyObject *credits) {
                 if (!E->history && w->open == 0) continue;
                 PyObject *due = w->due_obj ? w->due_obj : date_of(E, w->due);
                 if (due == NULL) return -1;
-                PyObject *open = decimal_of(E, w->open, a->mu, w->amount_obj, w->amount);
+                PyObject *open = decimal_or(E, w->open, a->mu, w->touched ? NULL : w->amount_obj);
                 if (open == NULL) return -1;
                 PyObject *t = new_tuple(E->item_type, 10);
                 if (t == NULL) {
@@ -1041,6 +1079,7 @@ static void engine_free(Engine *E) {
         Py_XDECREF(E->invs[i].owner);
     }
     PyMem_Free(E->invs);
+    PyMem_Free(E->offers);
     for (Py_ssize_t i = 0; i < E->n_chunks; i++) chunk_clear(&E->chunks[i]);
     PyMem_Free(E->chunks);
     for (Py_ssize_t i = 0; i < E->n_accounts; i++) {
@@ -1082,6 +1121,7 @@ static int read_invoices(Engine *E, PyObject *invoices) {
         Invoice *inv = &E->invs[i];
         E->n_invs = i + 1;
         inv->account = -1;
+        inv->offer = -1;
         if ((inv->id = get(&E->invoice, record, F_ID)) == NULL) return -1;
         if ((inv->date_obj = get(&E->invoice, record, F_DATE)) == NULL) return -1;
         if (!PyDate_Check(inv->date_obj)) {
@@ -1224,6 +1264,11 @@ static PyObject *run(PyObject *Py_UNUSED(module), PyObject *args) {
         if (i < n && issue(E, (int32_t)i, PyList_GET_ITEM(invoices, i)) < 0) goto done;
     }
 
+    /* the ids are not looked up again: their table goes before the results */
+    PyMem_Free(E->id_hashes);
+    PyMem_Free(E->id_slots);
+    E->id_hashes = NULL;
+    E->id_slots = NULL;
     if ((items = PyList_New(0)) == NULL || (credits = PyList_New(0)) == NULL) goto done;
     if (results(E, items, credits) < 0) goto done;
     result = PyTuple_Pack(4, items, E->applications, credits, E->discounts);
