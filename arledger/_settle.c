@@ -138,17 +138,23 @@ typedef struct {
 
 /* ------------------------------------------------------------- helpers */
 
-static int vec_push(Vec *v, int32_t x) {
-    if (v->n == v->cap) {
-        Py_ssize_t cap = v->cap ? 2 * v->cap : 8;
-        int32_t *data = PyMem_Realloc(v->data, (size_t)cap * sizeof(int32_t));
-        if (data == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        v->data = data;
-        v->cap = cap;
+/* Room for one more of `n` items of `size` bytes at `*data`, doubling `*cap`
+ * (`first` to start with) when full. */
+static int room(void *data, Py_ssize_t n, Py_ssize_t *cap, size_t size, Py_ssize_t first) {
+    if (n < *cap) return 0;
+    Py_ssize_t more = *cap ? 2 * *cap : first;
+    void *grown = PyMem_Realloc(*(void **)data, (size_t)more * size);
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
     }
+    *(void **)data = grown;
+    *cap = more;
+    return 0;
+}
+
+static int vec_push(Vec *v, int32_t x) {
+    if (room(&v->data, v->n, &v->cap, sizeof(int32_t), 8) < 0) return -1;
     v->data[v->n++] = x;
     return 0;
 }
@@ -349,16 +355,8 @@ static int account_of(Engine *E, PyObject *customer, PyObject *currency) {
         return (int)PyLong_AsLong(found);
     }
     if (PyErr_Occurred()) goto fail;
-    if (E->n_accounts == E->cap_accounts) {
-        Py_ssize_t cap = E->cap_accounts ? 2 * E->cap_accounts : 64;
-        Account *grown = PyMem_Realloc(E->accounts, (size_t)cap * sizeof(Account));
-        if (grown == NULL) {
-            PyErr_NoMemory();
-            goto fail;
-        }
-        E->accounts = grown;
-        E->cap_accounts = cap;
-    }
+    if (room(&E->accounts, E->n_accounts, &E->cap_accounts, sizeof(Account), 64) < 0)
+        goto fail;
     PyObject *mu = PyObject_CallOneArg(E->minor_units, currency);
     if (mu == NULL) goto fail;
     long places = PyLong_AsLong(mu);
@@ -609,16 +607,7 @@ static int apply_credits(Engine *E, Account *a, int32_t day, PyObject *day_obj) 
 
 /* A chunk kept: it waits for an invoice or sits as credit. */
 static int32_t keep_chunk(Engine *E, const Chunk *c) {
-    if (E->n_chunks == E->cap_chunks) {
-        Py_ssize_t cap = E->cap_chunks ? 2 * E->cap_chunks : 64;
-        Chunk *grown = PyMem_Realloc(E->chunks, (size_t)cap * sizeof(Chunk));
-        if (grown == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        E->chunks = grown;
-        E->cap_chunks = cap;
-    }
+    if (room(&E->chunks, E->n_chunks, &E->cap_chunks, sizeof(Chunk), 64) < 0) return -1;
     Chunk *kept = &E->chunks[E->n_chunks];
     *kept = *c;
     Py_XINCREF(kept->kind);
@@ -816,16 +805,7 @@ done:
 
 static int add_work(Engine *E, int32_t i, int32_t inst, int32_t due, PyObject *due_obj,
                     PyObject *amount_obj, int mu) {
-    if (E->n_works == E->cap_works) {
-        Py_ssize_t cap = E->cap_works ? 2 * E->cap_works : 1024;
-        Work *grown = PyMem_Realloc(E->works, (size_t)cap * sizeof(Work));
-        if (grown == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        E->works = grown;
-        E->cap_works = cap;
-    }
+    if (room(&E->works, E->n_works, &E->cap_works, sizeof(Work), 1024) < 0) return -1;
     Work *w = &E->works[E->n_works];
     if (money_of(amount_obj, mu, &w->open) < 0) return -1;
     w->touched = 0;
@@ -934,16 +914,9 @@ static int issue(Engine *E, int32_t i, PyObject *record) {
             Py_DECREF(terms_of);
             goto done;
         }
-        if (E->n_offers == E->cap_offers) {
-            Py_ssize_t cap = E->cap_offers ? 2 * E->cap_offers : 64;
-            Offer *grown = PyMem_Realloc(E->offers, (size_t)cap * sizeof(Offer));
-            if (grown == NULL) {
-                Py_DECREF(terms_of);
-                PyErr_NoMemory();
-                goto done;
-            }
-            E->offers = grown;
-            E->cap_offers = cap;
+        if (room(&E->offers, E->n_offers, &E->cap_offers, sizeof(Offer), 64) < 0) {
+            Py_DECREF(terms_of);
+            goto done;
         }
         Offer *made = &E->offers[E->n_offers];
         made->last_day = ordinal_of(PyTuple_GET_ITEM(terms_of, 0));
