@@ -313,3 +313,22 @@ def test_amounts_are_read_as_plain_decimals_whatever_the_column(texts):
         assert sorted(bad.messages) == [i for i, v in enumerate(each) if v is None]
     else:
         assert together == each
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(alphabet='ab,"\n\r\x85\u2028\x0c', max_size=40),
+    st.integers(1, 8),
+)
+def test_csv_lines_are_stringio_lines_without_its_copy(text, piece):
+    """The CSV reader's lines (`loader._csv_lines`) are exactly what
+    `io.StringIO(text, newline="")` gives, whatever the line endings and
+    wherever a piece ends; `\\x85`, `\\u2028` and `\\x0c` never end a line."""
+    import io
+
+    saved = loader._CSV_PIECE
+    loader._CSV_PIECE = piece
+    try:
+        assert list(loader._csv_lines(text)) == list(io.StringIO(text, newline=""))
+    finally:
+        loader._CSV_PIECE = saved
