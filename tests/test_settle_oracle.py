@@ -39,6 +39,7 @@ from arledger.model import (
     Payment,
 )
 from arledger.money import MAX_DIGITS, has_excess_places, minor_units
+from arledger.rows import row_of
 from arledger.settle import (
     EARLY_PAYMENT,
     Application,
@@ -127,11 +128,26 @@ def as_of_days(gen: Gen) -> st.SearchStrategy[date]:
     )
 
 
+def as_rows(ledger: Ledger) -> Ledger:
+    """The same ledger with its records as the loader keeps them (rows, which
+    the kernel reads by position; models it reads by name)."""
+    return replace(
+        ledger,
+        customers={k: row_of(c) for k, c in ledger.customers.items()},
+        invoices={k: row_of(i) for k, i in ledger.invoices.items()},
+        payments=tuple(map(row_of, ledger.payments)),
+        adjustments=tuple(map(row_of, ledger.adjustments)),
+    )
+
+
 def draw_view(data: st.DataObject, gen: Gen) -> LedgerView:
     """A view of `gen`'s ledger, as of a day, now and then filtered by owner
-    (one with items, or one nobody has), by customers or by currency; each
-    drawn on its own, so that a failing example reads as four small values."""
+    (one with items, or one nobody has), by customers or by currency, its
+    records models or rows; each drawn on its own, so that a failing example
+    reads as five small values."""
     ledger = gen.ledger()
+    if data.draw(st.booleans(), label="rows"):
+        ledger = as_rows(ledger)
     ids = sorted(ledger.customers)
     currencies = sorted({ledger.currency_of(i) for i in gen.invoices})
     as_of = data.draw(as_of_days(gen), label="as of")
