@@ -961,11 +961,16 @@ def _csv_columns(
         texts = [[] for _ in names]
     size = len(lines)
     keep = [True] * size
-    # Rows with no value at all are blank lines (dropped below).
-    given = list(map(any, zip(*texts, strict=True)))
+    empties = [column.count("") for column in texts]  # an empty cell: not given
+    # Rows with no value at all are blank lines (dropped below); there are
+    # none while a column has a value in every row.
+    given = (
+        list(map(any, zip(*texts, strict=True))) if min(empties, default=1) else None
+    )
     column: list[Any]
-    for (_index, name, nested), column in zip(names, texts, strict=True):
-        empty = column.count("")  # an empty cell: not given
+    for (_index, name, nested), column, empty in zip(
+        names, texts, empties, strict=True
+    ):
         if empty:
             column = [cell or None for cell in column]
         if not nested:
@@ -982,7 +987,14 @@ def _csv_columns(
                         keep[k] = False
         columns[name] = column
     # Rows with a bad nested cell were reported above.
-    wanted = [k for k in range(size) if keep[k] and columns and given[k]]
+    if given is None and columns and all(keep):
+        wanted: Sequence[int] = range(size)
+    else:
+        wanted = [
+            k
+            for k in range(size)
+            if keep[k] and columns and (given is None or given[k])
+        ]
     if len(wanted) != size:
         batch.lines[:] = [lines[k] for k in wanted]
         columns = {name: _subset(column, wanted) for name, column in columns.items()}

@@ -443,6 +443,8 @@ def write_csv(
         for row in rows:
             if rnd.random() < 0.1:
                 writer.writerow([])  # a blank line is skipped
+            if rnd.random() < 0.05:
+                writer.writerow([""] * len(names))  # so is a row of empty cells
             starts.append(buffer.getvalue().count("\n") + 1)
             writer.writerow(
                 [_csv_cell(n, row[n], rnd) if n in row else "" for n in names]
