@@ -803,7 +803,7 @@ def _csv_cells(
     batch: _Batch,
     kind: str,
     errors: list[LedgerError],
-    into: tuple[list[list[str]], list[int]] | None = None,
+    into: tuple[list[_Texts], list[int]] | None = None,
 ) -> Iterator[tuple[int, list[str]]]:
     """The rows of a CSV file that the header fits, each with its line, once
     the file's own problems (header, ragged rows, quoting) are reported; sets
@@ -882,14 +882,14 @@ def _csv_columns_fast(
     reader: Any,
     width: int,
     names: list[tuple[int, str, bool]],
-    into: tuple[list[list[str]], list[int]],
+    into: tuple[list[_Texts], list[int]],
 ) -> bool:
     """Read the rest of a CSV file into `into` (see `_csv_cells`), a chunk of
     rows at a time (in C); False, with `into` left empty, when a quoted cell
     spans lines, a row does not fit the header or the CSV is invalid: then
     the file is read row by row, to say what is wrong where."""
     columns, lines = into
-    columns[:] = [[] for _ in names]
+    columns[:] = [_Texts() for _ in names]
     read = 0  # rows read, blank ones included
     while True:
         try:
@@ -946,7 +946,7 @@ def _csv_columns(
     `batch.rows` giving a record's values as a mapping when one is asked for."""
     rows: list[list[str]] = []
     lines = batch.lines
-    texts: list[list[str]] = []
+    texts: list[_Texts] = []
     for line, row in _csv_cells(text, batch, kind, errors, (texts, lines)):
         rows.append(row)  # the slow way: a file with something to say
         lines.append(line)
@@ -955,10 +955,10 @@ def _csv_columns(
     if rows:
         cells = list(zip(*rows, strict=True))  # rows fit the header
         del rows
-        texts = [list(map(str.strip, cells[index])) for index, *_ in names]
+        texts = [_Texts(map(str.strip, cells[index])) for index, *_ in names]
         del cells
     elif not texts:  # no row fits the header
-        texts = [[] for _ in names]
+        texts = [_Texts() for _ in names]
     size = len(lines)
     keep = [True] * size
     empties = [column.count("") for column in texts]  # an empty cell: not given
@@ -971,11 +971,14 @@ def _csv_columns(
     for (_index, name, nested), column, empty in zip(
         names, texts, empties, strict=True
     ):
-        if empty:
-            column = [cell or None for cell in column]
+        at = -1
+        for _ in range(empty):  # in place: the column stays the reader's
+            at = column.index("", at + 1)
+            column[at] = None
         if not nested:
-            column = _Texts(column, empty)
+            column.missing = empty
         else:
+            column = list(column)  # values parsed from text, not text
             for k, cell in enumerate(column):
                 if cell is not None:
                     try:
@@ -1246,14 +1249,15 @@ def _refuse(indexes: Iterable[int]) -> rules.Bad:
     return rules.Bad(dict.fromkeys(indexes, ""))
 
 
-class _Texts(list):  # type: ignore[type-arg]
+class _Texts(rules.Stripped):
     """A column read from CSV cells: each value given is text already (only
-    YAML can give a number, a list or a mapping where text is asked for);
-    `missing`: how many cells are empty (None), when the reader counted them."""
+    YAML can give a number, a list or a mapping where text is asked for),
+    stripped of surrounding white space by the reader; `missing`: how many
+    cells are empty (None), when the reader counted them."""
 
     __slots__ = ("missing",)
 
-    def __init__(self, values: Iterable[Any], missing: int | None = None) -> None:
+    def __init__(self, values: Iterable[Any] = (), missing: int | None = None) -> None:
         super().__init__(values)
         self.missing = missing
 

@@ -48,8 +48,18 @@ def _by_value(values: Sequence[str], convert: Callable[[str], Any]) -> list[Any]
     return list(map(known.__getitem__, values))
 
 
+class Stripped(list):  # type: ignore[type-arg]
+    """A column of texts that its reader has stripped of surrounding white
+    space already (the loader's CSV cells): `texts` gives it as it is, where
+    another pass would strip each value again to the same text."""
+
+    __slots__ = ()
+
+
 def texts(values: Sequence[str]) -> list[str]:
     """Free text: surrounding white space is not part of it."""
+    if isinstance(values, Stripped):
+        return values
     return list(map(str.strip, values))
 
 
