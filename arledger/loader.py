@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import MAX_PREC, Decimal, localcontext
 from functools import partial
-from itertools import compress, islice, repeat
+from itertools import chain, compress, islice, repeat
 from operator import add, attrgetter, is_not
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -784,18 +784,29 @@ def _csv_lines(text: str) -> Iterator[str]:
     `str.splitlines`, which would also split at `\x85` or `\u2028` in a cell).
     A text with a lone `\r` is left to StringIO."""
     if text.count("\r") != text.count("\r\n"):
-        yield from io.StringIO(text, newline="")
-        return
+        return iter(io.StringIO(text, newline=""))
+    return chain.from_iterable(map(_lines_of, _pieces(text)))
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """`text` in pieces of about `_CSV_PIECE` characters, each ending with a
+    `\n` but the last."""
     start, size = 0, len(text)
     while start < size:
         end = text.find("\n", start + _CSV_PIECE)
         end = size if end < 0 else end + 1
-        lines = text[start:end].split("\n")
-        last = lines.pop()  # after the piece's last \n: empty unless at the end
-        yield from map(add, lines, repeat("\n"))
-        if last:
-            yield last
+        yield text[start:end]
         start = end
+
+
+def _lines_of(piece: str) -> list[str]:
+    """The lines of a piece, each with its `\n` (the last may have none)."""
+    lines = piece.split("\n")
+    last = lines.pop()  # after the piece's last \n: empty unless at the end
+    found = list(map(add, lines, repeat("\n")))
+    if last:
+        found.append(last)
+    return found
 
 
 def _csv_cells(
@@ -971,10 +982,14 @@ def _csv_columns(
     for (_index, name, nested), column, empty in zip(
         names, texts, empties, strict=True
     ):
-        at = -1
-        for _ in range(empty):  # in place: the column stays the reader's
-            at = column.index("", at + 1)
-            column[at] = None
+        # In place: the column stays the reader's.
+        if empty * 8 > len(column):
+            column[:] = [cell or None for cell in column]
+        else:
+            at = -1
+            for _ in range(empty):
+                at = column.index("", at + 1)
+                column[at] = None
         if not nested:
             column.missing = empty
         else:
