@@ -49,16 +49,20 @@ def write_blocks(
     *,
     columns: Sequence[Col] = (),
     frozen: int = 1,
-    autofilter: str | None = None,
+    filtered: int | None = None,
     rules: list[Rule] | None = None,
     charts: list[tuple[Chart, str]] | None = None,
 ) -> None:
     """Write a sheet of blocks, one per currency (`headers`: each block's
     header row), frozen and printed as `block_panes` says (`frozen`: the
-    columns kept in view)."""
+    columns kept in view). `filtered`: the rows of a block under its header;
+    a sheet of one block gets an autofilter over them."""
     freeze, print_rows = block_panes(
         len(headers), headers[0] if headers else None, frozen
     )
+    autofilter = None
+    if filtered is not None and len(headers) == 1:
+        autofilter = f"A{headers[0]}:{letter(len(columns))}{headers[0] + filtered}"
     book.write(
         Plan(
             title,
@@ -204,12 +208,6 @@ def aging_sheet(book: Book, anchors: Anchors) -> None:
         grid.pad_to(anchor_row + 17)
         grid.keep(anchor_row - 1, anchor_row + 15)  # a blank row over the chart
     grid.add(C(words(f"basis.{result.basis}"), "subtitle"))
-    autofilter = None
-    if len(headers) == 1:
-        section = result.sections[0]
-        autofilter = (
-            f"A{headers[0]}:{letter(len(columns))}{headers[0] + len(section.customers)}"
-        )
     write_blocks(
         book,
         title,
@@ -217,7 +215,7 @@ def aging_sheet(book: Book, anchors: Anchors) -> None:
         headers,
         columns=columns,
         frozen=2,
-        autofilter=autofilter,
+        filtered=len(result.sections[0].customers) if result.sections else None,
         rules=plan_rules,
         charts=charts,
     )
@@ -427,12 +425,6 @@ def risk_sheet(book: Book) -> None:
                 )
         grid.keep(start)
         grid.skip(2)
-    autofilter = None
-    if len(headers) == 1:
-        autofilter = (
-            f"A{headers[0]}:{letter(len(columns))}"
-            f"{headers[0] + len(result.sections[0].customers)}"
-        )
     write_blocks(
         book,
         title,
@@ -440,7 +432,7 @@ def risk_sheet(book: Book) -> None:
         headers,
         columns=columns,
         frozen=2,
-        autofilter=autofilter,
+        filtered=len(result.sections[0].customers) if result.sections else None,
         rules=rules,
     )
 
