@@ -826,22 +826,32 @@ static int by_due(const void *x, const void *y) {
     return a->inst < b->inst ? -1 : a->inst > b->inst;
 }
 
+/* A record's own `value` when given (true), else its customer's from
+ * `theirs`, else `otherwise`. Steals `value`; a new reference, or NULL. */
+static PyObject *own_or_customers(PyObject *value, PyObject *theirs,
+                                  PyObject *customer, PyObject *otherwise) {
+    int given = PyObject_IsTrue(value);
+    if (given != 0) {
+        if (given < 0) Py_CLEAR(value);
+        return value;
+    }
+    Py_DECREF(value);
+    PyObject *found = PyDict_GetItemWithError(theirs, customer);
+    if (found == NULL && PyErr_Occurred()) return NULL;
+    return Py_NewRef(found != NULL ? found : otherwise);
+}
+
 /* reference: _Engine.issue and offer: an invoice and its works. */
 static int issue(Engine *E, int32_t i, PyObject *record) {
     int status = -1;
     Invoice *inv = &E->invs[i];
     const Layout *L = &E->invoice;
     PyObject *customer = NULL, *currency = NULL, *amount = NULL, *schedule = NULL,
-             *due = NULL, *disputed = NULL, *offer = NULL, *terms = NULL;
+             *due = NULL, *disputed = NULL, *offer = NULL;
     if ((customer = get(L, record, F_CUSTOMER)) == NULL) goto done;
     if ((currency = get(L, record, F_CURRENCY)) == NULL) goto done;
-    int given = PyObject_IsTrue(currency);
-    if (given < 0) goto done;
-    if (!given) {
-        PyObject *fallback = PyDict_GetItemWithError(E->customer_currency, customer);
-        if (fallback == NULL && PyErr_Occurred()) goto done;
-        Py_SETREF(currency, Py_NewRef(fallback != NULL ? fallback : E->base));
-    }
+    currency = own_or_customers(currency, E->customer_currency, customer, E->base);
+    if (currency == NULL) goto done;
     int ai = account_of(E, customer, currency);
     if (ai < 0) goto done;
     int mu = E->accounts[ai].mu;
@@ -880,10 +890,9 @@ static int issue(Engine *E, int32_t i, PyObject *record) {
         if ((due = get(L, record, F_DUE)) == NULL) goto done;
         int32_t due_day;
         if (due == Py_None) {
-            terms = PyDict_GetItemWithError(E->terms, customer);
+            PyObject *terms = PyDict_GetItemWithError(E->terms, customer);
             if (terms == NULL && PyErr_Occurred()) goto done;
             long days = terms != NULL ? PyLong_AsLong(terms) : E->default_terms;
-            terms = NULL; /* borrowed */
             if (days == -1 && PyErr_Occurred()) goto done;
             due_day = inv->date + (int32_t)days;
             Py_CLEAR(due);
@@ -895,13 +904,8 @@ static int issue(Engine *E, int32_t i, PyObject *record) {
     inv->n_works = (int32_t)(E->n_works - inv->first_work);
     /* SPEC §9: the invoice's discount, else its customer's */
     if ((offer = get(L, record, F_DISCOUNT)) == NULL) goto done;
-    int own = PyObject_IsTrue(offer);
-    if (own < 0) goto done;
-    if (!own) {
-        PyObject *theirs = PyDict_GetItemWithError(E->customer_discounts, customer);
-        if (theirs == NULL && PyErr_Occurred()) goto done;
-        Py_SETREF(offer, Py_NewRef(theirs != NULL ? theirs : Py_None));
-    }
+    offer = own_or_customers(offer, E->customer_discounts, customer, Py_None);
+    if (offer == NULL) goto done;
     if (offer != Py_None) {
         PyObject *terms_of = PyObject_CallFunctionObjArgs(E->offer, record, offer, currency, NULL);
         if (terms_of == NULL) goto done;
@@ -1123,8 +1127,10 @@ static int32_t date_at(const Layout *L, PyObject *records, Py_ssize_t k, int *er
         *error = 1;
         return INT32_MAX;
     }
-    int32_t ordinal = PyDate_Check(day) ? ordinal_of(day) : INT32_MAX;
-    if (!PyDate_Check(day)) {
+    int32_t ordinal = INT32_MAX;
+    if (PyDate_Check(day)) {
+        ordinal = ordinal_of(day);
+    } else {
         PyErr_SetString(PyExc_TypeError, "a record's date is a date");
         *error = 1;
     }
