@@ -332,3 +332,40 @@ def test_csv_lines_are_stringio_lines_without_its_copy(text, piece):
         assert list(loader._csv_lines(text)) == list(io.StringIO(text, newline=""))
     finally:
         loader._CSV_PIECE = saved
+
+
+def test_repeated_texts_ids_and_lines_are_kept_once(tmp_path):
+    """What a big ledger repeats is one object, not a copy per record: a
+    payment's invoice is the invoice's own id, a description that recurs is one
+    string in a file, and two files share their line numbers. Values are unchanged."""
+    (tmp_path / "customers.csv").write_text("id,name\nC1,One\n")
+    (tmp_path / "invoices").mkdir()
+    (tmp_path / "payments").mkdir()
+    for year in (2025, 2026):
+        (tmp_path / "invoices" / f"{year}.csv").write_text(
+            "id,customer,date,amount,description\n"
+            + "".join(
+                f"I{year}-{n},C1,{year}-01-02,10.00,Widget {n % 3}\n"
+                for n in range(400)
+            )
+        )
+        (tmp_path / "payments" / f"{year}.csv").write_text(
+            "id,customer,date,amount,invoice\n"
+            + "".join(
+                f"P{year}-{n},C1,{year}-02-02,10.00,I{year}-{n}\n" for n in range(400)
+            )
+        )
+    ledger, errors = loader.load(tmp_path)
+    assert errors == []
+    invoices = ledger.invoices
+    assert all(p.invoice is invoices[p.invoice].id for p in ledger.payments)
+    assert {p.invoice for p in ledger.payments} == set(invoices)
+    for year in ("2025", "2026"):  # a file at a time
+        descriptions = [i.description for i in invoices.values() if year in i.src_path]
+        assert len({id(d) for d in descriptions}) == 3
+        assert sorted(set(descriptions)) == ["Widget 0", "Widget 1", "Widget 2"]
+    by_file: dict[str, dict[int, int]] = {}
+    for record in [*invoices.values(), *ledger.payments]:
+        by_file.setdefault(record.src_path, {})[record.src_line] = id(record.src_line)
+    assert sorted(by_file["invoices/2025.csv"]) == list(range(2, 402))
+    assert by_file["invoices/2025.csv"] == by_file["payments/2026.csv"]
