@@ -21,7 +21,7 @@ from arledger.dates import Period, months
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
 from arledger.report import OPEN_ITEMS, Column, Report, Section, every_currency
-from arledger.settle import Item, Settlement, payment_ref
+from arledger.settle import Application, Item, Settlement, payment_ref
 
 By = Literal["customer", "owner", "month"]
 BY: tuple[By, ...] = ("customer", "owner", "month")
@@ -220,6 +220,11 @@ def _day(applied: tuple[date, Decimal]) -> date:
     return applied[0]
 
 
+def _key(item: Item | Application) -> Hashable:
+    """An item's key: its invoice, or (invoice, instalment) for an instalment."""
+    return item.invoice if item.instalment is None else (item.invoice, item.instalment)
+
+
 def roll_forward(
     view: LedgerView,
     settlement: Settlement,
@@ -270,12 +275,18 @@ def _tallies(
     ends = [span.end for span in spans]
     day_before = start - timedelta(days=1)
     count = len(spans)
-    items = {(item.invoice, item.instalment): item for item in settlement.items}
-    paid_on = {payment_ref(p): p.date for p in view.payments}
-    applied: dict[tuple[str, int | None], list[tuple[date, Decimal]]] = {}
+    history = settlement.history_of()
+    # An item is keyed by its invoice alone unless it is an instalment: a
+    # million items need no million (invoice, None) tuples.
+    items = {_key(item): item for item in settlement.items}
     # The items applied to on or after `start`: the others, when paid in full,
-    # were settled before the spans.
-    later: set[tuple[str, int | None]] = set()
+    # were settled before the spans (and are never walked below).
+    later = {_key(a) for a in history if a.date >= start}
+    # Cash received in the spans, by ref (payments received at other times
+    # are not counted as received, wherever they were applied).
+    paid_on = {payment_ref(p): p.date for p in view.payments if start <= p.date <= end}
+    # What was applied to each item walked below, by the last span's end.
+    applied: dict[Hashable, list[tuple[date, Decimal]]] = {}
     tallies: dict[tuple[str, Hashable], _Tally] = {}
 
     def tally(currency: str, group: Hashable) -> _Tally:
@@ -284,16 +295,15 @@ def _tallies(
             found = tallies[(currency, group)] = _Tally(count)
         return found
 
-    for application in settlement.history_of():
-        key = (application.invoice, application.instalment)
+    for application in history:
+        key = _key(application)
         item = items[key]
         amount = application.amount
         day = application.date
         kind = application.kind
-        if day >= start:
-            later.add(key)
         if day <= end:
-            applied.setdefault(key, []).append((day, amount))
+            if item.date >= start or item.open or key in later:
+                applied.setdefault(key, []).append((day, amount))
             if day >= start:
                 row = tally(item.currency, item_key(item))
                 k = bisect_left(ends, day)
@@ -311,7 +321,7 @@ def _tallies(
         if kind == "payment":
             # Cash received in a span, wherever (and whenever) it was applied.
             paid = paid_on.get(application.ref)
-            if paid is not None and start <= paid <= end:
+            if paid is not None:
                 row = tally(item.currency, item_key(item))
                 row.received[bisect_left(ends, paid)] += amount
     for credit in settlement.credits:
@@ -323,7 +333,7 @@ def _tallies(
         if issued > end:
             continue
         row = tally(item.currency, item_key(item))
-        key = item[:2]
+        key = _key(item)
         payments = applied.get(key, [])
         if issued < start:
             if not item.open and key not in later:
