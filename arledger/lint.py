@@ -10,6 +10,7 @@ Pure: no printing, no clock; the dunning templates are looked up on disk by
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -57,7 +58,8 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
     found: list[LedgerError] = []
     # A customer at a time: what is remembered of one customer's payments is
     # let go before the next, which matters at a million payments.
-    for customer, payments in payments_of.items():
+    for customer, every_payment in payments_of.items():
+        payments = _alike(every_payment)
         payments.sort(key=attrgetter("date"))  # stable: file order
         paid: dict[str, set[str]] | None = None  # payment -> invoices it paid
 
@@ -70,7 +72,7 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
             currency = currency_of(payment)
             ref = payment_ref(payment)
             amount = (currency, payment.amount)
-            reference = (payment.reference or "").strip()
+            reference = _reference(payment)
             twin, reason = latest.get(amount), ""
             if twin is not None and payment.date - twin.date <= timedelta(
                 days=DUPLICATE_DAYS
@@ -108,6 +110,25 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
             if reference:
                 referenced.setdefault(reference, payment)
     return found
+
+
+def _alike(payments: list[Payment]) -> list[Payment]:
+    """The payments of a customer that share their amount or their reference
+    with another: only these can be a duplicate or the twin of one (each rule
+    above compares payments of one amount, or of one reference), and at a
+    million payments few are. In the order given."""
+    amounts = Counter(map(attrgetter("amount"), payments))
+    references = list(map(_reference, payments))
+    shared = {r for r, n in Counter(references).items() if n > 1 and r}
+    return [
+        p
+        for p, reference in zip(payments, references, strict=True)
+        if amounts[p.amount] > 1 or reference in shared
+    ]
+
+
+def _reference(payment: Payment) -> str:
+    return (payment.reference or "").strip()
 
 
 def _paid_by(applications: Iterable[Application]) -> dict[str, set[str]]:
