@@ -945,49 +945,19 @@ done:
 /* ------------------------------------------------------------- results */
 
 /* reference: settle(): items and credits, account by account. */
-static int results(Engine *E, PyObject *items, PyObject *credits) {
+/* The owner of an account's customer, or None. */
+static PyObject *customer_owner(Engine *E, Account *a) {
+    PyObject *owner = PyDict_GetItemWithError(E->customer_owner, a->customer);
+    return owner != NULL || PyErr_Occurred() ? owner : Py_None;
+}
+
+/* The credits left, account by account: unapplied chunks oldest first, then
+ * those waiting for an invoice. */
+static int credits_left(Engine *E, PyObject *credits) {
     for (Py_ssize_t ai = 0; ai < E->n_accounts; ai++) {
         Account *a = &E->accounts[ai];
-        PyObject *owner_of_customer = PyDict_GetItemWithError(E->customer_owner, a->customer);
-        if (owner_of_customer == NULL) {
-            if (PyErr_Occurred()) return -1;
-            owner_of_customer = Py_None;
-        }
-        for (Py_ssize_t k = 0; k < a->items.n; k++) {
-            Invoice *inv = &E->invs[a->items.data[k]];
-            PyObject *owner = inv->owner != Py_None ? inv->owner : owner_of_customer;
-            if (E->owner != Py_None) {
-                int same = PyObject_RichCompareBool(owner, E->owner, Py_EQ);
-                if (same < 0) return -1;
-                if (!same) continue;
-            }
-            for (int32_t j = 0; j < inv->n_works; j++) {
-                Work *w = &E->works[inv->first_work + j];
-                if (!E->history && w->open == 0) continue;
-                PyObject *due = w->due_obj ? w->due_obj : date_of(E, w->due);
-                if (due == NULL) return -1;
-                PyObject *open = decimal_or(E, w->open, a->mu, w->touched ? NULL : w->amount_obj);
-                if (open == NULL) return -1;
-                PyObject *t = new_tuple(E->item_type, 10);
-                if (t == NULL) {
-                    Py_DECREF(open);
-                    return -1;
-                }
-                PyObject *inst = instalment_of(w->inst);
-                PyObject *flag = inv->disputed ? Py_True : Py_False;
-                PyObject *fields[10] = {inv->id, inst, a->customer, a->currency, inv->date_obj,
-                                        due, w->amount_obj, open, flag, owner};
-                for (int f = 0; f < 10; f++) {
-                    if (f != 1 && f != 7) Py_XINCREF(fields[f]);
-                    PyTuple_SET_ITEM(t, f, fields[f]);
-                }
-                if (inst == NULL || PyList_Append(items, t) < 0) {
-                    Py_DECREF(t);
-                    return -1;
-                }
-                Py_DECREF(t);
-            }
-        }
+        PyObject *owner_of_customer = customer_owner(E, a);
+        if (owner_of_customer == NULL) return -1;
         if (E->owner != Py_None) {
             int same = PyObject_RichCompareBool(owner_of_customer, E->owner, Py_EQ);
             if (same < 0) return -1;
@@ -1032,6 +1002,72 @@ static int results(Engine *E, PyObject *items, PyObject *credits) {
             }
         }
         vec_free(&left);
+    }
+    return 0;
+}
+
+/* What the replay needed and the items do not: chunks, offers, the accounts'
+ * queues. Let go before the items are made, the biggest of the results, so
+ * that the two are never held at once (the chunks alone: 96 MB at a million
+ * payments). */
+static void replay_free(Engine *E) {
+    for (Py_ssize_t i = 0; i < E->n_chunks; i++) chunk_clear(&E->chunks[i]);
+    PyMem_Free(E->chunks);
+    E->chunks = NULL;
+    E->n_chunks = E->cap_chunks = 0;
+    PyMem_Free(E->offers);
+    E->offers = NULL;
+    E->n_offers = E->cap_offers = 0;
+    for (Py_ssize_t i = 0; i < E->n_accounts; i++) {
+        Account *a = &E->accounts[i];
+        Py_CLEAR(a->waiting);
+        vec_free(&a->heap);
+        vec_free(&a->pending);
+        vec_free(&a->credits);
+    }
+}
+
+/* The items, account by account, each account's in the order issued. */
+static int items_of(Engine *E, PyObject *items) {
+    for (Py_ssize_t ai = 0; ai < E->n_accounts; ai++) {
+        Account *a = &E->accounts[ai];
+        PyObject *owner_of_customer = customer_owner(E, a);
+        if (owner_of_customer == NULL) return -1;
+        for (Py_ssize_t k = 0; k < a->items.n; k++) {
+            Invoice *inv = &E->invs[a->items.data[k]];
+            PyObject *owner = inv->owner != Py_None ? inv->owner : owner_of_customer;
+            if (E->owner != Py_None) {
+                int same = PyObject_RichCompareBool(owner, E->owner, Py_EQ);
+                if (same < 0) return -1;
+                if (!same) continue;
+            }
+            for (int32_t j = 0; j < inv->n_works; j++) {
+                Work *w = &E->works[inv->first_work + j];
+                if (!E->history && w->open == 0) continue;
+                PyObject *due = w->due_obj ? w->due_obj : date_of(E, w->due);
+                if (due == NULL) return -1;
+                PyObject *open = decimal_or(E, w->open, a->mu, w->touched ? NULL : w->amount_obj);
+                if (open == NULL) return -1;
+                PyObject *t = new_tuple(E->item_type, 10);
+                if (t == NULL) {
+                    Py_DECREF(open);
+                    return -1;
+                }
+                PyObject *inst = instalment_of(w->inst);
+                PyObject *flag = inv->disputed ? Py_True : Py_False;
+                PyObject *fields[10] = {inv->id, inst, a->customer, a->currency, inv->date_obj,
+                                        due, w->amount_obj, open, flag, owner};
+                for (int f = 0; f < 10; f++) {
+                    if (f != 1 && f != 7) Py_XINCREF(fields[f]);
+                    PyTuple_SET_ITEM(t, f, fields[f]);
+                }
+                if (inst == NULL || PyList_Append(items, t) < 0) {
+                    Py_DECREF(t);
+                    return -1;
+                }
+                Py_DECREF(t);
+            }
+        }
     }
     return 0;
 }
@@ -1249,7 +1285,9 @@ static PyObject *run(PyObject *Py_UNUSED(module), PyObject *args) {
     E->id_hashes = NULL;
     E->id_slots = NULL;
     if ((items = PyList_New(0)) == NULL || (credits = PyList_New(0)) == NULL) goto done;
-    if (results(E, items, credits) < 0) goto done;
+    if (credits_left(E, credits) < 0) goto done;
+    replay_free(E);
+    if (items_of(E, items) < 0) goto done;
     result = PyTuple_Pack(4, items, E->applications, credits, E->discounts);
 done:
     Py_XDECREF(items);
