@@ -337,7 +337,8 @@ def test_csv_lines_are_stringio_lines_without_its_copy(text, piece):
 def test_repeated_texts_ids_and_lines_are_kept_once(tmp_path):
     """What a big ledger repeats is one object, not a copy per record: a
     payment's invoice is the invoice's own id, a description that recurs is one
-    string in a file, and two files share their line numbers. Values are unchanged."""
+    string in a file, and two files share their line numbers; a payment of
+    an invoice's amount, written alike, has its Decimal. Values are unchanged."""
     (tmp_path / "customers.csv").write_text("id,name\nC1,One\n")
     (tmp_path / "invoices").mkdir()
     (tmp_path / "payments").mkdir()
@@ -352,13 +353,17 @@ def test_repeated_texts_ids_and_lines_are_kept_once(tmp_path):
         (tmp_path / "payments" / f"{year}.csv").write_text(
             "id,customer,date,amount,invoice\n"
             + "".join(
-                f"P{year}-{n},C1,{year}-02-02,10.00,I{year}-{n}\n" for n in range(400)
+                f"P{year}-{n},C1,{year}-02-02,{('10.00', '10.0')[n % 2]},I{year}-{n}\n"
+                for n in range(400)
             )
         )
     ledger, errors = loader.load(tmp_path)
     assert errors == []
     invoices = ledger.invoices
     assert all(p.invoice is invoices[p.invoice].id for p in ledger.payments)
+    for p in ledger.payments:  # the invoice's amount when written alike
+        assert (p.amount is invoices[p.invoice].amount) == (str(p.amount) == "10.00")
+    assert {str(p.amount) for p in ledger.payments} == {"10.00", "10.0"}
     assert {p.invoice for p in ledger.payments} == set(invoices)
     for year in ("2025", "2026"):  # a file at a time
         descriptions = [i.description for i in invoices.values() if year in i.src_path]
