@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -337,6 +337,13 @@ def rewind_each(
     return _rewind_each(settlement, view, days)
 
 
+def key_of(item: Item | Application) -> Hashable:
+    """The item an item or application is of, as a dictionary key: its
+    invoice, or (invoice, instalment) for an instalment. Lighter than
+    `Item.key` where a million are held: no tuple for an invoice."""
+    return item.invoice if item.instalment is None else item[:2]
+
+
 def _rewind_each(
     settlement: Settlement, view: LedgerView, days: tuple[date, ...]
 ) -> Iterator[Settlement]:
@@ -381,31 +388,29 @@ def _rewind_each(
             issued_in[interval(item.date)].append(index)
 
     currency_of = view.ledger.currency_of
-    # Walk the intervals in order. An application's first two fields are its
-    # item's key (invoice, instalment), as an item's are; the next three its
-    # account and kind (customer, currency, kind).
-    applied: dict[tuple[str, int | None], Decimal] = {}
+    # Walk the intervals in order. An item is keyed by its invoice, or by
+    # (invoice, instalment) for an instalment: a million items need no million
+    # tuples. An application's fields 2 to 4 are its account and kind
+    # (customer, currency, kind).
     unapplied: dict[tuple[str, str, ApplicationKind], Decimal] = {}
-    index_of: dict[tuple[str, int | None], int] = {}  # items issued so far
+    index_of: dict[Hashable, int] = {}  # items issued so far
     still: dict[int, Decimal] = {}  # the open ones, by index: what is left
     for at, day in enumerate(days):
         for index in issued_in[at]:
             item = items[index]
-            key = item[:2]
-            index_of[key] = index
-            left = item.amount - applied.get(key, ZERO)
-            if left:
-                still[index] = left
+            index_of[key_of(item)] = index
+            # Nothing is applied to an item before its date (SPEC §2), so
+            # nothing before its interval: all of it is left.
+            if item.amount:
+                still[index] = item.amount
         for application in applied_in[at]:
-            key = application[:2]
             amount = application.amount
-            applied[key] = total = applied.get(key, ZERO) + amount
             cash = application[2:5]
             unapplied[cash] = unapplied.get(cash, ZERO) - amount
-            issued = index_of.get(key)
+            issued = index_of.get(key_of(application))
             if issued is None:
                 continue  # applied to an item not issued yet: never, by SPEC §2
-            left = items[issued].amount - total
+            left = still.get(issued, ZERO) - amount
             if left:
                 still[issued] = left
             else:

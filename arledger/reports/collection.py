@@ -21,7 +21,7 @@ from arledger.dates import Period, months
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
 from arledger.report import OPEN_ITEMS, Column, Report, Section, every_currency
-from arledger.settle import Application, Item, Settlement, payment_ref
+from arledger.settle import Item, Settlement, key_of, payment_ref
 
 By = Literal["customer", "owner", "month"]
 BY: tuple[By, ...] = ("customer", "owner", "month")
@@ -220,11 +220,6 @@ def _day(applied: tuple[date, Decimal]) -> date:
     return applied[0]
 
 
-def _key(item: Item | Application) -> Hashable:
-    """An item's key: its invoice, or (invoice, instalment) for an instalment."""
-    return item.invoice if item.instalment is None else (item.invoice, item.instalment)
-
-
 def roll_forward(
     view: LedgerView,
     settlement: Settlement,
@@ -278,10 +273,10 @@ def _tallies(
     history = settlement.history_of()
     # An item is keyed by its invoice alone unless it is an instalment: a
     # million items need no million (invoice, None) tuples.
-    items = {_key(item): item for item in settlement.items}
+    items = {key_of(item): item for item in settlement.items}
     # The items applied to on or after `start`: the others, when paid in full,
     # were settled before the spans (and are never walked below).
-    later = {_key(a) for a in history if a.date >= start}
+    later = {key_of(a) for a in history if a.date >= start}
     # Cash received in the spans, by ref (payments received at other times
     # are not counted as received, wherever they were applied).
     paid_on = {payment_ref(p): p.date for p in view.payments if start <= p.date <= end}
@@ -296,7 +291,7 @@ def _tallies(
         return found
 
     for application in history:
-        key = _key(application)
+        key = key_of(application)
         item = items[key]
         amount = application.amount
         day = application.date
@@ -333,7 +328,7 @@ def _tallies(
         if issued > end:
             continue
         row = tally(item.currency, item_key(item))
-        key = _key(item)
+        key = key_of(item)
         payments = applied.get(key, [])
         if issued < start:
             if not item.open and key not in later:
