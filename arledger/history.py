@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from arledger.money import ZERO
-from arledger.settle import Settlement
+from arledger.settle import Settlement, key_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +42,13 @@ class PaymentHistory:
 
 def payment_history(settlement: Settlement) -> dict[str, PaymentHistory]:
     """Each customer's payment history up to the settlement's as-of date."""
-    due_of = {(i.invoice, i.instalment): (i.due, i.date) for i in settlement.items}
+    item_of = {key_of(item): item for item in settlement.items}
     totals: dict[str, list[Decimal]] = {}
     for application in settlement.history_of():
         if application.kind != "payment":
             continue
-        due, issued = due_of[(application.invoice, application.instalment)]
+        item = item_of[key_of(application)]
+        due, issued = item.due, item.date
         amount = application.amount
         late = (application.date - due).days
         row = totals.setdefault(application.customer, [ZERO, ZERO, ZERO, ZERO])
