@@ -1479,8 +1479,9 @@ def _one_each(values: list[Any]) -> list[Any]:
 def _invoice_amount(invoice: Any, amount: Any) -> Any:
     """The amount of a record naming `invoice` (a row, or None or a Source
     when none was read): the invoice's own Decimal when the two are written
-    alike (`10.00` and `10.00`, not `10.0`), as three payments in four are
-    in full; a copy of each would take 75 MB at a million payments."""
+    alike (`10.00` and `10.00`, not `10.0`). A payment in full is the common
+    case (three in four in the benchmark's ledgers: a copy of each amount
+    would take 75 MB at a million payments)."""
     same = getattr(invoice, "amount", None)
     if same is not None and same == amount and not same.compare_total(amount):
         return same
