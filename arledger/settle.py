@@ -393,28 +393,33 @@ def _rewind_each(
     # tuples. An application's fields 2 to 4 are its account and kind
     # (customer, currency, kind).
     unapplied: dict[tuple[str, str, ApplicationKind], Decimal] = {}
-    index_of: dict[Hashable, int] = {}  # items issued so far
-    still: dict[int, Decimal] = {}  # the open ones, by index: what is left
+    # The items issued and not yet paid in full, by key: an application is
+    # never to an item not issued yet (SPEC §2) nor beyond what is left of
+    # one, so one paid in full is let go (at a million items, few are open).
+    index_of: dict[Hashable, int] = {}
+    still: dict[int, Decimal] = {}  # what is left of each of them, by index
     for at, day in enumerate(days):
         for index in issued_in[at]:
             item = items[index]
             index_of[key_of(item)] = index
             # Nothing is applied to an item before its date (SPEC §2), so
             # nothing before its interval: all of it is left.
-            if item.amount:
-                still[index] = item.amount
+            still[index] = item.amount
+        issued_in[at] = []
         for application in applied_in[at]:
             amount = application.amount
             cash = application[2:5]
             unapplied[cash] = unapplied.get(cash, ZERO) - amount
-            issued = index_of.get(key_of(application))
+            key = key_of(application)
+            issued = index_of.get(key)
             if issued is None:
-                continue  # applied to an item not issued yet: never, by SPEC §2
-            left = still.get(issued, ZERO) - amount
+                continue
+            left = still[issued] - amount
             if left:
                 still[issued] = left
             else:
-                still.pop(issued, None)
+                del still[issued], index_of[key]
+        applied_in[at] = []
         for application in given_in[at]:
             unapplied[application[2:5]] += application.amount
         for payment in paid_in[at]:
