@@ -1476,16 +1476,25 @@ def _one_each(values: list[Any]) -> list[Any]:
     return list(map(first.setdefault, values, values))
 
 
-def _invoice_amount(invoice: Any, amount: Any) -> Any:
-    """The amount of a record naming `invoice` (a row, or None or a Source
-    when none was read): the invoice's own Decimal when the two are written
-    alike (`10.00` and `10.00`, not `10.0`). A payment in full is the common
-    case (three in four in the benchmark's ledgers: a copy of each amount
-    would take 75 MB at a million payments)."""
-    same = getattr(invoice, "amount", None)
-    if same is not None and same == amount and not same.compare_total(amount):
-        return same
-    return amount
+def _share_invoices(columns: dict[str, list[Any]], invoices: Mapping[str, Any]) -> None:
+    """Records naming an invoice read already keep the invoice's own id string
+    and, when they give its amount written alike (`10.00` and `10.00`, not
+    `10.0`), its Decimal: a payment in full is the common case (three in four
+    in the benchmark's ledgers), and at a million payments the copies would
+    take 135 MB. Their strings' hashes, computed once, serve every later
+    lookup."""
+    refs = columns["invoice"]
+    # None, or a Source for an invoice that failed: getattr gives the default.
+    named = list(map(invoices.get, refs))
+    columns["invoice"] = list(map(getattr, named, repeat("id"), refs))
+    if "amount" in columns:
+        theirs = map(getattr, named, repeat("amount"), repeat(None))
+        columns["amount"] = [
+            same
+            if same == amount and same is not None and not same.compare_total(amount)
+            else amount
+            for same, amount in zip(theirs, columns["amount"], strict=True)
+        ]
 
 
 def _subset(column: list[Any], indexes: Sequence[int]) -> list[Any]:
@@ -1508,9 +1517,7 @@ def _by_columns(
     (those giving a field it does not know, and those a rule refuses).
 
     `invoices` (the invoices read so far, by id): a record naming one of them
-    keeps its id as the invoice's own string, not a copy of it (a million
-    payments each naming an invoice would hold 60 MB of copies), and its
-    amount as the invoice's when they are alike (`_invoice_amount`)."""
+    shares the invoice's id and amount objects (`_share_invoices`)."""
     rules_of, required = plan.rules, plan.required
     unknown = [column for name, column in given_columns.items() if name not in rules_of]
     left = sorted(
@@ -1566,13 +1573,9 @@ def _by_columns(
                     break
         if name in _REPEATED or name in _OFTEN_REPEATED and _repeats(values):
             values = _one_each(values)
-        elif name == "invoice" and invoices:
-            # getattr(None, "id", value) is the value: an invoice not read.
-            values = list(map(getattr, map(invoices.get, values), repeat("id"), values))
         columns[name] = values
-    if invoices and "invoice" in columns and "amount" in columns:
-        named = map(invoices.get, columns["invoice"])
-        columns["amount"] = list(map(_invoice_amount, named, columns["amount"]))
+    if invoices and "invoice" in columns:
+        _share_invoices(columns, invoices)
     for fields, rule in plan.checks:  # over the records whose fields converted
         kept: Sequence[int] = range(count)
         if refused:
