@@ -404,7 +404,8 @@ def _rewind_each(
             index_of[key_of(item)] = index
             # Nothing is applied to an item before its date (SPEC §2), so
             # nothing before its interval: all of it is left.
-            still[index] = item.amount
+            if item.amount:
+                still[index] = item.amount
         issued_in[at] = []
         for application in applied_in[at]:
             amount = application.amount
@@ -414,11 +415,12 @@ def _rewind_each(
             issued = index_of.get(key)
             if issued is None:
                 continue
-            left = still[issued] - amount
+            left = still.get(issued, ZERO) - amount
             if left:
                 still[issued] = left
             else:
-                del still[issued], index_of[key]
+                still.pop(issued, None)
+                del index_of[key]
         applied_in[at] = []
         for application in given_in[at]:
             unapplied[application[2:5]] += application.amount
