@@ -915,6 +915,11 @@ def _csv_columns_fast(
     columns, lines = into
     columns[:] = [_Texts() for _ in names]
     read = 0  # rows read, blank ones included
+    # A column whose first values repeat keeps one string per value, taken
+    # as each chunk is read: the copies are let go at once and their memory
+    # is reused by the next chunk, where let go after the whole file they
+    # would leave it full of holes (250 MB at a million rows).
+    shared: list[dict[str, str] | None] | None = None
     while True:
         try:
             chunk = list(islice(reader, _CSV_CHUNK))  # in C
@@ -936,8 +941,17 @@ def _csv_columns_fast(
             lines.extend(_line_numbers(first, len(chunk)))
         if chunk:
             cells = list(zip(*chunk, strict=True))
-            for column, (index, _, _) in zip(columns, names, strict=True):
-                column += map(str.strip, cells[index])
+            if shared is None:
+                shared = [
+                    {} if _repeats(list(map(str.strip, cells[index]))) else None
+                    for index, _, _ in names
+                ]
+            for column, (index, _, _), one in zip(columns, names, shared, strict=True):
+                if one is None:
+                    column += map(str.strip, cells[index])
+                else:
+                    texts = list(map(str.strip, cells[index]))
+                    column += map(one.setdefault, texts, texts)
     del columns[:], lines[:]
     return False
 
