@@ -952,6 +952,7 @@ def _csv_columns_fast(
                 else:
                     texts = list(map(str.strip, cells[index]))
                     column += map(one.setdefault, texts, texts)
+                    column.shared = True
     del columns[:], lines[:]
     return False
 
@@ -1301,13 +1302,15 @@ class _Texts(rules.Stripped):
     """A column read from CSV cells: each value given is text already (only
     YAML can give a number, a list or a mapping where text is asked for),
     stripped of surrounding white space by the reader; `missing`: how many
-    cells are empty (None), when the reader counted them."""
+    cells are empty (None), when the reader counted them; `shared`: the
+    reader kept one string per value (`_csv_columns_fast`)."""
 
-    __slots__ = ("missing",)
+    __slots__ = ("missing", "shared")
 
     def __init__(self, values: Iterable[Any] = (), missing: int | None = None) -> None:
         super().__init__(values)
         self.missing = missing
+        self.shared = False
 
 
 def _not_text(values: list[Any]) -> list[int]:
@@ -1585,7 +1588,9 @@ def _by_columns(
                 if not given:
                     values = [default] * count
                     break
-        if name in _REPEATED or name in _OFTEN_REPEATED and _repeats(values):
+        if getattr(found, "shared", False) and values is found:
+            pass  # one string per value already (the CSV reader's)
+        elif name in _REPEATED or name in _OFTEN_REPEATED and _repeats(values):
             values = _one_each(values)
         columns[name] = values
     if invoices and "invoice" in columns:
