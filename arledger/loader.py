@@ -101,6 +101,9 @@ class _Batch:
     # columns (the bulk kinds), each field's values.
     names: list[tuple[int, str, bool]] = field(default_factory=list)
     columns: dict[str, list[Any]] | None = None
+    # A CSV file read and handed on a chunk of rows at a time (`on_chunk` of
+    # `_read_csv_records`): its rows are not in the batch.
+    chunked: bool = False
 
 
 @dataclass
@@ -717,12 +720,19 @@ CSV_NESTED = frozenset(
 
 
 def _read_csv_records(
-    text: str, rel: str, kind: str, errors: list[LedgerError]
+    text: str,
+    rel: str,
+    kind: str,
+    errors: list[LedgerError],
+    on_chunk: OnChunk | None = None,
 ) -> _Batch:
+    """The records of a CSV file; with `on_chunk`, a file of a bulk kind whose
+    every row is a line that fits the header is handed on a chunk of rows at a
+    time instead (`batch.chunked`), as `_csv_columns` reads it."""
     lines: list[int] = []
     batch = _Batch(rel, (), lines, lambda i, loc: lines[i])
     if _column_plan(_shapes.KINDS[kind]) is not None:
-        _csv_columns(text, batch, kind, errors)  # the bulk kinds
+        _csv_columns(text, batch, kind, errors, on_chunk)  # the bulk kinds
     else:
         batch.rows = _csv_rows(text, batch, kind, errors)
     return batch
@@ -828,6 +838,7 @@ def _csv_cells(
     kind: str,
     errors: list[LedgerError],
     into: tuple[list[_Texts], list[int]] | None = None,
+    on_chunk: Callable[[list[_Texts], list[int]], None] | None = None,
 ) -> Iterator[tuple[int, list[str]]]:
     """The rows of a CSV file that the header fits, each with its line, once
     the file's own problems (header, ragged rows, quoting) are reported; sets
@@ -836,7 +847,9 @@ def _csv_cells(
 
     `into`: (columns, lines) to fill at once, yielding nothing, when each row
     is a line and fits the header, the common case: `columns` gets, for each
-    of `batch.names`, its cells with white space stripped."""
+    of `batch.names`, its cells with white space stripped. With `on_chunk`,
+    each chunk of them is handed to it instead, and `batch.chunked` set once
+    the file is read to its end that way."""
     rel = batch.rel
     reader = csv.reader(_csv_lines(text), strict=True)
     try:
@@ -864,7 +877,8 @@ def _csv_cells(
     id_index = header.index("id") if "id" in known and "id" in header else None
     width = len(header)
     if into is not None and missing is None:
-        if _csv_columns_fast(reader, width, names, into):
+        if _csv_columns_fast(reader, width, names, into, on_chunk):
+            batch.chunked = on_chunk is not None
             return
         reader = csv.reader(_csv_lines(text), strict=True)
         next(reader)  # again, row by row, to say what is wrong where
@@ -907,11 +921,14 @@ def _csv_columns_fast(
     width: int,
     names: list[tuple[int, str, bool]],
     into: tuple[list[_Texts], list[int]],
+    on_chunk: Callable[[list[_Texts], list[int]], None] | None = None,
 ) -> bool:
     """Read the rest of a CSV file into `into` (see `_csv_cells`), a chunk of
     rows at a time (in C); False, with `into` left empty, when a quoted cell
     spans lines, a row does not fit the header or the CSV is invalid: then
-    the file is read row by row, to say what is wrong where."""
+    the file is read row by row, to say what is wrong where. With `on_chunk`,
+    each chunk's columns and lines go to it as soon as they are read and
+    known to be right, and `into` stays empty."""
     columns, lines = into
     columns[:] = [_Texts() for _ in names]
     read = 0  # rows read, blank ones included
@@ -926,14 +943,14 @@ def _csv_columns_fast(
         except csv.Error:
             break
         if not chunk:
-            if reader.line_num == read + 1:  # a row a line: each line is known
-                return True
-            break
+            return True
         sizes = set(map(len, chunk))
         if not sizes <= {width, 0}:
             break
         first = read + 2
         read += len(chunk)
+        if reader.line_num != read + 1:  # a row a line, or a line is not known
+            break
         if 0 in sizes:  # blank lines
             lines.extend(n for n, row in enumerate(chunk, first) if row)
             chunk = [row for row in chunk if row]
@@ -953,6 +970,10 @@ def _csv_columns_fast(
                     texts = list(map(str.strip, cells[index]))
                     column += map(one.setdefault, texts, texts)
                     column.shared = True
+        if on_chunk is not None:
+            on_chunk(columns[:], lines[:])
+            columns[:] = [_Texts() for _ in names]
+            del lines[:]
     del columns[:], lines[:]
     return False
 
@@ -977,20 +998,47 @@ def _csv_rows(
             yield data
 
 
+OnChunk = Callable[[dict[str, list[Any]], list[int], list[LedgerError]], None]
+
+
 def _csv_columns(
-    text: str, batch: _Batch, kind: str, errors: list[LedgerError]
+    text: str,
+    batch: _Batch,
+    kind: str,
+    errors: list[LedgerError],
+    on_chunk: OnChunk | None = None,
 ) -> None:
     """A CSV file of a bulk kind read whole into columns (`batch.columns`:
     each known field's cells, None where empty, nested cells parsed), with
-    `batch.rows` giving a record's values as a mapping when one is asked for."""
+    `batch.rows` giving a record's values as a mapping when one is asked for.
+
+    `on_chunk`: while every row is a line that fits the header, each chunk of
+    rows goes to it as it is read, as (columns, lines, problems of its nested
+    cells), and `batch.chunked` is set once the file is read that way to its
+    end; a file with something to say is then read whole, as without it (the
+    chunks handed on before are the caller's to drop)."""
     rows: list[list[str]] = []
     lines = batch.lines
     texts: list[_Texts] = []
-    for line, row in _csv_cells(text, batch, kind, errors, (texts, lines)):
+
+    def chunk(texts: list[_Texts], lines: list[int]) -> None:
+        assert on_chunk is not None
+        problems: list[LedgerError] = []
+        # batch.names: set by _csv_cells before any chunk
+        columns, kept = _texts_to_columns(
+            batch.rel, batch.names, texts, lines, problems
+        )
+        on_chunk(columns, kept, problems)
+
+    cells_of = _csv_cells(
+        text, batch, kind, errors, (texts, lines), None if on_chunk is None else chunk
+    )
+    for line, row in cells_of:
         rows.append(row)  # the slow way: a file with something to say
         lines.append(line)
+    if batch.chunked:
+        return
     names = batch.names
-    columns: dict[str, list[Any]] = {}
     if rows:
         cells = list(zip(*rows, strict=True))  # rows fit the header
         del rows
@@ -998,6 +1046,24 @@ def _csv_columns(
         del cells
     elif not texts:  # no row fits the header
         texts = [_Texts() for _ in names]
+    columns, kept = _texts_to_columns(batch.rel, names, texts, lines, errors)
+    if kept is not lines:
+        batch.lines[:] = kept
+    batch.columns = columns
+    batch.rows = _ColumnRows(columns, len(kept))
+
+
+def _texts_to_columns(
+    rel: str,
+    names: list[tuple[int, str, bool]],
+    texts: list[_Texts],
+    lines: list[int],
+    errors: list[LedgerError],
+) -> tuple[dict[str, list[Any]], list[int]]:
+    """Rows of a CSV file read as texts (a column per name), as the columns
+    of their records: None where a cell is empty, nested cells parsed (a bad
+    one reported, its row dropped), blank rows dropped; with the lines of the
+    rows kept (`lines` itself when every row is)."""
     size = len(lines)
     keep = [True] * size
     empties = [column.count("") for column in texts]  # an empty cell: not given
@@ -1006,6 +1072,7 @@ def _csv_columns(
     given = (
         list(map(any, zip(*texts, strict=True))) if min(empties, default=1) else None
     )
+    columns: dict[str, list[Any]] = {}
     column: list[Any]
     for (_index, name, nested), column, empty in zip(
         names, texts, empties, strict=True
@@ -1027,25 +1094,19 @@ def _csv_columns(
                     try:
                         column[k] = csv_nested(name, cell)
                     except ValueError as exc:
-                        errors.append(
-                            LedgerError(Source(batch.rel, lines[k]), str(exc))
-                        )
+                        errors.append(LedgerError(Source(rel, lines[k]), str(exc)))
                         keep[k] = False
         columns[name] = column
     # Rows with a bad nested cell were reported above.
     if given is None and columns and all(keep):
-        wanted: Sequence[int] = range(size)
-    else:
-        wanted = [
-            k
-            for k in range(size)
-            if keep[k] and columns and (given is None or given[k])
-        ]
-    if len(wanted) != size:
-        batch.lines[:] = [lines[k] for k in wanted]
-        columns = {name: _subset(column, wanted) for name, column in columns.items()}
-    batch.columns = columns
-    batch.rows = _ColumnRows(columns, len(wanted))
+        return columns, lines
+    wanted = [
+        k for k in range(size) if keep[k] and columns and (given is None or given[k])
+    ]
+    if len(wanted) == size:
+        return columns, lines
+    columns = {name: _subset(column, wanted) for name, column in columns.items()}
+    return columns, [lines[k] for k in wanted]
 
 
 class _ColumnRows(Sequence[dict[str, Any]]):
@@ -1684,14 +1745,23 @@ def _load_batch(
 ) -> None:
     """Read, validate and collect one file record by record (`parsed`: what
     read_yaml_fast already made of it)."""
+    invoices = collected.first_seen["invoices"]
     if parsed is not None:
         records, lines = parsed
         batch = _Batch(rel, records, lines, lambda i, loc: lines[i], exact=False)
-    else:  # CSV, or YAML the fast reader declined
+    elif text is not None and rel.lower().endswith(".csv"):
+        batch, chunks = _read_csv_by_chunks(text, rel, kind, model, invoices, errors)
+    else:  # YAML the fast reader declined
         batch = _read_batch(text, rel, kind, errors)
     problems: list[LedgerError] = []
-    invoices = collected.first_seen["invoices"]
-    results = _validate_batch(model, batch, problems, invoices)
+    if batch.chunked:  # each chunk validated as it was read
+        results = [result for done, _, _ in chunks for result in done]
+        batch.lines[:] = [line for _, lines, _ in chunks for line in lines]
+        for _, _, said in chunks:
+            problems.extend(said)
+        del chunks
+    else:
+        results = _validate_batch(model, batch, problems, invoices)
     if problems and not batch.exact:
         # Read it again through PyYAML, which knows every key's line.
         batch = _read_batch(text, rel, kind, errors)
@@ -1702,6 +1772,38 @@ def _load_batch(
     if batch.broken:
         collected.unread.add(kind)
     collected.failed_ids[kind].update(batch.refused_ids)
+
+
+def _read_csv_by_chunks(
+    text: str,
+    rel: str,
+    kind: str,
+    model: str,
+    invoices: Mapping[str, Any],
+    errors: list[LedgerError],
+) -> tuple[_Batch, list[tuple[list[Any], list[int], list[LedgerError]]]]:
+    """A CSV file read and validated a chunk of rows at a time, while every
+    row is a line that fits the header: (the file's batch, and for each chunk
+    its results, lines and problems). Each chunk's texts are let go once its
+    records are made, and their memory reused by the next, where a file read
+    whole would leave it full of holes. When `batch.chunked` is not set, the
+    file had something to say and `batch` holds it whole (the chunks are to
+    be dropped, since what they said is said again)."""
+    chunks: list[tuple[list[Any], list[int], list[LedgerError]]] = []
+
+    def validate(
+        columns: dict[str, list[Any]], lines: list[int], problems: list[LedgerError]
+    ) -> None:
+        part = _Batch(
+            rel, _ColumnRows(columns, len(lines)), lines, lambda i, loc: lines[i]
+        )
+        part.columns = columns
+        results = _validate_batch(model, part, problems, invoices)
+        chunks.append((results, lines, problems))
+
+    plan = _column_plan(model)
+    batch = _read_csv_records(text, rel, kind, errors, validate if plan else None)
+    return batch, chunks
 
 
 def _load_settings(

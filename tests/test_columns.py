@@ -10,7 +10,7 @@ a time.
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from arledger import loader, rows
@@ -374,3 +374,81 @@ def test_repeated_texts_ids_and_lines_are_kept_once(tmp_path):
         by_file.setdefault(record.src_path, {})[record.src_line] = id(record.src_line)
     assert sorted(by_file["invoices/2025.csv"]) == list(range(2, 402))
     assert by_file["invoices/2025.csv"] == by_file["payments/2026.csv"]
+
+
+@st.composite
+def csv_files_with_trouble(draw):
+    """CSV files as above, sometimes with a row that is not a line of its own
+    or does not fit the header, somewhere after the first rows."""
+    model, text = draw(csv_files())
+    lines = text.splitlines(keepends=True)
+    trouble = draw(st.sampled_from([None, "ragged", "short", "quoted"]))
+    if trouble is not None:
+        width = lines[0].count(",") + 1
+        row = {
+            "ragged": ",".join(["x"] * (width + 1)) + "\n",
+            "short": ",".join(["x"] * max(width - 1, 0)) + "\n" if width > 1 else "\n",
+            "quoted": '"two\nlines"' + ",x" * (width - 1) + "\n",
+        }[trouble]
+        lines.insert(draw(st.integers(1, len(lines))), row)
+    return model, "".join(lines)
+
+
+def load_csv(model, text: str, chunk: int | None, by_records: bool = False):
+    """One CSV file through the loader: by chunks of `chunk` rows, or whole
+    (by columns, or `by_records`: each row validated by its model)."""
+    from _pytest.monkeypatch import MonkeyPatch
+
+    patch = MonkeyPatch()
+    if by_records:
+        patch.setattr(loader, "_column_plan", lambda model: None)
+    if chunk is None:
+        patch.setattr(
+            loader,
+            "_read_csv_by_chunks",
+            lambda text, rel, kind, model, invoices, errors: (
+                loader._read_csv_records(text, rel, kind, errors),
+                [],
+            ),
+        )
+    else:
+        patch.setattr(loader, "_CSV_CHUNK", chunk)
+    kind = CSV_KINDS[model]
+    collected = loader._Collected()
+    errors: list[LedgerError] = []
+    try:
+        loader._load_batch(kind, model.__name__, text, "x.csv", collected, errors)
+    finally:
+        patch.undo()
+    return (
+        collected.records[kind],
+        sorted(errors, key=LedgerError.sort_key),
+        collected.failed_ids[kind],
+        sorted(map(str, collected.failed_refs)),
+        collected.unread,
+    )
+
+
+TWO_LINES = (  # a quoted cell over two lines, then a row that validates
+    "id,name,terms,dunning_block,discount\n"
+    '"two\nlines",x,x,x,x\n'
+    "I1,Acme,30,until=2026-01-01,percent=2;days=10\n"
+    "I2,Bolt,30,,\n"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(file=csv_files_with_trouble(), chunk=st.integers(1, 3))
+@example(file=(Customer, TWO_LINES), chunk=1)
+@example(file=(Customer, "id,name\nC1,One\nC2,Two\nC3,Three,x\nC4,Four\n"), chunk=1)
+def test_a_csv_file_read_by_chunks_gives_what_reading_it_whole_gives(file, chunk):
+    """The loader validates a big CSV file a chunk of rows at a time (so that
+    what it lets go is reused): the same records, problems, refused ids and
+    unread kinds as the file read whole, with trouble in any chunk (then the
+    file is read whole, row by row, and what the chunks said is dropped)."""
+    model, text = file
+    whole = load_csv(model, text, None)
+    assert load_csv(model, text, chunk) == whole
+    # The records and their lines are those of each row read by its model
+    # (which says only the first of a row's bad nested cells).
+    assert load_csv(model, text, None, by_records=True)[0] == whole[0]
