@@ -1801,9 +1801,7 @@ def _read_csv_by_chunks(
         results = _validate_batch(model, part, problems, invoices)
         chunks.append((results, lines, problems))
 
-    plan = _column_plan(model)
-    batch = _read_csv_records(text, rel, kind, errors, validate if plan else None)
-    return batch, chunks
+    return _read_csv_records(text, rel, kind, errors, validate), chunks
 
 
 def _load_settings(
