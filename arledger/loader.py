@@ -877,7 +877,7 @@ def _csv_cells(
     id_index = header.index("id") if "id" in known and "id" in header else None
     width = len(header)
     if into is not None and missing is None:
-        if _csv_columns_fast(reader, width, names, into, on_chunk):
+        if _csv_columns_fast(text, reader, width, names, into, on_chunk):
             batch.chunked = on_chunk is not None
             return
         reader = csv.reader(_csv_lines(text), strict=True)
@@ -917,6 +917,7 @@ def _csv_cells(
 
 
 def _csv_columns_fast(
+    text: str,
     reader: Any,
     width: int,
     names: list[tuple[int, str, bool]],
@@ -924,58 +925,206 @@ def _csv_columns_fast(
     on_chunk: Callable[[list[_Texts], list[int]], None] | None = None,
 ) -> bool:
     """Read the rest of a CSV file into `into` (see `_csv_cells`), a chunk of
-    rows at a time (in C); False, with `into` left empty, when a quoted cell
-    spans lines, a row does not fit the header or the CSV is invalid: then
-    the file is read row by row, to say what is wrong where. With `on_chunk`,
-    each chunk's columns and lines go to it as soon as they are read and
-    known to be right, and `into` stays empty."""
+    rows at a time (by pyarrow for a big file, else by the csv module); False,
+    with `into` left empty, when a quoted cell spans lines, a row does not fit
+    the header or the CSV is invalid: then the file is read row by row, to
+    say what is wrong where. With `on_chunk`, each chunk's columns and lines
+    go to it as soon as they are read and known to be right, and `into`
+    stays empty."""
     columns, lines = into
     columns[:] = [_Texts() for _ in names]
-    read = 0  # rows read, blank ones included
+    chunks = None
+    if len(text) >= _ARROW_MIN_CHARS and reader.line_num == 1:
+        chunks = _arrow_chunks(text, width, names)
+    if chunks is None:
+        chunks = _csv_chunks(reader, width, names)
     # A column whose first values repeat keeps one string per value, taken
     # as each chunk is read: the copies are let go at once and their memory
     # is reused by the next chunk, where let go after the whole file they
     # would leave it full of holes (250 MB at a million rows).
     shared: list[dict[str, str] | None] | None = None
-    while True:
-        try:
-            chunk = list(islice(reader, _CSV_CHUNK))  # in C
-        except csv.Error:
-            break
-        if not chunk:
-            return True
-        sizes = set(map(len, chunk))
-        if not sizes <= {width, 0}:
-            break
-        first = read + 2
-        read += len(chunk)
-        if reader.line_num != read + 1:  # a row a line, or a line is not known
-            break
-        if 0 in sizes:  # blank lines
-            lines.extend(n for n, row in enumerate(chunk, first) if row)
-            chunk = [row for row in chunk if row]
-        else:
-            lines.extend(_line_numbers(first, len(chunk)))
-        if chunk:
-            cells = list(zip(*chunk, strict=True))
+    for chunk in chunks:
+        if chunk is None:  # something to say: read row by row
+            del columns[:], lines[:]
+            return False
+        chunk_lines, texts = chunk
+        lines += chunk_lines
+        if chunk_lines:
             if shared is None:
-                shared = [
-                    {} if _repeats(list(map(str.strip, cells[index]))) else None
-                    for index, _, _ in names
-                ]
-            for column, (index, _, _), one in zip(columns, names, shared, strict=True):
+                shared = [{} if _repeats(cells) else None for cells in texts]
+            for column, cells, one in zip(columns, texts, shared, strict=True):
                 if one is None:
-                    column += map(str.strip, cells[index])
+                    column += cells
                 else:
-                    texts = list(map(str.strip, cells[index]))
-                    column += map(one.setdefault, texts, texts)
+                    column += map(one.setdefault, cells, cells)
                     column.shared = True
         if on_chunk is not None:
             on_chunk(columns[:], lines[:])
             columns[:] = [_Texts() for _ in names]
             del lines[:]
-    del columns[:], lines[:]
-    return False
+    return True
+
+
+Chunk = tuple[list[int], list[list[str]]]
+
+
+def _csv_chunks(
+    reader: Any, width: int, names: list[tuple[int, str, bool]]
+) -> Iterator[Chunk | None]:
+    """The rest of a CSV file by the csv module, `_CSV_CHUNK` rows at a time
+    (in C): each chunk's lines and, for each of `names`, its cells stripped
+    of white space; blank lines left out. None, last, when a row does not
+    fit the header, is not a line of its own, or the CSV is invalid."""
+    read = 0  # rows read, blank ones included
+    while True:
+        try:
+            rows = list(islice(reader, _CSV_CHUNK))  # in C
+        except csv.Error:
+            yield None
+            return
+        if not rows:
+            return
+        sizes = set(map(len, rows))
+        if not sizes <= {width, 0}:
+            yield None
+            return
+        first = read + 2
+        read += len(rows)
+        if reader.line_num != read + 1:  # a row a line, or a line is not known
+            yield None
+            return
+        if 0 in sizes:  # blank lines
+            lines = [n for n, row in enumerate(rows, first) if row]
+            rows = [row for row in rows if row]
+        else:
+            lines = _line_numbers(first, len(rows))
+        if not rows:
+            yield lines, [[] for _ in names]
+            continue
+        cells = list(zip(*rows, strict=True))
+        del rows
+        yield lines, [list(map(str.strip, cells[index])) for index, _, _ in names]
+
+
+# A CSV file of this many characters or more is read by pyarrow: smaller ones
+# are read by the csv module sooner than pyarrow is imported.
+_ARROW_MIN_CHARS = 1 << 20
+
+
+@functools.cache
+def _white_space() -> str:
+    """The characters `str.strip()` strips (none is above U+3000; a test
+    reads every code point)."""
+    return "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+
+
+def _arrow_chunks(
+    text: str, width: int, names: list[tuple[int, str, bool]]
+) -> Iterator[Chunk | None] | None:
+    """`_csv_chunks` for a file's text after its header line, read by pyarrow's
+    CSV reader, many times faster; None, before anything is read, where the
+    csv module might read the file otherwise or has something to say.
+
+    pyarrow only splits lines without a quote character at commas, where no
+    two readers can differ: every line holding a quote is read again by the
+    csv module, alone (strict, as `_csv_cells` reads), and its cells are the
+    ones kept. The file is declined when pyarrow's rows are not its lines one
+    for one (a quoted cell across lines, a lone carriage return), when a row
+    does not fit the header, and when a quoted line is not a whole row by
+    itself. Blank lines come as rows of empty cells, which are dropped with
+    the rows of empty cells (`_texts_to_columns`)."""
+    start = text.find("\n") + 1  # the header is one line (reader.line_num)
+    if not start or start == len(text) or "\x00" in text:
+        return None
+    if text.count("\r", start) != text.count("\r\n", start):
+        return None  # pyarrow would end a line at a lone \r, csv would not
+    count = text.count("\n", start) + (not text.endswith("\n"))
+    if text.count('"', start) > 2 * count:
+        return None  # quoted throughout: the csv module reads it as fast
+
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    columns = [f"f{k}" for k in range(width)]
+    data = pa.py_buffer(text.encode())
+    try:
+        table = pa_csv.read_csv(
+            pa.BufferReader(data.slice(len(text[:start].encode()))),
+            read_options=pa_csv.ReadOptions(column_names=columns, use_threads=False),
+            parse_options=pa_csv.ParseOptions(ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={column: pa.string() for column in columns},
+                include_columns=[columns[index] for index, _, _ in names],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:  # a row that does not fit the header
+        return None
+    del data
+    if table.num_rows != count:
+        return None
+    kept = [table.column(columns[index]) for index, _, _ in names]
+    del table
+    return _arrow_pieces(kept, count, width, names, _quoted_lines(text, start))
+
+
+def _arrow_pieces(
+    cells_of: list[Any],
+    count: int,
+    width: int,
+    names: list[tuple[int, str, bool]],
+    quoted: Iterator[tuple[int, str]],
+) -> Iterator[Chunk | None]:
+    """The chunks of `_arrow_chunks`, each made into text when it is read,
+    its quoted lines read by the csv module; None, last, when one of them is
+    not a whole row that fits the header by itself."""
+    import pyarrow.compute as pc
+
+    white = _white_space()
+    pending = next(quoted, None)
+    for first in range(0, count, _CSV_CHUNK):
+        size = min(_CSV_CHUNK, count - first)
+        end = first + size
+        rows, found = [], []
+        while pending is not None and pending[0] < end:
+            rows.append(pending[0] - first)
+            found.append(pending[1])
+            pending = next(quoted, None)
+        reader = csv.reader(found, strict=True)
+        try:
+            cells = list(reader)
+        except csv.Error:
+            yield None
+            return
+        if len(cells) != len(found) or reader.line_num != len(found):
+            yield None  # a quoted cell runs on to another line
+            return
+        texts = [
+            pc.utf8_trim(column.slice(first, size), characters=white).to_pylist()
+            for column in cells_of
+        ]
+        for row, row_cells in zip(rows, cells, strict=True):
+            if len(row_cells) != width:
+                yield None
+                return
+            for column, (index, _, _) in zip(texts, names, strict=True):
+                column[row] = row_cells[index].strip()
+        yield _line_numbers(first + 2, size), texts
+
+
+def _quoted_lines(text: str, start: int) -> Iterator[tuple[int, str]]:
+    """The lines of `text` from `start` holding a quote character, each with
+    its row (0: the line at `start`)."""
+    row, counted = 0, start
+    at = text.find('"', start)
+    while at >= 0:
+        begin = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at) + 1 or len(text)
+        row += text.count("\n", counted, begin)
+        counted = begin
+        yield row, text[begin:end]
+        at = text.find('"', end)
 
 
 def _csv_rows(

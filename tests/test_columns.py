@@ -10,7 +10,7 @@ a time.
 
 from __future__ import annotations
 
-from hypothesis import example, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from arledger import loader, rows
@@ -394,12 +394,17 @@ def csv_files_with_trouble(draw):
     return model, "".join(lines)
 
 
-def load_csv(model, text: str, chunk: int | None, by_records: bool = False):
+def load_csv(
+    model, text: str, chunk: int | None, by_records: bool = False, arrow: bool = False
+):
     """One CSV file through the loader: by chunks of `chunk` rows, or whole
-    (by columns, or `by_records`: each row validated by its model)."""
+    (by columns, or `by_records`: each row validated by its model); `arrow`:
+    read by pyarrow, however small."""
     from _pytest.monkeypatch import MonkeyPatch
 
     patch = MonkeyPatch()
+    if arrow:
+        patch.setattr(loader, "_ARROW_MIN_CHARS", 0)
     if by_records:
         patch.setattr(loader, "_column_plan", lambda model: None)
     if chunk is None:
@@ -445,10 +450,124 @@ def test_a_csv_file_read_by_chunks_gives_what_reading_it_whole_gives(file, chunk
     """The loader validates a big CSV file a chunk of rows at a time (so that
     what it lets go is reused): the same records, problems, refused ids and
     unread kinds as the file read whole, with trouble in any chunk (then the
-    file is read whole, row by row, and what the chunks said is dropped)."""
+    file is read whole, row by row, and what the chunks said is dropped),
+    read by the csv module or by pyarrow."""
     model, text = file
     whole = load_csv(model, text, None)
     assert load_csv(model, text, chunk) == whole
+    assert load_csv(model, text, chunk, arrow=True) == whole
     # The records and their lines are those of each row read by its model
     # (which says only the first of a row's bad nested cells).
     assert load_csv(model, text, None, by_records=True)[0] == whole[0]
+
+
+def cells_read(text: str, width: int, arrow: bool):
+    """The rows `loader._csv_columns_fast` reads after a header line, each
+    with its line, rows with no value left out (as `_texts_to_columns` drops
+    them); None when the reader declines the file."""
+    import csv
+
+    names = [(k, f"f{k}", False) for k in range(width)]
+    reader = csv.reader(loader._csv_lines(text), strict=True)
+    next(reader)
+    into: tuple[list, list] = ([], [])
+    saved = loader._ARROW_MIN_CHARS
+    loader._ARROW_MIN_CHARS = 0 if arrow else len(text) + 1
+    try:
+        if not loader._csv_columns_fast(text, reader, width, names, into):
+            return None
+    finally:
+        loader._ARROW_MIN_CHARS = saved
+    columns, lines = into
+    rows = list(zip(lines, *columns, strict=True)) if columns else []
+    return [row for row in rows if any(row[1:])]
+
+
+CELL_TEXT = st.text(
+    alphabet=st.sampled_from([*'aaaaaa  ,,"é\t\u3000\x85', "\n", "\r"]), max_size=6
+)
+
+
+@st.composite
+def csv_lines(draw, width: int):
+    """Lines of a CSV file after its header: mostly rows of `width` cells,
+    plain or quoted (commas, doubled quotes and line ends inside), ended by
+    LF or CRLF; sometimes a blank line, a short or long row, a lone CR, or
+    characters anywhere."""
+    lines = []
+    for _ in range(draw(st.integers(1, 8))):
+        shape = draw(st.sampled_from(["row"] * 30 + ["blank", "junk", "ragged"]))
+        if shape == "blank":
+            lines.append(
+                draw(st.sampled_from(["\n", "\r\n", " \n", ",,\n"][: 2 + width]))
+            )
+            continue
+        if shape == "junk":
+            lines.append(draw(CELL_TEXT))
+            continue
+        cells = []
+        for _ in range(
+            width + draw(st.sampled_from([0] * 8 + [-1, 1])) * (shape == "ragged")
+        ):
+            text = draw(CELL_TEXT)
+            if draw(st.sampled_from([True, False, False])):
+                cells.append(
+                    '"'
+                    + text.replace('"', '""')
+                    + '"'
+                    + draw(st.sampled_from([""] * 30 + [" ", "x"]))
+                )
+            else:
+                cells.append(
+                    text.replace('"', "")
+                    .replace("\n", "")
+                    .replace("\r", "")
+                    .replace(",", "")
+                )
+        lines.append(
+            ",".join(cells) + draw(st.sampled_from(["\n", "\r\n"] * 15 + ["\r", ""]))
+        )
+    return lines
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.data(), st.integers(1, 3), st.integers(1, 3))
+def test_pyarrow_reads_a_csv_file_as_the_csv_module_does(data, width, chunk):
+    """pyarrow reads big CSV files (`loader._arrow_chunks`): whatever it
+    does not decline, it reads exactly as the csv module does, cell for cell
+    and line for line, with quotes, blank lines, carriage returns and Unicode
+    white space anywhere, and chunks ending anywhere."""
+    lines = data.draw(csv_lines(width))
+    text = ",".join(f"h{k}" for k in range(width)) + "\n" + "".join(lines)
+    saved = loader._CSV_CHUNK
+    loader._CSV_CHUNK = chunk
+    try:
+        by_arrow = cells_read(text, width, arrow=True)
+        if by_arrow is not None:
+            assert by_arrow == cells_read(text, width, arrow=False)
+        event("read by pyarrow" if by_arrow is not None else "declined")
+    finally:
+        loader._CSV_CHUNK = saved
+
+
+def test_pyarrow_reads_plain_and_quoted_files():
+    """Files of the usual shape are read by pyarrow, not declined: quoted
+    cells with commas and doubled quotes, CRLF line ends, white space and a
+    blank line."""
+    text = (
+        "id,name,note\r\n"
+        'I1, Acme ,"a, b"\r\n'
+        'I2,"Bolt ""the"" best",\u3000x\u3000\r\n'
+        "\r\n"
+        "I3,,\r\n"
+    )
+    assert cells_read(text, 3, arrow=True) == [
+        (2, "I1", "Acme", "a, b"),
+        (3, "I2", 'Bolt "the" best', "x"),
+        (5, "I3", "", ""),
+    ]
+
+
+def test_white_space_is_what_str_strip_strips():
+    every = "".join(map(chr, range(0x110000)))
+    assert loader._white_space() == "".join(c for c in every if c.isspace())
