@@ -1100,16 +1100,18 @@ def _arrow_pieces(
         if len(cells) != len(found) or reader.line_num != len(found):
             yield None  # a quoted cell runs on to another line
             return
+        if not set(map(len, cells)) <= {width}:
+            yield None
+            return
         texts = [
             pc.utf8_trim(column.slice(first, size), characters=white).to_pylist()
             for column in cells_of
         ]
-        for row, row_cells in zip(rows, cells, strict=True):
-            if len(row_cells) != width:
-                yield None
-                return
+        if cells:  # the csv module's cells of the quoted lines are kept
+            by_column = list(zip(*cells, strict=True))
             for column, (index, _, _) in zip(texts, names, strict=True):
-                column[row] = row_cells[index].strip()
+                put = map(column.__setitem__, rows, map(str.strip, by_column[index]))
+                deque(put, maxlen=0)
         yield _line_numbers(first + 2, size), texts
 
 
