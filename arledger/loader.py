@@ -1058,8 +1058,11 @@ def _arrow_chunks(
     if text.count('"', start) > 2 * count:
         return None  # quoted throughout: the csv module reads it as fast
 
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+    except ImportError:  # an install without it reads as before, slower
+        return None
 
     columns = [f"f{k}" for k in range(width)]
     data = pa.py_buffer(text.encode())

@@ -10,6 +10,8 @@ a time.
 
 from __future__ import annotations
 
+import sys
+
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
@@ -571,3 +573,13 @@ def test_pyarrow_reads_plain_and_quoted_files():
 def test_white_space_is_what_str_strip_strips():
     every = "".join(map(chr, range(0x110000)))
     assert loader._white_space() == "".join(c for c in every if c.isspace())
+
+
+def test_without_pyarrow_a_big_file_is_read_by_the_csv_module(monkeypatch):
+    """An install where pyarrow cannot be imported reads every file, the
+    same, by the csv module."""
+    text = 'id,name,note\nI1,Acme,"a, b"\nI2,Bolt,x\n'
+    with_arrow = cells_read(text, 3, arrow=True)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import raises ImportError
+    assert loader._arrow_chunks(text, 3, [(0, "id", False)]) is None
+    assert cells_read(text, 3, arrow=True) == with_arrow
