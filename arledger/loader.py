@@ -1054,7 +1054,7 @@ def _arrow_chunks(
     start = text.find("\n") + 1  # the header is one line (reader.line_num)
     if not start or start == len(text) or "\x00" in text:
         return None
-    if text.count("\r", start) != text.count("\r\n", start):
+    if "\r" in text and text.count("\r", start) != text.count("\r\n", start):
         return None  # pyarrow would end a line at a lone \r, csv would not
     count = text.count("\n", start) + (not text.endswith("\n"))
     if text.count('"', start) > 2 * count:
