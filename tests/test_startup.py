@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 
-HEAVY = ("openpyxl", "xlsxwriter", "jinja2", "dateutil.parser", "babel")
+# pyarrow: only a CSV file of a megabyte or more is read with it.
+HEAVY = ("openpyxl", "xlsxwriter", "jinja2", "dateutil.parser", "babel", "pyarrow")
 
 
 def _imported_after(code: str) -> set[str]:
