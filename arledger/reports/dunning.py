@@ -9,7 +9,7 @@ log gives the same letters. No templates, no clock, no I/O here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -21,7 +21,7 @@ from arledger.money import ZERO, grouped, round_charge
 from arledger.plans import PlanProgress, broken_plans, in_force, progress
 from arledger.promises import Promise, latest_promise, promises
 from arledger.report import Column, Report, Section
-from arledger.settle import Item, Settlement
+from arledger.settle import Item, Settlement, key_of
 
 if TYPE_CHECKING:
     from arledger.mail import LogEntry
@@ -317,29 +317,42 @@ class Step:
     escalated_by: str | None = None  # "broken promise" or "missed plan"
 
 
-def episode_starts(settlement: Settlement, as_of: date) -> dict[tuple[str, str], date]:
+def episode_starts(settlement: Settlement) -> dict[tuple[str, str], date]:
     """The first day of each account's current episode (SPEC §2): the day it
     last went from nothing overdue to something overdue, for every (customer,
-    currency) with something overdue as of `as_of`.
+    currency) with something overdue as of the settlement's date.
 
     An item is overdue from the day after its due date until the day before the
-    application that settled it (still open: until `as_of`).
+    application that settled it (still open: until the settlement's date).
     """
-    settled: dict[tuple[str, int | None], date] = {}
-    for application in settlement.history_of():
-        key = (application.invoice, application.instalment)
-        if key not in settled or application.date > settled[key]:
-            settled[key] = application.date
+    as_of = settlement.as_of
     one = timedelta(days=1)
+    # Only a customer with an item open and past due has an account whose run
+    # reaches `as_of`: a paid item's run ends the day before its last
+    # application, which is never after `as_of`. The rest are passed over (at
+    # a million items, most are paid).
+    late = {
+        item.customer for item in settlement.items if item.open > 0 and item.due < as_of
+    }
+    settled: dict[Hashable, date] = {}
+    for application in settlement.history_of():
+        if application.customer in late:
+            key = key_of(application)
+            known = settled.get(key)
+            if known is None or application.date > known:
+                settled[key] = application.date
     runs: dict[tuple[str, str], list[tuple[date, date]]] = {}
     for item in settlement.items:
+        if item.customer not in late:
+            continue
         start = item.due + one
         if item.open > 0:
             end = as_of
-        elif item.key in settled:
-            end = min(settled[item.key] - one, as_of)
         else:
-            continue
+            paid = settled.get(key_of(item))
+            if paid is None:
+                continue
+            end = min(paid - one, as_of)
         if start <= end:
             runs.setdefault((item.customer, item.currency), []).append((start, end))
     starts: dict[tuple[str, str], date] = {}
@@ -422,7 +435,7 @@ class _Dunner:
         self.view = view
         self.policy = policy
         self.levels = policy.levels
-        self.episodes = episode_starts(settlement, view.as_of)
+        self.episodes = episode_starts(settlement)
         # by customer, so that each account reads only its own records
         self.sent: dict[str, list[LogEntry]] = {}
         for entry in sent:
