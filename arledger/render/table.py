@@ -42,6 +42,17 @@ PLAIN_WIDTH = 400  # off a terminal: wide enough that no table wraps
 TRAILING = re.compile(r"(?:\s|\x1b\[[0-9;]*m)+$")
 STYLE_CODE = re.compile(r"\x1b\[[0-9;]*m")
 
+
+def _trimmed(line: str) -> str:
+    """A line without its trailing white space, the style codes among it kept.
+    A line without a style code (plain output) is `str.rstrip`ped: `TRAILING`
+    tries every space of a wide table's padding (20 us a line of `overdue`
+    at 100k, 0.12 s in all), and `\\s` is `str.isspace`, which `rstrip` strips."""
+    if "\x1b" not in line:
+        return line.rstrip()
+    return TRAILING.sub(lambda end: "".join(STYLE_CODE.findall(end[0])), line)
+
+
 # ---------------------------------------------------------------- fitting
 
 # Shown whatever the width, with the first column: what a row is about.
@@ -364,7 +375,7 @@ def _plain_report(report: Report, env: Env) -> str | None:
     if not fine:
         return None
     printed = "\n".join(out).splitlines()  # as render() ends, below
-    return "\n".join(TRAILING.sub("", part) for part in printed) + "\n"
+    return "\n".join(map(_trimmed, printed)) + "\n"
 
 
 def render(report: Report, env: Env) -> str:
@@ -424,8 +435,4 @@ def render(report: Report, env: Env) -> str:
             console.print(
                 f"{column.label}: {text(figure, column, section.currency, human=True)}"
             )
-    printed = (
-        TRAILING.sub(lambda end: "".join(STYLE_CODE.findall(end[0])), line)
-        for line in out.getvalue().splitlines()
-    )
-    return "\n".join(printed) + "\n"
+    return "\n".join(map(_trimmed, out.getvalue().splitlines())) + "\n"
