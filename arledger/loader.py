@@ -1264,13 +1264,12 @@ def _texts_to_columns(
             column.missing = empty
         else:
             column = list(column)  # values parsed from text, not text
-            for k, cell in enumerate(column):
-                if cell is not None:
-                    try:
-                        column[k] = csv_nested(name, cell)
-                    except ValueError as exc:
-                        errors.append(LedgerError(Source(rel, lines[k]), str(exc)))
-                        keep[k] = False
+            for k in compress(range(size), column):  # the cells given
+                try:
+                    column[k] = csv_nested(name, column[k])
+                except ValueError as exc:
+                    errors.append(LedgerError(Source(rel, lines[k]), str(exc)))
+                    keep[k] = False
         columns[name] = column
     # Rows with a bad nested cell were reported above.
     if given is None and columns and all(keep):

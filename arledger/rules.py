@@ -12,9 +12,11 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from itertools import compress, repeat
+from operator import is_not
 from typing import Any
 
 from arledger.dates import DateError, parse_ledger_date
@@ -217,14 +219,20 @@ def wholes(values: Sequence[str]) -> list[int]:
     return _by_value(values, _whole)
 
 
+def _given(values: Sequence[Any]) -> Iterator[int]:
+    """The indexes of the values that are not None, found in C: a rule over
+    a field that most records leave out walks only the records giving it."""
+    return compress(range(len(values)), map(is_not, values, repeat(None)))
+
+
 def due_dates(days: Sequence[date | None], dues: Sequence[date | None]) -> None:
     """An invoice is not due before it is issued (a rule over two fields,
     applied by the Invoice model and by the loader to two columns)."""
-    messages = {
-        i: f"due: {due} is before the issue date {day}"
-        for i, (day, due) in enumerate(zip(days, dues, strict=True))
-        if due is not None and day is not None and due < day
-    }
+    messages = {}
+    for i in _given(dues):
+        day, due = days[i], dues[i]
+        if due is not None and day is not None and due < day:
+            messages[i] = f"due: {due} is before the issue date {day}"
     if messages:
         raise Bad(messages)
 
@@ -279,9 +287,8 @@ def schedules(
     """An invoice's instalments add up to its amount, fall due on or after
     its date, and leave no `due` of its own beside them."""
     messages = {}
-    for i, (day, due, amount, schedule) in enumerate(
-        zip(days, dues, amounts, schedules, strict=True)
-    ):
+    for i in _given(schedules):
+        day, due, amount, schedule = days[i], dues[i], amounts[i], schedules[i]
         if schedule is None or day is None or amount is None:
             continue
         if not schedule:
@@ -315,9 +322,8 @@ def allocations(
     """A payment names one `invoice` or splits itself by `allocations`, and
     allocates no more than its amount."""
     messages = {}
-    for i, (invoice, amount, split) in enumerate(
-        zip(invoices, amounts, allocations, strict=True)
-    ):
+    for i in _given(allocations):
+        invoice, amount, split = invoices[i], amounts[i], allocations[i]
         if split is None:
             continue
         if invoice is not None:
@@ -341,10 +347,8 @@ def promises(
     """A promise to pay says by when."""
     messages = {
         i: "promise_amount: a promise to pay needs its promise_date"
-        for i, (amount, day) in enumerate(
-            zip(promise_amounts, promise_dates, strict=True)
-        )
-        if amount is not None and day is None
+        for i in _given(promise_amounts)
+        if promise_dates[i] is None
     }
     if messages:
         raise Bad(messages)
