@@ -11,6 +11,8 @@ compare with an earlier date; the worklist is `dunning --worklist`'s report.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -101,6 +103,9 @@ def gather(
     from arledger.settle import rewind_each, settle
 
     as_of = view.as_of
+    # The currencies with records in the view: a walk over every record, which
+    # the forecast's and the allowance's sheets both ask for; walked once.
+    currencies = functools.cache(view.currencies)
     if settlement is None:
         settlement = settle(view)
     aged = aging.compute(view, settlement)
@@ -146,6 +151,7 @@ def gather(
         filters.append(("currency", view.currency))
     try:
         provision = allowance.compute(view, settlement, (earlier, earlier_settlement))
+        provision = dataclasses.replace(provision, currencies=currencies)
     except allowance.RatesDoNotFit:
         provision = None  # `arledger allowance` says why
     late = overdue.compute(view, settlement)
@@ -158,13 +164,16 @@ def gather(
         overdue=late,
         collection=collection.compute(view, settlement, period, by="owner"),
         risk=risk.compute(view, settlement, history=paid),
-        forecast=forecast.compute(
-            view,
-            settlement,
-            by=FORECAST_BY,
-            horizon=FORECAST_HORIZON,
-            history=paid,
-            aged=aged,
+        forecast=dataclasses.replace(
+            forecast.compute(
+                view,
+                settlement,
+                by=FORECAST_BY,
+                horizon=FORECAST_HORIZON,
+                history=paid,
+                aged=aged,
+            ),
+            currencies=currencies,
         ),
         trend=trend,
         composition=composition.compute(aged, late),
