@@ -187,6 +187,7 @@ def compute(
     horizon: int = DEFAULT_HORIZON,
     history: Mapping[str, PaymentHistory] | None = None,
     aged: aging.AgingResult | None = None,
+    found_promises: list[Promise] | None = None,
 ) -> ForecastResult:
     """Expected cash per week or month (SPEC §2, "Forecast").
 
@@ -198,6 +199,8 @@ def compute(
         history, aged: `payment_history(settlement)` and
             `aging.compute(view, settlement)`, when already made (the
             workbook's risk and aging sheets read them too).
+        found_promises: `promises(view, settlement)`, when already made (the
+            workbook's overdue and risk sheets read them too).
 
     Returns:
         One section per currency; each adds up to the aging total.
@@ -226,7 +229,9 @@ def compute(
     # A promise is made in the customer's own currency.
     open_promises = {
         (p.customer, view.ledger.customer_currency(p.customer)): p
-        for p in latest_promise(promises(view, settlement)).values()
+        for p in latest_promise(
+            promises(view, settlement) if found_promises is None else found_promises
+        ).values()
         if p.status == "open"
     }
     plans = in_force(progress(view, settlement))

@@ -89,6 +89,7 @@ def gather(
     """
     from arledger.dates import previous_month_end
     from arledger.history import payment_history
+    from arledger.promises import promises
     from arledger.reports import (
         aging,
         allowance,
@@ -154,8 +155,13 @@ def gather(
         provision = dataclasses.replace(provision, currencies=currencies)
     except allowance.RatesDoNotFit:
         provision = None  # `arledger allowance` says why
-    late = overdue.compute(view, settlement)
-    paid = payment_history(settlement)  # the risk's and the forecast's
+    # Each made once, read by several sheets: the promises (overdue, risk,
+    # forecast), the follow-ups (overdue, risk), the payment history (risk,
+    # forecast).
+    promised = promises(view, settlement)
+    follow = overdue.follow_ups(view, settlement, promised)
+    late = overdue.compute(view, settlement, follow)
+    paid = payment_history(settlement)
     return WorkbookData(
         as_of=as_of,
         company=view.settings.company.name,
@@ -163,7 +169,7 @@ def gather(
         aging=aged,
         overdue=late,
         collection=collection.compute(view, settlement, period, by="owner"),
-        risk=risk.compute(view, settlement, history=paid),
+        risk=risk.compute(view, settlement, history=paid, follow=follow),
         forecast=dataclasses.replace(
             forecast.compute(
                 view,
@@ -172,6 +178,7 @@ def gather(
                 horizon=FORECAST_HORIZON,
                 history=paid,
                 aged=aged,
+                found_promises=promised,
             ),
             currencies=currencies,
         ),
