@@ -48,15 +48,16 @@ def payment_history(settlement: Settlement) -> dict[str, PaymentHistory]:
         if application.kind != "payment":
             continue
         item = item_of[key_of(application)]
-        due, issued = item.due, item.date
-        amount = application.amount
-        late = (application.date - due).days
-        row = totals.setdefault(application.customer, [ZERO, ZERO, ZERO, ZERO])
+        day, amount = application.date, application.amount
+        late = (day - item.due).days
+        row = totals.get(application.customer)
+        if row is None:
+            row = totals[application.customer] = [ZERO, ZERO, ZERO, ZERO]
         row[0] += amount
         if late <= 0:
             row[1] += amount
         row[2] += amount * late
-        row[3] += amount * (application.date - issued).days
+        row[3] += amount * (day - item.date).days
     return {
         customer: PaymentHistory(customer, *values)
         for customer, values in totals.items()

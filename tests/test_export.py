@@ -402,6 +402,54 @@ def test_trend_points_equal_each_month_ends_own_aging():
             (s.currency, s.buckets, s.unapplied, s.total) for s in result.sections]  # fmt: skip
 
 
+def test_shared_inputs_give_what_each_report_makes_alone():
+    """The workbook makes the promises, follow-ups and payment history once
+    and hands them to the overdue, risk and forecast reports: the same
+    results as each report makes for itself."""
+    from arledger.history import payment_history
+    from arledger.loader import load
+    from arledger.promises import promises
+    from arledger.reports import forecast, overdue, risk
+    from arledger.settle import settle
+
+    ledger, _ = load(DEMO)
+    for day in (date(2026, 3, 31), date(2026, 10, 31)):
+        view = ledger.view(day)
+        settlement = settle(view)
+        promised = promises(view, settlement)
+        assert any(p.status == "open" for p in promised) or day.month == 3
+        follow = overdue.follow_ups(view, settlement, promised)
+        assert follow == overdue.follow_ups(view, settlement)
+        assert overdue.compute(view, settlement, follow) == overdue.compute(
+            view, settlement
+        )
+        paid = payment_history(settlement)
+        assert risk.compute(view, settlement, history=paid, follow=follow) == (
+            risk.compute(view, settlement)
+        )
+        assert forecast.compute(view, settlement, found_promises=promised) == (
+            forecast.compute(view, settlement)
+        )
+
+
+def test_column_widths_tell_equal_values_of_other_types_apart():
+    """Widths are measured once per value shown in a style; values equal as
+    keys but shown differently (1, True, 1.00; 0.00 and -0.00) are each
+    measured as they show, in either order."""
+    from arledger.render.workbook.layout import C, column_widths
+
+    pairs = [
+        (1, True),
+        (1, Decimal(1)),
+        (Decimal("0"), Decimal("-0")),
+        (C(Decimal("0.00"), "money2"), C(Decimal("-0.00"), "money2")),
+    ]
+    for a, b in pairs:
+        alone = max(column_widths([[a]]), column_widths([[b]]))
+        assert column_widths([[a], [b]]) == column_widths([[b], [a]]) == alone
+        assert column_widths([[a]]) != column_widths([[b]])
+
+
 def test_trend_dates():
     from arledger.reports.trend import trend_dates
 

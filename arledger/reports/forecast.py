@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
@@ -187,6 +187,7 @@ def compute(
     horizon: int = DEFAULT_HORIZON,
     history: Mapping[str, PaymentHistory] | None = None,
     aged: aging.AgingResult | None = None,
+    found_promises: list[Promise] | None = None,
 ) -> ForecastResult:
     """Expected cash per week or month (SPEC §2, "Forecast").
 
@@ -198,6 +199,8 @@ def compute(
         history, aged: `payment_history(settlement)` and
             `aging.compute(view, settlement)`, when already made (the
             workbook's risk and aging sheets read them too).
+        found_promises: `promises(view, settlement)`, when already made (the
+            workbook's overdue and risk sheets read them too).
 
     Returns:
         One section per currency; each adds up to the aging total.
@@ -226,7 +229,9 @@ def compute(
     # A promise is made in the customer's own currency.
     open_promises = {
         (p.customer, view.ledger.customer_currency(p.customer)): p
-        for p in latest_promise(promises(view, settlement)).values()
+        for p in latest_promise(
+            promises(view, settlement) if found_promises is None else found_promises
+        ).values()
         if p.status == "open"
     }
     plans = in_force(progress(view, settlement))
@@ -235,6 +240,15 @@ def compute(
     for item in settlement.items:
         if item.open:
             accounts.setdefault((item.customer, item.currency), []).append(item)
+
+    ends = [p.end for p in periods]
+
+    def period_of(expected: date | None) -> str | None:
+        """The period a line is expected in (later: after the horizon)."""
+        if expected is None:
+            return None
+        index = bisect_left(ends, expected)
+        return labels[index] if index < len(labels) else LATER
 
     lines: list[ForecastLine] = []
     for (customer, currency), items in sorted(accounts.items()):
@@ -252,12 +266,23 @@ def compute(
             take = promised.get(item.key, ZERO)
             if take:
                 lines.append(
-                    _item_line(item, take, "promise", promise_day, None, as_of)
+                    _item_line(
+                        item,
+                        take,
+                        "promise",
+                        promise_day,
+                        None,
+                        as_of,
+                        period_of(promise_day),
+                    )
                 )
                 rest -= take
             for day, part in planned.get(item.key, ()):
+                expected = max(day, as_of)
                 lines.append(
-                    _item_line(item, part, "plan", max(day, as_of), None, as_of)
+                    _item_line(
+                        item, part, "plan", expected, None, as_of, period_of(expected)
+                    )
                 )
                 rest -= part
             if not rest:
@@ -265,15 +290,21 @@ def compute(
             if item.disputed:
                 # Not expected until the dispute is settled, whatever its due date;
                 # cash is not applied to it unless named (README, "Disputed").
-                lines.append(_item_line(item, rest, "disputed", None, None, as_of))
+                lines.append(
+                    _item_line(item, rest, "disputed", None, None, as_of, None)
+                )
                 continue
             if item.due < as_of and item.customer in held:
-                lines.append(_item_line(item, rest, "hold", None, None, as_of))
+                lines.append(_item_line(item, rest, "hold", None, None, as_of, None))
                 continue
             days = shift if shift is not None else 0
             expected = max(item.due + timedelta(days=days), as_of)
             basis: Basis = "history" if shift is not None else "no history"
-            lines.append(_item_line(item, rest, basis, expected, days, as_of))
+            lines.append(
+                _item_line(
+                    item, rest, basis, expected, days, as_of, period_of(expected)
+                )
+            )
 
     for credit in settlement.credits:
         lines.append(
@@ -293,15 +324,10 @@ def compute(
             )
         )
 
-    ends = [p.end for p in periods]
     rank = {label: n for n, label in enumerate(labels)}
     rank[LATER] = len(labels)
     by_currency: dict[str, list[ForecastLine]] = {}
     for forecast_line in lines:
-        if forecast_line.expected is not None:
-            index = bisect_left(ends, forecast_line.expected)
-            label = labels[index] if index < len(labels) else LATER
-            forecast_line = replace(forecast_line, period=label)
         by_currency.setdefault(forecast_line.currency, []).append(forecast_line)
 
     def order(f: ForecastLine) -> tuple:
@@ -454,6 +480,7 @@ def _item_line(
     expected: date | None,
     shift: int | None,
     as_of: date,
+    period: str | None,
 ) -> ForecastLine:
     return ForecastLine(
         customer=item.customer,
@@ -467,7 +494,7 @@ def _item_line(
         basis=basis,
         shift=shift,
         expected=expected,
-        period=None,  # placed in a period by `compute`
+        period=period,
     )
 
 

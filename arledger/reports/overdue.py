@@ -7,7 +7,7 @@ Pure: settlement in, typed result out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -46,10 +46,18 @@ def promise_to_show(found: list[Promise]) -> Promise | None:
     return None
 
 
-def follow_ups(view: LedgerView, settlement: Settlement) -> dict[str, FollowUp]:
-    """Each customer's last contact and the promise to watch (SPEC §1 contacts)."""
+def follow_ups(
+    view: LedgerView,
+    settlement: Settlement,
+    promised: Sequence[Promise] | None = None,
+) -> dict[str, FollowUp]:
+    """Each customer's last contact and the promise to watch (SPEC §1 contacts).
+
+    `promised`: `promises(view, settlement)`, when already made."""
+    if promised is None:
+        promised = promises(view, settlement)
     by_customer: dict[str, list[Promise]] = {}
-    for promise in promises(view, settlement):  # oldest first
+    for promise in promised:  # oldest first
         by_customer.setdefault(promise.customer, []).append(promise)
     contacts = last_contacts(view)
     result = {}
@@ -127,11 +135,19 @@ def contact_line(customer: Customer | None) -> str | None:
     return ", ".join(parts) or None
 
 
-def compute(view: LedgerView, settlement: Settlement) -> OverdueResult:
-    """Open items whose due date is before as-of, worst (days × amount) first."""
+def compute(
+    view: LedgerView,
+    settlement: Settlement,
+    follow: Mapping[str, FollowUp] | None = None,
+) -> OverdueResult:
+    """Open items whose due date is before as-of, worst (days × amount) first.
+
+    `follow`: `follow_ups(view, settlement)`, when already made (the
+    workbook's risk sheet reads them too)."""
     as_of = view.as_of
     customers = view.ledger.customers
-    follow = follow_ups(view, settlement)
+    if follow is None:
+        follow = follow_ups(view, settlement)
     found: dict[str, list[OverdueItem]] = {}
     open_total: dict[str, Decimal] = {}
     for item in settlement.items:

@@ -224,6 +224,7 @@ def compute(
     *,
     holds_only: bool = False,
     history: Mapping[str, PaymentHistory] | None = None,
+    follow: Mapping[str, FollowUp] | None = None,
 ) -> RiskResult:
     """Each customer's credit risk per currency (SPEC §2, "Risk").
 
@@ -233,6 +234,8 @@ def compute(
         holds_only: keep only customers on credit hold (the stop-shipping list).
         history: `payment_history(settlement)`, when already made (the
             workbook's forecast reads it too).
+        follow: `overdue.follow_ups(view, settlement)`, when already made
+            (the workbook's overdue sheet reads them too).
 
     Returns:
         Sections per currency; customers on hold first, then by points (worst
@@ -244,7 +247,8 @@ def compute(
     bands = bands_of(view.settings)
     if history is None:
         history = payment_history(settlement)
-    follow = follow_ups(view, settlement)
+    if follow is None:
+        follow = follow_ups(view, settlement)
     unapplied = settlement.unapplied()
     written_off: dict[tuple[str, str], Decimal] = {}
     for application in settlement.history_of():

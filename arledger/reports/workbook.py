@@ -11,6 +11,8 @@ compare with an earlier date; the worklist is `dunning --worklist`'s report.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -87,6 +89,7 @@ def gather(
     """
     from arledger.dates import previous_month_end
     from arledger.history import payment_history
+    from arledger.promises import promises
     from arledger.reports import (
         aging,
         allowance,
@@ -101,6 +104,9 @@ def gather(
     from arledger.settle import rewind_each, settle
 
     as_of = view.as_of
+    # The currencies with records in the view: a walk over every record, which
+    # the forecast's and the allowance's sheets both ask for; walked once.
+    currencies = functools.cache(view.currencies)
     if settlement is None:
         settlement = settle(view)
     aged = aging.compute(view, settlement)
@@ -146,10 +152,16 @@ def gather(
         filters.append(("currency", view.currency))
     try:
         provision = allowance.compute(view, settlement, (earlier, earlier_settlement))
+        provision = dataclasses.replace(provision, currencies=currencies)
     except allowance.RatesDoNotFit:
         provision = None  # `arledger allowance` says why
-    late = overdue.compute(view, settlement)
-    paid = payment_history(settlement)  # the risk's and the forecast's
+    # Each made once, read by several sheets: the promises (overdue, risk,
+    # forecast), the follow-ups (overdue, risk), the payment history (risk,
+    # forecast).
+    promised = promises(view, settlement)
+    follow = overdue.follow_ups(view, settlement, promised)
+    late = overdue.compute(view, settlement, follow)
+    paid = payment_history(settlement)
     return WorkbookData(
         as_of=as_of,
         company=view.settings.company.name,
@@ -157,14 +169,18 @@ def gather(
         aging=aged,
         overdue=late,
         collection=collection.compute(view, settlement, period, by="owner"),
-        risk=risk.compute(view, settlement, history=paid),
-        forecast=forecast.compute(
-            view,
-            settlement,
-            by=FORECAST_BY,
-            horizon=FORECAST_HORIZON,
-            history=paid,
-            aged=aged,
+        risk=risk.compute(view, settlement, history=paid, follow=follow),
+        forecast=dataclasses.replace(
+            forecast.compute(
+                view,
+                settlement,
+                by=FORECAST_BY,
+                horizon=FORECAST_HORIZON,
+                history=paid,
+                aged=aged,
+                found_promises=promised,
+            ),
+            currencies=currencies,
         ),
         trend=trend,
         composition=composition.compute(aged, late),

@@ -257,6 +257,7 @@ class Book:
         # Each type straight to its writer: this loop runs once per cell of a
         # 100 000-row sheet.
         write_number, write_string = ws.write_number, ws.write_string
+        write_datetime = ws.write_datetime
         styles: dict[str | None, Any] = {None: None}
         style_of = styles.get
         illegal = ILLEGAL_CHARACTERS.search
@@ -292,6 +293,8 @@ class Book:
                     write_number(r, col, float(value), fmt)  # Excel holds doubles
                 elif kind is int or kind is float:
                     write_number(r, col, value, fmt)
+                elif kind is date:
+                    write_datetime(r, col, value, fmt)
                 elif kind is Formula:
                     ws.write_formula(
                         r, col, value.text, fmt, stored_value(value.cached)
@@ -320,7 +323,8 @@ class Book:
 
     @staticmethod
     def _write_other(ws: Any, r: int, col: int, value: Any, fmt: Any) -> None:
-        """A value of a rarer type: a truth, a date, a str or number subclass."""
+        """A value of a rarer type: a truth, a datetime, a str or number
+        subclass."""
         if isinstance(value, bool):
             ws.write_boolean(r, col, value, fmt)
         elif isinstance(value, date):

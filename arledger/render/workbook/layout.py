@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -107,6 +108,25 @@ def cell_width(value: Any) -> float:
     return text_width(text, bold=bold) + (1.0 if numeric else 0.0)
 
 
+def _width_key(spec: Any) -> tuple[Any, ...] | None:
+    """What a planned cell's width depends on, as a key: its style and value,
+    and the value's type (1, 1.0, True and Decimal 1 are equal keys but show
+    as "1", "1.00", "TRUE"); a Decimal's sign too (-0 equals 0 but shows its
+    minus). None: not worth keeping (a float, a header label)."""
+    if type(spec) is C:
+        value, style = spec
+        if type(value) is Formula:
+            value = value.cached
+    else:
+        value, style = spec, None
+    kind = type(value)
+    if kind is Decimal:
+        return (style, kind, value, value.is_signed())
+    if kind is str or kind is int or kind is date or value is None:
+        return (style, kind, value)
+    return None
+
+
 def column_widths(
     rows: Iterable[Row],
     minimum: float = MIN_WIDTH,
@@ -118,10 +138,19 @@ def column_widths(
     `caps` (1-based column: width)."""
     caps = caps or {}
     widths: list[float] = []
+    # Values repeat (ids, names, days, zeros, ratios): each is measured once.
+    known: dict[tuple[Any, ...], float] = {}
     for row in rows:
         for i, value in enumerate(row):
-            width = cell_width(value)
-            if isinstance(value, C) and value.style == "wrap":
+            key = _width_key(value)
+            if key is None:
+                width = cell_width(value)
+            else:
+                found = known.get(key)
+                if found is None:
+                    found = known[key] = cell_width(value)
+                width = found
+            if type(value) is C and value.style == "wrap":
                 width = min(width, caps.get(i + 1, maximum))
             if i >= len(widths):
                 widths.extend([0.0] * (i + 1 - len(widths)))
