@@ -380,10 +380,20 @@ def test_repeated_texts_ids_and_lines_are_kept_once(tmp_path):
 
 @st.composite
 def csv_files_with_trouble(draw):
-    """CSV files as above, sometimes with a row that is not a line of its own
-    or does not fit the header, somewhere after the first rows."""
+    """CSV files as above, sometimes with a column no record reads (unknown or
+    given twice), and sometimes with a row that is not a line of its own or
+    does not fit the header, somewhere after the first rows."""
     model, text = draw(csv_files())
     lines = text.splitlines(keepends=True)
+    extra = draw(st.sampled_from([None, "unknown", "duplicate"]))
+    if extra is not None:  # a column no record reads, with a cell in each row
+        name = "remarks" if extra == "unknown" else lines[0].split(",")[0].strip()
+        lines = [
+            line.rstrip("\n")
+            + ("," + (name if n == 0 else "x") if line.strip() else "")
+            + "\n"
+            for n, line in enumerate(lines)
+        ]
     trouble = draw(st.sampled_from([None, "ragged", "short", "quoted"]))
     if trouble is not None:
         width = lines[0].count(",") + 1
