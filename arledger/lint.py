@@ -118,17 +118,16 @@ def _alike(payments: list[Payment]) -> list[Payment]:
     above compares payments of one amount, or of one reference), and at a
     million payments few are. In the order given."""
     amounts = Counter(map(attrgetter("amount"), payments))
-    references = list(map(_reference, payments))
-    shared = {r for r, n in Counter(references).items() if n > 1 and r}
-    return [
-        p
-        for p, reference in zip(payments, references, strict=True)
-        if amounts[p.amount] > 1 or reference in shared
-    ]
+    references = Counter(map(attrgetter("reference"), payments))
+    shared = {r for r, n in references.items() if n > 1 and r}
+    return [p for p in payments if amounts[p.amount] > 1 or p.reference in shared]
 
 
 def _reference(payment: Payment) -> str:
-    return (payment.reference or "").strip()
+    """A payment's bank reference, "" for none. Text is stripped by the rule
+    every record is made by (`rules.texts`), so references that differ are
+    different references."""
+    return payment.reference or ""
 
 
 def _paid_by(applications: Iterable[Application]) -> dict[str, set[str]]:
