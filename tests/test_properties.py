@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from arledger.ledger import Ledger
@@ -841,3 +841,62 @@ def test_discounts_are_never_counted_as_collected(gen, as_of):
             ),
             ZERO,
         )
+
+
+DUE_YESTERDAY = Gen(  # overdue since as-of alone: an episode of one day
+    (Customer(id="C0", name="C"),),
+    (
+        Invoice(
+            id="I1",
+            customer="C0",
+            date=date(2026, 1, 2),
+            due=date(2026, 3, 31),
+            amount=Decimal("10.00"),
+        ),
+    ),
+    (),
+    (),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(gen=ledgers(), as_of=as_of_dates)
+@example(gen=DUE_YESTERDAY, as_of=date(2026, 4, 1))
+def test_episode_starts_are_the_merged_overdue_runs_of_every_item(gen, as_of):
+    """`dunning.episode_starts` walks only the customers with an item open
+    and past due: it gives what SPEC §2 says read over every item, each
+    overdue from the day after its due date to the day before its last
+    application (still open: to as-of), the runs of an account merged where
+    they touch, an episode being the run that reaches as-of."""
+    from arledger.reports.dunning import episode_starts
+
+    _, _, settlement, _ = run(gen, as_of)
+    one = timedelta(days=1)
+    last_paid: dict[tuple[str, int | None], date] = {}
+    for application in settlement.applications:
+        key = (application.invoice, application.instalment)
+        last_paid[key] = max(last_paid.get(key, application.date), application.date)
+    runs: dict[tuple[str, str], list[tuple[date, date]]] = {}
+    for item in settlement.items:
+        if item.open > 0:
+            end = as_of
+        elif item.key in last_paid:
+            end = min(last_paid[item.key] - one, as_of)
+        else:
+            continue
+        if item.due + one <= end:
+            runs.setdefault((item.customer, item.currency), []).append(
+                (item.due + one, end)
+            )
+    expected = {}
+    for account, spans in runs.items():
+        spans.sort()
+        begin, last = spans[0]
+        for start, end in spans[1:]:
+            if start > last + one:
+                begin, last = start, end
+            else:
+                last = max(last, end)
+        if last >= as_of:
+            expected[account] = begin
+    assert episode_starts(settlement) == expected
