@@ -11,6 +11,8 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arledger import api
 from arledger.dates import parse_period
@@ -54,3 +56,21 @@ def test_a_line_rich_would_change_goes_to_rich(monkeypatch):
         odd = replace(report, sections=sections)
         assert table_renderer._plain_report(odd, Env()) is None
         assert table_renderer.render(odd, Env()) == _by_rich(odd, Env(), monkeypatch)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=" \t\u3000\xa0\x85\u2028ab\x1b[0m;1", max_size=30))
+def test_a_line_is_trimmed_as_the_trailing_pattern_says(line):
+    """`str.rstrip` trims a line without a style code (the fast way) exactly
+    as `TRAILING` does, and a styled line keeps the codes among its trailing
+    white space."""
+    import re
+
+    table = table_renderer
+    if "\x1b" not in line:
+        assert table._trimmed(line) == table.TRAILING.sub("", line)
+    else:
+        kept = table.TRAILING.sub(
+            lambda end: "".join(re.findall(r"\x1b\[[0-9;]*m", end[0])), line
+        )
+        assert table._trimmed(line) == kept
