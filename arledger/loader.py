@@ -1052,7 +1052,7 @@ def _arrow_chunks(
     the rows of empty cells (`_texts_to_columns`). Either way the rules decide
     on the same texts: pyarrow only cuts them out."""
     start = text.find("\n") + 1  # the header is one line (reader.line_num)
-    if not start or start == len(text) or "\x00" in text:
+    if not start or start == len(text):
         return None
     if "\r" in text and text.count("\r", start) != text.count("\r\n", start):
         return None  # pyarrow would end a line at a lone \r, csv would not

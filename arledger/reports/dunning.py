@@ -355,6 +355,16 @@ def episode_starts(settlement: Settlement) -> dict[tuple[str, str], date]:
             end = min(paid - one, as_of)
         if start <= end:
             runs.setdefault((item.customer, item.currency), []).append((start, end))
+    return episodes_of(runs, as_of)
+
+
+def episodes_of(
+    runs: dict[tuple[str, str], list[tuple[date, date]]], as_of: date
+) -> dict[tuple[str, str], date]:
+    """The first day of each account's run of overdue days that reaches
+    `as_of`, its items' runs (first and last day overdue) merged where they
+    touch or overlap."""
+    one = timedelta(days=1)
     starts: dict[tuple[str, str], date] = {}
     for account, spans in runs.items():
         spans.sort()
