@@ -1042,10 +1042,11 @@ def _arrow_chunks(
     None, before anything is read, where the csv module might read the file
     otherwise or has something to say.
 
-    pyarrow only splits lines without a quote character at commas, where no
-    two readers can differ: every line holding a quote is read again by the
-    csv module, alone (strict, as `_csv_cells` reads), and its cells are the
-    ones kept. The file is declined when pyarrow's rows are not its lines one
+    pyarrow only splits lines at commas where no two readers can differ:
+    lines without a quote character, and lines whose quotes are plain quoted
+    cells (`_plain_quotes`); every other line holding a quote is read again
+    by the csv module, alone (strict, as `_csv_cells` reads), and its cells
+    are the ones kept. The file is declined when pyarrow's rows are not its lines one
     for one (a quoted cell across lines, a lone carriage return), when a row
     does not fit the header, and when a quoted line is not a whole row by
     itself. Blank lines come as rows of empty cells, which are dropped with
@@ -1088,7 +1089,10 @@ def _arrow_chunks(
         return None
     kept = [table.column(columns[index]) for index, _, _ in names]
     del table
-    return _arrow_pieces(kept, count, width, names, _quoted_lines(text, start))
+    quoted = _quoted_lines(text, start)
+    if _plain_quotes(text, start):
+        quoted = iter(())  # pyarrow's cells are the csv module's: none read again
+    return _arrow_pieces(kept, count, width, names, quoted)
 
 
 def _arrow_pieces(
@@ -1139,17 +1143,38 @@ def _arrow_pieces(
         yield _line_numbers(first + 2, size), texts
 
 
+# A quoted cell no two CSV readers can read differently: the whole cell in
+# quotes, with no quote or line end inside, at the start of a line or after a
+# comma, and followed by a comma or the line's end.
+_PLAIN_QUOTED_CELL = re.compile(r'(?:^|(?<=,))"[^"\r\n]*"(?=,|\r?$)', re.MULTILINE)
+
+
+def _plain_quotes(text: str, start: int = 0) -> bool:
+    """Whether every quote character of `text` from `start` (a line's start)
+    opens or closes a plain quoted cell (`_PLAIN_QUOTED_CELL`).
+
+    Then a reader finds the cells these matches find: left of a line's first
+    quote no cell is quoted, so that quote starts a cell (after a comma or
+    at the line's start) and the next quote ends it (a comma or the line's
+    end follows), and so on along the line."""
+    quotes = text.count('"', start)
+    return not quotes or 2 * len(_PLAIN_QUOTED_CELL.findall(text, start)) == quotes
+
+
 def _quoted_lines(text: str, start: int) -> Iterator[tuple[int, str]]:
-    """The lines of `text` from `start` holding a quote character, each with
-    its row (0: the line at `start`)."""
+    """The lines of `text` from `start` holding a quote character that is
+    not in a plain quoted cell (`_plain_quotes`), each with its row (0: the
+    line at `start`)."""
     row, counted = 0, start
     at = text.find('"', start)
     while at >= 0:
         begin = text.rfind("\n", 0, at) + 1
         end = text.find("\n", at) + 1 or len(text)
-        row += text.count("\n", counted, begin)
-        counted = begin
-        yield row, text[begin:end]
+        line = text[begin:end]
+        if not _plain_quotes(line):
+            row += text.count("\n", counted, begin)
+            counted = begin
+            yield row, line
         at = text.find('"', end)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
@@ -578,6 +579,27 @@ def test_pyarrow_reads_plain_and_quoted_files():
         (3, "I2", 'Bolt "the" best', "x"),
         (5, "I3", "", ""),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("a,b\n", True),
+        ('a,"b, c"\r\n"d",e\n"",f', True),
+        ('"a","b"\n', True),
+        ('a,"b"x\n', False),  # text after the closing quote
+        ('a, "b"\n', False),  # white space before the opening quote
+        ('a,"b ""c"""\n', False),  # a doubled quote
+        ('a"b",c\n', False),  # a quote inside a cell
+        ('a,"b\nc"\n', False),  # over two lines
+        ('a,"b\r",c\n', False),  # a carriage return inside
+    ],
+)
+def test_plain_quoted_cells(text, plain):
+    """A quoted cell is plain when no two readers can read it differently;
+    only lines with other quotes are read again by the csv module."""
+    assert loader._plain_quotes(text) is plain
+    assert (list(loader._quoted_lines("h\n" + text, 2)) == []) is plain
 
 
 def test_white_space_is_what_str_strip_strips():
