@@ -1145,8 +1145,12 @@ def _arrow_pieces(
 
 # A quoted cell no two CSV readers can read differently: the whole cell in
 # quotes, with no quote or line end inside, at the start of a line or after a
-# comma, and followed by a comma or the line's end.
-_PLAIN_QUOTED_CELL = re.compile(r'(?:^|(?<=,))"[^"\r\n]*"(?=,|\r?$)', re.MULTILINE)
+# comma, and followed by a comma or the line's end. (The quote comes first,
+# and where it is is looked at behind it: re then finds the quotes at C speed,
+# where a pattern opening with the alternatives tries every character.)
+_PLAIN_QUOTED_CELL = re.compile(
+    r'"(?:(?<=^")|(?<=[,\n]"))[^"\r\n]*"(?=,|\r?$)', re.MULTILINE
+)
 
 
 def _plain_quotes(text: str, start: int = 0) -> bool:
