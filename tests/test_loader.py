@@ -137,6 +137,66 @@ def test_one_broken_record_does_not_cascade(ledger_dir):
     ]
 
 
+def test_a_reference_to_a_broken_record_is_not_reported_again(ledger_dir):
+    """A payment naming an invoice that failed validation, or an invoice of
+    a customer that failed, says nothing of its own: the broken record's
+    error is the one to fix."""
+    path = ledger_dir(
+        customers="""\
+        - {id: C1, name: One}
+        - {id: C2, name: Two, terms: soon}
+        """,
+        invoices="""\
+        - {id: I1, customer: C1, date: 2026-01-01, amount: -5.00}
+        - {id: I2, customer: C2, date: 2026-01-01, amount: 5.00}
+        """,
+        payments="""\
+        - {id: P1, customer: C1, date: 2026-01-02, amount: 5.00, invoice: I1}
+        - {id: P2, customer: C1, date: 2026-01-02, amount: 5.00, invoice: I2}
+        - {id: P3, customer: C1, date: 2026-01-02, amount: 5.00, invoice: I9}
+        """,
+    )
+    _, errors = load(path)
+    assert [str(e) for e in errors] == [
+        "customers.yaml:2: terms: not a whole number (got 'soon')",
+        "invoices.yaml:1: amount: must be greater than 0 (got '-5.00')",
+        "payments.yaml:3: invoice: unknown invoice 'I9'",
+    ]
+
+
+def test_a_currency_that_cannot_settle_points_at_the_field_that_says_it(ledger_dir):
+    """A payment in another currency than the invoice it pays is reported at
+    its `currency` when it gives one, else at the allocation naming the
+    invoice (its currency is then its customer's)."""
+    path = ledger_dir(
+        customers="- {id: C1, name: One}\n",
+        invoices="""\
+        - {id: I1, customer: C1, date: 2026-01-01, amount: 5.00}
+        - {id: I2, customer: C1, date: 2026-01-01, amount: 5.00, currency: EUR}
+        """,
+        payments="""\
+        - id: P1
+          customer: C1
+          date: 2026-01-02
+          amount: 5.00
+          invoice: I1
+          currency: EUR
+        - id: P2
+          customer: C1
+          date: 2026-01-02
+          amount: 5.00
+          allocations:
+            I1: 1.00
+            I2: 4.00
+        """,
+    )
+    _, errors = load(path)
+    assert [str(e) for e in errors] == [
+        "payments.yaml:6: currency: payment in EUR cannot settle invoice 'I1' in USD",
+        "payments.yaml:13: currency: payment in USD cannot settle invoice 'I2' in EUR",
+    ]
+
+
 def test_cross_check_errors_point_at_the_field(ledger_dir):
     path = ledger_dir(
         customers="- {id: C1, name: One}\n",
