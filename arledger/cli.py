@@ -7,17 +7,59 @@ arledger.cli` stays light (tests/test_startup.py).
 from __future__ import annotations
 
 import gc
-from typing import Any
+import os
+import sys
+from typing import Any, NoReturn
+
+# What a run keeps to its end when arledger runs as a program (`main`): None
+# when it runs inside another (a test's runner, a script using the app).
+_KEPT: list[Any] | None = None
+
+
+def keep(value: Any) -> None:
+    """Keep `value` to the end of the process when arledger runs as a program.
+
+    A loaded ledger is millions of objects: freed one by one as the command
+    returns, a million-invoice ledger takes half a second, where the system
+    takes the process's memory back at once when it ends (`main`). Inside
+    another program nothing is kept.
+    """
+    if _KEPT is not None:
+        _KEPT.append(value)
 
 
 def main() -> None:
     """Console-script entry point."""
+    global _KEPT
     # A run builds millions of long-lived objects and frees them at exit: the
     # cyclic garbage collector would only re-scan them over and over.
     gc.disable()
+    _KEPT = []
     from arledger.app import main as run
 
-    run()
+    try:
+        run()
+    except SystemExit as done:
+        code = done.code
+    else:
+        code = 0
+    _end(code)
+
+
+def _end(code: Any) -> NoReturn:
+    """End the process with `code`, its output flushed, without freeing what
+    it kept object by object (`keep`). Where flushing fails (a full disk, a
+    closed pipe) or the code is not a number, Python's own exit says so."""
+    if code is None:
+        code = 0
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        raise SystemExit(code) from None
+    if not isinstance(code, int):
+        raise SystemExit(code)
+    os._exit(code)
 
 
 def __getattr__(name: str) -> Any:

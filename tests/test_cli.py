@@ -297,6 +297,27 @@ def test_exit_codes_in_a_real_process(tmp_path):
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
 
 
+def test_a_real_process_ends_with_all_its_output_and_its_code():
+    """The program ends without freeing its objects one by one (cli.main),
+    its output flushed first: what it writes is what the runner gets, and
+    its exit code is the command's."""
+    args = ("overdue", "-l", SMALL, "--as-of", "2026-10-31", "-f", "csv")
+    fails = (*args, "--fail-on", "overdue")
+    for command, code in ((args, 0), (fails, 1)):
+        proc = arledger(*command)
+        assert proc.returncode == code, proc.stderr
+        assert proc.stdout == run(*command).stdout != ""
+
+
+def test_a_run_inside_another_program_keeps_nothing():
+    """Only the program keeps its ledger to its end: a test's runner, or a
+    script using the app, frees it as usual."""
+    import arledger.cli
+
+    assert run("aging", "-l", SMALL, "--as-of", "2026-10-31").exit_code == 0
+    assert arledger.cli._KEPT is None
+
+
 def test_ledger_from_current_directory():
     result = arledger("check", cwd=LEDGERS / "small")
     assert result.returncode == 0 and ": ok" in result.stdout

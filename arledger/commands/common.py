@@ -20,6 +20,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from arledger.cli import keep
 from arledger.errors import ArledgerError, LedgerError, LedgerInvalid, UsageError
 
 
@@ -222,6 +223,7 @@ def load_ledger(ledger_dir: Path | None) -> Any:
         ledger, errors = load(root, on_file=on_file)
     if any(not e.warning for e in errors):
         raise LedgerInvalid(errors)
+    keep(ledger)
     return ledger
 
 
@@ -787,4 +789,6 @@ def _settled(
 
     loaded = load_ledger(ledger_dir)
     view = make_view(loaded, day.isoformat(), customer, owner, currency, key_accounts)
-    return loaded, view, settle(view, history=history)
+    settlement = settle(view, history=history)
+    keep(settlement)
+    return loaded, view, settlement
