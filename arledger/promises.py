@@ -78,12 +78,12 @@ def promises(view: LedgerView, settlement: Settlement) -> list[Promise]:
     for customer, made in first_made.items():
         applied = by_customer.get(customer, ())
         # The payments from that day on, picked in C.
-        wanted = map(
+        picked = map(
             and_,
             map(PAYMENT.__eq__, map(_kind, applied)),
             map(made.__le__, map(_date, applied)),
         )
-        cash[(customer, None)] = _Cash(sorted(compress(applied, wanted), key=_date))
+        cash[(customer, None)] = _Cash(sorted(compress(applied, picked), key=_date))
     for customer, invoice in {(c.customer, c.invoice) for c in promised}:
         if invoice is not None:
             paid = [a for a in cash[(customer, None)].paid if a.invoice == invoice]

@@ -445,13 +445,13 @@ def _rewind_each(
             unapplied[cash] = unapplied.get(cash, ZERO) + adjustment.amount
         issued_in[at] = applied_in[at] = ()  # let go as the walk goes on
         for index in changed:
-            left = still.get(index)
-            if left is not None:
+            standing = still.get(index)
+            if standing is not None:
                 item = items[index]
                 made[index] = (
                     item
-                    if left == item.open
-                    else _new(Item, (*item[:7], left, *item[8:]))
+                    if standing == item.open
+                    else _new(Item, (*item[:7], standing, *item[8:]))
                 )
         changed.clear()
         label = f"as of {day.isoformat()}"

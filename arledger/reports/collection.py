@@ -286,7 +286,7 @@ def _tallies(
     applied_on = list(map(_date, history))
     early = history[: bisect_left(applied_on, start)]
     within = history[len(early) : bisect_right(applied_on, end)]
-    after = history[len(early) + len(within) :]
+    beyond = history[len(early) + len(within) :]
     # The items applied to on or after `start`: the others, when paid in full,
     # were settled before the spans (and are never walked below).
     later = set(map(key_of, history[len(early) :]))
@@ -361,7 +361,7 @@ def _tallies(
             row.credited[k] += amount
             if kind == "discount":
                 row.discounts[k] += amount
-    for application in after:
+    for application in beyond:
         if application.kind == "payment":
             paid = paid_on.get(application.ref)
             if paid is not None:
