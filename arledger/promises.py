@@ -12,7 +12,8 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from operator import attrgetter
+from itertools import accumulate, compress
+from operator import and_, attrgetter
 from typing import TYPE_CHECKING, Literal
 
 from arledger.ledger import LedgerView
@@ -24,7 +25,10 @@ if TYPE_CHECKING:
 
 PromiseStatus = Literal["kept", "late", "broken", "open"]
 
+_amount = attrgetter("amount")
 _date = attrgetter("date")
+_kind = attrgetter("kind")
+PAYMENT = "payment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,15 +67,23 @@ def promises(view: LedgerView, settlement: Settlement) -> list[Promise]:
     # Per customer with a promise, and per invoice a promise names: the cash
     # applied, by date, with what was applied from each one on (added up
     # from the last), so that a promise reads what was applied since it was
-    # made at once.
+    # made at once. Only the cash applied from the day of the customer's first
+    # promise is read: a customer who promised may have years of history.
+    first_made: dict[str, date] = {}
+    for contact in promised:
+        made = first_made.get(contact.customer)
+        first_made[contact.customer] = min(made or contact.date, contact.date)
     by_customer = settlement.applications_by_customer
     cash: dict[tuple[str, str | None], _Cash] = {}
-    for customer in {c.customer for c in promised}:
-        paid = sorted(
-            (a for a in by_customer.get(customer, ()) if a.kind == "payment"),
-            key=_date,
+    for customer, made in first_made.items():
+        applied = by_customer.get(customer, ())
+        # The payments from that day on, picked in C.
+        picked = map(
+            and_,
+            map(PAYMENT.__eq__, map(_kind, applied)),
+            map(made.__le__, map(_date, applied)),
         )
-        cash[(customer, None)] = _Cash(paid)
+        cash[(customer, None)] = _Cash(sorted(compress(applied, picked), key=_date))
     for customer, invoice in {(c.customer, c.invoice) for c in promised}:
         if invoice is not None:
             paid = [a for a in cash[(customer, None)].paid if a.invoice == invoice]
@@ -86,10 +98,8 @@ def promises(view: LedgerView, settlement: Settlement) -> list[Promise]:
         first = bisect_left(days, contact.date)
         end = bisect_right(days, as_of, first)
         since = found.from_on[first] - found.from_on[end]
-        by_due = ZERO
         until = bisect_right(days, min(contact.promise_date, as_of), first)
-        for application in found.paid[first:until]:
-            by_due += application.amount
+        by_due = sum(map(_amount, found.paid[first:until]), ZERO)
         wanted = contact.promise_amount
         status: PromiseStatus
         if _reaches(by_due, wanted):
@@ -122,11 +132,11 @@ class _Cash:
 
     def __init__(self, paid: list[Application]) -> None:
         self.paid = paid
-        self.days = [a.date for a in paid]
-        # from_on[i]: what was applied by paid[i:], ZERO past the end
-        from_on = [ZERO] * (len(paid) + 1)
-        for i in range(len(paid) - 1, -1, -1):
-            from_on[i] = from_on[i + 1] + paid[i].amount
+        self.days = list(map(_date, paid))
+        # from_on[i]: what was applied by paid[i:], ZERO past the end (added
+        # up from the last, in C)
+        from_on = list(accumulate(map(_amount, reversed(paid)), initial=ZERO))
+        from_on.reverse()
         self.from_on = from_on
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from bisect import bisect_left
+from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import groupby
+from itertools import compress, groupby
 from operator import attrgetter
 from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
@@ -350,42 +350,44 @@ def _rewind_each(
     """`rewind_each`, its arguments checked."""
     if not days:
         return
-    applications = settlement.applications
-    last = days[-1]
+    invoice_of = attrgetter("invoice")
 
-    # What happened in each interval (up to days[0], days[0] to days[1], ...):
-    # each record is put in its interval once, by a binary search per date.
-    applied_in: list[list[Application]] = [[] for _ in days]
-    given_in: list[list[Application]] = [[] for _ in days]
-    paid_in: list[list[Payment]] = [[] for _ in days]
-    adjusted_in: list[list[Adjustment]] = [[] for _ in days]
-    issued_in: list[list[int]] = [[] for _ in days]
-    interval_of: dict[date, int] = {}
+    def cut(records: Sequence[_R], dates: Sequence[date]) -> list[Sequence[_R]]:
+        """Records in date order cut into intervals (up to days[0], days[0] to
+        days[1], ...); those after the last day are left out."""
+        bounds = [0, *(bisect_right(dates, day) for day in days)]
+        return [records[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
-    def interval(day: date) -> int:
-        found = interval_of.get(day)
-        if found is None:
-            found = interval_of[day] = bisect_left(days, day)
-        return found
+    def by_interval(records: Iterable[_R]) -> list[Sequence[_R]]:
+        """The records of each interval: one sort and a binary search per day,
+        in C, rather than a search per record."""
+        ordered = sorted(records, key=_date)
+        return cut(ordered, list(map(_date, ordered)))
 
-    for application in applications:
-        if application.date <= last:
-            applied_in[interval(application.date)].append(application)
+    applications = sorted(settlement.applications, key=_date)
+    applied_dates = list(map(_date, applications))
+    applied_in = cut(applications, applied_dates)
     # An early-payment discount closes an item without taking anyone's cash
     # (SPEC §9): what it applied is given back to the unapplied total.
-    for application in settlement.discounts:
-        if application.date <= last:
-            given_in[interval(application.date)].append(application)
-    for payment in view.payments:
-        if payment.date <= last:
-            paid_in[interval(payment.date)].append(payment)
-    for adjustment in view.adjustments:
-        if adjustment.date <= last:
-            adjusted_in[interval(adjustment.date)].append(adjustment)
+    given_in = by_interval(settlement.discounts)
+    paid_in: list[Sequence[Payment]] = by_interval(view.payments)
+    adjusted_in: list[Sequence[Adjustment]] = by_interval(view.adjustments)
+
     items = settlement.items
-    for index, item in enumerate(items):
-        if item.date <= last:
-            issued_in[interval(item.date)].append(index)
+    # Only the items open on one of the days are walked: those open now, and
+    # those applied to after the first day. Any other was paid in full by the
+    # first day (an application is never before its item, SPEC §2): it is open
+    # on none, and at a million items most are. Told apart by invoice, in C.
+    walked = {
+        *map(invoice_of, applications[bisect_right(applied_dates, days[0]) :]),
+        *map(invoice_of, compress(items, map(attrgetter("open"), items))),
+    }
+    issued_on = list(map(_date, items))
+    indexes = list(
+        compress(range(len(items)), map(walked.__contains__, map(invoice_of, items)))
+    )
+    indexes.sort(key=issued_on.__getitem__)
+    issued_in = cut(indexes, list(map(issued_on.__getitem__, indexes)))
 
     currency_of = view.ledger.currency_of
     # Walk the intervals in order. An item is keyed by its invoice, or by
@@ -395,9 +397,14 @@ def _rewind_each(
     unapplied: dict[tuple[str, str, ApplicationKind], Decimal] = {}
     # The items issued and not yet paid in full, by key: an application is
     # never to an item not issued yet (SPEC §2) nor beyond what is left of
-    # one, so one paid in full is let go (at a million items, few are open).
+    # one, so one paid in full is let go.
     index_of: dict[Hashable, int] = {}
     still: dict[int, Decimal] = {}  # what is left of each of them, by index
+    # Each of them as the last day read it (the item itself when what is left
+    # is its open balance, else a copy): made again only when what is left
+    # has changed since, and never for one paid before a day reads it.
+    made: dict[int, Item] = {}
+    changed: set[int] = set()
     for at, day in enumerate(days):
         for index in issued_in[at]:
             item = items[index]
@@ -406,22 +413,26 @@ def _rewind_each(
             # nothing before its interval: all of it is left.
             if item.amount:
                 still[index] = item.amount
-        issued_in[at] = []
-        for application in applied_in[at]:
-            amount = application.amount
+                changed.add(index)
+        applied = applied_in[at]
+        for application in applied:
             cash = application[2:5]
-            unapplied[cash] = unapplied.get(cash, ZERO) - amount
+            unapplied[cash] = unapplied.get(cash, ZERO) - application.amount
+        for application in compress(
+            applied, map(walked.__contains__, map(invoice_of, applied))
+        ):
             key = key_of(application)
             issued = index_of.get(key)
             if issued is None:
                 continue
-            left = still.get(issued, ZERO) - amount
+            left = still.get(issued, ZERO) - application.amount
             if left:
                 still[issued] = left
+                changed.add(issued)
             else:
                 still.pop(issued, None)
+                made.pop(issued, None)
                 del index_of[key]
-        applied_in[at] = []
         for application in given_in[at]:
             unapplied[application[2:5]] += application.amount
         for payment in paid_in[at]:
@@ -432,17 +443,26 @@ def _rewind_each(
             currency = adjustment.currency or currency_of(adjustment)
             cash = (adjustment.customer, currency, adjustment.kind)
             unapplied[cash] = unapplied.get(cash, ZERO) + adjustment.amount
-        open_items = []
-        for index in sorted(still):
-            item = items[index]
-            left = still[index]
-            open_items.append(
-                item if left == item.open else _new(Item, (*item[:7], left, *item[8:]))
-            )
+        issued_in[at] = applied_in[at] = ()  # let go as the walk goes on
+        for index in changed:
+            standing = still.get(index)
+            if standing is not None:
+                item = items[index]
+                made[index] = (
+                    item
+                    if standing == item.open
+                    else _new(Item, (*item[:7], standing, *item[8:]))
+                )
+        changed.clear()
         label = f"as of {day.isoformat()}"
+        # Most accounts have nothing unapplied: those are left out (in C)
+        # before the others are sorted.
         credits = tuple(
             Credit(customer, currency, kind, label, day, amount, None)
-            for (customer, currency, kind), amount in sorted(unapplied.items())
-            if amount
+            for (customer, currency, kind), amount in sorted(
+                compress(unapplied.items(), unapplied.values())
+            )
         )
-        yield Settlement(day, tuple(open_items), (), credits, history=False)
+        yield Settlement(
+            day, tuple(map(made.__getitem__, sorted(still))), (), credits, history=False
+        )

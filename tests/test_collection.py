@@ -23,7 +23,7 @@ from arledger.reports import collection
 from arledger.settle import settle
 from tests.test_properties import PROPERTY, as_of_dates, ledgers
 
-from .conftest import DEMO, LEDGERS
+from .conftest import DEMO, LEDGERS, write_ledger
 
 ZERO = Decimal(0)
 GOLDEN = Path(__file__).parent / "golden"
@@ -585,3 +585,82 @@ def test_command_and_report_agree_on_breakdowns():
     from arledger.commands.performance import BY
 
     assert BY == collection.BY
+
+
+@PROPERTY
+@given(gen=ledgers(), span=periods())
+def test_each_month_of_a_trend_is_that_month_reported_alone(gen, span):
+    """A month of `--by month` has the figures of that month reported alone:
+    the trend walks the items once for all its months (only those open at its
+    start or applied to since), the month alone walks its own. Each closes
+    with what a settlement as of its end has open, not yet due, and overdue."""
+    as_of, period = span
+    ledger = gen.ledger()
+    view = ledger.view(as_of)
+    settled = settle(view)
+    trend = collection.compute(view, settled, period, by="month")
+    for section in trend.sections:
+        currency = section.currency
+        for month, row in zip(months(period), section.rows, strict=True):
+            alone = {
+                s.currency: s.total
+                for s in collection.compute(view, settled, month).sections
+            }
+            assert row.figures == alone.get(
+                currency, collection.combine([], month.days)
+            ), month
+            direct = [
+                i
+                for i in settle(ledger.view(month.end), history=False).items
+                if i.currency == currency and i.open
+            ]
+            assert row.figures.closing == sum((i.open for i in direct), ZERO)
+            assert row.figures.closing_current == sum(
+                (i.open for i in direct if i.due >= month.end), ZERO
+            )
+            late = [(month.end - i.due).days for i in direct if i.due < month.end]
+            assert row.figures.oldest_days == (max(late) if late else None)
+
+
+def test_cash_received_in_a_period_for_an_invoice_issued_after_it(tmp_path):
+    """A payment received in the period and applied to an invoice issued after
+    it is received in the period, and collected only when applied."""
+    from arledger import api
+
+    directory = write_ledger(
+        tmp_path,
+        settings="""
+company:
+  name: Test Co
+currency: USD
+""",
+        customers="""
+- id: ACME
+  name: Acme
+""",
+        invoices="""
+- id: A-1
+  customer: ACME
+  date: 2026-01-10
+  amount: 100.00
+- id: A-2
+  customer: ACME
+  date: 2026-03-05
+  amount: 300.00
+""",
+        payments="""
+- id: P-1
+  customer: ACME
+  date: 2026-02-10
+  amount: 250.00
+""",
+    )
+    view = api.load(directory).view(date(2026, 3, 31))
+    settled = settle(view)
+    result = collection.compute(view, settled, parse_period("2026-02"))
+    (section,) = result.sections
+    assert section.total.received == Decimal("250.00")
+    assert section.total.collected == Decimal("100.00")
+    assert section.total.closing == ZERO
+    (march,) = collection.compute(view, settled, parse_period("2026-03")).sections
+    assert (march.total.received, march.total.collected) == (ZERO, Decimal("150.00"))

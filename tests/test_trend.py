@@ -4,7 +4,7 @@ overdue report computed afresh as of that day."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -178,3 +178,39 @@ def test_reading_back_many_days_refuses_what_one_day_refuses_at_once(demo):
         early,
         late,
     ]
+
+
+def test_reading_back_every_month_end_gives_each_days_settlement(demo):
+    """`rewind_each` over two years of month ends and mid-month days (some
+    with nothing issued or paid) gives what settling each day gives: the demo
+    has instalments, discounts, credit notes and write-offs, items paid long
+    before the first day (never walked) and items open now. An item whose
+    balance is its balance now is the settlement's own item, not a copy."""
+    from collections import defaultdict
+
+    from arledger.dates import month_end
+    from arledger.settle import rewind_each, settle
+
+    view = api.view(demo, AS_OF)
+    settled = settle(view)
+    days = set()
+    day = date(2025, 1, 31)
+    while day < AS_OF:
+        days |= {day, day.replace(day=15), day.replace(day=1)}
+        day = month_end(day + timedelta(days=1))
+    days = sorted(days)
+    own = {item.key: item for item in settled.items}
+    for day, rewound in zip(days, rewind_each(settled, view, days), strict=True):
+        direct = settle(demo.view(day), history=False)
+        assert [(i.key, i.open) for i in rewound.items] == [
+            (i.key, i.open) for i in direct.items if i.open
+        ], day
+        for item in rewound.items:
+            now = own[item.key]
+            assert (item is now) == (item.open == now.open), item
+        by_kind: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: ZERO)
+        for credit in direct.credits:
+            by_kind[(credit.customer, credit.currency, credit.kind)] += credit.amount
+        assert {
+            (c.customer, c.currency, c.kind): c.amount for c in rewound.credits
+        } == {k: v for k, v in by_kind.items() if v}, day

@@ -10,11 +10,13 @@ date) gives the opening, the flows and the closing; cash is never re-applied her
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import compress
+from operator import attrgetter
 from typing import Literal
 
 from arledger.dates import Period, months
@@ -216,6 +218,11 @@ def _no_group(_: object) -> None:
     return None
 
 
+_date = attrgetter("date")
+_invoice = attrgetter("invoice")
+_open = attrgetter("open")
+
+
 def _day(applied: tuple[date, Decimal]) -> date:
     return applied[0]
 
@@ -270,109 +277,155 @@ def _tallies(
     ends = [span.end for span in spans]
     day_before = start - timedelta(days=1)
     count = len(spans)
-    history = settlement.history_of()
-    # An item is keyed by its invoice alone unless it is an instalment: a
-    # million items need no million (invoice, None) tuples.
-    items = {key_of(item): item for item in settlement.items}
+    # The day each boundary is read on: boundary 0 the day before the first
+    # span, boundary k + 1 the end of span k.
+    boundary_day = [day_before, *ends]
+    # The history by date (a stable sort, in C: it is in date order already),
+    # cut at the first span's start and the last span's end.
+    history = sorted(settlement.history_of(), key=_date)
+    applied_on = list(map(_date, history))
+    early = history[: bisect_left(applied_on, start)]
+    within = history[len(early) : bisect_right(applied_on, end)]
+    beyond = history[len(early) + len(within) :]
     # The items applied to on or after `start`: the others, when paid in full,
     # were settled before the spans (and are never walked below).
-    later = {key_of(a) for a in history if a.date >= start}
+    later = set(map(key_of, history[len(early) :]))
+    # Only those and the items open now are read below (one issued in the
+    # spans is one of them, as nothing is applied before an item's date): at
+    # a million items, most are neither. Told apart by invoice, in C. An item
+    # left out adds to no figure, so a group that has only such items has no
+    # figures (and no row).
+    read = {
+        *map(_invoice, history[len(early) :]),
+        *map(_invoice, compress(settlement.items, map(_open, settlement.items))),
+    }
+    walked = list(
+        compress(
+            settlement.items, map(read.__contains__, map(_invoice, settlement.items))
+        )
+    )
+    # An item is keyed by its invoice alone unless it is an instalment: a
+    # million items need no million (invoice, None) tuples.
+    items = {key_of(item): item for item in walked}
     # Cash received in the spans, by ref (payments received at other times
     # are not counted as received, wherever they were applied).
     paid_on = {payment_ref(p): p.date for p in view.payments if start <= p.date <= end}
     # What was applied to each item walked below, by the last span's end.
     applied: dict[Hashable, list[tuple[date, Decimal]]] = {}
     tallies: dict[tuple[str, Hashable], _Tally] = {}
+    # The span of each date, found once per date (dates repeat).
+    span_of: dict[date, int] = {}
 
-    def tally(currency: str, group: Hashable) -> _Tally:
-        found = tallies.get((currency, group))
+    def span(day: date) -> int:
+        found = span_of.get(day)
         if found is None:
-            found = tallies[(currency, group)] = _Tally(count)
+            found = span_of[day] = bisect_left(ends, day)
         return found
 
-    for application in history:
+    def tally(item: Item) -> _Tally:
+        group = (item.currency, item_key(item))
+        found = tallies.get(group)
+        if found is None:
+            found = tallies[group] = _Tally(count)
+        return found
+
+    # Before the spans: what was applied to the items still open at their
+    # start (cash received before them is not received in them: an
+    # application is never before its payment).
+    for application in compress(early, map(read.__contains__, map(_invoice, early))):
+        key = key_of(application)
+        item = items[key]
+        if item.open or key in later:
+            applied.setdefault(key, []).append((application.date, application.amount))
+    for application in within:
         key = key_of(application)
         item = items[key]
         amount = application.amount
         day = application.date
         kind = application.kind
-        if day <= end:
-            if item.date >= start or item.open or key in later:
-                applied.setdefault(key, []).append((day, amount))
-            if day >= start:
-                row = tally(item.currency, item_key(item))
-                k = bisect_left(ends, day)
-                if kind == "payment":
-                    row.collected[k] += amount
-                    row.days_to_pay[k] += amount * (day - item.date).days
-                    row.days_late[k] += amount * (day - item.due).days
-                elif kind == "write_off":
-                    # SPEC §2: write-offs are never counted as collected.
-                    row.written_off[k] += amount
-                else:  # credit_note, discount: SPEC §2 "credited"
-                    row.credited[k] += amount
-                    if kind == "discount":
-                        row.discounts[k] += amount
+        applied.setdefault(key, []).append((day, amount))
+        row = tally(item)
+        k = span(day)
         if kind == "payment":
+            row.collected[k] += amount
+            row.days_to_pay[k] += amount * (day - item.date).days
+            row.days_late[k] += amount * (day - item.due).days
             # Cash received in a span, wherever (and whenever) it was applied.
             paid = paid_on.get(application.ref)
             if paid is not None:
-                row = tally(item.currency, item_key(item))
-                row.received[bisect_left(ends, paid)] += amount
+                row.received[span(paid)] += amount
+        elif kind == "write_off":
+            # SPEC §2: write-offs are never counted as collected.
+            row.written_off[k] += amount
+        else:  # credit_note, discount: SPEC §2 "credited"
+            row.credited[k] += amount
+            if kind == "discount":
+                row.discounts[k] += amount
+    for application in beyond:
+        if application.kind == "payment":
+            paid = paid_on.get(application.ref)
+            if paid is not None:
+                row = tally(items[key_of(application)])
+                row.received[span(paid)] += application.amount
     for credit in settlement.credits:
         if credit.kind == "payment" and start <= credit.date <= end:
-            row = tally(credit.currency, customer_key(credit.customer))
-            row.received[bisect_left(ends, credit.date)] += credit.amount
-    for item in settlement.items:
+            group = (credit.currency, customer_key(credit.customer))
+            found = tallies.get(group)
+            if found is None:
+                found = tallies[group] = _Tally(count)
+            found.received[span(credit.date)] += credit.amount
+    no_payments: list[tuple[date, Decimal]] = []
+    for item in walked:
         issued = item.date
         if issued > end:
             continue
-        row = tally(item.currency, item_key(item))
+        row = tally(item)
         key = key_of(item)
-        payments = applied.get(key, [])
+        payments = applied.get(key, no_payments)
         if issued < start:
             if not item.open and key not in later:
                 continue  # settled before the spans: nothing to count
             first = 0  # open the day before the first span: the opening
         else:
-            first = bisect_left(ends, issued) + 1
+            first = span(issued) + 1
             row.invoiced[first - 1] += item.amount
         if len(payments) > 1:
             payments.sort(key=_day)
         still_open = item.amount
         taken = 0
         due = item.due
+        open_at, due_in, current, oldest = row.open_at, row.due, row.current, row.oldest
         if first:
             # SPEC §7: an item issued in span first - 1 is due in it in full
             # when it falls due by its end, and in all the spans as one when
             # it falls due by the last end.
             if due <= ends[first - 1]:
-                row.due[first - 1] += still_open
+                due_in[first - 1] += still_open
             if due <= end:
                 row.due_whole += still_open
         for boundary in range(first, count + 1):
-            at = ends[boundary - 1] if boundary else day_before
+            at = boundary_day[boundary]
             while taken < len(payments) and payments[taken][0] <= at:
                 still_open -= payments[taken][1]
                 taken += 1
             if not still_open:
                 break  # an open balance never grows again
-            row.open_at[boundary] += still_open
+            open_at[boundary] += still_open
             # What is open at the start of span `boundary` is due in it when it
             # falls due by its end (overdue already, or falling due in it).
             if boundary < count and due <= ends[boundary]:
-                row.due[boundary] += still_open
-            if not boundary and due <= end:
-                row.due_whole += still_open
+                due_in[boundary] += still_open
             if not boundary:
+                if due <= end:
+                    row.due_whole += still_open
                 continue
             k = boundary - 1
             if due >= at:  # SPEC §2: not yet due (days past due <= 0)
-                row.current[k] += still_open
+                current[k] += still_open
             else:
                 late = (at - due).days
-                oldest = row.oldest[k]
-                row.oldest[k] = late if oldest is None else max(oldest, late)
+                worst = oldest[k]
+                oldest[k] = late if worst is None else max(worst, late)
     return tallies
 
 

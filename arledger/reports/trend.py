@@ -90,6 +90,9 @@ def trend_point(
     buckets: dict[str, list[Decimal]] = {}
     overdue: dict[str, Decimal] = {}
     unapplied: dict[str, Decimal] = {}
+    # An item's bucket depends on its due (or issue) date alone: found once
+    # per date, which many items share.
+    bucket_of: dict[date, int] = {}
     for item in settlement.items:
         if not item.open:
             continue
@@ -98,7 +101,13 @@ def trend_point(
         if found is None:
             found = buckets[currency] = [ZERO] * count
             overdue[currency] = ZERO
-        found[bucket_index(item_days(item, as_of, basis), limits, basis)] += item.open
+        day = item.due if basis == "due" else item.date
+        bucket = bucket_of.get(day)
+        if bucket is None:
+            bucket = bucket_of[day] = bucket_index(
+                item_days(item, as_of, basis), limits, basis
+            )
+        found[bucket] += item.open
         if item.due < as_of:
             overdue[currency] += item.open
     for (_, currency), amount in settlement.unapplied().items():
