@@ -17,6 +17,7 @@ ways over drawn values; a version of XlsxWriter without these parts gets
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,6 +29,11 @@ from arledger.render.xlsx import ILLEGAL_CHARACTERS
 # Text longer than this may exceed Excel's 32 767 UTF-16 units: XlsxWriter
 # truncates it, so it goes through XlsxWriter's writer.
 _LONG_TEXT = 32767 // 2
+# Text XlsxWriter writes as it is: letters and digits, with spaces and a few
+# marks inside (no control character, no `_x`, no XML special, no white space
+# at either end). Ids, invoice numbers and most names are; the others go
+# through XlsxWriter's escaping.
+_AS_IS = re.compile(r"[0-9A-Za-z](?:[0-9A-Za-z .,/-]*[0-9A-Za-z.])?")
 _PARTS = (
     "fh",
     "row_info",
@@ -61,6 +67,7 @@ class RowWriter:
         self.attrs: dict[str | None, str] = {None: ""}
         self.date_attr: str | None = None
         self.texts: dict[str, str | None] = {}  # text -> its cell's XML tail
+        self.dates: dict[date, str] = {}  # date -> its cell's XML tail
 
     @classmethod
     def of(
@@ -105,6 +112,8 @@ class RowWriter:
         constant-memory writer makes it; None when XlsxWriter must write it."""
         if len(text) > _LONG_TEXT:
             return None
+        if _AS_IS.fullmatch(text):
+            return f' t="inlineStr"><is><t>{text}</t></is></c>'
         ws = self.ws
         # What Book.write does first: no control characters XML forbids.
         escaped = ws._escape_control_characters(ILLEGAL_CHARACTERS.sub("", text))
@@ -154,7 +163,7 @@ class RowWriter:
         number = str(r + 1)
         pieces: list[str] = []
         first = last = -1
-        texts, attrs = self.texts, self.attrs
+        texts, attrs, dates = self.texts, self.attrs, self.dates
         for col, spec in enumerate(row):
             if type(spec) is C:
                 value, style = spec
@@ -181,12 +190,13 @@ class RowWriter:
                     f'<c r="{letters[col]}{number}"{attr}><v>{x:.16G}</v></c>'
                 )
             elif kind is date or kind is datetime:
-                x = self.ws._convert_date_time(value)
+                tail = dates.get(value)
+                if tail is None:
+                    x = self.ws._convert_date_time(value)
+                    tail = dates[value] = f"><v>{x:.16G}</v></c>"
                 if style is None:
                     attr = self._date_attr()
-                pieces.append(
-                    f'<c r="{letters[col]}{number}"{attr}><v>{x:.16G}</v></c>'
-                )
+                pieces.append(f'<c r="{letters[col]}{number}"{attr}{tail}')
             elif value is None:
                 pieces.append(f'<c r="{letters[col]}{number}"{attr}/>')
             else:
