@@ -144,3 +144,21 @@ def test_a_sheet_not_in_constant_memory_gets_no_row_writer():
     ws = workbook.add_worksheet()
     assert cells.RowWriter.of(ws, None, lambda r, row: None) is None
     workbook.close()
+
+
+def test_plain_rows_are_written_by_the_row_writer(monkeypatch):
+    """With the XlsxWriter installed, every row but a sheet's last goes
+    through `RowWriter` (a version lacking its parts would quietly lose it)."""
+    written: list[int] = []
+    plain = cells.RowWriter._plain
+
+    def spy(self, r, row):
+        done = plain(self, r, row)
+        if done:
+            written.append(r)
+        return done
+
+    monkeypatch.setattr(cells.RowWriter, "_plain", spy)
+    planned = [[C("Title", "title")], [], ["a", Decimal("1.50"), date(2026, 1, 2)]]
+    sheet([*planned, ["last", 2]], streamed=True)
+    assert written == [0, 2, 0]  # and the first row of `sheet`'s second sheet
