@@ -34,6 +34,9 @@ _LONG_TEXT = 32767 // 2
 # at either end). Ids, invoice numbers and most names are; the others go
 # through XlsxWriter's escaping.
 _AS_IS = re.compile(r"[0-9A-Za-z](?:[0-9A-Za-z .,/-]*[0-9A-Za-z.])?")
+# Texts (ids, names, labels) whose cells are kept made, at most: a list's
+# invoice numbers, each written once, would otherwise be kept to the end.
+_KEPT_TEXTS = 10_000
 _PARTS = (
     "fh",
     "row_info",
@@ -66,7 +69,7 @@ class RowWriter:
         # written, as XlsxWriter takes a format's index, so indices agree.
         self.attrs: dict[str | None, str] = {None: ""}
         self.date_attr: str | None = None
-        self.texts: dict[str, str | None] = {}  # text -> its cell's XML tail
+        self.texts: dict[str, str] = {}  # text -> its cell's XML tail
         self.dates: dict[date, str] = {}  # date -> its cell's XML tail
 
     @classmethod
@@ -178,9 +181,12 @@ class RowWriter:
             if kind is str:
                 tail = texts.get(value)
                 if tail is None:
-                    tail = texts[value] = self._text(value)
+                    tail = self._text(value)
                     if tail is None:
                         return False
+                    if len(texts) >= _KEPT_TEXTS:
+                        texts.clear()  # invoice numbers do not repeat
+                    texts[value] = tail
                 pieces.append(f'<c r="{letters[col]}{number}"{attr}{tail}')
             elif kind is Decimal or kind is int or kind is float:
                 x = float(value) if kind is Decimal else value
