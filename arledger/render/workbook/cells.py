@@ -1,17 +1,23 @@
 """Rows of plain cells written straight into XlsxWriter's row data.
 
 XlsxWriter's cell writers cost about 3 µs a cell (a bounds check, a staged
-cell, then XML built attribute by attribute), most of the workbook's time for a
-100 000-row list. In its constant-memory mode a sheet's rows go, as XML, to a
-file in row order; `RowWriter` writes a row of text, numbers, dates and
-formatted blanks there itself, in one piece, as XlsxWriter writes them: the
-`<row>` element by XlsxWriter's own `_write_row`, text escaped by its own
-functions, numbers as `_xml_number_element` prints them (`.16G`), dates by its
-own conversion, cell formats by their own indices (taken in the same order).
-Rows with anything else (formulas, truths, very long text) are left to
-XlsxWriter's writers. tests/test_export_cells.py compares the bytes of both
-ways over drawn values; a version of XlsxWriter without these parts gets
-`None` from `RowWriter.of`, and every row goes through its writers.
+cell, then XML built attribute by attribute): most of the workbook's time,
+which lists of 100 000 rows. In its constant-memory mode a sheet's rows go, as
+XML, to a file in row order. `RowWriter` writes a row of text, numbers, dates
+and formatted blanks there itself, in one piece, as XlsxWriter would: the
+`<row>` tag by XlsxWriter's own `_write_row`, text escaped by its own
+functions, numbers printed as its `_xml_number_element` prints them (`.16G`),
+dates by its own conversion, a cell's format by the format's own index. Like
+XlsxWriter, it holds a row until the next row with a cell begins, and leaves a
+sheet's last row to XlsxWriter, which writes it when the workbook closes: a
+format takes its index when its first cell goes out, so the indices come in
+the same order. Rows with anything else (formulas, truths, very long text)
+go through XlsxWriter's writers. The sheets set no row or column formats
+(which a cell without its own would take).
+
+tests/test_export_cells.py compares the bytes of both ways over drawn rows and
+the demo workbook; an XlsxWriter without these parts gets None from
+`RowWriter.of`, and every row then goes through its writers.
 """
 
 from __future__ import annotations
