@@ -13,10 +13,11 @@ recalculate on load (`fullCalcOnLoad`).
 
 Modules: `layout` plans cells, tables, widths, conditional formats and charts;
 `paper` the page sizes; `book` writes planned sheets with XlsxWriter (row by
-row, in its constant-memory mode), with styles and print setup; `sheets`,
-`lists` and `summary` plan each sheet. The words come from `arledger.labels`.
-XlsxWriter is imported inside functions only, so no other command pays for it
-(STYLE §9).
+row, in its constant-memory mode), with styles and print setup, and `cells`
+writes their rows of plain cells into XlsxWriter's row data as it would, at a
+fraction of its cost; `sheets`, `lists` and `summary` plan each sheet. The
+words come from `arledger.labels`. XlsxWriter is imported inside functions
+only, so no other command pays for it (STYLE §9).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from arledger.labels import Words
 from arledger.render import xlsx
+from arledger.render.workbook.cells import RowWriter
 from arledger.render.workbook.layout import (
     CJK_LINE_HEIGHT,
     FONT,
@@ -254,13 +255,11 @@ class Book:
             breaks = self._page_breaks(plan, heights, sum(widths))
             if breaks:
                 ws.set_h_pagebreaks(breaks)
-        # Each type straight to its writer: this loop runs once per cell of a
-        # 100 000-row sheet.
-        write_number, write_string = ws.write_number, ws.write_string
-        write_datetime = ws.write_datetime
-        styles: dict[str | None, Any] = {None: None}
-        style_of = styles.get
-        illegal = ILLEGAL_CHARACTERS.search
+        # Rows of plain cells go straight into the sheet's row data (`cells`),
+        # the others through XlsxWriter's writers (`_write_cells`).
+        fast = RowWriter.of(
+            ws, self.style, lambda r, row: self._write_cells(ws, r, row)
+        )
         limit = xlsx.MAX_ROWS
         number = 0
         for number, row in enumerate(plan.rows, 1):
@@ -273,36 +272,12 @@ class Book:
                 # a row at the default height when opening the file, and would
                 # draw the lines over the next row.
                 ws.set_row(r, height)
-            for col, spec in enumerate(row):
-                if type(spec) is C:
-                    value, style = spec
-                else:
-                    value, style = spec, None
-                if value is None and (style is None or not style.endswith("_b")):
-                    continue
-                fmt = style_of(style)
-                if fmt is None and style is not None:
-                    fmt = styles[style] = self.style(style)
-                kind = type(value)
-                if kind is str:
-                    # Text, never a formula (STYLE §6): a name like "=X".
-                    if illegal(value):
-                        value = ILLEGAL_CHARACTERS.sub("", value)
-                    write_string(r, col, value, fmt)
-                elif kind is Decimal:
-                    write_number(r, col, float(value), fmt)  # Excel holds doubles
-                elif kind is int or kind is float:
-                    write_number(r, col, value, fmt)
-                elif kind is date:
-                    write_datetime(r, col, value, fmt)
-                elif kind is Formula:
-                    ws.write_formula(
-                        r, col, value.text, fmt, stored_value(value.cached)
-                    )
-                elif value is None:
-                    ws.write_blank(r, col, None, fmt)
-                else:
-                    self._write_other(ws, r, col, value, fmt)
+            if fast is not None:
+                fast.write(r, row)
+            else:
+                self._write_cells(ws, r, row)
+        if fast is not None:
+            fast.close()
         # Print what was written (and the charts, which stand on blank rows).
         ws.print_area(0, 0, max(number, 1) - 1, len(widths) - 1)
         if plan.autofilter:
@@ -320,6 +295,35 @@ class Book:
                 self._chart(chart, width),
                 {"object_position": 2},  # moves with its cells, keeps its size
             )
+
+    def _write_cells(self, ws: Any, r: int, row: Row) -> None:
+        """Row `r`'s planned cells with XlsxWriter's writers, each type to its
+        own; a value None is written only with a bold style (a totals row's
+        border)."""
+        for col, spec in enumerate(row):
+            if type(spec) is C:
+                value, style = spec
+            else:
+                value, style = spec, None
+            if value is None and (style is None or not style.endswith("_b")):
+                continue
+            fmt = None if style is None else self.style(style)
+            kind = type(value)
+            if kind is str:
+                # Text, never a formula (STYLE §6): a name like "=X".
+                ws.write_string(r, col, ILLEGAL_CHARACTERS.sub("", value), fmt)
+            elif kind is Decimal:
+                ws.write_number(r, col, float(value), fmt)  # Excel holds doubles
+            elif kind is int or kind is float:
+                ws.write_number(r, col, value, fmt)
+            elif kind is date:
+                ws.write_datetime(r, col, value, fmt)
+            elif kind is Formula:
+                ws.write_formula(r, col, value.text, fmt, stored_value(value.cached))
+            elif value is None:
+                ws.write_blank(r, col, None, fmt)
+            else:
+                self._write_other(ws, r, col, value, fmt)
 
     @staticmethod
     def _write_other(ws: Any, r: int, col: int, value: Any, fmt: Any) -> None:

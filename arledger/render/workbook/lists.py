@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from itertools import islice
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from arledger.money import ZERO
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from arledger.render.workbook.book import Book
     from arledger.reports.aging import CurrencyAging
     from arledger.reports.overdue import CurrencyOverdue
+
+
+SAMPLE = 500  # a list's first rows, from which its column widths are measured
 
 
 class ListSection(NamedTuple):
@@ -209,11 +213,7 @@ def open_items_sheets(book: Book) -> None:
     sections = []
     for section in result.sections:
         count = sum(len(c.items) + (1 if c.unapplied else 0) for c in section.customers)
-        sample = []
-        for row in rows(section):
-            sample.append(row)
-            if len(sample) >= 500:
-                break
+        sample = list(islice(rows(section), SAMPLE))
         sections.append(
             ListSection(section.currency, count, rows(section), sample, section.total)
         )
@@ -273,11 +273,7 @@ def overdue_sheets(book: Book, anchors: Anchors) -> None:
 
     sections = []
     for section in data.overdue.sections:
-        sample = []
-        for row in rows(section):
-            sample.append(row)
-            if len(sample) >= 500:
-                break
+        sample = list(islice(rows(section), SAMPLE))
         sections.append(
             ListSection(
                 section.currency,
@@ -357,7 +353,7 @@ def worklist_sheet(book: Book) -> None:
             section.currency or "",
             len(section.rows),
             rows(section),
-            list(rows(section))[:500],
+            list(islice(rows(section), SAMPLE)),
             section.totals["amount"] if section.totals else ZERO,
         )
         for section in (report.sections if report is not None else ())
