@@ -146,6 +146,18 @@ def test_a_sheet_not_in_constant_memory_gets_no_row_writer():
     workbook.close()
 
 
+def test_a_release_not_verified_gets_no_row_writer(monkeypatch):
+    """An XlsxWriter release the byte tests have not passed with writes every
+    row by its own writers, whatever attributes it has."""
+    import xlsxwriter
+
+    monkeypatch.setattr(xlsxwriter, "__version__", "9.0.0")
+    workbook = xlsxwriter.Workbook(BytesIO(), {"constant_memory": True})
+    ws = workbook.add_worksheet()
+    assert cells.RowWriter.of(ws, None, lambda r, row: None) is None
+    workbook.close()
+
+
 def test_plain_rows_are_written_by_the_row_writer(monkeypatch):
     """With the XlsxWriter installed, every row but a sheet's last goes
     through `RowWriter` (a version lacking its parts would quietly lose it)."""
