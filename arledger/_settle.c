@@ -77,6 +77,11 @@ typedef struct {
 } Vec;
 
 typedef struct {
+    PyObject *customer, *currency; /* owned; NULL: an empty slot */
+    int32_t account;
+} AccountSlot;
+
+typedef struct {
     PyObject *customer, *currency; /* owned */
     PyObject *waiting;             /* dict: invoice id -> list of chunk indexes */
     Vec heap, pending, credits, items;
@@ -117,6 +122,12 @@ typedef struct {
     Account *accounts;
     Py_ssize_t n_accounts, cap_accounts;
     PyObject *account_index; /* (customer, currency) -> index */
+    /* The same, by the two objects themselves (held): a record's customer and
+     * currency are the loader's shared strings, so most lookups find their
+     * pair here without making, hashing and comparing a tuple. */
+    AccountSlot *pairs;
+    size_t pairs_mask;
+    Py_ssize_t n_pairs;
     /* invoice id -> index: open addressing over the ids' own hashes, 12
      * bytes a slot where a dict and its int objects take ~80 an invoice */
     Py_hash_t *id_hashes;
@@ -345,8 +356,64 @@ static int layout_of(PyObject *type, Layout *layout) {
 
 /* ------------------------------------------------------------- accounts */
 
-/* reference: _Engine.account */
+static size_t pair_hash(PyObject *customer, PyObject *currency) {
+    size_t h = (size_t)customer * 0x9E3779B97F4A7C15ull;
+    return (h ^ (h >> 29) ^ (size_t)currency * 0xBF58476D1CE4E5B9ull) >> 4;
+}
+
+/* Enter (customer, currency) -> account in `pairs`, doubling it past half
+ * full. At most 4 pairs per account plus 1024 are kept: where the strings are
+ * not shared (a ledger read otherwise), lookups go by value. */
+static int pair_add(Engine *E, PyObject *customer, PyObject *currency, int32_t account) {
+    if (E->n_pairs >= 4 * E->n_accounts + 1024) return 0;
+    if ((size_t)(E->n_pairs + 1) * 2 > (E->pairs ? E->pairs_mask + 1 : 0)) {
+        size_t size = E->pairs ? 2 * (E->pairs_mask + 1) : 256;
+        AccountSlot *grown = PyMem_Calloc(size, sizeof(AccountSlot));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (size_t k = 0; E->pairs != NULL && k <= E->pairs_mask; k++) {
+            AccountSlot *old = &E->pairs[k];
+            if (old->customer == NULL) continue;
+            size_t at = pair_hash(old->customer, old->currency) & (size - 1);
+            while (grown[at].customer != NULL) at = (at + 1) & (size - 1);
+            grown[at] = *old;
+        }
+        PyMem_Free(E->pairs);
+        E->pairs = grown;
+        E->pairs_mask = size - 1;
+    }
+    size_t at = pair_hash(customer, currency) & E->pairs_mask;
+    while (E->pairs[at].customer != NULL) at = (at + 1) & E->pairs_mask;
+    E->pairs[at].customer = Py_NewRef(customer);
+    E->pairs[at].currency = Py_NewRef(currency);
+    E->pairs[at].account = account;
+    E->n_pairs++;
+    return 0;
+}
+
+static int account_by_value(Engine *E, PyObject *customer, PyObject *currency);
+
+/* The account of (customer, currency): by the two objects when seen before
+ * (held, so never another object at the same address), else by value. */
 static int account_of(Engine *E, PyObject *customer, PyObject *currency) {
+    if (E->pairs != NULL) {
+        for (size_t at = pair_hash(customer, currency) & E->pairs_mask;;
+             at = (at + 1) & E->pairs_mask) {
+            AccountSlot *slot = &E->pairs[at];
+            if (slot->customer == NULL) break;
+            if (slot->customer == customer && slot->currency == currency)
+                return slot->account;
+        }
+    }
+    int index = account_by_value(E, customer, currency);
+    if (index < 0 || pair_add(E, customer, currency, index) < 0) return -1;
+    return index;
+}
+
+/* reference: _Engine.account */
+static int account_by_value(Engine *E, PyObject *customer, PyObject *currency) {
     PyObject *key = PyTuple_Pack(2, customer, currency);
     if (key == NULL) return -1;
     PyObject *found = PyDict_GetItemWithError(E->account_index, key);
@@ -1107,6 +1174,11 @@ static void engine_free(Engine *E) {
     }
     PyMem_Free(E->accounts);
     Py_XDECREF(E->account_index);
+    for (size_t k = 0; E->pairs != NULL && k <= E->pairs_mask; k++) {
+        Py_XDECREF(E->pairs[k].customer);
+        Py_XDECREF(E->pairs[k].currency);
+    }
+    PyMem_Free(E->pairs);
     PyMem_Free(E->id_hashes);
     PyMem_Free(E->id_slots);
     Py_XDECREF(E->applications);

@@ -563,6 +563,46 @@ def open_of(settlement: Settlement) -> dict[tuple[str, int | None], Decimal]:
     return {item.key: item.open for item in settlement.items}
 
 
+def test_names_written_anew_on_every_record_settle_as_shared_ones():
+    """The kernel finds an account by its customer and currency objects
+    where the loader shares one string per value, and by value otherwise: a
+    ledger whose every record holds its own copies (more than it keeps by
+    object) settles as the oracle says."""
+
+    def fresh(text: str | None) -> str | None:
+        return None if text is None else "".join([text[:1], text[1:]])
+
+    customers = (
+        Customer(id="CA", name="A"),
+        Customer(id="CB", name="B", currency="EUR"),
+    )
+    invoices, payments = [], []
+    for n in range(1500):
+        who = ("CA", "CB")[n % 2]
+        start = date(2025, 1, 1) + timedelta(days=n % 300)
+        currency = ("USD", "EUR")[n % 2] if n % 3 else None
+        invoices.append(Invoice(id=f"I{n}", customer=who, date=start,
+                                amount=d("10.00"), currency=currency))  # fmt: skip
+        payments.append(Payment(id=f"P{n}", customer=who, amount=d("7.00"),
+                                date=start + timedelta(days=20)))  # fmt: skip
+    ledger = as_rows(Gen(customers, tuple(invoices), tuple(payments), ()).ledger())
+    copied = replace(
+        ledger,
+        invoices={
+            k: i._replace(customer=fresh(i.customer), currency=fresh(i.currency))
+            for k, i in ledger.invoices.items()
+        },
+        payments=tuple(p._replace(customer=fresh(p.customer)) for p in ledger.payments),
+    )
+    assert len({id(i.customer) for i in copied.invoices.values()}) == 1500
+    result = assert_settles_alike(copied.view(date(2026, 1, 1)))
+    assert_same(result, settle(ledger.view(date(2026, 1, 1))))
+    assert {(i.customer, i.currency) for i in result.items} == {
+        ("CA", "USD"),
+        ("CB", "EUR"),
+    }
+
+
 def test_an_allocation_before_its_invoice_waits_then_applies_on_its_date():
     """SPEC §2: P1 names I1 before I1 exists: it waits, as credit, and is not
     applied to the older I0; on I1's date it pays I1, and what exceeds I1 is
