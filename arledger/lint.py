@@ -21,7 +21,7 @@ from typing import Any
 from arledger.errors import LedgerError, Source
 from arledger.ledger import Ledger, LedgerView
 from arledger.model import Adjustment, Payment
-from arledger.money import ZERO, grouped
+from arledger.money import grouped
 from arledger.settle import (
     Application,
     Settlement,
@@ -41,7 +41,6 @@ _amount = attrgetter("amount")
 _reference_field = attrgetter("reference")
 _ref = attrgetter("ref")
 _id = attrgetter("id")
-_open = attrgetter("open")
 
 
 def _warning(source: Source | None, message: str) -> LedgerError:
@@ -264,10 +263,9 @@ def unearned_discounts(view: LedgerView, settlement: Settlement) -> list[LedgerE
     ledger = view.ledger
     given = {a.invoice for a in settlement.discounts}
     left: dict[str, Decimal] = {}
-    items = settlement.items
-    for item in compress(items, map(ZERO.__lt__, map(_open, items))):  # open > 0
-        if item.invoice not in given:
-            left[item.invoice] = left.get(item.invoice, ZERO) + item.open
+    for item in settlement.items:
+        if item.open > 0 and item.invoice not in given:
+            left[item.invoice] = left.get(item.invoice, Decimal(0)) + item.open
     found = []
     for invoice_id, still in sorted(left.items()):
         invoice = ledger.invoices.get(invoice_id)

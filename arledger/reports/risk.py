@@ -11,8 +11,6 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from itertools import compress
-from operator import attrgetter
 from typing import TYPE_CHECKING, Literal
 
 from arledger.credit import hold_reasons
@@ -58,11 +56,6 @@ WRITE_OFF_POINTS = 4  # any bad debt written off (坏账核销)
 GRADE_BANDS: tuple[tuple[int, Grade], ...] = ((1, "A"), (3, "B"), (6, "C"))
 GRADE_WORST: Grade = "D"
 Bands = tuple[tuple[int, Grade], ...]
-
-_kind = attrgetter("kind")
-_customer = attrgetter("customer")
-_currency = attrgetter("currency")
-_open = attrgetter("open")
 
 # The factors of the scorecard, in the README's order: the names of JSON's
 # `points_by_factor` and of the --detail columns.
@@ -258,26 +251,18 @@ def compute(
         follow = follow_ups(view, settlement)
     unapplied = settlement.unapplied()
     written_off: dict[tuple[str, str], Decimal] = {}
-    applications = settlement.history_of()
-    # The few write-offs and open items are picked in C from a million.
-    for application in compress(
-        applications, map("write_off".__eq__, map(_kind, applications))
-    ):
-        key = (application.customer, application.currency)
-        written_off[key] = written_off.get(key, ZERO) + application.amount
+    for application in settlement.history_of():
+        if application.kind == "write_off":
+            key = (application.customer, application.currency)
+            written_off[key] = written_off.get(key, ZERO) + application.amount
     bad_debtors = {customer for customer, _ in written_off}
 
-    # Every account with an item has a row, paid in full or not.
-    items = settlement.items
-    accounts: dict[tuple[str, str], list[Decimal]] = {  # open, overdue
-        account: [ZERO, ZERO]
-        for account in dict.fromkeys(
-            zip(map(_customer, items), map(_currency, items), strict=True)
-        )
-    }
+    accounts: dict[tuple[str, str], list[Decimal]] = {}  # open, overdue
     oldest: dict[str, int] = {}  # per customer, undisputed items, any currency
-    for item in compress(items, map(bool, map(_open, items))):
-        figures = accounts[item.customer, item.currency]
+    for item in settlement.items:
+        figures = accounts.setdefault((item.customer, item.currency), [ZERO, ZERO])
+        if not item.open:
+            continue
         figures[0] += item.open
         days = (as_of - item.due).days
         if days > 0:
