@@ -11,9 +11,10 @@ Pure: no printing, no clock; the dunning templates are looked up on disk by
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import chain, compress
 from operator import attrgetter
 from typing import Any
 
@@ -36,6 +37,11 @@ FORGOTTEN_PROMISE_DAYS = 14
 
 Check = Callable[[LedgerView, Settlement], list[LedgerError]]
 
+_amount = attrgetter("amount")
+_reference_field = attrgetter("reference")
+_ref = attrgetter("ref")
+_id = attrgetter("id")
+
 
 def _warning(source: Source | None, message: str) -> LedgerError:
     return LedgerError(source, message, warning=True)
@@ -51,17 +57,19 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
     The later of the two is named, at its line; the earlier is its twin.
     """
     currency_of = view.ledger.currency_of
-    by_customer = settlement.applications_by_customer  # shared with promises
+    applications = settlement.history_of()
     payments_of: dict[str, list[Any]] = {}
     for payment in view.payments:
         payments_of.setdefault(payment.customer, []).append(payment)
+    # Only the payments alike in amount or reference with another of their
+    # customer's can be a duplicate or the twin of one, and at a million
+    # payments few are: they are picked first, a customer at a time.
+    alike_of = {customer: _alike(every) for customer, every in payments_of.items()}
+    del payments_of
+    paid: dict[tuple[str, str], set[str]] | None = None  # by (customer, ref)
     found: list[LedgerError] = []
-    # A customer at a time: what is remembered of one customer's payments is
-    # let go before the next, which matters at a million payments.
-    for customer, every_payment in payments_of.items():
-        payments = _alike(every_payment)
+    for customer, payments in alike_of.items():
         payments.sort(key=attrgetter("date"))  # stable: file order
-        paid: dict[str, set[str]] | None = None  # payment -> invoices it paid
 
         # The latest payment of each (currency, amount); the first naming
         # each invoice with that amount; the first with each reference.
@@ -85,8 +93,10 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
                     if twin is None:
                         continue
                     if paid is None:
-                        paid = _paid_by(by_customer.get(customer, ()))
-                    if invoice not in paid.get(ref, ()):
+                        paid = _paid_by(
+                            applications, chain.from_iterable(alike_of.values())
+                        )
+                    if invoice not in paid.get((customer, ref), ()):
                         reason = f"same amount, for {invoice}, which was paid already"
                         break
                 else:
@@ -117,10 +127,13 @@ def _alike(payments: list[Payment]) -> list[Payment]:
     with another: only these can be a duplicate or the twin of one (each rule
     above compares payments of one amount, or of one reference), and at a
     million payments few are. In the order given."""
-    amounts = Counter(map(attrgetter("amount"), payments))
-    references = Counter(map(attrgetter("reference"), payments))
-    shared = {r for r, n in references.items() if n > 1 and r}
-    return [p for p in payments if amounts[p.amount] > 1 or p.reference in shared]
+    amounts = Counter(map(_amount, payments))
+    twice = {amount for amount, n in amounts.items() if n > 1}
+    references = list(map(_reference_field, payments))
+    if len(set(references)) == len(references):  # the usual case: picked in C
+        return list(compress(payments, map(twice.__contains__, map(_amount, payments))))
+    shared = {r for r, n in Counter(references).items() if n > 1 and r}
+    return [p for p in payments if p.amount in twice or p.reference in shared]
 
 
 def _reference(payment: Payment) -> str:
@@ -130,12 +143,25 @@ def _reference(payment: Payment) -> str:
     return payment.reference or ""
 
 
-def _paid_by(applications: Iterable[Application]) -> dict[str, set[str]]:
-    """The invoices each payment (by ref) paid something of."""
-    paid: dict[str, set[str]] = {}
-    for application in applications:
+def _paid_by(
+    applications: Sequence[Application], payments: Iterable[Payment]
+) -> dict[tuple[str, str], set[str]]:
+    """The invoices each of `payments` that names an invoice paid something
+    of, by (customer, ref). One pass over the applications in their order,
+    those of these payments picked in C: a customer's applications are
+    scattered among a million, and reading them a customer at a time costs
+    several times more."""
+    refs = {payment_ref(p) for p in payments if p.targets()}
+    paid: dict[tuple[str, str], set[str]] = {}
+    if not refs:
+        return paid
+    for application in compress(
+        applications, map(refs.__contains__, map(_ref, applications))
+    ):
         if application.kind == "payment":
-            paid.setdefault(application.ref, set()).add(application.invoice)
+            paid.setdefault((application.customer, application.ref), set()).add(
+                application.invoice
+            )
     return paid
 
 
@@ -143,15 +169,14 @@ def old_unapplied_cash(view: LedgerView, settlement: Settlement) -> list[LedgerE
     """Cash (or credit) left unapplied longer than `lint.unapplied_days`: refund
     it, apply it, or ask the customer what it was for."""
     limit = view.settings.lint.unapplied_days
-    records: dict[str, Payment | Adjustment] = {
-        payment_ref(p): p for p in view.payments
-    }
-    records.update((a.id, a) for a in view.adjustments)
-    found = []
+    old = []
     for credit in sorted(settlement.credits, key=lambda c: (c.date, c.ref)):
         age = (view.as_of - credit.date).days
-        if age <= limit:
-            continue
+        if age > limit:
+            old.append((credit, age))
+    records = _records(view, {credit.ref for credit, _ in old})
+    found = []
+    for credit, age in old:
         record = records.get(credit.ref)
         waiting = (
             f", waiting for invoice {credit.waiting_for}" if credit.waiting_for else ""
@@ -165,6 +190,23 @@ def old_unapplied_cash(view: LedgerView, settlement: Settlement) -> list[LedgerE
             )
         )
     return found
+
+
+def _records(view: LedgerView, refs: set[str]) -> dict[str, Payment | Adjustment]:
+    """The payments (by `payment_ref`) and adjustments (by id, over a payment
+    of the same ref) whose ref is one of `refs`. The payments are picked in C:
+    at a million, making each one's ref in Python cost more than the rest."""
+    if not refs:
+        return {}
+    payments = view.payments
+    # A payment's ref is its id when it has one (`payment_ref`): the ids are
+    # read in C when every payment has one.
+    named = map(payment_ref if None in map(_id, payments) else _id, payments)
+    records: dict[str, Payment | Adjustment] = {
+        payment_ref(p): p for p in compress(payments, map(refs.__contains__, named))
+    }
+    records.update((a.id, a) for a in view.adjustments if a.id in refs)
+    return records
 
 
 def forgotten_promises(view: LedgerView, settlement: Settlement) -> list[LedgerError]:

@@ -103,14 +103,17 @@ INVOICES_OF = {"C1": [None, "I1", "I2"], "C2": [None, "I3"]}
 
 @st.composite
 def payments_files(draw):
-    """Payments that are often alike: two customers, three amounts, a few
-    days, two references (one written with spaces around it), three invoices."""
+    """Payments that are often alike: two customers, three amounts (one
+    written three ways: equal amounts are one amount), a few days, two
+    references (one written with spaces around it), three invoices; some
+    payments without an id (their ref is FILE:LINE)."""
     lines = []
     for n in range(draw(st.integers(0, 12))):
         customer = draw(st.sampled_from(sorted(INVOICES_OF)))
         day = draw(st.integers(1, 12))
-        amount = draw(st.sampled_from(["10.00", "20.00", "30.00"]))
-        fields = [f"P{n}", customer, f"2026-09-{day:02d}", amount]
+        amount = draw(st.sampled_from(["10.00", "10", "10.0", "20.00", "30.00"]))
+        payment_id = draw(st.sampled_from([f"P{n}", f"P{n}", ""]))
+        fields = [payment_id, customer, f"2026-09-{day:02d}", amount]
         fields.append(draw(st.sampled_from(INVOICES_OF[customer])) or "")
         fields.append(draw(st.sampled_from(["", "W1", " W1 ", "W2"])))
         lines.append(",".join(fields) + "\n")
@@ -149,6 +152,31 @@ def test_duplicates_are_found_among_alike_payments_alone(payments):
         assert found == sorted(everywhere, key=LedgerError.sort_key)
     finally:
         every.undo()
+    # What each payment paid, read for every payment a customer at a time,
+    # finds the same as reading it for the alike payments alone.
+    every.setattr(lint, "_paid_by", _paid_by_every_payment)
+    try:
+        assert found == sorted(
+            lint.duplicate_payments(view, settled), key=LedgerError.sort_key
+        )
+    finally:
+        every.undo()
+
+
+def _paid_by_every_payment(applications, payments):
+    """`lint._paid_by` for every payment: each customer's applications walked
+    in turn (as `settlement.applications_by_customer` holds them)."""
+    by_customer: dict[str, list] = {}
+    for application in applications:
+        by_customer.setdefault(application.customer, []).append(application)
+    paid: dict[tuple[str, str], set[str]] = {}
+    for customer, applied in by_customer.items():
+        for application in applied:
+            if application.kind == "payment":
+                paid.setdefault((customer, application.ref), set()).add(
+                    application.invoice
+                )
+    return paid
 
 
 def test_instalments_naming_one_invoice_are_not_duplicates(tmp_path):
@@ -175,6 +203,30 @@ def test_old_unapplied_cash(checked):
         "payments.yaml:2: warning: USD 250.00 of P4 (C3) unapplied for 46 days "
         "(lint.unapplied_days: 30)",
         "payments.yaml:8: warning: USD 400.00 of P10 (C4) unapplied for 36 days "
+        "(lint.unapplied_days: 30)",
+    ]
+
+
+def test_old_unapplied_cash_of_a_payment_without_an_id(tmp_path):
+    """A payment without an id is named by where it is written, and its
+    warning is at that line; among payments with ids too."""
+    directory = write_ledger(
+        tmp_path / "l",
+        customers="- {id: C1, name: One}\n- {id: C2, name: Two}\n",
+        invoices="- {id: I1, customer: C1, date: 2026-08-01, amount: 100.00}\n",
+        payments="""\
+        - {id: P1, customer: C1, date: 2026-08-10, amount: 100.00, invoice: I1}
+        - {customer: C2, date: 2026-09-01, amount: 75.00}
+        - {id: P3, customer: C2, date: 2026-09-02, amount: 60.00}
+        """,
+    )
+    ledger, errors = load(directory)
+    assert [e for e in errors if not e.warning] == []
+    view = ledger.view(TODAY)
+    assert [str(w) for w in lint.old_unapplied_cash(view, settlement(view))] == [
+        "payments.yaml:2: warning: USD 75.00 of payments.yaml:2 (C2) unapplied "
+        "for 60 days (lint.unapplied_days: 30)",
+        "payments.yaml:3: warning: USD 60.00 of P3 (C2) unapplied for 59 days "
         "(lint.unapplied_days: 30)",
     ]
 
