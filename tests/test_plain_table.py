@@ -13,12 +13,13 @@ from datetime import date
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.cells import cell_len
 
 from arledger import api
 from arledger.dates import parse_period
 from arledger.render import Env
 from arledger.render import table as table_renderer
-from arledger.report import Report
+from arledger.report import Column, Report, Section
 
 
 def _reports():
@@ -74,3 +75,34 @@ def test_a_line_is_trimmed_as_the_trailing_pattern_says(line):
             lambda end: "".join(re.findall(r"\x1b\[[0-9;]*m", end[0])), line
         )
         assert table._trimmed(line) == kept
+
+
+CELLS = st.text(alphabet="ab 1.,-\t中文é", max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.tuples(CELLS, CELLS, st.integers(-999, 99999)), max_size=8),
+    width=st.sampled_from([None, 24, 60]),
+)
+def test_drawn_tables_are_what_rich_prints(rows, width):
+    """Columns of printable ASCII are padded a column at a time, the others
+    cell by cell; either way a plain table is what Rich prints, with wide
+    characters, tabs and cells shortened to fit."""
+    columns = (
+        Column("name", "Name"),
+        Column("note", "Note"),
+        Column("days", "Days", "days"),
+    )
+    section = Section(
+        None,
+        columns,
+        tuple({"name": a, "note": b, "days": n} for a, b, n in rows),
+    )
+    report = Report("drawn", "Drawn", date(2026, 10, 31), (section,))
+    lines, _ = table_renderer._lines(section)
+    natural = table_renderer.layout(columns, lines, None).widths
+    assert natural == {i: max(cell_len(line[i]) for line in lines) for i in range(3)}
+    env = Env(width=width)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        assert table_renderer.render(report, env) == _by_rich(report, env, monkeypatch)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, get_character_cell_size
@@ -151,6 +152,18 @@ class Layout:
         return sum(self.widths.values()) + GAP * (len(self.widths) - 1)
 
 
+def _printable_ascii(cells: list[str]) -> bool:
+    """Whether every cell is printable ASCII, asked of them all at once (in
+    C): then each character takes one cell and `len` is `cell_len`."""
+    joined = "".join(cells)
+    return joined.isascii() and joined.isprintable()
+
+
+def _widest(cells: list[str]) -> int:
+    """The width of the widest cell, in terminal cells."""
+    return max(map(len if _printable_ascii(cells) else cell_len, cells))
+
+
 def layout(
     columns: tuple[Column, ...], lines: list[list[str]], width: int | None
 ) -> Layout:
@@ -163,7 +176,7 @@ def layout(
     narrowest first.
     """
     count = len(columns)
-    natural = [max(cell_len(line[i]) for line in lines) for i in range(count)]
+    natural = [_widest([line[i] for line in lines]) for i in range(count)]
     least = [
         min(natural[i], max(SHORTEST, cell_len(columns[i].label)))
         if shortenable(columns[i], i)
@@ -326,21 +339,25 @@ def _plain(section: Section, lines: list[list[str]], fit: Layout) -> str:
     """The table as plain lines, as Rich draws it without a box (columns apart
     by two spaces, trailing spaces dropped), written directly: a 100k-row
     `--detail` into a file costs a fraction of Rich's per-cell work."""
-    shown = sorted(fit.widths)
-    right = [section.columns[i].kind in RIGHT for i in shown]
-    widths = [fit.widths[i] for i in shown]
-    out = []
-    for cells in lines:
-        parts = []
-        for i, is_right, width in zip(shown, right, widths, strict=True):
-            cell = cells[i]
+    padded = []
+    for i in sorted(fit.widths):
+        is_right, width = section.columns[i].kind in RIGHT, fit.widths[i]
+        cells = [line[i] for line in lines]
+        if _printable_ascii(cells) and max(map(len, cells)) <= width:
+            # The common column, padded a column at a time in C.
+            justify = str.rjust if is_right else str.ljust
+            padded.append(list(map(justify, cells, repeat(width))))
+            continue
+        column = []
+        for cell in cells:
             size = cell_len(cell) if not cell.isascii() else len(cell)
             if size > width:
                 cell = shorten(cell, width)
                 size = cell_len(cell)
             pad = " " * (width - size)
-            parts.append(pad + cell if is_right else cell + pad)
-        out.append("  ".join(parts).rstrip())
+            column.append(pad + cell if is_right else cell + pad)
+        padded.append(column)
+    out = map(str.rstrip, map("  ".join, zip(*padded, strict=True)))
     return "\n".join(out) + "\n"
 
 
