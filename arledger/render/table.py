@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from rich.cells import cell_len, get_character_cell_size
 
 from arledger.render import Env
-from arledger.render.values import text
+from arledger.render.values import text, texts
 from arledger.report import Column, Report, Section
 
 if TYPE_CHECKING:  # Rich draws on a terminal only: imported there (start-up)
@@ -254,25 +254,24 @@ def _style(column: Column, value: object) -> str:
     return TONE_STYLES.get(column.tone, "")
 
 
-def _lines(section: Section) -> tuple[list[list[str]], list[list[str]]]:
-    """The section's header, rows and totals row as text; the styles of the rows."""
+def _lines(
+    section: Section, *, styled: bool = True
+) -> tuple[list[list[str]], list[list[str]]]:
+    """The section's header, rows and totals row as text, a column at a time;
+    the styles of the rows (none when not `styled`)."""
     cur = section.currency
-    lines = [[column.label for column in section.columns]]
+    columns, rows = section.columns, section.rows
+    cells = [
+        texts([row.get(column.key) for row in rows], column, cur, human=True)
+        for column in columns
+    ]
+    # A row a line (zip of no columns: no lines).
+    lines = [[column.label for column in columns], *map(list, zip(*cells, strict=True))]
     styles = []
-    for row in section.rows:
-        values = [row.get(column.key) for column in section.columns]
-        lines.append(
-            [
-                text(value, column, cur, human=True)
-                for value, column in zip(values, section.columns, strict=True)
-            ]
-        )
-        styles.append(
-            [
-                _style(column, value)
-                for value, column in zip(values, section.columns, strict=True)
-            ]
-        )
+    if styled:
+        styles = [
+            [_style(column, row.get(column.key)) for column in columns] for row in rows
+        ]
     if section.totals is not None:
         lines.append(
             [
@@ -383,7 +382,7 @@ def _plain_report(report: Report, env: Env) -> str | None:
         if not section.rows:
             out.append("(none)")
         else:
-            lines, _styles = _lines(section)
+            lines, _styles = _lines(section, styled=False)
             fit = layout(section.columns, lines, None)
             out.append(_plain(section, lines, fit).removesuffix("\n"))
         for column, figure in section.summary:

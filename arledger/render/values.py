@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import partial
 from typing import Any
 
 from arledger.money import grouped, plain
@@ -27,19 +29,57 @@ def days_value(value: int | Decimal) -> int | Decimal:
 
 def text(value: Any, column: Column, currency: str | None, *, human: bool) -> str:
     """The text of a cell: `human` for tables and Markdown, else for CSV."""
-    if value is None:
-        return "—" if human and column.kind in ("money", "ratio", "days") else ""
+    return writer(column, currency, human=human)(value)
+
+
+def texts(
+    values: Iterable[Any], column: Column, currency: str | None, *, human: bool
+) -> list[str]:
+    """`text` of each of a column's values (its kind looked at once)."""
+    return list(map(writer(column, currency, human=human), values))
+
+
+def writer(
+    column: Column, currency: str | None, *, human: bool
+) -> Callable[[Any], str]:
+    """How each value of `column` is written (see `text`)."""
     kind = column.kind
+    empty = "—" if human and kind in ("money", "ratio", "days") else ""
+    write: Callable[[Any], str]
     if kind == "money":
-        return grouped(value, currency or "") if human else plain(value, currency or "")
-    if kind == "ratio":
-        return f"{value * 100:.1f}%" if human else ratio_text(value)
-    if kind == "days":
-        return str(days_value(value))
-    if kind == "date":
-        return value.isoformat() if isinstance(value, date) else str(value)
-    if kind == "flag":
+        write = partial(grouped if human else plain, currency=currency or "")
+    elif kind == "ratio":
+        write = _percent if human else ratio_text
+    elif kind == "days":
+        write = _days
+    elif kind == "date":
+        write = _date
+    elif kind == "flag":
         if human:
-            return (column.mark or "yes") if value else ""
-        return "true" if value else "false"
-    return str(value)
+            mark = column.mark or "yes"
+            write = partial(_flag, mark, "")
+        else:
+            write = partial(_flag, "true", "false")
+    else:
+        write = str
+
+    def written(value: Any) -> str:
+        return empty if value is None else write(value)
+
+    return written
+
+
+def _percent(value: Decimal) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def _days(value: int | Decimal) -> str:
+    return str(days_value(value))
+
+
+def _date(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _flag(yes: str, no: str, value: Any) -> str:
+    return yes if value else no
