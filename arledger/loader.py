@@ -1046,10 +1046,10 @@ def _arrow_chunks(
     lines without a quote character, and lines whose quotes are plain quoted
     cells (`_plain_quotes`); every other line holding a quote is read again
     by the csv module, alone (strict, as `_csv_cells` reads), and its cells
-    are the ones kept. The file is declined when pyarrow's rows are not its lines one
-    for one (a quoted cell across lines, a lone carriage return), when a row
-    does not fit the header, and when a quoted line is not a whole row by
-    itself. Blank lines come as rows of empty cells, which are dropped with
+    are the ones kept. The file is declined when pyarrow's rows are not its
+    lines one for one (a quoted cell across lines, a lone carriage return),
+    when a row does not fit the header, and when a quoted line is not a
+    whole row by itself. Blank lines come as rows of empty cells, which are dropped with
     the rows of empty cells (`_texts_to_columns`). Either way the rules decide
     on the same texts: pyarrow only cuts them out."""
     start = text.find("\n") + 1  # the header is one line (reader.line_num)
