@@ -356,6 +356,8 @@ def _plain(section: Section, lines: list[list[str]], fit: Layout) -> str:
             pad = " " * (width - size)
             column.append(pad + cell if is_right else cell + pad)
         padded.append(column)
+    if not padded:  # no column shown: an empty line a row, as before
+        return "\n" * len(lines)
     out = map(str.rstrip, map("  ".join, zip(*padded, strict=True)))
     return "\n".join(out) + "\n"
 
