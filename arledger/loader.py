@@ -1095,6 +1095,23 @@ def _arrow_chunks(
     return _arrow_pieces(kept, count, width, names, quoted)
 
 
+def _trimmer(white: str, pool: Any) -> Callable[[Any], Any]:
+    """pyarrow's `utf8_trim` of `white`, into `pool`. Called by its name
+    through `pyarrow._compute`, which `pyarrow.compute` wraps: importing that
+    builds a Python function for each of its ~300 kernels, 25 ms of every
+    command that reads a big file, for the one used here. Where that module
+    is not as expected, through `pyarrow.compute`."""
+    try:
+        from pyarrow._compute import TrimOptions, call_function
+
+        options = TrimOptions(white)
+    except (ImportError, AttributeError, TypeError):
+        import pyarrow.compute as pc
+
+        return partial(pc.utf8_trim, characters=white, memory_pool=pool)
+    return lambda cells: call_function("utf8_trim", [cells], options, pool)
+
+
 def _arrow_pieces(
     cells_of: list[Any],
     count: int,
@@ -1105,9 +1122,7 @@ def _arrow_pieces(
     """The chunks of `_arrow_chunks`, each made into text when it is read,
     its quoted lines read by the csv module; None, last, when one of them is
     not a whole row that fits the header by itself."""
-    import pyarrow.compute as pc
-
-    white, pool = _white_space(), _arrow_pool()
+    trim = _trimmer(_white_space(), _arrow_pool())
     pending = next(quoted, None)
     for first in range(0, count, _CSV_CHUNK):
         size = min(_CSV_CHUNK, count - first)
@@ -1129,12 +1144,7 @@ def _arrow_pieces(
         if not set(map(len, cells)) <= {width}:
             yield None
             return
-        texts = [
-            pc.utf8_trim(
-                column.slice(first, size), characters=white, memory_pool=pool
-            ).to_pylist()
-            for column in cells_of
-        ]
+        texts = [trim(column.slice(first, size)).to_pylist() for column in cells_of]
         if cells:  # the csv module's cells of the quoted lines are kept
             by_column = list(zip(*cells, strict=True))
             for column, (index, _, _) in zip(texts, names, strict=True):

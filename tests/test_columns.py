@@ -602,6 +602,41 @@ def test_plain_quoted_cells(text, plain):
     assert (list(loader._quoted_lines("h\n" + text, 2)) == []) is plain
 
 
+def test_the_trim_called_by_name_is_pyarrow_computes(monkeypatch):
+    """`_trimmer` calls pyarrow's kernel by its name, without importing
+    pyarrow.compute; where pyarrow._compute is not as expected it goes
+    through pyarrow.compute, with the same cells."""
+    import pyarrow as pa
+    import pyarrow.compute  # noqa: F401 - imported before the module is hidden
+
+    cells = pa.chunked_array([[" a ", None, "\u3000b\u3000", "", "c d"]])
+    white, pool = loader._white_space(), loader._arrow_pool()
+    by_name = loader._trimmer(white, pool)(cells).to_pylist()
+    monkeypatch.setitem(sys.modules, "pyarrow._compute", None)
+    assert loader._trimmer(white, pool)(cells).to_pylist() == by_name
+    assert by_name == ["a", None, "b", "", "c d"]
+
+
+def test_reading_a_big_file_does_not_import_pyarrow_compute():
+    """pyarrow.compute takes 25 ms to import: a big file is read without it."""
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from arledger import loader\n"
+        "text = 'id,name\\n' + 'I1,\"a, b\"\\n' * 120000\n"
+        "assert len(text) >= loader._ARROW_MIN_CHARS\n"
+        "names = [(0, 'id', False), (1, 'name', False)]\n"
+        "chunks = list(loader._arrow_chunks(text, 2, names))\n"
+        "assert chunks and None not in chunks\n"
+        "print('pyarrow.compute' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
+
+
 def test_white_space_is_what_str_strip_strips():
     every = "".join(map(chr, range(0x110000)))
     assert loader._white_space() == "".join(c for c in every if c.isspace())
