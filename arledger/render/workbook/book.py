@@ -41,6 +41,7 @@ from arledger.render.workbook.layout import (
     Plan,
     Row,
     heading_width,
+    written,
 )
 from arledger.render.workbook.paper import (
     DEFAULT_PAPER,
@@ -300,13 +301,7 @@ class Book:
         """Row `r`'s planned cells with XlsxWriter's writers, each type to its
         own; a value None is written only with a bold style (a totals row's
         border)."""
-        for col, spec in enumerate(row):
-            if type(spec) is C:
-                value, style = spec
-            else:
-                value, style = spec, None
-            if value is None and (style is None or not style.endswith("_b")):
-                continue
+        for col, value, style in written(row):
             fmt = None if style is None else self.style(style)
             kind = type(value)
             if kind is str:

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from arledger.render.workbook.layout import C, Row
+from arledger.render.workbook.layout import Row, written
 from arledger.render.xlsx import ILLEGAL_CHARACTERS
 
 # Text longer than this may exceed Excel's 32 767 UTF-16 units: XlsxWriter
@@ -150,13 +150,7 @@ class RowWriter:
         begins (a format takes its index when its first cell goes out), and
         `close` leaves the last one to XlsxWriter, which writes it when the
         workbook closes."""
-        for spec in row:
-            if type(spec) is C:
-                if spec.value is not None or (spec.style or "").endswith("_b"):
-                    break
-            elif spec is not None:
-                break
-        else:
+        if next(written(row), None) is None:
             return  # no cell: nothing written, nothing let out
         if self.pending is not None:
             self._out(*self.pending)
@@ -184,13 +178,7 @@ class RowWriter:
         pieces: list[str] = []
         first = last = -1
         texts, attrs, dates = self.texts, self.attrs, self.dates
-        for col, spec in enumerate(row):
-            if type(spec) is C:
-                value, style = spec
-            else:
-                value, style = spec, None
-            if value is None and (style is None or not style.endswith("_b")):
-                continue
+        for col, value, style in written(row):
             attr = attrs.get(style)
             if attr is None:
                 attr = self._attr(style)

@@ -51,6 +51,20 @@ class C(NamedTuple):
 
 Row = list[Any]  # C, a plain value, or None
 
+
+def written(row: Row) -> Iterator[tuple[int, Any, str | None]]:
+    """The cells of a planned row that are written: (column, value, style),
+    left to right. A value None is written only with a bold style (a totals
+    row's border); a column with nothing is left out."""
+    for col, spec in enumerate(row):
+        if type(spec) is C:
+            value, style = spec
+        else:
+            value, style = spec, None
+        if value is not None or (style is not None and style.endswith("_b")):
+            yield col, value, style
+
+
 FILLS = ("FFF2CC", "FCE4D6", "F8CBAD", "F4B084", "EA9999")  # light to dark
 CHART_COLOURS = ("70AD47", "FFD966", "F4B183", "ED7D31", "C55A11", "843C0C")
 HEADER_FILL = "D9E1F2"
