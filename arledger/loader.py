@@ -33,6 +33,8 @@ from arledger.money import has_excess_places, minor_units
 from arledger.readers import csv_nested, read_yaml_fast, read_yaml_mapping_fast
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import yaml
     from pydantic import BaseModel
 
@@ -104,6 +106,8 @@ class _Batch:
     # A CSV file read and handed on a chunk of rows at a time (`on_chunk` of
     # `_read_csv_records`): its rows are not in the batch.
     chunked: bool = False
+    # A big CSV file: its cells, being cut by pyarrow already (`_read_ahead`).
+    ahead: Future[_Cells] | None = None
 
 
 @dataclass
@@ -725,12 +729,14 @@ def _read_csv_records(
     kind: str,
     errors: list[LedgerError],
     on_chunk: OnChunk | None = None,
+    ahead: Future[_Cells] | None = None,
 ) -> _Batch:
     """The records of a CSV file; with `on_chunk`, a file of a bulk kind whose
     every row is a line that fits the header is handed on a chunk of rows at a
-    time instead (`batch.chunked`), as `_csv_columns` reads it."""
+    time instead (`batch.chunked`), as `_csv_columns` reads it. `ahead`: its
+    cells, being cut by pyarrow already (`_read_ahead`)."""
     lines: list[int] = []
-    batch = _Batch(rel, (), lines, lambda i, loc: lines[i])
+    batch = _Batch(rel, (), lines, lambda i, loc: lines[i], ahead=ahead)
     if _column_plan(_shapes.KINDS[kind]) is not None:
         _csv_columns(text, batch, kind, errors, on_chunk)  # the bulk kinds
     else:
@@ -877,7 +883,7 @@ def _csv_cells(
     id_index = header.index("id") if "id" in known and "id" in header else None
     width = len(header)
     if into is not None and missing is None:
-        if _csv_columns_fast(text, reader, width, names, into, on_chunk):
+        if _csv_columns_fast(text, reader, width, names, into, on_chunk, batch.ahead):
             batch.chunked = on_chunk is not None
             return
         reader = csv.reader(_csv_lines(text), strict=True)
@@ -923,6 +929,7 @@ def _csv_columns_fast(
     names: list[tuple[int, str, bool]],
     into: tuple[list[_Texts], list[int]],
     on_chunk: Callable[[list[_Texts], list[int]], None] | None = None,
+    ahead: Future[_Cells] | None = None,
 ) -> bool:
     """Read the rest of a CSV file into `into` (see `_csv_cells`), a chunk of
     rows at a time (by pyarrow for a big file, else by the csv module); False,
@@ -930,12 +937,12 @@ def _csv_columns_fast(
     the header or the CSV is invalid: then the file is read row by row, to
     say what is wrong where. With `on_chunk`, each chunk's columns and lines
     go to it as soon as they are read and known to be right, and `into`
-    stays empty."""
+    stays empty. `ahead`: the file's cells, being cut already (`_read_ahead`)."""
     columns, lines = into
     columns[:] = [_Texts() for _ in names]
     chunks = None
     if len(text) >= _ARROW_MIN_CHARS and reader.line_num == 1:
-        chunks = _arrow_chunks(text, width, names)
+        chunks = _arrow_chunks(text, width, names, ahead)
     if chunks is None:
         chunks = _csv_chunks(reader, width, names)
     # A column whose first values repeat keeps one string per value, taken
@@ -1035,12 +1042,16 @@ def _arrow_pool() -> Any:
 
 
 def _arrow_chunks(
-    text: str, width: int, names: list[tuple[int, str, bool]]
+    text: str,
+    width: int,
+    names: list[tuple[int, str, bool]],
+    ahead: Future[_Cells] | None = None,
 ) -> Iterator[_Chunk | None] | None:
     """`_csv_chunks` for a file's text after its header line, cut into cells
     by pyarrow's CSV reader (C++: at a million rows the load takes 3 s less);
     None, before anything is read, where the csv module might read the file
-    otherwise or has something to say.
+    otherwise or has something to say. `ahead`: the same text's cells, being
+    cut already (`_read_ahead`).
 
     pyarrow only splits lines at commas where no two readers can differ:
     lines without a quote character, and lines whose quotes are plain quoted
@@ -1060,39 +1071,68 @@ def _arrow_chunks(
     count = text.count("\n", start) + (not text.endswith("\n"))
     if text.count('"', start) > 2 * count:
         return None  # quoted throughout: the csv module would read every line
+    cells = ahead.result() if ahead is not None else None
+    if cells is None or cells.width != width:
+        cells = _arrow_cells(text, width)
+    if cells.columns is None or cells.rows != count:
+        return None
+    indexes = [index for index, _, _ in names]
+    kept = [cells.columns[index] for index in indexes]
+    del cells
+    quoted = _quoted_lines(text, start)
+    if _plain_quotes(text, start):
+        quoted = iter(())  # pyarrow's cells are the csv module's: none read again
+    return _arrow_pieces(kept, indexes, count, width, quoted)
 
+
+class _Cells(NamedTuple):
+    """The cells of a CSV file cut by pyarrow (`_arrow_cells`)."""
+
+    width: int  # the columns of the header it was cut for
+    rows: int
+    # A pyarrow array per column, white space trimmed; None: not cut (pyarrow
+    # is not installed, or a row does not fit the header).
+    columns: list[Any] | None
+
+
+def _arrow_cells(text: str, width: int) -> _Cells:
+    """The cells of `text` after its header line, cut by pyarrow's CSV reader
+    into `width` columns of text, with white space trimmed as `str.strip`
+    trims it (none where pyarrow is not installed or a row does not have
+    `width` cells). pyarrow lets go of the GIL while it reads and trims: this
+    runs in a thread of its own while the file before is validated
+    (`_read_ahead`)."""
     try:
         import pyarrow as pa
         import pyarrow.csv as pa_csv
     except ImportError:  # an install without it reads as before, slower
-        return None
+        return _Cells(width, 0, None)
 
-    columns = [f"f{k}" for k in range(width)]
+    start = text.find("\n") + 1
+    names = [f"f{k}" for k in range(width)]
     data = pa.py_buffer(text.encode())
+    pool = _arrow_pool()
     try:
         table = pa_csv.read_csv(
             pa.BufferReader(data.slice(len(text[:start].encode()))),
-            read_options=pa_csv.ReadOptions(column_names=columns, use_threads=False),
+            read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
             parse_options=pa_csv.ParseOptions(ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
-                column_types={column: pa.string() for column in columns},
-                include_columns=[columns[index] for index, _, _ in names],
+                column_types={name: pa.string() for name in names},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
-            memory_pool=_arrow_pool(),
+            memory_pool=pool,
         )
     except pa.ArrowInvalid:  # a row that does not fit the header
-        return None
+        return _Cells(width, 0, None)
     del data
-    if table.num_rows != count:
-        return None
-    kept = [table.column(columns[index]) for index, _, _ in names]
-    del table
-    quoted = _quoted_lines(text, start)
-    if _plain_quotes(text, start):
-        quoted = iter(())  # pyarrow's cells are the csv module's: none read again
-    return _arrow_pieces(kept, count, width, names, quoted)
+    trim = _trimmer(_white_space(), pool)
+    columns = []
+    for name in names:  # each trimmed, and the table's own let go
+        columns.append(trim(table.column(name)))
+        table = table.drop_columns([name])
+    return _Cells(width, len(columns[0]) if columns else 0, columns)
 
 
 def _trimmer(white: str, pool: Any) -> Callable[[Any], Any]:
@@ -1114,15 +1154,15 @@ def _trimmer(white: str, pool: Any) -> Callable[[Any], Any]:
 
 def _arrow_pieces(
     cells_of: list[Any],
+    indexes: list[int],
     count: int,
     width: int,
-    names: list[tuple[int, str, bool]],
     quoted: Iterator[tuple[int, str]],
 ) -> Iterator[_Chunk | None]:
-    """The chunks of `_arrow_chunks`, each made into text when it is read,
-    its quoted lines read by the csv module; None, last, when one of them is
-    not a whole row that fits the header by itself."""
-    trim = _trimmer(_white_space(), _arrow_pool())
+    """The chunks of `_arrow_chunks` (`cells_of`: the cells of the columns
+    at `indexes`), each made into text when it is read, its quoted lines read
+    by the csv module; None, last, when one of them is not a whole row that
+    fits the header by itself."""
     pending = next(quoted, None)
     for first in range(0, count, _CSV_CHUNK):
         size = min(_CSV_CHUNK, count - first)
@@ -1144,10 +1184,10 @@ def _arrow_pieces(
         if not set(map(len, cells)) <= {width}:
             yield None
             return
-        texts = [trim(column.slice(first, size)).to_pylist() for column in cells_of]
+        texts = [column.slice(first, size).to_pylist() for column in cells_of]
         if cells:  # the csv module's cells of the quoted lines are kept
             by_column = list(zip(*cells, strict=True))
-            for column, (index, _, _) in zip(texts, names, strict=True):
+            for column, index in zip(texts, indexes, strict=True):
                 put = map(column.__setitem__, rows, map(str.strip, by_column[index]))
                 deque(put, maxlen=0)
         yield _line_numbers(first + 2, size), texts
@@ -1968,15 +2008,19 @@ def _load_batch(
     collected: _Collected,
     errors: list[LedgerError],
     parsed: tuple[list[dict[str, Any]], list[int]] | None = None,
+    ahead: Future[_Cells] | None = None,
 ) -> None:
     """Read, validate and collect one file record by record (`parsed`: what
-    read_yaml_fast already made of it)."""
+    read_yaml_fast already made of it; `ahead`: a big CSV file's cells, being
+    cut already)."""
     invoices = collected.first_seen["invoices"]
     if parsed is not None:
         records, lines = parsed
         batch = _Batch(rel, records, lines, lambda i, loc: lines[i], exact=False)
     elif text is not None and rel.lower().endswith(".csv"):
-        batch, chunks = _read_csv_by_chunks(text, rel, kind, model, invoices, errors)
+        batch, chunks = _read_csv_by_chunks(
+            text, rel, kind, model, invoices, errors, ahead
+        )
     else:  # YAML the fast reader declined
         batch = _read_batch(text, rel, kind, errors)
     problems: list[LedgerError] = []
@@ -2007,6 +2051,7 @@ def _read_csv_by_chunks(
     model: str,
     invoices: Mapping[str, Any],
     errors: list[LedgerError],
+    ahead: Future[_Cells] | None = None,
 ) -> tuple[_Batch, list[tuple[list[Any], list[int], list[LedgerError]]]]:
     """A CSV file read and validated a chunk of rows at a time, while every
     row is a line that fits the header: (the file's batch, and for each chunk
@@ -2027,7 +2072,7 @@ def _read_csv_by_chunks(
         results = _validate_batch(model, part, problems, invoices)
         chunks.append((results, lines, problems))
 
-    return _read_csv_records(text, rel, kind, errors, validate), chunks
+    return _read_csv_records(text, rel, kind, errors, validate, ahead), chunks
 
 
 def _load_settings(
@@ -2108,8 +2153,17 @@ def load(
     settings, files = _load_settings(root, errors)
     collected = _Collected()
     collected.unread |= found.unread
-    for kind in KINDS:
-        _load_kind(root, kind, found.files[kind], collected, errors, files, on_file)
+    todo = [(kind, file) for kind in KINDS for file in found.files[kind]]
+    for kind, file, rel, text, cells in _read_ahead(root, todo, errors):
+        files.append(file)
+        parsed = None
+        if text is not None and not rel.lower().endswith(".csv"):
+            parsed = read_yaml_fast(text)
+        model = _shapes.KINDS[kind]
+        _load_batch(kind, model, text, rel, collected, errors, parsed, cells)
+        del text, parsed, cells
+        if on_file is not None:
+            on_file(file)
     ledger = _build(root, settings, collected, files)
     found_by_checks: list[LedgerError] = []
     for check in CROSS_CHECKS:
@@ -2119,27 +2173,61 @@ def load(
     return ledger, errors
 
 
-def _load_kind(
-    root: Path,
-    kind: str,
-    kind_files: list[Path],
-    collected: _Collected,
-    errors: list[LedgerError],
-    files: list[Path],
-    on_file: Callable[[Path], None] | None = None,
-) -> None:
-    """Read, validate and collect every file of one kind."""
-    model = _shapes.KINDS[kind]
-    for file in kind_files:
-        files.append(file)
+def _read_ahead(
+    root: Path, todo: list[tuple[str, Path]], errors: list[LedgerError]
+) -> Iterator[tuple[str, Path, str, str | None, Future[_Cells] | None]]:
+    """Each (kind, file) of `todo` with its path from `root`, its text (None
+    when it cannot be read: the reason is in `errors`) and, for a big CSV file
+    of a bulk kind, its cells being cut by pyarrow (`_arrow_cells`), in a
+    thread of their own.
+
+    Files are read one ahead: the next file's text is read, and its cells
+    cut, while this one is validated. pyarrow lets go of the GIL while it
+    cuts, so on two cores the cutting costs no time of its own; holding one
+    file more at a time costs its text and cells."""
+    pool = None
+
+    def read(kind: str, file: Path) -> tuple[str, Path, str, str | None, Any]:
+        nonlocal pool
         rel = file.relative_to(root).as_posix()
         text = _read_text(file, rel, errors)
-        parsed = None
-        if text is not None and not rel.lower().endswith(".csv"):
-            parsed = read_yaml_fast(text)
-        _load_batch(kind, model, text, rel, collected, errors, parsed)
-        if on_file is not None:
-            on_file(file)
+        cells = None
+        if (
+            text is not None
+            and len(text) >= _ARROW_MIN_CHARS
+            and rel.lower().endswith(".csv")
+            and _column_plan(_shapes.KINDS[kind]) is not None
+            and (width := _header_width(text)) is not None
+        ):
+            if pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                pool = ThreadPoolExecutor(1, "arledger-read-ahead")
+            cells = pool.submit(_arrow_cells, text, width)
+        return kind, file, rel, text, cells
+
+    try:
+        taken = read(*todo[0]) if todo else None
+        for kind, file in todo[1:]:
+            following = read(kind, file)
+            yield taken  # type: ignore[misc]
+            taken = following
+        if taken is not None:
+            yield taken
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _header_width(text: str) -> int | None:
+    """The cells of a CSV file's header, where it is one line the csv module
+    reads (as `_csv_cells` reads it); else None."""
+    reader = csv.reader(_csv_lines(text), strict=True)
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error):
+        return None
+    return len(header) if reader.line_num == 1 else None
 
 
 def _build(

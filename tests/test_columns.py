@@ -424,7 +424,7 @@ def load_csv(
         patch.setattr(
             loader,
             "_read_csv_by_chunks",
-            lambda text, rel, kind, model, invoices, errors: (
+            lambda text, rel, kind, model, invoices, errors, ahead=None: (
                 loader._read_csv_records(text, rel, kind, errors),
                 [],
             ),
@@ -650,3 +650,67 @@ def test_without_pyarrow_a_big_file_is_read_by_the_csv_module(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # import raises ImportError
     assert loader._arrow_chunks(text, 3, [(0, "id", False)]) is None
     assert cells_read(text, 3, arrow=True) == with_arrow
+
+
+def test_files_cut_one_ahead_load_as_files_read_in_turn(tmp_path, monkeypatch):
+    """Big CSV files are cut by pyarrow one file ahead, in a thread of their
+    own (`loader._read_ahead`): the ledger and every problem are those of
+    reading each file in turn, by pyarrow or by the csv module, and the
+    cutting did run in that thread."""
+    import threading
+
+    root = tmp_path / "ledger"
+    files = {
+        "customers.csv": "id,name,currency\nC1,One,USD\nC2,Two,EUR\n",
+        "invoices/a.csv": (
+            "id,customer,date,amount\n"
+            "I1,C1,2026-01-05,100.00\n"
+            "I2,C2,2026-01-06,not much\n"
+            "I1,C2,2026-01-07,5.00\n"
+        ),
+        "invoices/b.csv": (
+            "id,customer,date,amount\n"
+            "I3,C1,2026-02-01,40.00\n"
+            "I4,C1,2026-02-02,1.00,extra\n"
+            '"I5",C2,2026-02-03,"7.50"\n'
+        ),
+        "payments.csv": (
+            "id,customer,date,amount,invoice,reference\n"
+            'P1,C1,2026-02-10,100.00,I1,"wire, ref 1"\n'
+            "P2,C2,2026-02-11,7.50,I9,\n"
+            'P3,C1,2026-02-12,20.00,I3,"a ""quoted"" ref"\n'
+        ),
+        "adjustments.csv": (
+            "id,customer,date,kind,amount,invoice\n"
+            "A1,C1,2026-02-20,credit_note,5.00,I3\n"
+        ),
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    cut_in: list[str] = []
+    arrow_cells = loader._arrow_cells
+
+    def recorded(text: str, width: int):
+        cut_in.append(threading.current_thread().name)
+        return arrow_cells(text, width)
+
+    def loaded():
+        ledger, errors = loader.load(root)
+        records = [
+            r.model_dump()
+            for r in (*ledger.invoices.values(), *ledger.payments, *ledger.adjustments)
+        ]
+        return records, [str(e) for e in errors]
+
+    monkeypatch.setattr(loader, "_arrow_cells", recorded)
+    monkeypatch.setattr(loader, "_ARROW_MIN_CHARS", 0)
+    ahead = loaded()
+    assert cut_in == ["arledger-read-ahead_0"] * len(files)
+    monkeypatch.setattr(loader, "_header_width", lambda text: None)
+    in_turn = loaded()
+    assert "MainThread" in cut_in  # cut when each file's turn came
+    monkeypatch.setattr(loader, "_ARROW_MIN_CHARS", 1 << 60)
+    by_csv = loaded()
+    assert ahead == in_turn == by_csv
+    assert any("not much" in e for e in ahead[1])
