@@ -714,3 +714,31 @@ def test_files_cut_one_ahead_load_as_files_read_in_turn(tmp_path, monkeypatch):
     by_csv = loaded()
     assert ahead == in_turn == by_csv
     assert any("not much" in e for e in ahead[1])
+
+
+def test_a_repeating_column_is_read_as_one_string_per_value():
+    """pyarrow keeps a column whose first values repeat as one string per
+    value and each cell's index (`loader._arrow_cells`): the cells are the
+    csv module's, each value one object, and the column says so."""
+    import csv
+
+    rows = [f"I{n},{' C1' if n % 3 else 'C2 '},x{n}\n" for n in range(40)]
+    rows[7] = 'I7,"C1",x7\n'  # a plain quoted cell
+    rows[8] = 'I8, "C2",x8\n'  # a line the csv module reads again
+    text = "id,customer,note\n" + "".join(rows)
+    assert cells_read(text, 3, arrow=True) == cells_read(text, 3, arrow=False)
+    names = [(0, "id", False), (1, "customer", False), (2, "note", False)]
+    cells = loader._arrow_cells(text, 3)
+    assert cells.values is not None
+    assert cells.values[1] == ["C2", "C1", '"C2"'] and cells.values[0] is None
+    reader = csv.reader(loader._csv_lines(text), strict=True)
+    next(reader)
+    into: tuple[list, list] = ([], [])
+    saved = loader._ARROW_MIN_CHARS
+    loader._ARROW_MIN_CHARS = 0
+    try:
+        assert loader._csv_columns_fast(text, reader, 3, names, into)
+    finally:
+        loader._ARROW_MIN_CHARS = saved
+    customers = into[0][1]
+    assert customers.shared and len(set(map(id, customers))) <= 3
