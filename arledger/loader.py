@@ -812,7 +812,9 @@ def _csv_lines(text: str) -> Iterator[str]:
     so pieces of about a megabyte are split there (never with
     `str.splitlines`, which would also split at `\x85` or `\u2028` in a cell).
     A text with a lone `\r` is left to StringIO."""
-    if text.count("\r") != text.count("\r\n"):
+    # (`in` first: it stops at the first one, and in C it is 50 times faster
+    # than counting; most files have none.)
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
         return iter(io.StringIO(text, newline=""))
     return chain.from_iterable(map(_lines_of, _pieces(text)))
 
@@ -2274,14 +2276,15 @@ def _read_ahead(
 
 
 def _header_width(text: str) -> int | None:
-    """The cells of a CSV file's header, where it is one line the csv module
-    reads (as `_csv_cells` reads it); else None."""
-    reader = csv.reader(_csv_lines(text), strict=True)
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error):
+    """The cells of a CSV file's header where its first line holds no quote
+    and no carriage return but at its end (then that line is the header as
+    `_csv_cells` reads it, whatever follows); else None. Only the first line
+    is looked at: reading the header as `_csv_cells` does first scans the
+    whole text for carriage returns."""
+    first = text[: text.find("\n") + 1 or len(text)]
+    if '"' in first or "\r" in first.removesuffix("\r\n"):
         return None
-    return len(header) if reader.line_num == 1 else None
+    return len(next(csv.reader([first])))
 
 
 def _build(

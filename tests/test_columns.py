@@ -742,3 +742,23 @@ def test_a_repeating_column_is_read_as_one_string_per_value():
         loader._ARROW_MIN_CHARS = saved
     customers = into[0][1]
     assert customers.shared and len(set(map(id, customers))) <= 3
+
+
+@pytest.mark.parametrize(
+    ("text", "width"),
+    [
+        ("id,name\nI1,a\n", 2),
+        ("id,name,note\r\nI1,a,b\r\n", 3),
+        ("id\n", 1),
+        ('"id",name\nI1,a\n', None),  # a quoted header: read in turn
+        ("id\r,name\nI1,a\n", None),  # a lone carriage return
+    ],
+)
+def test_the_header_a_file_is_cut_ahead_for(text, width):
+    """A file is cut ahead (`loader._read_ahead`) for the width of its first
+    line, where that line is the header as `_csv_cells` reads it."""
+    import csv
+
+    assert loader._header_width(text) == width
+    if width is not None:
+        assert len(next(csv.reader(loader._csv_lines(text), strict=True))) == width
