@@ -853,7 +853,7 @@ def missing_templates(ledger: Ledger) -> list[LedgerError]:
         used = customer.language or ledger.settings.language
         languages.setdefault(used, []).append(customer.id)
     own = ledger.root / "templates"
-    lines = _level_lines(ledger.root / "arledger.yaml")
+    lines: dict[int, int] | None = None  # read once a warning needs them
     found = []
     for n, level in enumerate(ledger.settings.dunning.levels):
         if level.action != "letter":
@@ -865,6 +865,8 @@ def missing_templates(ledger: Ledger) -> list[LedgerError]:
             who = ", ".join(customers[:3]) + (
                 f" and {len(customers) - 3} more" if len(customers) > 3 else ""
             )
+            if lines is None:  # PyYAML, which knows every key's line
+                lines = _level_lines(ledger.root / "arledger.yaml")
             found.append(
                 LedgerError(
                     Source("arledger.yaml", lines.get(n, 1)),
