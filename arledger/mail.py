@@ -13,7 +13,6 @@ sent twice. Both go through one sending path (`send_each`, SPEC §2, Sending).
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -21,8 +20,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -31,6 +28,7 @@ from arledger.money import plain
 
 if TYPE_CHECKING:
     import smtplib
+    from email.message import EmailMessage
 
     from arledger.errors import LedgerError
     from arledger.ledger import Ledger
@@ -93,6 +91,8 @@ def sender(settings: Settings) -> str:
     Raises:
         MailError: neither is set.
     """
+    from email.utils import formataddr, parseaddr
+
     given = settings.smtp.sender if settings.smtp and settings.smtp.sender else None
     given = given or settings.company.email
     if not given:
@@ -114,6 +114,9 @@ def message_id(
     systems recognise a duplicate instead of showing it twice. `kind` names
     what is sent (`dunning`, `statement`: then `letter.level` is its currency).
     """
+    import hashlib
+    from email.utils import parseaddr
+
     domain = parseaddr(from_address)[1].rpartition("@")[2] or "arledger.invalid"
     digest = hashlib.sha256(
         "\0".join(
@@ -149,6 +152,9 @@ def build_message(
         kind: `dunning` (a letter) or `statement` (a statement of account, whose
             `level` is its currency and `as_of` its date).
     """
+    from email.message import EmailMessage
+    from email.utils import format_datetime, formataddr
+
     message = EmailMessage()
     message["From"] = from_address
     if letter.email:
