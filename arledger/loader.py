@@ -17,7 +17,7 @@ import os
 import re
 import stat
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import MAX_PREC, Decimal, localcontext
 from functools import partial
@@ -2481,6 +2481,9 @@ def _over_invoice(
     )
 
 
+_currency, _customer = attrgetter("currency"), attrgetter("customer")
+
+
 def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError]:
     """Amounts carry no more decimals than their currency has (cents for USD)."""
     errors = []
@@ -2489,7 +2492,7 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
     currencies: set[str | None] = {ledger.settings.currency}
     currencies.update(c.currency for c in ledger.customers.values() if c.currency)
     for records in (ledger.invoices.values(), ledger.payments, ledger.adjustments):
-        currencies.update({r.currency for r in records})
+        currencies.update(map(_currency, records))
     currencies.discard(None)
     allowed = min(minor_units(c) for c in currencies if c is not None)
     # Amounts with at most this many decimals are fine in every currency here.
@@ -2510,9 +2513,9 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
                 )
             )
 
-    def unchecked(records: Iterable[Any]) -> list[Any]:
-        customers = ledger.customers
-        return [record for record in records if record.customer in customers]
+    def unchecked(records: Collection[Any]) -> list[Any]:
+        known = map(ledger.customers.__contains__, map(_customer, records))
+        return list(compress(records, known))
 
     def all_fine(records: list[Any]) -> bool:
         """Whether no record's amount has more than `allowed` decimals, asked
@@ -2538,8 +2541,9 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
             check(plan, f"instalments.{n}.amount", instalment.amount)
     for confirmation in unchecked(ledger.confirmations):
         check(confirmation, "balance", confirmation.balance)
-    for record in others:
-        for invoice_id, amount in (getattr(record, "allocations", None) or {}).items():
+    split = map(getattr, others, repeat("allocations"), repeat(None))
+    for record in compress(others, split):
+        for invoice_id, amount in record.allocations.items():
             check(record, f"allocations.{invoice_id}", amount)
     return errors
 
