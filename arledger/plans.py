@@ -13,12 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from arledger.ledger import LedgerView
-from arledger.model import Plan
 from arledger.money import ZERO
 from arledger.settle import Item, Settlement
+
+if TYPE_CHECKING:  # the models import pydantic, which reading a plan needs not
+    from arledger.model import Plan
 
 PlanStatus = Literal["kept", "late", "missed", "open"]
 
