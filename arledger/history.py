@@ -1,7 +1,8 @@
 """Payment behaviour: how late a customer pays, from what was collected so far.
 
 Pure: a settlement in. Risk (computed grade, on-time ratio) and forecast
-(expected dates) both read it, so they agree.
+(expected dates) both read it, so they agree. Days to pay (回款周期) are the
+collection report's (reports/collection.py), over a period.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ class PaymentHistory:
     collected: Decimal  # cash applied to items, all currencies together
     paid_on_time: Decimal  # of which applied on or before the item's due date
     days_late_weighted: Decimal  # sum of amount × (application date − due)
-    days_to_pay_weighted: Decimal  # sum of amount × (application date − issue date)
 
     @property
     def on_time_ratio(self) -> Decimal | None:
@@ -34,30 +34,29 @@ class PaymentHistory:
         """Amount-weighted mean days after due (negative = early; None: no history)."""
         return self.days_late_weighted / self.collected if self.collected else None
 
-    @property
-    def average_days_to_pay(self) -> Decimal | None:
-        """Amount-weighted mean days from issue to payment (回款周期)."""
-        return self.days_to_pay_weighted / self.collected if self.collected else None
-
 
 def payment_history(settlement: Settlement) -> dict[str, PaymentHistory]:
-    """Each customer's payment history up to the settlement's as-of date."""
-    item_of = {key_of(item): item for item in settlement.items}
+    """Each customer's payment history up to the settlement's as-of date.
+
+    Each sum is added up from ZERO in the order the payments were applied.
+    Only the due date of each item is kept for the look-up: the loop then
+    never reads the items themselves (a million of them, scattered in memory,
+    at a million invoices).
+    """
+    due_of = {key_of(item): item.due for item in settlement.items}
     totals: dict[str, list[Decimal]] = {}
     for application in settlement.history_of():
         if application.kind != "payment":
             continue
-        item = item_of[key_of(application)]
-        day, amount = application.date, application.amount
-        late = (day - item.due).days
+        amount = application.amount
+        late = (application.date - due_of[key_of(application)]).days
         row = totals.get(application.customer)
         if row is None:
-            row = totals[application.customer] = [ZERO, ZERO, ZERO, ZERO]
+            row = totals[application.customer] = [ZERO, ZERO, ZERO]
         row[0] += amount
         if late <= 0:
             row[1] += amount
         row[2] += amount * late
-        row[3] += amount * (day - item.date).days
     return {
         customer: PaymentHistory(customer, *values)
         for customer, values in totals.items()

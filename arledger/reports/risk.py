@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 from typing import TYPE_CHECKING, Literal
 
 from arledger.credit import hold_reasons
@@ -67,6 +68,7 @@ FACTORS = (
     "over_limit",
     "written_off",
 )
+_factor_points = attrgetter(*FACTORS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +85,11 @@ class Scorecard:
 
     def by_factor(self) -> dict[str, int]:
         """The points of each factor (`FACTORS`): they add up to `points`."""
-        return {factor: getattr(self, factor) for factor in FACTORS}
+        return dict(zip(FACTORS, _factor_points(self), strict=True))
 
     @property
     def points(self) -> int:
-        return sum(self.by_factor().values())
+        return sum(_factor_points(self))
 
     @property
     def grade(self) -> Grade:
@@ -260,9 +262,12 @@ def compute(
     accounts: dict[tuple[str, str], list[Decimal]] = {}  # open, overdue
     oldest: dict[str, int] = {}  # per customer, undisputed items, any currency
     for item in settlement.items:
-        figures = accounts.setdefault((item.customer, item.currency), [ZERO, ZERO])
+        key = (item.customer, item.currency)
+        if key not in accounts:  # every account with an item, open or paid
+            accounts[key] = [ZERO, ZERO]
         if not item.open:
             continue
+        figures = accounts[key]
         figures[0] += item.open
         days = (as_of - item.due).days
         if days > 0:
