@@ -9,12 +9,12 @@ log gives the same letters. No templates, no clock, no I/O here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Hashable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import compress
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import add, attrgetter, gt, sub
 from typing import TYPE_CHECKING
 
 from arledger.errors import ArledgerError
@@ -39,7 +39,12 @@ ACTION_CHANNELS = {
     "agency": "other",
     "legal": "legal",
 }
+_account = attrgetter("customer", "currency")
 _customer = attrgetter("customer")
+_date = attrgetter("date")
+_due = attrgetter("due")
+_invoice = attrgetter("invoice")
+_open = attrgetter("open")
 
 
 # ---------------------------------------------------------------- the policy
@@ -330,41 +335,61 @@ def episode_starts(settlement: Settlement) -> dict[tuple[str, str], date]:
     """
     as_of = settlement.as_of
     one = timedelta(days=1)
-    # Only a customer with an item open and past due has an account whose run
-    # reaches `as_of`: a paid item's run ends the day before its last
-    # application, which is never after `as_of`. The rest are passed over,
-    # picked out in C (at a million items, most are paid).
-    late = {
-        item.customer for item in settlement.items if item.open > 0 and item.due < as_of
-    }
-    applications = settlement.history_of()
-    settled: dict[Hashable, date] = {}
-    for application in compress(
-        applications, map(late.__contains__, map(_customer, applications))
-    ):
-        key = key_of(application)
-        known = settled.get(key)
-        if known is None or application.date > known:
-            settled[key] = application.date
-    runs: dict[tuple[str, str], list[tuple[date, date]]] = {}
     items = settlement.items
-    for item in compress(items, map(late.__contains__, map(_customer, items))):
-        if item.open > 0:
-            end = as_of
-        else:
-            paid = settled.get(key_of(item))
-            if paid is None:
-                continue
-            end = paid - one
-            if end > as_of:
-                end = as_of
-        start = item.due + one
-        if start <= end:
+    # Only an account with an item open and past due has a run reaching
+    # `as_of`: a paid item's run ends the day before its last application,
+    # which is never after `as_of`. The first of them due is overdue from the
+    # next day to `as_of` on its own, so only the account's items due before
+    # it can start the run earlier, all of them paid (a fifth of the items of
+    # the benchmark at 100k). The rest are passed over, picked out in C.
+    first_due: dict[tuple[str, str], date] = {}
+    for item in compress(items, map(ZERO.__lt__, map(_open, items))):
+        if item.due < as_of:
             account = (item.customer, item.currency)
+            known = first_due.get(account)
+            if known is None or item.due < known:
+                first_due[account] = item.due
+    runs = {account: [(due + one, as_of)] for account, due in first_due.items()}
+    # Picked by customer (a tuple per item would cost more than it saves):
+    # the items due before the latest of its accounts' dates. The few more
+    # this lets in change nothing: an item of a currency with nothing
+    # overdue has no run in `runs`; one still open, or due after its own
+    # account's date, is overdue only on days its account's run has.
+    before: dict[str, date] = {}
+    for (customer, _), due in first_due.items():
+        before[customer] = max(before.get(customer, due), due)
+    earlier = list(
+        compress(
+            items,
+            map(
+                gt,
+                map(before.get, map(_customer, items), repeat(date.min)),
+                map(_due, items),
+            ),
+        )
+    )
+    # Their last day overdue: the day before their last application (read in
+    # date order, so that the last one is written last).
+    invoices = set(map(_invoice, earlier))
+    applications = settlement.history_of()
+    applications = sorted(
+        compress(applications, map(invoices.__contains__, map(_invoice, applications))),
+        key=_date,
+    )
+    last_day = dict(
+        zip(
+            map(key_of, applications),
+            map(sub, map(_date, applications), repeat(one)),
+            strict=True,
+        )
+    )
+    # date.min: paid in full with nothing applied (nothing to pay), never overdue
+    ends = map(last_day.get, map(key_of, earlier), repeat(date.min))
+    starts = map(add, map(_due, earlier), repeat(one))
+    for account, start, end in zip(map(_account, earlier), starts, ends, strict=True):
+        if start <= end:
             spans = runs.get(account)
-            if spans is None:
-                runs[account] = [(start, end)]
-            else:
+            if spans is not None:
                 spans.append((start, end))
     return episodes_of(runs, as_of)
 
