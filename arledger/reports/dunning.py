@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from arledger.errors import ArledgerError
 from arledger.ledger import LedgerView
 from arledger.money import ZERO, grouped, round_charge
-from arledger.plans import PlanProgress, broken_plans, in_force, progress
 from arledger.promises import Promise, latest_promise, promises
 from arledger.report import Column, Report, Section
 from arledger.settle import Item, Settlement, key_of
@@ -28,6 +27,7 @@ from arledger.settle import Item, Settlement, key_of
 if TYPE_CHECKING:
     from arledger.mail import LogEntry
     from arledger.model import DunningLevel, DunningSettings
+    from arledger.plans import PlanProgress
     from arledger.reports.interest import Accrual
 
 DAYS_IN_YEAR = 365  # SPEC §2: interest = Σ open each day × rate / 365
@@ -371,15 +371,14 @@ def episode_starts(settlement: Settlement) -> dict[tuple[str, str], date]:
     # Their last day overdue: the day before their last application (read in
     # date order, so that the last one is written last).
     invoices = set(map(_invoice, earlier))
-    applications = settlement.history_of()
-    applications = sorted(
-        compress(applications, map(invoices.__contains__, map(_invoice, applications))),
-        key=_date,
+    every = settlement.history_of()
+    theirs = sorted(
+        compress(every, map(invoices.__contains__, map(_invoice, every))), key=_date
     )
     last_day = dict(
         zip(
-            map(key_of, applications),
-            map(sub, map(_date, applications), repeat(one)),
+            map(key_of, theirs),
+            map(sub, map(_date, theirs), repeat(one)),
             strict=True,
         )
     )
@@ -500,11 +499,19 @@ class _Dunner:
             if promise.status == "open":
                 self.open.setdefault(promise.customer, []).append(promise)
         # SPEC §7: a plan in force holds its items as an open promise does; a
-        # broken one is a breach like a broken promise.
-        plans = progress(view, settlement)
-        self.planned = {p.customer for p in plans}
-        self.plans_in_force = in_force(plans)
-        self.broken_plans = broken_plans(plans)
+        # broken one is a breach like a broken promise. arledger.plans is
+        # imported only for a ledger with plans: it imports the records'
+        # models (pydantic), which no other part of a run may need (45 ms).
+        self.planned: set[str] = set()
+        self.plans_in_force: dict[tuple[str, str], list[PlanProgress]] = {}
+        self.broken_plans: dict[tuple[str, str], list[PlanProgress]] = {}
+        if view.plans:
+            from arledger.plans import broken_plans, in_force, progress
+
+            plans = progress(view, settlement)
+            self.planned = {p.customer for p in plans}
+            self.plans_in_force = in_force(plans)
+            self.broken_plans = broken_plans(plans)
         self.unapplied = settlement.unapplied()
         # Late interest per item, and the items paid late since the last
         # letter: the figures `arledger interest` lists (one computation).
@@ -891,7 +898,7 @@ class _Dunner:
             planned=tuple(
                 PlannedInvoice(invoice, held_open(invoice), hold)
                 for invoice, hold in held_on.items()
-                if isinstance(hold, PlanProgress)
+                if not isinstance(hold, Promise)  # a plan (its module not imported)
             ),
             missed_plan=missed,
             escalated_by=step.escalated_by,
@@ -946,9 +953,9 @@ def _plan_text(plan: PlanProgress, currency: str) -> str:
 
 def _hold_text(hold: Promise | PlanProgress, currency: str) -> str:
     """Why items wait: an open promise, or a plan in force."""
-    if isinstance(hold, PlanProgress):
-        return _plan_text(hold, currency)
-    return _promise_text(hold, currency)
+    if isinstance(hold, Promise):
+        return _promise_text(hold, currency)
+    return _plan_text(hold, currency)
 
 
 def _label(item: Item) -> str:
