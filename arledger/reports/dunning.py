@@ -447,9 +447,9 @@ def compute(
     """
     policy = policy or Policy.from_settings(view.settings.dunning)
     accounts: dict[tuple[str, str], list[Item]] = {}
-    for item in settlement.items:
-        if item.open > 0:
-            accounts.setdefault((item.customer, item.currency), []).append(item)
+    every = settlement.items
+    for item in compress(every, map(ZERO.__lt__, map(_open, every))):
+        accounts.setdefault((item.customer, item.currency), []).append(item)
     dunner = _Dunner(view, settlement, policy, sent)
     letters: list[Letter] = []
     skipped: list[Skip] = []
