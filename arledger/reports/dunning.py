@@ -343,7 +343,7 @@ def episode_starts(settlement: Settlement) -> dict[tuple[str, str], date]:
     # it can start the run earlier, all of them paid (a fifth of the items of
     # the benchmark at 100k). The rest are passed over, picked out in C.
     first_due: dict[tuple[str, str], date] = {}
-    for item in compress(items, map(ZERO.__lt__, map(_open, items))):
+    for item in compress(items, map(_open, items)):  # open: never below 0
         if item.due < as_of:
             account = (item.customer, item.currency)
             known = first_due.get(account)
@@ -448,7 +448,8 @@ def compute(
     policy = policy or Policy.from_settings(view.settings.dunning)
     accounts: dict[tuple[str, str], list[Item]] = {}
     every = settlement.items
-    for item in compress(every, map(ZERO.__lt__, map(_open, every))):
+    # The open items (an amount, never below 0, is true), picked in C.
+    for item in compress(every, map(_open, every)):
         accounts.setdefault((item.customer, item.currency), []).append(item)
     dunner = _Dunner(view, settlement, policy, sent)
     letters: list[Letter] = []
