@@ -723,18 +723,19 @@ class _Dunner:
             named = _promised_invoice(pending)
             if named:
                 on_invoice[named] = pending
-        disputed = [i for i in items if i.disputed]
-        blocked = [i for i in items if not i.disputed and _blocked(view, i)]
-        promised = [
-            i
-            for i in items
-            if not i.disputed and i not in blocked and i.invoice in on_invoice
-        ]
-        candidates = [
-            i
-            for i in items
-            if not i.disputed and i not in blocked and i.invoice not in on_invoice
-        ]
+        disputed: list[Item] = []
+        blocked: list[Item] = []
+        promised: list[Item] = []  # held by an open promise or a plan in force
+        candidates: list[Item] = []
+        for i in items:
+            if i.disputed:
+                disputed.append(i)
+            elif _blocked(view, i):
+                blocked.append(i)
+            elif i.invoice in on_invoice:
+                promised.append(i)
+            else:
+                candidates.append(i)
         reached = [i for i in candidates if days_of(i) >= lowest]
         if not reached:
             held_blocked = [i for i in blocked if days_of(i) >= lowest]
