@@ -7,6 +7,7 @@ Ledgers are inline YAML; the as-of date is 2026-10-31 unless a test says so.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import date
@@ -1020,6 +1021,26 @@ def test_summary_does_not_import_jinja2():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT
     ).stdout
     assert out.strip().endswith("JINJA=False")
+
+
+def test_summary_without_plans_does_not_import_the_models(tmp_path):
+    """A clean ledger is read without pydantic (tests/test_startup.py); the
+    dunning summary of one without collection plans needs it no more (the
+    plans module, which imports the models, is read only for plans)."""
+    code = (
+        "import sys\nfrom arledger.cli import app\n"
+        "sys.argv = ['arledger', 'dunning', '-l', 'tests/ledgers/small', "
+        "'--as-of', '2026-10-31', '-f', 'json']\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "names = ('pydantic', 'arledger.model', 'arledger.plans')\n"
+        "print('LOADED=' + ','.join(n for n in names if n in sys.modules))"
+    )
+    env = dict(os.environ, ARLEDGER_NO_CACHE="1")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env
+    ).stdout
+    assert out.strip().splitlines()[-1] == "LOADED="
+    assert '"report": "dunning"' in out
 
 
 # ---------------------------------------------------------------- templates
