@@ -1025,14 +1025,14 @@ def test_summary_does_not_import_jinja2():
 
 def test_summary_without_plans_does_not_import_the_models(tmp_path):
     """A clean ledger is read without pydantic (tests/test_startup.py); the
-    dunning summary of one without collection plans needs it no more (the
-    plans module, which imports the models, is read only for plans)."""
+    dunning summary of one needs it no more (the plans module imports the
+    models for type checking only)."""
     code = (
         "import sys\nfrom arledger.cli import app\n"
         "sys.argv = ['arledger', 'dunning', '-l', 'tests/ledgers/small', "
         "'--as-of', '2026-10-31', '-f', 'json']\n"
         "try:\n    app()\nexcept SystemExit:\n    pass\n"
-        "names = ('pydantic', 'arledger.model', 'arledger.plans')\n"
+        "names = ('pydantic', 'arledger.model')\n"
         "print('LOADED=' + ','.join(n for n in names if n in sys.modules))"
     )
     env = dict(os.environ, ARLEDGER_NO_CACHE="1")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from arledger.errors import ArledgerError
 from arledger.ledger import LedgerView
 from arledger.money import ZERO, grouped, round_charge
+from arledger.plans import PlanProgress, broken_plans, in_force, progress
 from arledger.promises import Promise, latest_promise, promises
 from arledger.report import Column, Report, Section
 from arledger.settle import Item, Settlement, key_of
@@ -27,7 +28,6 @@ from arledger.settle import Item, Settlement, key_of
 if TYPE_CHECKING:
     from arledger.mail import LogEntry
     from arledger.model import DunningLevel, DunningSettings
-    from arledger.plans import PlanProgress
     from arledger.reports.interest import Accrual
 
 DAYS_IN_YEAR = 365  # SPEC §2: interest = Σ open each day × rate / 365
@@ -500,19 +500,11 @@ class _Dunner:
             if promise.status == "open":
                 self.open.setdefault(promise.customer, []).append(promise)
         # SPEC §7: a plan in force holds its items as an open promise does; a
-        # broken one is a breach like a broken promise. arledger.plans is
-        # imported only for a ledger with plans: it imports the records'
-        # models (pydantic), which no other part of a run may need (45 ms).
-        self.planned: set[str] = set()
-        self.plans_in_force: dict[tuple[str, str], list[PlanProgress]] = {}
-        self.broken_plans: dict[tuple[str, str], list[PlanProgress]] = {}
-        if view.plans:
-            from arledger.plans import broken_plans, in_force, progress
-
-            plans = progress(view, settlement)
-            self.planned = {p.customer for p in plans}
-            self.plans_in_force = in_force(plans)
-            self.broken_plans = broken_plans(plans)
+        # broken one is a breach like a broken promise.
+        plans = progress(view, settlement)
+        self.planned = {p.customer for p in plans}
+        self.plans_in_force = in_force(plans)
+        self.broken_plans = broken_plans(plans)
         self.unapplied = settlement.unapplied()
         # Late interest per item, and the items paid late since the last
         # letter: the figures `arledger interest` lists (one computation).
