@@ -11,17 +11,18 @@ Pure: no printing, no clock; the dunning templates are looked up on disk by
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence, Set
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import chain, compress
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from arledger.errors import LedgerError, Source
 from arledger.ledger import Ledger, LedgerView
-from arledger.model import Adjustment, Payment
-from arledger.money import grouped
+from arledger.model import Adjustment, Discount, Payment
+from arledger.money import ZERO, grouped
 from arledger.settle import (
     Application,
     Settlement,
@@ -38,9 +39,13 @@ FORGOTTEN_PROMISE_DAYS = 14
 Check = Callable[[LedgerView, Settlement], list[LedgerError]]
 
 _amount = attrgetter("amount")
+_customer = attrgetter("customer")
 _reference_field = attrgetter("reference")
 _ref = attrgetter("ref")
 _id = attrgetter("id")
+_open = attrgetter("open")
+_invoice = attrgetter("invoice")
+_T = TypeVar("_T")
 
 
 def _warning(source: Source | None, message: str) -> LedgerError:
@@ -213,19 +218,33 @@ def forgotten_promises(view: LedgerView, settlement: Settlement) -> list[LedgerE
     """A promise to pay broken more than 14 days ago with no contact since."""
     from arledger.promises import promises
 
+    as_of = view.as_of
     last_contact: dict[str, date] = {}
     for contact in view.contacts:
         if contact.date > last_contact.get(contact.customer, date.min):
             last_contact[contact.customer] = contact.date
+    # The promises due more than 14 days ago with no contact after that day:
+    # whether each was broken is read for these alone (`promises` judges a
+    # promise by its own contact and its customer's applications), against the
+    # settlement of their customers alone, so that the applications of every
+    # other customer are not sorted out for nothing.
+    overdue = tuple(
+        contact
+        for contact in view.contacts
+        if contact.promise_date is not None
+        and (as_of - contact.promise_date).days > FORGOTTEN_PROMISE_DAYS
+        and last_contact[contact.customer] <= contact.promise_date
+    )
+    if not overdue:
+        return []
+    customers = {contact.customer for contact in overdue}
     found = []
-    for promise in promises(view, settlement):
+    for promise in promises(
+        replace(view, contacts=overdue), _of_customers(settlement, customers)
+    ):
         if promise.status != "broken":
             continue
-        age = (view.as_of - promise.due).days
-        if age <= FORGOTTEN_PROMISE_DAYS:
-            continue
-        if last_contact.get(promise.customer, date.min) > promise.due:
-            continue
+        age = (as_of - promise.due).days
         found.append(
             _warning(
                 promise.contact.source,
@@ -236,16 +255,49 @@ def forgotten_promises(view: LedgerView, settlement: Settlement) -> list[LedgerE
     return found
 
 
+def _of_customers(settlement: Settlement, customers: Set[str]) -> Settlement:
+    """The settlement of some customers alone: their items, applications and
+    credits. A customer's cash is applied to its own items only (SPEC §2), so
+    this is what settling their records alone gives. Picked in C."""
+
+    def theirs(records: Sequence[_T]) -> tuple[_T, ...]:
+        return tuple(
+            compress(records, map(customers.__contains__, map(_customer, records)))
+        )
+
+    return replace(
+        settlement,
+        items=theirs(settlement.items),
+        applications=theirs(settlement.applications),
+        credits=theirs(settlement.credits),
+        discounts=theirs(settlement.discounts),
+    )
+
+
 def unreachable_customers(
     view: LedgerView, settlement: Settlement
 ) -> list[LedgerError]:
     """A customer with open items and no email, phone or address."""
-    owing = {item.customer for item in settlement.items if item.open > 0}
+    customers = view.ledger.customers
+    unreachable = {
+        customer_id
+        for customer_id, customer in customers.items()
+        if not (customer.email or customer.phone or customer.address)
+    }
+    if not unreachable:  # the usual case: no item need be read
+        return []
+    # Their items alone, picked in C.
+    items = settlement.items
+    owing = {
+        item.customer
+        for item in compress(
+            items, map(unreachable.__contains__, map(_customer, items))
+        )
+        if item.open > 0
+    }
     found = []
     for customer_id in sorted(owing):
-        customer = view.ledger.customers.get(customer_id)
-        if customer is None or customer.email or customer.phone or customer.address:
-            continue
+        customer = customers[customer_id]
         found.append(
             _warning(
                 customer.source,
@@ -262,18 +314,26 @@ def unearned_discounts(view: LedgerView, settlement: Settlement) -> list[LedgerE
     applied is the threshold, yet no discount was given."""
     ledger = view.ledger
     given = {a.invoice for a in settlement.discounts}
-    left: dict[str, Decimal] = {}
-    for item in settlement.items:
-        if item.open > 0 and item.invoice not in given:
-            left[item.invoice] = left.get(item.invoice, Decimal(0)) + item.open
-    found = []
-    for invoice_id, still in sorted(left.items()):
+    # Only an open invoice with a discount, none given, can be one: the open
+    # items are picked in C (what is open is never negative, SPEC §2), their
+    # invoices with a discount looked up, and what is left of those added up.
+    owing = list(filter(_open, settlement.items))
+    offered: dict[str, tuple[Any, Discount]] = {}
+    for invoice_id in dict.fromkeys(map(_invoice, owing)):
         invoice = ledger.invoices.get(invoice_id)
-        if invoice is None:
+        if invoice is None or invoice_id in given:
             continue
         discount = discount_of(invoice, ledger.customers)
-        if discount is None:
-            continue
+        if discount is not None:
+            offered[invoice_id] = (invoice, discount)
+    if not offered:
+        return []
+    left: dict[str, Decimal] = {}
+    for item in compress(owing, map(offered.__contains__, map(_invoice, owing))):
+        left[item.invoice] = left.get(item.invoice, ZERO) + item.open
+    found = []
+    for invoice_id, still in sorted(left.items()):
+        invoice, discount = offered[invoice_id]
         currency = ledger.currency_of(invoice)
         threshold = discount_threshold(invoice.amount, discount, currency)
         if invoice.amount - still != threshold:
@@ -305,16 +365,21 @@ def future_records(view: LedgerView, settlement: Settlement) -> list[LedgerError
     entry made ahead of time that no report shows until then."""
     ledger = view.ledger
     as_of = view.as_of
-    kinds: Iterable[tuple[str, Iterable[Any]]] = (
-        ("invoice", ledger.invoices.values()),
-        ("payment", ledger.payments),
-        ("adjustment", ledger.adjustments),
-        ("contact", ledger.contacts),
-        ("plan", ledger.plans),
-        ("confirmation", ledger.confirmations),
+    # Each kind's records in the ledger, and in the view.
+    kinds: Iterable[tuple[str, Collection[Any], Collection[Any]]] = (
+        ("invoice", ledger.invoices.values(), view.invoices),
+        ("payment", ledger.payments, view.payments),
+        ("adjustment", ledger.adjustments, view.adjustments),
+        ("contact", ledger.contacts, view.contacts),
+        ("plan", ledger.plans, view.plans),
+        ("confirmation", ledger.confirmations, view.confirmations),
     )
     found = []
-    for kind, records in kinds:
+    for kind, records, seen in kinds:
+        if len(seen) == len(records):
+            # The view left none out, and it leaves out every record dated
+            # after its day (`Ledger.view`): none is, and none need be read.
+            continue
         for record in records:
             if record.date > as_of:
                 ref = (
