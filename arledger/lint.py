@@ -10,13 +10,20 @@ Pure: no printing, no clock; the dunning templates are looked up on disk by
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence, Set
+from collections import Counter, defaultdict, deque
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Sequence,
+    Set,
+)
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import chain, compress
-from operator import attrgetter
+from operator import attrgetter, or_
 from typing import Any, TypeVar
 
 from arledger.errors import LedgerError, Source
@@ -45,6 +52,7 @@ _ref = attrgetter("ref")
 _id = attrgetter("id")
 _open = attrgetter("open")
 _invoice = attrgetter("invoice")
+_kind = attrgetter("kind")
 _T = TypeVar("_T")
 
 
@@ -63,15 +71,17 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
     """
     currency_of = view.ledger.currency_of
     applications = settlement.history_of()
-    payments_of: dict[str, list[Any]] = {}
-    for payment in view.payments:
-        payments_of.setdefault(payment.customer, []).append(payment)
     # Only the payments alike in amount or reference with another of their
     # customer's can be a duplicate or the twin of one, and at a million
     # payments few are: they are picked first, a customer at a time.
-    alike_of = {customer: _alike(every) for customer, every in payments_of.items()}
-    del payments_of
-    paid: dict[tuple[str, str], set[str]] | None = None  # by (customer, ref)
+    shared = _shared_references(view.payments)
+    alike_of: dict[str, list[Payment]] = {}
+    for customer, every in _by_customer(view.payments).items():
+        alike = _alike(every, shared)
+        if alike:
+            alike_of[customer] = alike
+    paid: set[tuple[str, str, str]] | None = None  # (customer, ref, invoice)
+    within = timedelta(days=DUPLICATE_DAYS)
     found: list[LedgerError] = []
     for customer, payments in alike_of.items():
         payments.sort(key=attrgetter("date"))  # stable: file order
@@ -86,22 +96,21 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
             ref = payment_ref(payment)
             amount = (currency, payment.amount)
             reference = _reference(payment)
+            targets = payment.targets()
             twin, reason = latest.get(amount), ""
-            if twin is not None and payment.date - twin.date <= timedelta(
-                days=DUPLICATE_DAYS
-            ):
+            if twin is not None and payment.date - twin.date <= within:
                 days = (payment.date - twin.date).days
                 reason = f"same amount {days} day{'s' if days != 1 else ''} apart"
             else:
-                for invoice in payment.targets():
+                for invoice in targets:
                     twin = naming.get((*amount, invoice))
                     if twin is None:
                         continue
                     if paid is None:
                         paid = _paid_by(
-                            applications, chain.from_iterable(alike_of.values())
+                            applications, list(chain.from_iterable(alike_of.values()))
                         )
-                    if invoice not in paid.get((customer, ref), ()):
+                    if (customer, ref, invoice) not in paid:
                         reason = f"same amount, for {invoice}, which was paid already"
                         break
                 else:
@@ -120,25 +129,55 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
                     )
                 )
             latest[amount] = payment
-            for invoice in payment.targets():
+            for invoice in targets:
                 naming.setdefault((*amount, invoice), payment)
             if reference:
                 referenced.setdefault(reference, payment)
     return found
 
 
-def _alike(payments: list[Payment]) -> list[Payment]:
-    """The payments of a customer that share their amount or their reference
-    with another: only these can be a duplicate or the twin of one (each rule
-    above compares payments of one amount, or of one reference), and at a
-    million payments few are. In the order given."""
-    amounts = Counter(map(_amount, payments))
-    twice = {amount for amount, n in amounts.items() if n > 1}
+def _by_customer(payments: Iterable[Payment]) -> dict[str, list[Payment]]:
+    """The payments of each customer, customers in the order of their first
+    payment, each one's in the order given. Sorted out in C: at a million
+    payments a Python loop costs several times more."""
+    payments = tuple(payments)
+    found: defaultdict[str, list[Payment]] = defaultdict(list)
+    lists = map(found.__getitem__, map(_customer, payments))
+    deque(map(list.append, lists, payments), maxlen=0)  # run through, in C
+    return found
+
+
+def _alike(payments: list[Payment], shared: Set[str]) -> list[Payment]:
+    """The payments of a customer that share their amount with another, or
+    a reference with any payment (`shared`): only these can be a duplicate or
+    the twin of one (each rule above compares payments of one amount, or of
+    one reference), and at a million payments few are. In the order given.
+
+    Equal amounts are found by their floats, in C: equal amounts have equal
+    floats (a float is made from the value, whatever its scale: 10, 10.0,
+    10.00), and a new Decimal's hash costs twice its float. Amounts that only
+    share a float are told apart by the rule above, which reads the Decimals.
+    """
+    amounts = list(map(float, map(_amount, payments)))
+    if not shared and len(set(amounts)) == len(amounts):  # the usual case
+        return []
+    counted = Counter(amounts)
+    picked = map((1).__lt__, map(counted.__getitem__, amounts))
+    if shared:
+        references = map(shared.__contains__, map(_reference_field, payments))
+        picked = map(or_, picked, references)
+    return list(compress(payments, picked))
+
+
+def _shared_references(payments: Sequence[Payment]) -> set[str]:
+    """The bank references more than one payment gives (whoever made them):
+    at a million payments, usually none. Counted in C over all of them at
+    once, faster than a customer at a time."""
     references = list(map(_reference_field, payments))
-    if len(set(references)) == len(references):  # the usual case: picked in C
-        return list(compress(payments, map(twice.__contains__, map(_amount, payments))))
-    shared = {r for r, n in Counter(references).items() if n > 1 and r}
-    return [p for p in payments if p.amount in twice or p.reference in shared]
+    if len(set(references)) == len(references):
+        return set()
+    counted = Counter(references)
+    return set(compress(counted, map((1).__lt__, counted.values()))) - {None, ""}
 
 
 def _reference(payment: Payment) -> str:
@@ -149,25 +188,28 @@ def _reference(payment: Payment) -> str:
 
 
 def _paid_by(
-    applications: Sequence[Application], payments: Iterable[Payment]
-) -> dict[tuple[str, str], set[str]]:
-    """The invoices each of `payments` that names an invoice paid something
-    of, by (customer, ref). One pass over the applications in their order,
-    those of these payments picked in C: a customer's applications are
-    scattered among a million, and reading them a customer at a time costs
-    several times more."""
-    refs = {payment_ref(p) for p in payments if p.targets()}
-    paid: dict[tuple[str, str], set[str]] = {}
-    if not refs:
-        return paid
-    for application in compress(
-        applications, map(refs.__contains__, map(_ref, applications))
-    ):
-        if application.kind == "payment":
-            paid.setdefault((application.customer, application.ref), set()).add(
-                application.invoice
-            )
-    return paid
+    applications: Sequence[Application], payments: Sequence[Payment]
+) -> set[tuple[str, str, str]]:
+    """What each of `payments` paid something of: the customer, ref and
+    invoice of each of their applications. Picked in C in one pass over the
+    applications in their order: a customer's applications are scattered
+    among a million, and reading them a customer at a time costs several
+    times more."""
+    refs = set(_refs(payments))
+    theirs = list(
+        compress(applications, map(refs.__contains__, map(_ref, applications)))
+    )
+    # A payment's, not an adjustment's that has the same id.
+    paid = list(compress(theirs, map("payment".__eq__, map(_kind, theirs))))
+    return set(
+        zip(map(_customer, paid), map(_ref, paid), map(_invoice, paid), strict=True)
+    )
+
+
+def _refs(payments: Sequence[Payment]) -> Iterator[str]:
+    """Each payment's ref (`payment_ref`), in order; read in C when every
+    payment has an id, which is then its ref."""
+    return map(payment_ref if None in map(_id, payments) else _id, payments)
 
 
 def old_unapplied_cash(view: LedgerView, settlement: Settlement) -> list[LedgerError]:
@@ -204,9 +246,7 @@ def _records(view: LedgerView, refs: set[str]) -> dict[str, Payment | Adjustment
     if not refs:
         return {}
     payments = view.payments
-    # A payment's ref is its id when it has one (`payment_ref`): the ids are
-    # read in C when every payment has one.
-    named = map(payment_ref if None in map(_id, payments) else _id, payments)
+    named = _refs(payments)
     records: dict[str, Payment | Adjustment] = {
         payment_ref(p): p for p in compress(payments, map(refs.__contains__, named))
     }
