@@ -22,7 +22,7 @@ from collections.abc import (
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import chain, compress
+from itertools import compress
 from operator import attrgetter, or_
 from typing import Any, TypeVar
 
@@ -80,67 +80,76 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
         alike = _alike(every, shared)
         if alike:
             alike_of[customer] = alike
-    paid: set[tuple[str, str, str]] | None = None  # (customer, ref, invoice)
     within = timedelta(days=DUPLICATE_DAYS)
-    found: list[LedgerError] = []
-    for customer, payments in alike_of.items():
+
+    def duplicate(payment: Payment, twin: Payment, reason: str) -> LedgerError:
+        currency = currency_of(payment)
+        return _warning(
+            payment.source,
+            f"payment {payment_ref(payment)} of {payment.customer} "
+            f"({currency} {grouped(payment.amount, currency)}) looks like a "
+            f"duplicate of {payment_ref(twin)} of {twin.date.isoformat()} "
+            f"({reason})",
+        )
+
+    found: list[LedgerError | None] = []
+    # The payments with a twin by invoice or by reference: whether each is a
+    # duplicate waits for what they paid, read for all of them at once below.
+    # (Where its warning goes in `found`, the payment, the twins naming each
+    # invoice it names, and its twin by reference.)
+    waiting: list[tuple[int, Payment, list[tuple[str, Payment]], Payment | None]]
+    waiting = []
+    for payments in alike_of.values():
         payments.sort(key=attrgetter("date"))  # stable: file order
 
         # The latest payment of each (currency, amount); the first naming
         # each invoice with that amount; the first with each reference.
-        latest: dict[tuple[str, Decimal], Any] = {}
-        naming: dict[tuple[str, Decimal, str], Any] = {}
-        referenced: dict[str, Any] = {}
+        latest: dict[tuple[str, Decimal], Payment] = {}
+        naming: dict[tuple[str, Decimal, str], Payment] = {}
+        referenced: dict[str, Payment] = {}
         for payment in payments:
-            currency = currency_of(payment)
-            ref = payment_ref(payment)
-            amount = (currency, payment.amount)
+            amount = (currency_of(payment), payment.amount)
             reference = _reference(payment)
             targets = payment.targets()
-            twin, reason = latest.get(amount), ""
+            twin = latest.get(amount)
             if twin is not None and payment.date - twin.date <= within:
                 days = (payment.date - twin.date).days
                 reason = f"same amount {days} day{'s' if days != 1 else ''} apart"
+                found.append(duplicate(payment, twin, reason))
             else:
+                named = []  # the invoices it names with their twins
                 for invoice in targets:
                     twin = naming.get((*amount, invoice))
-                    if twin is None:
-                        continue
-                    if paid is None:
-                        paid = _paid_by(
-                            applications, list(chain.from_iterable(alike_of.values()))
-                        )
-                    if (customer, ref, invoice) not in paid:
-                        reason = f"same amount, for {invoice}, which was paid already"
-                        break
-                else:
-                    twin = referenced.get(reference)
-                    if reference and twin is not None:
-                        reason = f"same reference {reference!r}"
-            if reason:
-                assert twin is not None
-                found.append(
-                    _warning(
-                        payment.source,
-                        f"payment {ref} of {customer} "
-                        f"({currency} {grouped(payment.amount, currency)}) looks "
-                        f"like a duplicate of {payment_ref(twin)} of "
-                        f"{twin.date.isoformat()} ({reason})",
-                    )
-                )
+                    if twin is not None:
+                        named.append((invoice, twin))
+                by_reference = referenced.get(reference) if reference else None
+                if named or by_reference is not None:
+                    waiting.append((len(found), payment, named, by_reference))
+                    found.append(None)
             latest[amount] = payment
             for invoice in targets:
                 naming.setdefault((*amount, invoice), payment)
             if reference:
                 referenced.setdefault(reference, payment)
-    return found
+    paid = _paid_by(applications, [w[1] for w in waiting if w[2]])
+    for at, payment, named, by_reference in waiting:
+        ref = payment_ref(payment)
+        for invoice, twin in named:
+            if (payment.customer, ref, invoice) not in paid:
+                reason = f"same amount, for {invoice}, which was paid already"
+                found[at] = duplicate(payment, twin, reason)
+                break
+        else:
+            if by_reference is not None:
+                reason = f"same reference {_reference(payment)!r}"
+                found[at] = duplicate(payment, by_reference, reason)
+    return [warning for warning in found if warning is not None]
 
 
-def _by_customer(payments: Iterable[Payment]) -> dict[str, list[Payment]]:
+def _by_customer(payments: Sequence[Payment]) -> dict[str, list[Payment]]:
     """The payments of each customer, customers in the order of their first
     payment, each one's in the order given. Sorted out in C: at a million
     payments a Python loop costs several times more."""
-    payments = tuple(payments)
     found: defaultdict[str, list[Payment]] = defaultdict(list)
     lists = map(found.__getitem__, map(_customer, payments))
     deque(map(list.append, lists, payments), maxlen=0)  # run through, in C
@@ -196,6 +205,8 @@ def _paid_by(
     among a million, and reading them a customer at a time costs several
     times more."""
     refs = set(_refs(payments))
+    if not refs:
+        return set()
     theirs = list(
         compress(applications, map(refs.__contains__, map(_ref, applications)))
     )
