@@ -160,14 +160,9 @@ def _alike(payments: list[Payment], shared: Set[str]) -> list[Payment]:
     """The payments of a customer that share their amount with another, or
     a reference with any payment (`shared`): only these can be a duplicate or
     the twin of one (each rule above compares payments of one amount, or of
-    one reference), and at a million payments few are. In the order given.
-
-    Equal amounts are found by their floats, in C: equal amounts have equal
-    floats (a float is made from the value, whatever its scale: 10, 10.0,
-    10.00), and a new Decimal's hash costs twice its float. Amounts that only
-    share a float are told apart by the rule above, which reads the Decimals.
-    """
-    amounts = list(map(float, map(_amount, payments)))
+    one reference), and at a million payments few are. In the order given,
+    picked in C."""
+    amounts = list(map(_amount, payments))
     if not shared and len(set(amounts)) == len(amounts):  # the usual case
         return []
     counted = Counter(amounts)

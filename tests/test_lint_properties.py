@@ -209,8 +209,8 @@ def warning(source, message: str) -> LedgerError:
 
 
 INVOICES_OF = {"C1": [None, "I1", "I2"], "C2": [None, "I3"], "C3": [None]}
-# Equal amounts written three ways, and two that share their float and are
-# not equal: alike only to the rule that reads the Decimals.
+# Equal amounts written three ways, and two that differ in their 19th digit
+# only (which a float would not tell apart).
 AMOUNTS = [
     "10.00",
     "10",
