@@ -75,11 +75,7 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
     # customer's can be a duplicate or the twin of one, and at a million
     # payments few are: they are picked first, a customer at a time.
     shared = _shared_references(view.payments)
-    alike_of: dict[str, list[Payment]] = {}
-    for customer, every in _by_customer(view.payments).items():
-        alike = _alike(every, shared)
-        if alike:
-            alike_of[customer] = alike
+    alike = (_alike(every, shared) for every in _by_customer(view.payments).values())
     within = timedelta(days=DUPLICATE_DAYS)
 
     def duplicate(payment: Payment, twin: Payment, reason: str) -> LedgerError:
@@ -99,7 +95,7 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
     # invoice it names, and its twin by reference.)
     waiting: list[tuple[int, Payment, list[tuple[str, Payment]], Payment | None]]
     waiting = []
-    for payments in alike_of.values():
+    for payments in alike:
         payments.sort(key=attrgetter("date"))  # stable: file order
 
         # The latest payment of each (currency, amount); the first naming
@@ -158,15 +154,15 @@ def _by_customer(payments: Sequence[Payment]) -> dict[str, list[Payment]]:
 
 def _alike(payments: list[Payment], shared: Set[str]) -> list[Payment]:
     """The payments of a customer that share their amount with another, or
-    a reference with any payment (`shared`): only these can be a duplicate or
-    the twin of one (each rule above compares payments of one amount, or of
-    one reference), and at a million payments few are. In the order given,
-    picked in C."""
+    whose reference more than one payment gives (`shared`): only these can be
+    a duplicate or the twin of one (each rule above compares payments of one
+    amount, or of one reference), and at a million payments few are. In the
+    order given, picked in C."""
     amounts = list(map(_amount, payments))
     if not shared and len(set(amounts)) == len(amounts):  # the usual case
         return []
     counted = Counter(amounts)
-    picked = map((1).__lt__, map(counted.__getitem__, amounts))
+    picked = map((1).__lt__, map(counted.__getitem__, amounts))  # more than once
     if shared:
         references = map(shared.__contains__, map(_reference_field, payments))
         picked = map(or_, picked, references)
@@ -181,7 +177,8 @@ def _shared_references(payments: Sequence[Payment]) -> set[str]:
     if len(set(references)) == len(references):
         return set()
     counted = Counter(references)
-    return set(compress(counted, map((1).__lt__, counted.values()))) - {None, ""}
+    twice = compress(counted, map((1).__lt__, counted.values()))  # more than once
+    return set(twice) - {None, ""}
 
 
 def _reference(payment: Payment) -> str:
