@@ -42,7 +42,7 @@ TODAY = date(2026, 10, 31)
 # ----------------------------------------------------------- by hand
 
 
-def duplicates_by_hand(view, settled) -> list[str]:
+def duplicates_by_hand(view, settled) -> list[LedgerError]:
     """Each payment of a customer (customers in the order of their first
     payment) against every earlier one of that customer's, in date order (file
     order within a day)."""
@@ -102,7 +102,7 @@ def duplicates_by_hand(view, settled) -> list[str]:
     return found
 
 
-def forgotten_by_hand(view, settled) -> list[str]:
+def forgotten_by_hand(view, settled) -> list[LedgerError]:
     """Every promise, broken more than 14 days ago, with no contact of its
     customer after its date."""
     found = []
@@ -125,7 +125,7 @@ def forgotten_by_hand(view, settled) -> list[str]:
     return found
 
 
-def unreachable_by_hand(view, settled) -> list[str]:
+def unreachable_by_hand(view, settled) -> list[LedgerError]:
     owing = sorted({item.customer for item in settled.items if item.open > 0})
     customers = view.ledger.customers
     return [
@@ -140,7 +140,7 @@ def unreachable_by_hand(view, settled) -> list[str]:
     ]
 
 
-def unearned_by_hand(view, settled) -> list[str]:
+def unearned_by_hand(view, settled) -> list[LedgerError]:
     ledger = view.ledger
     given_to = {a.invoice for a in settled.discounts}
     found = []
@@ -172,7 +172,7 @@ def unearned_by_hand(view, settled) -> list[str]:
     return found
 
 
-def future_by_hand(view) -> list[str]:
+def future_by_hand(view) -> list[LedgerError]:
     ledger = view.ledger
     found = []
     for kind, records in (
