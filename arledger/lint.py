@@ -358,8 +358,9 @@ def unearned_discounts(view: LedgerView, settlement: Settlement) -> list[LedgerE
     ledger = view.ledger
     given = {a.invoice for a in settlement.discounts}
     # Only an open invoice with a discount, none given, can be one: the open
-    # items are picked in C (what is open is never negative, SPEC §2), their
-    # invoices with a discount looked up, and what is left of those added up.
+    # items are picked in C (an item's open balance is never below zero: what
+    # exceeds it is unapplied cash, SPEC §2), their invoices with a discount
+    # looked up, and what is left of those added up.
     owing = list(filter(_open, settlement.items))
     offered: dict[str, tuple[Any, Discount]] = {}
     for invoice_id in dict.fromkeys(map(_invoice, owing)):
