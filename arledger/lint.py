@@ -10,18 +10,26 @@ Pure: no printing, no clock; the dunning templates are looked up on disk by
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Sequence,
+    Set,
+)
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import chain, compress
-from operator import attrgetter
-from typing import Any
+from itertools import compress
+from operator import attrgetter, or_
+from typing import Any, TypeVar
 
 from arledger.errors import LedgerError, Source
 from arledger.ledger import Ledger, LedgerView
-from arledger.model import Adjustment, Payment
-from arledger.money import grouped
+from arledger.model import Adjustment, Discount, Payment
+from arledger.money import ZERO, grouped
 from arledger.settle import (
     Application,
     Settlement,
@@ -38,9 +46,14 @@ FORGOTTEN_PROMISE_DAYS = 14
 Check = Callable[[LedgerView, Settlement], list[LedgerError]]
 
 _amount = attrgetter("amount")
+_customer = attrgetter("customer")
 _reference_field = attrgetter("reference")
 _ref = attrgetter("ref")
 _id = attrgetter("id")
+_open = attrgetter("open")
+_invoice = attrgetter("invoice")
+_kind = attrgetter("kind")
+_T = TypeVar("_T")
 
 
 def _warning(source: Source | None, message: str) -> LedgerError:
@@ -58,82 +71,114 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
     """
     currency_of = view.ledger.currency_of
     applications = settlement.history_of()
-    payments_of: dict[str, list[Any]] = {}
-    for payment in view.payments:
-        payments_of.setdefault(payment.customer, []).append(payment)
     # Only the payments alike in amount or reference with another of their
     # customer's can be a duplicate or the twin of one, and at a million
     # payments few are: they are picked first, a customer at a time.
-    alike_of = {customer: _alike(every) for customer, every in payments_of.items()}
-    del payments_of
-    paid: dict[tuple[str, str], set[str]] | None = None  # by (customer, ref)
-    found: list[LedgerError] = []
-    for customer, payments in alike_of.items():
+    shared = _shared_references(view.payments)
+    alike = (_alike(every, shared) for every in _by_customer(view.payments).values())
+    within = timedelta(days=DUPLICATE_DAYS)
+
+    def duplicate(payment: Payment, twin: Payment, reason: str) -> LedgerError:
+        currency = currency_of(payment)
+        return _warning(
+            payment.source,
+            f"payment {payment_ref(payment)} of {payment.customer} "
+            f"({currency} {grouped(payment.amount, currency)}) looks like a "
+            f"duplicate of {payment_ref(twin)} of {twin.date.isoformat()} "
+            f"({reason})",
+        )
+
+    found: list[LedgerError | None] = []
+    # The payments with a twin by invoice or by reference: whether each is a
+    # duplicate waits for what they paid, read for all of them at once below.
+    # (Where its warning goes in `found`, the payment, the twins naming each
+    # invoice it names, and its twin by reference.)
+    waiting: list[tuple[int, Payment, list[tuple[str, Payment]], Payment | None]]
+    waiting = []
+    for payments in alike:
         payments.sort(key=attrgetter("date"))  # stable: file order
 
         # The latest payment of each (currency, amount); the first naming
         # each invoice with that amount; the first with each reference.
-        latest: dict[tuple[str, Decimal], Any] = {}
-        naming: dict[tuple[str, Decimal, str], Any] = {}
-        referenced: dict[str, Any] = {}
+        latest: dict[tuple[str, Decimal], Payment] = {}
+        naming: dict[tuple[str, Decimal, str], Payment] = {}
+        referenced: dict[str, Payment] = {}
         for payment in payments:
-            currency = currency_of(payment)
-            ref = payment_ref(payment)
-            amount = (currency, payment.amount)
+            amount = (currency_of(payment), payment.amount)
             reference = _reference(payment)
-            twin, reason = latest.get(amount), ""
-            if twin is not None and payment.date - twin.date <= timedelta(
-                days=DUPLICATE_DAYS
-            ):
+            targets = payment.targets()
+            twin = latest.get(amount)
+            if twin is not None and payment.date - twin.date <= within:
                 days = (payment.date - twin.date).days
                 reason = f"same amount {days} day{'s' if days != 1 else ''} apart"
+                found.append(duplicate(payment, twin, reason))
             else:
-                for invoice in payment.targets():
+                named = []  # the invoices it names with their twins
+                for invoice in targets:
                     twin = naming.get((*amount, invoice))
-                    if twin is None:
-                        continue
-                    if paid is None:
-                        paid = _paid_by(
-                            applications, chain.from_iterable(alike_of.values())
-                        )
-                    if invoice not in paid.get((customer, ref), ()):
-                        reason = f"same amount, for {invoice}, which was paid already"
-                        break
-                else:
-                    twin = referenced.get(reference)
-                    if reference and twin is not None:
-                        reason = f"same reference {reference!r}"
-            if reason:
-                assert twin is not None
-                found.append(
-                    _warning(
-                        payment.source,
-                        f"payment {ref} of {customer} "
-                        f"({currency} {grouped(payment.amount, currency)}) looks "
-                        f"like a duplicate of {payment_ref(twin)} of "
-                        f"{twin.date.isoformat()} ({reason})",
-                    )
-                )
+                    if twin is not None:
+                        named.append((invoice, twin))
+                by_reference = referenced.get(reference) if reference else None
+                if named or by_reference is not None:
+                    waiting.append((len(found), payment, named, by_reference))
+                    found.append(None)
             latest[amount] = payment
-            for invoice in payment.targets():
+            for invoice in targets:
                 naming.setdefault((*amount, invoice), payment)
             if reference:
                 referenced.setdefault(reference, payment)
+    paid = _paid_by(applications, [w[1] for w in waiting if w[2]])
+    for at, payment, named, by_reference in waiting:
+        ref = payment_ref(payment)
+        for invoice, twin in named:
+            if (payment.customer, ref, invoice) not in paid:
+                reason = f"same amount, for {invoice}, which was paid already"
+                found[at] = duplicate(payment, twin, reason)
+                break
+        else:
+            if by_reference is not None:
+                reason = f"same reference {_reference(payment)!r}"
+                found[at] = duplicate(payment, by_reference, reason)
+    return [warning for warning in found if warning is not None]
+
+
+def _by_customer(payments: Sequence[Payment]) -> dict[str, list[Payment]]:
+    """The payments of each customer, customers in the order of their first
+    payment, each one's in the order given. Sorted out in C: at a million
+    payments a Python loop costs several times more."""
+    found: defaultdict[str, list[Payment]] = defaultdict(list)
+    lists = map(found.__getitem__, map(_customer, payments))
+    deque(map(list.append, lists, payments), maxlen=0)  # run through, in C
     return found
 
 
-def _alike(payments: list[Payment]) -> list[Payment]:
-    """The payments of a customer that share their amount or their reference
-    with another: only these can be a duplicate or the twin of one (each rule
-    above compares payments of one amount, or of one reference), and at a
-    million payments few are. In the order given."""
-    amounts = Counter(map(_amount, payments))
-    twice = {amount for amount, n in amounts.items() if n > 1}
+def _alike(payments: list[Payment], shared: Set[str]) -> list[Payment]:
+    """The payments of a customer that share their amount with another, or
+    whose reference more than one payment gives (`shared`): only these can be
+    a duplicate or the twin of one (each rule above compares payments of one
+    amount, or of one reference), and at a million payments few are. In the
+    order given, picked in C."""
+    amounts = list(map(_amount, payments))
+    if not shared and len(set(amounts)) == len(amounts):  # the usual case
+        return []
+    counted = Counter(amounts)
+    picked = map((1).__lt__, map(counted.__getitem__, amounts))  # more than once
+    if shared:
+        references = map(shared.__contains__, map(_reference_field, payments))
+        picked = map(or_, picked, references)
+    return list(compress(payments, picked))
+
+
+def _shared_references(payments: Sequence[Payment]) -> set[str]:
+    """The bank references more than one payment gives (whoever made them):
+    at a million payments, usually none. Counted in C over all of them at
+    once, faster than a customer at a time."""
     references = list(map(_reference_field, payments))
-    if len(set(references)) == len(references):  # the usual case: picked in C
-        return list(compress(payments, map(twice.__contains__, map(_amount, payments))))
-    shared = {r for r, n in Counter(references).items() if n > 1 and r}
-    return [p for p in payments if p.amount in twice or p.reference in shared]
+    if len(set(references)) == len(references):
+        return set()
+    counted = Counter(references)
+    twice = compress(counted, map((1).__lt__, counted.values()))  # more than once
+    return set(twice) - {None, ""}
 
 
 def _reference(payment: Payment) -> str:
@@ -144,25 +189,30 @@ def _reference(payment: Payment) -> str:
 
 
 def _paid_by(
-    applications: Sequence[Application], payments: Iterable[Payment]
-) -> dict[tuple[str, str], set[str]]:
-    """The invoices each of `payments` that names an invoice paid something
-    of, by (customer, ref). One pass over the applications in their order,
-    those of these payments picked in C: a customer's applications are
-    scattered among a million, and reading them a customer at a time costs
-    several times more."""
-    refs = {payment_ref(p) for p in payments if p.targets()}
-    paid: dict[tuple[str, str], set[str]] = {}
+    applications: Sequence[Application], payments: Sequence[Payment]
+) -> set[tuple[str, str, str]]:
+    """What each of `payments` paid something of: the customer, ref and
+    invoice of each of their applications. Picked in C in one pass over the
+    applications in their order: a customer's applications are scattered
+    among a million, and reading them a customer at a time costs several
+    times more."""
+    refs = set(_refs(payments))
     if not refs:
-        return paid
-    for application in compress(
-        applications, map(refs.__contains__, map(_ref, applications))
-    ):
-        if application.kind == "payment":
-            paid.setdefault((application.customer, application.ref), set()).add(
-                application.invoice
-            )
-    return paid
+        return set()
+    theirs = list(
+        compress(applications, map(refs.__contains__, map(_ref, applications)))
+    )
+    # A payment's, not an adjustment's that has the same id.
+    paid = list(compress(theirs, map("payment".__eq__, map(_kind, theirs))))
+    return set(
+        zip(map(_customer, paid), map(_ref, paid), map(_invoice, paid), strict=True)
+    )
+
+
+def _refs(payments: Sequence[Payment]) -> Iterator[str]:
+    """Each payment's ref (`payment_ref`), in order; read in C when every
+    payment has an id, which is then its ref."""
+    return map(payment_ref if None in map(_id, payments) else _id, payments)
 
 
 def old_unapplied_cash(view: LedgerView, settlement: Settlement) -> list[LedgerError]:
@@ -199,9 +249,7 @@ def _records(view: LedgerView, refs: set[str]) -> dict[str, Payment | Adjustment
     if not refs:
         return {}
     payments = view.payments
-    # A payment's ref is its id when it has one (`payment_ref`): the ids are
-    # read in C when every payment has one.
-    named = map(payment_ref if None in map(_id, payments) else _id, payments)
+    named = _refs(payments)
     records: dict[str, Payment | Adjustment] = {
         payment_ref(p): p for p in compress(payments, map(refs.__contains__, named))
     }
@@ -213,19 +261,33 @@ def forgotten_promises(view: LedgerView, settlement: Settlement) -> list[LedgerE
     """A promise to pay broken more than 14 days ago with no contact since."""
     from arledger.promises import promises
 
+    as_of = view.as_of
     last_contact: dict[str, date] = {}
     for contact in view.contacts:
         if contact.date > last_contact.get(contact.customer, date.min):
             last_contact[contact.customer] = contact.date
+    # The promises due more than 14 days ago with no contact after that day:
+    # whether each was broken is read for these alone (`promises` judges a
+    # promise by its own contact and its customer's applications), against the
+    # settlement of their customers alone, so that the applications of every
+    # other customer are not sorted out for nothing.
+    overdue = tuple(
+        contact
+        for contact in view.contacts
+        if contact.promise_date is not None
+        and (as_of - contact.promise_date).days > FORGOTTEN_PROMISE_DAYS
+        and last_contact[contact.customer] <= contact.promise_date
+    )
+    if not overdue:
+        return []
+    customers = {contact.customer for contact in overdue}
     found = []
-    for promise in promises(view, settlement):
+    for promise in promises(
+        replace(view, contacts=overdue), _of_customers(settlement, customers)
+    ):
         if promise.status != "broken":
             continue
-        age = (view.as_of - promise.due).days
-        if age <= FORGOTTEN_PROMISE_DAYS:
-            continue
-        if last_contact.get(promise.customer, date.min) > promise.due:
-            continue
+        age = (as_of - promise.due).days
         found.append(
             _warning(
                 promise.contact.source,
@@ -236,16 +298,49 @@ def forgotten_promises(view: LedgerView, settlement: Settlement) -> list[LedgerE
     return found
 
 
+def _of_customers(settlement: Settlement, customers: Set[str]) -> Settlement:
+    """The settlement of some customers alone: their items, applications and
+    credits. A customer's cash is applied to its own items only (SPEC §2), so
+    this is what settling their records alone gives. Picked in C."""
+
+    def theirs(records: Sequence[_T]) -> tuple[_T, ...]:
+        return tuple(
+            compress(records, map(customers.__contains__, map(_customer, records)))
+        )
+
+    return replace(
+        settlement,
+        items=theirs(settlement.items),
+        applications=theirs(settlement.applications),
+        credits=theirs(settlement.credits),
+        discounts=theirs(settlement.discounts),
+    )
+
+
 def unreachable_customers(
     view: LedgerView, settlement: Settlement
 ) -> list[LedgerError]:
     """A customer with open items and no email, phone or address."""
-    owing = {item.customer for item in settlement.items if item.open > 0}
+    customers = view.ledger.customers
+    unreachable = {
+        customer_id
+        for customer_id, customer in customers.items()
+        if not (customer.email or customer.phone or customer.address)
+    }
+    if not unreachable:  # the usual case: no item need be read
+        return []
+    # Their items alone, picked in C.
+    items = settlement.items
+    owing = {
+        item.customer
+        for item in compress(
+            items, map(unreachable.__contains__, map(_customer, items))
+        )
+        if item.open > 0
+    }
     found = []
     for customer_id in sorted(owing):
-        customer = view.ledger.customers.get(customer_id)
-        if customer is None or customer.email or customer.phone or customer.address:
-            continue
+        customer = customers[customer_id]
         found.append(
             _warning(
                 customer.source,
@@ -262,18 +357,27 @@ def unearned_discounts(view: LedgerView, settlement: Settlement) -> list[LedgerE
     applied is the threshold, yet no discount was given."""
     ledger = view.ledger
     given = {a.invoice for a in settlement.discounts}
-    left: dict[str, Decimal] = {}
-    for item in settlement.items:
-        if item.open > 0 and item.invoice not in given:
-            left[item.invoice] = left.get(item.invoice, Decimal(0)) + item.open
-    found = []
-    for invoice_id, still in sorted(left.items()):
+    # Only an open invoice with a discount, none given, can be one: the open
+    # items are picked in C (an item's open balance is never below zero: what
+    # exceeds it is unapplied cash, SPEC §2), their invoices with a discount
+    # looked up, and what is left of those added up.
+    owing = list(filter(_open, settlement.items))
+    offered: dict[str, tuple[Any, Discount]] = {}
+    for invoice_id in dict.fromkeys(map(_invoice, owing)):
         invoice = ledger.invoices.get(invoice_id)
-        if invoice is None:
+        if invoice is None or invoice_id in given:
             continue
         discount = discount_of(invoice, ledger.customers)
-        if discount is None:
-            continue
+        if discount is not None:
+            offered[invoice_id] = (invoice, discount)
+    if not offered:
+        return []
+    left: dict[str, Decimal] = {}
+    for item in compress(owing, map(offered.__contains__, map(_invoice, owing))):
+        left[item.invoice] = left.get(item.invoice, ZERO) + item.open
+    found = []
+    for invoice_id, still in sorted(left.items()):
+        invoice, discount = offered[invoice_id]
         currency = ledger.currency_of(invoice)
         threshold = discount_threshold(invoice.amount, discount, currency)
         if invoice.amount - still != threshold:
@@ -305,16 +409,21 @@ def future_records(view: LedgerView, settlement: Settlement) -> list[LedgerError
     entry made ahead of time that no report shows until then."""
     ledger = view.ledger
     as_of = view.as_of
-    kinds: Iterable[tuple[str, Iterable[Any]]] = (
-        ("invoice", ledger.invoices.values()),
-        ("payment", ledger.payments),
-        ("adjustment", ledger.adjustments),
-        ("contact", ledger.contacts),
-        ("plan", ledger.plans),
-        ("confirmation", ledger.confirmations),
+    # Each kind's records in the ledger, and in the view.
+    kinds: Iterable[tuple[str, Collection[Any], Collection[Any]]] = (
+        ("invoice", ledger.invoices.values(), view.invoices),
+        ("payment", ledger.payments, view.payments),
+        ("adjustment", ledger.adjustments, view.adjustments),
+        ("contact", ledger.contacts, view.contacts),
+        ("plan", ledger.plans, view.plans),
+        ("confirmation", ledger.confirmations, view.confirmations),
     )
     found = []
-    for kind, records in kinds:
+    for kind, records, seen in kinds:
+        if len(seen) == len(records):
+            # The view left none out, and it leaves out every record dated
+            # after its day (`Ledger.view`): none is, and none need be read.
+            continue
         for record in records:
             if record.date > as_of:
                 ref = (

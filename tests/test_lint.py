@@ -11,14 +11,11 @@ import sys
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from arledger import lint
 from arledger.api import settlement
 from arledger.cli import app
-from arledger.errors import LedgerError
 from arledger.loader import load
 
 from .conftest import DEMO, write_ledger
@@ -96,87 +93,6 @@ def test_duplicate_payments(checked):
         "duplicate of P9 of 2026-08-20 (same amount, for I5, which was paid "
         "already)",
     ]
-
-
-INVOICES_OF = {"C1": [None, "I1", "I2"], "C2": [None, "I3"]}
-
-
-@st.composite
-def payments_files(draw):
-    """Payments that are often alike: two customers, three amounts (one
-    written three ways: equal amounts are one amount), a few days, two
-    references (one written with spaces around it), three invoices; some
-    payments without an id (their ref is FILE:LINE)."""
-    lines = []
-    for n in range(draw(st.integers(0, 12))):
-        customer = draw(st.sampled_from(sorted(INVOICES_OF)))
-        day = draw(st.integers(1, 12))
-        amount = draw(st.sampled_from(["10.00", "10", "10.0", "20.00", "30.00"]))
-        payment_id = draw(st.sampled_from([f"P{n}", f"P{n}", ""]))
-        fields = [payment_id, customer, f"2026-09-{day:02d}", amount]
-        fields.append(draw(st.sampled_from(INVOICES_OF[customer])) or "")
-        fields.append(draw(st.sampled_from(["", "W1", " W1 ", "W2"])))
-        lines.append(",".join(fields) + "\n")
-    return "id,customer,date,amount,invoice,reference\n" + "".join(lines)
-
-
-@settings(max_examples=150, deadline=None)
-@given(payments=payments_files())
-def test_duplicates_are_found_among_alike_payments_alone(payments):
-    """Looking only at payments alike in amount or reference (`_alike`) finds
-    exactly what comparing every payment of a customer finds (`check` sorts
-    the warnings by file and line)."""
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = write_ledger(
-            Path(tmp) / "l",
-            customers="- {id: C1, name: One}\n- {id: C2, name: Two}\n",
-            invoices="""\
-            - {id: I1, customer: C1, date: 2026-08-01, amount: 20.00}
-            - {id: I2, customer: C1, date: 2026-08-02, amount: 10.00}
-            - {id: I3, customer: C2, date: 2026-08-03, amount: 30.00}
-            """,
-            **{"payments.csv": payments},
-        )
-        ledger, errors = load(directory)
-    assert [e for e in errors if not e.warning] == []
-    view = ledger.view(TODAY)
-    settled = settlement(view)
-    found = sorted(lint.duplicate_payments(view, settled), key=LedgerError.sort_key)
-    every = pytest.MonkeyPatch()
-    every.setattr(lint, "_alike", lambda payments: list(payments))
-    try:
-        everywhere = lint.duplicate_payments(view, settled)
-        assert found == sorted(everywhere, key=LedgerError.sort_key)
-    finally:
-        every.undo()
-    # What each payment paid, read for every payment a customer at a time,
-    # finds the same as reading it for the alike payments alone.
-    every.setattr(lint, "_paid_by", _paid_by_every_payment)
-    try:
-        assert found == sorted(
-            lint.duplicate_payments(view, settled), key=LedgerError.sort_key
-        )
-    finally:
-        every.undo()
-
-
-def _paid_by_every_payment(applications, payments):
-    """`lint._paid_by` for every payment: each customer's applications walked
-    in turn (as `settlement.applications_by_customer` holds them)."""
-    by_customer: dict[str, list] = {}
-    for application in applications:
-        by_customer.setdefault(application.customer, []).append(application)
-    paid: dict[tuple[str, str], set[str]] = {}
-    for customer, applied in by_customer.items():
-        for application in applied:
-            if application.kind == "payment":
-                paid.setdefault((customer, application.ref), set()).add(
-                    application.invoice
-                )
-    return paid
 
 
 def test_instalments_naming_one_invoice_are_not_duplicates(tmp_path):
