@@ -24,11 +24,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import compress
 from operator import attrgetter, or_
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from arledger.errors import LedgerError, Source
 from arledger.ledger import Ledger, LedgerView
-from arledger.model import Adjustment, Discount, Payment
 from arledger.money import ZERO, grouped
 from arledger.settle import (
     Application,
@@ -37,6 +36,9 @@ from arledger.settle import (
     discount_threshold,
     payment_ref,
 )
+
+if TYPE_CHECKING:  # the models import pydantic, which a clean ledger needs not
+    from arledger.model import Adjustment, Discount, Payment
 
 # SPEC §13: two payments of a customer this close, of one amount, look like one
 # sent twice; a broken promise this old with no contact since is forgotten.
