@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import compress
 from operator import attrgetter, or_
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from arledger.errors import LedgerError, Source
 from arledger.ledger import Ledger, LedgerView
@@ -55,7 +55,6 @@ _id = attrgetter("id")
 _open = attrgetter("open")
 _invoice = attrgetter("invoice")
 _kind = attrgetter("kind")
-_T = TypeVar("_T")
 
 
 def _warning(source: Source | None, message: str) -> LedgerError:
@@ -270,9 +269,8 @@ def forgotten_promises(view: LedgerView, settlement: Settlement) -> list[LedgerE
             last_contact[contact.customer] = contact.date
     # The promises due more than 14 days ago with no contact after that day:
     # whether each was broken is read for these alone (`promises` judges a
-    # promise by its own contact and its customer's applications), against the
-    # settlement of their customers alone, so that the applications of every
-    # other customer are not sorted out for nothing.
+    # promise by its own contact and its customer's applications, and reads
+    # the applications of the customers it is given promises of).
     overdue = tuple(
         contact
         for contact in view.contacts
@@ -282,11 +280,8 @@ def forgotten_promises(view: LedgerView, settlement: Settlement) -> list[LedgerE
     )
     if not overdue:
         return []
-    customers = {contact.customer for contact in overdue}
     found = []
-    for promise in promises(
-        replace(view, contacts=overdue), _of_customers(settlement, customers)
-    ):
+    for promise in promises(replace(view, contacts=overdue), settlement):
         if promise.status != "broken":
             continue
         age = (as_of - promise.due).days
@@ -298,25 +293,6 @@ def forgotten_promises(view: LedgerView, settlement: Settlement) -> list[LedgerE
             )
         )
     return found
-
-
-def _of_customers(settlement: Settlement, customers: Set[str]) -> Settlement:
-    """The settlement of some customers alone: their items, applications and
-    credits. A customer's cash is applied to its own items only (SPEC §2), so
-    this is what settling their records alone gives. Picked in C."""
-
-    def theirs(records: Sequence[_T]) -> tuple[_T, ...]:
-        return tuple(
-            compress(records, map(customers.__contains__, map(_customer, records)))
-        )
-
-    return replace(
-        settlement,
-        items=theirs(settlement.items),
-        applications=theirs(settlement.applications),
-        credits=theirs(settlement.credits),
-        discounts=theirs(settlement.discounts),
-    )
 
 
 def unreachable_customers(
