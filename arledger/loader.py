@@ -1089,7 +1089,7 @@ def _arrow_chunks(
         return None
     indexes = [index for index, _, _ in names]
     kept = [cells.columns[index] for index in indexes]
-    values = [cells.values[index] if cells.values else None for index in indexes]
+    values = [cells.values[index] for index in indexes]
     del cells
     quoted = _quoted_lines(text, start)
     if _plain_quotes(text, start):
@@ -1105,10 +1105,10 @@ class _Cells(NamedTuple):
     # A pyarrow array per column, white space trimmed; None: not cut (pyarrow
     # is not installed, or a row does not fit the header).
     columns: list[Any] | None
-    # For a column whose first values repeat (`_repeats`): its distinct
+    # For each column whose first values repeat (`_repeats`): its distinct
     # values, one string each, and the column is dictionary-encoded (each
-    # cell the index of its value); else None.
-    values: list[list[str] | None] | None = None
+    # cell the index of its value); for each other column None.
+    values: list[list[str] | None]
 
 
 def _arrow_cells(text: str, width: int) -> _Cells:
@@ -1126,7 +1126,7 @@ def _arrow_cells(text: str, width: int) -> _Cells:
         import pyarrow as pa
         import pyarrow.csv as pa_csv
     except ImportError:  # an install without it reads as before, slower
-        return _Cells(width, 0, None)
+        return _Cells(width, 0, None, [])
 
     start = text.find("\n") + 1
     names = [f"f{k}" for k in range(width)]
@@ -1145,7 +1145,7 @@ def _arrow_cells(text: str, width: int) -> _Cells:
             memory_pool=pool,
         )
     except pa.ArrowInvalid:  # a row that does not fit the header
-        return _Cells(width, 0, None)
+        return _Cells(width, 0, None, [])
     del data
     trim, encode = _trimmer(_white_space(), pool), _encoder(pool)
     columns, values = [], []
@@ -1161,31 +1161,35 @@ def _arrow_cells(text: str, width: int) -> _Cells:
     return _Cells(width, len(columns[0]) if columns else 0, columns, values)
 
 
-def _trimmer(white: str, pool: Any) -> Callable[[Any], Any]:
-    """pyarrow's `utf8_trim` of `white`, into `pool`. Called by its name
-    through `pyarrow._compute`, which `pyarrow.compute` wraps: importing that
-    builds a Python function for each of its ~300 kernels, 25 ms of every
-    command that reads a big file, for the one used here. Where that module
-    is not as expected, through `pyarrow.compute`."""
+def _kernel(
+    name: str, pool: Any, options_of: Callable[[Any], Any] | None = None
+) -> Callable[[Any], Any]:
+    """pyarrow's compute kernel `name` over an array, into `pool`, with the
+    options `options_of` makes from the module that has them. Called by its
+    name through `pyarrow._compute`, which `pyarrow.compute` wraps: importing
+    that builds a Python function for each of its ~300 kernels, 25 ms of
+    every command that reads a big file, for the two used here. Where that
+    module is not as expected, through `pyarrow.compute`."""
     try:
-        from pyarrow._compute import TrimOptions, call_function
+        from pyarrow import _compute as compute
 
-        options = TrimOptions(white)
+        options = options_of(compute) if options_of else None
     except (ImportError, AttributeError, TypeError):
-        import pyarrow.compute as pc
+        import pyarrow.compute as compute
 
-        return partial(pc.utf8_trim, characters=white, memory_pool=pool)
-    return lambda cells: call_function("utf8_trim", [cells], options, pool)
+        options = options_of(compute) if options_of else None
+    call = compute.call_function
+    return lambda cells: call(name, [cells], options, pool)
+
+
+def _trimmer(white: str, pool: Any) -> Callable[[Any], Any]:
+    """pyarrow's `utf8_trim` of `white`, into `pool`."""
+    return _kernel("utf8_trim", pool, lambda compute: compute.TrimOptions(white))
 
 
 def _encoder(pool: Any) -> Callable[[Any], Any]:
-    """pyarrow's `dictionary_encode` into `pool`, called by its name as
-    `_trimmer` calls its kernel."""
-    try:
-        from pyarrow._compute import call_function
-    except ImportError:
-        from pyarrow.compute import call_function
-    return lambda cells: call_function("dictionary_encode", [cells], None, pool)
+    """pyarrow's `dictionary_encode`, into `pool`."""
+    return _kernel("dictionary_encode", pool)
 
 
 def _cell_values(cells: Any, values: list[str] | None) -> list[str]:
