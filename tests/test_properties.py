@@ -889,3 +889,38 @@ def test_episode_starts_are_the_merged_overdue_runs_of_every_item(gen, as_of):
                 (item.due + one, end)
             )
     assert episode_starts(settlement) == episodes_of(runs, as_of)
+
+
+@PROPERTY
+@given(
+    gen=ledgers(),
+    as_of=as_of_dates,
+    data=st.data(),
+    currency=st.sampled_from([None, "USD", "EUR"]),
+)
+def test_a_view_keeps_the_records_its_filters_say(gen, as_of, data, currency):
+    """`Ledger.view` keeps, in their order, exactly the records dated on or
+    before the as-of, of the customers and currency asked for (contacts: no
+    currency of their own) - the filters as one reads them, record by record."""
+    ledger = gen.ledger()
+    ids = [c.id for c in gen.customers]
+    customers = data.draw(st.one_of(st.none(), st.lists(st.sampled_from(ids))))
+    view = ledger.view(as_of, customers=customers, currency=currency)
+
+    def wanted(record, by_currency=True):
+        return (
+            record.date <= as_of
+            and (not customers or record.customer in customers)
+            and (
+                not by_currency
+                or currency is None
+                or ledger.currency_of(record) == currency
+            )
+        )
+
+    assert view.invoices == tuple(filter(wanted, ledger.invoices.values()))
+    assert view.payments == tuple(filter(wanted, ledger.payments))
+    assert view.adjustments == tuple(filter(wanted, ledger.adjustments))
+    assert view.contacts == tuple(
+        c for c in ledger.contacts if wanted(c, by_currency=False)
+    )
