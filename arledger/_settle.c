@@ -538,10 +538,21 @@ static int push_pending(Engine *E, Account *a, int32_t w) {
 
 /* ------------------------------------------------------------- applying */
 
+/* The due date of a work, made once: its items and applications share it. Borrowed. */
+static PyObject *due_of(Engine *E, Work *w) {
+    if (w->due_obj == NULL) {
+        PyObject *made = date_of(E, w->due);
+        if (made == NULL) return NULL;
+        w->due_obj = Py_NewRef(made);
+    }
+    return w->due_obj;
+}
+
 static int add_application(Engine *E, Account *a, Work *w, PyObject *kind,
                            PyObject *ref, PyObject *day, PyObject *amount,
                            int also_discount) {
-    PyObject *t = new_tuple(E->application_type, 8);
+    PyObject *due = due_of(E, w);
+    PyObject *t = due ? new_tuple(E->application_type, 9) : NULL;
     if (t == NULL) {
         Py_DECREF(amount);
         return -1;
@@ -554,6 +565,7 @@ static int add_application(Engine *E, Account *a, Work *w, PyObject *kind,
     Py_INCREF(kind);
     Py_INCREF(ref);
     Py_INCREF(day);
+    Py_INCREF(due);
     PyTuple_SET_ITEM(t, 0, id);
     PyTuple_SET_ITEM(t, 1, inst);
     PyTuple_SET_ITEM(t, 2, a->customer);
@@ -562,6 +574,7 @@ static int add_application(Engine *E, Account *a, Work *w, PyObject *kind,
     PyTuple_SET_ITEM(t, 5, ref);
     PyTuple_SET_ITEM(t, 6, day);
     PyTuple_SET_ITEM(t, 7, amount);
+    PyTuple_SET_ITEM(t, 8, due);
     if (inst == NULL) {
         Py_DECREF(t);
         return -1;
@@ -1118,7 +1131,7 @@ static int items_of(Engine *E, PyObject *items) {
             for (int32_t j = 0; j < inv->n_works; j++) {
                 Work *w = &E->works[inv->first_work + j];
                 if (!E->history && w->open == 0) continue;
-                PyObject *due = w->due_obj ? w->due_obj : date_of(E, w->due);
+                PyObject *due = due_of(E, w);
                 if (due == NULL) return -1;
                 PyObject *open = decimal_or(E, w->open, a->mu, w->touched ? NULL : w->amount_obj);
                 if (open == NULL) return -1;

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from arledger.money import ZERO
-from arledger.settle import Settlement, key_of
+from arledger.settle import Settlement
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +39,15 @@ def payment_history(settlement: Settlement) -> dict[str, PaymentHistory]:
     """Each customer's payment history up to the settlement's as-of date.
 
     Each sum is added up from ZERO in the order the payments were applied.
-    Only the due date of each item is kept for the look-up: the loop then
-    never reads the items themselves (a million of them, scattered in memory,
-    at a million invoices).
+    Each application carries its item's due date: the loop never looks the
+    items up (a million of them, scattered in memory, at a million invoices).
     """
-    due_of = {key_of(item): item.due for item in settlement.items}
     totals: dict[str, list[Decimal]] = {}
     for application in settlement.history_of():
         if application.kind != "payment":
             continue
         amount = application.amount
-        late = (application.date - due_of[key_of(application)]).days
+        late = (application.date - application.due).days
         row = totals.get(application.customer)
         if row is None:
             row = totals[application.customer] = [ZERO, ZERO, ZERO]

@@ -80,6 +80,7 @@ class Application(NamedTuple):
     ref: str  # the payment's or adjustment's id (a payment without one: FILE:LINE)
     date: dt.date  # when the cash met the item: never before either of them
     amount: Decimal
+    due: dt.date  # the item's due date, so that how late it was paid is at hand
 
 
 class Credit(NamedTuple):

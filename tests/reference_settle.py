@@ -284,6 +284,7 @@ class _Engine:
                 chunk.ref,
                 day,
                 amount,
+                work.due,
             )
         )
         self.discount(account, work.invoice, day)
@@ -320,6 +321,7 @@ class _Engine:
                 EARLY_PAYMENT,
                 day,
                 rest,
+                work.due,
             )
             self.applications.append(given)
             self.discounts.append(given)

@@ -92,6 +92,7 @@ def settlements(draw) -> Settlement:
                         f"P{len(applications)}",
                         issued + timedelta(days=offset),
                         part,
+                        due,
                     )
                 )
                 applied += part
@@ -132,8 +133,10 @@ def item(invoice, currency, due, left):
     )
 
 
-def paid(invoice, currency, day):
-    return Application(invoice, None, "C", currency, "payment", "P", day, Decimal(100))
+def paid(invoice, currency, day, due):
+    return Application(
+        invoice, None, "C", currency, "payment", "P", day, Decimal(100), due
+    )
 
 
 @pytest.mark.parametrize(
@@ -152,7 +155,7 @@ def test_a_run_of_one_day_joins_the_next(paid_on, start):
             item("I1", "USD", date(2026, 3, 1), Decimal(0)),
             item("I2", "USD", date(2026, 3, 2), Decimal(100)),
         ),
-        (paid("I1", "USD", paid_on),),
+        (paid("I1", "USD", paid_on, date(2026, 3, 1)),),
         (),
     )
     assert episode_starts(settlement) == {("C", "USD"): start}
@@ -170,7 +173,7 @@ def test_an_item_of_the_other_currency_does_not_start_an_episode_earlier():
             item("I2", "EUR", date(2026, 4, 10), Decimal(100)),
             item("I3", "USD", date(2026, 3, 20), Decimal(100)),
         ),
-        (paid("I1", "USD", date(2026, 3, 25)),),
+        (paid("I1", "USD", date(2026, 3, 25), date(2026, 3, 10)),),
         (),
     )
     expected = {("C", "EUR"): date(2026, 4, 11), ("C", "USD"): date(2026, 3, 11)}

@@ -2,7 +2,8 @@
 customer pays.
 
 The property holds `payment_history` to its definition, written out plainly
-per customer from the settlement's applications; the example pins the
+per customer from the settlement's applications and its items' due dates
+(and each application's `due` to its item's); the example pins the
 Decimal exponents of its sums (the exponent of a sum is its terms' smallest,
 so a JSON figure shows the same digits whichever path made it).
 """
@@ -60,6 +61,9 @@ def test_history_is_its_definition(gen, as_of):
     """Every customer who paid, in the order they first paid, with the sums
     of its definition, digit for digit; nobody else."""
     settlement = settle(gen.ledger().view(as_of))
+    due = {item.key: item.due for item in settlement.items}
+    for application in settlement.applications:  # what the history reads
+        assert application.due == due[(application.invoice, application.instalment)]
     found = payment_history(settlement)
     assert list(found) == list(reference(settlement))
     assert as_text(found) == reference(settlement)
