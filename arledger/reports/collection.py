@@ -15,15 +15,19 @@ from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from itertools import accumulate, compress, repeat
 from operator import add, attrgetter, itemgetter, mul, sub
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from arledger.dates import Period, months
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
 from arledger.report import OPEN_ITEMS, Column, Report, Section, every_currency
 from arledger.settle import Item, Settlement, key_of, payment_ref
+
+if TYPE_CHECKING:
+    from arledger.model import Payment
 
 By = Literal["customer", "owner", "month"]
 BY: tuple[By, ...] = ("customer", "owner", "month")
@@ -219,10 +223,8 @@ def _no_group(_: object) -> None:
 
 
 _amount = attrgetter("amount")
-_currency = attrgetter("currency")
 _date = attrgetter("date")
 _days = attrgetter("days")
-_due = attrgetter("due")
 _id = attrgetter("id")
 _invoice = attrgetter("invoice")
 _kind = attrgetter("kind")
@@ -269,6 +271,42 @@ class _Shape(NamedTuple):
     received: int | None  # the span its payment was received in
 
 
+def _shape(count: int, code: int) -> _Shape:
+    """What the parts with a sort key add to, from the key less its group
+    (see `_tallies`: where the issue, the application and the due date fall
+    among `count` spans, the kind and the span its payment was received in)."""
+    beyond = count + 1
+    spread = beyond + 1
+    rest, kind_code = divmod(code, 5 * (count + 1))
+    received_in, kind = divmod(kind_code, 5)
+    rest, due_code = divmod(rest, 2 * spread)
+    due_at, on_boundary = divmod(due_code, 2)
+    overdue_from = due_at + on_boundary  # SPEC §2: past due after the due date
+    issue, applied = divmod(rest, spread)
+    # Not yet due at the end of a span: held then, and due on or after it.
+    current = (max(issue, 1), min(applied, overdue_from))
+    # SPEC §7: due in span k when due by its end, and held at its start or
+    # issued in it; due in the spans as one when due by the last end.
+    due_in = (max(issue, due_at, 1) - 1, min(applied, count))
+    # Days past due at the end of a span: held then, and due before it.
+    overdue = (max(issue, overdue_from, 1), min(applied, beyond))
+    return _Shape(
+        (issue, applied if applied <= count else None) if issue < applied else None,
+        issue - 1 if 0 < issue <= count else None,
+        (current[0] - 1, current[1] - 1 if current[1] <= count else None)
+        if current[0] < current[1]
+        else None,
+        (due_in[0], due_in[1] if due_in[1] < count else None)
+        if due_in[0] < due_in[1]
+        else None,
+        issue <= count and due_at <= count,
+        range(*overdue) if overdue[0] < overdue[1] else None,
+        kind if kind and applied <= count else _OPEN,
+        applied - 1,
+        received_in - 1 if kind == _PAYMENT and received_in else None,
+    )
+
+
 def _changes(
     changes: list[Decimal], spans: tuple[int, int | None], amount: Decimal
 ) -> None:
@@ -278,6 +316,19 @@ def _changes(
     changes[low] += amount
     if high is not None:
         changes[high] -= amount
+
+
+def _received_in(
+    payments: Sequence[Payment], code: Callable[[date], int]
+) -> dict[str, int]:
+    """The payments with a nonzero `code` of their date, by ref (a payment's
+    id, else where it was written: `payment_ref`, asked only then)."""
+    received = list(map(code, map(_date, payments)))
+    payments = list(compress(payments, received))
+    refs = list(map(_id, payments))
+    if None in refs:
+        refs = list(map(payment_ref, payments))
+    return dict(zip(refs, filter(None, received), strict=True))
 
 
 def roll_forward(
@@ -354,7 +405,7 @@ def _tallies(
     # The items, by key. When the applications since are few (a month's
     # report), only theirs: told apart by invoice in C, they cost less than
     # keying every item.
-    keyed = items
+    keyed: Sequence[Item] = items
     if 2 * len(later) < len(items):
         sought = set(map(_invoice, later))
         keyed = list(compress(items, map(sought.__contains__, map(_invoice, items))))
@@ -373,13 +424,10 @@ def _tallies(
     # Cash received in the spans, by ref: 5 × (the span it fell in + 1).
     # Payments received at other times are not received in them, wherever
     # they were applied.
-    received_in = _Found(lambda day: 5 * falls(day) if start <= day <= end else 0)
-    received = list(map(received_in.__getitem__, map(_date, view.payments)))
-    payments = list(compress(view.payments, received))
-    refs = list(map(_id, payments))
-    if None in refs:
-        refs = list(map(payment_ref, payments))
-    paid_in = dict(zip(refs, filter(None, received), strict=True))
+    paid_in = _received_in(
+        view.payments,
+        _Found(lambda day: 5 * falls(day) if start <= day <= end else 0).__getitem__,
+    )
 
     # A part's sort key, one number in mixed radix: group, where the issue
     # falls, where the application falls (`beyond` for what is open now),
@@ -434,38 +482,7 @@ def _tallies(
         map(days.__getitem__, map(_days, map(sub, later_on, map(_third, held))))
     )
 
-    def shape_of(code: int) -> _Shape:
-        """What the parts of a key (but its group) add to (see `_Shape`)."""
-        rest, kind_code = divmod(code, kinds)
-        received_in, kind = divmod(kind_code, 5)
-        rest, due_code = divmod(rest, 2 * spread)
-        due_at, on_boundary = divmod(due_code, 2)
-        overdue_from = due_at + on_boundary  # SPEC §2: past due after the due date
-        issue, applied = divmod(rest, spread)
-        # Not yet due at the end of a span: held then, and due on or after it.
-        current = (max(issue, 1), min(applied, overdue_from))
-        # SPEC §7: due in span k when due by its end, and held at its start
-        # or issued in it; due in the spans as one when due by the last end.
-        due_in = (max(issue, due_at, 1) - 1, min(applied, count))
-        # Days past due at the end of a span: held then, and due before it.
-        overdue = (max(issue, overdue_from, 1), min(applied, beyond))
-        return _Shape(
-            (issue, applied if applied <= count else None) if issue < applied else None,
-            issue - 1 if 0 < issue <= count else None,
-            (current[0] - 1, current[1] - 1 if current[1] <= count else None)
-            if current[0] < current[1]
-            else None,
-            (due_in[0], due_in[1] if due_in[1] < count else None)
-            if due_in[0] < due_in[1]
-            else None,
-            issue <= count and due_at <= count,
-            range(*overdue) if overdue[0] < overdue[1] else None,
-            kind if kind and applied <= count else _OPEN,
-            applied - 1,
-            received_in - 1 if kind == _PAYMENT and received_in else None,
-        )
-
-    shapes = _Found(shape_of)
+    shapes = _Found(partial(_shape, count))
     tallies: dict[tuple[str, Hashable], _Tally] = {}
     rows = []
     for group in numbers:
