@@ -11,19 +11,23 @@ date) gives the opening, the flows and the closing; cash is never re-applied her
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Collection, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import compress
-from operator import attrgetter
-from typing import Literal
+from functools import partial
+from itertools import accumulate, compress, repeat
+from operator import add, attrgetter, itemgetter, mul, sub
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from arledger.dates import Period, months
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
 from arledger.report import OPEN_ITEMS, Column, Report, Section, every_currency
 from arledger.settle import Item, Settlement, key_of, payment_ref
+
+if TYPE_CHECKING:
+    from arledger.model import Payment
 
 By = Literal["customer", "owner", "month"]
 BY: tuple[By, ...] = ("customer", "owner", "month")
@@ -218,13 +222,113 @@ def _no_group(_: object) -> None:
     return None
 
 
+_amount = attrgetter("amount")
 _date = attrgetter("date")
+_days = attrgetter("days")
+_id = attrgetter("id")
 _invoice = attrgetter("invoice")
+_kind = attrgetter("kind")
 _open = attrgetter("open")
+_ref = attrgetter("ref")
+_held = attrgetter("currency", "date", "due")
+_first = itemgetter(0)
+_second = itemgetter(1)
+_third = itemgetter(2)
 
 
-def _day(applied: tuple[date, Decimal]) -> date:
-    return applied[0]
+class _Found(dict):  # type: ignore[type-arg]
+    """A dict that finds the value of a key the first time it is asked for,
+    with `find`: `map(found.__getitem__, keys)` runs in C for keys seen before
+    (dates and the like repeat)."""
+
+    def __init__(self, find: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.find = find
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self.find(key)
+        return value
+
+
+# What a part of an item is (see `_tallies`): what it has open now, or what an
+# application of a kind took from it (SPEC §2: credit notes and discounts are
+# credited; write-offs are never collected).
+_OPEN, _PAYMENT, _WRITE_OFF, _DISCOUNT, _CREDITED = range(5)
+_KIND = {"payment": _PAYMENT, "write_off": _WRITE_OFF, "discount": _DISCOUNT}
+
+
+class _Shape(NamedTuple):
+    """What a run of alike parts adds to (see `_tallies`); None: nothing."""
+
+    held: tuple[int, int | None] | None  # open at boundaries: from, until (None: all)
+    invoiced: int | None  # the span its items were issued in
+    current: tuple[int, int | None] | None  # not yet due at span ends: from, until
+    due_in: tuple[int, int | None] | None  # due in spans: from, until
+    due_whole: bool  # due in all the spans as one
+    overdue: range | None  # the boundaries it is open at past due
+    kind: int  # the kind of application that took it in a span, else _OPEN
+    span: int  # that span
+    received: int | None  # the span its payment was received in
+
+
+def _shape(count: int, code: int) -> _Shape:
+    """What the parts with a sort key add to, from the key less its group
+    (see `_tallies`: where the issue, the application and the due date fall
+    among `count` spans, the kind and the span its payment was received in)."""
+    beyond = count + 1
+    spread = beyond + 1
+    rest, kind_code = divmod(code, 5 * (count + 1))
+    received_in, kind = divmod(kind_code, 5)
+    rest, due_code = divmod(rest, 2 * spread)
+    due_at, on_boundary = divmod(due_code, 2)
+    overdue_from = due_at + on_boundary  # SPEC §2: past due after the due date
+    issue, applied = divmod(rest, spread)
+    # Not yet due at the end of a span: held then, and due on or after it.
+    current = (max(issue, 1), min(applied, overdue_from))
+    # SPEC §7: due in span k when due by its end, and held at its start or
+    # issued in it; due in the spans as one when due by the last end.
+    due_in = (max(issue, due_at, 1) - 1, min(applied, count))
+    # Days past due at the end of a span: held then, and due before it.
+    overdue = (max(issue, overdue_from, 1), min(applied, beyond))
+    return _Shape(
+        (issue, applied if applied <= count else None) if issue < applied else None,
+        issue - 1 if 0 < issue <= count else None,
+        (current[0] - 1, current[1] - 1 if current[1] <= count else None)
+        if current[0] < current[1]
+        else None,
+        (due_in[0], due_in[1] if due_in[1] < count else None)
+        if due_in[0] < due_in[1]
+        else None,
+        issue <= count and due_at <= count,
+        range(*overdue) if overdue[0] < overdue[1] else None,
+        kind if kind and applied <= count else _OPEN,
+        applied - 1,
+        received_in - 1 if kind == _PAYMENT and received_in else None,
+    )
+
+
+def _changes(
+    changes: list[Decimal], spans: tuple[int, int | None], amount: Decimal
+) -> None:
+    """`amount` counted in a figure from spans[0] on, and no more from spans[1]
+    on (None: to the end): `changes` holds the change from one to the next."""
+    low, high = spans
+    changes[low] += amount
+    if high is not None:
+        changes[high] -= amount
+
+
+def _received_in(
+    payments: Sequence[Payment], code: Callable[[date], int]
+) -> dict[str, int]:
+    """The payments with a nonzero `code` of their date, by ref (a payment's
+    id, else where it was written: `payment_ref`, asked only then)."""
+    received = list(map(code, map(_date, payments)))
+    payments = list(compress(payments, received))
+    refs = list(map(_id, payments))
+    if None in refs:
+        refs = list(map(payment_ref, payments))
+    return dict(zip(refs, filter(None, received), strict=True))
 
 
 def roll_forward(
@@ -249,9 +353,16 @@ def _tallies(
 ) -> dict[tuple[str, Hashable], _Tally]:
     """The roll-forward of consecutive spans per (currency, group) (SPEC §2).
 
-    One pass over the settlement, whatever the number of spans (the months of
-    a trend): each item's open balance is walked from one span end to the next
-    until it is settled.
+    What an item has open on a day, from its issue on, is what it has open
+    now plus what was applied to it after that day. So each item is cut into
+    parts: what it has open now, held from its issue on, and what each
+    application dated in the spans or after them took, held from its issue
+    until the application's date. Every figure of a span is a sum of parts
+    held at one of its ends, or issued or taken in it, told apart by where the
+    item's issue, its due date, the application and its payment fall among the
+    spans. Parts alike in those (and in group and kind) are sorted together,
+    in C, and each run of them is added up once: a few thousand runs for a
+    year of a hundred thousand items, whatever the number of spans.
 
     Args:
         view: the view the settlement was made from (its payments give the dates
@@ -264,9 +375,9 @@ def _tallies(
             applied to any item.
 
     Returns:
-        A `RollForward` per span for every (currency, group) with an item issued
-        by the end of the last span or cash received in one (`_tallies`: the
-        tally of each, which also holds what was due in all the spans as one).
+        The tally of every (currency, group) with an item open or applied to in
+        the spans or cash received in one (some may be all zeros): a
+        `RollForward` per span, and what was due in all the spans as one.
     """
     start, end = spans[0].start, spans[-1].end
     if end > settlement.as_of:
@@ -274,158 +385,173 @@ def _tallies(
     for before, after in zip(spans, spans[1:], strict=False):
         if after.start != before.end + timedelta(days=1):
             raise ValueError("spans must follow each other without gaps")
-    ends = [span.end for span in spans]
-    day_before = start - timedelta(days=1)
     count = len(spans)
-    # The day each boundary is read on: boundary 0 the day before the first
-    # span, boundary k + 1 the end of span k.
-    boundary_day = [day_before, *ends]
-    # The history by date (a stable sort, in C: it is in date order already),
-    # cut at the first span's start and the last span's end.
+    # The days balances are read on: boundary 0 the day before the first span,
+    # boundary k + 1 the end of span k. Where a day falls is how many of them
+    # are before it: 0 up to boundary 0, k + 1 in span k, `beyond` after them.
+    boundary_day = [start - timedelta(days=1), *(span.end for span in spans)]
+    beyond = count + 1
+
+    def falls(day: date) -> int:
+        return bisect_left(boundary_day, day)
+
+    # The applications from the first span's start on (a stable sort by date,
+    # in C: they are in date order already); earlier ones took nothing that
+    # was open in the spans.
     history = sorted(settlement.history_of(), key=_date)
-    applied_on = list(map(_date, history))
-    early = history[: bisect_left(applied_on, start)]
-    within = history[len(early) : bisect_right(applied_on, end)]
-    beyond = history[len(early) + len(within) :]
-    # The items applied to on or after `start`: the others, when paid in full,
-    # were settled before the spans (and are never walked below).
-    later = set(map(key_of, history[len(early) :]))
-    # Only those and the items open now are read below (one issued in the
-    # spans is one of them, as nothing is applied before an item's date): at
-    # a million items, most are neither. Told apart by invoice, in C. An item
-    # left out adds to no figure, so a group that has only such items has no
-    # figures (and no row).
-    read = {
-        *map(_invoice, history[len(early) :]),
-        *map(_invoice, compress(settlement.items, map(_open, settlement.items))),
-    }
-    walked = list(
-        compress(
-            settlement.items, map(read.__contains__, map(_invoice, settlement.items))
-        )
+    later = history[bisect_left(history, start, key=_date) :]
+    later_on = list(map(_date, later))
+    items = settlement.items
+    # The items, by key. When the applications since are few (a month's
+    # report), only theirs: told apart by invoice in C, they cost less than
+    # keying every item.
+    keyed: Sequence[Item] = items
+    if 2 * len(later) < len(items):
+        sought = set(map(_invoice, later))
+        keyed = list(compress(items, map(sought.__contains__, map(_invoice, items))))
+    by_key = dict(zip(map(key_of, keyed), keyed, strict=True))
+    open_now = list(compress(items, map(_open, items)))
+    # The parts: what each of those applications took, then what is open now;
+    # the currency, issue and due date of each one's item, read in one pass
+    # (the items themselves are kept only when a group is asked of them).
+    taken_from = map(by_key.__getitem__, map(key_of, later))
+    if item_key is _no_group:
+        held = [*map(_held, taken_from), *map(_held, open_now)]
+    else:
+        of = [*taken_from, *open_now]
+        held = list(map(_held, of))
+    amounts = [*map(_amount, later), *map(_open, open_now)]
+    # Cash received in the spans, by ref: 5 × (the span it fell in + 1).
+    # Payments received at other times are not received in them, wherever
+    # they were applied.
+    paid_in = _received_in(
+        view.payments,
+        _Found(lambda day: 5 * falls(day) if start <= day <= end else 0).__getitem__,
     )
-    # An item is keyed by its invoice alone unless it is an instalment: a
-    # million items need no million (invoice, None) tuples.
-    items = {key_of(item): item for item in walked}
-    # Cash received in the spans, by ref (payments received at other times
-    # are not counted as received, wherever they were applied).
-    paid_on = {payment_ref(p): p.date for p in view.payments if start <= p.date <= end}
-    # What was applied to each item walked below, by the last span's end.
-    applied: dict[Hashable, list[tuple[date, Decimal]]] = {}
+
+    # A part's sort key, one number in mixed radix: group, where the issue
+    # falls, where the application falls (`beyond` for what is open now),
+    # where the due date falls (× 2, + 1 when on a boundary day), and kind +
+    # 5 × (the span its payment was received in + 1, or 0). The item's part
+    # is found once per currency, issue and due date, the group's once per
+    # group.
+    spread = beyond + 1
+    kinds = 5 * (count + 1)
+    applied_weight = 2 * spread * kinds
+    issue_weight = spread * applied_weight
+    group_weight = spread * issue_weight
+    numbers: dict[Hashable, int] = {}  # the groups, numbered as first seen
+
+    def group_code(group: Hashable) -> int:
+        return numbers.setdefault(group, len(numbers)) * group_weight
+
+    def item_code(found: tuple[str, date, date]) -> int:
+        currency, issued, due = found
+        due_at = falls(due)
+        on_boundary = due_at < beyond and boundary_day[due_at] == due
+        code = falls(issued) * issue_weight + (2 * due_at + on_boundary) * kinds
+        return code + group_code(currency) if item_key is _no_group else code
+
+    codes: Iterable[int] = map(_Found(item_code).__getitem__, held)
+    if item_key is not _no_group:
+        groups = zip(map(_first, held), map(item_key, of), strict=True)
+        codes = map(add, codes, map(_Found(group_code).__getitem__, groups))
+    applied_at = _Found(lambda day: falls(day) * applied_weight)
+    taken = map(
+        add,
+        map(
+            add,
+            map(applied_at.__getitem__, later_on),
+            map(_KIND.get, map(_kind, later), repeat(_CREDITED)),
+        ),
+        map(paid_in.get, map(_ref, later), repeat(0)),
+    )
+    keys = list(
+        map(add, codes, [*taken, *repeat(beyond * applied_weight, len(open_now))])
+    )
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    ranked_keys = list(map(keys.__getitem__, order))
+    ranked = list(map(amounts.__getitem__, order))
+    # Days to pay and days late of each application (SPEC §2), as decimals
+    # (found once per number of days).
+    days = _Found(Decimal)
+    to_pay = list(
+        map(days.__getitem__, map(_days, map(sub, later_on, map(_second, held))))
+    )
+    late = list(
+        map(days.__getitem__, map(_days, map(sub, later_on, map(_third, held))))
+    )
+
+    shapes = _Found(partial(_shape, count))
     tallies: dict[tuple[str, Hashable], _Tally] = {}
-    # The span of each date, found once per date (dates repeat).
-    span_of: dict[date, int] = {}
-
-    def span(day: date) -> int:
-        found = span_of.get(day)
-        if found is None:
-            found = span_of[day] = bisect_left(ends, day)
-        return found
-
-    def tally(item: Item) -> _Tally:
-        group = (item.currency, item_key(item))
-        found = tallies.get(group)
-        if found is None:
-            found = tallies[group] = _Tally(count)
-        return found
-
-    # Before the spans: what was applied to the items still open at their
-    # start (cash received before them is not received in them: an
-    # application is never before its payment).
-    for application in compress(early, map(read.__contains__, map(_invoice, early))):
-        key = key_of(application)
-        item = items[key]
-        if item.open or key in later:
-            applied.setdefault(key, []).append((application.date, application.amount))
-    for application in within:
-        key = key_of(application)
-        item = items[key]
-        amount = application.amount
-        day = application.date
-        kind = application.kind
-        applied.setdefault(key, []).append((day, amount))
-        row = tally(item)
-        k = span(day)
-        if kind == "payment":
+    rows = []
+    for group in numbers:
+        name = (group, None) if item_key is _no_group else group
+        rows.append(tallies.setdefault(name, _Tally(count)))  # type: ignore[arg-type]
+    # Per group, the change from one boundary to the next of what is open, and
+    # from one span to the next of what is not yet due at its end and of what
+    # is due in it.
+    opened = [[ZERO] * beyond for _ in rows]
+    current = [[ZERO] * count for _ in rows]
+    due_in = [[ZERO] * count for _ in rows]
+    begin = 0
+    while begin < len(ranked_keys):
+        key = ranked_keys[begin]
+        stop = bisect_right(ranked_keys, key, begin)
+        amount = sum(ranked[begin:stop], ZERO)
+        group, code = divmod(key, group_weight)
+        shape = shapes[code]
+        row = rows[group]
+        if shape.held is not None:
+            _changes(opened[group], shape.held, amount)
+        if shape.invoiced is not None:
+            row.invoiced[shape.invoiced] += amount
+        if shape.current is not None:
+            _changes(current[group], shape.current, amount)
+        if shape.due_in is not None:
+            _changes(due_in[group], shape.due_in, amount)
+        if shape.due_whole:
+            row.due_whole += amount
+        if shape.overdue is not None:
+            due = min(map(_third, map(held.__getitem__, order[begin:stop])))
+            oldest = row.oldest
+            for boundary in shape.overdue:
+                days_late = (boundary_day[boundary] - due).days
+                worst = oldest[boundary - 1]
+                oldest[boundary - 1] = (
+                    days_late if worst is None else max(worst, days_late)
+                )
+        kind, k = shape.kind, shape.span
+        if kind == _PAYMENT:
             row.collected[k] += amount
-            row.days_to_pay[k] += amount * (day - item.date).days
-            row.days_late[k] += amount * (day - item.due).days
-            # Cash received in a span, wherever (and whenever) it was applied.
-            paid = paid_on.get(application.ref)
-            if paid is not None:
-                row.received[span(paid)] += amount
-        elif kind == "write_off":
-            # SPEC §2: write-offs are never counted as collected.
+            parts = order[begin:stop]
+            row.days_to_pay[k] += sum(
+                map(mul, ranked[begin:stop], map(to_pay.__getitem__, parts)), ZERO
+            )
+            row.days_late[k] += sum(
+                map(mul, ranked[begin:stop], map(late.__getitem__, parts)), ZERO
+            )
+        elif kind == _WRITE_OFF:
             row.written_off[k] += amount
-        else:  # credit_note, discount: SPEC §2 "credited"
+        elif kind:
             row.credited[k] += amount
-            if kind == "discount":
+            if kind == _DISCOUNT:
                 row.discounts[k] += amount
-    for application in beyond:
-        if application.kind == "payment":
-            paid = paid_on.get(application.ref)
-            if paid is not None:
-                row = tally(items[key_of(application)])
-                row.received[span(paid)] += application.amount
+        # Cash received in a span, wherever (and whenever) it was applied.
+        if shape.received is not None:
+            row.received[shape.received] += amount
+        begin = stop
+    for group, row in enumerate(rows):
+        row.open_at = list(accumulate(opened[group]))
+        row.current = list(accumulate(current[group]))
+        row.due = list(accumulate(due_in[group]))
     for credit in settlement.credits:
         if credit.kind == "payment" and start <= credit.date <= end:
-            group = (credit.currency, customer_key(credit.customer))
-            found = tallies.get(group)
+            name = (credit.currency, customer_key(credit.customer))
+            found = tallies.get(name)
             if found is None:
-                found = tallies[group] = _Tally(count)
-            found.received[span(credit.date)] += credit.amount
-    no_payments: list[tuple[date, Decimal]] = []
-    for item in walked:
-        issued = item.date
-        if issued > end:
-            continue
-        row = tally(item)
-        key = key_of(item)
-        payments = applied.get(key, no_payments)
-        if issued < start:
-            if not item.open and key not in later:
-                continue  # settled before the spans: nothing to count
-            first = 0  # open the day before the first span: the opening
-        else:
-            first = span(issued) + 1
-            row.invoiced[first - 1] += item.amount
-        if len(payments) > 1:
-            payments.sort(key=_day)
-        still_open = item.amount
-        taken = 0
-        due = item.due
-        open_at, due_in, current, oldest = row.open_at, row.due, row.current, row.oldest
-        if first:
-            # SPEC §7: an item issued in span first - 1 is due in it in full
-            # when it falls due by its end, and in all the spans as one when
-            # it falls due by the last end.
-            if due <= ends[first - 1]:
-                due_in[first - 1] += still_open
-            if due <= end:
-                row.due_whole += still_open
-        for boundary in range(first, count + 1):
-            at = boundary_day[boundary]
-            while taken < len(payments) and payments[taken][0] <= at:
-                still_open -= payments[taken][1]
-                taken += 1
-            if not still_open:
-                break  # an open balance never grows again
-            open_at[boundary] += still_open
-            # What is open at the start of span `boundary` is due in it when it
-            # falls due by its end (overdue already, or falling due in it).
-            if boundary < count and due <= ends[boundary]:
-                due_in[boundary] += still_open
-            if not boundary:
-                if due <= end:
-                    row.due_whole += still_open
-                continue
-            k = boundary - 1
-            if due >= at:  # SPEC §2: not yet due (days past due <= 0)
-                current[k] += still_open
-            else:
-                late = (at - due).days
-                worst = oldest[k]
-                oldest[k] = late if worst is None else max(worst, late)
+                found = tallies[name] = _Tally(count)
+            found.received[bisect_left(boundary_day, credit.date) - 1] += credit.amount
     return tallies
 
 
