@@ -552,14 +552,16 @@ static int add_application(Engine *E, Account *a, Work *w, PyObject *kind,
                            PyObject *ref, PyObject *day, PyObject *amount,
                            int also_discount) {
     PyObject *due = due_of(E, w);
-    PyObject *t = due ? new_tuple(E->application_type, 9) : NULL;
+    PyObject *t = due ? new_tuple(E->application_type, 10) : NULL;
     if (t == NULL) {
         Py_DECREF(amount);
         return -1;
     }
     PyObject *inst = instalment_of(w->inst);
     PyObject *id = E->invs[w->inv].id;
+    PyObject *issued = E->invs[w->inv].date_obj;
     Py_INCREF(id);
+    Py_INCREF(issued);
     Py_INCREF(a->customer);
     Py_INCREF(a->currency);
     Py_INCREF(kind);
@@ -575,6 +577,7 @@ static int add_application(Engine *E, Account *a, Work *w, PyObject *kind,
     PyTuple_SET_ITEM(t, 6, day);
     PyTuple_SET_ITEM(t, 7, amount);
     PyTuple_SET_ITEM(t, 8, due);
+    PyTuple_SET_ITEM(t, 9, issued);
     if (inst == NULL) {
         Py_DECREF(t);
         return -1;

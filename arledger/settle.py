@@ -81,6 +81,7 @@ class Application(NamedTuple):
     date: dt.date  # when the cash met the item: never before either of them
     amount: Decimal
     due: dt.date  # the item's due date, so that how late it was paid is at hand
+    issued: dt.date  # the item's date, so that how long it took is at hand
 
 
 class Credit(NamedTuple):

@@ -285,6 +285,7 @@ class _Engine:
                 day,
                 amount,
                 work.due,
+                work.invoice.date,
             )
         )
         self.discount(account, work.invoice, day)
@@ -322,6 +323,7 @@ class _Engine:
                 day,
                 rest,
                 work.due,
+                invoice.date,
             )
             self.applications.append(given)
             self.discounts.append(given)

@@ -93,6 +93,7 @@ def settlements(draw) -> Settlement:
                         issued + timedelta(days=offset),
                         part,
                         due,
+                        issued,
                     )
                 )
                 applied += part
@@ -135,7 +136,7 @@ def item(invoice, currency, due, left):
 
 def paid(invoice, currency, day, due):
     return Application(
-        invoice, None, "C", currency, "payment", "P", day, Decimal(100), due
+        invoice, None, "C", currency, "payment", "P", day, Decimal(100), due, START
     )
 
 

@@ -61,9 +61,10 @@ def test_history_is_its_definition(gen, as_of):
     """Every customer who paid, in the order they first paid, with the sums
     of its definition, digit for digit; nobody else."""
     settlement = settle(gen.ledger().view(as_of))
-    due = {item.key: item.due for item in settlement.items}
+    items = {item.key: item for item in settlement.items}
     for application in settlement.applications:  # what the history reads
-        assert application.due == due[(application.invoice, application.instalment)]
+        item = items[(application.invoice, application.instalment)]
+        assert (application.due, application.issued) == (item.due, item.date)
     found = payment_history(settlement)
     assert list(found) == list(reference(settlement))
     assert as_text(found) == reference(settlement)

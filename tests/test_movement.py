@@ -144,9 +144,9 @@ def test_discounts_from_the_engine_count_as_credited(books):
         i._replace(open=i.open - D("6.00")) if i.invoice == "A2" else i
         for i in settled.items
     )
-    due = next(i.due for i in settled.items if i.invoice == "A2")
+    due, issued = next((i.due, i.date) for i in settled.items if i.invoice == "A2")
     given = Application("A2", None, "A", "USD", "discount", "discount A2",
-                        date(2026, 10, 14), D("6.00"), due)  # fmt: skip
+                        date(2026, 10, 14), D("6.00"), due, issued)  # fmt: skip
     settled = replace(settled, items=items, applications=(*settled.applications, given))
     result = movement.compute(view, settled, earlier, settle(earlier, history=False))
     row = next(r for r in result.sections[0].customers if r.customer == "A")

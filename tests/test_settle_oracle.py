@@ -620,8 +620,8 @@ def test_an_allocation_before_its_invoice_waits_then_applies_on_its_date():
 
     after = settled([i0, i1], [p1], as_of=day("2025-01-10"))
     assert open_of(after) == {("I0", None): 0, ("I1", None): 0}
-    to_i1 = Application("I1", None, "C", "USD", "payment", "P1", day("2025-01-10"), d("100.00"), day("2025-02-09"))  # fmt: skip
-    to_i0 = Application("I0", None, "C", "USD", "payment", "P1", day("2025-01-10"), d("30.00"), day("2025-01-31"))  # fmt: skip
+    to_i1 = Application("I1", None, "C", "USD", "payment", "P1", day("2025-01-10"), d("100.00"), day("2025-02-09"), day("2025-01-10"))  # fmt: skip
+    to_i0 = Application("I0", None, "C", "USD", "payment", "P1", day("2025-01-10"), d("30.00"), day("2025-01-31"), day("2025-01-01"))  # fmt: skip
     assert after.applications == (to_i1, to_i0)
     assert after.credits == (
         Credit("C", "USD", "payment", "P1", day("2025-01-05"), d("20.00"), None),
@@ -640,9 +640,9 @@ def test_a_discount_is_earned_on_the_last_day_of_its_window_not_the_next():
         return settled([invoice], [payment], as_of=day("2025-04-30"), customers=[customer])  # fmt: skip
 
     on_time = paid_on("2025-03-11")
-    given = Application("I1", None, "C", "USD", "discount", EARLY_PAYMENT, day("2025-03-11"), d("2.01"), day("2025-03-31"))  # fmt: skip
+    given = Application("I1", None, "C", "USD", "discount", EARLY_PAYMENT, day("2025-03-11"), d("2.01"), day("2025-03-31"), day("2025-03-01"))  # fmt: skip
     assert on_time.discounts == (given,)
-    paid = Application("I1", None, "C", "USD", "payment", "P1", day("2025-03-11"), d("98.24"), day("2025-03-31"))  # fmt: skip
+    paid = Application("I1", None, "C", "USD", "payment", "P1", day("2025-03-11"), d("98.24"), day("2025-03-31"), day("2025-03-01"))  # fmt: skip
     assert on_time.applications == (paid, given)
     assert open_of(on_time) == {("I1", None): 0}
 

@@ -231,6 +231,7 @@ _kind = attrgetter("kind")
 _open = attrgetter("open")
 _ref = attrgetter("ref")
 _held = attrgetter("currency", "date", "due")
+_held_applied = attrgetter("currency", "issued", "due")  # of its item
 _first = itemgetter(0)
 _second = itemgetter(1)
 _third = itemgetter(2)
@@ -402,23 +403,24 @@ def _tallies(
     later = history[bisect_left(history, start, key=_date) :]
     later_on = list(map(_date, later))
     items = settlement.items
-    # The items, by key. When the applications since are few (a month's
-    # report), only theirs: told apart by invoice in C, they cost less than
-    # keying every item.
-    keyed: Sequence[Item] = items
-    if 2 * len(later) < len(items):
-        sought = set(map(_invoice, later))
-        keyed = list(compress(items, map(sought.__contains__, map(_invoice, items))))
-    by_key = dict(zip(map(key_of, keyed), keyed, strict=True))
     open_now = list(compress(items, map(_open, items)))
     # The parts: what each of those applications took, then what is open now;
-    # the currency, issue and due date of each one's item, read in one pass
-    # (the items themselves are kept only when a group is asked of them).
-    taken_from = map(by_key.__getitem__, map(key_of, later))
+    # the currency, issue and due date of each one's item, which an
+    # application carries. The items applied to are looked up only when a
+    # group is asked of them.
     if item_key is _no_group:
-        held = [*map(_held, taken_from), *map(_held, open_now)]
+        held = [*map(_held_applied, later), *map(_held, open_now)]
     else:
-        of = [*taken_from, *open_now]
+        # By key. When the applications since are few (a month's report),
+        # only their items: told apart by invoice in C, they cost less than
+        # keying every item.
+        keyed: Sequence[Item] = items
+        if 2 * len(later) < len(items):
+            sought = set(map(_invoice, later))
+            mine = map(sought.__contains__, map(_invoice, items))
+            keyed = list(compress(items, mine))
+        by_key = dict(zip(map(key_of, keyed), keyed, strict=True))
+        of = [*map(by_key.__getitem__, map(key_of, later)), *open_now]
         held = list(map(_held, of))
     amounts = [*map(_amount, later), *map(_open, open_now)]
     # Cash received in the spans, by ref: 5 × (the span it fell in + 1).
