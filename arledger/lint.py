@@ -22,8 +22,8 @@ from collections.abc import (
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import compress
-from operator import attrgetter, or_
+from itertools import compress, repeat
+from operator import attrgetter, gt, or_
 from typing import TYPE_CHECKING, Any
 
 from arledger.errors import LedgerError, Source
@@ -48,6 +48,7 @@ FORGOTTEN_PROMISE_DAYS = 14
 Check = Callable[[LedgerView, Settlement], list[LedgerError]]
 
 _amount = attrgetter("amount")
+_date = attrgetter("date")
 _customer = attrgetter("customer")
 _reference_field = attrgetter("reference")
 _ref = attrgetter("ref")
@@ -402,21 +403,21 @@ def future_records(view: LedgerView, settlement: Settlement) -> list[LedgerError
             # The view left none out, and it leaves out every record dated
             # after its day (`Ledger.view`): none is, and none need be read.
             continue
-        for record in records:
-            if record.date > as_of:
-                ref = (
-                    payment_ref(record)
-                    if kind == "payment"
-                    else getattr(record, "id", None)  # contacts have none
+        later = map(gt, map(_date, records), repeat(as_of))
+        for record in compress(records, later):  # picked in C
+            ref = (
+                payment_ref(record)
+                if kind == "payment"
+                else getattr(record, "id", None)  # contacts have none
+            )
+            named = f"{kind} {ref}" if ref else kind
+            found.append(
+                _warning(
+                    record.source,
+                    f"{named} is dated {record.date.isoformat()}, after the "
+                    f"date checked ({as_of.isoformat()}: today, or --as-of)",
                 )
-                named = f"{kind} {ref}" if ref else kind
-                found.append(
-                    _warning(
-                        record.source,
-                        f"{named} is dated {record.date.isoformat()}, after the "
-                        f"date checked ({as_of.isoformat()}: today, or --as-of)",
-                    )
-                )
+            )
     return found
 
 

@@ -150,8 +150,10 @@ def stderr(message: str) -> None:
 
 
 def print_problems(errors: list[LedgerError]) -> None:
-    for error in errors:
-        stderr(str(error))
+    """Each problem on a line of stderr, written at once (thousands of
+    warnings took one call each)."""
+    if errors:
+        stderr("\n".join(map(str, errors)))
 
 
 def summary(errors: list[LedgerError]) -> str:
