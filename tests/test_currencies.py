@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from arledger.ledger import Ledger, LedgerView
 from arledger.model import Adjustment, Customer, Invoice, Payment, Settings
-from arledger.rows import row_of
 
 from .test_properties import PROPERTY, Gen, as_of_dates, ledgers
+from .test_settle_oracle import as_rows as rows_of
 
 OWNERS = (None, "ann", "bob")
 BASES = ("USD", "EUR", "JPY")
@@ -102,15 +102,7 @@ def odd_ledgers(draw) -> tuple[Gen, str, bool]:
 def ledger_of(gen: Gen, base: str, as_rows: bool) -> Ledger:
     """A new ledger each time: nothing asked of it yet."""
     ledger = replace(gen.ledger(), settings=Settings(currency=base))
-    if not as_rows:
-        return ledger
-    return replace(
-        ledger,
-        customers={k: row_of(c) for k, c in ledger.customers.items()},
-        invoices={k: row_of(i) for k, i in ledger.invoices.items()},
-        payments=tuple(map(row_of, ledger.payments)),
-        adjustments=tuple(map(row_of, ledger.adjustments)),
-    )
+    return rows_of(ledger) if as_rows else ledger
 
 
 @PROPERTY
