@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # a ledger holds rows (rows.py) or, made by hand, models
     )
 
 _currency = attrgetter("currency")
+_date, _customer = attrgetter("date"), attrgetter("customer")
 
 
 @dataclass(frozen=True)
@@ -196,9 +197,6 @@ class Ledger:
             plans=kept(self.plans),
             confirmations=kept(self.confirmations),
         )
-
-
-_date, _customer = attrgetter("date"), attrgetter("customer")
 
 
 @dataclass(frozen=True)
