@@ -1,11 +1,13 @@
-"""Builds the settlement kernel, arledger/_settle.c, as arledger._settle.
+"""Builds the settlement kernel, arledger/_settle.c, as arledger._settle, and
+arledger/_memory.c (memory faulted in ahead for big ledgers) as
+arledger._memory.
 
 The project is described in pyproject.toml; this file says what a table there
-cannot: the SHA-256 of the kernel's source, passed to the compiler as the
+cannot: the SHA-256 of each module's source, passed to the compiler as the
 string SOURCE_SHA256 that the module exposes (tests/conftest.py refuses to test
 an editable install whose source changed since it was built), and the flags of
-gcc and clang. The kernel is required: with no C compiler or no Python headers
-the install stops and says what to install.
+gcc and clang. Both are required: with no C compiler or no Python headers the
+install stops and says what to install.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from setuptools.command.build_ext import build_ext
 from setuptools.errors import CCompilerError, ExecError, PlatformError
 
 SOURCE = "arledger/_settle.c"
+SOURCES = {"arledger._settle": SOURCE, "arledger._memory": "arledger/_memory.c"}
 # gcc and clang: C11 (what CPython itself is written in since 3.11, PEP 7),
 # warnings on and never errors. The optimisation level is the one Python was
 # built with (sysconfig's CFLAGS: -O2 in Debian's, -O3 in pyenv's builds).
@@ -45,7 +48,8 @@ class build_kernel(build_ext):
             missing = self._missing()
             if missing:
                 raise PlatformError(
-                    f"arledger: building its settlement kernel ({SOURCE}) needs "
+                    f"arledger: building its C modules ({', '.join(SOURCES.values())}) "
+                    f"needs "
                     f"{missing}, not found here: {HOW}"
                 )
             for extension in self.extensions:
@@ -54,8 +58,9 @@ class build_kernel(build_ext):
             super().build_extensions()
         except (CCompilerError, ExecError) as error:
             raise PlatformError(
-                f"arledger: {SOURCE} did not compile; if the compiler's messages "
-                f"above say that it or Python.h is missing: {HOW}"
+                f"arledger: its C modules ({', '.join(SOURCES.values())}) did not "
+                f"compile; if the compiler's messages above say that it or "
+                f"Python.h is missing: {HOW}"
             ) from error
 
     def _missing(self) -> str:
@@ -74,10 +79,11 @@ class build_kernel(build_ext):
 setup(
     ext_modules=[
         Extension(
-            "arledger._settle",
-            sources=[SOURCE],
-            define_macros=[("SOURCE_SHA256", f'"{source_sha256()}"')],
+            name,
+            sources=[source],
+            define_macros=[("SOURCE_SHA256", f'"{source_sha256(source)}"')],
         )
+        for name, source in SOURCES.items()
     ],
     cmdclass={"build_ext": build_kernel},
 )

@@ -44,24 +44,26 @@ def ledger_dir(tmp_path: Path):
 
 
 def stale_kernel() -> str | None:
-    """Why the settlement kernel imported is not a build of its source, if so.
+    """Why a C module imported is not a build of its source, if so.
 
     An editable install (`pip install -e .`) keeps the compiled arledger._settle
-    in the checkout; after an edit of arledger/_settle.c without a rebuild, the
-    old build would run. setup.py compiles the source's SHA-256 into the module
-    (SOURCE_SHA256). Only where the source lies beside the package: a checkout.
+    and arledger._memory in the checkout; after an edit of their C source
+    without a rebuild, the old build would run. setup.py compiles each source's
+    SHA-256 into its module (SOURCE_SHA256). Only where the source lies beside
+    the package: a checkout.
     """
     import arledger
 
-    source = Path(arledger.__file__).parent / "_settle.c"
-    if not source.is_file():
-        return None
-    try:
-        kernel = importlib.import_module("arledger._settle")
-    except ImportError:
-        return "arledger/_settle.c is not built: run pip install -e ."
-    if kernel.SOURCE_SHA256 != hashlib.sha256(source.read_bytes()).hexdigest():
-        return "arledger/_settle.c changed since it was built: run pip install -e ."
+    for name in ("_settle", "_memory"):
+        source = Path(arledger.__file__).parent / f"{name}.c"
+        if not source.is_file():
+            continue
+        try:
+            built = importlib.import_module(f"arledger.{name}")
+        except ImportError:
+            return f"arledger/{name}.c is not built: run pip install -e ."
+        if built.SOURCE_SHA256 != hashlib.sha256(source.read_bytes()).hexdigest():
+            return f"arledger/{name}.c changed since it was built: run pip install -e ."
     return None
 
 

@@ -93,7 +93,8 @@ def test_no_compiler_stops_the_build_saying_what_to_install(tmp_path):
     done = subprocess.run(build, cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode != 0
     assert (
-        "error: arledger: building its settlement kernel (arledger/_settle.c) needs "
+        "error: arledger: building its C modules (arledger/_settle.c, "
+        "arledger/_memory.c) needs "
         "a C compiler (no-such-cc), not found here: a C compiler and Python's headers"
         " come with `apt-get install gcc python3-dev` (Debian, Ubuntu) or "
         "`xcode-select --install` (macOS); then install arledger again\n"
@@ -104,7 +105,7 @@ def test_no_compiler_stops_the_build_saying_what_to_install(tmp_path):
 def test_the_type_stub_says_what_the_kernel_has():
     pytest.importorskip("mypy", reason="mypy comes with the `test` extra")
     done = subprocess.run(
-        [sys.executable, "-m", "mypy.stubtest", "arledger._settle"],
+        [sys.executable, "-m", "mypy.stubtest", "arledger._settle", "arledger._memory"],
         cwd=ROOT,
         capture_output=True,
         text=True,

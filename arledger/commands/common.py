@@ -20,7 +20,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from arledger.cli import keep
+from arledger.cli import keep, prefault
 from arledger.errors import ArledgerError, LedgerError, LedgerInvalid, UsageError
 
 
@@ -216,12 +216,13 @@ def load_ledger(ledger_dir: Path | None) -> Any:
     """Load a ledger; raise LedgerInvalid on any error (warnings are for `check`).
 
     A big ledger shows a progress bar on stderr when it is a terminal; never in a
-    pipe or under cron.
+    pipe or under cron. Its memory is faulted in ahead (`cli.prefault`).
     """
     from arledger.loader import find_ledger, load
 
     root = find_ledger(ledger_dir)
-    with _progress(root) as on_file:
+    sizes = file_sizes(root)
+    with _progress(sizes) as on_file:
         ledger, errors = load(root, on_file=on_file)
     if any(not e.warning for e in errors):
         raise LedgerInvalid(errors)
@@ -229,18 +230,28 @@ def load_ledger(ledger_dir: Path | None) -> Any:
     return ledger
 
 
-@contextlib.contextmanager
-def _progress(root: Path) -> Iterator[Callable[[Path], None] | None]:
-    """A progress bar over a big ledger's record files, on a terminal only:
-    yields what to call as each file is read (None: no bar)."""
-    if not sys.stderr.isatty():
-        yield None
-        return
+def file_sizes(root: Path) -> dict[Path, int]:
+    """The size of each record file of a ledger (0 for one that cannot be
+    looked at: the loader says why), its memory faulted in ahead when they are
+    big (`cli.prefault`)."""
     from arledger.loader import record_files
 
-    sizes = {file: file.stat().st_size for file in record_files(root)}
+    sizes = {}
+    for file in record_files(root):
+        try:
+            sizes[file] = file.stat().st_size
+        except OSError:
+            sizes[file] = 0
+    prefault(sum(sizes.values()))
+    return sizes
+
+
+@contextlib.contextmanager
+def _progress(sizes: dict[Path, int]) -> Iterator[Callable[[Path], None] | None]:
+    """A progress bar over a big ledger's record files (`sizes`), on a terminal
+    only: yields what to call as each file is read (None: no bar)."""
     total = sum(sizes.values())
-    if total < PROGRESS_BYTES:
+    if total < PROGRESS_BYTES or not sys.stderr.isatty():
         yield None
         return
     from rich.console import Console

@@ -13,6 +13,7 @@ from arledger.commands.common import (
     LedgerOpt,
     as_of_date,
     exit_codes,
+    file_sizes,
     print_problems,
     stderr,
     summary,
@@ -42,12 +43,14 @@ def check(
     unearned discounts, dunning levels without a template, records dated after
     today. These are warnings (exit 0) unless --strict.
     """
-    from arledger.loader import load
+    from arledger.loader import find_ledger, load
 
     if format not in ("text", "json"):
         raise UsageError(f"unknown format {format!r}; choose text or json")
     today = as_of_date(as_of)
-    loaded, errors = load(ledger)
+    root = find_ledger(ledger)
+    file_sizes(root)  # a big ledger's memory faulted in ahead
+    loaded, errors = load(root)
     from arledger.mail import log_problems
 
     found = log_problems(loaded)

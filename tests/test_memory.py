@@ -1,0 +1,101 @@
+"""Memory faulted in ahead for big ledgers (arledger/_memory.c, cli.prefault).
+
+The allocator is put in front of pymalloc's for the rest of a process, so it
+is tried in processes of their own, never in the one running the tests.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from arledger import cli
+
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="prefaulting is for Linux"
+)
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@linux_only
+def test_objects_live_in_the_arenas_made_ready_and_are_what_they_were():
+    done = run_python(
+        """
+        from decimal import Decimal
+        from arledger import _memory
+
+        assert _memory.prefault(8) is True
+        assert _memory.prefault(8) is True  # once per process: nothing more
+        for _ in range(3):  # made, freed and made again: 100 MB and more each
+            rows = [(str(i), Decimal(i) / 100, (i, i + 1)) for i in range(400_000)]
+            assert sum(r[1] for r in rows) == Decimal(sum(range(400_000))) / 100
+            assert rows[123_456] == ("123456", Decimal("1234.56"), (123456, 123457))
+            del rows
+        taken, mapped = _memory.counts()
+        assert taken > 50, (taken, mapped)
+        print(taken, mapped)
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
+@linux_only
+def test_a_child_forked_after_it_allocates_without_the_thread():
+    done = run_python(
+        """
+        import os
+        from arledger import _memory
+
+        _memory.prefault(4)
+        keep = [str(i) * 3 for i in range(200_000)]
+        pid = os.fork()
+        if pid == 0:  # the child: no thread keeps arenas ready, pymalloc maps its own
+            more = [(i, str(i)) for i in range(500_000)]
+            os._exit(0 if more[-1] == (499_999, "499999") else 3)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        print(len(keep))
+        """
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "200000\n", "")
+
+
+def test_nothing_is_asked_of_a_ledger_under_the_threshold_or_inside_another_program(
+    monkeypatch,
+):
+    from arledger import _memory
+
+    asked: list[int] = []
+    monkeypatch.setattr(_memory, "prefault", lambda arenas: asked.append(arenas))
+    cli.prefault(1 << 30)  # the tests' process: not arledger running as a program
+    monkeypatch.setattr(cli, "_KEPT", [])  # as `main` runs it
+    cli.prefault(cli.PREFAULT_BYTES - 1)
+    assert asked == []
+    cli.prefault(16 << 20)  # an arena per MiB of files
+    cli.prefault(1 << 30)  # and no more than PREFAULT_MOST
+    assert asked == [16, cli.PREFAULT_MOST]
+
+
+def test_zero_or_fewer_arenas_install_nothing():
+    done = run_python(
+        """
+        from arledger import _memory
+
+        assert _memory.prefault(0) is False
+        assert _memory.prefault(-3) is False
+        assert _memory.counts() == (0, 0)
+        """
+    )
+    assert done.returncode == 0, done.stderr
