@@ -6,9 +6,9 @@
  * on it. On a virtual machine that hands its free memory back to the host (free
  * page reporting, as Firecracker and many cloud VMs do), such a fault costs the
  * host's work too: measured on the development machine, 2 us a page while the
- * pages come from memory freed a moment ago, 15-27 us once they come from
+ * pages come from memory freed a moment ago, 13-28 us once they come from
  * memory the host took back, which is most of what a command at a million
- * invoices touches after its first seconds (1-3 s of its time, in the kernel).
+ * invoices touches after its first seconds (1.4-4.2 s of its time, in the kernel).
  *
  * `prefault(n)` puts an arena allocator in front of pymalloc's own: a thread of
  * its own keeps up to `n` arenas mapped with their pages faulted in

@@ -30,10 +30,11 @@ def keep(value: Any) -> None:
 
 # A ledger whose record files take this many bytes or more gets memory faulted
 # in ahead on another core (arledger/_memory.c): an arena of 1 MiB ready per
-# MiB of its files, up to PREFAULT_MOST. Measured on the development machine:
-# 16 ready for the 16 MiB of 100,000 invoices took 0.04 s off `overdue`, where
-# 64 cost as much as they saved; 64 for the 164 MiB of a million took 1.0-1.4 s
-# off it, 200 no more.
+# MiB of its files, up to PREFAULT_MOST. Measured on the development machine
+# (README, Benchmarks): 16 ready for the 16 MiB of 100,000 invoices took
+# 0.04 s off `overdue`, where 64 cost as much as they saved; 64 for the
+# 164 MiB of a million took it from 11.7 s to 9.5 s (medians of 3), 200 no
+# further.
 PREFAULT_BYTES = 4 << 20
 PREFAULT_MOST = 64
 
@@ -42,7 +43,7 @@ def prefault(ledger_bytes: int) -> None:
     """When arledger runs as a program (`main`) and its ledger is big, have the
     memory its objects will take faulted in ahead, on another core: on a
     virtual machine that gives its free memory back to the host, a page first
-    touched costs 15-27 us, 1-3 s of a command over a million invoices.
+    touched costs 13-28 us, 1.4-4.2 s of a command over a million invoices.
     Inside another program nothing changes: its memory is its own."""
     if _KEPT is None or ledger_bytes < PREFAULT_BYTES:
         return
