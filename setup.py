@@ -48,9 +48,8 @@ class build_kernel(build_ext):
             missing = self._missing()
             if missing:
                 raise PlatformError(
-                    f"arledger: building its C modules ({', '.join(SOURCES.values())}) "
-                    f"needs "
-                    f"{missing}, not found here: {HOW}"
+                    f"arledger: building its C modules ({', '.join(SOURCES.values())})"
+                    f" needs {missing}, not found here: {HOW}"
                 )
             for extension in self.extensions:
                 extension.extra_compile_args = list(GCC_FLAGS)

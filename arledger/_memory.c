@@ -31,6 +31,7 @@
 #ifdef PREFAULT
 
 #define MOST 256 /* arenas held ready at most (256 MiB) */
+#define SMALLEST_ARENA (256 << 10)
 
 static struct {
     pthread_mutex_t lock;
@@ -39,7 +40,7 @@ static struct {
     void *ready[MOST];               /* arenas mapped and faulted in */
     int count;                       /* of them, in `ready` */
     int target;                      /* how many to keep ready; 0: none */
-    size_t size;                     /* pymalloc's arena size, from its first call */
+    size_t size;                     /* pymalloc's arena size, from its first arena */
     unsigned long taken, mapped;     /* arenas given from `ready`, and mapped then */
     int installed;
 } R = {.lock = PTHREAD_MUTEX_INITIALIZER, .wanted = PTHREAD_COND_INITIALIZER};
@@ -70,11 +71,13 @@ static void *take(void *unused, size_t size) {
     (void)unused;
     void *arena = NULL;
     pthread_mutex_lock(&R.lock);
-    if (R.size == 0) R.size = size;
+    /* Python maps its threads' frame stacks through the same allocator, in
+     * chunks of 16 KiB and up; pymalloc's arenas are 256 KiB or 1 MiB. */
+    if (R.size == 0 && size >= SMALLEST_ARENA) R.size = size;
     if (size == R.size && R.count > 0) {
         arena = R.ready[--R.count];
         R.taken++;
-    } else {
+    } else if (size == R.size) {
         R.mapped++;
     }
     pthread_cond_signal(&R.wanted);
@@ -139,7 +142,8 @@ static PyObject *prefault(PyObject *Py_UNUSED(module), PyObject *arg) {
 PyDoc_STRVAR(counts_doc,
 "counts() -> (taken, mapped)\n\n"
 "Arenas pymalloc took ready since `prefault`, and arenas it had mapped then\n"
-"because none was ready.");
+"because none was ready (other mappings through its allocator, such as the\n"
+"frame stacks of Python's threads, are not counted).");
 
 static PyObject *counts(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(args)) {
 #ifdef PREFAULT

@@ -37,6 +37,11 @@ def test_objects_live_in_the_arenas_made_ready_and_are_what_they_were():
 
         assert _memory.prefault(8) is True
         assert _memory.prefault(8) is True  # once per process: nothing more
+
+        def deep(n):  # the frame stack grows by a mapping of 16 KiB or more,
+            return deep(n - 1) + 1 if n else 0  # through the same allocator
+
+        assert deep(900) == 900  # first: not taken for an arena's size
         for _ in range(3):  # made, freed and made again: 100 MB and more each
             rows = [(str(i), Decimal(i) / 100, (i, i + 1)) for i in range(400_000)]
             assert sum(r[1] for r in rows) == Decimal(sum(range(400_000))) / 100
@@ -99,3 +104,64 @@ def test_zero_or_fewer_arenas_install_nothing():
         """
     )
     assert done.returncode == 0, done.stderr
+
+
+def big_ledger(root):
+    """A ledger of more than PREFAULT_BYTES of record files: 60,000 invoices
+    of 12 customers, half of them paid."""
+    root.mkdir()
+    customers = [f"C{k:02d}" for k in range(12)]
+    (root / "customers.yaml").write_text(
+        "".join(f"- id: {c}\n  name: Customer {c}\n  terms: 30\n" for c in customers)
+    )
+    invoices = ["id,customer,date,amount,description"]
+    payments = ["id,customer,date,amount,invoice"]
+    for n in range(60_000):
+        customer, day = customers[n % 12], f"2026-{n % 12 + 1:02d}-{n % 28 + 1:02d}"
+        amount = f"{100 + n % 997}.{n % 100:02d}"
+        invoices.append(f"INV-{n:06d},{customer},{day},{amount},Goods and services")
+        if n % 2:
+            payments.append(f"PAY-{n:06d},{customer},2026-12-01,{amount},INV-{n:06d}")
+    (root / "invoices.csv").write_text("\n".join(invoices) + "\n")
+    (root / "payments.csv").write_text("\n".join(payments) + "\n")
+    assert sum(f.stat().st_size for f in root.iterdir()) > cli.PREFAULT_BYTES
+    return root
+
+
+@linux_only
+def test_a_big_ledger_reports_the_same_with_its_memory_faulted_in_ahead(tmp_path):
+    """The program as a person runs it, with and without arenas made ready."""
+    ledger = big_ledger(tmp_path / "big")
+    run = """
+        import sys
+        import arledger.cli as cli
+        from arledger import _memory
+
+        if sys.argv[1] == "off":
+            cli.PREFAULT_BYTES = 1 << 62
+        end = cli._end
+        def counted(code):
+            print(*_memory.counts(), file=sys.stderr)
+            end(code)
+        cli._end = counted
+        sys.argv = ["arledger", *sys.argv[2:]]
+        cli.main()
+    """
+    outputs = {}
+    for mode in ("on", "off"):
+        for command in ("aging", "overdue", "check"):
+            done = subprocess.run(
+                [sys.executable, "-c", textwrap.dedent(run), mode, command]
+                + ["--ledger", str(ledger), "--as-of", "2026-12-31"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env={**__import__("os").environ, "ARLEDGER_NO_CACHE": "1"},
+            )
+            assert done.returncode == 0, done.stderr
+            taken, mapped = map(int, done.stderr.split("\n")[-2].split())
+            assert (taken > 0) == (mode == "on"), (mode, command, taken, mapped)
+            outputs[mode, command] = done.stdout
+    for command in ("aging", "overdue", "check"):
+        assert outputs["on", command] == outputs["off", command]
+    assert "60000 invoices" in outputs["on", "check"]

@@ -222,6 +222,7 @@ def load_ledger(ledger_dir: Path | None) -> Any:
 
     root = find_ledger(ledger_dir)
     sizes = file_sizes(root)
+    prefault(sum(sizes.values()))
     with _progress(sizes) as on_file:
         ledger, errors = load(root, on_file=on_file)
     if any(not e.warning for e in errors):
@@ -232,8 +233,7 @@ def load_ledger(ledger_dir: Path | None) -> Any:
 
 def file_sizes(root: Path) -> dict[Path, int]:
     """The size of each record file of a ledger (0 for one that cannot be
-    looked at: the loader says why), its memory faulted in ahead when they are
-    big (`cli.prefault`)."""
+    looked at: the loader says why)."""
     from arledger.loader import record_files
 
     sizes = {}
@@ -242,7 +242,6 @@ def file_sizes(root: Path) -> dict[Path, int]:
             sizes[file] = file.stat().st_size
         except OSError:
             sizes[file] = 0
-    prefault(sum(sizes.values()))
     return sizes
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from arledger.cli import prefault
 from arledger.commands.common import (
     AsOfOpt,
     ExitCode,
@@ -49,7 +50,7 @@ def check(
         raise UsageError(f"unknown format {format!r}; choose text or json")
     today = as_of_date(as_of)
     root = find_ledger(ledger)
-    file_sizes(root)  # a big ledger's memory faulted in ahead
+    prefault(sum(file_sizes(root).values()))  # a big ledger's memory, ahead
     loaded, errors = load(root)
     from arledger.mail import log_problems
 
