@@ -28,15 +28,16 @@ def keep(value: Any) -> None:
         _KEPT.append(value)
 
 
-# A ledger whose record files take this many bytes or more gets memory faulted
-# in ahead on another core (arledger/_memory.c): an arena of 1 MiB ready per
-# MiB of its files, up to PREFAULT_MOST. Measured on the development machine
-# (README, Benchmarks): 16 ready for the 16 MiB of 100,000 invoices took
-# 0.04 s off `overdue`, where 64 cost as much as they saved; 64 for the
-# 164 MiB of a million took it from 11.7 s to 9.5 s (medians of 3), 200 no
-# further.
-PREFAULT_BYTES = 4 << 20
-PREFAULT_MOST = 64
+# A ledger whose record files take this many bytes or more gets PREFAULT_ARENAS
+# arenas of memory (1 MiB each) faulted in ahead on another core
+# (arledger/_memory.c). Measured on the development machine (README,
+# Benchmarks): at a million invoices (164 MiB of CSV) 64 arenas ready took
+# `overdue` from 11.7 s to 9.5 s (medians of 3), 32 did less and 200 no more;
+# at 100,000 (16 MiB of CSV, 31 of YAML) the memory is mostly still warm from
+# the last process and arenas ready changed nothing or cost a little (YAML
+# `aging` 2.27 s against 2.23 s): a small ledger runs as before.
+PREFAULT_BYTES = 64 << 20
+PREFAULT_ARENAS = 64
 
 
 def prefault(ledger_bytes: int) -> None:
@@ -49,7 +50,7 @@ def prefault(ledger_bytes: int) -> None:
         return
     from arledger._memory import prefault as fault_in_ahead
 
-    fault_in_ahead(min(PREFAULT_MOST, ledger_bytes >> 20))
+    fault_in_ahead(PREFAULT_ARENAS)
 
 
 def main() -> None:
