@@ -87,8 +87,12 @@ def test_nothing_is_asked_of_a_ledger_under_the_threshold_or_inside_another_prog
     monkeypatch.setattr(_memory, "prefault", lambda arenas: asked.append(arenas))
     cli.prefault(1 << 30)  # the tests' process: not arledger running as a program
     monkeypatch.setattr(cli, "_KEPT", [])  # as `main` runs it
+    monkeypatch.setattr(cli, "_cores", lambda: 2)
     cli.prefault(cli.PREFAULT_BYTES - 1)
     assert asked == []
+    cli.prefault(cli.PREFAULT_BYTES)
+    assert asked == [cli.PREFAULT_ARENAS]
+    monkeypatch.setattr(cli, "_cores", lambda: 1)  # no other core to fault on
     cli.prefault(cli.PREFAULT_BYTES)
     assert asked == [cli.PREFAULT_ARENAS]
 
@@ -137,6 +141,7 @@ def test_a_ledger_reports_the_same_with_its_memory_faulted_in_ahead(tmp_path):
         from arledger import _memory
 
         cli.PREFAULT_BYTES = 1 if sys.argv[1] == "on" else 1 << 62
+        cli._cores = lambda: 2  # as on the machines it is for
         end = cli._end
         def counted(code):
             print(*_memory.counts(), file=sys.stderr)
