@@ -17,12 +17,12 @@ import os
 import re
 import stat
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import MAX_PREC, Decimal, localcontext
 from functools import partial
 from itertools import chain, compress, islice, repeat
-from operator import add, attrgetter, is_not
+from operator import add, attrgetter, eq, is_not, not_
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -1867,6 +1867,10 @@ def _one_each(values: list[Any]) -> list[Any]:
     return list(map(first.setdefault, values, values))
 
 
+_NOTHING = object()  # an amount no invoice has
+_compare_total: Callable[[Decimal, Decimal], Decimal] = Decimal.compare_total
+
+
 def _share_invoices(columns: dict[str, list[Any]], invoices: Mapping[str, Any]) -> None:
     """Records naming an invoice read already keep the invoice's own id string
     and, when they give its amount written alike (`10.00` and `10.00`, not
@@ -1878,14 +1882,21 @@ def _share_invoices(columns: dict[str, list[Any]], invoices: Mapping[str, Any]) 
     # None, or a Source for an invoice that failed: getattr gives the default.
     named = list(map(invoices.get, refs))
     columns["invoice"] = list(map(getattr, named, repeat("id"), refs))
-    if "amount" in columns:
-        theirs = map(getattr, named, repeat("amount"), repeat(None))
-        columns["amount"] = [
-            same
-            if same == amount and same is not None and not same.compare_total(amount)
-            else amount
-            for same, amount in zip(theirs, columns["amount"], strict=True)
-        ]
+    if "amount" not in columns:
+        return
+    # In C passes: the amounts equal to their invoice's (`_NOTHING`, where no
+    # invoice was found, equals nothing), then of those the ones written
+    # alike (compare_total is 0 for the same digits and exponent only).
+    amounts = columns["amount"]
+    theirs: list[Any] = list(map(getattr, named, repeat("amount"), repeat(_NOTHING)))
+    equal = list(map(eq, theirs, amounts))
+    same = list(compress(theirs, equal))
+    alike = list(map(not_, map(_compare_total, same, compress(amounts, equal))))
+    if any(alike):
+        kept = amounts.copy()
+        at = compress(compress(range(len(kept)), equal), alike)
+        deque(map(kept.__setitem__, at, compress(same, alike)), maxlen=0)
+        columns["amount"] = kept
 
 
 def _subset(column: list[Any], indexes: Sequence[int]) -> list[Any]:
@@ -2486,6 +2497,8 @@ def _over_invoice(
 
 
 _currency, _customer = attrgetter("currency"), attrgetter("customer")
+_amount, _schedule = attrgetter("amount"), attrgetter("schedule")
+_allocations = attrgetter("allocations")
 
 
 def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError]:
@@ -2517,38 +2530,48 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
                 )
             )
 
-    def unchecked(records: Collection[Any]) -> list[Any]:
-        known = map(ledger.customers.__contains__, map(_customer, records))
-        return list(compress(records, known))
+    def unchecked(records: Iterable[Any]) -> list[Any]:
+        known = ledger.customers.__contains__
+        records = list(records)
+        return list(compress(records, map(known, map(_customer, records))))
 
-    def all_fine(records: list[Any]) -> bool:
-        """Whether no record's amount has more than `allowed` decimals, asked
-        of them all at once (in C): an exact sum has the smallest exponent of
-        its terms."""
+    def all_fine(amounts: Iterable[Decimal]) -> bool:
+        """Whether no amount has more than `allowed` decimals, asked of them
+        all at once (in C): an exact sum has the smallest exponent of its
+        terms."""
         with localcontext() as exact:
             exact.prec = MAX_PREC
-            total = sum(map(attrgetter("amount"), records), Decimal(0))
+            total = sum(amounts, Decimal(0))
         exponent = total.as_tuple().exponent
         return isinstance(exponent, int) and exponent >= fine
 
-    invoices = unchecked(ledger.invoices.values())
-    others = unchecked((*ledger.payments, *ledger.adjustments))
+    # Each group's amounts are first asked of every record at once: when none
+    # has more decimals than every currency here allows, neither has any
+    # record of a known customer, and no record need be picked or looked at
+    # (at a million records, the usual case). Else the known customers'
+    # records are checked one by one, in the same order.
+    invoices = ledger.invoices.values()
+    others = (*ledger.payments, *ledger.adjustments)
     for group in (invoices, others):
-        if not all_fine(group):
-            for record in group:
+        if not all_fine(map(_amount, group)):
+            for record in unchecked(group):
                 check(record, "amount", record.amount)
-    for invoice in filter(attrgetter("schedule"), invoices):
-        for n, instalment in enumerate(invoice.schedule, 1):
-            check(invoice, f"schedule.{n}.amount", instalment.amount)
+    scheduled = list(filter(_schedule, invoices))
+    if not all_fine(map(_amount, chain.from_iterable(map(_schedule, scheduled)))):
+        for invoice in unchecked(scheduled):
+            for n, instalment in enumerate(invoice.schedule, 1):
+                check(invoice, f"schedule.{n}.amount", instalment.amount)
     for plan in unchecked(ledger.plans):
         for n, instalment in enumerate(plan.instalments, 1):
             check(plan, f"instalments.{n}.amount", instalment.amount)
     for confirmation in unchecked(ledger.confirmations):
         check(confirmation, "balance", confirmation.balance)
-    split = map(getattr, others, repeat("allocations"), repeat(None))
-    for record in compress(others, split):
-        for invoice_id, amount in record.allocations.items():
-            check(record, f"allocations.{invoice_id}", amount)
+    given = map(getattr, others, repeat("allocations"), repeat(None))
+    split = list(compress(others, given))
+    if not all_fine(chain.from_iterable(map(dict.values, map(_allocations, split)))):
+        for record in unchecked(split):
+            for invoice_id, amount in record.allocations.items():
+                check(record, f"allocations.{invoice_id}", amount)
     return errors
 
 

@@ -229,6 +229,47 @@ def test_excess_decimals_depend_on_currency(ledger_dir):
     ]
 
 
+def test_excess_decimals_in_every_kind_of_amount(ledger_dir):
+    """Each kind of amount is checked against its own record's currency: an
+    instalment, an allocation, a payment, an adjustment; a record of an
+    unknown customer is reported for its customer alone."""
+    path = ledger_dir(
+        customers="""\
+        - {id: C1, name: One}
+        - {id: C2, name: Two, currency: JPY}
+        """,
+        invoices="""\
+        - {id: I1, customer: C1, date: 2026-01-01, amount: 10.00}
+        - id: I2
+          customer: C1
+          date: 2026-01-01
+          amount: 10.00
+          schedule:
+            - {due: 2026-02-01, amount: 4.995}
+            - {due: 2026-03-01, amount: 5.005}
+        - {id: I3, customer: C2, date: 2026-01-01, amount: 1000}
+        - {id: I4, customer: C9, date: 2026-01-01, amount: 1.001}
+        """,
+        payments="""\
+        - {id: P1, customer: C1, date: 2026-01-02, amount: 2.00, allocations: {I1: 1.505}}
+        - {id: P2, customer: C2, date: 2026-01-02, amount: 10.5}
+        - {id: P3, customer: C1, date: 2026-01-02, amount: 1.25}
+        """,
+        adjustments="""\
+        - {id: A1, customer: C1, date: 2026-01-03, kind: credit_note, amount: 0.125}
+        """,
+    )
+    _, errors = load(path)
+    assert [str(e) for e in errors] == [
+        "adjustments.yaml:1: amount: 0.125 has more decimals than USD allows",
+        "invoices.yaml:7: schedule.1.amount: 4.995 has more decimals than USD allows",
+        "invoices.yaml:8: schedule.2.amount: 5.005 has more decimals than USD allows",
+        "invoices.yaml:10: customer: unknown customer 'C9'",
+        "payments.yaml:1: allocations.I1: 1.505 has more decimals than USD allows",
+        "payments.yaml:2: amount: 10.5 has more decimals than JPY allows",
+    ]
+
+
 def test_payments_without_id_are_all_kept(ledger_dir):
     """A payment's id is optional: several without one are several payments."""
     path = ledger_dir(
