@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from decimal import MAX_PREC, Decimal, localcontext
 from functools import partial
 from itertools import chain, compress, islice, repeat
-from operator import add, attrgetter, eq, is_not, not_
+from operator import add, attrgetter, is_not
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -1867,10 +1867,6 @@ def _one_each(values: list[Any]) -> list[Any]:
     return list(map(first.setdefault, values, values))
 
 
-_NOTHING = object()  # an amount no invoice has
-_compare_total: Callable[[Decimal, Decimal], Decimal] = Decimal.compare_total
-
-
 def _share_invoices(columns: dict[str, list[Any]], invoices: Mapping[str, Any]) -> None:
     """Records naming an invoice read already keep the invoice's own id string
     and, when they give its amount written alike (`10.00` and `10.00`, not
@@ -1882,21 +1878,14 @@ def _share_invoices(columns: dict[str, list[Any]], invoices: Mapping[str, Any]) 
     # None, or a Source for an invoice that failed: getattr gives the default.
     named = list(map(invoices.get, refs))
     columns["invoice"] = list(map(getattr, named, repeat("id"), refs))
-    if "amount" not in columns:
-        return
-    # In C passes: the amounts equal to their invoice's (`_NOTHING`, where no
-    # invoice was found, equals nothing), then of those the ones written
-    # alike (compare_total is 0 for the same digits and exponent only).
-    amounts = columns["amount"]
-    theirs: list[Any] = list(map(getattr, named, repeat("amount"), repeat(_NOTHING)))
-    equal = list(map(eq, theirs, amounts))
-    same = list(compress(theirs, equal))
-    alike = list(map(not_, map(_compare_total, same, compress(amounts, equal))))
-    if any(alike):
-        kept = amounts.copy()
-        at = compress(compress(range(len(kept)), equal), alike)
-        deque(map(kept.__setitem__, at, compress(same, alike)), maxlen=0)
-        columns["amount"] = kept
+    if "amount" in columns:
+        theirs = map(getattr, named, repeat("amount"), repeat(None))
+        columns["amount"] = [
+            same
+            if same == amount and same is not None and not same.compare_total(amount)
+            else amount
+            for same, amount in zip(theirs, columns["amount"], strict=True)
+        ]
 
 
 def _subset(column: list[Any], indexes: Sequence[int]) -> list[Any]:
