@@ -462,7 +462,6 @@ class Command:
     label: str
     words: tuple[str, ...]
     report: bool = True  # one of issue 12's "report commands"
-    as_of: bool = True
     writes: str = ""  # WORKBOOK or LETTERS: a file it writes, given as an argument
 
     def argv(self, ledger: Ledger, out: Path) -> list[str]:
@@ -471,9 +470,10 @@ class Command:
             words.append(str(out / WORKBOOK))
         elif self.writes == LETTERS:
             words += ["--out", str(out / LETTERS)]
-        options = ["--ledger", str(ledger.path)]
-        if self.as_of:
-            options += ["--as-of", AS_OF]
+        # Every command as of the day after the last record, `check` too:
+        # as of today its lint would warn of every record dated after today,
+        # more of them the earlier in the year it runs.
+        options = ["--ledger", str(ledger.path), "--as-of", AS_OF]
         return [*ARLEDGER, *words, *options]
 
     @property
@@ -488,7 +488,7 @@ class Command:
 # Every command of issue 12's table, as a person runs it: the default output
 # (a plain-text table, as in a pipe or under cron) written to a file.
 COMMANDS = (
-    Command("check", "`check`", ("check",), as_of=False),
+    Command("check", "`check`", ("check",)),
     Command("aging", "`aging`", ("aging",)),
     Command("aging-detail", "`aging --detail`", ("aging", "--detail")),
     Command("overdue", "`overdue`", ("overdue",)),
