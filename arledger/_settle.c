@@ -142,6 +142,7 @@ typedef struct {
     PyObject *dates;         /* ordinal -> date, made once each */
     PyObject *zeros;         /* minor units -> Decimal zero */
     int history;
+    int paid; /* items paid in full are returned (history and `paid`) */
     /* from the context */
     PyObject *customer_currency, *terms, *customer_discounts, *customer_owner;
     PyObject *base, *owner, *offer, *currency_of, *payment_ref, *minor_units;
@@ -1133,7 +1134,7 @@ static int items_of(Engine *E, PyObject *items) {
             }
             for (int32_t j = 0; j < inv->n_works; j++) {
                 Work *w = &E->works[inv->first_work + j];
-                if (!E->history && w->open == 0) continue;
+                if (!E->paid && w->open == 0) continue;
                 PyObject *due = due_of(E, w);
                 if (due == NULL) return -1;
                 PyObject *open = decimal_or(E, w->open, a->mu, w->touched ? NULL : w->amount_obj);
@@ -1307,9 +1308,9 @@ static PyObject *run(PyObject *Py_UNUSED(module), PyObject *args) {
     const char *names[] = {"customer_currency", "terms", "customer_discounts",
                            "customer_owner", "base", "owner", "offer", "currency_of",
                            "minor_units", "decimal", "item", "application", "credit",
-                           "early_payment", "history", "default_terms", "rows"};
-    PyObject *values[17];
-    for (int k = 0; k < 17; k++)
+                           "early_payment", "history", "default_terms", "rows", "paid"};
+    PyObject *values[18];
+    for (int k = 0; k < 18; k++)
         if ((values[k] = context(ctx, names[k])) == NULL) return NULL;
     E->customer_currency = values[0];
     E->terms = values[1];
@@ -1328,6 +1329,9 @@ static PyObject *run(PyObject *Py_UNUSED(module), PyObject *args) {
     E->history = PyObject_IsTrue(values[14]);
     E->default_terms = PyLong_AsLong(values[15]);
     if (E->history < 0 || (E->default_terms == -1 && PyErr_Occurred())) return NULL;
+    E->paid = PyObject_IsTrue(values[17]);
+    if (E->paid < 0) return NULL;
+    E->paid = E->paid && E->history;
     PyObject *rows = values[16]; /* the row types of invoices, payments, adjustments */
     if (!PyTuple_Check(rows) || PyTuple_GET_SIZE(rows) != 3) {
         PyErr_SetString(PyExc_TypeError, "rows: (invoice, payment, adjustment) row types");

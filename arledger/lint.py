@@ -35,6 +35,7 @@ from arledger.settle import (
     discount_of,
     discount_threshold,
     payment_ref,
+    settle,
 )
 
 if TYPE_CHECKING:  # the models import pydantic, which a clean ledger needs not
@@ -440,10 +441,10 @@ def lint(ledger: Ledger, today: date) -> list[LedgerError]:
         today: the day `check` runs for: records after it are flagged, and
             what is old is counted up to it.
     """
-    from arledger.api import settlement
-
     view = ledger.view(today)
-    settled = settlement(view)
+    # The checks read the applications, the credits and the open items, never
+    # an item paid in full.
+    settled = settle(view, paid=False)
     found: list[LedgerError] = []
     for check in CHECKS:
         found.extend(check(view, settled))

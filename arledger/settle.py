@@ -113,6 +113,10 @@ class Settlement:
     # record stands behind them, so what replays the records (statements, the
     # journal, `rewind`) reads them from here. Empty without history.
     discounts: tuple[Application, ...] = ()
+    # False: `items` holds only the open items (`settle(view, paid=False)`, or
+    # without history), for reports that read the applications but only open
+    # balances.
+    paid: bool = True
 
     def history_of(self) -> tuple[Application, ...]:
         """The applications, for reports that read them (collection, risk,
@@ -194,7 +198,7 @@ def payment_ref(payment: Payment) -> str:
     return payment.id if payment.id is not None else str(payment.source)
 
 
-def settle(view: LedgerView, *, history: bool = True) -> Settlement:
+def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Settlement:
     """Apply every payment and adjustment of a view to its items (SPEC §2).
 
     Events are replayed in date order (on one date invoices, then adjustments,
@@ -212,6 +216,10 @@ def settle(view: LedgerView, *, history: bool = True) -> Settlement:
             overdue): items paid in full and the applications are then not kept,
             two million objects fewer at a million invoices. Open balances and
             credits are the same either way.
+        paid: False for reports that read the applications but no item paid
+            in full (lint, overdue, forecast): `items` then holds only the
+            open items, a million objects fewer at a million invoices; the
+            applications, credits and discounts are the same either way.
 
     Returns:
         Every item with its open balance, every application, and the credits left
@@ -243,6 +251,8 @@ def settle(view: LedgerView, *, history: bool = True) -> Settlement:
         list(map(payment_ref, payments)) if by_ref else None,
         {
             "history": history,
+            # An owner's applications are picked below by the items kept.
+            "paid": paid or view.owner is not None,
             "owner": view.owner,
             "base": base,
             "default_terms": ledger.settings.terms.default,
@@ -267,6 +277,8 @@ def settle(view: LedgerView, *, history: bool = True) -> Settlement:
         kept = {item.invoice for item in items}
         applications = [a for a in applications if a.invoice in kept]
         discounts = [a for a in discounts if a.invoice in kept]
+        if not paid:
+            items = [item for item in items if item.open]
     return Settlement(
         view.as_of,
         tuple(items),
@@ -274,6 +286,7 @@ def settle(view: LedgerView, *, history: bool = True) -> Settlement:
         tuple(credits),
         history,
         tuple(discounts),
+        paid=history and paid,
     )
 
 
@@ -291,9 +304,9 @@ def rewind(settlement: Settlement, view: LedgerView, day: date) -> Settlement:
     several days in one pass.
 
     Args:
-        settlement: `settle(view)` with its history, and no owner filter (an
-            owner's view drops the applications to other owners' items, which
-            the unapplied cash needs).
+        settlement: `settle(view)` with its history and its items paid in
+            full, and no owner filter (an owner's view drops the applications
+            to other owners' items, which the unapplied cash needs).
         view: the view it was settled from.
         day: on or before the settlement's date.
 
@@ -334,6 +347,8 @@ def rewind_each(
     if list(days) != sorted(days):
         raise ValueError("rewind_each needs its days in ascending order")
     settlement.history_of()  # refused without history
+    if not settlement.paid:
+        raise ValueError("rewind needs the items paid in full too (paid=True)")
     if days and days[-1] > settlement.as_of:
         raise ValueError(f"cannot rewind to {days[-1]}, after {settlement.as_of}")
     return _rewind_each(settlement, view, days)
@@ -466,5 +481,10 @@ def _rewind_each(
             )
         )
         yield Settlement(
-            day, tuple(map(made.__getitem__, sorted(still))), (), credits, history=False
+            day,
+            tuple(map(made.__getitem__, sorted(still))),
+            (),
+            credits,
+            history=False,
+            paid=False,
         )

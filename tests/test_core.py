@@ -173,3 +173,18 @@ def test_reports_that_read_applications_refuse_a_lean_settlement():
     with pytest.raises(ValueError, match="history=False"):
         risk.compute(view, lean)
     assert payment_history(settle(view))  # the demo has paid invoices
+
+
+def test_rewind_refuses_a_settlement_without_its_paid_items():
+    """lint, overdue and forecast settle without the items paid in full;
+    rewinding needs them (an item paid since a day was open on it)."""
+    from arledger.settle import rewind
+
+    ledger, _ = load(DEMO)
+    view = ledger.view(date(2026, 10, 31))
+    lean = settle(view, paid=False)
+    assert lean.history_of() and all(item.open for item in lean.items)
+    assert len(lean.items) < len(settle(view).items)
+    with pytest.raises(ValueError, match="paid=True"):
+        rewind(lean, view, date(2026, 9, 30))
+    assert rewind(settle(view), view, date(2026, 9, 30)).items

@@ -88,12 +88,17 @@ def assert_same(got: Settlement, want: Settlement) -> None:
 
 def assert_settles_alike(view: LedgerView) -> Settlement:
     """The package and the oracle agree on `view`, with and without history;
-    the package's settlement with history."""
+    settled without the items paid in full, it is the settlement with history
+    less those items, and the rest alike; the package's settlement with
+    history."""
     for history in (True, False):
         got = settle(view, history=history)
         assert_same(got, reference_settle(view, history=history))
         if history:
             full = got
+    lean = settle(view, paid=False)
+    assert lean.paid is False and full.paid is True
+    assert_same(lean, replace(full, items=tuple(i for i in full.items if i.open)))
     return full
 
 

@@ -99,6 +99,8 @@ def forecast(
         )
         return forecast_report.to_report(result, detail=detail)
 
+    # Payment behaviour, promises and plans are read from the applications;
+    # no item paid in full is.
     run_report(
         sink,
         alerts,
@@ -109,6 +111,7 @@ def forecast(
         currency,
         build,
         ctx,
+        paid=False,
         key_accounts=key_accounts,
     )
 

@@ -726,6 +726,7 @@ def run_report(
     context: typer.Context | None = None,
     *,
     history: bool = True,
+    paid: bool = True,
     key_accounts: bool = False,
 ) -> None:
     """The body report commands share: load, filter, settle, build, write, exit.
@@ -738,6 +739,8 @@ def run_report(
     while none of them changes.
     `history=False` for reports that read only open balances (see `settle`);
     `--fail-on broken-promise` reads the applications, so it settles with them.
+    `paid=False` for reports that read the applications but no item paid in
+    full (the findings of `--fail-on` read none).
 
     Raises:
         typer.Exit: always, with the exit code (1 when --fail-on found something).
@@ -775,7 +778,7 @@ def run_report(
         {"broken-promise", "broken-plan", "limitation"} & (alerts.now | alerts.new)
     )
     loaded, view, settlement = _settled(
-        ledger_dir, day, customer, owner, currency, history, key_accounts
+        ledger_dir, day, customer, owner, currency, history, key_accounts, paid
     )
     data = sink.render(build(view, settlement), view.settings)
     code, messages, state = findings(view, settlement, alerts)
@@ -795,12 +798,14 @@ def _settled(
     currency: str | None,
     history: bool,
     key_accounts: bool = False,
+    paid: bool = True,
 ) -> tuple[Any, Any, Any]:
-    """The ledger, the view and its settlement (`history`: with applications)."""
+    """The ledger, the view and its settlement (`history`: with applications;
+    `paid`: with the items paid in full)."""
     from arledger.settle import settle
 
     loaded = load_ledger(ledger_dir)
     view = make_view(loaded, day.isoformat(), customer, owner, currency, key_accounts)
-    settlement = settle(view, history=history)
+    settlement = settle(view, history=history, paid=paid)
     keep(settlement)
     return loaded, view, settlement

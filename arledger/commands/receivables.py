@@ -143,7 +143,8 @@ def overdue(
 
         return overdue_report.to_report(overdue_report.compute(view, settlement))
 
-    # Follow-ups judge promises from the applications: with history.
+    # Follow-ups judge promises from the applications: with history; no
+    # item paid in full is read.
     run_report(
         sink,
         alerts,
@@ -154,6 +155,7 @@ def overdue(
         currency,
         build,
         ctx,
+        paid=False,
         key_accounts=key_accounts,
     )
 
