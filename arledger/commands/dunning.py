@@ -149,7 +149,9 @@ def dunning(
         else contextlib.nullcontext()
     )
     with lock:
-        settlement = settle(view)
+        # Levels, promises and plans read the applications; no item paid in
+        # full is read (an episode's start is read from the applications).
+        settlement = settle(view, paid=False)
         result = dunning_report.compute(view, settlement, sent=mail.read_log(log_file))
 
         if worklist:

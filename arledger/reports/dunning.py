@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import compress, repeat
-from operator import add, attrgetter, gt, sub
+from operator import attrgetter, gt
 from typing import TYPE_CHECKING
 
 from arledger.errors import ArledgerError
@@ -332,6 +332,8 @@ def episode_starts(settlement: Settlement) -> dict[tuple[str, str], date]:
 
     An item is overdue from the day after its due date until the day before the
     application that settled it (still open: until the settlement's date).
+    Read from the open items and the applications: a settlement without its
+    items paid in full (`settle(view, paid=False)`) gives the same.
     """
     as_of = settlement.as_of
     one = timedelta(days=1)
@@ -358,36 +360,21 @@ def episode_starts(settlement: Settlement) -> dict[tuple[str, str], date]:
     before: dict[str, date] = {}
     for (customer, _), due in first_due.items():
         before[customer] = max(before.get(customer, due), due)
-    earlier = list(
-        compress(
-            items,
-            map(
-                gt,
-                map(before.get, map(_customer, items), repeat(date.min)),
-                map(_due, items),
-            ),
-        )
-    )
-    # Their last day overdue: the day before their last application (read in
-    # date order, so that the last one is written last).
-    invoices = set(map(_invoice, earlier))
+    # Those items are read from their applications, which carry each one's
+    # account and due date: the last day each was overdue is the day before
+    # its last application (read in date order, so that the last one is
+    # written last). An item with nothing applied adds no day: paid in full,
+    # it had nothing to pay; still open, its account's run has its days.
     every = settlement.history_of()
-    theirs = sorted(
-        compress(every, map(invoices.__contains__, map(_invoice, every))), key=_date
+    due_before = map(
+        gt, map(before.get, map(_customer, every), repeat(date.min)), map(_due, every)
     )
-    last_day = dict(
-        zip(
-            map(key_of, theirs),
-            map(sub, map(_date, theirs), repeat(one)),
-            strict=True,
-        )
-    )
-    # date.min: paid in full with nothing applied (nothing to pay), never overdue
-    ends = map(last_day.get, map(key_of, earlier), repeat(date.min))
-    starts = map(add, map(_due, earlier), repeat(one))
-    for account, start, end in zip(map(_account, earlier), starts, ends, strict=True):
+    theirs = sorted(compress(every, due_before), key=_date)
+    last = dict(zip(map(key_of, theirs), theirs, strict=True))
+    for application in last.values():
+        start, end = application.due + one, application.date - one
         if start <= end:
-            spans = runs.get(account)
+            spans = runs.get(_account(application))
             if spans is not None:
                 spans.append((start, end))
     return episodes_of(runs, as_of)
@@ -441,7 +428,8 @@ def compute(
 
     Args:
         view: the ledger as of a date, filtered.
-        settlement: `settle(view)`.
+        settlement: `settle(view)`, with its history; without its items paid
+            in full (`paid=False`) it gives the same.
         policy: default from the view's settings.
         sent: the sent log's entries (`mail.read_log`): the letters on record.
     """
