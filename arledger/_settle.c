@@ -1118,12 +1118,15 @@ static void replay_free(Engine *E) {
     }
 }
 
-/* The items, account by account, each account's in the order issued. */
-static int items_of(Engine *E, PyObject *items) {
+/* The items, account by account, each account's in the order issued; and
+ * each account with an item, open or paid, as (customer, currency), in that
+ * order (whether paid items are kept or not). */
+static int items_of(Engine *E, PyObject *items, PyObject *accounts) {
     for (Py_ssize_t ai = 0; ai < E->n_accounts; ai++) {
         Account *a = &E->accounts[ai];
         PyObject *owner_of_customer = customer_owner(E, a);
         if (owner_of_customer == NULL) return -1;
+        int listed = 0;
         for (Py_ssize_t k = 0; k < a->items.n; k++) {
             Invoice *inv = &E->invs[a->items.data[k]];
             PyObject *owner = inv->owner != Py_None ? inv->owner : owner_of_customer;
@@ -1131,6 +1134,15 @@ static int items_of(Engine *E, PyObject *items) {
                 int same = PyObject_RichCompareBool(owner, E->owner, Py_EQ);
                 if (same < 0) return -1;
                 if (!same) continue;
+            }
+            if (!listed) {
+                PyObject *account = PyTuple_Pack(2, a->customer, a->currency);
+                if (account == NULL || PyList_Append(accounts, account) < 0) {
+                    Py_XDECREF(account);
+                    return -1;
+                }
+                Py_DECREF(account);
+                listed = 1;
             }
             for (int32_t j = 0; j < inv->n_works; j++) {
                 Work *w = &E->works[inv->first_work + j];
@@ -1288,7 +1300,7 @@ static int receive_at(Engine *E, PyObject *records, Py_ssize_t k, int is_payment
 
 PyDoc_STRVAR(run_doc,
 "run(invoices, adjustments, payments, payment_refs, context)\n"
-"-> (items, applications, credits, discounts)\n\n"
+"-> (items, applications, credits, discounts, accounts)\n\n"
 "Settle records already in SPEC §2 order (each list by date, then id; the\n"
 "payments' refs beside them, or None to read their ids); see settle.settle.");
 
@@ -1304,7 +1316,7 @@ static PyObject *run(PyObject *Py_UNUSED(module), PyObject *args) {
     }
     Engine engine, *E = &engine;
     memset(E, 0, sizeof engine);
-    PyObject *items = NULL, *credits = NULL, *result = NULL;
+    PyObject *items = NULL, *credits = NULL, *accounts = NULL, *result = NULL;
     const char *names[] = {"customer_currency", "terms", "customer_discounts",
                            "customer_owner", "base", "owner", "offer", "currency_of",
                            "minor_units", "decimal", "item", "application", "credit",
@@ -1379,14 +1391,17 @@ static PyObject *run(PyObject *Py_UNUSED(module), PyObject *args) {
     /* the ids are not looked up again: their table goes before the results */
     PyMem_Free(E->ids);
     E->ids = NULL;
-    if ((items = PyList_New(0)) == NULL || (credits = PyList_New(0)) == NULL) goto done;
+    if ((items = PyList_New(0)) == NULL || (credits = PyList_New(0)) == NULL ||
+        (accounts = PyList_New(0)) == NULL)
+        goto done;
     if (credits_left(E, credits) < 0) goto done;
     replay_free(E);
-    if (items_of(E, items) < 0) goto done;
-    result = PyTuple_Pack(4, items, E->applications, credits, E->discounts);
+    if (items_of(E, items, accounts) < 0) goto done;
+    result = PyTuple_Pack(5, items, E->applications, credits, E->discounts, accounts);
 done:
     Py_XDECREF(items);
     Py_XDECREF(credits);
+    Py_XDECREF(accounts);
     engine_free(E);
     return result;
 }

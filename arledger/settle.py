@@ -117,6 +117,10 @@ class Settlement:
     # without history), for reports that read the applications but only open
     # balances.
     paid: bool = True
+    # Every (customer, currency) with an item, open or paid, in the order of
+    # the items, as `settle` made them (None: not made by `settle`; read
+    # through `item_accounts`).
+    accounts: tuple[tuple[str, str], ...] | None = None
 
     def history_of(self) -> tuple[Application, ...]:
         """The applications, for reports that read them (collection, risk,
@@ -134,6 +138,17 @@ class Settlement:
         for application in self.history_of():
             found.setdefault(application.customer, []).append(application)
         return found
+
+    def item_accounts(self) -> tuple[tuple[str, str], ...]:
+        """Every (customer, currency) with an item, open or paid, in the
+        order of the items: an account whose items are all paid is one too,
+        whether its items were kept or not."""
+        if self.accounts is not None:
+            return self.accounts
+        if not self.paid:
+            raise ValueError("settled without its paid items: their accounts unknown")
+        customers, currencies = map(_customer, self.items), map(_currency, self.items)
+        return tuple(dict.fromkeys(zip(customers, currencies, strict=True)))
 
     def open_items(self) -> list[Item]:
         return [item for item in self.items if item.open]
@@ -159,6 +174,8 @@ class Settlement:
 _new = tuple.__new__
 _id = attrgetter("id")
 _date = attrgetter("date")
+_customer = attrgetter("customer")
+_currency = attrgetter("currency")
 _R = TypeVar("_R")
 
 
@@ -244,7 +261,7 @@ def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Sett
             discount_threshold(invoice.amount, discount, currency),
         )
 
-    items, applications, credits, discounts = _settle.run(
+    items, applications, credits, discounts, accounts = _settle.run(
         _by_date_and(view.invoices, _id),
         _by_date_and(view.adjustments, _id),
         payments,
@@ -287,6 +304,7 @@ def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Sett
         history,
         tuple(discounts),
         paid=history and paid,
+        accounts=tuple(accounts),
     )
 
 

@@ -926,3 +926,22 @@ def test_a_view_keeps_the_records_its_filters_say(gen, as_of, data, currency):
     assert view.contacts == tuple(
         c for c in ledger.contacts if wanted(c, by_currency=False)
     )
+
+
+@PROPERTY
+@given(gen=ledgers(), as_of=as_of_dates)
+def test_reports_read_alike_without_the_items_paid_in_full(gen, as_of):
+    """lint, overdue, forecast, dunning and risk settle without the items
+    paid in full (`settle(view, paid=False)`): each gives from that
+    settlement what it gives from the one with every item."""
+    from arledger import lint
+    from arledger.reports import dunning, forecast, overdue, risk
+
+    view = gen.ledger().view(as_of)
+    full, lean = settle(view), settle(view, paid=False)
+    assert risk.compute(view, lean) == risk.compute(view, full)
+    assert overdue.compute(view, lean) == overdue.compute(view, full)
+    assert forecast.compute(view, lean) == forecast.compute(view, full)
+    assert dunning.compute(view, lean) == dunning.compute(view, full)
+    for check in lint.CHECKS:
+        assert check(view, lean) == check(view, full), check.__name__

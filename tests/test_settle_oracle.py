@@ -99,6 +99,11 @@ def assert_settles_alike(view: LedgerView) -> Settlement:
     lean = settle(view, paid=False)
     assert lean.paid is False and full.paid is True
     assert_same(lean, replace(full, items=tuple(i for i in full.items if i.open)))
+    # The accounts with an item, open or paid, in the order of the items,
+    # whichever items are kept.
+    accounts = replace(full, accounts=None).item_accounts()
+    assert full.accounts == lean.accounts == accounts
+    assert settle(view, history=False).accounts == accounts
     return full
 
 

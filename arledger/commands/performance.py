@@ -220,6 +220,8 @@ def risk(
         result = risk_report.compute(view, settlement, holds_only=holds)
         return risk_report.to_report(result, detail=detail)
 
+    # Payment behaviour and promises are read from the applications; of the
+    # items paid in full, only their accounts, which the settlement keeps.
     run_report(
         sink,
         alerts,
@@ -230,6 +232,7 @@ def risk(
         currency,
         build,
         ctx,
+        paid=False,
         key_accounts=key_accounts,
     )
 

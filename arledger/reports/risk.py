@@ -259,15 +259,16 @@ def compute(
             written_off[key] = written_off.get(key, ZERO) + application.amount
     bad_debtors = {customer for customer, _ in written_off}
 
-    accounts: dict[tuple[str, str], list[Decimal]] = {}  # open, overdue
+    # Every account with an item, open or paid (a settlement without its paid
+    # items knows them too), then the open items' figures.
+    accounts: dict[tuple[str, str], list[Decimal]] = {  # open, overdue
+        key: [ZERO, ZERO] for key in settlement.item_accounts()
+    }
     oldest: dict[str, int] = {}  # per customer, undisputed items, any currency
     for item in settlement.items:
-        key = (item.customer, item.currency)
-        if key not in accounts:  # every account with an item, open or paid
-            accounts[key] = [ZERO, ZERO]
         if not item.open:
             continue
-        figures = accounts[key]
+        figures = accounts[(item.customer, item.currency)]
         figures[0] += item.open
         days = (as_of - item.due).days
         if days > 0:
