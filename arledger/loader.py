@@ -2535,10 +2535,10 @@ def check_minor_units(ledger: Ledger, collected: _Collected) -> list[LedgerError
         return isinstance(exponent, int) and exponent >= fine
 
     # Each group's amounts are first asked of every record at once: when none
-    # has more decimals than every currency here allows, neither has any
-    # record of a known customer, and no record need be picked or looked at
-    # (at a million records, the usual case). Else the known customers'
-    # records are checked one by one, in the same order.
+    # has more decimals than every currency here allows, no record of a known
+    # customer has, and no record need be picked or looked at (at a million
+    # records, the usual case). Else the known customers' records are checked
+    # one by one, in the same order.
     invoices = ledger.invoices.values()
     others = (*ledger.payments, *ledger.adjustments)
     for group in (invoices, others):

@@ -234,9 +234,10 @@ def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Sett
             two million objects fewer at a million invoices. Open balances and
             credits are the same either way.
         paid: False for reports that read the applications but no item paid
-            in full (lint, overdue, forecast): `items` then holds only the
-            open items, a million objects fewer at a million invoices; the
-            applications, credits and discounts are the same either way.
+            in full (lint, overdue, forecast, dunning, risk): `items` then
+            holds only the open items, a million objects fewer at a million
+            invoices; the applications, credits, discounts and `accounts` are
+            the same either way.
 
     Returns:
         Every item with its open balance, every application, and the credits left

@@ -43,7 +43,6 @@ _account = attrgetter("customer", "currency")
 _customer = attrgetter("customer")
 _date = attrgetter("date")
 _due = attrgetter("due")
-_invoice = attrgetter("invoice")
 _open = attrgetter("open")
 
 
