@@ -931,14 +931,20 @@ def test_a_view_keeps_the_records_its_filters_say(gen, as_of, data, currency):
 @PROPERTY
 @given(gen=ledgers(), as_of=as_of_dates)
 def test_reports_read_alike_without_the_items_paid_in_full(gen, as_of):
-    """lint, overdue, forecast, dunning and risk settle without the items
-    paid in full (`settle(view, paid=False)`): each gives from that
-    settlement what it gives from the one with every item."""
+    """lint, overdue, forecast, dunning, risk and collection (but by customer
+    or owner) settle without the items paid in full (`settle(view,
+    paid=False)`): each gives from that settlement what it gives from the one
+    with every item."""
     from arledger import lint
-    from arledger.reports import dunning, forecast, overdue, risk
+    from arledger.dates import Period
+    from arledger.reports import collection, dunning, forecast, overdue, risk
 
     view = gen.ledger().view(as_of)
     full, lean = settle(view), settle(view, paid=False)
+    period = Period(as_of.replace(month=1, day=1), as_of, "year to date")
+    for by in (None, "month"):
+        alike = collection.compute(view, lean, period, by=by)
+        assert alike == collection.compute(view, full, period, by=by)
     assert risk.compute(view, lean) == risk.compute(view, full)
     assert overdue.compute(view, lean) == overdue.compute(view, full)
     assert forecast.compute(view, lean) == forecast.compute(view, full)

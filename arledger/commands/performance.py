@@ -175,8 +175,12 @@ def collection(
         )
         return collection_report.to_report(result)
 
+    # The applications and the open items make the roll-forward; the items
+    # paid in full are read only to group what was applied to them by
+    # customer or owner.
     run_report(sink, alerts, ledger, report_date.isoformat(), customer, owner,
-               currency, build, ctx, key_accounts=key_accounts)  # fmt: skip
+               currency, build, ctx, paid=breakdown in ("customer", "owner"),
+               key_accounts=key_accounts)  # fmt: skip
 
 
 @exit_codes
