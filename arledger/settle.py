@@ -234,7 +234,8 @@ def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Sett
             two million objects fewer at a million invoices. Open balances and
             credits are the same either way.
         paid: False for reports that read the applications but no item paid
-            in full (lint, overdue, forecast, dunning, risk): `items` then
+            in full (lint, overdue, forecast, dunning, risk, and collection
+            unless it groups by customer or owner): `items` then
             holds only the open items, a million objects fewer at a million
             invoices; the applications, credits, discounts and `accounts` are
             the same either way.
