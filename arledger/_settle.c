@@ -211,8 +211,10 @@ static PyObject *date_of(Engine *E, int32_t ordinal) {
 
 static const money MONEY_MAX = (money)(((unsigned __int128)1 << 127) - 1);
 
-/* A Decimal in minor units of `mu` decimal places; exact or an error. */
-static int money_of(PyObject *amount, int mu, money *out) {
+/* A Decimal in minor units of `mu` decimal places, exact or an error; with
+ * `exp`, also the exponent it is written with (Decimal.as_tuple().exponent:
+ * 0 for 30, -2 for 30.00), which must fit an int8. */
+static int amount_of(PyObject *amount, int mu, money *out, int8_t *exp) {
     PyObject *text = PyObject_Str(amount);
     if (text == NULL) return -1;
     const char *p = PyUnicode_AsUTF8(text);
@@ -243,6 +245,11 @@ static int money_of(PyObject *amount, int mu, money *out) {
         }
     }
     if (!digits) goto bad;
+    if (exp != NULL) {
+        long written = exponent - decimals;
+        if (written < INT8_MIN || written > INT8_MAX) goto bad;
+        *exp = (int8_t)written;
+    }
     long scale = exponent - decimals + mu;
     for (; scale > 0; scale--) {
         if (coefficient > MONEY_MAX / 10) goto bad;
@@ -265,6 +272,10 @@ bad:
     PyErr_Format(PyExc_ValueError, "cannot settle the amount %s", start);
     Py_DECREF(text);
     return -1;
+}
+
+static int money_of(PyObject *amount, int mu, money *out) {
+    return amount_of(amount, mu, out, NULL);
 }
 
 /* `known` (a Decimal of `value`) when given, else a new Decimal of `value`. */
@@ -358,6 +369,32 @@ static int layout_of(PyObject *type, Layout *layout) {
     }
     Py_DECREF(fields);
     return 0;
+}
+
+/* The layouts of `rows`: the row types of invoices, payments, adjustments. */
+static int layouts_of(PyObject *rows, Layout *invoice, Layout *payment, Layout *adjustment) {
+    if (!PyTuple_Check(rows) || PyTuple_GET_SIZE(rows) != 3) {
+        PyErr_SetString(PyExc_TypeError, "rows: (invoice, payment, adjustment) row types");
+        return -1;
+    }
+    if (layout_of(PyTuple_GET_ITEM(rows, 0), invoice) < 0 ||
+        layout_of(PyTuple_GET_ITEM(rows, 1), payment) < 0 ||
+        layout_of(PyTuple_GET_ITEM(rows, 2), adjustment) < 0)
+        return -1;
+    return 0;
+}
+
+/* The ordinal of a record's date field `f` (a date, else a TypeError saying
+ * `what`), or -1 with an error set. */
+static int day_at(const Layout *layout, PyObject *record, int f, const char *what,
+                  int32_t *out) {
+    PyObject *day = get(layout, record, f);
+    if (day == NULL) return -1;
+    int is_date = PyDate_Check(day);
+    if (is_date) *out = ordinal_of(day);
+    else PyErr_SetString(PyExc_TypeError, what);
+    Py_DECREF(day);
+    return is_date ? 0 : -1;
 }
 
 /* ------------------------------------------------------------- accounts */
@@ -754,14 +791,31 @@ static int issued(Engine *E, int32_t ai, int32_t i) {
     return 0;
 }
 
-/* The index of the invoice `id`, or -1; -2 with an error set. With `add`,
- * `index` is entered under `id` (the last of equal ids wins, as in a dict). */
-static int32_t find_invoice(Engine *E, PyObject *id, int add, int32_t index) {
+/* An id table: `slots` (a power of two, at most half full) of indexes into
+ * ids kept elsewhere, the id of index k at `keys + k * stride` (the Invoice
+ * structs of `run`, the list `ids` of `read`). Empty slots are -1. */
+static int id_table_new(IdSlot **slots, size_t *mask, Py_ssize_t n) {
+    size_t size = 16;
+    while (size < 2 * (size_t)n) size *= 2;
+    *slots = PyMem_Malloc(size * sizeof(IdSlot));
+    if (*slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memset(*slots, 0xff, size * sizeof(IdSlot));
+    *mask = size - 1;
+    return 0;
+}
+
+/* The index of the id `id`, or -1; -2 with an error set. With `add`, `index`
+ * is entered under `id` (the last of equal ids wins, as in a dict). */
+static int32_t id_find(IdSlot *slots, size_t mask, const char *keys, size_t stride,
+                       PyObject *id, int add, int32_t index) {
     Py_hash_t hash = PyObject_Hash(id);
     if (hash == -1) return -2;
     uint32_t tag = (uint32_t)hash;
-    for (size_t at = (size_t)hash & E->id_mask;; at = (at + 1) & E->id_mask) {
-        IdSlot *found = &E->ids[at];
+    for (size_t at = (size_t)hash & mask;; at = (at + 1) & mask) {
+        IdSlot *found = &slots[at];
         int32_t slot = found->invoice;
         if (slot < 0) {
             if (!add) return -1;
@@ -770,7 +824,7 @@ static int32_t find_invoice(Engine *E, PyObject *id, int add, int32_t index) {
             return index;
         }
         if (found->hash != tag) continue;
-        PyObject *other = E->invs[slot].id;
+        PyObject *other = *(PyObject *const *)(keys + (size_t)slot * stride);
         int same = other == id ? 1 : PyObject_RichCompareBool(other, id, Py_EQ);
         if (same < 0) return -2;
         if (same) {
@@ -778,6 +832,12 @@ static int32_t find_invoice(Engine *E, PyObject *id, int add, int32_t index) {
             return add ? index : slot;
         }
     }
+}
+
+/* The index of the invoice `id`, or -1; -2 with an error set (see id_find). */
+static int32_t find_invoice(Engine *E, PyObject *id, int add, int32_t index) {
+    return id_find(E->ids, E->id_mask, (const char *)&E->invs[0].id, sizeof(Invoice), id,
+                   add, index);
 }
 
 /* reference: _Engine.receive_for: what a record names for one invoice, or set
@@ -1225,13 +1285,9 @@ static void engine_free(Engine *E) {
 /* Invoice state for each invoice, in SPEC §2 order. */
 static int read_invoices(Engine *E, PyObject *invoices) {
     Py_ssize_t n = PyList_GET_SIZE(invoices);
-    size_t slots = 16;
-    while (slots < 2 * (size_t)n) slots *= 2;
-    E->id_mask = slots - 1;
-    E->ids = PyMem_Malloc(slots * sizeof(IdSlot));
-    if (E->ids != NULL) memset(E->ids, 0xff, slots * sizeof(IdSlot));
+    if (id_table_new(&E->ids, &E->id_mask, n) < 0) return -1;
     E->invs = PyMem_Calloc((size_t)(n ? n : 1), sizeof(Invoice));
-    if (E->invs == NULL || E->ids == NULL) {
+    if (E->invs == NULL) {
         PyErr_NoMemory();
         return -1;
     }
@@ -1264,19 +1320,11 @@ static int read_invoices(Engine *E, PyObject *invoices) {
 
 static int32_t date_at(const Layout *L, PyObject *records, Py_ssize_t k, int *error) {
     if (k >= PyList_GET_SIZE(records)) return INT32_MAX;
-    PyObject *day = get(L, PyList_GET_ITEM(records, k), F_DATE);
-    if (day == NULL) {
+    int32_t ordinal = INT32_MAX;
+    if (day_at(L, PyList_GET_ITEM(records, k), F_DATE, "a record's date is a date", &ordinal) < 0) {
         *error = 1;
         return INT32_MAX;
     }
-    int32_t ordinal = INT32_MAX;
-    if (PyDate_Check(day)) {
-        ordinal = ordinal_of(day);
-    } else {
-        PyErr_SetString(PyExc_TypeError, "a record's date is a date");
-        *error = 1;
-    }
-    Py_DECREF(day);
     return ordinal;
 }
 
@@ -1344,15 +1392,7 @@ static PyObject *run(PyObject *Py_UNUSED(module), PyObject *args) {
     E->paid = PyObject_IsTrue(values[17]);
     if (E->paid < 0) return NULL;
     E->paid = E->paid && E->history;
-    PyObject *rows = values[16]; /* the row types of invoices, payments, adjustments */
-    if (!PyTuple_Check(rows) || PyTuple_GET_SIZE(rows) != 3) {
-        PyErr_SetString(PyExc_TypeError, "rows: (invoice, payment, adjustment) row types");
-        return NULL;
-    }
-    if (layout_of(PyTuple_GET_ITEM(rows, 0), &E->invoice) < 0 ||
-        layout_of(PyTuple_GET_ITEM(rows, 1), &E->payment) < 0 ||
-        layout_of(PyTuple_GET_ITEM(rows, 2), &E->adjustment) < 0)
-        return NULL;
+    if (layouts_of(values[16], &E->invoice, &E->payment, &E->adjustment) < 0) return NULL;
     for (int k = 10; k <= 12; k++)
         if (!PyType_Check(values[k]) || !PyType_IsSubtype((PyTypeObject *)values[k], &PyTuple_Type)) {
             PyErr_SetString(PyExc_TypeError, "result types are tuples");
