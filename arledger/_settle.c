@@ -1446,8 +1446,683 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------- read */
+
+/* `read`: sorted records to the columns of docs/columnar-kernel.md §1, every
+ * value resolved by the rules the replay above applies to records (its
+ * reference: tests/reference_columns.py, which asks the Ledger). Nothing is
+ * replayed: the columns are what a replay over columns will read. */
+
+/* The columns, in the order they are returned. An amount (`size` 16) is held
+ * as money while reading, then written as int64, or as two int64 words (low,
+ * high) when some amount does not fit in one (§1.6). */
+enum {
+    C_INV_DATE, C_INV_CUSTOMER, C_INV_CURRENCY, C_INV_MINOR, C_INV_EXP, C_INV_FLAGS,
+    C_INV_DUE, C_INV_OWNER,
+    C_INS_INVOICE, C_INS_DUE, C_INS_MINOR, C_INS_EXP,
+    C_PAY_DATE, C_PAY_CUSTOMER, C_PAY_CURRENCY, C_PAY_MINOR, C_PAY_EXP, C_PAY_INVOICE,
+    C_ADJ_KIND, C_ADJ_DATE, C_ADJ_CUSTOMER, C_ADJ_CURRENCY, C_ADJ_MINOR, C_ADJ_EXP,
+    C_ADJ_INVOICE,
+    C_ALLOC_PAYMENT, C_ALLOC_INVOICE, C_ALLOC_MINOR, C_ALLOC_EXP,
+    C_MINOR_UNITS,
+    N_COLUMNS
+};
+static const struct {
+    const char *name;
+    const char *code; /* the array's type code */
+    size_t size;      /* bytes an item while reading */
+} columns[N_COLUMNS] = {
+    {"inv_date", "i", 4}, {"inv_customer", "i", 4}, {"inv_currency", "h", 2},
+    {"inv_minor", "q", 16}, {"inv_exp", "b", 1}, {"inv_flags", "B", 1},
+    {"inv_due", "i", 4}, {"inv_owner", "i", 4},
+    {"ins_invoice", "i", 4}, {"ins_due", "i", 4}, {"ins_minor", "q", 16},
+    {"ins_exp", "b", 1},
+    {"pay_date", "i", 4}, {"pay_customer", "i", 4}, {"pay_currency", "h", 2},
+    {"pay_minor", "q", 16}, {"pay_exp", "b", 1}, {"pay_invoice", "i", 4},
+    {"adj_kind", "B", 1}, {"adj_date", "i", 4}, {"adj_customer", "i", 4},
+    {"adj_currency", "h", 2}, {"adj_minor", "q", 16}, {"adj_exp", "b", 1},
+    {"adj_invoice", "i", 4},
+    {"alloc_payment", "i", 4}, {"alloc_invoice", "i", 4}, {"alloc_minor", "q", 16},
+    {"alloc_exp", "b", 1},
+    {"minor_units", "b", 1},
+};
+
+/* The lists returned beside them: ids (the view's invoices, then the names
+ * not in it), the refs of payments and adjustments, the records' own amounts
+ * (§4.3), and the (invoice index, Discount) pairs. */
+enum {
+    L_IDS, L_REFS, L_ADJ_IDS, L_INV_AMOUNTS, L_INS_AMOUNTS, L_PAY_AMOUNTS,
+    L_ADJ_AMOUNTS, L_ALLOC_AMOUNTS, L_DISCOUNTED, N_LISTS
+};
+static const char *list_names[N_LISTS] = {
+    "ids", "refs", "adj_ids", "inv_amounts", "ins_amounts", "pay_amounts",
+    "adj_amounts", "alloc_amounts", "discounted",
+};
+
+/* An adjustment's kind is its index here (adj_kind). */
+static const char *adjustment_kinds[3] = {"credit_note", "write_off", "discount"};
+static PyObject *S_adjustment_kinds[3];
+
+typedef struct {
+    char *data;
+    Py_ssize_t n, cap;
+} Column;
+
+typedef struct {
+    Layout invoice, payment, adjustment;
+    Column cols[N_COLUMNS];
+    PyObject *lists[N_LISTS]; /* owned */
+    /* the codes, extended as new values are met (borrowed: the caller's) */
+    PyObject *customers, *currencies, *owners;
+    /* per customer code, for the customers of the ledger: currency codes,
+     * terms, discounts (None or a Discount); the others: base, default */
+    Py_buffer customer_currency, terms; /* held while `held` */
+    int held;
+    PyObject *customer_discount;
+    PyObject *base, *currency_of, *minor_units;
+    long default_terms;
+    long base_code; /* -1 until met */
+    /* the id table over `ids` */
+    IdSlot *slots;
+    size_t mask;
+} Reader;
+
+static int column_push(Column *c, const void *x, size_t size) {
+    if (room(&c->data, c->n, &c->cap, size, 256) < 0) return -1;
+    memcpy(c->data + (size_t)c->n * size, x, size);
+    c->n++;
+    return 0;
+}
+
+static int push_i32(Reader *R, int column, long x) {
+    int32_t v = (int32_t)x;
+    return column_push(&R->cols[column], &v, sizeof v);
+}
+
+static int push_i16(Reader *R, int column, long x) {
+    int16_t v = (int16_t)x;
+    return column_push(&R->cols[column], &v, sizeof v);
+}
+
+static int push_i8(Reader *R, int column, int x) {
+    int8_t v = (int8_t)x;
+    return column_push(&R->cols[column], &v, sizeof v);
+}
+
+static void reader_free(Reader *R) {
+    for (int k = 0; k < N_COLUMNS; k++) PyMem_Free(R->cols[k].data);
+    for (int k = 0; k < N_LISTS; k++) Py_XDECREF(R->lists[k]);
+    if (R->held) {
+        PyBuffer_Release(&R->customer_currency);
+        PyBuffer_Release(&R->terms);
+    }
+    PyMem_Free(R->slots);
+}
+
+/* A held view of `value`, a buffer of items of type `code` (array('h') and
+ * the like), else a TypeError naming it. */
+static int buffer_of(PyObject *value, char code, Py_ssize_t size, const char *name,
+                     Py_buffer *view) {
+    if (PyObject_GetBuffer(value, view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) return -1;
+    const char *format = view->format != NULL ? view->format : "B";
+    size_t length = strlen(format);
+    if (view->itemsize != size || length == 0 || format[length - 1] != code) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_TypeError, "%s: a buffer of '%c' items", name, code);
+        return -1;
+    }
+    return 0;
+}
+
+/* The code of `key` in `codes` (dict: value -> its position), entered as
+ * the next one when new; below `limit`. -1 with an error set. */
+static long code_in(PyObject *codes, PyObject *key, long limit, const char *what) {
+    PyObject *found = PyDict_GetItemWithError(codes, key);
+    if (found != NULL) {
+        long code = PyLong_AsLong(found);
+        if (code == -1 && PyErr_Occurred()) return -1;
+        return code;
+    }
+    if (PyErr_Occurred()) return -1;
+    Py_ssize_t n = PyDict_GET_SIZE(codes);
+    if (n >= limit) {
+        PyErr_Format(PyExc_ValueError, "more %s than the columns' codes hold", what);
+        return -1;
+    }
+    PyObject *number = PyLong_FromSsize_t(n);
+    if (number == NULL) return -1;
+    int failed = PyDict_SetItem(codes, key, number);
+    Py_DECREF(number);
+    return failed ? -1 : (long)n;
+}
+
+/* Each code of `codes` is its position (the order of the dict), as
+ * `code_in` enters them, so that the dict's keys list them by code. */
+static int codes_in_order(PyObject *codes, const char *name) {
+    if (!PyDict_Check(codes)) {
+        PyErr_Format(PyExc_TypeError, "%s: a dict of codes", name);
+        return -1;
+    }
+    PyObject *key, *value;
+    Py_ssize_t pos = 0, k = 0;
+    while (PyDict_Next(codes, &pos, &key, &value)) {
+        if (!PyLong_CheckExact(value) || PyLong_AsSsize_t(value) != k++) {
+            PyErr_Format(PyExc_ValueError, "%s: each code is its position", name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* reference: account_by_value's minor_units, once per currency. The code of
+ * `currency`, its minor units in C_MINOR_UNITS. */
+static long currency_code(Reader *R, PyObject *currency) {
+    long code = code_in(R->currencies, currency, INT16_MAX + 1L, "currencies");
+    if (code < 0) return -1;
+    Column *mu = &R->cols[C_MINOR_UNITS];
+    if (code < mu->n) return code;
+    PyObject *places = PyObject_CallOneArg(R->minor_units, currency);
+    if (places == NULL) return -1;
+    long n = PyLong_AsLong(places);
+    Py_DECREF(places);
+    if (n == -1 && PyErr_Occurred()) return -1;
+    if (n < 0 || n > 36) {
+        PyErr_Format(PyExc_ValueError, "minor units of %R: %ld", currency, n);
+        return -1;
+    }
+    return push_i8(R, C_MINOR_UNITS, (int)n) < 0 ? -1 : code;
+}
+
+static int mu_of(Reader *R, long currency) {
+    return ((int8_t *)R->cols[C_MINOR_UNITS].data)[currency];
+}
+
+/* reference: issue's own_or_customers, with `customer_currency` and `base`. */
+static long customers_currency(Reader *R, long customer) {
+    Py_ssize_t n = R->customer_currency.len / 2;
+    if (customer < n) return ((int16_t *)R->customer_currency.buf)[customer];
+    if (R->base_code < 0) R->base_code = currency_code(R, R->base);
+    return R->base_code;
+}
+
+/* A record's currency: its own (true), else `theirs` (borrowed) when given,
+ * else `currency_of(record)`. -1 with an error set. */
+static long currency_at(Reader *R, PyObject *currency, PyObject *record) {
+    int given = PyObject_IsTrue(currency);
+    if (given < 0) return -1;
+    if (given) return currency_code(R, currency);
+    PyObject *found = PyObject_CallOneArg(R->currency_of, record);
+    if (found == NULL) return -1;
+    long code = currency_code(R, found);
+    Py_DECREF(found);
+    return code;
+}
+
+/* `amount` in minor units of `mu` places, and its exponent, into the
+ * columns from `column` (minor, then exp); the object into `list`. */
+static int push_amount(Reader *R, int column, int list, PyObject *amount, int mu) {
+    money minor;
+    int8_t exp;
+    if (amount_of(amount, mu, &minor, &exp) < 0) return -1;
+    if (column_push(&R->cols[column], &minor, sizeof minor) < 0 ||
+        column_push(&R->cols[column + 1], &exp, sizeof exp) < 0)
+        return -1;
+    return PyList_Append(R->lists[list], amount);
+}
+
+/* Room in the id table for `count` ids, doubling it past half full. A slot's
+ * place is its hash's low bits, which its tag keeps: no id is hashed again. */
+static int id_room(Reader *R, Py_ssize_t count) {
+    size_t size = R->mask + 1;
+    if ((size_t)count * 2 <= size) return 0;
+    size_t bigger = 2 * size;
+    IdSlot *grown = PyMem_Malloc(bigger * sizeof(IdSlot));
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memset(grown, 0xff, bigger * sizeof(IdSlot));
+    for (size_t k = 0; k < size; k++) {
+        if (R->slots[k].invoice < 0) continue;
+        size_t at = R->slots[k].hash & (bigger - 1);
+        while (grown[at].invoice >= 0) at = (at + 1) & (bigger - 1);
+        grown[at] = R->slots[k];
+    }
+    PyMem_Free(R->slots);
+    R->slots = grown;
+    R->mask = bigger - 1;
+    return 0;
+}
+
+/* reference: receive_for's find_invoice. The index in `ids` of an invoice a
+ * record names; a name not in the view is added after the view's invoices. */
+static int32_t named(Reader *R, PyObject *id) {
+    PyObject *ids = R->lists[L_IDS];
+    const char *keys = (const char *)PySequence_Fast_ITEMS(ids);
+    int32_t found = id_find(R->slots, R->mask, keys, sizeof(PyObject *), id, 0, 0);
+    if (found != -1) return found < 0 ? -1 : found;
+    Py_ssize_t n = PyList_GET_SIZE(ids);
+    if (n >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "more invoice ids than the columns' codes hold");
+        return -1;
+    }
+    if (id_room(R, n + 1) < 0 || PyList_Append(ids, id) < 0) return -1;
+    keys = (const char *)PySequence_Fast_ITEMS(ids);
+    found = id_find(R->slots, R->mask, keys, sizeof(PyObject *), id, 1, (int32_t)n);
+    return found < 0 ? -1 : found;
+}
+
+/* The index a record's `invoice` field names, or -1 (none); -2 with an
+ * error set. Steals `invoice`. */
+static int32_t named_invoice(Reader *R, PyObject *invoice) {
+    int given = PyObject_IsTrue(invoice);
+    int32_t found = given < 0 ? -2 : !given ? -1 : named(R, invoice);
+    if (given > 0 && found == -1) found = -2;
+    Py_DECREF(invoice);
+    return found;
+}
+
+/* reference: issue and read_invoices: invoice `i` and its instalments. */
+static int read_invoice(Reader *R, PyObject *record, Py_ssize_t i) {
+    int status = -1;
+    const Layout *L = &R->invoice;
+    PyObject *id = NULL, *customer = NULL, *currency = NULL, *amount = NULL,
+             *disputed = NULL, *schedule = NULL, *parts = NULL, *due = NULL, *owner = NULL,
+             *offer = NULL;
+    int32_t date;
+    if ((id = get(L, record, F_ID)) == NULL || PyList_Append(R->lists[L_IDS], id) < 0)
+        goto done;
+    const char *keys = (const char *)PySequence_Fast_ITEMS(R->lists[L_IDS]);
+    if (id_find(R->slots, R->mask, keys, sizeof(PyObject *), id, 1, (int32_t)i) == -2)
+        goto done;
+    if (day_at(L, record, F_DATE, "an invoice's date is a date", &date) < 0 ||
+        push_i32(R, C_INV_DATE, date) < 0)
+        goto done;
+    if ((customer = get(L, record, F_CUSTOMER)) == NULL) goto done;
+    long c = code_in(R->customers, customer, INT32_MAX, "customers");
+    if (c < 0 || push_i32(R, C_INV_CUSTOMER, c) < 0) goto done;
+    /* reference: issue's own_or_customers (Ledger.currency_of for an invoice) */
+    if ((currency = get(L, record, F_CURRENCY)) == NULL) goto done;
+    int given = PyObject_IsTrue(currency);
+    if (given < 0) goto done;
+    long k = given ? currency_code(R, currency) : customers_currency(R, c);
+    if (k < 0 || push_i16(R, C_INV_CURRENCY, k) < 0) goto done;
+    int mu = mu_of(R, k);
+    if ((amount = get(L, record, F_AMOUNT)) == NULL ||
+        push_amount(R, C_INV_MINOR, L_INV_AMOUNTS, amount, mu) < 0)
+        goto done;
+    if ((disputed = get(L, record, F_DISPUTED)) == NULL) goto done;
+    int is_disputed = PyObject_IsTrue(disputed);
+    if (is_disputed < 0 || push_i8(R, C_INV_FLAGS, is_disputed) < 0) goto done;
+    /* the instalments, read by name as issue reads them, in the order written */
+    if ((schedule = get(L, record, F_SCHEDULE)) == NULL) goto done;
+    int scheduled = PyObject_IsTrue(schedule);
+    if (scheduled < 0) goto done;
+    int32_t last_due = INT32_MIN;
+    if (scheduled) {
+        if ((parts = PySequence_Fast(schedule, "a schedule is a sequence")) == NULL) goto done;
+        for (Py_ssize_t n = 0; n < PySequence_Fast_GET_SIZE(parts); n++) {
+            PyObject *part = PySequence_Fast_GET_ITEM(parts, n);
+            PyObject *part_due = PyObject_GetAttr(part, field_names[F_DUE]);
+            if (part_due == NULL) goto done;
+            int is_date = PyDate_Check(part_due);
+            int32_t day = is_date ? ordinal_of(part_due) : 0;
+            Py_DECREF(part_due);
+            if (!is_date) {
+                PyErr_SetString(PyExc_TypeError, "an instalment's due date is a date");
+                goto done;
+            }
+            if (day > last_due) last_due = day;
+            PyObject *part_amount = PyObject_GetAttr(part, field_names[F_AMOUNT]);
+            if (part_amount == NULL) goto done;
+            int failed = push_i32(R, C_INS_INVOICE, (long)i) < 0 ||
+                         push_i32(R, C_INS_DUE, day) < 0 ||
+                         push_amount(R, C_INS_MINOR, L_INS_AMOUNTS, part_amount, mu) < 0;
+            Py_DECREF(part_amount);
+            if (failed) goto done;
+        }
+    }
+    /* reference: Ledger.due_of: given, else the last instalment's, else the
+     * date plus the customer's terms (issue's terms, else default_terms) */
+    if ((due = get(L, record, F_DUE)) == NULL) goto done;
+    int32_t due_day;
+    if (due != Py_None) {
+        if (!PyDate_Check(due)) {
+            PyErr_SetString(PyExc_TypeError, "an invoice's due date is a date");
+            goto done;
+        }
+        due_day = ordinal_of(due);
+    } else if (scheduled && last_due != INT32_MIN) {
+        due_day = last_due;
+    } else {
+        Py_ssize_t n = R->terms.len / 4;
+        long days = c < n ? ((int32_t *)R->terms.buf)[c] : R->default_terms;
+        due_day = date + (int32_t)days;
+    }
+    if (push_i32(R, C_INV_DUE, due_day) < 0) goto done;
+    /* reference: read_invoices: a falsy owner is none (the customer's then) */
+    if ((owner = get(L, record, F_OWNER)) == NULL) goto done;
+    int has_owner = PyObject_IsTrue(owner);
+    if (has_owner < 0) goto done;
+    long o = has_owner ? code_in(R->owners, owner, INT32_MAX, "owners") : -1;
+    if ((has_owner && o < 0) || push_i32(R, C_INV_OWNER, o) < 0) goto done;
+    /* reference: issue: SPEC §9, the invoice's discount, else its customer's */
+    if ((offer = get(L, record, F_DISCOUNT)) == NULL) goto done;
+    int own = PyObject_IsTrue(offer);
+    if (own < 0) goto done;
+    if (!own) {
+        Py_SETREF(offer, c < PyList_GET_SIZE(R->customer_discount)
+                             ? Py_NewRef(PyList_GET_ITEM(R->customer_discount, c))
+                             : Py_NewRef(Py_None));
+        own = offer != Py_None;
+    }
+    if (own) {
+        PyObject *pair = Py_BuildValue("nO", i, offer);
+        if (pair == NULL) goto done;
+        int failed = PyList_Append(R->lists[L_DISCOUNTED], pair);
+        Py_DECREF(pair);
+        if (failed) goto done;
+    }
+    status = 0;
+done:
+    Py_XDECREF(id);
+    Py_XDECREF(customer);
+    Py_XDECREF(currency);
+    Py_XDECREF(amount);
+    Py_XDECREF(disputed);
+    Py_XDECREF(schedule);
+    Py_XDECREF(parts);
+    Py_XDECREF(due);
+    Py_XDECREF(owner);
+    Py_XDECREF(offer);
+    return status;
+}
+
+/* reference: receive: the fields a payment (`p`, with its ref) or an
+ * adjustment has in common. The currency's minor units, or -1. */
+static int read_received(Reader *R, const Layout *L, PyObject *record, int column) {
+    /* columns from `column`: date, customer, currency, minor, exp */
+    PyObject *customer = NULL, *currency = NULL, *amount = NULL;
+    int mu = -1;
+    int32_t date;
+    if (day_at(L, record, F_DATE, "a record's date is a date", &date) < 0 ||
+        push_i32(R, column, date) < 0)
+        goto done;
+    if ((customer = get(L, record, F_CUSTOMER)) == NULL) goto done;
+    long c = code_in(R->customers, customer, INT32_MAX, "customers");
+    if (c < 0 || push_i32(R, column + 1, c) < 0) goto done;
+    if ((currency = get(L, record, F_CURRENCY)) == NULL) goto done;
+    long k = currency_at(R, currency, record);
+    if (k < 0 || push_i16(R, column + 2, k) < 0) goto done;
+    int list = column == C_PAY_DATE ? L_PAY_AMOUNTS : L_ADJ_AMOUNTS;
+    if ((amount = get(L, record, F_AMOUNT)) == NULL ||
+        push_amount(R, column + 3, list, amount, mu_of(R, k)) < 0)
+        goto done;
+    mu = mu_of(R, k);
+done:
+    Py_XDECREF(customer);
+    Py_XDECREF(currency);
+    Py_XDECREF(amount);
+    return mu;
+}
+
+/* reference: receive and receive_at: payment `p`, its ref, its allocations
+ * (in the order of `dict(allocations)`, as Payment.targets gives them). */
+static int read_payment(Reader *R, PyObject *record, Py_ssize_t p, PyObject *refs) {
+    const Layout *L = &R->payment;
+    PyObject *ref = refs != Py_None ? NULL : get(L, record, F_ID);
+    if (refs == Py_None && (ref == NULL || PyList_Append(R->lists[L_REFS], ref) < 0)) {
+        Py_XDECREF(ref);
+        return -1;
+    }
+    Py_XDECREF(ref);
+    int mu = read_received(R, L, record, C_PAY_DATE);
+    if (mu < 0) return -1;
+    PyObject *allocations = get(L, record, F_ALLOCATIONS);
+    if (allocations == NULL) return -1;
+    int any = PyObject_IsTrue(allocations);
+    if (any <= 0) {
+        Py_DECREF(allocations);
+        if (any < 0) return -1;
+        PyObject *invoice = get(L, record, F_INVOICE);
+        int32_t i = invoice != NULL ? named_invoice(R, invoice) : -2;
+        return i == -2 ? -1 : push_i32(R, C_PAY_INVOICE, i);
+    }
+    /* allocations replace the invoice named (receive: goto left_over) */
+    PyObject *targets = PyDict_CheckExact(allocations)
+                            ? Py_NewRef(allocations)
+                            : PyObject_CallOneArg((PyObject *)&PyDict_Type, allocations);
+    Py_DECREF(allocations);
+    if (targets == NULL) return -1;
+    int status = push_i32(R, C_PAY_INVOICE, -1);
+    PyObject *id, *limit;
+    Py_ssize_t pos = 0;
+    while (status == 0 && PyDict_Next(targets, &pos, &id, &limit)) {
+        if (limit == Py_None) {
+            PyErr_SetString(PyExc_ValueError, "an allocation has an amount");
+            status = -1;
+            break;
+        }
+        int32_t i = named(R, id);
+        status = i < 0 || push_i32(R, C_ALLOC_PAYMENT, (long)p) < 0 ||
+                 push_i32(R, C_ALLOC_INVOICE, i) < 0 ||
+                 push_amount(R, C_ALLOC_MINOR, L_ALLOC_AMOUNTS, limit, mu) < 0
+                     ? -1
+                     : 0;
+    }
+    Py_DECREF(targets);
+    return status;
+}
+
+/* reference: receive_at: an adjustment, its id and its kind. */
+static int read_adjustment(Reader *R, PyObject *record) {
+    const Layout *L = &R->adjustment;
+    PyObject *id = get(L, record, F_ID);
+    if (id == NULL) return -1;
+    int failed = PyList_Append(R->lists[L_ADJ_IDS], id);
+    Py_DECREF(id);
+    if (failed) return -1;
+    PyObject *kind = get(L, record, F_KIND);
+    if (kind == NULL) return -1;
+    int code = -1;
+    for (int k = 0; k < 3 && code < 0; k++) {
+        int same = PyObject_RichCompareBool(kind, S_adjustment_kinds[k], Py_EQ);
+        if (same < 0) {
+            Py_DECREF(kind);
+            return -1;
+        }
+        if (same) code = k;
+    }
+    if (code < 0) PyErr_Format(PyExc_ValueError, "an adjustment of kind %R", kind);
+    Py_DECREF(kind);
+    if (code < 0 || push_i8(R, C_ADJ_KIND, code) < 0) return -1;
+    if (read_received(R, L, record, C_ADJ_DATE) < 0) return -1;
+    PyObject *invoice = get(L, record, F_INVOICE);
+    int32_t i = invoice != NULL ? named_invoice(R, invoice) : -2;
+    return i == -2 ? -1 : push_i32(R, C_ADJ_INVOICE, i);
+}
+
+/* An array.array of type `code` holding `bytes` bytes at `data`. */
+static PyObject *array_of(PyObject *array_type, const char *code, const void *data,
+                          Py_ssize_t bytes) {
+    PyObject *made = PyObject_CallFunction(array_type, "s", code);
+    if (made == NULL || bytes == 0) return made;
+    PyObject *view = PyMemoryView_FromMemory((char *)data, bytes, PyBUF_READ);
+    PyObject *done = view ? PyObject_CallMethod(made, "frombytes", "O", view) : NULL;
+    Py_XDECREF(view);
+    if (done == NULL) Py_CLEAR(made);
+    Py_XDECREF(done);
+    return made;
+}
+
+/* An amount column as int64, or (`wide`) as two int64 words each, low then
+ * high: arrow decimal128's layout (§1.6). */
+static PyObject *amounts_array(PyObject *array_type, const Column *c, int wide) {
+    const money *values = (const money *)c->data;
+    Py_ssize_t words = wide ? 2 * c->n : c->n;
+    int64_t *out = PyMem_Malloc((size_t)(words ? words : 1) * sizeof(int64_t));
+    if (out == NULL) return PyErr_NoMemory();
+    for (Py_ssize_t k = 0; k < c->n; k++) {
+        if (wide) {
+            out[2 * k] = (int64_t)(uint64_t)(unsigned __int128)values[k];
+            out[2 * k + 1] = (int64_t)(values[k] >> 64);
+        } else {
+            out[k] = (int64_t)values[k];
+        }
+    }
+    PyObject *made = array_of(array_type, "q", out, words * (Py_ssize_t)sizeof(int64_t));
+    PyMem_Free(out);
+    return made;
+}
+
+/* Whether an amount of the columns does not fit in an int64. */
+static int any_wide(const Reader *R) {
+    for (int k = 0; k < N_COLUMNS; k++) {
+        if (columns[k].size != sizeof(money)) continue;
+        const money *values = (const money *)R->cols[k].data;
+        for (Py_ssize_t j = 0; j < R->cols[k].n; j++)
+            if (values[j] > INT64_MAX || values[j] < INT64_MIN) return 1;
+    }
+    return 0;
+}
+
+/* The result of `read`: each column, list and code table under its name. */
+static PyObject *columns_of(Reader *R, PyObject *refs) {
+    PyObject *array_module = PyImport_ImportModule("array");
+    if (array_module == NULL) return NULL;
+    PyObject *array_type = PyObject_GetAttrString(array_module, "array");
+    Py_DECREF(array_module);
+    if (array_type == NULL) return NULL;
+    int wide = any_wide(R);
+    PyObject *result = PyDict_New();
+    for (int k = 0; result != NULL && k < N_COLUMNS; k++) {
+        const Column *c = &R->cols[k];
+        PyObject *made = columns[k].size == sizeof(money)
+                             ? amounts_array(array_type, c, wide)
+                             : array_of(array_type, columns[k].code, c->data,
+                                        c->n * (Py_ssize_t)columns[k].size);
+        if (made == NULL || PyDict_SetItemString(result, columns[k].name, made) < 0)
+            Py_CLEAR(result);
+        Py_XDECREF(made);
+    }
+    Py_DECREF(array_type);
+    for (int k = 0; result != NULL && k < N_LISTS; k++) {
+        PyObject *list = k == L_REFS && refs != Py_None ? refs : R->lists[k];
+        if (PyDict_SetItemString(result, list_names[k], list) < 0) Py_CLEAR(result);
+    }
+    const char *names[3] = {"customers", "currencies", "owners"};
+    PyObject *codes[3] = {R->customers, R->currencies, R->owners};
+    for (int k = 0; result != NULL && k < 3; k++) {
+        PyObject *keys = PyDict_Keys(codes[k]);
+        if (keys == NULL || PyDict_SetItemString(result, names[k], keys) < 0)
+            Py_CLEAR(result);
+        Py_XDECREF(keys);
+    }
+    if (result != NULL && PyDict_SetItemString(result, "wide", wide ? Py_True : Py_False) < 0)
+        Py_CLEAR(result);
+    return result;
+}
+
+PyDoc_STRVAR(read_doc,
+"read(invoices, adjustments, payments, refs, tables, /) -> dict\n\n"
+"The columns of records already in SPEC \xc2\xa7" "2 order (see run; refs: the\n"
+"payments' refs, or None to read their ids): docs/columnar-kernel.md \xc2\xa7" "1 and\n"
+"\xc2\xa7" "4.1. `tables` gives the codes (customers, currencies, owners: dicts\n"
+"extended here), per customer code customer_currency (array 'h'), terms\n"
+"(array 'i') and customer_discount (list), and minor_units, base,\n"
+"default_terms, currency_of and rows, as run's context does.");
+
+static PyObject *read_records(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *invoices, *adjustments, *payments, *refs, *tables;
+    if (!PyArg_ParseTuple(args, "O!O!O!OO!:read", &PyList_Type, &invoices, &PyList_Type,
+                          &adjustments, &PyList_Type, &payments, &refs, &PyDict_Type,
+                          &tables))
+        return NULL;
+    if (refs != Py_None &&
+        (!PyList_Check(refs) || PyList_GET_SIZE(refs) != PyList_GET_SIZE(payments))) {
+        PyErr_SetString(PyExc_TypeError, "refs: a list beside the payments, or None");
+        return NULL;
+    }
+    const char *names[] = {"customers", "currencies", "owners", "customer_currency",
+                           "terms", "customer_discount", "base", "default_terms",
+                           "currency_of", "minor_units", "rows"};
+    PyObject *values[11];
+    for (int k = 0; k < 11; k++)
+        if ((values[k] = PyDict_GetItemString(tables, names[k])) == NULL) {
+            PyErr_Format(PyExc_KeyError, "read's tables lack %s", names[k]);
+            return NULL;
+        }
+    Reader reader, *R = &reader;
+    memset(R, 0, sizeof reader);
+    PyObject *result = NULL;
+    R->customers = values[0];
+    R->currencies = values[1];
+    R->owners = values[2];
+    R->customer_discount = values[5];
+    R->base = values[6];
+    R->currency_of = values[8];
+    R->minor_units = values[9];
+    R->base_code = -1;
+    R->default_terms = PyLong_AsLong(values[7]);
+    if (R->default_terms == -1 && PyErr_Occurred()) return NULL;
+    if (codes_in_order(R->customers, "customers") < 0 ||
+        codes_in_order(R->currencies, "currencies") < 0 ||
+        codes_in_order(R->owners, "owners") < 0)
+        return NULL;
+    if (!PyList_Check(R->customer_discount)) {
+        PyErr_SetString(PyExc_TypeError, "customer_discount: a list");
+        return NULL;
+    }
+    if (layouts_of(values[10], &R->invoice, &R->payment, &R->adjustment) < 0) return NULL;
+    if (buffer_of(values[3], 'h', 2, "customer_currency", &R->customer_currency) < 0)
+        return NULL;
+    if (buffer_of(values[4], 'i', 4, "terms", &R->terms) < 0) {
+        PyBuffer_Release(&R->customer_currency);
+        return NULL;
+    }
+    R->held = 1;
+    for (int k = 0; k < N_LISTS; k++)
+        if ((R->lists[k] = PyList_New(0)) == NULL) goto done;
+    /* the minor units of the currencies given, then of each met */
+    {
+        PyObject *currency, *code;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(R->currencies, &pos, &currency, &code)) {
+            Py_INCREF(currency); /* minor_units may run any code */
+            long made = currency_code(R, currency);
+            Py_DECREF(currency);
+            if (made < 0) goto done;
+        }
+        Py_ssize_t n = R->customer_currency.len / 2;
+        for (Py_ssize_t c = 0; c < n; c++) {
+            int16_t k = ((int16_t *)R->customer_currency.buf)[c];
+            if (k < 0 || k >= R->cols[C_MINOR_UNITS].n) {
+                PyErr_SetString(PyExc_ValueError, "customer_currency: a currency's code");
+                goto done;
+            }
+        }
+    }
+    Py_ssize_t n = PyList_GET_SIZE(invoices);
+    if (n >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "more invoices than the columns' codes hold");
+        goto done;
+    }
+    if (id_table_new(&R->slots, &R->mask, n) < 0) goto done;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (read_invoice(R, PyList_GET_ITEM(invoices, i), i) < 0) goto done;
+    for (Py_ssize_t a = 0; a < PyList_GET_SIZE(adjustments); a++)
+        if (read_adjustment(R, PyList_GET_ITEM(adjustments, a)) < 0) goto done;
+    for (Py_ssize_t p = 0; p < PyList_GET_SIZE(payments); p++)
+        if (read_payment(R, PyList_GET_ITEM(payments, p), p, refs) < 0) goto done;
+    result = columns_of(R, refs);
+done:
+    reader_free(R);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"run", run, METH_VARARGS, run_doc},
+    {"read", read_records, METH_VARARGS, read_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1472,6 +2147,9 @@ PyMODINIT_FUNC PyInit__settle(void) {
             return NULL;
     for (int f = 0; f < N_FIELDS; f++)
         if ((field_names[f] = PyUnicode_InternFromString(field_texts[f])) == NULL)
+            return NULL;
+    for (int k = 0; k < 3; k++)
+        if ((S_adjustment_kinds[k] = PyUnicode_InternFromString(adjustment_kinds[k])) == NULL)
             return NULL;
     S_date_type = (PyObject *)PyDateTimeAPI->DateType;
     Py_INCREF(S_date_type);

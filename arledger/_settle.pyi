@@ -14,3 +14,16 @@ def run(
     context: dict[str, Any],
     /,
 ) -> tuple[list[Any], list[Any], list[Any], list[Any], list[tuple[str, str]]]: ...
+
+# docs/columnar-kernel.md §4.1: the records' columns (array.array each), the
+# lists beside them (ids, refs, adj_ids, the records' amounts, the discounted
+# (invoice index, Discount) pairs, the codes), and `wide`. Not used by
+# settle.py yet (step 2); tests/reference_columns.py is its reference.
+def read(
+    invoices: list[Any],
+    adjustments: list[Any],
+    payments: list[Any],
+    refs: list[str] | None,
+    tables: dict[str, Any],
+    /,
+) -> dict[str, Any]: ...
