@@ -1,8 +1,10 @@
 """The settlement kernel (arledger/_settle.c) under AddressSanitizer: a copy of
 the package is built with `-fsanitize=address` and the oracle's property tests
-(tests/test_settle_oracle.py, tests/test_settle_exact.py) run on it, so that an
-out-of-bounds read, a use after free or a double free in the C code fails a
-test instead of corrupting a report one day. It builds the kernel again and runs a few hundred ledgers, so
+(tests/test_settle_oracle.py, tests/test_settle_exact.py) and those of
+`_settle.read` (tests/test_kernel_read.py) run on it, so that an out-of-bounds
+read, a use after free or a double free in the C code fails a test instead of
+corrupting a report one day. It builds the kernel again and runs a few hundred
+ledgers, so
 it takes about a minute: it runs in CI (CI=true, as .ci/run has it) and where
 ARLEDGER_SANITIZE=1, with GCC or Clang and their ASan runtime.
 """
@@ -79,7 +81,7 @@ def test_the_oracle_tests_pass_on_a_kernel_built_with_address_sanitizer(tmp_path
         [sys.executable, "-m", "pytest", "-q", "-o", "addopts=",
          "-p", "no:cacheprovider", "tests/test_settle_oracle.py",
          "tests/test_settle_exact.py", "tests/test_core.py",
-         "tests/test_discounts.py"],
+         "tests/test_discounts.py", "tests/test_kernel_read.py"],
         cwd=copy,
         capture_output=True,
         text=True,
