@@ -1508,11 +1508,23 @@ typedef struct {
     Py_ssize_t n, cap;
 } Column;
 
+/* What `read` is given besides the records (docs/columnar-kernel.md §4.1). */
+enum {
+    T_CUSTOMERS, T_CURRENCIES, T_OWNERS, T_CUSTOMER_CURRENCY, T_TERMS,
+    T_CUSTOMER_DISCOUNT, T_BASE, T_DEFAULT_TERMS, T_CURRENCY_OF, T_MINOR_UNITS, T_ROWS,
+    N_TABLES
+};
+static const char *table_names[N_TABLES] = {
+    "customers", "currencies", "owners", "customer_currency", "terms",
+    "customer_discount", "base", "default_terms", "currency_of", "minor_units", "rows",
+};
+
 typedef struct {
     Layout invoice, payment, adjustment;
     Column cols[N_COLUMNS];
     PyObject *lists[N_LISTS]; /* owned */
-    /* the codes, extended as new values are met (borrowed: the caller's) */
+    PyObject *tables[N_TABLES]; /* owned; the fields below are among them */
+    /* the codes, extended as new values are met (the caller's dicts) */
     PyObject *customers, *currencies, *owners;
     /* per customer code, for the customers of the ledger: currency codes,
      * terms, discounts (None or a Discount); the others: base, default */
@@ -1557,6 +1569,7 @@ static void reader_free(Reader *R) {
         PyBuffer_Release(&R->terms);
     }
     PyMem_Free(R->slots);
+    for (int k = 0; k < N_TABLES; k++) Py_XDECREF(R->tables[k]);
 }
 
 /* A held view of `value`, a buffer of items of type `code` (array('h') and
@@ -1730,7 +1743,8 @@ static int read_invoice(Reader *R, PyObject *record, Py_ssize_t i) {
              *disputed = NULL, *schedule = NULL, *parts = NULL, *due = NULL, *owner = NULL,
              *offer = NULL;
     int32_t date;
-    if ((id = get(L, record, F_ID)) == NULL || PyList_Append(R->lists[L_IDS], id) < 0)
+    if ((id = get(L, record, F_ID)) == NULL || PyList_Append(R->lists[L_IDS], id) < 0 ||
+        id_room(R, PyList_GET_SIZE(R->lists[L_IDS])) < 0)
         goto done;
     const char *keys = (const char *)PySequence_Fast_ITEMS(R->lists[L_IDS]);
     if (id_find(R->slots, R->mask, keys, sizeof(PyObject *), id, 1, (int32_t)i) == -2)
@@ -2043,42 +2057,44 @@ static PyObject *read_records(PyObject *Py_UNUSED(module), PyObject *args) {
         PyErr_SetString(PyExc_TypeError, "refs: a list beside the payments, or None");
         return NULL;
     }
-    const char *names[] = {"customers", "currencies", "owners", "customer_currency",
-                           "terms", "customer_discount", "base", "default_terms",
-                           "currency_of", "minor_units", "rows"};
-    PyObject *values[11];
-    for (int k = 0; k < 11; k++)
-        if ((values[k] = PyDict_GetItemString(tables, names[k])) == NULL) {
-            PyErr_Format(PyExc_KeyError, "read's tables lack %s", names[k]);
-            return NULL;
-        }
     Reader reader, *R = &reader;
     memset(R, 0, sizeof reader);
-    PyObject *result = NULL;
-    R->customers = values[0];
-    R->currencies = values[1];
-    R->owners = values[2];
-    R->customer_discount = values[5];
-    R->base = values[6];
-    R->currency_of = values[8];
-    R->minor_units = values[9];
     R->base_code = -1;
-    R->default_terms = PyLong_AsLong(values[7]);
-    if (R->default_terms == -1 && PyErr_Occurred()) return NULL;
+    PyObject *result = NULL;
+    /* held to the end: the callbacks may run any code */
+    for (int k = 0; k < N_TABLES; k++) {
+        PyObject *value = PyDict_GetItemString(tables, table_names[k]);
+        if (value == NULL) {
+            PyErr_Format(PyExc_KeyError, "read's tables lack %s", table_names[k]);
+            goto done;
+        }
+        R->tables[k] = Py_NewRef(value);
+    }
+    R->customers = R->tables[T_CUSTOMERS];
+    R->currencies = R->tables[T_CURRENCIES];
+    R->owners = R->tables[T_OWNERS];
+    R->customer_discount = R->tables[T_CUSTOMER_DISCOUNT];
+    R->base = R->tables[T_BASE];
+    R->currency_of = R->tables[T_CURRENCY_OF];
+    R->minor_units = R->tables[T_MINOR_UNITS];
+    R->default_terms = PyLong_AsLong(R->tables[T_DEFAULT_TERMS]);
+    if (R->default_terms == -1 && PyErr_Occurred()) goto done;
     if (codes_in_order(R->customers, "customers") < 0 ||
         codes_in_order(R->currencies, "currencies") < 0 ||
         codes_in_order(R->owners, "owners") < 0)
-        return NULL;
+        goto done;
     if (!PyList_Check(R->customer_discount)) {
         PyErr_SetString(PyExc_TypeError, "customer_discount: a list");
-        return NULL;
+        goto done;
     }
-    if (layouts_of(values[10], &R->invoice, &R->payment, &R->adjustment) < 0) return NULL;
-    if (buffer_of(values[3], 'h', 2, "customer_currency", &R->customer_currency) < 0)
-        return NULL;
-    if (buffer_of(values[4], 'i', 4, "terms", &R->terms) < 0) {
+    if (layouts_of(R->tables[T_ROWS], &R->invoice, &R->payment, &R->adjustment) < 0)
+        goto done;
+    if (buffer_of(R->tables[T_CUSTOMER_CURRENCY], 'h', 2, "customer_currency",
+                  &R->customer_currency) < 0)
+        goto done;
+    if (buffer_of(R->tables[T_TERMS], 'i', 4, "terms", &R->terms) < 0) {
         PyBuffer_Release(&R->customer_currency);
-        return NULL;
+        goto done;
     }
     R->held = 1;
     for (int k = 0; k < N_LISTS; k++)
@@ -2088,7 +2104,7 @@ static PyObject *read_records(PyObject *Py_UNUSED(module), PyObject *args) {
         PyObject *currency, *code;
         Py_ssize_t pos = 0;
         while (PyDict_Next(R->currencies, &pos, &currency, &code)) {
-            Py_INCREF(currency); /* minor_units may run any code */
+            Py_INCREF(currency);
             long made = currency_code(R, currency);
             Py_DECREF(currency);
             if (made < 0) goto done;
@@ -2102,18 +2118,24 @@ static PyObject *read_records(PyObject *Py_UNUSED(module), PyObject *args) {
             }
         }
     }
-    Py_ssize_t n = PyList_GET_SIZE(invoices);
-    if (n >= INT32_MAX) {
+    if (PyList_GET_SIZE(invoices) >= INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "more invoices than the columns' codes hold");
         goto done;
     }
-    if (id_table_new(&R->slots, &R->mask, n) < 0) goto done;
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (read_invoice(R, PyList_GET_ITEM(invoices, i), i) < 0) goto done;
-    for (Py_ssize_t a = 0; a < PyList_GET_SIZE(adjustments); a++)
-        if (read_adjustment(R, PyList_GET_ITEM(adjustments, a)) < 0) goto done;
-    for (Py_ssize_t p = 0; p < PyList_GET_SIZE(payments); p++)
-        if (read_payment(R, PyList_GET_ITEM(payments, p), p, refs) < 0) goto done;
+    if (id_table_new(&R->slots, &R->mask, PyList_GET_SIZE(invoices)) < 0) goto done;
+    /* each record held while read (a callback may change the lists); the
+     * invoices first, so that names find them, then as the signature lists */
+    PyObject *lists[3] = {invoices, adjustments, payments};
+    for (int kind = 0; kind < 3; kind++) {
+        for (Py_ssize_t k = 0; k < PyList_GET_SIZE(lists[kind]); k++) {
+            PyObject *record = Py_NewRef(PyList_GET_ITEM(lists[kind], k));
+            int failed = kind == 0   ? read_invoice(R, record, k)
+                         : kind == 1 ? read_adjustment(R, record)
+                                     : read_payment(R, record, k, refs);
+            Py_DECREF(record);
+            if (failed) goto done;
+        }
+    }
     result = columns_of(R, refs);
 done:
     reader_free(R);
