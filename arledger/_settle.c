@@ -16,6 +16,11 @@
  * (what is left of a payment or adjustment, kept only while it waits or sits
  * as credit), invoices and accounts (a customer in one currency), each account
  * with a binary heap of its open works, oldest due first.
+ *
+ * `read`, at the end, turns the same records into columns of codes, day
+ * ordinals and minor units, the input of the replay over columns that
+ * docs/columnar-kernel.md designs; tests/reference_columns.py is its
+ * readable version. `settle.py` does not call it yet.
  */
 
 #define PY_SSIZE_T_CLEAN

@@ -207,7 +207,8 @@ def ledger_of(
 
 @pytest.mark.parametrize("rows", [False, True], ids=["models", "rows"])
 def test_models_and_rows_give_the_same_columns(rows):
-    """Rows are read by position, models by name: the same columns."""
+    """Rows are read by position, models by name: the same columns, those
+    written out here."""
     customers = (
         Customer(id="C", name="C", terms=10, owner="ann"),
         Customer(
@@ -228,7 +229,7 @@ def test_models_and_rows_give_the_same_columns(rows):
     adjustments = [
         Adjustment(
             id="A1", customer="C", date=ON, amount=d("2"), kind="discount", invoice="I2"
-        ),  # fmt: skip
+        ),
         Adjustment(id="A0", customer="K", date=ON, amount=d("0.5"), kind="write_off"),
     ]
     ledger = ledger_of(invoices, payments, adjustments, customers, as_rows_too=rows)
