@@ -4,9 +4,8 @@ the package is built with `-fsanitize=address` and the oracle's property tests
 `_settle.read` (tests/test_kernel_read.py) run on it, so that an out-of-bounds
 read, a use after free or a double free in the C code fails a test instead of
 corrupting a report one day. It builds the kernel again and runs a few hundred
-ledgers, so
-it takes about a minute: it runs in CI (CI=true, as .ci/run has it) and where
-ARLEDGER_SANITIZE=1, with GCC or Clang and their ASan runtime.
+ledgers, so it takes a minute or two: it runs in CI (CI=true, as .ci/run has
+it) and where ARLEDGER_SANITIZE=1, with GCC or Clang and their ASan runtime.
 """
 
 from __future__ import annotations
