@@ -1,0 +1,752 @@
+"""The settlement kernel's columns from the pyarrow arrays of bulk CSV files.
+
+Stage 3 of the columnar path (docs/columnar.md, design 4;
+docs/columnar-kernel.md §1): the columns `_settle.read` makes from a view's
+sorted rows, made instead from the cells of a ledger's CSV files of
+invoices, adjustments and payments as pyarrow cut them, without a Python
+object per record. Nothing calls it yet: stage 3 wires it into the loader
+and `settle.py`.
+
+Each value is decided as the Ledger decides it for a row (its reference is
+tests/reference_columns.py, and tests/test_arrow_columns.py holds the two
+equal on the rows the loader makes of the same files):
+
+- the fields by their rules over arrays (`arrow_rules.apply`): dates to day
+  ordinals (date32 + 719163), amounts to digits and scale, then to exact
+  minor units of the record's currency (decimal128) and its exponent;
+- customers, currencies and owners coded by dictionary, new values after
+  the tables' own in the order met (invoices, adjustments, payments);
+- a record's currency: its own, else (an invoice) its customer's, else (a
+  payment or adjustment, `Ledger.currency_of`) the one currency of the
+  invoices of its customer it names in the whole ledger, else its
+  customer's;
+- due dates (`Ledger.due_of`): given, else the last instalment's, else the
+  date plus the customer's terms;
+- `schedule` and `allocations` cells (`key=value;...`, as
+  `readers.csv_nested` reads them) split by pyarrow into instalments and
+  allocations; named invoices found by `index_in`.
+
+Made per record in Python, because only a few records need them: the
+`discounted` pairs (an invoice's own `discount` cell through the loader's
+rule; a customer's Discount object as the tables hold it), the ids of
+invoices named but not in the view, and the lists the kernel takes of
+strings (`ids`, `refs`, `adj_ids`). The records' own Decimals are not made:
+the amount lists are None, and the kernel rebuilds a Decimal from (minor
+units, exponent) where a result shows one (docs/columnar-kernel.md §4.3).
+
+The files are taken to be valid: the loader has checked them, and refused
+records are its business. A value a rule refuses raises ValueError.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any, NamedTuple
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from arledger import arrow_rules, rules
+from arledger.money import MAX_DIGITS
+
+# adj_kind: an adjustment's kind is its position here (as in `_settle.read`).
+ADJUSTMENT_KINDS = ("credit_note", "write_off", "discount")
+
+# date.toordinal() of 1970-01-01, the day date32 counts from.
+EPOCH_ORDINAL = 719_163
+_EPOCH = pa.scalar(EPOCH_ORDINAL, pa.int32())
+
+# The kernel's columns (docs/columnar-kernel.md §1) and their array types;
+# an amount column ("q") holds two words an amount, low then high, when the
+# call is `wide`.
+COLUMNS = {
+    "inv_date": "i",
+    "inv_customer": "i",
+    "inv_currency": "h",
+    "inv_minor": "q",
+    "inv_exp": "b",
+    "inv_flags": "B",
+    "inv_due": "i",
+    "inv_owner": "i",
+    "ins_invoice": "i",
+    "ins_due": "i",
+    "ins_minor": "q",
+    "ins_exp": "b",
+    "pay_date": "i",
+    "pay_customer": "i",
+    "pay_currency": "h",
+    "pay_minor": "q",
+    "pay_exp": "b",
+    "pay_invoice": "i",
+    "adj_kind": "B",
+    "adj_date": "i",
+    "adj_customer": "i",
+    "adj_currency": "h",
+    "adj_minor": "q",
+    "adj_exp": "b",
+    "adj_invoice": "i",
+    "alloc_payment": "i",
+    "alloc_invoice": "i",
+    "alloc_minor": "q",
+    "alloc_exp": "b",
+    "minor_units": "b",
+}
+DISPUTED = 1  # inv_flags, bit 0
+
+_ARROW_TYPES = {
+    "i": pa.int32(),
+    "h": pa.int16(),
+    "b": pa.int8(),
+    "B": pa.uint8(),
+    "q": pa.int64(),
+}
+_WIDE = pa.decimal128(38, 0)  # minor units below 10**32: two words, low first
+_INT64 = (-(2**63), 2**63 - 1)
+
+# The fields read of each kind's files.
+_FIELDS = {
+    "invoices": (
+        "id",
+        "customer",
+        "date",
+        "due",
+        "amount",
+        "currency",
+        "owner",
+        "disputed",
+        "schedule",
+        "discount",
+    ),
+    "adjustments": ("id", "customer", "date", "amount", "kind", "invoice", "currency"),
+    "payments": (
+        "id",
+        "customer",
+        "date",
+        "amount",
+        "currency",
+        "invoice",
+        "allocations",
+    ),
+}
+
+
+class BulkFile(NamedTuple):
+    """A CSV file of invoices, adjustments or payments as pyarrow cut it."""
+
+    # Relative to the ledger, as a record's Source says it: a payment without
+    # an id is known by `path:line`.
+    path: str
+    # The cells of each column by its header name: string arrays, trimmed as
+    # `str.strip` trims (null or "" where a cell is not given).
+    cells: Mapping[str, pa.Array | pa.ChunkedArray]
+    # The line each row starts on; None: row k is on line k + 2 (a header,
+    # then a line a row, no blank line).
+    lines: pa.Array | None = None
+
+
+def kernel_columns(
+    invoices: Sequence[BulkFile],
+    adjustments: Sequence[BulkFile],
+    payments: Sequence[BulkFile],
+    as_of: date,
+    tables: dict[str, Any],
+) -> dict[str, Any]:
+    """What `_settle.read` gives for the records of these files dated on or
+    before `as_of`, sorted as `settle` sorts them (SPEC §2: each kind by
+    date, then by id; payments by ref once one has no id).
+
+    Args:
+        invoices, adjustments, payments: every file of each kind in the
+            ledger, in the order the loader reads them.
+        as_of: the view's day; later records are not in it (an invoice
+            they name is not issued yet), but the currency of a payment
+            without one is still found among all the ledger's invoices.
+        tables: the tables `_settle.read` is given (customers, currencies
+            and owners as code dicts, extended in place as `read` extends
+            them; per customer code its currency's code, terms and
+            discount; `base`, `default_terms`, `minor_units`).
+
+    Returns:
+        Every column of docs/columnar-kernel.md §1 as an `array.array` of
+        its type, the lists `ids`, `refs`, `adj_ids`, `customers`,
+        `currencies`, `owners` and `discounted` ((invoice index, Discount)
+        pairs), `wide`, and the record amount lists as None.
+    """
+    view = _View(as_of)
+    inv = view.records(invoices, "invoices", lambda t: t["id"])
+    adj = view.records(adjustments, "adjustments", lambda t: t["id"])
+    pay = view.records(payments, "payments", _refs_of(payments))
+
+    codes_of: dict[str, dict[str, pa.Array]] = {"inv": {}, "adj": {}, "pay": {}}
+    customers = tables["customers"]
+    for prefix, table in (("inv", inv), ("adj", adj), ("pay", pay)):
+        codes_of[prefix]["customer"] = _code(table["customer"], customers)
+
+    schedule = _pairs(inv["schedule"])
+    allocations = _pairs(pay["allocations"])
+    allocated = pc.is_in(_positions(len(pay["day"])), value_set=allocations.parent)
+
+    # Currencies: the invoices' own or their customer's, then the others'.
+    currencies = tables["currencies"]
+    by_customer = _customer_values(
+        tables,
+        [list(currencies)[code] for code in tables["customer_currency"]],
+        tables["base"],
+        pa.string(),
+    )
+    currency_of_invoice = pc.coalesce(
+        _ruled(rules.currencies, inv["currency"]),
+        by_customer.take(codes_of["inv"]["customer"]),
+    )
+    codes_of["inv"]["currency"] = _code(currency_of_invoice, currencies)
+    named = {
+        "adj": _Named.of_adjustments(adj["invoice"]),
+        "pay": _Named.of_payments(pay["invoice"], allocated, allocations),
+    }
+    for prefix, table in (("adj", adj), ("pay", pay)):
+        own = _ruled(rules.currencies, table["currency"])
+        if own.null_count:
+            own = _currency_of(
+                own,
+                table["customer"],
+                by_customer.take(codes_of[prefix]["customer"]),
+                named[prefix],
+                view.all_invoices(invoices, tables, by_customer),
+            )
+        codes_of[prefix]["currency"] = _code(own, currencies)
+    places = pa.array(list(map(tables["minor_units"], currencies)), pa.int32())
+
+    columns: dict[str, Any] = {}
+    minors: dict[str, pa.Array] = {}
+
+    def amounts(prefix: str, cells: pa.Array, currency: pa.Array) -> None:
+        minor, exponent = _minor(_amounts(cells), currency, places)
+        minors[prefix] = minor
+        columns[f"{prefix}_exp"] = _out("b", exponent)
+
+    # Invoices
+    inv_currency = codes_of["inv"]["currency"]
+    columns["inv_date"] = _out("i", inv["day"])
+    columns["inv_customer"] = _out("i", codes_of["inv"]["customer"])
+    columns["inv_currency"] = _out("h", inv_currency)
+    amounts("inv", inv["amount"], inv_currency)
+    disputed = pc.fill_null(_ruled(rules.flags, inv["disputed"]), False)
+    columns["inv_flags"] = _out("B", disputed)
+    ins_due = _days(_ruled(rules.dates, schedule.key))
+    columns["ins_invoice"] = _out("i", schedule.parent)
+    columns["ins_due"] = _out("i", ins_due)
+    amounts("ins", schedule.value, inv_currency.take(schedule.parent))
+    terms = _customer_values(
+        tables, tables["terms"], tables["default_terms"], pa.int32()
+    )
+    columns["inv_due"] = _out(
+        "i",
+        pc.coalesce(
+            _days(_ruled(rules.dates, inv["due"])),
+            _last(schedule.parent, ins_due, len(inv["day"])),
+            pc.add(inv["day"], terms.take(codes_of["inv"]["customer"])),
+        ),
+    )
+    owner = inv["owner"]
+    owned = pc.fill_null(_code(owner, tables["owners"]), -1)
+    columns["inv_owner"] = _out("i", owned)
+
+    # Adjustments
+    adj_currency = codes_of["adj"]["currency"]
+    kinds = pc.index_in(adj["kind"], value_set=pa.array(ADJUSTMENT_KINDS))
+    if kinds.null_count:
+        raise ValueError("an adjustment of a kind the kernel does not know")
+    columns["adj_kind"] = _out("B", kinds)
+    columns["adj_date"] = _out("i", adj["day"])
+    columns["adj_customer"] = _out("i", codes_of["adj"]["customer"])
+    columns["adj_currency"] = _out("h", adj_currency)
+    amounts("adj", adj["amount"], adj_currency)
+
+    # Payments and their allocations
+    pay_currency = codes_of["pay"]["currency"]
+    columns["pay_date"] = _out("i", pay["day"])
+    columns["pay_customer"] = _out("i", codes_of["pay"]["customer"])
+    columns["pay_currency"] = _out("h", pay_currency)
+    amounts("pay", pay["amount"], pay_currency)
+    columns["alloc_payment"] = _out("i", allocations.parent)
+    amounts("alloc", allocations.value, pay_currency.take(allocations.parent))
+
+    # Invoices named: the view's by their place, the others after them.
+    ids = inv["id"]
+    found = _Named.concat([named["adj"], named["pay"]])
+    index = pc.index_in(found.name, value_set=ids)
+    tail = found.not_in_view(index)
+    if tail:
+        more = pc.index_in(found.name, value_set=pa.array(tail, pa.string()))
+        index = pc.coalesce(index, pc.add(more, len(ids)))
+    index = pc.fill_null(index, -1)
+    adj_named, pay_named = (
+        index.slice(0, len(adj["day"])),
+        index.slice(len(adj["day"]), len(pay["day"])),
+    )
+    columns["adj_invoice"] = _out("i", adj_named)
+    columns["pay_invoice"] = _out("i", pay_named)
+    columns["alloc_invoice"] = _out("i", index.slice(len(adj["day"]) + len(pay["day"])))
+
+    columns["minor_units"] = _out("b", places)
+    wide = not all(map(_fits, minors.values()))
+    for prefix, minor in minors.items():
+        columns[f"{prefix}_minor"] = _words(minor, wide)
+
+    columns.update(
+        ids=ids.to_pylist() + tail,
+        refs=pay["ref"].to_pylist(),
+        adj_ids=adj["id"].to_pylist(),
+        inv_amounts=None,
+        ins_amounts=None,
+        pay_amounts=None,
+        adj_amounts=None,
+        alloc_amounts=None,
+        discounted=_discounted(
+            inv["discount"], codes_of["inv"]["customer"], tables["customer_discount"]
+        ),
+        customers=list(customers),
+        currencies=list(currencies),
+        owners=list(tables["owners"]),
+        wide=wide,
+    )
+    return columns
+
+
+# ------------------------------------------------------------------ records
+
+
+class _View:
+    """The records of each kind in the view, sorted, as tables of their
+    cells (null where not given) with `day` (the date's ordinal) and `ref`
+    (what they are sorted by after the date)."""
+
+    def __init__(self, as_of: date) -> None:
+        self.as_of = pa.scalar(as_of, pa.date32())
+        self._all_invoices: dict[str, pa.Array] | None = None
+
+    def records(
+        self, files: Sequence[BulkFile], kind: str, ref: Any
+    ) -> dict[str, pa.Array]:
+        table = _cells(files, _FIELDS[kind])
+        dates = _ruled(rules.dates, table["date"])
+        kept = pc.less_equal(dates, self.as_of)
+        table = table.append_column("day", _days(dates))
+        if not pc.all(kept).as_py():
+            table = table.filter(kept)
+        table = table.append_column("ref", ref(table))
+        # Files are mostly written in this order already: then there is
+        # nothing to take. Stable: records of one date and ref keep the
+        # files' order.
+        if not _in_order(table["day"], table["ref"]):
+            table = table.sort_by([("day", "ascending"), ("ref", "ascending")])
+        return {name: table[name].combine_chunks() for name in table.column_names}
+
+    def all_invoices(
+        self, files: Sequence[BulkFile], tables: dict[str, Any], by_customer: pa.Array
+    ) -> dict[str, pa.Array]:
+        """Every invoice of the ledger, the view's or not, with the currency
+        `Ledger.currency_of` gives it (its own, else its customer's)."""
+        if self._all_invoices is None:
+            table = _cells(files, ("id", "customer", "date", "currency"))
+            customer = table["customer"].combine_chunks()
+            known = pa.array(list(tables["customers"]), pa.string())
+            code = pc.index_in(customer, value_set=known)
+            # by_customer's last value: a customer the tables do not know
+            theirs = by_customer.take(pc.fill_null(code, len(by_customer) - 1))
+            currency = pc.coalesce(_ruled(rules.currencies, table["currency"]), theirs)
+            self._all_invoices = {
+                "id": table["id"].combine_chunks(),
+                "customer": customer,
+                "currency": currency,
+            }
+        return self._all_invoices
+
+
+def _cells(files: Sequence[BulkFile], fields: Sequence[str]) -> pa.Table:
+    """The cells of `fields` over `files`, one after the other, with each
+    row's `file` (its index) and `line`. A row without a date is a blank
+    line (the loader drops those, and refuses any other row without one)."""
+    names = [*fields, "file", "line"]
+    parts: dict[str, list[pa.Array]] = {name: [] for name in names}
+    for number, file in enumerate(files):
+        size = len(next(iter(file.cells.values()))) if file.cells else 0
+        for name in fields:
+            cells = file.cells.get(name)
+            given = pa.nulls(size, pa.string()) if cells is None else _given(cells)
+            parts[name].append(given)
+        parts["file"].append(_same(number, size))
+        lines = file.lines
+        if lines is None:
+            lines = pc.add(_positions(size), pa.scalar(2, pa.int32()))
+        parts["line"].append(pc.cast(lines, pa.int32()))
+    types = [pa.string()] * len(fields) + [pa.int32(), pa.int32()]
+    table = pa.table(
+        {
+            name: pa.chunked_array(parts[name], kind)
+            for name, kind in zip(names, types, strict=True)
+        }
+    )
+    if table["date"].null_count:
+        table = table.filter(pc.is_valid(table["date"]))
+    return table
+
+
+def _in_order(day: Any, ref: Any) -> bool:
+    """Whether records are sorted by day, then ref, already."""
+    if len(day) < 2:
+        return True
+    day, ref = day.combine_chunks(), ref.combine_chunks()
+    before, after = day.slice(0, len(day) - 1), day.slice(1)
+    later = pc.greater(after, before)
+    same = pc.and_(
+        pc.equal(after, before),
+        pc.greater_equal(ref.slice(1), ref.slice(0, len(ref) - 1)),
+    )
+    return bool(pc.all(pc.or_(later, same)).as_py())
+
+
+def _given(cells: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A column of cells as plain strings, null where not given."""
+    if isinstance(cells, pa.ChunkedArray):
+        cells = cells.combine_chunks()
+    if not pa.types.is_string(cells.type):
+        cells = cells.cast(pa.string())
+    empty = pc.equal(pc.binary_length(cells), 0)
+    if pc.any(empty).as_py():
+        cells = pc.if_else(empty, pa.scalar(None, pa.string()), cells)
+    return cells
+
+
+def _refs_of(files: Sequence[BulkFile]) -> Any:
+    """A payment's ref (`settle.payment_ref`): its id, or `path:line` where
+    it has none."""
+    paths = pa.array([f"{file.path}:" for file in files], pa.string())
+
+    def refs(table: pa.Table) -> pa.Array:
+        ids = table["id"].combine_chunks()
+        if not ids.null_count:
+            return ids
+        where = pc.binary_join_element_wise(
+            paths.take(table["file"]), pc.cast(table["line"], pa.string()), ""
+        )
+        return pc.coalesce(ids, where)
+
+    return refs
+
+
+def _positions(size: int) -> pa.Array:
+    """0, 1, ..., size - 1 (int32), without a Python int each."""
+    if not size:
+        return pa.array([], pa.int32())
+    ones = pa.nulls(size, pa.int32()).fill_null(1)
+    return pc.subtract(pc.cumulative_sum(ones), ones)
+
+
+# ------------------------------------------------------------------ values
+
+
+def _ruled(rule: rules.Rule, cells: Any) -> pa.Array:
+    """The values of a field's cells by its rule (null where not given)."""
+    ruled = arrow_rules.apply(rule, cells)
+    assert isinstance(ruled, arrow_rules.Ruled)
+    _valid(ruled.refused)
+    return ruled.values
+
+
+def _amounts(cells: Any) -> arrow_rules.Amounts:
+    found = arrow_rules.apply(rules.amounts, cells)
+    assert isinstance(found, arrow_rules.Amounts)
+    _valid(found.refused)
+    return found
+
+
+def _valid(refused: dict[int, str]) -> None:
+    if refused:
+        index, message = next(iter(refused.items()))
+        raise ValueError(f"a value the loader refuses (row {index}): {message}")
+
+
+def _days(dates: Any) -> pa.Array:
+    """Day ordinals (`date.toordinal()`) of date32 values, int32."""
+    if isinstance(dates, pa.ChunkedArray):
+        dates = dates.combine_chunks()
+    return pc.add(dates.cast(pa.int32()), _EPOCH)
+
+
+def _code(values: Any, codes: dict[str, int]) -> pa.Array:
+    """Each value's code in `codes` (int32, null where there is no value);
+    values `codes` lacks are added to it in the order they are met."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    encoded = pc.dictionary_encode(values)  # its values in the order met
+    met = encoded.dictionary
+    keys = pa.array(list(codes), pa.string())
+    new = met.filter(pc.invert(pc.is_in(met, value_set=keys)))
+    if len(new):
+        for value in new.to_pylist():
+            codes[value] = len(codes)
+        keys = pa.array(list(codes), pa.string())
+    found = pc.index_in(met, value_set=keys)
+    return found.take(encoded.indices)
+
+
+def _customer_values(
+    tables: dict[str, Any], known: Sequence[Any], other: Any, kind: pa.DataType
+) -> pa.Array:
+    """A value per customer code (the tables' customers, then those added),
+    `known` for the tables' own, `other` for the rest; and `other` once more
+    last."""
+    count = len(tables["customers"])
+    return pa.array([*known, *[other] * (count - len(known) + 1)], kind)
+
+
+def _minor(
+    found: arrow_rules.Amounts, currency: pa.Array, places: pa.Array
+) -> tuple[pa.Array, pa.Array]:
+    """Amounts as exact minor units of their currencies (decimal128(38, 0)),
+    and the exponent each is written with (0 for 30, -2 for 30.00)."""
+    scale = found.scale.cast(pa.int32())
+    shift = pc.subtract(places.take(currency), scale)
+    exponent = pc.negate(found.scale)
+    if not len(shift):
+        return pa.array([], _WIDE), exponent
+    least, most = pc.min_max(shift).values()
+    if least.as_py() < 0:
+        at = pc.index(pc.less(shift, 0), True).as_py()
+        digits, places_of = found.digits[at].as_py(), places.take(currency)[at]
+        raise ValueError(
+            f"amount {digits.scaleb(-scale[at].as_py())} has more decimal "
+            f"places than its currency's {places_of}"
+        )
+    most = most.as_py()
+    if MAX_DIGITS + most + 2 > 38:  # pragma: no cover - ISO has at most 4
+        raise ValueError(f"a currency of {most} decimal places")
+    factor = pa.array([10**k for k in range(most + 1)], pa.decimal128(most + 1, 0))
+    digits = found.digits.cast(pa.decimal128(MAX_DIGITS, 0))
+    minor = pc.multiply(digits, factor.take(shift)).cast(_WIDE)
+    return minor, exponent
+
+
+def _fits(minor: pa.Array) -> bool:
+    """Whether every amount fits in 64 bits."""
+    if not len(minor):
+        return True
+    least, most = (v.as_py() for v in pc.min_max(minor).values())
+    return bool(_INT64[0] <= least and most <= _INT64[1])
+
+
+def _words(minor: pa.Array, wide: bool) -> array:
+    """An amount column: an int64 an amount, or two (low, high) when wide:
+    decimal128's own layout."""
+    if not wide:
+        return _out("q", minor.cast(pa.int64()))
+    if minor.null_count:
+        raise ValueError("an amount not given")
+    words = array("q")
+    start = minor.offset * 16
+    words.frombytes(memoryview(minor.buffers()[1])[start : start + len(minor) * 16])
+    return words
+
+
+def _out(typecode: str, values: Any) -> array:
+    """A column as the kernel takes it: an `array.array` of `typecode`,
+    copied from the arrow buffer."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    values = values.cast(_ARROW_TYPES[typecode])
+    if values.null_count:
+        raise ValueError(f"a value not given in a column of {typecode!r}")
+    out = array(typecode)
+    if len(values):
+        size = out.itemsize
+        start = values.offset * size
+        view = memoryview(values.buffers()[1])[start : start + len(values) * size]
+        out.frombytes(view)
+    return out
+
+
+def _last(parent: pa.Array, days: pa.Array, size: int) -> pa.Array:
+    """Per record (of `size`), the latest of the days of its parts (null
+    where it has none): an invoice with a schedule is due with its last
+    instalment."""
+    if not len(parent):
+        return pa.nulls(size, pa.int32())
+    latest = (
+        pa.table({"parent": parent, "day": days})
+        .group_by("parent")
+        .aggregate([("day", "max")])
+        .sort_by("parent")
+    )
+    has = pc.is_in(_positions(size), value_set=latest["parent"].combine_chunks())
+    return pc.replace_with_mask(
+        pa.nulls(size, pa.int32()), has, latest["day_max"].combine_chunks()
+    )
+
+
+# ------------------------------------------------------------------ nested
+
+
+class _Pairs(NamedTuple):
+    """The `key=value` parts of nested cells, in the order written: the
+    record each belongs to (its position, non-decreasing), key and value."""
+
+    parent: pa.Array
+    key: pa.Array
+    value: pa.Array
+
+
+def _pairs(cells: Any) -> _Pairs:
+    """The pairs of `schedule` or `allocations` cells, cut as
+    `readers.csv_nested` cuts them: parts at `;`, blank parts skipped, each
+    at its first `=`, key and value stripped."""
+    from arledger.loader import _white_space  # str.strip's characters
+
+    if isinstance(cells, pa.ChunkedArray):
+        cells = cells.combine_chunks()
+    white = _white_space()
+    parts = pc.split_pattern(cells, ";")
+    parent = pc.list_parent_indices(parts).cast(pa.int32())
+    flat = pc.utf8_trim(pc.list_flatten(parts), white)
+    given = pc.greater(pc.utf8_length(flat), 0)
+    flat, parent = flat.filter(given), parent.filter(given)
+    halves = pc.split_pattern(flat, "=", max_splits=1)
+    if len(halves) and pc.min(pc.list_value_length(halves)).as_py() < 2:
+        raise ValueError("a nested cell not written as key=value")
+    key = pc.utf8_trim(pc.list_element(halves, 0), white)
+    value = pc.utf8_trim(pc.list_element(halves, 1), white)
+    return _Pairs(parent, key, value)
+
+
+class _Named(NamedTuple):
+    """The invoices records name, with what sorts them into the order
+    `_settle.read` meets them: by kind (adjustments, then payments), record,
+    then part (a payment's allocations in the order written)."""
+
+    name: pa.Array  # null where a record names none
+    kind: pa.Array
+    record: pa.Array  # the record's position among its kind
+    part: pa.Array
+
+    @staticmethod
+    def of_adjustments(invoice: pa.Array) -> _Named:
+        records = _positions(len(invoice))
+        return _Named(invoice, _same(0, len(invoice)), records, records)
+
+    @staticmethod
+    def of_payments(
+        invoice: pa.Array, allocated: pa.Array, allocations: _Pairs
+    ) -> _Named:
+        """A payment's `invoice` (none where it has allocations: they
+        replace it), then each allocation's invoice."""
+        names = pc.if_else(allocated, pa.scalar(None, pa.string()), invoice)
+        records = _positions(len(names))
+        size = len(names) + len(allocations.parent)
+        return _Named(
+            pa.concat_arrays([names, allocations.key]),
+            _same(1, size),
+            pa.concat_arrays([records, allocations.parent]),
+            _positions(size),
+        )
+
+    @staticmethod
+    def concat(parts: Sequence[_Named]) -> _Named:
+        return _Named(
+            *(pa.concat_arrays(list(columns)) for columns in zip(*parts, strict=True))
+        )
+
+    def not_in_view(self, index: pa.Array) -> list[str]:
+        """The names not among the view's invoices (`index` null), in the
+        order first named."""
+        missing = pc.and_(pc.is_null(index), pc.is_valid(self.name))
+        if not pc.any(missing).as_py():
+            return []
+        table = pa.table(dict(zip(self._fields, self, strict=True))).filter(missing)
+        order = [(name, "ascending") for name in ("kind", "record", "part")]
+        names = table.sort_by(order)["name"].to_pylist()
+        return list(dict.fromkeys(names))
+
+    def of(self, records: pa.Array) -> _Named:
+        """The names given by the records at these positions."""
+        picked = pc.and_(
+            pc.is_in(self.record, value_set=records), pc.is_valid(self.name)
+        )
+        return _Named(*(column.filter(picked) for column in self))
+
+
+def _same(value: int, size: int) -> pa.Array:
+    return pa.nulls(size, pa.int32()).fill_null(value)
+
+
+def _currency_of(
+    own: pa.Array,
+    customer: pa.Array,
+    theirs: pa.Array,
+    named: _Named,
+    invoices: dict[str, pa.Array],
+) -> pa.Array:
+    """The currency of payments or adjustments (`Ledger.currency_of`): their
+    own; else the one currency of the invoices of their customer that they
+    name, among all the ledger's invoices (not just the view's); else their
+    customer's (`theirs`)."""
+    lacking = pc.indices_nonzero(pc.is_null(own)).cast(pa.int32())
+    asked = named.of(lacking)
+    at = pc.index_in(asked.name, value_set=invoices["id"])
+    same = pc.equal(
+        invoices["customer"].take(pc.fill_null(at, 0)), customer.take(asked.record)
+    )
+    mine = pc.and_(pc.is_valid(at), pc.fill_null(same, False))
+    matched = pa.table(
+        {
+            "record": asked.record.filter(mine),
+            "currency": invoices["currency"].take(at.filter(mine)),
+        }
+    )
+    one = (
+        matched.group_by("record")
+        .aggregate([("currency", "count_distinct"), ("currency", "min")])
+        .filter(pc.field("currency_count_distinct") == 1)
+        .sort_by("record")
+    )
+    found = pc.is_in(_positions(len(own)), value_set=one["record"].combine_chunks())
+    resolved = pc.replace_with_mask(
+        pa.nulls(len(own), pa.string()), found, one["currency_min"].combine_chunks()
+    )
+    return pc.coalesce(own, resolved, theirs)
+
+
+def _discounted(
+    cells: Any, customer: pa.Array, of_customer: Sequence[Any]
+) -> list[tuple[int, Any]]:
+    """(invoice index, Discount) for each invoice with an early-payment
+    discount (`settle.discount_of`): its own `discount` cell as the loader
+    reads it, else its customer's object from the tables."""
+    from arledger.loader import _records
+    from arledger.readers import csv_nested
+
+    if isinstance(cells, pa.ChunkedArray):
+        cells = cells.combine_chunks()
+    with_one = [
+        code for code, discount in enumerate(of_customer) if discount is not None
+    ]
+    theirs = pc.is_in(customer, value_set=pa.array(with_one, pa.int32()))
+    either = pc.or_(pc.is_valid(cells), theirs)
+    if not pc.any(either).as_py():
+        return []
+    found = []
+    at = pc.indices_nonzero(either)
+    for index, cell, code in zip(
+        at.to_pylist(),
+        cells.take(at).to_pylist(),
+        customer.take(at).to_pylist(),
+        strict=True,
+    ):
+        if cell is None:
+            found.append((index, of_customer[code]))
+        else:
+            found.append(
+                (index, _records("Discount")([csv_nested("discount", cell)])[0])
+            )
+    return found
