@@ -507,27 +507,54 @@ def _minor(
     found: arrow_rules.Amounts, currency: pa.Array, places: pa.Array
 ) -> tuple[pa.Array, pa.Array]:
     """Amounts as exact minor units of their currencies (decimal128(38, 0)),
-    and the exponent each is written with (0 for 30, -2 for 30.00)."""
-    scale = found.scale.cast(pa.int32())
-    shift = pc.subtract(places.take(currency), scale)
+    and the exponent each is written with (0 for 30, -2 for 30.00). An
+    amount written with more places than its currency has (0.0200 in USD)
+    is whole minor units all the same, else ValueError, as `_settle.read`
+    says."""
+    shift = pc.subtract(places.take(currency), found.scale.cast(pa.int32()))
     exponent = pc.negate(found.scale)
     if not len(shift):
         return pa.array([], _WIDE), exponent
-    least, most = pc.min_max(shift).values()
-    if least.as_py() < 0:
-        at = pc.index(pc.less(shift, 0), True).as_py()
-        digits, places_of = found.digits[at].as_py(), places.take(currency)[at]
-        raise ValueError(
-            f"amount {digits.scaleb(-scale[at].as_py())} has more decimal "
-            f"places than its currency's {places_of}"
-        )
-    most = most.as_py()
-    if MAX_DIGITS + most + 2 > 38:  # pragma: no cover - ISO has at most 4
-        raise ValueError(f"a currency of {most} decimal places")
-    factor = pa.array([10**k for k in range(most + 1)], pa.decimal128(most + 1, 0))
+    least, most = (value.as_py() for value in pc.min_max(shift).values())
+    up = max(most, 0)
+    if MAX_DIGITS + up + 2 > 38:  # pragma: no cover - ISO has at most 4
+        raise ValueError(f"a currency of {up} decimal places")
+    factor = pa.array([10**k for k in range(up + 1)], pa.decimal128(up + 1, 0))
     digits = found.digits.cast(pa.decimal128(MAX_DIGITS, 0))
-    minor = pc.multiply(digits, factor.take(shift)).cast(_WIDE)
+    times = factor.take(pc.max_element_wise(shift, pa.scalar(0, pa.int32())))
+    minor = pc.multiply(digits, times).cast(_WIDE)
+    for over in range(1, 1 - least if least < 0 else 1):
+        mask = pc.equal(shift, -over)
+        if not pc.any(mask).as_py():
+            continue
+        part = found.digits.filter(mask)
+        # the same digits read with `over` places: whole, or data lost
+        scaled = pa.Array.from_buffers(
+            pa.decimal128(38, over), len(part), part.buffers(), offset=part.offset
+        )
+        try:
+            whole = scaled.cast(_WIDE)
+        except pa.ArrowInvalid:
+            raise _too_many_places(found, mask, over, places.take(currency)) from None
+        minor = pc.replace_with_mask(minor, mask, whole)
     return minor, exponent
+
+
+def _too_many_places(
+    found: arrow_rules.Amounts, mask: pa.Array, over: int, places: pa.Array
+) -> ValueError:
+    """`_settle.read`'s message for the first amount of `mask` that is not
+    whole minor units."""
+    at = pc.indices_nonzero(mask).to_pylist()
+    for index in at:
+        digits = found.digits[index].as_py()
+        if digits % 10**over:
+            amount = digits.scaleb(-found.scale[index].as_py())
+            return ValueError(
+                f"amount {amount} has more decimal places than its "
+                f"currency's {places[index].as_py()}"
+            )
+    raise AssertionError("an amount that is whole minor units")  # pragma: no cover
 
 
 def _fits(minor: pa.Array) -> bool:

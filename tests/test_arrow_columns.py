@@ -16,18 +16,24 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import tempfile
 import textwrap
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
 
 from arledger import _settle, api
-from arledger.loader import _scan, _white_space
+from arledger.loader import _scan, _white_space, load
 
 from .conftest import ROOT, write_ledger
 from .reference_columns import COLUMNS, amount_of, in_order, tables_of
+from .test_roundtrip import books, one_file, window
+from .test_roundtrip import write_ledger as write_book
+from .test_settle_oracle import varied_ledgers
 
 pa = pytest.importorskip("pyarrow")
 pa_csv = pytest.importorskip("pyarrow.csv")
@@ -53,9 +59,12 @@ def bulk_file(root: Path, path: Path) -> Any:
     """A CSV file as pyarrow cuts it: every column as text, trimmed as
     `str.strip` trims; with the line each row starts on, as the csv module
     counts them (blank lines are no rows)."""
+    rel = path.relative_to(root).as_posix()
     with path.open(encoding="utf-8-sig", newline="") as file:
         reader = csv.reader(file)
-        header = next(reader)
+        header = next(reader, None)
+        if header is None:  # an empty file
+            return arrow_columns.BulkFile(rel, {})
         lines = []
         while True:
             line = reader.line_num + 1
@@ -74,9 +83,7 @@ def bulk_file(root: Path, path: Path) -> Any:
     assert table.num_rows == len(lines), path
     white = _white_space()
     cells = {name: pc.utf8_trim(table[name], white) for name in header}
-    return arrow_columns.BulkFile(
-        path.relative_to(root).as_posix(), cells, pa.array(lines, pa.int32())
-    )
+    return arrow_columns.BulkFile(rel, cells, pa.array(lines, pa.int32()))
 
 
 def bulk_files(root: Path) -> list[list[Any]]:
@@ -150,6 +157,62 @@ def test_the_benchmark_ledgers_give_reads_columns(tmp_path, size, seed):
         columns = assert_arrow_alike(root, date.fromisoformat(as_of))
     assert len(columns["ins_invoice"]) and len(columns["alloc_invoice"])
     assert set(columns["adj_kind"]) == ({0, 1, 2} if size > 1000 else {0, 2})
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(book=books(), rnd=st.randoms(use_true_random=False), as_of=window)
+def test_the_round_trip_books_written_as_csv(book, rnd, as_of):
+    """tests/test_roundtrip.py's ledgers, each kind one CSV file written as a
+    person or a spreadsheet would (a BOM, CRLF, blank lines and rows of
+    empty cells, quoted cells across lines, white space around `=` and `;`,
+    columns in any order, payments without ids)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_book(root, one_file(book, ".csv"), rnd)
+        assert_arrow_alike(root, as_of)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data(), rnd=st.randoms(use_true_random=False))
+def test_the_oracles_varied_ledgers_written_as_csv(data, rnd):
+    """tests/test_settle_oracle.py's varied ledgers (currencies of 0 to 4
+    decimals, amounts beyond 64 bits, many records on one date, schedules
+    out of due order, discounts, owners, payments without ids or currency,
+    allocations to invoices issued later), those the loader takes."""
+    gen = data.draw(varied_ledgers(), label="ledger")
+    days = sorted({r.date for kind in KINDS for r in getattr(gen, kind)})
+    cuts = st.sampled_from(days) if days else st.nothing()
+    as_of = data.draw(
+        st.one_of(cuts, st.dates(date(2024, 12, 1), date(2027, 1, 31))), label="as_of"
+    )
+    layout = {
+        kind: [(f"{kind}.csv", list(getattr(gen, kind, ())))]
+        for kind in ("customers", "invoices", "payments", "adjustments", "contacts")
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_book(root, layout, rnd)
+        _, errors = load(root)
+        assume(not any(not error.warning for error in errors))
+        columns = assert_arrow_alike(root, as_of)
+    for what, seen in {
+        "wide": columns["wide"],
+        "names outside the view": len(columns["ids"]) > len(columns["inv_date"]),
+        "instalments": len(columns["ins_invoice"]),
+        "allocations": len(columns["alloc_invoice"]),
+        "discounts": columns["discounted"],
+        "a payment without an id": any(":" in ref for ref in columns["refs"]),
+    }.items():
+        if seen:
+            event(what)
 
 
 # ------------------------------------------------------------------ by hand
