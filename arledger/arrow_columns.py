@@ -94,6 +94,15 @@ COLUMNS = {
     "minor_units": "b",
 }
 DISPUTED = 1  # inv_flags, bit 0
+# The lists of the records' own Decimals that `_settle.read` gives beside the
+# columns: None here (the kernel rebuilds each from minor units and exponent).
+_RECORD_AMOUNTS = (
+    "inv_amounts",
+    "ins_amounts",
+    "pay_amounts",
+    "adj_amounts",
+    "alloc_amounts",
+)
 
 _ARROW_TYPES = {
     "i": pa.int32(),
@@ -175,20 +184,23 @@ def kernel_columns(
         pairs), `wide`, and the record amount lists as None.
     """
     view = _View(as_of)
-    inv = view.records(invoices, "invoices", lambda t: t["id"])
-    adj = view.records(adjustments, "adjustments", lambda t: t["id"])
+    inv = view.records(invoices, "invoices", lambda table: table["id"])
+    adj = view.records(adjustments, "adjustments", lambda table: table["id"])
     pay = view.records(payments, "payments", _refs_of(payments))
-
-    codes_of: dict[str, dict[str, pa.Array]] = {"inv": {}, "adj": {}, "pay": {}}
-    customers = tables["customers"]
-    for prefix, table in (("inv", inv), ("adj", adj), ("pay", pay)):
-        codes_of[prefix]["customer"] = _code(table["customer"], customers)
-
-    schedule = _pairs(inv["schedule"])
-    allocations = _pairs(pay["allocations"])
+    # Codes in the order `read` meets them: invoices, adjustments, payments.
+    customer = {
+        prefix: _code(records["customer"], tables["customers"])
+        for prefix, records in (("inv", inv), ("adj", adj), ("pay", pay))
+    }
+    schedule, allocations = _pairs(inv["schedule"]), _pairs(pay["allocations"])
     allocated = pc.is_in(_positions(len(pay["day"])), value_set=allocations.parent)
+    named = {
+        "adj": _Named.of_adjustments(adj["invoice"]),
+        "pay": _Named.of_payments(pay["invoice"], allocated, allocations),
+    }
 
-    # Currencies: the invoices' own or their customer's, then the others'.
+    # Currencies: an invoice's own, else its customer's; a payment's or an
+    # adjustment's own, else found from what it names (`Ledger.currency_of`).
     currencies = tables["currencies"]
     by_customer = _customer_values(
         tables,
@@ -196,82 +208,34 @@ def kernel_columns(
         tables["base"],
         pa.string(),
     )
-    currency_of_invoice = pc.coalesce(
-        _ruled(rules.currencies, inv["currency"]),
-        by_customer.take(codes_of["inv"]["customer"]),
-    )
-    codes_of["inv"]["currency"] = _code(currency_of_invoice, currencies)
-    named = {
-        "adj": _Named.of_adjustments(adj["invoice"]),
-        "pay": _Named.of_payments(pay["invoice"], allocated, allocations),
-    }
-    for prefix, table in (("adj", adj), ("pay", pay)):
-        own = _ruled(rules.currencies, table["currency"])
+    own = _ruled(rules.currencies, inv["currency"])
+    theirs = by_customer.take(customer["inv"])
+    currency = {"inv": _code(pc.coalesce(own, theirs), currencies)}
+    for prefix, records in (("adj", adj), ("pay", pay)):
+        own = _ruled(rules.currencies, records["currency"])
         if own.null_count:
             own = _currency_of(
                 own,
-                table["customer"],
-                by_customer.take(codes_of[prefix]["customer"]),
+                records["customer"],
+                by_customer.take(customer[prefix]),
                 named[prefix],
                 view.all_invoices(invoices, tables, by_customer),
             )
-        codes_of[prefix]["currency"] = _code(own, currencies)
-    places = pa.array(list(map(tables["minor_units"], currencies)), pa.int32())
+        currency[prefix] = _code(own, currencies)
 
-    columns: dict[str, Any] = {}
-    minors: dict[str, pa.Array] = {}
-
-    def amounts(prefix: str, cells: pa.Array, currency: pa.Array) -> None:
-        minor, exponent = _minor(_amounts(cells), currency, places)
-        minors[prefix] = minor
-        columns[f"{prefix}_exp"] = _out("b", exponent)
-
-    # Invoices
-    inv_currency = codes_of["inv"]["currency"]
-    columns["inv_date"] = _out("i", inv["day"])
-    columns["inv_customer"] = _out("i", codes_of["inv"]["customer"])
-    columns["inv_currency"] = _out("h", inv_currency)
-    amounts("inv", inv["amount"], inv_currency)
-    disputed = pc.fill_null(_ruled(rules.flags, inv["disputed"]), False)
-    columns["inv_flags"] = _out("B", disputed)
-    ins_due = _days(_ruled(rules.dates, schedule.key))
-    columns["ins_invoice"] = _out("i", schedule.parent)
-    columns["ins_due"] = _out("i", ins_due)
-    amounts("ins", schedule.value, inv_currency.take(schedule.parent))
-    terms = _customer_values(
-        tables, tables["terms"], tables["default_terms"], pa.int32()
-    )
-    columns["inv_due"] = _out(
-        "i",
-        pc.coalesce(
-            _days(_ruled(rules.dates, inv["due"])),
-            _last(schedule.parent, ins_due, len(inv["day"])),
-            pc.add(inv["day"], terms.take(codes_of["inv"]["customer"])),
-        ),
-    )
-    owner = inv["owner"]
-    owned = pc.fill_null(_code(owner, tables["owners"]), -1)
-    columns["inv_owner"] = _out("i", owned)
-
-    # Adjustments
-    adj_currency = codes_of["adj"]["currency"]
+    out = _Out(pa.array(list(map(tables["minor_units"], currencies)), pa.int32()))
+    for prefix, records in (("inv", inv), ("adj", adj), ("pay", pay)):
+        out.add(f"{prefix}_date", "i", records["day"])
+        out.add(f"{prefix}_customer", "i", customer[prefix])
+        out.add(f"{prefix}_currency", "h", currency[prefix])
+        out.amounts(prefix, records["amount"], currency[prefix])
+    _invoice_columns(out, inv, customer["inv"], currency["inv"], schedule, tables)
     kinds = pc.index_in(adj["kind"], value_set=pa.array(ADJUSTMENT_KINDS))
     if kinds.null_count:
         raise ValueError("an adjustment of a kind the kernel does not know")
-    columns["adj_kind"] = _out("B", kinds)
-    columns["adj_date"] = _out("i", adj["day"])
-    columns["adj_customer"] = _out("i", codes_of["adj"]["customer"])
-    columns["adj_currency"] = _out("h", adj_currency)
-    amounts("adj", adj["amount"], adj_currency)
-
-    # Payments and their allocations
-    pay_currency = codes_of["pay"]["currency"]
-    columns["pay_date"] = _out("i", pay["day"])
-    columns["pay_customer"] = _out("i", codes_of["pay"]["customer"])
-    columns["pay_currency"] = _out("h", pay_currency)
-    amounts("pay", pay["amount"], pay_currency)
-    columns["alloc_payment"] = _out("i", allocations.parent)
-    amounts("alloc", allocations.value, pay_currency.take(allocations.parent))
+    out.add("adj_kind", "B", kinds)
+    out.add("alloc_payment", "i", allocations.parent)
+    out.amounts("alloc", allocations.value, currency["pay"].take(allocations.parent))
 
     # Invoices named: the view's by their place, the others after them.
     ids = inv["id"]
@@ -282,37 +246,80 @@ def kernel_columns(
         more = pc.index_in(found.name, value_set=pa.array(tail, pa.string()))
         index = pc.coalesce(index, pc.add(more, len(ids)))
     index = pc.fill_null(index, -1)
-    adj_named, pay_named = (
-        index.slice(0, len(adj["day"])),
-        index.slice(len(adj["day"]), len(pay["day"])),
-    )
-    columns["adj_invoice"] = _out("i", adj_named)
-    columns["pay_invoice"] = _out("i", pay_named)
-    columns["alloc_invoice"] = _out("i", index.slice(len(adj["day"]) + len(pay["day"])))
+    adjusted, paid = len(adj["day"]), len(pay["day"])
+    out.add("adj_invoice", "i", index.slice(0, adjusted))
+    out.add("pay_invoice", "i", index.slice(adjusted, paid))
+    out.add("alloc_invoice", "i", index.slice(adjusted + paid))
 
-    columns["minor_units"] = _out("b", places)
-    wide = not all(map(_fits, minors.values()))
-    for prefix, minor in minors.items():
-        columns[f"{prefix}_minor"] = _words(minor, wide)
-
-    columns.update(
+    return out.finish(
         ids=ids.to_pylist() + tail,
         refs=pay["ref"].to_pylist(),
         adj_ids=adj["id"].to_pylist(),
-        inv_amounts=None,
-        ins_amounts=None,
-        pay_amounts=None,
-        adj_amounts=None,
-        alloc_amounts=None,
         discounted=_discounted(
-            inv["discount"], codes_of["inv"]["customer"], tables["customer_discount"]
+            inv["discount"], customer["inv"], tables["customer_discount"]
         ),
-        customers=list(customers),
+        customers=list(tables["customers"]),
         currencies=list(currencies),
         owners=list(tables["owners"]),
-        wide=wide,
     )
-    return columns
+
+
+def _invoice_columns(
+    out: _Out,
+    inv: dict[str, pa.Array],
+    customer: pa.Array,
+    currency: pa.Array,
+    schedule: _Pairs,
+    tables: dict[str, Any],
+) -> None:
+    """What only invoices have: flags, instalments, due dates, owners."""
+    disputed = pc.fill_null(_ruled(rules.flags, inv["disputed"]), False)
+    out.add("inv_flags", "B", disputed)
+    instalment_due = _days(_ruled(rules.dates, schedule.key))
+    out.add("ins_invoice", "i", schedule.parent)
+    out.add("ins_due", "i", instalment_due)
+    out.amounts("ins", schedule.value, currency.take(schedule.parent))
+    # Ledger.due_of: given, else the last instalment's, else date + terms
+    terms = _customer_values(
+        tables, tables["terms"], tables["default_terms"], pa.int32()
+    )
+    due = pc.coalesce(
+        _days(_ruled(rules.dates, inv["due"])),
+        _last(schedule.parent, instalment_due, len(inv["day"])),
+        pc.add(inv["day"], terms.take(customer)),
+    )
+    out.add("inv_due", "i", due)
+    # an owner not given is none (-1): the customer's is used then
+    out.add("inv_owner", "i", pc.fill_null(_code(inv["owner"], tables["owners"]), -1))
+
+
+class _Out:
+    """The columns made, as the kernel takes them; amounts held as decimal
+    minor units until every one is known (`wide` is one for the call)."""
+
+    def __init__(self, places: pa.Array) -> None:
+        self.places = places  # per currency code
+        self.columns: dict[str, Any] = {}
+        self.minors: dict[str, pa.Array] = {}
+
+    def add(self, name: str, typecode: str, values: Any) -> None:
+        assert COLUMNS[name] == typecode, name
+        self.columns[name] = _out(typecode, values)
+
+    def amounts(self, prefix: str, cells: Any, currency: pa.Array) -> None:
+        minor, exponent = _minor(_amounts(cells), currency, self.places)
+        self.minors[f"{prefix}_minor"] = minor
+        self.add(f"{prefix}_exp", "b", exponent)
+
+    def finish(self, **lists: Any) -> dict[str, Any]:
+        columns = self.columns
+        columns["minor_units"] = _out("b", self.places)
+        wide = not all(map(_fits, self.minors.values()))
+        for name, minor in self.minors.items():
+            columns[name] = _words(minor, wide)
+        columns.update(lists, wide=wide)
+        columns.update(dict.fromkeys(_RECORD_AMOUNTS))
+        return columns
 
 
 # ------------------------------------------------------------------ records

@@ -92,10 +92,13 @@ def bulk_files(root: Path) -> list[list[Any]]:
     return [[bulk_file(root, path) for path in found.files[kind]] for kind in KINDS]
 
 
-def assert_arrow_alike(root: Path, as_of: date) -> dict[str, Any]:
+def assert_arrow_alike(
+    root: Path, as_of: date, refused: bool = False
+) -> dict[str, Any]:
     """The arrow columns of the files at `root` are `_settle.read`'s of the
-    loader's rows as of `as_of`; the arrow columns."""
-    ledger = api.load(root)
+    loader's rows as of `as_of`; the arrow columns. `refused`: the ledger
+    has errors, and its rows are read all the same."""
+    ledger = load(root)[0] if refused else api.load(root)
     view = api.view(ledger, as_of)
     tables = tables_of(ledger)
     want = _settle.read(*in_order(view), tables)
@@ -359,6 +362,27 @@ def test_amounts_beyond_64_bits_make_every_amount_column_wide(tmp_path):
     assert columns["ids"][:3] == ["A2", "A3", "B1"]
     assert str(amounts(columns, "inv")[2]) == big
     assert "0.01" in map(str, amounts(columns, "pay"))
+
+
+def test_customers_the_ledger_does_not_know_come_after_its_own(tmp_path):
+    """The loader refuses them and keeps their records, as `read` reads
+    them: codes after the tables' in the order met (invoices, then
+    adjustments), the base currency, the default terms, no owner."""
+    unknown = "Z1,ZED,2025-12-01,,5.00,,,,,\nZ2,YAN,2025-12-02,,5.00,CHF,carl,,,\n"
+    root = hand_made(
+        tmp_path / "ledger",
+        **{
+            "invoices/2026.csv": INVOICES_2026 + unknown,
+            "adjustments.csv": ADJUSTMENTS + "X9,QUX,2025-12-01,1.00,write_off,,\n",
+        },
+    )
+    columns = assert_arrow_alike(root, date(2025, 12, 31), refused=True)
+    assert columns["customers"][4:] == ["ZED", "YAN", "QUX"]
+    assert columns["currencies"][4:] == ["CHF"]
+    assert columns["owners"] == ["lin", "wang", "bob", "carl"]
+    assert (
+        columns["inv_due"][columns["ids"].index("Z1")] == date(2025, 12, 21).toordinal()
+    )
 
 
 def test_lines_are_counted_from_the_header_when_not_given(tmp_path):
