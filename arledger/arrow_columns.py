@@ -728,14 +728,13 @@ def _currency_of(
     lacking = pc.indices_nonzero(pc.is_null(own)).cast(pa.int32())
     asked = named.of(lacking)
     at = pc.index_in(asked.name, value_set=invoices["id"])
-    same = pc.equal(
-        invoices["customer"].take(pc.fill_null(at, 0)), customer.take(asked.record)
-    )
-    mine = pc.and_(pc.is_valid(at), pc.fill_null(same, False))
+    known = pc.is_valid(at)
+    record, at = asked.record.filter(known), at.filter(known)
+    same = pc.equal(invoices["customer"].take(at), customer.take(record))
     matched = pa.table(
         {
-            "record": asked.record.filter(mine),
-            "currency": invoices["currency"].take(at.filter(mine)),
+            "record": record.filter(same),
+            "currency": invoices["currency"].take(at.filter(same)),
         }
     )
     one = (

@@ -385,6 +385,19 @@ def test_customers_the_ledger_does_not_know_come_after_its_own(tmp_path):
     )
 
 
+def test_payments_without_a_currency_in_a_ledger_without_invoices(tmp_path):
+    """Their customer's currency, whether they name an invoice (unknown: the
+    loader refuses it and keeps the payment) or not."""
+    payments = "customer,date,amount,invoice\nEURO,2025-12-01,5.00,\nEURO,2025-12-01,5.00,NOPE\n"  # fmt: skip
+    root = write_ledger(
+        tmp_path / "ledger", **{"customers.csv": CUSTOMERS, "payments.csv": payments}
+    )
+    columns = assert_arrow_alike(root, date(2025, 12, 31), refused=True)
+    assert columns["refs"] == ["payments.csv:2", "payments.csv:3"]
+    assert columns["ids"] == ["NOPE"]
+    assert columns["currencies"][columns["pay_currency"][1]] == "EUR"
+
+
 def test_lines_are_counted_from_the_header_when_not_given(tmp_path):
     """Without `lines`, row k is on line k + 2: a payment without an id is
     known by that line."""
