@@ -184,8 +184,8 @@ def kernel_columns(
         pairs), `wide`, and the record amount lists as None.
     """
     view = _View(as_of)
-    inv = view.records(invoices, "invoices", lambda table: table["id"])
-    adj = view.records(adjustments, "adjustments", lambda table: table["id"])
+    inv = view.records(invoices, "invoices")
+    adj = view.records(adjustments, "adjustments")
     pay = view.records(payments, "payments", _refs_of(payments))
     # Codes in the order `read` meets them: invoices, adjustments, payments.
     customer = {
@@ -335,20 +335,26 @@ class _View:
         self._all_invoices: dict[str, pa.Array] | None = None
 
     def records(
-        self, files: Sequence[BulkFile], kind: str, ref: Any
+        self, files: Sequence[BulkFile], kind: str, refs: Any = None
     ) -> dict[str, pa.Array]:
+        """The records of `files` in the view, sorted by day, then by id or,
+        with `refs`, by the `ref` it gives them. Only the columns read
+        later are kept: each is copied once more, to be one array."""
         table = _cells(files, _FIELDS[kind])
         dates = _ruled(rules.dates, table["date"])
         kept = pc.less_equal(dates, self.as_of)
-        table = table.append_column("day", _days(dates))
+        table = table.drop_columns(["date"]).append_column("day", _days(dates))
         if not pc.all(kept).as_py():
             table = table.filter(kept)
-        table = table.append_column("ref", ref(table))
+        key = "id"
+        if refs is not None:
+            table, key = table.append_column("ref", refs(table)), "ref"
+        table = table.drop_columns(["file", "line"])
         # Files are mostly written in this order already: then there is
         # nothing to take. Stable: records of one date and ref keep the
         # files' order.
-        if not _in_order(table["day"], table["ref"]):
-            table = table.sort_by([("day", "ascending"), ("ref", "ascending")])
+        if not _in_order(table["day"], table[key]):
+            table = table.sort_by([("day", "ascending"), (key, "ascending")])
         return {name: table[name].combine_chunks() for name in table.column_names}
 
     def all_invoices(
