@@ -115,6 +115,8 @@ def assert_arrow_alike(
     assert got["wide"] is want["wide"]
     for prefix in AMOUNTS:  # the kernel rebuilds the records' own Decimals
         assert got[f"{prefix}_amounts"] is None
+        again = [amount.as_tuple() for amount in amounts(got, prefix)]
+        assert again == [amount.as_tuple() for amount in want[f"{prefix}_amounts"]]
     assert [i for i, _ in got["discounted"]] == [i for i, _ in want["discounted"]]
     assert [d for _, d in got["discounted"]] == [d for _, d in want["discounted"]]
     for name in ("customers", "currencies", "owners"):  # extended alike
