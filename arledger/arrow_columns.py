@@ -519,16 +519,23 @@ def _customer_values(
 def _minor(
     found: arrow_rules.Amounts, currency: pa.Array, places: pa.Array
 ) -> tuple[pa.Array, pa.Array]:
-    """Amounts as exact minor units of their currencies (decimal128(38, 0)),
-    and the exponent each is written with (0 for 30, -2 for 30.00). An
-    amount written with more places than its currency has (0.0200 in USD)
-    is whole minor units all the same, else ValueError, as `_settle.read`
-    says."""
+    """Amounts as exact minor units of their currencies (int64, else
+    decimal128(38, 0)), and the exponent each is written with (0 for 30,
+    -2 for 30.00). An amount written with more places than its currency
+    has (0.0200 in USD) is whole minor units all the same, else ValueError,
+    as `_settle.read` says."""
     shift = pc.subtract(places.take(currency), found.scale.cast(pa.int32()))
     exponent = pc.negate(found.scale)
     if not len(shift):
-        return pa.array([], _WIDE), exponent
+        return pa.array([], pa.int64()), exponent
     least, most = (value.as_py() for value in pc.min_max(shift).values())
+    if least >= 0 and most <= 18:  # the common case: int64, half the memory
+        try:
+            factor = pa.array([10**k for k in range(most + 1)], pa.int64())
+            digits = found.digits.cast(pa.int64())
+            return pc.multiply_checked(digits, factor.take(shift)), exponent
+        except pa.ArrowInvalid:  # beyond 64 bits: wide
+            pass
     up = max(most, 0)
     if MAX_DIGITS + up + 2 > 38:  # pragma: no cover - ISO has at most 4
         raise ValueError(f"a currency of {up} decimal places")
@@ -572,7 +579,7 @@ def _too_many_places(
 
 def _fits(minor: pa.Array) -> bool:
     """Whether every amount fits in 64 bits."""
-    if not len(minor):
+    if not len(minor) or minor.type == pa.int64():
         return True
     least, most = (v.as_py() for v in pc.min_max(minor).values())
     return bool(_INT64[0] <= least and most <= _INT64[1])
@@ -582,7 +589,8 @@ def _words(minor: pa.Array, wide: bool) -> array:
     """An amount column: an int64 an amount, or two (low, high) when wide:
     decimal128's own layout."""
     if not wide:
-        return _out("q", minor.cast(pa.int64()))
+        return _out("q", minor)
+    minor = minor.cast(_WIDE)
     if minor.null_count:
         raise ValueError("an amount not given")
     words = array("q")
