@@ -427,10 +427,18 @@ def _given(cells: pa.Array | pa.ChunkedArray) -> pa.Array:
         cells = cells.combine_chunks()
     if not pa.types.is_string(cells.type):
         cells = cells.cast(pa.string())
-    empty = pc.equal(pc.binary_length(cells), 0)
-    if pc.any(empty).as_py():
-        cells = pc.if_else(empty, pa.scalar(None, pa.string()), cells)
-    return cells
+    given = pc.greater(pc.binary_length(cells), 0)
+    if given.null_count:
+        given = pc.fill_null(given, False)
+    if pc.all(given).as_py():
+        return cells
+    if cells.offset or given.offset:
+        return pc.if_else(given, cells, pa.scalar(None, pa.string()))
+    # The same texts, with the empty ones marked not given: no copy of them.
+    validity = given.buffers()[1]
+    return pa.Array.from_buffers(
+        pa.string(), len(cells), [validity, *cells.buffers()[1:]]
+    )
 
 
 def _refs_of(files: Sequence[BulkFile]) -> Any:
