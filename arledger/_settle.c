@@ -7,25 +7,26 @@
  * below cites the function of the reference it follows, so that the two read
  * side by side.
  *
- * Amounts are exact integers of the account currency's minor unit (an
- * __int128: a 28-digit amount in minor units, summed a million times, still
- * fits), converted from the records' Decimals once and back to Decimals only
- * for what the settlement returns. Dates are proleptic Gregorian ordinals.
+ * It works in two passes (docs/columnar-kernel.md). `read` turns the sorted
+ * records into columns of codes, day ordinals and minor units, every value
+ * resolved by the Ledger's rules; tests/reference_columns.py is its readable
+ * version. The replay then reads only those columns: amounts are exact
+ * integers of the account currency's minor unit (an __int128: a 28-digit
+ * amount in minor units fits; no sum adds across records), back to Decimals
+ * only for what the settlement returns, the records' own where it passes them
+ * on. Dates are proleptic Gregorian ordinals.
  *
- * State is plain arrays: works (an invoice, or one instalment of it), chunks
- * (what is left of a payment or adjustment, kept only while it waits or sits
- * as credit), invoices and accounts (a customer in one currency), each account
- * with a binary heap of its open works, oldest due first.
- *
- * `read`, at the end, turns the same records into columns of codes, day
- * ordinals and minor units, the input of the replay over columns that
- * docs/columnar-kernel.md designs; tests/reference_columns.py is its
- * readable version. `settle.py` does not call it yet.
+ * The replay's state is plain arrays: works (an invoice, or one instalment of
+ * it), chunks (what is left of a payment or adjustment, kept only while it
+ * waits or sits as credit), invoices and accounts (a customer in one
+ * currency), each account with a binary heap of its open works, oldest due
+ * first.
  */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <datetime.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -38,43 +39,6 @@ typedef __int128 money __attribute__((aligned(8)));
 
 #define HEAP_LIMIT 1024 /* reference: _HEAP_LIMIT */
 
-/* ------------------------------------------------------------- records */
-
-typedef struct {
-    money open;
-    PyObject *amount_obj; /* the Decimal of its amount (owned) */
-    PyObject *due_obj;    /* the due date, or NULL: made from `due` (owned) */
-    int32_t due;          /* ordinal */
-    int32_t inst;         /* instalment number; 0: none */
-    int32_t inv;          /* index in the invoices, in SPEC §2 order */
-    uint8_t touched;      /* anything applied: else `open` is the amount */
-} Work;
-
-typedef struct {
-    PyObject *kind;       /* "payment", "credit_note", "write_off" (owned) */
-    PyObject *ref;        /* the record's id, or where it was written (owned) */
-    PyObject *date_obj;   /* owned */
-    PyObject *amount_obj; /* a Decimal equal to `amount`, or NULL (owned) */
-    PyObject *waiting;    /* the invoice id it waits for, or NULL (owned) */
-    money amount, left;
-    int32_t date;
-} Chunk;
-
-typedef struct {
-    PyObject *id, *date_obj, *owner; /* owned; owner: the item's, or None */
-    int32_t account;                 /* -1: not issued yet */
-    int32_t first_work, n_works;
-    int32_t date;
-    int32_t offer;                   /* its early-payment discount's, or -1 */
-    uint8_t disputed;
-} Invoice;
-
-/* An invoice's early-payment discount while it can still be earned (SPEC §9). */
-typedef struct {
-    money total, threshold; /* the invoice's amount; what must be applied */
-    int32_t last_day;
-    uint8_t open;           /* 0: earned or lapsed */
-} Offer;
 
 typedef struct {
     int32_t *data;
@@ -82,22 +46,9 @@ typedef struct {
 } Vec;
 
 typedef struct {
-    PyObject *customer, *currency; /* owned; NULL: an empty slot */
-    int32_t account;
-} AccountSlot;
-
-typedef struct {
     uint32_t hash;   /* the id's hash, its low bits: most other ids differ */
     int32_t invoice; /* -1: empty */
 } IdSlot;
-
-typedef struct {
-    PyObject *customer, *currency; /* owned */
-    PyObject *waiting;             /* dict: invoice id -> list of chunk indexes */
-    Vec heap, pending, credits, items;
-    Py_ssize_t credits_head, heap_limit, pending_limit;
-    int mu;                        /* minor units of the currency */
-} Account;
 
 static PyObject *S_payment, *S_discount, *S_targets, *S_fromordinal, *S_fields,
     *S_date_type;
@@ -119,44 +70,6 @@ typedef struct {
     PyTypeObject *type; /* the row type, or NULL */
     Py_ssize_t at[N_FIELDS]; /* each field's position in it, or -1 */
 } Layout;
-
-typedef struct {
-    Work *works;
-    Py_ssize_t n_works, cap_works;
-    Invoice *invs;
-    Py_ssize_t n_invs;
-    Offer *offers;
-    Py_ssize_t n_offers, cap_offers;
-    Chunk *chunks;
-    Py_ssize_t n_chunks, cap_chunks;
-    Account *accounts;
-    Py_ssize_t n_accounts, cap_accounts;
-    PyObject *account_index; /* (customer, currency) -> index */
-    /* The same, by the two objects themselves (held): a record's customer and
-     * currency are the loader's shared strings, so most lookups find their
-     * pair here without making, hashing and comparing a tuple. */
-    AccountSlot *pairs;
-    size_t pairs_mask;
-    Py_ssize_t n_pairs;
-    /* invoice id -> index: open addressing over the ids' own hashes, 8
-     * bytes a slot (one cache line read a probe) where a dict and its int
-     * objects take ~80 an invoice */
-    IdSlot *ids;
-    size_t id_mask;
-    PyObject *applications, *discounts; /* lists */
-    PyObject *dates;         /* ordinal -> date, made once each */
-    PyObject *zeros;         /* minor units -> Decimal zero */
-    int history;
-    int paid; /* items paid in full are returned (history and `paid`) */
-    /* from the context */
-    PyObject *customer_currency, *terms, *customer_discounts, *customer_owner;
-    PyObject *base, *owner, *offer, *currency_of, *payment_ref, *minor_units;
-    PyObject *decimal, *item_type, *application_type, *credit_type;
-    PyObject *early_payment;
-    long default_terms;
-    Layout invoice, payment, adjustment;
-} Engine;
-
 
 /* ------------------------------------------------------------- helpers */
 
@@ -197,22 +110,6 @@ static int32_t ordinal_of(PyObject *day) {
            (m > 2 && leap) + d;
 }
 
-/* The date of an ordinal, made once per ordinal. Borrowed. */
-static PyObject *date_of(Engine *E, int32_t ordinal) {
-    PyObject *key = PyLong_FromLong(ordinal);
-    if (key == NULL) return NULL;
-    PyObject *found = PyDict_GetItemWithError(E->dates, key);
-    if (found == NULL && !PyErr_Occurred()) {
-        found = PyObject_CallMethodOneArg(S_date_type, S_fromordinal, key);
-        if (found != NULL) {
-            int failed = PyDict_SetItem(E->dates, key, found);
-            Py_DECREF(found); /* the dict holds it */
-            if (failed) found = NULL;
-        }
-    }
-    Py_DECREF(key);
-    return found;
-}
 
 static const money MONEY_MAX = (money)(((unsigned __int128)1 << 127) - 1);
 
@@ -283,57 +180,6 @@ static int money_of(PyObject *amount, int mu, money *out) {
     return amount_of(amount, mu, out, NULL);
 }
 
-/* `known` (a Decimal of `value`) when given, else a new Decimal of `value`. */
-static PyObject *decimal_or(Engine *E, money value, int mu, PyObject *known) {
-    if (known != NULL) {
-        Py_INCREF(known);
-        return known;
-    }
-    if (value == 0) {
-        PyObject *key = PyLong_FromLong(mu);
-        if (key == NULL) return NULL;
-        PyObject *zero = PyDict_GetItemWithError(E->zeros, key);
-        if (zero != NULL) {
-            Py_INCREF(zero);
-            Py_DECREF(key);
-            return zero;
-        }
-        if (PyErr_Occurred()) {
-            Py_DECREF(key);
-            return NULL;
-        }
-        char text[16];
-        snprintf(text, sizeof text, "0E-%d", mu);
-        zero = PyObject_CallFunction(E->decimal, "s", text);
-        if (zero != NULL && PyDict_SetItem(E->zeros, key, zero) < 0) Py_CLEAR(zero);
-        Py_DECREF(key);
-        return zero;
-    }
-    char buffer[64];
-    char *end = buffer + sizeof buffer - 1, *p = end;
-    *p = '\0';
-    int negative = value < 0;
-    unsigned __int128 rest = negative ? -(unsigned __int128)value : (unsigned __int128)value;
-    int placed = 0;
-    while (rest || placed <= mu) {
-        if (placed == mu && mu > 0) *--p = '.';
-        *--p = (char)('0' + (int)(rest % 10));
-        rest /= 10;
-        placed++;
-    }
-    if (negative) *--p = '-';
-    return PyObject_CallFunction(E->decimal, "s", p);
-}
-
-/* A new Decimal of `value` minor units; `known`, when equal, is reused. */
-static PyObject *decimal_of(Engine *E, money value, int mu, PyObject *known,
-                            money known_value) {
-    if (known != NULL && value == known_value) {
-        Py_INCREF(known);
-        return known;
-    }
-    return decimal_or(E, value, mu, NULL);
-}
 
 static PyObject *new_tuple(PyObject *type, Py_ssize_t n) {
     return ((PyTypeObject *)type)->tp_alloc((PyTypeObject *)type, n);
@@ -402,400 +248,6 @@ static int day_at(const Layout *layout, PyObject *record, int f, const char *wha
     return is_date ? 0 : -1;
 }
 
-/* ------------------------------------------------------------- accounts */
-
-static size_t pair_hash(PyObject *customer, PyObject *currency) {
-    size_t h = (size_t)customer * 0x9E3779B97F4A7C15ull;
-    return (h ^ (h >> 29) ^ (size_t)currency * 0xBF58476D1CE4E5B9ull) >> 4;
-}
-
-/* Enter (customer, currency) -> account in `pairs`, doubling it past half
- * full. At most 4 pairs per account plus 1024 are kept: where the strings are
- * not shared (a ledger read otherwise), lookups go by value. */
-static int pair_add(Engine *E, PyObject *customer, PyObject *currency, int32_t account) {
-    if (E->n_pairs >= 4 * E->n_accounts + 1024) return 0;
-    if ((size_t)(E->n_pairs + 1) * 2 > (E->pairs ? E->pairs_mask + 1 : 0)) {
-        size_t size = E->pairs ? 2 * (E->pairs_mask + 1) : 256;
-        AccountSlot *grown = PyMem_Calloc(size, sizeof(AccountSlot));
-        if (grown == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        for (size_t k = 0; E->pairs != NULL && k <= E->pairs_mask; k++) {
-            AccountSlot *old = &E->pairs[k];
-            if (old->customer == NULL) continue;
-            size_t at = pair_hash(old->customer, old->currency) & (size - 1);
-            while (grown[at].customer != NULL) at = (at + 1) & (size - 1);
-            grown[at] = *old;
-        }
-        PyMem_Free(E->pairs);
-        E->pairs = grown;
-        E->pairs_mask = size - 1;
-    }
-    size_t at = pair_hash(customer, currency) & E->pairs_mask;
-    while (E->pairs[at].customer != NULL) at = (at + 1) & E->pairs_mask;
-    E->pairs[at].customer = Py_NewRef(customer);
-    E->pairs[at].currency = Py_NewRef(currency);
-    E->pairs[at].account = account;
-    E->n_pairs++;
-    return 0;
-}
-
-static int account_by_value(Engine *E, PyObject *customer, PyObject *currency);
-
-/* The account of (customer, currency): by the two objects when seen before
- * (held, so never another object at the same address), else by value. */
-static int account_of(Engine *E, PyObject *customer, PyObject *currency) {
-    if (E->pairs != NULL) {
-        for (size_t at = pair_hash(customer, currency) & E->pairs_mask;;
-             at = (at + 1) & E->pairs_mask) {
-            AccountSlot *slot = &E->pairs[at];
-            if (slot->customer == NULL) break;
-            if (slot->customer == customer && slot->currency == currency)
-                return slot->account;
-        }
-    }
-    int index = account_by_value(E, customer, currency);
-    if (index < 0 || pair_add(E, customer, currency, index) < 0) return -1;
-    return index;
-}
-
-/* reference: _Engine.account */
-static int account_by_value(Engine *E, PyObject *customer, PyObject *currency) {
-    PyObject *key = PyTuple_Pack(2, customer, currency);
-    if (key == NULL) return -1;
-    PyObject *found = PyDict_GetItemWithError(E->account_index, key);
-    if (found != NULL) {
-        Py_DECREF(key);
-        return (int)PyLong_AsLong(found);
-    }
-    if (PyErr_Occurred()) goto fail;
-    if (room(&E->accounts, E->n_accounts, &E->cap_accounts, sizeof(Account), 64) < 0)
-        goto fail;
-    PyObject *mu = PyObject_CallOneArg(E->minor_units, currency);
-    if (mu == NULL) goto fail;
-    long places = PyLong_AsLong(mu);
-    Py_DECREF(mu);
-    if (places == -1 && PyErr_Occurred()) goto fail;
-    int index = (int)E->n_accounts;
-    PyObject *number = PyLong_FromLong(index);
-    if (number == NULL) goto fail;
-    int failed = PyDict_SetItem(E->account_index, key, number);
-    Py_DECREF(number);
-    if (failed) goto fail;
-    Account *a = &E->accounts[E->n_accounts++];
-    memset(a, 0, sizeof *a);
-    Py_INCREF(customer);
-    Py_INCREF(currency);
-    a->customer = customer;
-    a->currency = currency;
-    a->heap_limit = a->pending_limit = HEAP_LIMIT;
-    a->mu = (int)places;
-    Py_DECREF(key);
-    return index;
-fail:
-    Py_DECREF(key);
-    return -1;
-}
-
-/* ------------------------------------------------------------- the heap */
-
-/* reference: _Engine.heap, the order of its entries: due date, issue date,
- * id, instalment. Invoices are numbered in (date, id) order, so the number
- * stands for the two. */
-static inline int older(const Work *works, int32_t a, int32_t b) {
-    const Work *x = &works[a], *y = &works[b];
-    if (x->due != y->due) return x->due < y->due;
-    if (x->inv != y->inv) return x->inv < y->inv;
-    return x->inst < y->inst;
-}
-
-static int heap_push(Engine *E, Vec *h, int32_t w) {
-    if (vec_push(h, w) < 0) return -1;
-    Py_ssize_t i = h->n - 1;
-    while (i > 0) {
-        Py_ssize_t parent = (i - 1) / 2;
-        if (!older(E->works, h->data[i], h->data[parent])) break;
-        int32_t t = h->data[i];
-        h->data[i] = h->data[parent];
-        h->data[parent] = t;
-        i = parent;
-    }
-    return 0;
-}
-
-static void sift_down(Engine *E, Vec *h, Py_ssize_t i) {
-    for (;;) {
-        Py_ssize_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->n && older(E->works, h->data[l], h->data[m])) m = l;
-        if (r < h->n && older(E->works, h->data[r], h->data[m])) m = r;
-        if (m == i) return;
-        int32_t t = h->data[i];
-        h->data[i] = h->data[m];
-        h->data[m] = t;
-        i = m;
-    }
-}
-
-static void heap_pop(Engine *E, Vec *h) {
-    h->data[0] = h->data[--h->n];
-    if (h->n) sift_down(E, h, 0);
-}
-
-/* reference: _compact. Paid works left in the heap are dropped. */
-static void compact(Engine *E, Account *a) {
-    Vec *h = &a->heap;
-    Py_ssize_t kept = 0;
-    for (Py_ssize_t i = 0; i < h->n; i++)
-        if (E->works[h->data[i]].open > 0) h->data[kept++] = h->data[i];
-    h->n = kept;
-    for (Py_ssize_t i = kept / 2 - 1; i >= 0; i--) sift_down(E, h, i);
-    a->heap_limit = kept * 2 > HEAP_LIMIT ? kept * 2 : HEAP_LIMIT;
-}
-
-/* reference: _Engine.heap: the account's open works, pending ones put in. */
-static int flush(Engine *E, Account *a) {
-    if (a->pending.n == 0) return 0;
-    for (Py_ssize_t i = 0; i < a->pending.n; i++) {
-        int32_t w = a->pending.data[i];
-        if (E->works[w].open > 0 && heap_push(E, &a->heap, w) < 0) return -1;
-    }
-    a->pending.n = 0;
-    if (a->heap.n > a->heap_limit) compact(E, a);
-    return 0;
-}
-
-/* reference: _Engine.push and _trim */
-static int push_pending(Engine *E, Account *a, int32_t w) {
-    if (vec_push(&a->pending, w) < 0) return -1;
-    if (a->pending.n > a->pending_limit) {
-        Py_ssize_t kept = 0;
-        for (Py_ssize_t i = 0; i < a->pending.n; i++)
-            if (E->works[a->pending.data[i]].open > 0)
-                a->pending.data[kept++] = a->pending.data[i];
-        a->pending.n = kept;
-        a->pending_limit = kept * 2 > HEAP_LIMIT ? kept * 2 : HEAP_LIMIT;
-    }
-    return 0;
-}
-
-/* ------------------------------------------------------------- applying */
-
-/* The due date of a work, made once: its items and applications share it. Borrowed. */
-static PyObject *due_of(Engine *E, Work *w) {
-    if (w->due_obj == NULL) {
-        PyObject *made = date_of(E, w->due);
-        if (made == NULL) return NULL;
-        w->due_obj = Py_NewRef(made);
-    }
-    return w->due_obj;
-}
-
-static int add_application(Engine *E, Account *a, Work *w, PyObject *kind,
-                           PyObject *ref, PyObject *day, PyObject *amount,
-                           int also_discount) {
-    PyObject *due = due_of(E, w);
-    PyObject *t = due ? new_tuple(E->application_type, 10) : NULL;
-    if (t == NULL) {
-        Py_DECREF(amount);
-        return -1;
-    }
-    PyObject *inst = instalment_of(w->inst);
-    PyObject *id = E->invs[w->inv].id;
-    PyObject *issued = E->invs[w->inv].date_obj;
-    Py_INCREF(id);
-    Py_INCREF(issued);
-    Py_INCREF(a->customer);
-    Py_INCREF(a->currency);
-    Py_INCREF(kind);
-    Py_INCREF(ref);
-    Py_INCREF(day);
-    Py_INCREF(due);
-    PyTuple_SET_ITEM(t, 0, id);
-    PyTuple_SET_ITEM(t, 1, inst);
-    PyTuple_SET_ITEM(t, 2, a->customer);
-    PyTuple_SET_ITEM(t, 3, a->currency);
-    PyTuple_SET_ITEM(t, 4, kind);
-    PyTuple_SET_ITEM(t, 5, ref);
-    PyTuple_SET_ITEM(t, 6, day);
-    PyTuple_SET_ITEM(t, 7, amount);
-    PyTuple_SET_ITEM(t, 8, due);
-    PyTuple_SET_ITEM(t, 9, issued);
-    if (inst == NULL) {
-        Py_DECREF(t);
-        return -1;
-    }
-    int failed = PyList_Append(E->applications, t);
-    if (!failed && also_discount) failed = PyList_Append(E->discounts, t);
-    Py_DECREF(t);
-    return failed ? -1 : 0;
-}
-
-/* reference: _Engine.discount. After an application to invoice `i` on `day`:
- * its early-payment discount, when earned, closes the rest (SPEC §9). */
-static int discount(Engine *E, Account *a, int32_t i, int32_t day, PyObject *day_obj) {
-    Invoice *inv = &E->invs[i];
-    if (inv->offer < 0 || !E->offers[inv->offer].open) return 0;
-    Offer *offer = &E->offers[inv->offer];
-    if (day > offer->last_day) {
-        offer->open = 0; /* lapsed: applications only come later still */
-        return 0;
-    }
-    money still = 0;
-    for (int32_t k = 0; k < inv->n_works; k++) still += E->works[inv->first_work + k].open;
-    if (offer->total - still < offer->threshold) return 0;
-    offer->open = 0;
-    for (int32_t k = 0; k < inv->n_works; k++) {
-        Work *w = &E->works[inv->first_work + k];
-        money rest = w->open;
-        if (rest <= 0) continue;
-        int whole = !w->touched;
-        w->open = 0;
-        w->touched = 1;
-        if (E->history) {
-            PyObject *amount = decimal_or(E, rest, a->mu, whole ? w->amount_obj : NULL);
-            if (amount == NULL) return -1;
-            if (add_application(E, a, w, S_discount, E->early_payment, day_obj, amount, 1) < 0)
-                return -1;
-        }
-    }
-    return 0;
-}
-
-/* reference: _Engine.apply and apply_and_discount */
-static int apply(Engine *E, Account *a, int32_t wi, Chunk *c, money amount,
-                 int32_t day, PyObject *day_obj) {
-    Work *w = &E->works[wi];
-    int whole = !w->touched && amount == w->open; /* the work's whole amount */
-    w->open -= amount;
-    w->touched = 1;
-    c->left -= amount;
-    if (E->history) {
-        PyObject *value = whole ? decimal_or(E, amount, a->mu, w->amount_obj)
-                                : decimal_of(E, amount, a->mu, c->amount_obj, c->amount);
-        if (value == NULL) return -1;
-        if (add_application(E, a, w, c->kind, c->ref, day_obj, value, 0) < 0) return -1;
-    }
-    return discount(E, a, w->inv, day, day_obj);
-}
-
-/* reference: _Engine.apply_to_invoice. Up to `limit` (has_limit 0: all) of a
- * chunk to one invoice's works, instalments in due order. */
-static int apply_to_invoice(Engine *E, Account *a, int32_t i, Chunk *c,
-                            int has_limit, money limit, int32_t day, PyObject *day_obj) {
-    money budget = has_limit && limit < c->left ? limit : c->left;
-    Invoice *inv = &E->invs[i];
-    for (int32_t k = 0; k < inv->n_works; k++) {
-        if (budget <= 0) break;
-        int32_t wi = inv->first_work + k;
-        money open = E->works[wi].open;
-        if (open > 0) {
-            money amount = budget < open ? budget : open;
-            if (apply(E, a, wi, c, amount, day, day_obj) < 0) return -1;
-            budget -= amount;
-        }
-    }
-    return 0;
-}
-
-/* reference: _Engine.apply_oldest_first */
-static int apply_oldest_first(Engine *E, Account *a, Chunk *c, int32_t day,
-                              PyObject *day_obj) {
-    if (flush(E, a) < 0) return -1;
-    while (c->left > 0 && a->heap.n) {
-        int32_t wi = a->heap.data[0];
-        money open = E->works[wi].open;
-        if (open > 0 &&
-            apply(E, a, wi, c, c->left < open ? c->left : open, day, day_obj) < 0)
-            return -1;
-        if (E->works[wi].open <= 0) heap_pop(E, &a->heap);
-    }
-    return 0;
-}
-
-static void chunk_clear(Chunk *c) {
-    Py_CLEAR(c->kind);
-    Py_CLEAR(c->ref);
-    Py_CLEAR(c->date_obj);
-    Py_CLEAR(c->amount_obj);
-    Py_CLEAR(c->waiting);
-}
-
-/* reference: _Engine.apply_credits: unapplied chunks, oldest first, meet the
- * account's open works. */
-static int apply_credits(Engine *E, Account *a, int32_t day, PyObject *day_obj) {
-    while (a->credits.n > a->credits_head) {
-        if (flush(E, a) < 0) return -1;
-        if (a->heap.n == 0) break;
-        Chunk *c = &E->chunks[a->credits.data[a->credits_head]];
-        if (apply_oldest_first(E, a, c, day, day_obj) < 0) return -1;
-        if (c->left > 0) break;
-        chunk_clear(c);
-        a->credits_head++;
-    }
-    return 0;
-}
-
-/* A chunk kept: it waits for an invoice or sits as credit. */
-static int32_t keep_chunk(Engine *E, const Chunk *c) {
-    if (room(&E->chunks, E->n_chunks, &E->cap_chunks, sizeof(Chunk), 64) < 0) return -1;
-    Chunk *kept = &E->chunks[E->n_chunks];
-    *kept = *c;
-    Py_XINCREF(kept->kind);
-    Py_XINCREF(kept->ref);
-    Py_XINCREF(kept->date_obj);
-    Py_XINCREF(kept->amount_obj);
-    Py_XINCREF(kept->waiting);
-    return (int32_t)E->n_chunks++;
-}
-
-/* reference: _Engine.issued: record an invoice's works, then let waiting
- * allocations and credits meet them (SPEC §2). */
-static int issued(Engine *E, int32_t ai, int32_t i) {
-    Account *a = &E->accounts[ai];
-    Invoice *inv = &E->invs[i];
-    inv->account = ai;
-    if (vec_push(&a->items, i) < 0) return -1;
-    if (!inv->disputed) {
-        /* Decision (README, "Disputed invoices"): cash meets a disputed
-         * invoice only when a payment names it, never oldest first. */
-        for (int32_t k = 0; k < inv->n_works; k++)
-            if (push_pending(E, a, inv->first_work + k) < 0) return -1;
-    }
-    if (a->waiting != NULL && PyDict_GET_SIZE(a->waiting)) {
-        PyObject *chunks = PyDict_GetItemWithError(a->waiting, inv->id);
-        if (chunks == NULL && PyErr_Occurred()) return -1;
-        if (chunks != NULL) {
-            Py_INCREF(chunks);
-            if (PyDict_DelItem(a->waiting, inv->id) < 0) {
-                Py_DECREF(chunks);
-                return -1;
-            }
-            for (Py_ssize_t k = 0; k < PyList_GET_SIZE(chunks); k++) {
-                int32_t ci = (int32_t)PyLong_AsLong(PyList_GET_ITEM(chunks, k));
-                Chunk *c = &E->chunks[ci];
-                if (apply_to_invoice(E, a, i, c, 0, 0, inv->date, inv->date_obj) < 0) {
-                    Py_DECREF(chunks);
-                    return -1;
-                }
-                if (c->left > 0) {
-                    /* what exceeds the invoice is unallocated credit */
-                    Py_CLEAR(c->waiting);
-                    if (vec_push(&a->credits, ci) < 0) {
-                        Py_DECREF(chunks);
-                        return -1;
-                    }
-                } else {
-                    chunk_clear(c);
-                }
-            }
-            Py_DECREF(chunks);
-        }
-    }
-    if (a->credits.n > a->credits_head) return apply_credits(E, a, inv->date, inv->date_obj);
-    return 0;
-}
-
 /* An id table: `slots` (a power of two, at most half full) of indexes into
  * ids kept elsewhere, the id of index k at `keys + k * stride` (the Invoice
  * structs of `run`, the list `ids` of `read`). Empty slots are -1. */
@@ -839,617 +291,6 @@ static int32_t id_find(IdSlot *slots, size_t mask, const char *keys, size_t stri
     }
 }
 
-/* The index of the invoice `id`, or -1; -2 with an error set (see id_find). */
-static int32_t find_invoice(Engine *E, PyObject *id, int add, int32_t index) {
-    return id_find(E->ids, E->id_mask, (const char *)&E->invs[0].id, sizeof(Invoice), id,
-                   add, index);
-}
-
-/* reference: _Engine.receive_for: what a record names for one invoice, or set
- * aside until the invoice is issued (SPEC §2). */
-static int receive_for(Engine *E, int32_t ai, Chunk *c, PyObject *invoice_id,
-                       int has_limit, money limit, PyObject *limit_obj) {
-    int32_t i = find_invoice(E, invoice_id, 0, 0);
-    if (i == -2) return -1;
-    if (i >= 0) {
-        if (E->invs[i].account == ai)
-            return apply_to_invoice(E, &E->accounts[ai], i, c, has_limit, limit,
-                                    c->date, c->date_obj);
-    }
-    money share = has_limit && limit < c->left ? limit : c->left;
-    if (share <= 0) return 0;
-    c->left -= share;
-    Chunk waiting = *c;
-    waiting.amount = share;
-    waiting.left = share;
-    waiting.amount_obj = has_limit && share == limit ? limit_obj
-                         : share == c->amount        ? c->amount_obj
-                                                     : NULL;
-    waiting.waiting = invoice_id;
-    int32_t ci = keep_chunk(E, &waiting);
-    if (ci < 0) return -1;
-    Account *a = &E->accounts[ai];
-    if (a->waiting == NULL && (a->waiting = PyDict_New()) == NULL) return -1;
-    PyObject *list = PyDict_GetItemWithError(a->waiting, invoice_id);
-    if (list == NULL) {
-        if (PyErr_Occurred()) return -1;
-        list = PyList_New(0);
-        if (list == NULL) return -1;
-        int failed = PyDict_SetItem(a->waiting, invoice_id, list);
-        Py_DECREF(list);
-        if (failed) return -1;
-    }
-    PyObject *number = PyLong_FromLong(ci);
-    if (number == NULL) return -1;
-    int failed = PyList_Append(list, number);
-    Py_DECREF(number);
-    return failed;
-}
-
-/* reference: _Engine.receive and left_over: a payment or an adjustment. */
-static int receive(Engine *E, PyObject *record, PyObject *kind, PyObject *ref,
-                   int is_payment) {
-    int status = -1;
-    PyObject *customer = NULL, *currency = NULL, *amount = NULL, *day = NULL,
-             *invoice = NULL, *allocations = NULL, *targets = NULL;
-    const Layout *L = is_payment ? &E->payment : &E->adjustment;
-    Chunk c;
-    memset(&c, 0, sizeof c);
-    if ((customer = get(L, record, F_CUSTOMER)) == NULL) goto done;
-    if ((currency = get(L, record, F_CURRENCY)) == NULL) goto done;
-    int given = PyObject_IsTrue(currency);
-    if (given < 0) goto done;
-    if (!given) {
-        Py_SETREF(currency, PyObject_CallOneArg(E->currency_of, record));
-        if (currency == NULL) goto done;
-    }
-    int ai = account_of(E, customer, currency);
-    if (ai < 0) goto done;
-    int mu = E->accounts[ai].mu;
-    if ((amount = get(L, record, F_AMOUNT)) == NULL) goto done;
-    if ((day = get(L, record, F_DATE)) == NULL) goto done;
-    c.kind = kind;
-    c.ref = ref;
-    c.date_obj = day;
-    c.date = ordinal_of(day);
-    c.amount_obj = amount;
-    if (money_of(amount, mu, &c.amount) < 0) goto done;
-    c.left = c.amount;
-    if (is_payment) {
-        if ((allocations = get(L, record, F_ALLOCATIONS)) == NULL) goto done;
-        int any = PyObject_IsTrue(allocations);
-        if (any < 0) goto done;
-        if (any) {
-            targets = PyObject_CallMethodNoArgs(record, S_targets);
-            if (targets == NULL) goto done;
-            PyObject *id, *limit;
-            Py_ssize_t pos = 0;
-            while (PyDict_Next(targets, &pos, &id, &limit)) {
-                money cap = 0;
-                int has_limit = limit != Py_None;
-                if (has_limit && money_of(limit, mu, &cap) < 0) goto done;
-                if (receive_for(E, ai, &c, id, has_limit, cap, has_limit ? limit : NULL) < 0)
-                    goto done;
-            }
-            goto left_over;
-        }
-    }
-    if ((invoice = get(L, record, F_INVOICE)) == NULL) goto done;
-    int named = PyObject_IsTrue(invoice);
-    if (named < 0) goto done;
-    if (named && receive_for(E, ai, &c, invoice, 0, 0, NULL) < 0) goto done;
-left_over:
-    if (c.left > 0) {
-        Account *a = &E->accounts[ai];
-        if (apply_oldest_first(E, a, &c, c.date, c.date_obj) < 0) goto done;
-        if (c.left > 0) {
-            int32_t ci = keep_chunk(E, &c);
-            if (ci < 0 || vec_push(&E->accounts[ai].credits, ci) < 0) goto done;
-        }
-    }
-    status = 0;
-done:
-    Py_XDECREF(customer);
-    Py_XDECREF(currency);
-    Py_XDECREF(amount);
-    Py_XDECREF(day);
-    Py_XDECREF(invoice);
-    Py_XDECREF(allocations);
-    Py_XDECREF(targets);
-    return status;
-}
-
-static int add_work(Engine *E, int32_t i, int32_t inst, int32_t due, PyObject *due_obj,
-                    PyObject *amount_obj, int mu) {
-    if (room(&E->works, E->n_works, &E->cap_works, sizeof(Work), 1024) < 0) return -1;
-    Work *w = &E->works[E->n_works];
-    if (money_of(amount_obj, mu, &w->open) < 0) return -1;
-    w->touched = 0;
-    w->due = due;
-    w->inst = inst;
-    w->inv = i;
-    Py_INCREF(amount_obj);
-    w->amount_obj = amount_obj;
-    Py_XINCREF(due_obj);
-    w->due_obj = due_obj;
-    E->n_works++;
-    return 0;
-}
-
-static int by_due(const void *x, const void *y) {
-    const Work *a = x, *b = y;
-    if (a->due != b->due) return a->due < b->due ? -1 : 1;
-    return a->inst < b->inst ? -1 : a->inst > b->inst;
-}
-
-/* A record's own `value` when given (true), else its customer's from
- * `theirs`, else `otherwise`. Steals `value`; a new reference, or NULL. */
-static PyObject *own_or_customers(PyObject *value, PyObject *theirs,
-                                  PyObject *customer, PyObject *otherwise) {
-    int given = PyObject_IsTrue(value);
-    if (given != 0) {
-        if (given < 0) Py_CLEAR(value);
-        return value;
-    }
-    Py_DECREF(value);
-    PyObject *found = PyDict_GetItemWithError(theirs, customer);
-    if (found == NULL && PyErr_Occurred()) return NULL;
-    return Py_NewRef(found != NULL ? found : otherwise);
-}
-
-/* reference: _Engine.issue and offer: an invoice and its works. */
-static int issue(Engine *E, int32_t i, PyObject *record) {
-    int status = -1;
-    Invoice *inv = &E->invs[i];
-    const Layout *L = &E->invoice;
-    PyObject *customer = NULL, *currency = NULL, *amount = NULL, *schedule = NULL,
-             *due = NULL, *disputed = NULL, *offer = NULL;
-    if ((customer = get(L, record, F_CUSTOMER)) == NULL) goto done;
-    if ((currency = get(L, record, F_CURRENCY)) == NULL) goto done;
-    currency = own_or_customers(currency, E->customer_currency, customer, E->base);
-    if (currency == NULL) goto done;
-    int ai = account_of(E, customer, currency);
-    if (ai < 0) goto done;
-    int mu = E->accounts[ai].mu;
-    if ((amount = get(L, record, F_AMOUNT)) == NULL) goto done;
-    if ((disputed = get(L, record, F_DISPUTED)) == NULL) goto done;
-    int is_disputed = PyObject_IsTrue(disputed);
-    if (is_disputed < 0) goto done;
-    inv->disputed = (uint8_t)is_disputed;
-    if ((schedule = get(L, record, F_SCHEDULE)) == NULL) goto done;
-    int scheduled = PyObject_IsTrue(schedule);
-    if (scheduled < 0) goto done;
-    inv->first_work = (int32_t)E->n_works;
-    if (scheduled) {
-        PyObject *parts = PySequence_Fast(schedule, "a schedule is a sequence");
-        if (parts == NULL) goto done;
-        Py_ssize_t n = PySequence_Fast_GET_SIZE(parts);
-        for (Py_ssize_t k = 0; k < n; k++) {
-            PyObject *part = PySequence_Fast_GET_ITEM(parts, k);
-            PyObject *part_due = PyObject_GetAttr(part, field_names[F_DUE]);
-            PyObject *part_amount =
-                part_due ? PyObject_GetAttr(part, field_names[F_AMOUNT]) : NULL;
-            int failed = part_amount == NULL ||
-                         add_work(E, i, (int32_t)k + 1, ordinal_of(part_due), part_due,
-                                  part_amount, mu) < 0;
-            Py_XDECREF(part_due);
-            Py_XDECREF(part_amount);
-            if (failed) {
-                Py_DECREF(parts);
-                goto done;
-            }
-        }
-        Py_DECREF(parts);
-        /* instalments in due order, then by number */
-        qsort(&E->works[inv->first_work], (size_t)n, sizeof(Work), by_due);
-    } else {
-        if ((due = get(L, record, F_DUE)) == NULL) goto done;
-        int32_t due_day;
-        if (due == Py_None) {
-            PyObject *terms = PyDict_GetItemWithError(E->terms, customer);
-            if (terms == NULL && PyErr_Occurred()) goto done;
-            long days = terms != NULL ? PyLong_AsLong(terms) : E->default_terms;
-            if (days == -1 && PyErr_Occurred()) goto done;
-            due_day = inv->date + (int32_t)days;
-            Py_CLEAR(due);
-        } else {
-            due_day = ordinal_of(due);
-        }
-        if (add_work(E, i, 0, due_day, due, amount, mu) < 0) goto done;
-    }
-    inv->n_works = (int32_t)(E->n_works - inv->first_work);
-    /* SPEC §9: the invoice's discount, else its customer's */
-    if ((offer = get(L, record, F_DISCOUNT)) == NULL) goto done;
-    offer = own_or_customers(offer, E->customer_discounts, customer, Py_None);
-    if (offer == NULL) goto done;
-    if (offer != Py_None) {
-        PyObject *terms_of = PyObject_CallFunctionObjArgs(E->offer, record, offer, currency, NULL);
-        if (terms_of == NULL) goto done;
-        money total, threshold;
-        int bad = !PyTuple_Check(terms_of) || PyTuple_GET_SIZE(terms_of) != 2 ||
-                  !PyDate_Check(PyTuple_GET_ITEM(terms_of, 0));
-        if (bad) PyErr_SetString(PyExc_TypeError, "offer() returns (last day, threshold)");
-        if (bad || money_of(PyTuple_GET_ITEM(terms_of, 1), mu, &threshold) < 0 ||
-            money_of(amount, mu, &total) < 0) {
-            Py_DECREF(terms_of);
-            goto done;
-        }
-        if (room(&E->offers, E->n_offers, &E->cap_offers, sizeof(Offer), 64) < 0) {
-            Py_DECREF(terms_of);
-            goto done;
-        }
-        Offer *made = &E->offers[E->n_offers];
-        made->last_day = ordinal_of(PyTuple_GET_ITEM(terms_of, 0));
-        made->threshold = threshold;
-        made->total = total;
-        made->open = 1;
-        inv->offer = (int32_t)E->n_offers++;
-        Py_DECREF(terms_of);
-    }
-    status = issued(E, ai, i);
-done:
-    Py_XDECREF(customer);
-    Py_XDECREF(currency);
-    Py_XDECREF(amount);
-    Py_XDECREF(schedule);
-    Py_XDECREF(due);
-    Py_XDECREF(disputed);
-    Py_XDECREF(offer);
-    return status;
-}
-
-/* ------------------------------------------------------------- results */
-
-/* reference: settle(): items and credits, account by account. */
-/* The owner of an account's customer, or None. */
-static PyObject *customer_owner(Engine *E, Account *a) {
-    PyObject *owner = PyDict_GetItemWithError(E->customer_owner, a->customer);
-    return owner != NULL || PyErr_Occurred() ? owner : Py_None;
-}
-
-/* The credits left, account by account: unapplied chunks oldest first, then
- * those waiting for an invoice. */
-static int credits_left(Engine *E, PyObject *credits) {
-    for (Py_ssize_t ai = 0; ai < E->n_accounts; ai++) {
-        Account *a = &E->accounts[ai];
-        PyObject *owner_of_customer = customer_owner(E, a);
-        if (owner_of_customer == NULL) return -1;
-        if (E->owner != Py_None) {
-            int same = PyObject_RichCompareBool(owner_of_customer, E->owner, Py_EQ);
-            if (same < 0) return -1;
-            if (!same) continue;
-        }
-        /* unapplied chunks, oldest first, then those waiting for an invoice */
-        Vec left = {0};
-        for (Py_ssize_t k = a->credits_head; k < a->credits.n; k++)
-            if (vec_push(&left, a->credits.data[k]) < 0) return -1;
-        if (a->waiting != NULL) {
-            PyObject *id, *chunks;
-            Py_ssize_t pos = 0;
-            while (PyDict_Next(a->waiting, &pos, &id, &chunks))
-                for (Py_ssize_t k = 0; k < PyList_GET_SIZE(chunks); k++)
-                    if (vec_push(&left, (int32_t)PyLong_AsLong(PyList_GET_ITEM(chunks, k))) < 0) {
-                        vec_free(&left);
-                        return -1;
-                    }
-        }
-        for (Py_ssize_t k = 0; k < left.n; k++) {
-            Chunk *c = &E->chunks[left.data[k]];
-            if (c->left <= 0) continue;
-            PyObject *amount = decimal_of(E, c->left, a->mu, c->amount_obj, c->amount);
-            PyObject *t = amount ? new_tuple(E->credit_type, 7) : NULL;
-            if (t == NULL) {
-                Py_XDECREF(amount);
-                vec_free(&left);
-                return -1;
-            }
-            PyObject *waiting = c->waiting ? c->waiting : Py_None;
-            PyObject *fields[7] = {a->customer, a->currency, c->kind, c->ref, c->date_obj,
-                                   amount, waiting};
-            for (int f = 0; f < 7; f++) {
-                if (f != 5) Py_INCREF(fields[f]);
-                PyTuple_SET_ITEM(t, f, fields[f]);
-            }
-            int failed = PyList_Append(credits, t);
-            Py_DECREF(t);
-            if (failed) {
-                vec_free(&left);
-                return -1;
-            }
-        }
-        vec_free(&left);
-    }
-    return 0;
-}
-
-/* What the replay needed and the items do not: chunks, offers, the accounts'
- * queues. Let go before the items are made, the biggest of the results, so
- * that the two are never held at once (the chunks alone: 96 MB at a million
- * payments). */
-static void replay_free(Engine *E) {
-    for (Py_ssize_t i = 0; i < E->n_chunks; i++) chunk_clear(&E->chunks[i]);
-    PyMem_Free(E->chunks);
-    E->chunks = NULL;
-    E->n_chunks = E->cap_chunks = 0;
-    PyMem_Free(E->offers);
-    E->offers = NULL;
-    E->n_offers = E->cap_offers = 0;
-    for (Py_ssize_t i = 0; i < E->n_accounts; i++) {
-        Account *a = &E->accounts[i];
-        Py_CLEAR(a->waiting);
-        vec_free(&a->heap);
-        vec_free(&a->pending);
-        vec_free(&a->credits);
-    }
-}
-
-/* The items, account by account, each account's in the order issued; and
- * each account with an item, open or paid, as (customer, currency), in that
- * order (whether paid items are kept or not). */
-static int items_of(Engine *E, PyObject *items, PyObject *accounts) {
-    for (Py_ssize_t ai = 0; ai < E->n_accounts; ai++) {
-        Account *a = &E->accounts[ai];
-        PyObject *owner_of_customer = customer_owner(E, a);
-        if (owner_of_customer == NULL) return -1;
-        int listed = 0;
-        for (Py_ssize_t k = 0; k < a->items.n; k++) {
-            Invoice *inv = &E->invs[a->items.data[k]];
-            PyObject *owner = inv->owner != Py_None ? inv->owner : owner_of_customer;
-            if (E->owner != Py_None) {
-                int same = PyObject_RichCompareBool(owner, E->owner, Py_EQ);
-                if (same < 0) return -1;
-                if (!same) continue;
-            }
-            if (!listed) {
-                PyObject *account = PyTuple_Pack(2, a->customer, a->currency);
-                if (account == NULL || PyList_Append(accounts, account) < 0) {
-                    Py_XDECREF(account);
-                    return -1;
-                }
-                Py_DECREF(account);
-                listed = 1;
-            }
-            for (int32_t j = 0; j < inv->n_works; j++) {
-                Work *w = &E->works[inv->first_work + j];
-                if (!E->paid && w->open == 0) continue;
-                PyObject *due = due_of(E, w);
-                if (due == NULL) return -1;
-                PyObject *open = decimal_or(E, w->open, a->mu, w->touched ? NULL : w->amount_obj);
-                if (open == NULL) return -1;
-                PyObject *t = new_tuple(E->item_type, 10);
-                if (t == NULL) {
-                    Py_DECREF(open);
-                    return -1;
-                }
-                PyObject *inst = instalment_of(w->inst);
-                PyObject *flag = inv->disputed ? Py_True : Py_False;
-                PyObject *fields[10] = {inv->id, inst, a->customer, a->currency, inv->date_obj,
-                                        due, w->amount_obj, open, flag, owner};
-                for (int f = 0; f < 10; f++) {
-                    if (f != 1 && f != 7) Py_XINCREF(fields[f]);
-                    PyTuple_SET_ITEM(t, f, fields[f]);
-                }
-                if (inst == NULL || PyList_Append(items, t) < 0) {
-                    Py_DECREF(t);
-                    return -1;
-                }
-                Py_DECREF(t);
-            }
-        }
-    }
-    return 0;
-}
-
-/* ------------------------------------------------------------- the run */
-
-static PyObject *context(PyObject *ctx, const char *name) {
-    PyObject *value = PyDict_GetItemString(ctx, name);
-    if (value == NULL) PyErr_Format(PyExc_KeyError, "settle context lacks %s", name);
-    return value;
-}
-
-static void engine_free(Engine *E) {
-    for (Py_ssize_t i = 0; i < E->n_works; i++) {
-        Py_XDECREF(E->works[i].amount_obj);
-        Py_XDECREF(E->works[i].due_obj);
-    }
-    PyMem_Free(E->works);
-    for (Py_ssize_t i = 0; i < E->n_invs; i++) {
-        Py_XDECREF(E->invs[i].id);
-        Py_XDECREF(E->invs[i].date_obj);
-        Py_XDECREF(E->invs[i].owner);
-    }
-    PyMem_Free(E->invs);
-    PyMem_Free(E->offers);
-    for (Py_ssize_t i = 0; i < E->n_chunks; i++) chunk_clear(&E->chunks[i]);
-    PyMem_Free(E->chunks);
-    for (Py_ssize_t i = 0; i < E->n_accounts; i++) {
-        Account *a = &E->accounts[i];
-        Py_XDECREF(a->customer);
-        Py_XDECREF(a->currency);
-        Py_XDECREF(a->waiting);
-        vec_free(&a->heap);
-        vec_free(&a->pending);
-        vec_free(&a->credits);
-        vec_free(&a->items);
-    }
-    PyMem_Free(E->accounts);
-    Py_XDECREF(E->account_index);
-    for (size_t k = 0; E->pairs != NULL && k <= E->pairs_mask; k++) {
-        Py_XDECREF(E->pairs[k].customer);
-        Py_XDECREF(E->pairs[k].currency);
-    }
-    PyMem_Free(E->pairs);
-    PyMem_Free(E->ids);
-    Py_XDECREF(E->applications);
-    Py_XDECREF(E->discounts);
-    Py_XDECREF(E->dates);
-    Py_XDECREF(E->zeros);
-}
-
-/* Invoice state for each invoice, in SPEC §2 order. */
-static int read_invoices(Engine *E, PyObject *invoices) {
-    Py_ssize_t n = PyList_GET_SIZE(invoices);
-    if (id_table_new(&E->ids, &E->id_mask, n) < 0) return -1;
-    E->invs = PyMem_Calloc((size_t)(n ? n : 1), sizeof(Invoice));
-    if (E->invs == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *record = PyList_GET_ITEM(invoices, i);
-        Invoice *inv = &E->invs[i];
-        E->n_invs = i + 1;
-        inv->account = -1;
-        inv->offer = -1;
-        if ((inv->id = get(&E->invoice, record, F_ID)) == NULL) return -1;
-        if ((inv->date_obj = get(&E->invoice, record, F_DATE)) == NULL) return -1;
-        if (!PyDate_Check(inv->date_obj)) {
-            PyErr_SetString(PyExc_TypeError, "an invoice's date is a date");
-            return -1;
-        }
-        inv->date = ordinal_of(inv->date_obj);
-        PyObject *owner = get(&E->invoice, record, F_OWNER);
-        if (owner == NULL) return -1;
-        int given = PyObject_IsTrue(owner);
-        if (given < 0) {
-            Py_DECREF(owner);
-            return -1;
-        }
-        if (!given) Py_SETREF(owner, Py_NewRef(Py_None));
-        inv->owner = owner;
-        if (find_invoice(E, inv->id, 1, (int32_t)i) == -2) return -1;
-    }
-    return 0;
-}
-
-static int32_t date_at(const Layout *L, PyObject *records, Py_ssize_t k, int *error) {
-    if (k >= PyList_GET_SIZE(records)) return INT32_MAX;
-    int32_t ordinal = INT32_MAX;
-    if (day_at(L, PyList_GET_ITEM(records, k), F_DATE, "a record's date is a date", &ordinal) < 0) {
-        *error = 1;
-        return INT32_MAX;
-    }
-    return ordinal;
-}
-
-static int receive_at(Engine *E, PyObject *records, Py_ssize_t k, int is_payment,
-                      PyObject *refs) {
-    PyObject *record = PyList_GET_ITEM(records, k);
-    const Layout *L = is_payment ? &E->payment : &E->adjustment;
-    PyObject *kind = is_payment ? Py_NewRef(S_payment) : get(L, record, F_KIND);
-    if (kind == NULL) return -1;
-    PyObject *ref =
-        refs != Py_None ? Py_NewRef(PyList_GET_ITEM(refs, k)) : get(L, record, F_ID);
-    if (ref == NULL) {
-        Py_DECREF(kind);
-        return -1;
-    }
-    int status = receive(E, record, kind, ref, is_payment);
-    Py_DECREF(kind);
-    Py_DECREF(ref);
-    return status;
-}
-
-PyDoc_STRVAR(run_doc,
-"run(invoices, adjustments, payments, payment_refs, context)\n"
-"-> (items, applications, credits, discounts, accounts)\n\n"
-"Settle records already in SPEC §2 order (each list by date, then id; the\n"
-"payments' refs beside them, or None to read their ids); see settle.settle.");
-
-static PyObject *run(PyObject *Py_UNUSED(module), PyObject *args) {
-    PyObject *invoices, *adjustments, *payments, *refs, *ctx;
-    if (!PyArg_ParseTuple(args, "O!O!O!OO!:run", &PyList_Type, &invoices, &PyList_Type,
-                          &adjustments, &PyList_Type, &payments, &refs, &PyDict_Type, &ctx))
-        return NULL;
-    if (refs != Py_None &&
-        (!PyList_Check(refs) || PyList_GET_SIZE(refs) != PyList_GET_SIZE(payments))) {
-        PyErr_SetString(PyExc_TypeError, "payment_refs: a list beside the payments, or None");
-        return NULL;
-    }
-    Engine engine, *E = &engine;
-    memset(E, 0, sizeof engine);
-    PyObject *items = NULL, *credits = NULL, *accounts = NULL, *result = NULL;
-    const char *names[] = {"customer_currency", "terms", "customer_discounts",
-                           "customer_owner", "base", "owner", "offer", "currency_of",
-                           "minor_units", "decimal", "item", "application", "credit",
-                           "early_payment", "history", "default_terms", "rows", "paid"};
-    PyObject *values[18];
-    for (int k = 0; k < 18; k++)
-        if ((values[k] = context(ctx, names[k])) == NULL) return NULL;
-    E->customer_currency = values[0];
-    E->terms = values[1];
-    E->customer_discounts = values[2];
-    E->customer_owner = values[3];
-    E->base = values[4];
-    E->owner = values[5];
-    E->offer = values[6];
-    E->currency_of = values[7];
-    E->minor_units = values[8];
-    E->decimal = values[9];
-    E->item_type = values[10];
-    E->application_type = values[11];
-    E->credit_type = values[12];
-    E->early_payment = values[13];
-    E->history = PyObject_IsTrue(values[14]);
-    E->default_terms = PyLong_AsLong(values[15]);
-    if (E->history < 0 || (E->default_terms == -1 && PyErr_Occurred())) return NULL;
-    E->paid = PyObject_IsTrue(values[17]);
-    if (E->paid < 0) return NULL;
-    E->paid = E->paid && E->history;
-    if (layouts_of(values[16], &E->invoice, &E->payment, &E->adjustment) < 0) return NULL;
-    for (int k = 10; k <= 12; k++)
-        if (!PyType_Check(values[k]) || !PyType_IsSubtype((PyTypeObject *)values[k], &PyTuple_Type)) {
-            PyErr_SetString(PyExc_TypeError, "result types are tuples");
-            return NULL;
-        }
-    if ((E->account_index = PyDict_New()) == NULL ||
-        (E->applications = PyList_New(0)) == NULL || (E->discounts = PyList_New(0)) == NULL ||
-        (E->dates = PyDict_New()) == NULL || (E->zeros = PyDict_New()) == NULL)
-        goto done;
-    if (read_invoices(E, invoices) < 0) goto done;
-
-    /* reference: _in_order. Before each invoice, the adjustments and payments
-     * dated before it (on one date, adjustments first); then the invoice; with
-     * no invoices left, all the rest. */
-    Py_ssize_t n = PyList_GET_SIZE(invoices), adj = 0, pay = 0;
-    int error = 0;
-    int32_t next_adj = date_at(&E->adjustment, adjustments, 0, &error);
-    int32_t next_pay = date_at(&E->payment, payments, 0, &error);
-    if (error) goto done;
-    for (Py_ssize_t i = 0; i <= n; i++) {
-        int32_t day = i < n ? E->invs[i].date : INT32_MAX;
-        while (next_adj < day || next_pay < day || i == n) {
-            if (next_adj <= next_pay) {
-                if (next_adj == INT32_MAX) break;
-                if (receive_at(E, adjustments, adj, 0, Py_None) < 0) goto done;
-                next_adj = date_at(&E->adjustment, adjustments, ++adj, &error);
-            } else {
-                if (receive_at(E, payments, pay, 1, refs) < 0) goto done;
-                next_pay = date_at(&E->payment, payments, ++pay, &error);
-            }
-            if (error) goto done;
-        }
-        if (i < n && issue(E, (int32_t)i, PyList_GET_ITEM(invoices, i)) < 0) goto done;
-    }
-
-    /* the ids are not looked up again: their table goes before the results */
-    PyMem_Free(E->ids);
-    E->ids = NULL;
-    if ((items = PyList_New(0)) == NULL || (credits = PyList_New(0)) == NULL ||
-        (accounts = PyList_New(0)) == NULL)
-        goto done;
-    if (credits_left(E, credits) < 0) goto done;
-    replay_free(E);
-    if (items_of(E, items, accounts) < 0) goto done;
-    result = PyTuple_Pack(5, items, E->applications, credits, E->discounts, accounts);
-done:
-    Py_XDECREF(items);
-    Py_XDECREF(credits);
-    Py_XDECREF(accounts);
-    engine_free(E);
-    return result;
-}
 
 /* ------------------------------------------------------------- read */
 
@@ -2051,27 +892,18 @@ PyDoc_STRVAR(read_doc,
 "(array 'i') and customer_discount (list), and minor_units, base,\n"
 "default_terms, currency_of and rows, as run's context does.");
 
-static PyObject *read_records(PyObject *Py_UNUSED(module), PyObject *args) {
-    PyObject *invoices, *adjustments, *payments, *refs, *tables;
-    if (!PyArg_ParseTuple(args, "O!O!O!OO!:read", &PyList_Type, &invoices, &PyList_Type,
-                          &adjustments, &PyList_Type, &payments, &refs, &PyDict_Type,
-                          &tables))
-        return NULL;
-    if (refs != Py_None &&
-        (!PyList_Check(refs) || PyList_GET_SIZE(refs) != PyList_GET_SIZE(payments))) {
-        PyErr_SetString(PyExc_TypeError, "refs: a list beside the payments, or None");
-        return NULL;
-    }
-    Reader reader, *R = &reader;
-    memset(R, 0, sizeof reader);
+/* Ready `R` for reading: `tables` (docs/columnar-kernel.md §4.1) taken and
+ * checked, the lists made, the currencies given coded with their minor units,
+ * an id table for `n_invoices`. reader_free lets go of it on every path. */
+static int reader_open(Reader *R, PyObject *tables, Py_ssize_t n_invoices) {
+    memset(R, 0, sizeof *R);
     R->base_code = -1;
-    PyObject *result = NULL;
     /* held to the end: the callbacks may run any code */
     for (int k = 0; k < N_TABLES; k++) {
         PyObject *value = PyDict_GetItemString(tables, table_names[k]);
         if (value == NULL) {
             PyErr_Format(PyExc_KeyError, "read's tables lack %s", table_names[k]);
-            goto done;
+            return -1;
         }
         R->tables[k] = Py_NewRef(value);
     }
@@ -2083,53 +915,56 @@ static PyObject *read_records(PyObject *Py_UNUSED(module), PyObject *args) {
     R->currency_of = R->tables[T_CURRENCY_OF];
     R->minor_units = R->tables[T_MINOR_UNITS];
     R->default_terms = PyLong_AsLong(R->tables[T_DEFAULT_TERMS]);
-    if (R->default_terms == -1 && PyErr_Occurred()) goto done;
+    if (R->default_terms == -1 && PyErr_Occurred()) return -1;
     if (codes_in_order(R->customers, "customers") < 0 ||
         codes_in_order(R->currencies, "currencies") < 0 ||
         codes_in_order(R->owners, "owners") < 0)
-        goto done;
+        return -1;
     if (!PyList_Check(R->customer_discount)) {
         PyErr_SetString(PyExc_TypeError, "customer_discount: a list");
-        goto done;
+        return -1;
     }
     if (layouts_of(R->tables[T_ROWS], &R->invoice, &R->payment, &R->adjustment) < 0)
-        goto done;
+        return -1;
     if (buffer_of(R->tables[T_CUSTOMER_CURRENCY], 'h', 2, "customer_currency",
                   &R->customer_currency) < 0)
-        goto done;
+        return -1;
     if (buffer_of(R->tables[T_TERMS], 'i', 4, "terms", &R->terms) < 0) {
         PyBuffer_Release(&R->customer_currency);
-        goto done;
+        return -1;
     }
     R->held = 1;
     for (int k = 0; k < N_LISTS; k++)
-        if ((R->lists[k] = PyList_New(0)) == NULL) goto done;
+        if ((R->lists[k] = PyList_New(0)) == NULL) return -1;
     /* the minor units of the currencies given, then of each met */
-    {
-        PyObject *currency, *code;
-        Py_ssize_t pos = 0;
-        while (PyDict_Next(R->currencies, &pos, &currency, &code)) {
-            Py_INCREF(currency);
-            long made = currency_code(R, currency);
-            Py_DECREF(currency);
-            if (made < 0) goto done;
-        }
-        Py_ssize_t n = R->customer_currency.len / 2;
-        for (Py_ssize_t c = 0; c < n; c++) {
-            int16_t k = ((int16_t *)R->customer_currency.buf)[c];
-            if (k < 0 || k >= R->cols[C_MINOR_UNITS].n) {
-                PyErr_SetString(PyExc_ValueError, "customer_currency: a currency's code");
-                goto done;
-            }
+    PyObject *currency, *code;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(R->currencies, &pos, &currency, &code)) {
+        Py_INCREF(currency);
+        long made = currency_code(R, currency);
+        Py_DECREF(currency);
+        if (made < 0) return -1;
+    }
+    Py_ssize_t n = R->customer_currency.len / 2;
+    for (Py_ssize_t c = 0; c < n; c++) {
+        int16_t k = ((int16_t *)R->customer_currency.buf)[c];
+        if (k < 0 || k >= R->cols[C_MINOR_UNITS].n) {
+            PyErr_SetString(PyExc_ValueError, "customer_currency: a currency's code");
+            return -1;
         }
     }
-    if (PyList_GET_SIZE(invoices) >= INT32_MAX) {
+    if (n_invoices >= INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "more invoices than the columns' codes hold");
-        goto done;
+        return -1;
     }
-    if (id_table_new(&R->slots, &R->mask, PyList_GET_SIZE(invoices)) < 0) goto done;
-    /* each record held while read (a callback may change the lists); the
-     * invoices first, so that names find them, then as the signature lists */
+    return id_table_new(&R->slots, &R->mask, n_invoices);
+}
+
+/* Every record into the columns: each held while read (a callback may change
+ * the lists); the invoices first, so that names find them, then as the
+ * signature lists them. */
+static int reader_fill(Reader *R, PyObject *invoices, PyObject *adjustments,
+                       PyObject *payments, PyObject *refs) {
     PyObject *lists[3] = {invoices, adjustments, payments};
     for (int kind = 0; kind < 3; kind++) {
         for (Py_ssize_t k = 0; k < PyList_GET_SIZE(lists[kind]); k++) {
@@ -2138,12 +973,1184 @@ static PyObject *read_records(PyObject *Py_UNUSED(module), PyObject *args) {
                          : kind == 1 ? read_adjustment(R, record)
                                      : read_payment(R, record, k, refs);
             Py_DECREF(record);
-            if (failed) goto done;
+            if (failed) return -1;
         }
     }
-    result = columns_of(R, refs);
-done:
+    return 0;
+}
+
+/* The records' lists and `refs`, checked as `read` and `run` take them. */
+static int records_given(PyObject *args, const char *format, PyObject **invoices,
+                         PyObject **adjustments, PyObject **payments, PyObject **refs,
+                         PyObject **dict) {
+    if (!PyArg_ParseTuple(args, format, &PyList_Type, invoices, &PyList_Type, adjustments,
+                          &PyList_Type, payments, refs, &PyDict_Type, dict))
+        return -1;
+    if (*refs != Py_None &&
+        (!PyList_Check(*refs) || PyList_GET_SIZE(*refs) != PyList_GET_SIZE(*payments))) {
+        PyErr_SetString(PyExc_TypeError, "refs: a list beside the payments, or None");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *read_records(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *invoices, *adjustments, *payments, *refs, *tables;
+    if (records_given(args, "O!O!O!OO!:read", &invoices, &adjustments, &payments, &refs,
+                      &tables) < 0)
+        return NULL;
+    Reader reader, *R = &reader;
+    PyObject *result = NULL;
+    if (reader_open(R, tables, PyList_GET_SIZE(invoices)) == 0 &&
+        reader_fill(R, invoices, adjustments, payments, refs) == 0)
+        result = columns_of(R, refs);
     reader_free(R);
+    return result;
+}
+
+/* ------------------------------------------------------------- the replay */
+
+/* The replay reads the columns `read` made (docs/columnar-kernel.md §2): no
+ * record is looked at again and no Python object is held per record. The
+ * Python objects of the results come from the lists beside the columns (ids,
+ * refs, the codes' values and, by default, the records' own amounts) and a
+ * per-day cache of dates. */
+
+typedef struct {
+    money open;
+    int32_t due;     /* ordinal */
+    int32_t inst;    /* instalment number; 0: none */
+    int32_t inv;     /* index in the invoices, in SPEC §2 order */
+    uint8_t touched; /* anything applied: else `open` is the amount */
+} Work;
+
+/* What is left of a payment or an adjustment, kept only while it waits or
+ * sits as credit; its amount is one of the records' own when `own_kind` says
+ * so (K_OWN_RECORD: the record's, `own` its index; K_OWN_ALLOCATION: the
+ * allocation `own`'s). */
+typedef struct {
+    money amount, left;
+    int32_t date;
+    int32_t source;  /* the payment's or adjustment's index */
+    int32_t waiting; /* the invoice (index in ids) it waits for, or -1 */
+    int32_t next;    /* the next chunk waiting for it in its account, or -1 */
+    int32_t own;
+    uint8_t kind;    /* K_PAYMENT, or 1 + the adjustment's kind */
+    uint8_t own_kind;
+} Chunk;
+
+enum { K_PAYMENT, N_KINDS = 4 };
+enum { K_OWN_NONE, K_OWN_RECORD, K_OWN_ALLOCATION };
+
+typedef struct {
+    int32_t account;    /* -1: not issued yet */
+    int32_t first_work, n_works;
+    int32_t first_ins;  /* its first instalment in the ins_ columns */
+    int32_t offer;      /* its early-payment discount's, or -1 */
+    uint8_t disputed;
+} Invoice;
+
+/* An invoice's early-payment discount while it can still be earned (SPEC §9). */
+typedef struct {
+    money total, threshold; /* the invoice's amount; what must be applied */
+    int32_t invoice;
+    int32_t last_day;
+    uint8_t open;           /* 0: earned or lapsed */
+} Offer;
+
+/* The chunks of one account waiting for one invoice (reference: the lists of
+ * _Engine.waiting), chained through Chunk.next; `head` -1 once the invoice is
+ * issued in the account. Entries of one invoice are chained through `next`
+ * from `Engine.first_wait`. */
+typedef struct {
+    int32_t account, invoice, head, tail, next;
+} Wait;
+
+typedef struct {
+    int32_t customer, currency; /* codes */
+    Vec heap, pending, credits, items;
+    Vec waits;                  /* its Wait entries, in the order first made */
+    Py_ssize_t credits_head, heap_limit, pending_limit, n_waiting;
+    int mu;                     /* minor units of the currency */
+} Account;
+
+/* The amount lists of `read`, in this order. */
+enum { A_INV, A_INS, A_PAY, A_ADJ, A_ALLOC, N_AMOUNTS };
+
+typedef struct {
+    int64_t key;     /* customer code * currencies + currency code; -1: empty */
+    int32_t account;
+} AccountKey;
+
+typedef struct {
+    Reader R; /* the columns */
+    const int32_t *inv_date, *inv_customer, *inv_due, *inv_owner, *ins_invoice, *ins_due,
+        *pay_date, *pay_customer, *pay_invoice, *adj_date, *adj_customer, *adj_invoice,
+        *alloc_payment, *alloc_invoice;
+    const int16_t *inv_currency, *pay_currency, *adj_currency;
+    const money *minor[N_AMOUNTS];
+    const int8_t *exp[N_AMOUNTS];
+    const int8_t *minor_units;
+    const uint8_t *inv_flags, *adj_kind;
+    Py_ssize_t n_ins, n_pay, n_adj, n_alloc, ins_at, alloc_at;
+    PyObject *ids, *refs, *adj_ids;  /* borrowed from R or the arguments */
+    PyObject *amounts[N_AMOUNTS];    /* borrowed; NULL: rebuilt from the columns */
+    PyObject *customers, *currencies, *owners; /* the codes' values (lists, owned) */
+    PyObject *kinds[N_KINDS];        /* borrowed */
+    int32_t *customer_owner;         /* per customer code: an owner code, or -1 */
+    Py_ssize_t n_customer_owner;
+    int32_t owner;                   /* the filter: -1 none, -2 an owner no record has */
+    Work *works;
+    Py_ssize_t n_works, cap_works;
+    PyObject **work_amounts;         /* when rebuilt: each work's Decimal, made once */
+    Invoice *invs;
+    Py_ssize_t n_invs;
+    Offer *offers;
+    Py_ssize_t n_offers, offer_at;
+    Chunk *chunks;
+    Py_ssize_t n_chunks, cap_chunks;
+    Account *accounts;
+    Py_ssize_t n_accounts, cap_accounts;
+    /* (customer, currency) codes -> account: a dense table, or a hash when
+     * that would be too big */
+    int32_t *account_table;
+    AccountKey *account_keys;
+    size_t keys_mask;
+    Py_ssize_t n_currencies;
+    Wait *waits;
+    Py_ssize_t n_waits, cap_waits;
+    int32_t *first_wait;             /* per id: its first Wait entry, or -1 */
+    PyObject **days;                 /* ordinal - first_day -> date (owned) */
+    int32_t first_day;
+    Py_ssize_t n_days;
+    PyObject *zeros[64];             /* minor units -> Decimal zero (owned) */
+    PyObject *applications, *discounts; /* lists */
+    int history;
+    int paid; /* items paid in full are returned (history and `paid`) */
+    /* from the context */
+    PyObject *decimal, *item_type, *application_type, *credit_type, *early_payment;
+} Engine;
+
+/* The date of an ordinal, made once per ordinal. Borrowed. */
+static PyObject *date_of(Engine *E, int32_t ordinal) {
+    PyObject **slot = &E->days[ordinal - E->first_day];
+    if (*slot == NULL) {
+        PyObject *key = PyLong_FromLong(ordinal);
+        if (key == NULL) return NULL;
+        *slot = PyObject_CallMethodOneArg(S_date_type, S_fromordinal, key);
+        Py_DECREF(key);
+    }
+    return *slot;
+}
+
+/* A new Decimal of `value` minor units of `mu` places: a zero is shared. */
+static PyObject *decimal_made(Engine *E, money value, int mu) {
+    if (value == 0) {
+        PyObject **zero = &E->zeros[mu];
+        if (*zero == NULL) {
+            char text[16];
+            snprintf(text, sizeof text, "0E-%d", mu);
+            *zero = PyObject_CallFunction(E->decimal, "s", text);
+        }
+        return Py_XNewRef(*zero);
+    }
+    char buffer[64];
+    char *end = buffer + sizeof buffer - 1, *p = end;
+    *p = '\0';
+    int negative = value < 0;
+    unsigned __int128 rest = negative ? -(unsigned __int128)value : (unsigned __int128)value;
+    int placed = 0;
+    while (rest || placed <= mu) {
+        if (placed == mu && mu > 0) *--p = '.';
+        *--p = (char)('0' + (int)(rest % 10));
+        rest /= 10;
+        placed++;
+    }
+    if (negative) *--p = '-';
+    return PyObject_CallFunction(E->decimal, "s", p);
+}
+
+/* The record's own Decimal: amount `k` of the list `which`, or, without the
+ * lists, the Decimal its minor units of `mu` places and its exponent make
+ * (docs/columnar-kernel.md §1.6: "3000E-2" is 30.00). New reference. */
+static PyObject *own_amount(Engine *E, int which, Py_ssize_t k, int mu) {
+    if (E->amounts[which] != NULL) return Py_NewRef(PyList_GET_ITEM(E->amounts[which], k));
+    money minor = E->minor[which][k];
+    int exp = E->exp[which][k];
+    int negative = minor < 0;
+    unsigned __int128 coefficient =
+        negative ? -(unsigned __int128)minor : (unsigned __int128)minor;
+    for (int shift = -mu - exp; shift > 0; shift--) coefficient *= 10;
+    for (int shift = exp + mu; shift > 0; shift--) coefficient /= 10; /* exact (read) */
+    char buffer[64];
+    char *p = buffer + sizeof buffer - 1;
+    *p = '\0';
+    char written[8];
+    snprintf(written, sizeof written, "E%d", exp);
+    for (size_t n = strlen(written); n > 0; n--) *--p = written[n - 1];
+    do {
+        *--p = (char)('0' + (int)(coefficient % 10));
+        coefficient /= 10;
+    } while (coefficient);
+    if (negative) *--p = '-';
+    return PyObject_CallFunction(E->decimal, "s", p);
+}
+
+/* A work's own amount (its invoice's, or its instalment's). New reference. */
+static PyObject *work_amount(Engine *E, int32_t wi, int mu) {
+    const Work *w = &E->works[wi];
+    Py_ssize_t k = w->inst ? E->invs[w->inv].first_ins + w->inst - 1 : w->inv;
+    int which = w->inst ? A_INS : A_INV;
+    if (E->amounts[which] != NULL) return Py_NewRef(PyList_GET_ITEM(E->amounts[which], k));
+    if (E->work_amounts[wi] == NULL) E->work_amounts[wi] = own_amount(E, which, k, mu);
+    return Py_XNewRef(E->work_amounts[wi]);
+}
+
+/* A chunk's `value`: its own amount's Decimal when equal to it, else a new
+ * one. New reference. */
+static PyObject *chunk_decimal(Engine *E, const Chunk *c, money value, int mu) {
+    if (c->own_kind == K_OWN_NONE || value != c->amount) return decimal_made(E, value, mu);
+    int which = c->own_kind == K_OWN_ALLOCATION ? A_ALLOC
+                : c->kind == K_PAYMENT          ? A_PAY
+                                                : A_ADJ;
+    return own_amount(E, which, c->own, mu);
+}
+
+/* What a chunk is: its kind and ref (borrowed). */
+static PyObject *chunk_ref(Engine *E, const Chunk *c) {
+    return PyList_GET_ITEM(c->kind == K_PAYMENT ? E->refs : E->adj_ids, c->source);
+}
+
+/* ------------------------------------------------------------- accounts */
+
+/* reference: _Engine.account: the account of (customer, currency) codes,
+ * made when first met. */
+static int32_t account_of(Engine *E, int32_t customer, int32_t currency) {
+    int64_t key = (int64_t)customer * E->n_currencies + currency;
+    int32_t *slot;
+    if (E->account_table != NULL) {
+        slot = &E->account_table[key];
+    } else {
+        for (size_t at = ((uint64_t)key * 0x9E3779B97F4A7C15ull >> 20) & E->keys_mask;;
+             at = (at + 1) & E->keys_mask) {
+            if (E->account_keys[at].key == key) return E->account_keys[at].account;
+            if (E->account_keys[at].key < 0) {
+                slot = &E->account_keys[at].account;
+                break;
+            }
+        }
+    }
+    if (*slot >= 0) return *slot;
+    if (room(&E->accounts, E->n_accounts, &E->cap_accounts, sizeof(Account), 64) < 0)
+        return -1;
+    int32_t index = (int32_t)E->n_accounts;
+    if (E->account_table == NULL) {
+        /* the slot found above is this key's; then the table grows past half full */
+        AccountKey *entry = (AccountKey *)((char *)slot - offsetof(AccountKey, account));
+        entry->key = key;
+        entry->account = index;
+        if ((size_t)(index + 1) * 2 > E->keys_mask + 1) {
+            size_t size = 2 * (E->keys_mask + 1);
+            AccountKey *grown = PyMem_Malloc(size * sizeof(AccountKey));
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            memset(grown, 0xff, size * sizeof(AccountKey));
+            for (size_t k = 0; k <= E->keys_mask; k++) {
+                AccountKey *old = &E->account_keys[k];
+                if (old->key < 0) continue;
+                size_t at = ((uint64_t)old->key * 0x9E3779B97F4A7C15ull >> 20) & (size - 1);
+                while (grown[at].key >= 0) at = (at + 1) & (size - 1);
+                grown[at] = *old;
+            }
+            PyMem_Free(E->account_keys);
+            E->account_keys = grown;
+            E->keys_mask = size - 1;
+        }
+    } else {
+        *slot = index;
+    }
+    Account *a = &E->accounts[E->n_accounts++];
+    memset(a, 0, sizeof *a);
+    a->customer = customer;
+    a->currency = currency;
+    a->heap_limit = a->pending_limit = HEAP_LIMIT;
+    a->mu = E->minor_units[currency];
+    return index;
+}
+
+/* ------------------------------------------------------------- the heap */
+
+/* reference: _Engine.heap, the order of its entries: due date, issue date,
+ * id, instalment. Invoices are numbered in (date, id) order, so the number
+ * stands for the two. */
+static inline int older(const Work *works, int32_t a, int32_t b) {
+    const Work *x = &works[a], *y = &works[b];
+    if (x->due != y->due) return x->due < y->due;
+    if (x->inv != y->inv) return x->inv < y->inv;
+    return x->inst < y->inst;
+}
+
+static int heap_push(Engine *E, Vec *h, int32_t w) {
+    if (vec_push(h, w) < 0) return -1;
+    Py_ssize_t i = h->n - 1;
+    while (i > 0) {
+        Py_ssize_t parent = (i - 1) / 2;
+        if (!older(E->works, h->data[i], h->data[parent])) break;
+        int32_t t = h->data[i];
+        h->data[i] = h->data[parent];
+        h->data[parent] = t;
+        i = parent;
+    }
+    return 0;
+}
+
+static void sift_down(Engine *E, Vec *h, Py_ssize_t i) {
+    for (;;) {
+        Py_ssize_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && older(E->works, h->data[l], h->data[m])) m = l;
+        if (r < h->n && older(E->works, h->data[r], h->data[m])) m = r;
+        if (m == i) return;
+        int32_t t = h->data[i];
+        h->data[i] = h->data[m];
+        h->data[m] = t;
+        i = m;
+    }
+}
+
+static void heap_pop(Engine *E, Vec *h) {
+    h->data[0] = h->data[--h->n];
+    if (h->n) sift_down(E, h, 0);
+}
+
+/* reference: _compact. Paid works left in the heap are dropped. */
+static void compact(Engine *E, Account *a) {
+    Vec *h = &a->heap;
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = 0; i < h->n; i++)
+        if (E->works[h->data[i]].open > 0) h->data[kept++] = h->data[i];
+    h->n = kept;
+    for (Py_ssize_t i = kept / 2 - 1; i >= 0; i--) sift_down(E, h, i);
+    a->heap_limit = kept * 2 > HEAP_LIMIT ? kept * 2 : HEAP_LIMIT;
+}
+
+/* reference: _Engine.heap: the account's open works, pending ones put in. */
+static int flush(Engine *E, Account *a) {
+    if (a->pending.n == 0) return 0;
+    for (Py_ssize_t i = 0; i < a->pending.n; i++) {
+        int32_t w = a->pending.data[i];
+        if (E->works[w].open > 0 && heap_push(E, &a->heap, w) < 0) return -1;
+    }
+    a->pending.n = 0;
+    if (a->heap.n > a->heap_limit) compact(E, a);
+    return 0;
+}
+
+/* reference: _Engine.push and _trim */
+static int push_pending(Engine *E, Account *a, int32_t w) {
+    if (vec_push(&a->pending, w) < 0) return -1;
+    if (a->pending.n > a->pending_limit) {
+        Py_ssize_t kept = 0;
+        for (Py_ssize_t i = 0; i < a->pending.n; i++)
+            if (E->works[a->pending.data[i]].open > 0)
+                a->pending.data[kept++] = a->pending.data[i];
+        a->pending.n = kept;
+        a->pending_limit = kept * 2 > HEAP_LIMIT ? kept * 2 : HEAP_LIMIT;
+    }
+    return 0;
+}
+
+
+/* ------------------------------------------------------------- applying */
+
+static int add_application(Engine *E, Account *a, int32_t wi, PyObject *kind,
+                           PyObject *ref, int32_t day, PyObject *amount,
+                           int also_discount) {
+    const Work *w = &E->works[wi];
+    PyObject *due = amount ? date_of(E, w->due) : NULL;
+    PyObject *issued = due ? date_of(E, E->inv_date[w->inv]) : NULL;
+    PyObject *on = issued ? date_of(E, day) : NULL;
+    PyObject *t = on ? new_tuple(E->application_type, 10) : NULL;
+    if (t == NULL) {
+        Py_XDECREF(amount);
+        return -1;
+    }
+    PyObject *inst = instalment_of(w->inst);
+    PyObject *fields[10] = {PyList_GET_ITEM(E->ids, w->inv), inst,
+                            PyList_GET_ITEM(E->customers, a->customer),
+                            PyList_GET_ITEM(E->currencies, a->currency), kind, ref, on,
+                            amount, due, issued};
+    for (int f = 0; f < 10; f++) {
+        if (f != 1 && f != 7) Py_INCREF(fields[f]);
+        PyTuple_SET_ITEM(t, f, fields[f]);
+    }
+    if (inst == NULL) {
+        Py_DECREF(t);
+        return -1;
+    }
+    int failed = PyList_Append(E->applications, t);
+    if (!failed && also_discount) failed = PyList_Append(E->discounts, t);
+    Py_DECREF(t);
+    return failed ? -1 : 0;
+}
+
+/* reference: _Engine.discount. After an application to invoice `i` on `day`:
+ * its early-payment discount, when earned, closes the rest (SPEC §9). */
+static int discount(Engine *E, Account *a, int32_t i, int32_t day) {
+    Invoice *inv = &E->invs[i];
+    if (inv->offer < 0 || !E->offers[inv->offer].open) return 0;
+    Offer *offer = &E->offers[inv->offer];
+    if (day > offer->last_day) {
+        offer->open = 0; /* lapsed: applications only come later still */
+        return 0;
+    }
+    money still = 0;
+    for (int32_t k = 0; k < inv->n_works; k++) still += E->works[inv->first_work + k].open;
+    if (offer->total - still < offer->threshold) return 0;
+    offer->open = 0;
+    for (int32_t k = 0; k < inv->n_works; k++) {
+        int32_t wi = inv->first_work + k;
+        Work *w = &E->works[wi];
+        money rest = w->open;
+        if (rest <= 0) continue;
+        int whole = !w->touched;
+        w->open = 0;
+        w->touched = 1;
+        if (E->history) {
+            PyObject *amount = whole ? work_amount(E, wi, a->mu) : decimal_made(E, rest, a->mu);
+            if (add_application(E, a, wi, S_discount, E->early_payment, day, amount, 1) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* reference: _Engine.apply and apply_and_discount */
+static int apply(Engine *E, Account *a, int32_t wi, Chunk *c, money amount, int32_t day) {
+    Work *w = &E->works[wi];
+    int whole = !w->touched && amount == w->open; /* the work's whole amount */
+    w->open -= amount;
+    w->touched = 1;
+    c->left -= amount;
+    if (E->history) {
+        PyObject *value = whole ? work_amount(E, wi, a->mu) : chunk_decimal(E, c, amount, a->mu);
+        if (add_application(E, a, wi, E->kinds[c->kind], chunk_ref(E, c), day, value, 0) < 0)
+            return -1;
+    }
+    return discount(E, a, w->inv, day);
+}
+
+/* reference: _Engine.apply_to_invoice. Up to `limit` (has_limit 0: all) of a
+ * chunk to one invoice's works, instalments in due order. */
+static int apply_to_invoice(Engine *E, Account *a, int32_t i, Chunk *c,
+                            int has_limit, money limit, int32_t day) {
+    money budget = has_limit && limit < c->left ? limit : c->left;
+    Invoice *inv = &E->invs[i];
+    for (int32_t k = 0; k < inv->n_works; k++) {
+        if (budget <= 0) break;
+        int32_t wi = inv->first_work + k;
+        money open = E->works[wi].open;
+        if (open > 0) {
+            money amount = budget < open ? budget : open;
+            if (apply(E, a, wi, c, amount, day) < 0) return -1;
+            budget -= amount;
+        }
+    }
+    return 0;
+}
+
+/* reference: _Engine.apply_oldest_first */
+static int apply_oldest_first(Engine *E, Account *a, Chunk *c, int32_t day) {
+    if (flush(E, a) < 0) return -1;
+    while (c->left > 0 && a->heap.n) {
+        int32_t wi = a->heap.data[0];
+        money open = E->works[wi].open;
+        if (open > 0 && apply(E, a, wi, c, c->left < open ? c->left : open, day) < 0)
+            return -1;
+        if (E->works[wi].open <= 0) heap_pop(E, &a->heap);
+    }
+    return 0;
+}
+
+/* reference: _Engine.apply_credits: unapplied chunks, oldest first, meet the
+ * account's open works. */
+static int apply_credits(Engine *E, Account *a, int32_t day) {
+    while (a->credits.n > a->credits_head) {
+        if (flush(E, a) < 0) return -1;
+        if (a->heap.n == 0) break;
+        Chunk *c = &E->chunks[a->credits.data[a->credits_head]];
+        if (apply_oldest_first(E, a, c, day) < 0) return -1;
+        if (c->left > 0) break;
+        a->credits_head++;
+    }
+    return 0;
+}
+
+/* A chunk kept: it waits for an invoice or sits as credit. */
+static int32_t keep_chunk(Engine *E, const Chunk *c) {
+    if (room(&E->chunks, E->n_chunks, &E->cap_chunks, sizeof(Chunk), 64) < 0) return -1;
+    E->chunks[E->n_chunks] = *c;
+    return (int32_t)E->n_chunks++;
+}
+
+/* The Wait entry of account `ai` for invoice `i`, or -1. */
+static int32_t wait_of(Engine *E, int32_t ai, int32_t i) {
+    for (int32_t e = E->first_wait[i]; e >= 0; e = E->waits[e].next)
+        if (E->waits[e].account == ai) return e;
+    return -1;
+}
+
+/* reference: _Engine.issued: record an invoice's works, then let waiting
+ * allocations and credits meet them (SPEC §2). */
+static int issued(Engine *E, int32_t ai, int32_t i) {
+    Account *a = &E->accounts[ai];
+    Invoice *inv = &E->invs[i];
+    int32_t day = E->inv_date[i];
+    inv->account = ai;
+    if (vec_push(&a->items, i) < 0) return -1;
+    if (!inv->disputed) {
+        /* Decision (README, "Disputed invoices"): cash meets a disputed
+         * invoice only when a payment names it, never oldest first. */
+        for (int32_t k = 0; k < inv->n_works; k++)
+            if (push_pending(E, a, inv->first_work + k) < 0) return -1;
+    }
+    if (a->n_waiting) {
+        int32_t e = wait_of(E, ai, i);
+        if (e >= 0 && E->waits[e].head >= 0) {
+            int32_t ci = E->waits[e].head;
+            E->waits[e].head = -1; /* the key goes: it is never made again */
+            a->n_waiting--;
+            for (; ci >= 0; ci = E->chunks[ci].next) {
+                Chunk *c = &E->chunks[ci];
+                if (apply_to_invoice(E, a, i, c, 0, 0, day) < 0) return -1;
+                if (c->left > 0) {
+                    /* what exceeds the invoice is unallocated credit */
+                    c->waiting = -1;
+                    if (vec_push(&a->credits, ci) < 0) return -1;
+                }
+            }
+        }
+    }
+    if (a->credits.n > a->credits_head) return apply_credits(E, a, day);
+    return 0;
+}
+
+/* reference: _Engine.receive_for: what a record names for one invoice `i`
+ * (an index in ids), or set aside until the invoice is issued (SPEC §2).
+ * `alloc`: the allocation whose amount `limit` is, or -1. */
+static int receive_for(Engine *E, int32_t ai, Chunk *c, int32_t i, int has_limit,
+                       money limit, int32_t alloc) {
+    if (i < E->n_invs && E->invs[i].account == ai)
+        return apply_to_invoice(E, &E->accounts[ai], i, c, has_limit, limit, c->date);
+    money share = has_limit && limit < c->left ? limit : c->left;
+    if (share <= 0) return 0;
+    c->left -= share;
+    Chunk waiting = *c;
+    waiting.amount = share;
+    waiting.left = share;
+    if (has_limit && share == limit) {
+        waiting.own_kind = K_OWN_ALLOCATION;
+        waiting.own = alloc;
+    } else if (share != c->amount) {
+        waiting.own_kind = K_OWN_NONE;
+    }
+    waiting.waiting = i;
+    waiting.next = -1;
+    int32_t ci = keep_chunk(E, &waiting);
+    if (ci < 0) return -1;
+    if (E->first_wait == NULL) {
+        Py_ssize_t n = PyList_GET_SIZE(E->ids);
+        E->first_wait = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+        if (E->first_wait == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        memset(E->first_wait, 0xff, (size_t)(n ? n : 1) * sizeof(int32_t));
+    }
+    int32_t e = wait_of(E, ai, i);
+    if (e >= 0) {
+        /* never issued in this account (else applied above): still waiting */
+        E->chunks[E->waits[e].tail].next = ci;
+        E->waits[e].tail = ci;
+        return 0;
+    }
+    if (room(&E->waits, E->n_waits, &E->cap_waits, sizeof(Wait), 16) < 0) return -1;
+    e = (int32_t)E->n_waits++;
+    E->waits[e] = (Wait){ai, i, ci, ci, E->first_wait[i]};
+    E->first_wait[i] = e;
+    Account *a = &E->accounts[ai];
+    a->n_waiting++;
+    return vec_push(&a->waits, e);
+}
+
+/* reference: _Engine.receive and left_over: payment or adjustment `k`. */
+static int receive(Engine *E, Py_ssize_t k, int is_payment) {
+    int32_t customer = is_payment ? E->pay_customer[k] : E->adj_customer[k];
+    int32_t currency = is_payment ? E->pay_currency[k] : E->adj_currency[k];
+    int32_t ai = account_of(E, customer, currency);
+    if (ai < 0) return -1;
+    Chunk c;
+    c.amount = c.left = E->minor[is_payment ? A_PAY : A_ADJ][k];
+    c.date = is_payment ? E->pay_date[k] : E->adj_date[k];
+    c.source = (int32_t)k;
+    c.waiting = c.next = -1;
+    c.own = (int32_t)k;
+    c.kind = is_payment ? K_PAYMENT : (uint8_t)(1 + E->adj_kind[k]);
+    c.own_kind = K_OWN_RECORD;
+    /* allocations replace the invoice named (read writes -1 for it) */
+    int32_t named = is_payment ? E->pay_invoice[k] : E->adj_invoice[k];
+    if (is_payment) {
+        for (; E->alloc_at < E->n_alloc && E->alloc_payment[E->alloc_at] == k; E->alloc_at++) {
+            Py_ssize_t n = E->alloc_at;
+            if (receive_for(E, ai, &c, E->alloc_invoice[n], 1, E->minor[A_ALLOC][n],
+                            (int32_t)n) < 0)
+                return -1;
+        }
+    }
+    if (named >= 0 && receive_for(E, ai, &c, named, 0, 0, -1) < 0) return -1;
+    if (c.left > 0) {
+        if (apply_oldest_first(E, &E->accounts[ai], &c, c.date) < 0) return -1;
+        if (c.left > 0) {
+            int32_t ci = keep_chunk(E, &c);
+            if (ci < 0 || vec_push(&E->accounts[ai].credits, ci) < 0) return -1;
+        }
+    }
+    return 0;
+}
+
+static int by_due(const void *x, const void *y) {
+    const Work *a = x, *b = y;
+    if (a->due != b->due) return a->due < b->due ? -1 : 1;
+    return a->inst < b->inst ? -1 : a->inst > b->inst;
+}
+
+/* reference: _Engine.issue and offer: invoice `i` and its works. */
+static int issue(Engine *E, int32_t i) {
+    Invoice *inv = &E->invs[i];
+    int32_t ai = account_of(E, E->inv_customer[i], E->inv_currency[i]);
+    if (ai < 0) return -1;
+    inv->disputed = E->inv_flags[i] & 1;
+    inv->first_work = (int32_t)E->n_works;
+    inv->first_ins = (int32_t)E->ins_at;
+    inv->offer = -1;
+    Py_ssize_t n = 0;
+    while (E->ins_at + n < E->n_ins && E->ins_invoice[E->ins_at + n] == i) n++;
+    Py_ssize_t works = n ? n : 1;
+    while (E->n_works + works > E->cap_works)
+        if (room(&E->works, E->cap_works, &E->cap_works, sizeof(Work), 1024) < 0) return -1;
+    Work *w = &E->works[E->n_works];
+    if (n) {
+        for (Py_ssize_t k = 0; k < n; k++)
+            w[k] = (Work){E->minor[A_INS][E->ins_at + k], E->ins_due[E->ins_at + k],
+                          (int32_t)k + 1, i, 0};
+        E->ins_at += n;
+        /* instalments in due order, then by number */
+        qsort(w, (size_t)n, sizeof(Work), by_due);
+    } else {
+        w[0] = (Work){E->minor[A_INV][i], E->inv_due[i], 0, i, 0};
+    }
+    E->n_works += works;
+    inv->n_works = (int32_t)works;
+    if (E->offer_at < E->n_offers && E->offers[E->offer_at].invoice == i)
+        inv->offer = (int32_t)E->offer_at++;
+    return issued(E, ai, i);
+}
+
+/* ------------------------------------------------------------- results */
+
+/* reference: settle(): items and credits, account by account. */
+
+/* Whether an owner code is the filter's (docs/columnar-kernel.md §1.5). */
+static inline int owned(const Engine *E, int32_t owner) {
+    return E->owner == -1 || owner == E->owner;
+}
+
+/* The owner code of an account's customer, or -1 (none). */
+static int32_t customer_owner(const Engine *E, const Account *a) {
+    return a->customer < E->n_customer_owner ? E->customer_owner[a->customer] : -1;
+}
+
+static int credit_of(Engine *E, Account *a, const Chunk *c, PyObject *credits) {
+    PyObject *amount = chunk_decimal(E, c, c->left, a->mu);
+    PyObject *on = amount ? date_of(E, c->date) : NULL;
+    PyObject *t = on ? new_tuple(E->credit_type, 7) : NULL;
+    if (t == NULL) {
+        Py_XDECREF(amount);
+        return -1;
+    }
+    PyObject *waiting = c->waiting >= 0 ? PyList_GET_ITEM(E->ids, c->waiting) : Py_None;
+    PyObject *fields[7] = {PyList_GET_ITEM(E->customers, a->customer),
+                           PyList_GET_ITEM(E->currencies, a->currency), E->kinds[c->kind],
+                           chunk_ref(E, c), on, amount, waiting};
+    for (int f = 0; f < 7; f++) {
+        if (f != 5) Py_INCREF(fields[f]);
+        PyTuple_SET_ITEM(t, f, fields[f]);
+    }
+    int failed = PyList_Append(credits, t);
+    Py_DECREF(t);
+    return failed;
+}
+
+/* The credits left, account by account: unapplied chunks oldest first, then
+ * those waiting for an invoice, by invoice in the order first waited for. */
+static int credits_left(Engine *E, PyObject *credits) {
+    for (Py_ssize_t ai = 0; ai < E->n_accounts; ai++) {
+        Account *a = &E->accounts[ai];
+        if (!owned(E, customer_owner(E, a))) continue;
+        for (Py_ssize_t k = a->credits_head; k < a->credits.n; k++) {
+            const Chunk *c = &E->chunks[a->credits.data[k]];
+            if (c->left > 0 && credit_of(E, a, c, credits) < 0) return -1;
+        }
+        for (Py_ssize_t k = 0; k < a->waits.n; k++)
+            for (int32_t ci = E->waits[a->waits.data[k]].head; ci >= 0; ci = E->chunks[ci].next)
+                if (E->chunks[ci].left > 0 && credit_of(E, a, &E->chunks[ci], credits) < 0)
+                    return -1;
+    }
+    return 0;
+}
+
+/* What the replay needed and the items do not: chunks, offers, the waiting
+ * entries, the accounts' queues. Let go before the items are made, the
+ * biggest of the results, so that the two are never held at once. */
+static void replay_free(Engine *E) {
+    PyMem_Free(E->chunks);
+    E->chunks = NULL;
+    E->n_chunks = E->cap_chunks = 0;
+    PyMem_Free(E->offers);
+    E->offers = NULL;
+    E->n_offers = 0;
+    PyMem_Free(E->waits);
+    E->waits = NULL;
+    E->n_waits = E->cap_waits = 0;
+    PyMem_Free(E->first_wait);
+    E->first_wait = NULL;
+    for (Py_ssize_t i = 0; i < E->n_accounts; i++) {
+        Account *a = &E->accounts[i];
+        vec_free(&a->heap);
+        vec_free(&a->pending);
+        vec_free(&a->credits);
+        vec_free(&a->waits);
+    }
+}
+
+/* The items, account by account, each account's in the order issued; and
+ * each account with an item, open or paid, as (customer, currency), in that
+ * order (whether paid items are kept or not). */
+static int items_of(Engine *E, PyObject *items, PyObject *accounts) {
+    for (Py_ssize_t ai = 0; ai < E->n_accounts; ai++) {
+        Account *a = &E->accounts[ai];
+        int32_t owner_of_customer = customer_owner(E, a);
+        PyObject *customer = PyList_GET_ITEM(E->customers, a->customer);
+        PyObject *currency = PyList_GET_ITEM(E->currencies, a->currency);
+        int listed = 0;
+        for (Py_ssize_t k = 0; k < a->items.n; k++) {
+            int32_t i = a->items.data[k];
+            Invoice *inv = &E->invs[i];
+            /* reference: read_invoices: a falsy owner is none, the customer's then */
+            int32_t owner = E->inv_owner[i] >= 0 ? E->inv_owner[i] : owner_of_customer;
+            if (!owned(E, owner)) continue;
+            if (!listed) {
+                PyObject *account = PyTuple_Pack(2, customer, currency);
+                if (account == NULL || PyList_Append(accounts, account) < 0) {
+                    Py_XDECREF(account);
+                    return -1;
+                }
+                Py_DECREF(account);
+                listed = 1;
+            }
+            PyObject *owner_obj = owner >= 0 ? PyList_GET_ITEM(E->owners, owner) : Py_None;
+            PyObject *issued = date_of(E, E->inv_date[i]);
+            if (issued == NULL) return -1;
+            for (int32_t j = 0; j < inv->n_works; j++) {
+                int32_t wi = inv->first_work + j;
+                Work *w = &E->works[wi];
+                if (!E->paid && w->open == 0) continue;
+                PyObject *due = date_of(E, w->due);
+                if (due == NULL) return -1;
+                PyObject *amount = work_amount(E, wi, a->mu);
+                if (amount == NULL) return -1;
+                PyObject *open = w->touched ? decimal_made(E, w->open, a->mu) : Py_NewRef(amount);
+                PyObject *t = open ? new_tuple(E->item_type, 10) : NULL;
+                if (t == NULL) {
+                    Py_DECREF(amount);
+                    Py_XDECREF(open);
+                    return -1;
+                }
+                PyObject *inst = instalment_of(w->inst);
+                PyObject *flag = inv->disputed ? Py_True : Py_False;
+                PyObject *fields[10] = {PyList_GET_ITEM(E->ids, i), inst, customer, currency,
+                                        issued, due, amount, open, flag, owner_obj};
+                for (int f = 0; f < 10; f++) {
+                    if (f != 1 && f != 6 && f != 7) Py_INCREF(fields[f]);
+                    PyTuple_SET_ITEM(t, f, fields[f]);
+                }
+                if (inst == NULL || PyList_Append(items, t) < 0) {
+                    Py_DECREF(t);
+                    return -1;
+                }
+                Py_DECREF(t);
+            }
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- the run */
+
+static PyObject *context(PyObject *ctx, const char *name) {
+    PyObject *value = PyDict_GetItemString(ctx, name);
+    if (value == NULL) PyErr_Format(PyExc_KeyError, "settle context lacks %s", name);
+    return value;
+}
+
+static void engine_free(Engine *E) {
+    reader_free(&E->R);
+    PyMem_Free(E->works);
+    for (Py_ssize_t i = 0; E->work_amounts != NULL && i < E->n_works; i++)
+        Py_XDECREF(E->work_amounts[i]);
+    PyMem_Free(E->work_amounts);
+    PyMem_Free(E->invs);
+    for (Py_ssize_t i = 0; i < E->n_accounts; i++) {
+        Account *a = &E->accounts[i];
+        vec_free(&a->heap);
+        vec_free(&a->pending);
+        vec_free(&a->credits);
+        vec_free(&a->items);
+        vec_free(&a->waits);
+    }
+    PyMem_Free(E->accounts);
+    PyMem_Free(E->account_table);
+    PyMem_Free(E->account_keys);
+    PyMem_Free(E->offers);
+    PyMem_Free(E->chunks);
+    PyMem_Free(E->waits);
+    PyMem_Free(E->first_wait);
+    for (Py_ssize_t k = 0; E->days != NULL && k < E->n_days; k++) Py_XDECREF(E->days[k]);
+    PyMem_Free(E->days);
+    for (int k = 0; k < 64; k++) Py_XDECREF(E->zeros[k]);
+    PyMem_Free(E->customer_owner);
+    Py_XDECREF(E->customers);
+    Py_XDECREF(E->currencies);
+    Py_XDECREF(E->owners);
+    Py_XDECREF(E->applications);
+    Py_XDECREF(E->discounts);
+}
+
+/* What `read` is given (docs/columnar-kernel.md §4.1), from run's context:
+ * the customers of `customer_owner` coded in its order, with their
+ * currencies (`customer_currency`, else `base`), terms (`terms`, else
+ * `default_terms`), discounts and owners (an owner as written: "" is one);
+ * each customer's owner code into E->customer_owner. New reference. */
+static PyObject *tables_of(Engine *E, PyObject *ctx) {
+    static const char *kept[] = {"base", "default_terms", "currency_of", "minor_units",
+                                 "rows"};
+    PyObject *owner_of = context(ctx, "customer_owner");
+    PyObject *their_currency = owner_of ? context(ctx, "customer_currency") : NULL;
+    PyObject *terms = their_currency ? context(ctx, "terms") : NULL;
+    PyObject *discounts = terms ? context(ctx, "customer_discounts") : NULL;
+    PyObject *base = discounts ? context(ctx, "base") : NULL;
+    PyObject *default_terms = base ? context(ctx, "default_terms") : NULL;
+    if (default_terms == NULL) return NULL;
+    if (!PyDict_Check(owner_of) || !PyDict_Check(their_currency) || !PyDict_Check(terms) ||
+        !PyDict_Check(discounts)) {
+        PyErr_SetString(PyExc_TypeError, "the customers' context: dicts by customer id");
+        return NULL;
+    }
+    long otherwise = PyLong_AsLong(default_terms);
+    if (otherwise == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t n = PyDict_GET_SIZE(owner_of);
+    PyObject *tables = PyDict_New(), *customers = PyDict_New(), *currencies = PyDict_New(),
+             *owners = PyDict_New(), *discount = PyList_New(n), *array_type = NULL,
+             *made = NULL;
+    int16_t *currency = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(int16_t));
+    int32_t *days = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    E->customer_owner = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    if (currency == NULL || days == NULL || E->customer_owner == NULL) PyErr_NoMemory();
+    if (PyErr_Occurred() || tables == NULL || customers == NULL || currencies == NULL ||
+        owners == NULL || discount == NULL)
+        goto fail;
+    for (Py_ssize_t c = 0; c < n; c++) PyList_SET_ITEM(discount, c, Py_NewRef(Py_None));
+    E->n_customer_owner = n;
+    PyObject *id, *owner;
+    Py_ssize_t pos = 0, c = 0;
+    for (; PyDict_Next(owner_of, &pos, &id, &owner); c++) {
+        if (code_in(customers, id, INT32_MAX, "customers") != c) goto fail;
+        PyObject *theirs = PyDict_GetItemWithError(their_currency, id);
+        if (theirs == NULL && PyErr_Occurred()) goto fail;
+        long k = code_in(currencies, theirs ? theirs : base, INT16_MAX + 1L, "currencies");
+        if (k < 0) goto fail;
+        currency[c] = (int16_t)k;
+        PyObject *given = PyDict_GetItemWithError(terms, id);
+        if (given == NULL && PyErr_Occurred()) goto fail;
+        long d = given ? PyLong_AsLong(given) : otherwise;
+        if (d == -1 && PyErr_Occurred()) goto fail;
+        days[c] = (int32_t)d;
+        PyObject *offer = PyDict_GetItemWithError(discounts, id);
+        if (offer == NULL && PyErr_Occurred()) goto fail;
+        if (offer != NULL) PyList_SetItem(discount, c, Py_NewRef(offer));
+        long o = owner == Py_None ? -1 : code_in(owners, owner, INT32_MAX, "owners");
+        if (o == -1 && PyErr_Occurred()) goto fail;
+        E->customer_owner[c] = (int32_t)o;
+    }
+    PyObject *array_module = PyImport_ImportModule("array");
+    if (array_module == NULL) goto fail;
+    array_type = PyObject_GetAttrString(array_module, "array");
+    Py_DECREF(array_module);
+    if (array_type == NULL) goto fail;
+    const char *names[6] = {"customers", "currencies", "owners", "customer_discount",
+                            "customer_currency", "terms"};
+    PyObject *values[4] = {customers, currencies, owners, discount};
+    for (int k = 0; k < 6; k++) {
+        made = k < 4   ? Py_NewRef(values[k])
+               : k == 4 ? array_of(array_type, "h", currency, n * (Py_ssize_t)sizeof(int16_t))
+                        : array_of(array_type, "i", days, n * (Py_ssize_t)sizeof(int32_t));
+        if (made == NULL || PyDict_SetItemString(tables, names[k], made) < 0) goto fail;
+        Py_CLEAR(made);
+    }
+    for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++) {
+        PyObject *value = context(ctx, kept[k]);
+        if (value == NULL || PyDict_SetItemString(tables, kept[k], value) < 0) goto fail;
+    }
+    goto done;
+fail:
+    Py_CLEAR(tables);
+done:
+    Py_XDECREF(made);
+    Py_XDECREF(array_type);
+    Py_XDECREF(customers);
+    Py_XDECREF(currencies);
+    Py_XDECREF(owners);
+    Py_XDECREF(discount);
+    PyMem_Free(currency);
+    PyMem_Free(days);
+    return tables;
+}
+
+/* reference: _Engine.offer, through settle.py's `offer` callback: the
+ * early-payment discounts of the invoices `read` found discounted, invoices
+ * ascending (SPEC §9). */
+static int offers_of(Engine *E, PyObject *invoices, PyObject *offer) {
+    PyObject *discounted = E->R.lists[L_DISCOUNTED];
+    Py_ssize_t n = PyList_GET_SIZE(discounted);
+    E->offers = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Offer));
+    if (E->offers == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *pair = PyList_GET_ITEM(discounted, k);
+        Py_ssize_t i = PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 0));
+        if (i < 0 || i >= PyList_GET_SIZE(invoices)) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "the invoices changed");
+            return -1;
+        }
+        int mu = E->minor_units[E->inv_currency[i]];
+        PyObject *terms_of = PyObject_CallFunctionObjArgs(
+            offer, PyList_GET_ITEM(invoices, i), PyTuple_GET_ITEM(pair, 1),
+            PyList_GET_ITEM(E->currencies, E->inv_currency[i]), NULL);
+        if (terms_of == NULL) return -1;
+        money threshold;
+        int bad = !PyTuple_Check(terms_of) || PyTuple_GET_SIZE(terms_of) != 2 ||
+                  !PyDate_Check(PyTuple_GET_ITEM(terms_of, 0));
+        if (bad) PyErr_SetString(PyExc_TypeError, "offer() returns (last day, threshold)");
+        if (bad || money_of(PyTuple_GET_ITEM(terms_of, 1), mu, &threshold) < 0) {
+            Py_DECREF(terms_of);
+            return -1;
+        }
+        Offer *made = &E->offers[E->n_offers++];
+        made->invoice = (int32_t)i;
+        made->last_day = ordinal_of(PyTuple_GET_ITEM(terms_of, 0));
+        made->threshold = threshold;
+        made->total = E->minor[A_INV][i];
+        made->open = 1;
+        Py_DECREF(terms_of);
+    }
+    return 0;
+}
+
+/* The columns `read` made, read in place, and the lists beside them. */
+static int columns_in(Engine *E, PyObject *refs, int own_amounts) {
+    Reader *R = &E->R;
+    E->inv_date = (const int32_t *)R->cols[C_INV_DATE].data;
+    E->inv_customer = (const int32_t *)R->cols[C_INV_CUSTOMER].data;
+    E->inv_currency = (const int16_t *)R->cols[C_INV_CURRENCY].data;
+    E->inv_flags = (const uint8_t *)R->cols[C_INV_FLAGS].data;
+    E->inv_due = (const int32_t *)R->cols[C_INV_DUE].data;
+    E->inv_owner = (const int32_t *)R->cols[C_INV_OWNER].data;
+    E->ins_invoice = (const int32_t *)R->cols[C_INS_INVOICE].data;
+    E->ins_due = (const int32_t *)R->cols[C_INS_DUE].data;
+    E->pay_date = (const int32_t *)R->cols[C_PAY_DATE].data;
+    E->pay_customer = (const int32_t *)R->cols[C_PAY_CUSTOMER].data;
+    E->pay_currency = (const int16_t *)R->cols[C_PAY_CURRENCY].data;
+    E->pay_invoice = (const int32_t *)R->cols[C_PAY_INVOICE].data;
+    E->adj_kind = (const uint8_t *)R->cols[C_ADJ_KIND].data;
+    E->adj_date = (const int32_t *)R->cols[C_ADJ_DATE].data;
+    E->adj_customer = (const int32_t *)R->cols[C_ADJ_CUSTOMER].data;
+    E->adj_currency = (const int16_t *)R->cols[C_ADJ_CURRENCY].data;
+    E->adj_invoice = (const int32_t *)R->cols[C_ADJ_INVOICE].data;
+    E->alloc_payment = (const int32_t *)R->cols[C_ALLOC_PAYMENT].data;
+    E->alloc_invoice = (const int32_t *)R->cols[C_ALLOC_INVOICE].data;
+    E->minor_units = (const int8_t *)R->cols[C_MINOR_UNITS].data;
+    const int amount_columns[N_AMOUNTS] = {C_INV_MINOR, C_INS_MINOR, C_PAY_MINOR,
+                                           C_ADJ_MINOR, C_ALLOC_MINOR};
+    for (int k = 0; k < N_AMOUNTS; k++) {
+        E->minor[k] = (const money *)R->cols[amount_columns[k]].data;
+        E->exp[k] = (const int8_t *)R->cols[amount_columns[k] + 1].data;
+        E->amounts[k] = own_amounts ? R->lists[L_INV_AMOUNTS + k] : NULL;
+    }
+    E->n_invs = R->cols[C_INV_DATE].n;
+    E->n_ins = R->cols[C_INS_INVOICE].n;
+    E->n_adj = R->cols[C_ADJ_DATE].n;
+    E->n_pay = R->cols[C_PAY_DATE].n;
+    E->n_alloc = R->cols[C_ALLOC_PAYMENT].n;
+    E->ids = R->lists[L_IDS];
+    E->refs = refs != Py_None ? refs : R->lists[L_REFS];
+    E->adj_ids = R->lists[L_ADJ_IDS];
+    E->kinds[K_PAYMENT] = S_payment;
+    for (int k = 0; k < 3; k++) E->kinds[1 + k] = S_adjustment_kinds[k];
+    if ((E->customers = PyDict_Keys(R->customers)) == NULL ||
+        (E->currencies = PyDict_Keys(R->currencies)) == NULL ||
+        (E->owners = PyDict_Keys(R->owners)) == NULL)
+        return -1;
+    E->n_currencies = PyList_GET_SIZE(E->currencies);
+    return 0;
+}
+
+/* The replay's state, sized by the columns: invoices, works, the account
+ * table, the day cache (each day a record is dated or due). */
+static int state_for(Engine *E) {
+    Py_ssize_t n = E->n_invs ? E->n_invs : 1;
+    E->invs = PyMem_Malloc((size_t)n * sizeof(Invoice));
+    E->cap_works = E->n_invs + E->n_ins + 1;
+    E->works = PyMem_Malloc((size_t)E->cap_works * sizeof(Work));
+    if (E->invs == NULL || E->works == NULL) goto no_memory;
+    for (Py_ssize_t i = 0; i < E->n_invs; i++) E->invs[i].account = -1;
+    if (E->amounts[A_INV] == NULL &&
+        (E->work_amounts = PyMem_Calloc((size_t)E->cap_works, sizeof(PyObject *))) == NULL)
+        goto no_memory;
+    Py_ssize_t pairs = PyList_GET_SIZE(E->customers) * E->n_currencies;
+    if (pairs <= 4 * 1024 * 1024) {
+        E->account_table = PyMem_Malloc((size_t)(pairs ? pairs : 1) * sizeof(int32_t));
+        if (E->account_table == NULL) goto no_memory;
+        memset(E->account_table, 0xff, (size_t)(pairs ? pairs : 1) * sizeof(int32_t));
+    } else {
+        E->keys_mask = 1023;
+        E->account_keys = PyMem_Malloc(1024 * sizeof(AccountKey));
+        if (E->account_keys == NULL) goto no_memory;
+        memset(E->account_keys, 0xff, 1024 * sizeof(AccountKey));
+    }
+    const int32_t *dated[5] = {E->inv_date, E->inv_due, E->ins_due, E->pay_date, E->adj_date};
+    Py_ssize_t counts[5] = {E->n_invs, E->n_invs, E->n_ins, E->n_pay, E->n_adj};
+    int32_t first = INT32_MAX, last = INT32_MIN;
+    for (int k = 0; k < 5; k++)
+        for (Py_ssize_t j = 0; j < counts[k]; j++) {
+            if (dated[k][j] < first) first = dated[k][j];
+            if (dated[k][j] > last) last = dated[k][j];
+        }
+    E->first_day = first;
+    E->n_days = first <= last ? (Py_ssize_t)last - first + 1 : 1;
+    E->days = PyMem_Calloc((size_t)E->n_days, sizeof(PyObject *));
+    if (E->days == NULL) goto no_memory;
+    return 0;
+no_memory:
+    PyErr_NoMemory();
+    return -1;
+}
+
+PyDoc_STRVAR(run_doc,
+"run(invoices, adjustments, payments, payment_refs, context)\n"
+"-> (items, applications, credits, discounts, accounts)\n\n"
+"Settle records already in SPEC \xc2\xa7" "2 order (each list by date, then id; the\n"
+"payments' refs beside them, or None to read their ids); see settle.settle.\n"
+"The records are read into columns (as `read` does), then replayed.");
+
+static PyObject *run(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *invoices, *adjustments, *payments, *refs, *ctx;
+    if (records_given(args, "O!O!O!OO!:run", &invoices, &adjustments, &payments, &refs,
+                      &ctx) < 0)
+        return NULL;
+    Engine engine, *E = &engine;
+    memset(E, 0, sizeof engine);
+    PyObject *items = NULL, *credits = NULL, *accounts = NULL, *result = NULL;
+    const char *names[] = {"owner", "offer", "decimal", "item", "application", "credit",
+                           "early_payment", "history", "paid"};
+    PyObject *values[9];
+    for (int k = 0; k < 9; k++)
+        if ((values[k] = context(ctx, names[k])) == NULL) return NULL;
+    E->decimal = values[2];
+    E->item_type = values[3];
+    E->application_type = values[4];
+    E->credit_type = values[5];
+    E->early_payment = values[6];
+    E->history = PyObject_IsTrue(values[7]);
+    if (E->history < 0) return NULL;
+    E->paid = PyObject_IsTrue(values[8]);
+    if (E->paid < 0) return NULL;
+    E->paid = E->paid && E->history;
+    for (int k = 3; k <= 5; k++)
+        if (!PyType_Check(values[k]) || !PyType_IsSubtype((PyTypeObject *)values[k], &PyTuple_Type)) {
+            PyErr_SetString(PyExc_TypeError, "result types are tuples");
+            return NULL;
+        }
+    /* private, for tests: False rebuilds the records' Decimals from their
+     * minor units and exponents, as the columns of a ledger without rows will */
+    PyObject *own = PyDict_GetItemString(ctx, "record_amounts");
+    int own_amounts = own == NULL ? 1 : PyObject_IsTrue(own);
+    if (own_amounts < 0) return NULL;
+
+    PyObject *tables = tables_of(E, ctx);
+    if (tables == NULL) goto done;
+    int failed = reader_open(&E->R, tables, PyList_GET_SIZE(invoices)) < 0 ||
+                 reader_fill(&E->R, invoices, adjustments, payments, refs) < 0;
+    Py_DECREF(tables);
+    if (failed || columns_in(E, refs, own_amounts) < 0) goto done;
+    /* the ids are not looked up again: their table goes before the replay */
+    PyMem_Free(E->R.slots);
+    E->R.slots = NULL;
+    /* the view's owner filter as a code: -1 none; -2 an owner no record has */
+    E->owner = -1;
+    if (values[0] != Py_None) {
+        PyObject *code = PyDict_GetItemWithError(E->R.owners, values[0]);
+        if (code == NULL && PyErr_Occurred()) goto done;
+        E->owner = code != NULL ? (int32_t)PyLong_AsLong(code) : -2;
+    }
+    if (state_for(E) < 0 || offers_of(E, invoices, values[1]) < 0) goto done;
+    if ((E->applications = PyList_New(0)) == NULL || (E->discounts = PyList_New(0)) == NULL)
+        goto done;
+
+    /* reference: _in_order. Before each invoice, the adjustments and payments
+     * dated before it (on one date, adjustments first); then the invoice; with
+     * no invoices left, all the rest. */
+    Py_ssize_t n = E->n_invs, adj = 0, pay = 0;
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        int32_t day = i < n ? E->inv_date[i] : INT32_MAX;
+        for (;;) {
+            int32_t next_adj = adj < E->n_adj ? E->adj_date[adj] : INT32_MAX;
+            int32_t next_pay = pay < E->n_pay ? E->pay_date[pay] : INT32_MAX;
+            if (!(next_adj < day || next_pay < day || i == n)) break;
+            if (next_adj <= next_pay) {
+                if (next_adj == INT32_MAX) break;
+                if (receive(E, adj++, 0) < 0) goto done;
+            } else {
+                if (receive(E, pay++, 1) < 0) goto done;
+            }
+        }
+        if (i < n && issue(E, (int32_t)i) < 0) goto done;
+    }
+
+    if ((items = PyList_New(0)) == NULL || (credits = PyList_New(0)) == NULL ||
+        (accounts = PyList_New(0)) == NULL)
+        goto done;
+    if (credits_left(E, credits) < 0) goto done;
+    replay_free(E);
+    if (items_of(E, items, accounts) < 0) goto done;
+    result = PyTuple_Pack(5, items, E->applications, credits, E->discounts, accounts);
+done:
+    Py_XDECREF(items);
+    Py_XDECREF(credits);
+    Py_XDECREF(accounts);
+    engine_free(E);
     return result;
 }
 
