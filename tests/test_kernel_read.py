@@ -544,8 +544,10 @@ def test_what_read_refuses_and_that_it_lets_go_of_what_it_took():
     assert (sys.getrefcount(amount), sys.getrefcount(customer)) == counts
 
 
-def test_settle_does_not_read_columns_yet():
-    """Step 2: `read` is there beside `run`; settle.py still calls `run`."""
+def test_settle_calls_run_which_reads_columns_itself():
+    """Step 3: settle.py still calls `run` with records; `run` reads them
+    into columns with `read`'s code, then replays those (step 4 lets
+    settle.py call `read` and a replay of columns itself)."""
     import inspect
 
     from arledger import settle

@@ -1,11 +1,12 @@
 """The settlement kernel (arledger/_settle.c) under AddressSanitizer: a copy of
 the package is built with `-fsanitize=address` and the oracle's property tests
 (tests/test_settle_oracle.py, tests/test_settle_exact.py) and those of
-`_settle.read` (tests/test_kernel_read.py) run on it, so that an out-of-bounds
-read, a use after free or a double free in the C code fails a test instead of
-corrupting a report one day. It builds the kernel again and runs a few hundred
-ledgers, so it takes a minute or two: it runs in CI (CI=true, as .ci/run has
-it) and where ARLEDGER_SANITIZE=1, with GCC or Clang and their ASan runtime.
+`_settle.read` and of the replay (tests/test_kernel_read.py,
+tests/test_kernel_replay.py) run on it, so that an out-of-bounds read, a use
+after free or a double free in the C code fails a test instead of corrupting a
+report one day. It builds the kernel again and runs a few hundred ledgers, so
+it takes a minute or two: it runs in CI (CI=true, as .ci/run has it) and where
+ARLEDGER_SANITIZE=1, with GCC or Clang and their ASan runtime.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def test_the_oracle_tests_pass_on_a_kernel_built_with_address_sanitizer(tmp_path
         [sys.executable, "-m", "pytest", "-q", "-o", "addopts=",
          "-p", "no:cacheprovider", "tests/test_settle_oracle.py",
          "tests/test_settle_exact.py", "tests/test_core.py",
-         "tests/test_discounts.py", "tests/test_kernel_read.py"],
+         "tests/test_discounts.py", "tests/test_kernel_read.py",
+         "tests/test_kernel_replay.py"],
         cwd=copy,
         capture_output=True,
         text=True,
