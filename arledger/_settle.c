@@ -50,7 +50,7 @@ typedef struct {
     int32_t invoice; /* -1: empty */
 } IdSlot;
 
-static PyObject *S_payment, *S_discount, *S_targets, *S_fromordinal, *S_fields,
+static PyObject *S_payment, *S_discount, *S_fromordinal, *S_fields,
     *S_date_type;
 
 /* The fields the engine reads of a record. A record is a row (a named tuple
@@ -265,7 +265,8 @@ static int id_table_new(IdSlot **slots, size_t *mask, Py_ssize_t n) {
 }
 
 /* The index of the id `id`, or -1; -2 with an error set. With `add`, `index`
- * is entered under `id` (the last of equal ids wins, as in a dict). */
+ * is entered under `id` and returned, or, when an equal id was there, the
+ * index it replaces (the last of equal ids wins, as in a dict). */
 static int32_t id_find(IdSlot *slots, size_t mask, const char *keys, size_t stride,
                        PyObject *id, int add, int32_t index) {
     Py_hash_t hash = PyObject_Hash(id);
@@ -286,7 +287,7 @@ static int32_t id_find(IdSlot *slots, size_t mask, const char *keys, size_t stri
         if (same < 0) return -2;
         if (same) {
             if (add) found->invoice = index;
-            return add ? index : slot;
+            return slot;
         }
     }
 }
@@ -295,9 +296,10 @@ static int32_t id_find(IdSlot *slots, size_t mask, const char *keys, size_t stri
 /* ------------------------------------------------------------- read */
 
 /* `read`: sorted records to the columns of docs/columnar-kernel.md §1, every
- * value resolved by the rules the replay above applies to records (its
- * reference: tests/reference_columns.py, which asks the Ledger). Nothing is
- * replayed: the columns are what a replay over columns will read. */
+ * value resolved by the Ledger's rules, as tests/reference_settle.py resolves
+ * them record by record (its reference: tests/reference_columns.py, which
+ * asks the Ledger). Nothing is replayed here: `run` reads the records with
+ * this code, then replays the columns (below). */
 
 /* The columns, in the order they are returned. An amount (`size` 16) is held
  * as money while reading, then written as int64, or as two int64 words (low,
@@ -473,7 +475,7 @@ static int codes_in_order(PyObject *codes, const char *name) {
     return 0;
 }
 
-/* reference: account_by_value's minor_units, once per currency. The code of
+/* reference: _Engine.account's currency, its minor units asked once. The code of
  * `currency`, its minor units in C_MINOR_UNITS. */
 static long currency_code(Reader *R, PyObject *currency) {
     long code = code_in(R->currencies, currency, INT16_MAX + 1L, "currencies");
@@ -496,7 +498,8 @@ static int mu_of(Reader *R, long currency) {
     return ((int8_t *)R->cols[C_MINOR_UNITS].data)[currency];
 }
 
-/* reference: issue's own_or_customers, with `customer_currency` and `base`. */
+/* reference: _Engine.run's Ledger.currency_of for an invoice without one: its
+ * customer's (`customer_currency`), else `base`. */
 static long customers_currency(Reader *R, long customer) {
     Py_ssize_t n = R->customer_currency.len / 2;
     if (customer < n) return ((int16_t *)R->customer_currency.buf)[customer];
@@ -553,7 +556,7 @@ static int id_room(Reader *R, Py_ssize_t count) {
     return 0;
 }
 
-/* reference: receive_for's find_invoice. The index in `ids` of an invoice a
+/* reference: _Engine.receive_for's invoice_id. The index in `ids` of an invoice a
  * record names; a name not in the view is added after the view's invoices. */
 static int32_t named(Reader *R, PyObject *id) {
     PyObject *ids = R->lists[L_IDS];
@@ -581,7 +584,7 @@ static int32_t named_invoice(Reader *R, PyObject *invoice) {
     return found;
 }
 
-/* reference: issue and read_invoices: invoice `i` and its instalments. */
+/* reference: _Engine.issue: invoice `i` and its instalments. */
 static int read_invoice(Reader *R, PyObject *record, Py_ssize_t i) {
     int status = -1;
     const Layout *L = &R->invoice;
@@ -601,7 +604,7 @@ static int read_invoice(Reader *R, PyObject *record, Py_ssize_t i) {
     if ((customer = get(L, record, F_CUSTOMER)) == NULL) goto done;
     long c = code_in(R->customers, customer, INT32_MAX, "customers");
     if (c < 0 || push_i32(R, C_INV_CUSTOMER, c) < 0) goto done;
-    /* reference: issue's own_or_customers (Ledger.currency_of for an invoice) */
+    /* reference: _Engine.run's Ledger.currency_of for an invoice */
     if ((currency = get(L, record, F_CURRENCY)) == NULL) goto done;
     int given = PyObject_IsTrue(currency);
     if (given < 0) goto done;
@@ -660,13 +663,15 @@ static int read_invoice(Reader *R, PyObject *record, Py_ssize_t i) {
         due_day = date + (int32_t)days;
     }
     if (push_i32(R, C_INV_DUE, due_day) < 0) goto done;
-    /* reference: read_invoices: a falsy owner is none (the customer's then) */
+    /* reference: reference_settle's item_owner: a falsy owner is none (the
+     * customer's then) */
     if ((owner = get(L, record, F_OWNER)) == NULL) goto done;
     int has_owner = PyObject_IsTrue(owner);
     if (has_owner < 0) goto done;
     long o = has_owner ? code_in(R->owners, owner, INT32_MAX, "owners") : -1;
     if ((has_owner && o < 0) || push_i32(R, C_INV_OWNER, o) < 0) goto done;
-    /* reference: issue: SPEC §9, the invoice's discount, else its customer's */
+    /* reference: _Engine.issue's discount_of: SPEC §9, the invoice's discount,
+     * else its customer's */
     if ((offer = get(L, record, F_DISCOUNT)) == NULL) goto done;
     int own = PyObject_IsTrue(offer);
     if (own < 0) goto done;
@@ -698,7 +703,7 @@ done:
     return status;
 }
 
-/* reference: receive: the fields a payment (`p`, with its ref) or an
+/* reference: _Engine.receive: the fields a payment (`p`, with its ref) or an
  * adjustment has in common. The currency's minor units, or -1. */
 static int read_received(Reader *R, const Layout *L, PyObject *record, int column) {
     /* columns from `column`: date, customer, currency, minor, exp */
@@ -726,7 +731,7 @@ done:
     return mu;
 }
 
-/* reference: receive and receive_at: payment `p`, its ref, its allocations
+/* reference: _Engine.receive and _named: payment `p`, its ref, its allocations
  * (in the order of `dict(allocations)`, as Payment.targets gives them). */
 static int read_payment(Reader *R, PyObject *record, Py_ssize_t p, PyObject *refs) {
     const Layout *L = &R->payment;
@@ -774,7 +779,7 @@ static int read_payment(Reader *R, PyObject *record, Py_ssize_t p, PyObject *ref
     return status;
 }
 
-/* reference: receive_at: an adjustment, its id and its kind. */
+/* reference: _Engine.run: an adjustment, its id (its ref) and its kind. */
 static int read_adjustment(Reader *R, PyObject *record) {
     const Layout *L = &R->adjustment;
     PyObject *id = get(L, record, F_ID);
@@ -1501,8 +1506,8 @@ static int32_t wait_of(Engine *E, int32_t ai, int32_t i) {
     return -1;
 }
 
-/* reference: _Engine.issued: record an invoice's works, then let waiting
- * allocations and credits meet them (SPEC §2). */
+/* reference: _Engine.issue, from account.items on: record an invoice's
+ * works, then let waiting allocations and credits meet them (SPEC §2). */
 static int issued(Engine *E, int32_t ai, int32_t i) {
     Account *a = &E->accounts[ai];
     Invoice *inv = &E->invs[i];
@@ -1584,7 +1589,8 @@ static int receive_for(Engine *E, int32_t ai, Chunk *c, int32_t i, int has_limit
     return vec_push(&a->waits, e);
 }
 
-/* reference: _Engine.receive and left_over: payment or adjustment `k`. */
+/* reference: _Engine.receive: payment or adjustment `k` (its allocations
+ * from the alloc_ columns, whose cursor walks with the payments). */
 static int receive(Engine *E, Py_ssize_t k, int is_payment) {
     int32_t customer = is_payment ? E->pay_customer[k] : E->adj_customer[k];
     int32_t currency = is_payment ? E->pay_currency[k] : E->adj_currency[k];
@@ -1625,7 +1631,8 @@ static int by_due(const void *x, const void *y) {
     return a->inst < b->inst ? -1 : a->inst > b->inst;
 }
 
-/* reference: _Engine.issue and offer: invoice `i` and its works. */
+/* reference: _Engine.issue: invoice `i` and its works (its instalments
+ * from the ins_ columns, whose cursor walks with the invoices). */
 static int issue(Engine *E, int32_t i) {
     Invoice *inv = &E->invs[i];
     int32_t ai = account_of(E, E->inv_customer[i], E->inv_currency[i]);
@@ -1747,7 +1754,8 @@ static int items_of(Engine *E, PyObject *items, PyObject *accounts) {
         for (Py_ssize_t k = 0; k < a->items.n; k++) {
             int32_t i = a->items.data[k];
             Invoice *inv = &E->invs[i];
-            /* reference: read_invoices: a falsy owner is none, the customer's then */
+            /* reference: reference_settle's item_owner: a falsy owner is none,
+             * the customer's then */
             int32_t owner = E->inv_owner[i] >= 0 ? E->inv_owner[i] : owner_of_customer;
             if (!owned(E, owner)) continue;
             if (!listed) {
@@ -1927,7 +1935,7 @@ done:
     return tables;
 }
 
-/* reference: _Engine.offer, through settle.py's `offer` callback: the
+/* reference: _Engine.issue's offers, through settle.py's `offer` callback: the
  * early-payment discounts of the invoices `read` found discounted, invoices
  * ascending (SPEC §9). */
 static int offers_of(Engine *E, PyObject *invoices, PyObject *offer) {
@@ -2173,7 +2181,7 @@ PyMODINIT_FUNC PyInit__settle(void) {
         PyObject **slot;
         const char *text;
     } strings[] = {
-        {&S_payment, "payment"}, {&S_discount, "discount"}, {&S_targets, "targets"},
+        {&S_payment, "payment"}, {&S_discount, "discount"},
         {&S_fromordinal, "fromordinal"}, {&S_fields, "_fields"},
     };
     for (size_t k = 0; k < sizeof strings / sizeof strings[0]; k++)
