@@ -356,6 +356,73 @@ typedef struct {
     Py_ssize_t n, cap;
 } Column;
 
+/* A table by objects themselves (their addresses), over a dict by value:
+ * the loader shares one string per customer, currency and invoice id, so most
+ * lookups find the object here without hashing and comparing it. An object
+ * is held while in the table (`owned`), or by a list that outlives it, so
+ * another object is never met at the same address. */
+typedef struct {
+    PyObject *key; /* NULL: empty */
+    int32_t value;
+} PtrSlot;
+
+typedef struct {
+    PtrSlot *slots;
+    size_t mask;
+    Py_ssize_t n;
+    int owned;
+} PtrTable;
+
+static inline size_t ptr_hash(const PyObject *key) {
+    return (size_t)((uint64_t)(uintptr_t)key * 0x9E3779B97F4A7C15ull >> 20);
+}
+
+/* The value of `key`, or -1. */
+static inline int32_t ptr_get(const PtrTable *t, const PyObject *key) {
+    if (t->slots == NULL) return -1;
+    for (size_t at = ptr_hash(key) & t->mask; t->slots[at].key; at = (at + 1) & t->mask)
+        if (t->slots[at].key == key) return t->slots[at].value;
+    return -1;
+}
+
+/* Enter `key` -> `value` (a key there already takes it), doubling the table
+ * past half full. */
+static int ptr_put(PtrTable *t, PyObject *key, int32_t value) {
+    if (t->slots == NULL || (size_t)(t->n + 1) * 2 > t->mask + 1) {
+        size_t size = t->slots ? 2 * (t->mask + 1) : 64;
+        PtrSlot *grown = PyMem_Calloc(size, sizeof(PtrSlot));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (size_t k = 0; t->slots != NULL && k <= t->mask; k++) {
+            if (t->slots[k].key == NULL) continue;
+            size_t at = ptr_hash(t->slots[k].key) & (size - 1);
+            while (grown[at].key != NULL) at = (at + 1) & (size - 1);
+            grown[at] = t->slots[k];
+        }
+        PyMem_Free(t->slots);
+        t->slots = grown;
+        t->mask = size - 1;
+    }
+    size_t at = ptr_hash(key) & t->mask;
+    while (t->slots[at].key != NULL && t->slots[at].key != key) at = (at + 1) & t->mask;
+    if (t->slots[at].key == NULL) {
+        t->slots[at].key = t->owned ? Py_NewRef(key) : key;
+        t->n++;
+    }
+    t->slots[at].value = value;
+    return 0;
+}
+
+static void ptr_free(PtrTable *t) {
+    for (size_t k = 0; t->owned && t->slots != NULL && k <= t->mask; k++)
+        Py_XDECREF(t->slots[k].key);
+    PyMem_Free(t->slots);
+    t->slots = NULL;
+    t->n = 0;
+}
+
 /* What `read` is given besides the records (docs/columnar-kernel.md §4.1). */
 enum {
     T_CUSTOMERS, T_CURRENCIES, T_OWNERS, T_CUSTOMER_CURRENCY, T_TERMS,
@@ -385,6 +452,14 @@ typedef struct {
     /* the id table over `ids` */
     IdSlot *slots;
     size_t mask;
+    /* the view's invoices by their id objects (held by `ids`): the loader
+     * gives a record naming an invoice that invoice's own id, so most names
+     * are found without reading the id's hash or `ids`. Not used once two
+     * of the view's invoices have equal ids (by value, the last wins). */
+    PtrTable invoices_by_id;
+    int equal_ids;
+    /* the codes of customers and currencies by their objects (held) */
+    PtrTable customers_by_object, currencies_by_object;
 } Reader;
 
 static int column_push(Column *c, const void *x, size_t size) {
@@ -417,6 +492,9 @@ static void reader_free(Reader *R) {
         PyBuffer_Release(&R->terms);
     }
     PyMem_Free(R->slots);
+    ptr_free(&R->invoices_by_id);
+    ptr_free(&R->customers_by_object);
+    ptr_free(&R->currencies_by_object);
     for (int k = 0; k < N_TABLES; k++) Py_XDECREF(R->tables[k]);
 }
 
@@ -457,6 +535,18 @@ static long code_in(PyObject *codes, PyObject *key, long limit, const char *what
     return failed ? -1 : (long)n;
 }
 
+/* The code of `key` as code_in gives it, found first by the object itself:
+ * at most 65,536 objects a table are kept (where strings are not shared,
+ * the rest go by value). */
+static long code_of(PtrTable *t, PyObject *codes, PyObject *key, long limit,
+                    const char *what) {
+    int32_t found = ptr_get(t, key);
+    if (found >= 0) return found;
+    long code = code_in(codes, key, limit, what);
+    if (code >= 0 && t->n < 65536 && ptr_put(t, key, (int32_t)code) < 0) return -1;
+    return code;
+}
+
 /* Each code of `codes` is its position (the order of the dict), as
  * `code_in` enters them, so that the dict's keys list them by code. */
 static int codes_in_order(PyObject *codes, const char *name) {
@@ -478,7 +568,8 @@ static int codes_in_order(PyObject *codes, const char *name) {
 /* reference: _Engine.account's currency, its minor units asked once. The code of
  * `currency`, its minor units in C_MINOR_UNITS. */
 static long currency_code(Reader *R, PyObject *currency) {
-    long code = code_in(R->currencies, currency, INT16_MAX + 1L, "currencies");
+    long code = code_of(&R->currencies_by_object, R->currencies, currency,
+                        INT16_MAX + 1L, "currencies");
     if (code < 0) return -1;
     Column *mu = &R->cols[C_MINOR_UNITS];
     if (code < mu->n) return code;
@@ -559,6 +650,10 @@ static int id_room(Reader *R, Py_ssize_t count) {
 /* reference: _Engine.receive_for's invoice_id. The index in `ids` of an invoice a
  * record names; a name not in the view is added after the view's invoices. */
 static int32_t named(Reader *R, PyObject *id) {
+    if (!R->equal_ids) {
+        int32_t found = ptr_get(&R->invoices_by_id, id);
+        if (found >= 0) return found;
+    }
     PyObject *ids = R->lists[L_IDS];
     const char *keys = (const char *)PySequence_Fast_ITEMS(ids);
     int32_t found = id_find(R->slots, R->mask, keys, sizeof(PyObject *), id, 0, 0);
@@ -596,13 +691,16 @@ static int read_invoice(Reader *R, PyObject *record, Py_ssize_t i) {
         id_room(R, PyList_GET_SIZE(R->lists[L_IDS])) < 0)
         goto done;
     const char *keys = (const char *)PySequence_Fast_ITEMS(R->lists[L_IDS]);
-    if (id_find(R->slots, R->mask, keys, sizeof(PyObject *), id, 1, (int32_t)i) == -2)
-        goto done;
+    int32_t replaced = id_find(R->slots, R->mask, keys, sizeof(PyObject *), id, 1, (int32_t)i);
+    if (replaced == -2) goto done;
+    if (replaced != i) R->equal_ids = 1; /* names are found by value alone */
+    else if (!R->equal_ids && ptr_put(&R->invoices_by_id, id, (int32_t)i) < 0) goto done;
     if (day_at(L, record, F_DATE, "an invoice's date is a date", &date) < 0 ||
         push_i32(R, C_INV_DATE, date) < 0)
         goto done;
     if ((customer = get(L, record, F_CUSTOMER)) == NULL) goto done;
-    long c = code_in(R->customers, customer, INT32_MAX, "customers");
+    long c = code_of(&R->customers_by_object, R->customers, customer, INT32_MAX,
+                     "customers");
     if (c < 0 || push_i32(R, C_INV_CUSTOMER, c) < 0) goto done;
     /* reference: _Engine.run's Ledger.currency_of for an invoice */
     if ((currency = get(L, record, F_CURRENCY)) == NULL) goto done;
@@ -714,7 +812,8 @@ static int read_received(Reader *R, const Layout *L, PyObject *record, int colum
         push_i32(R, column, date) < 0)
         goto done;
     if ((customer = get(L, record, F_CUSTOMER)) == NULL) goto done;
-    long c = code_in(R->customers, customer, INT32_MAX, "customers");
+    long c = code_of(&R->customers_by_object, R->customers, customer, INT32_MAX,
+                     "customers");
     if (c < 0 || push_i32(R, column + 1, c) < 0) goto done;
     if ((currency = get(L, record, F_CURRENCY)) == NULL) goto done;
     long k = currency_at(R, currency, record);
@@ -903,6 +1002,7 @@ PyDoc_STRVAR(read_doc,
 static int reader_open(Reader *R, PyObject *tables, Py_ssize_t n_invoices) {
     memset(R, 0, sizeof *R);
     R->base_code = -1;
+    R->customers_by_object.owned = R->currencies_by_object.owned = 1;
     /* held to the end: the callbacks may run any code */
     for (int k = 0; k < N_TABLES; k++) {
         PyObject *value = PyDict_GetItemString(tables, table_names[k]);
@@ -2113,9 +2213,10 @@ static PyObject *run(PyObject *Py_UNUSED(module), PyObject *args) {
                  reader_fill(&E->R, invoices, adjustments, payments, refs) < 0;
     Py_DECREF(tables);
     if (failed || columns_in(E, refs, own_amounts) < 0) goto done;
-    /* the ids are not looked up again: their table goes before the replay */
+    /* the ids are not looked up again: their tables go before the replay */
     PyMem_Free(E->R.slots);
     E->R.slots = NULL;
+    ptr_free(&E->R.invoices_by_id);
     /* the view's owner filter as a code: -1 none; -2 an owner no record has */
     E->owner = -1;
     if (values[0] != Py_None) {
