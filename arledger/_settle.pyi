@@ -17,8 +17,9 @@ def run(
 
 # docs/columnar-kernel.md §4.1: the records' columns (array.array each), the
 # lists beside them (ids, refs, adj_ids, the records' amounts, the discounted
-# (invoice index, Discount) pairs, the codes), and `wide`. Not used by
-# settle.py yet (step 2); tests/reference_columns.py is its reference.
+# (invoice index, Discount) pairs, the codes), and `wide`. `run` reads its
+# records with the same code, then replays the columns (step 3);
+# tests/reference_columns.py is its reference.
 def read(
     invoices: list[Any],
     adjustments: list[Any],
