@@ -462,6 +462,23 @@ typedef struct {
     PtrTable customers_by_object, currencies_by_object;
 } Reader;
 
+/* Room in each column from `first` to `last` for `n` items: one allocation
+ * each, where doubling would copy and touch its pages again. */
+static int columns_reserve(Column *cols, int first, int last, Py_ssize_t n) {
+    for (int k = first; k <= last; k++) {
+        Column *c = &cols[k];
+        if (n <= c->cap) continue;
+        void *grown = PyMem_Realloc(c->data, (size_t)n * columns[k].size);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        c->data = grown;
+        c->cap = n;
+    }
+    return 0;
+}
+
 static int column_push(Column *c, const void *x, size_t size) {
     if (room(&c->data, c->n, &c->cap, size, 256) < 0) return -1;
     memcpy(c->data + (size_t)c->n * size, x, size);
@@ -1062,7 +1079,15 @@ static int reader_open(Reader *R, PyObject *tables, Py_ssize_t n_invoices) {
         PyErr_SetString(PyExc_ValueError, "more invoices than the columns' codes hold");
         return -1;
     }
-    return id_table_new(&R->slots, &R->mask, n_invoices);
+    if (id_table_new(&R->slots, &R->mask, n_invoices) < 0) return -1;
+    /* the view's invoices by their ids: at most half full, never grown */
+    R->invoices_by_id.mask = R->mask;
+    R->invoices_by_id.slots = PyMem_Calloc(R->mask + 1, sizeof(PtrSlot));
+    if (R->invoices_by_id.slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
 }
 
 /* Every record into the columns: each held while read (a callback may change
@@ -1071,6 +1096,10 @@ static int reader_open(Reader *R, PyObject *tables, Py_ssize_t n_invoices) {
 static int reader_fill(Reader *R, PyObject *invoices, PyObject *adjustments,
                        PyObject *payments, PyObject *refs) {
     PyObject *lists[3] = {invoices, adjustments, payments};
+    if (columns_reserve(R->cols, C_INV_DATE, C_INV_OWNER, PyList_GET_SIZE(invoices)) < 0 ||
+        columns_reserve(R->cols, C_PAY_DATE, C_PAY_INVOICE, PyList_GET_SIZE(payments)) < 0 ||
+        columns_reserve(R->cols, C_ADJ_KIND, C_ADJ_INVOICE, PyList_GET_SIZE(adjustments)) < 0)
+        return -1;
     for (int kind = 0; kind < 3; kind++) {
         for (Py_ssize_t k = 0; k < PyList_GET_SIZE(lists[kind]); k++) {
             PyObject *record = Py_NewRef(PyList_GET_ITEM(lists[kind], k));
@@ -1116,17 +1145,24 @@ static PyObject *read_records(PyObject *Py_UNUSED(module), PyObject *args) {
 /* ------------------------------------------------------------- the replay */
 
 /* The replay reads the columns `read` made (docs/columnar-kernel.md §2): no
- * record is looked at again and no Python object is held per record. The
- * Python objects of the results come from the lists beside the columns (ids,
- * refs, the codes' values and, by default, the records' own amounts) and a
- * per-day cache of dates. */
+ * record is looked at again and no reference is taken per record (works and
+ * invoices keep borrowed pointers into the lists below, which hold them).
+ * The Python objects of the results come from the lists beside the columns
+ * (ids, refs, the codes' values and, by default, the records' own amounts)
+ * and a per-day cache of dates. */
 
+/* A work's `amount` is its record's own Decimal, borrowed from the amount
+ * lists (taken in order as the invoices are issued: an item or application
+ * then finds it beside `open`, not at a random place of a list of a million);
+ * or, without the lists, one rebuilt from its minor units and exponent when
+ * first shown (owned). */
 typedef struct {
     money open;
-    int32_t due;     /* ordinal */
-    int32_t inst;    /* instalment number; 0: none */
-    int32_t inv;     /* index in the invoices, in SPEC §2 order */
-    uint8_t touched; /* anything applied: else `open` is the amount */
+    int32_t due;      /* ordinal */
+    int32_t inst;     /* instalment number; 0: none */
+    int32_t inv;      /* index in the invoices, in SPEC §2 order */
+    uint8_t touched;  /* anything applied: else `open` is the amount */
+    PyObject *amount; /* borrowed, or owned when rebuilt; NULL: not made yet */
 } Work;
 
 /* What is left of a payment or an adjustment, kept only while it waits or
@@ -1151,8 +1187,10 @@ typedef struct {
     int32_t account;    /* -1: not issued yet */
     int32_t first_work, n_works;
     int32_t first_ins;  /* its first instalment in the ins_ columns */
+    int32_t date, owner; /* inv_date, inv_owner: beside the rest when met again */
     int32_t offer;      /* its early-payment discount's, or -1 */
     uint8_t disputed;
+    PyObject *id;       /* borrowed from ids */
 } Invoice;
 
 /* An invoice's early-payment discount while it can still be earned (SPEC §9). */
@@ -1207,7 +1245,6 @@ typedef struct {
     int32_t owner;                   /* the filter: -1 none, -2 an owner no record has */
     Work *works;
     Py_ssize_t n_works, cap_works;
-    PyObject **work_amounts;         /* when rebuilt: each work's Decimal, made once */
     Invoice *invs;
     Py_ssize_t n_invs;
     Offer *offers;
@@ -1303,12 +1340,12 @@ static PyObject *own_amount(Engine *E, int which, Py_ssize_t k, int mu) {
 
 /* A work's own amount (its invoice's, or its instalment's). New reference. */
 static PyObject *work_amount(Engine *E, int32_t wi, int mu) {
-    const Work *w = &E->works[wi];
-    Py_ssize_t k = w->inst ? E->invs[w->inv].first_ins + w->inst - 1 : w->inv;
-    int which = w->inst ? A_INS : A_INV;
-    if (E->amounts[which] != NULL) return Py_NewRef(PyList_GET_ITEM(E->amounts[which], k));
-    if (E->work_amounts[wi] == NULL) E->work_amounts[wi] = own_amount(E, which, k, mu);
-    return Py_XNewRef(E->work_amounts[wi]);
+    Work *w = &E->works[wi];
+    if (w->amount == NULL) {
+        Py_ssize_t k = w->inst ? E->invs[w->inv].first_ins + w->inst - 1 : w->inv;
+        w->amount = own_amount(E, w->inst ? A_INS : A_INV, k, mu);
+    }
+    return Py_XNewRef(w->amount);
 }
 
 /* A chunk's `value`: its own amount's Decimal when equal to it, else a new
@@ -1474,7 +1511,8 @@ static int add_application(Engine *E, Account *a, int32_t wi, PyObject *kind,
                            int also_discount) {
     const Work *w = &E->works[wi];
     PyObject *due = amount ? date_of(E, w->due) : NULL;
-    PyObject *issued = due ? date_of(E, E->inv_date[w->inv]) : NULL;
+    const Invoice *inv = &E->invs[w->inv];
+    PyObject *issued = due ? date_of(E, inv->date) : NULL;
     PyObject *on = issued ? date_of(E, day) : NULL;
     PyObject *t = on ? new_tuple(E->application_type, 10) : NULL;
     if (t == NULL) {
@@ -1482,7 +1520,7 @@ static int add_application(Engine *E, Account *a, int32_t wi, PyObject *kind,
         return -1;
     }
     PyObject *inst = instalment_of(w->inst);
-    PyObject *fields[10] = {PyList_GET_ITEM(E->ids, w->inv), inst,
+    PyObject *fields[10] = {inv->id, inst,
                             PyList_GET_ITEM(E->customers, a->customer),
                             PyList_GET_ITEM(E->currencies, a->currency), kind, ref, on,
                             amount, due, issued};
@@ -1611,7 +1649,7 @@ static int32_t wait_of(Engine *E, int32_t ai, int32_t i) {
 static int issued(Engine *E, int32_t ai, int32_t i) {
     Account *a = &E->accounts[ai];
     Invoice *inv = &E->invs[i];
-    int32_t day = E->inv_date[i];
+    int32_t day = inv->date;
     inv->account = ai;
     if (vec_push(&a->items, i) < 0) return -1;
     if (!inv->disputed) {
@@ -1741,6 +1779,9 @@ static int issue(Engine *E, int32_t i) {
     inv->first_work = (int32_t)E->n_works;
     inv->first_ins = (int32_t)E->ins_at;
     inv->offer = -1;
+    inv->date = E->inv_date[i];
+    inv->owner = E->inv_owner[i];
+    inv->id = PyList_GET_ITEM(E->ids, i);
     Py_ssize_t n = 0;
     while (E->ins_at + n < E->n_ins && E->ins_invoice[E->ins_at + n] == i) n++;
     Py_ssize_t works = n ? n : 1;
@@ -1748,14 +1789,17 @@ static int issue(Engine *E, int32_t i) {
         if (room(&E->works, E->cap_works, &E->cap_works, sizeof(Work), 1024) < 0) return -1;
     Work *w = &E->works[E->n_works];
     if (n) {
-        for (Py_ssize_t k = 0; k < n; k++)
-            w[k] = (Work){E->minor[A_INS][E->ins_at + k], E->ins_due[E->ins_at + k],
-                          (int32_t)k + 1, i, 0};
+        for (Py_ssize_t k = 0; k < n; k++) {
+            Py_ssize_t at = E->ins_at + k;
+            w[k] = (Work){E->minor[A_INS][at], E->ins_due[at], (int32_t)k + 1, i, 0,
+                          E->amounts[A_INS] ? PyList_GET_ITEM(E->amounts[A_INS], at) : NULL};
+        }
         E->ins_at += n;
         /* instalments in due order, then by number */
         qsort(w, (size_t)n, sizeof(Work), by_due);
     } else {
-        w[0] = (Work){E->minor[A_INV][i], E->inv_due[i], 0, i, 0};
+        w[0] = (Work){E->minor[A_INV][i], E->inv_due[i], 0, i, 0,
+                      E->amounts[A_INV] ? PyList_GET_ITEM(E->amounts[A_INV], i) : NULL};
     }
     E->n_works += works;
     inv->n_works = (int32_t)works;
@@ -1856,7 +1900,7 @@ static int items_of(Engine *E, PyObject *items, PyObject *accounts) {
             Invoice *inv = &E->invs[i];
             /* reference: reference_settle's item_owner: a falsy owner is none,
              * the customer's then */
-            int32_t owner = E->inv_owner[i] >= 0 ? E->inv_owner[i] : owner_of_customer;
+            int32_t owner = inv->owner >= 0 ? inv->owner : owner_of_customer;
             if (!owned(E, owner)) continue;
             if (!listed) {
                 PyObject *account = PyTuple_Pack(2, customer, currency);
@@ -1868,7 +1912,7 @@ static int items_of(Engine *E, PyObject *items, PyObject *accounts) {
                 listed = 1;
             }
             PyObject *owner_obj = owner >= 0 ? PyList_GET_ITEM(E->owners, owner) : Py_None;
-            PyObject *issued = date_of(E, E->inv_date[i]);
+            PyObject *issued = date_of(E, inv->date);
             if (issued == NULL) return -1;
             for (int32_t j = 0; j < inv->n_works; j++) {
                 int32_t wi = inv->first_work + j;
@@ -1887,7 +1931,7 @@ static int items_of(Engine *E, PyObject *items, PyObject *accounts) {
                 }
                 PyObject *inst = instalment_of(w->inst);
                 PyObject *flag = inv->disputed ? Py_True : Py_False;
-                PyObject *fields[10] = {PyList_GET_ITEM(E->ids, i), inst, customer, currency,
+                PyObject *fields[10] = {inv->id, inst, customer, currency,
                                         issued, due, amount, open, flag, owner_obj};
                 for (int f = 0; f < 10; f++) {
                     if (f != 1 && f != 6 && f != 7) Py_INCREF(fields[f]);
@@ -1913,11 +1957,10 @@ static PyObject *context(PyObject *ctx, const char *name) {
 }
 
 static void engine_free(Engine *E) {
-    reader_free(&E->R);
+    for (Py_ssize_t i = 0; E->amounts[A_INV] == NULL && i < E->n_works; i++)
+        Py_XDECREF(E->works[i].amount); /* rebuilt: owned */
     PyMem_Free(E->works);
-    for (Py_ssize_t i = 0; E->work_amounts != NULL && i < E->n_works; i++)
-        Py_XDECREF(E->work_amounts[i]);
-    PyMem_Free(E->work_amounts);
+    reader_free(&E->R);
     PyMem_Free(E->invs);
     for (Py_ssize_t i = 0; i < E->n_accounts; i++) {
         Account *a = &E->accounts[i];
@@ -2134,9 +2177,6 @@ static int state_for(Engine *E) {
     E->works = PyMem_Malloc((size_t)E->cap_works * sizeof(Work));
     if (E->invs == NULL || E->works == NULL) goto no_memory;
     for (Py_ssize_t i = 0; i < E->n_invs; i++) E->invs[i].account = -1;
-    if (E->amounts[A_INV] == NULL &&
-        (E->work_amounts = PyMem_Calloc((size_t)E->cap_works, sizeof(PyObject *))) == NULL)
-        goto no_memory;
     Py_ssize_t pairs = PyList_GET_SIZE(E->customers) * E->n_currencies;
     if (pairs <= 4 * 1024 * 1024) {
         E->account_table = PyMem_Malloc((size_t)(pairs ? pairs : 1) * sizeof(int32_t));
