@@ -24,50 +24,15 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from arledger.arrow_columns import ADJUSTMENT_KINDS, COLUMNS, DISPUTED
 from arledger.ledger import Ledger, LedgerView
 from arledger.money import minor_units
 from arledger.rows import ROWS
 from arledger.settle import discount_of, payment_ref
 
-# adj_kind: an adjustment's kind is its position here.
-ADJUSTMENT_KINDS = ("credit_note", "write_off", "discount")
-
-# The columns, each with its array type; an amount column ("q") holds two
-# words an amount, low then high, when the call is `wide`.
-COLUMNS = {
-    "inv_date": "i",
-    "inv_customer": "i",
-    "inv_currency": "h",
-    "inv_minor": "q",
-    "inv_exp": "b",
-    "inv_flags": "B",
-    "inv_due": "i",
-    "inv_owner": "i",
-    "ins_invoice": "i",
-    "ins_due": "i",
-    "ins_minor": "q",
-    "ins_exp": "b",
-    "pay_date": "i",
-    "pay_customer": "i",
-    "pay_currency": "h",
-    "pay_minor": "q",
-    "pay_exp": "b",
-    "pay_invoice": "i",
-    "adj_kind": "B",
-    "adj_date": "i",
-    "adj_customer": "i",
-    "adj_currency": "h",
-    "adj_minor": "q",
-    "adj_exp": "b",
-    "adj_invoice": "i",
-    "alloc_payment": "i",
-    "alloc_invoice": "i",
-    "alloc_minor": "q",
-    "alloc_exp": "b",
-    "minor_units": "b",
-}
+# The kernel's columns and their array types, as the arrow resolution names
+# them (the layout, not the values, which this module resolves on its own).
 AMOUNTS = ("inv_minor", "ins_minor", "pay_minor", "adj_minor", "alloc_minor")
-DISPUTED = 1  # inv_flags, bit 0
 
 
 def tables_of(ledger: Ledger) -> dict[str, Any]:
