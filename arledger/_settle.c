@@ -1220,6 +1220,11 @@ typedef struct {
 /* The amount lists of `read`, in this order. */
 enum { A_INV, A_INS, A_PAY, A_ADJ, A_ALLOC, N_AMOUNTS };
 
+/* The buffers run_columns reads: read's columns (amounts as int64 words),
+ * then the customers' owners and the offers (docs/columnar-kernel.md §1.3). */
+enum { V_CUSTOMER_OWNER = N_COLUMNS, V_OFFER_INVOICE, V_OFFER_LAST_DAY,
+       V_OFFER_THRESHOLD, N_VIEWS };
+
 typedef struct {
     int64_t key;     /* customer code * currencies + currency code; -1: empty */
     int32_t account;
@@ -1231,13 +1236,24 @@ typedef struct {
         *pay_date, *pay_customer, *pay_invoice, *adj_date, *adj_customer, *adj_invoice,
         *alloc_payment, *alloc_invoice;
     const int16_t *inv_currency, *pay_currency, *adj_currency;
-    const money *minor[N_AMOUNTS];
+    /* amounts as int64 words: one each, or (`wide`) two, low then high
+     * (docs/columnar-kernel.md §1.6); read through minor_at */
+    const int64_t *minor[N_AMOUNTS];
+    int wide;
     const int8_t *exp[N_AMOUNTS];
     const int8_t *minor_units;
     const uint8_t *inv_flags, *adj_kind;
     Py_ssize_t n_ins, n_pay, n_adj, n_alloc, ins_at, alloc_at;
     PyObject *ids, *refs, *adj_ids;  /* borrowed from R or the arguments */
     PyObject *amounts[N_AMOUNTS];    /* borrowed; NULL: rebuilt from the columns */
+    /* run_columns: the buffers read (held while `views_held`), the lists
+     * above (owned here too), and the caller's dict, whose columns are let
+     * go once the replay is done with them when `release` */
+    Py_buffer views[N_VIEWS];
+    uint8_t views_held[N_VIEWS];
+    PyObject *lists_held[3 + N_AMOUNTS];
+    PyObject *given;
+    int release;
     PyObject *customers, *currencies, *owners; /* the codes' values (lists, owned) */
     PyObject *kinds[N_KINDS];        /* borrowed */
     int32_t *customer_owner;         /* per customer code: an owner code, or -1 */
@@ -1272,6 +1288,17 @@ typedef struct {
     /* from the context */
     PyObject *decimal, *item_type, *application_type, *credit_type, *early_payment;
 } Engine;
+
+/* Amount `k` of a column of int64 words (`wide`: two each, low then high). */
+static inline money word_at(const int64_t *words, int wide, Py_ssize_t k) {
+    if (!wide) return words[k];
+    return (money)(((unsigned __int128)(uint64_t)words[2 * k + 1] << 64) |
+                   (uint64_t)words[2 * k]);
+}
+
+static inline money minor_at(const Engine *E, int which, Py_ssize_t k) {
+    return word_at(E->minor[which], E->wide, k);
+}
 
 /* The date of an ordinal, made once per ordinal. Borrowed. */
 static PyObject *date_of(Engine *E, int32_t ordinal) {
@@ -1317,7 +1344,7 @@ static PyObject *decimal_made(Engine *E, money value, int mu) {
  * (docs/columnar-kernel.md §1.6: "3000E-2" is 30.00). New reference. */
 static PyObject *own_amount(Engine *E, int which, Py_ssize_t k, int mu) {
     if (E->amounts[which] != NULL) return Py_NewRef(PyList_GET_ITEM(E->amounts[which], k));
-    money minor = E->minor[which][k];
+    money minor = minor_at(E, which, k);
     int exp = E->exp[which][k];
     int negative = minor < 0;
     unsigned __int128 coefficient =
@@ -1735,7 +1762,7 @@ static int receive(Engine *E, Py_ssize_t k, int is_payment) {
     int32_t ai = account_of(E, customer, currency);
     if (ai < 0) return -1;
     Chunk c;
-    c.amount = c.left = E->minor[is_payment ? A_PAY : A_ADJ][k];
+    c.amount = c.left = minor_at(E, is_payment ? A_PAY : A_ADJ, k);
     c.date = is_payment ? E->pay_date[k] : E->adj_date[k];
     c.source = (int32_t)k;
     c.waiting = c.next = -1;
@@ -1747,7 +1774,7 @@ static int receive(Engine *E, Py_ssize_t k, int is_payment) {
     if (is_payment) {
         for (; E->alloc_at < E->n_alloc && E->alloc_payment[E->alloc_at] == k; E->alloc_at++) {
             Py_ssize_t n = E->alloc_at;
-            if (receive_for(E, ai, &c, E->alloc_invoice[n], 1, E->minor[A_ALLOC][n],
+            if (receive_for(E, ai, &c, E->alloc_invoice[n], 1, minor_at(E, A_ALLOC, n),
                             (int32_t)n) < 0)
                 return -1;
         }
@@ -1791,14 +1818,14 @@ static int issue(Engine *E, int32_t i) {
     if (n) {
         for (Py_ssize_t k = 0; k < n; k++) {
             Py_ssize_t at = E->ins_at + k;
-            w[k] = (Work){E->minor[A_INS][at], E->ins_due[at], (int32_t)k + 1, i, 0,
+            w[k] = (Work){minor_at(E, A_INS, at), E->ins_due[at], (int32_t)k + 1, i, 0,
                           E->amounts[A_INS] ? PyList_GET_ITEM(E->amounts[A_INS], at) : NULL};
         }
         E->ins_at += n;
         /* instalments in due order, then by number */
         qsort(w, (size_t)n, sizeof(Work), by_due);
     } else {
-        w[0] = (Work){E->minor[A_INV][i], E->inv_due[i], 0, i, 0,
+        w[0] = (Work){minor_at(E, A_INV, i), E->inv_due[i], 0, i, 0,
                       E->amounts[A_INV] ? PyList_GET_ITEM(E->amounts[A_INV], i) : NULL};
     }
     E->n_works += works;
@@ -1986,6 +2013,9 @@ static void engine_free(Engine *E) {
     Py_XDECREF(E->owners);
     Py_XDECREF(E->applications);
     Py_XDECREF(E->discounts);
+    for (int k = 0; k < N_VIEWS; k++)
+        if (E->views_held[k]) PyBuffer_Release(&E->views[k]);
+    for (int k = 0; k < 3 + N_AMOUNTS; k++) Py_XDECREF(E->lists_held[k]);
 }
 
 /* What `read` is given (docs/columnar-kernel.md §4.1), from run's context:
@@ -2113,7 +2143,7 @@ static int offers_of(Engine *E, PyObject *invoices, PyObject *offer) {
         made->invoice = (int32_t)i;
         made->last_day = ordinal_of(PyTuple_GET_ITEM(terms_of, 0));
         made->threshold = threshold;
-        made->total = E->minor[A_INV][i];
+        made->total = minor_at(E, A_INV, i);
         made->open = 1;
         Py_DECREF(terms_of);
     }
@@ -2146,10 +2176,12 @@ static int columns_in(Engine *E, PyObject *refs, int own_amounts) {
     const int amount_columns[N_AMOUNTS] = {C_INV_MINOR, C_INS_MINOR, C_PAY_MINOR,
                                            C_ADJ_MINOR, C_ALLOC_MINOR};
     for (int k = 0; k < N_AMOUNTS; k++) {
-        E->minor[k] = (const money *)R->cols[amount_columns[k]].data;
+        /* read's money is two words, low then high, as a wide column's */
+        E->minor[k] = (const int64_t *)R->cols[amount_columns[k]].data;
         E->exp[k] = (const int8_t *)R->cols[amount_columns[k] + 1].data;
         E->amounts[k] = own_amounts ? R->lists[L_INV_AMOUNTS + k] : NULL;
     }
+    E->wide = 1;
     E->n_invs = R->cols[C_INV_DATE].n;
     E->n_ins = R->cols[C_INS_INVOICE].n;
     E->n_adj = R->cols[C_ADJ_DATE].n;
@@ -2206,65 +2238,76 @@ no_memory:
     return -1;
 }
 
-PyDoc_STRVAR(run_doc,
-"run(invoices, adjustments, payments, payment_refs, context)\n"
-"-> (items, applications, credits, discounts, accounts)\n\n"
-"Settle records already in SPEC \xc2\xa7" "2 order (each list by date, then id; the\n"
-"payments' refs beside them, or None to read their ids); see settle.settle.\n"
-"The records are read into columns (as `read` does), then replayed.");
-
-static PyObject *run(PyObject *Py_UNUSED(module), PyObject *args) {
-    PyObject *invoices, *adjustments, *payments, *refs, *ctx;
-    if (records_given(args, "O!O!O!OO!:run", &invoices, &adjustments, &payments, &refs,
-                      &ctx) < 0)
-        return NULL;
-    Engine engine, *E = &engine;
-    memset(E, 0, sizeof engine);
-    PyObject *items = NULL, *credits = NULL, *accounts = NULL, *result = NULL;
-    const char *names[] = {"owner", "offer", "decimal", "item", "application", "credit",
-                           "early_payment", "history", "paid"};
-    PyObject *values[9];
-    for (int k = 0; k < 9; k++)
-        if ((values[k] = context(ctx, names[k])) == NULL) return NULL;
-    E->decimal = values[2];
-    E->item_type = values[3];
-    E->application_type = values[4];
-    E->credit_type = values[5];
-    E->early_payment = values[6];
-    E->history = PyObject_IsTrue(values[7]);
-    if (E->history < 0) return NULL;
-    E->paid = PyObject_IsTrue(values[8]);
-    if (E->paid < 0) return NULL;
+/* run's and run_columns's context: the result types and constructors, and
+ * `history` and `paid`. */
+static int context_in(Engine *E, PyObject *ctx) {
+    const char *names[] = {"decimal", "item", "application", "credit", "early_payment",
+                           "history", "paid"};
+    PyObject *values[7];
+    for (int k = 0; k < 7; k++)
+        if ((values[k] = context(ctx, names[k])) == NULL) return -1;
+    E->decimal = values[0];
+    E->item_type = values[1];
+    E->application_type = values[2];
+    E->credit_type = values[3];
+    E->early_payment = values[4];
+    E->history = PyObject_IsTrue(values[5]);
+    if (E->history < 0) return -1;
+    E->paid = PyObject_IsTrue(values[6]);
+    if (E->paid < 0) return -1;
     E->paid = E->paid && E->history;
-    for (int k = 3; k <= 5; k++)
-        if (!PyType_Check(values[k]) || !PyType_IsSubtype((PyTypeObject *)values[k], &PyTuple_Type)) {
+    for (int k = 1; k <= 3; k++)
+        if (!PyType_Check(values[k]) ||
+            !PyType_IsSubtype((PyTypeObject *)values[k], &PyTuple_Type)) {
             PyErr_SetString(PyExc_TypeError, "result types are tuples");
-            return NULL;
+            return -1;
         }
-    /* private, for tests: False rebuilds the records' Decimals from their
-     * minor units and exponents, as the columns of a ledger without rows will */
-    PyObject *own = PyDict_GetItemString(ctx, "record_amounts");
-    int own_amounts = own == NULL ? 1 : PyObject_IsTrue(own);
-    if (own_amounts < 0) return NULL;
+    E->kinds[K_PAYMENT] = S_payment;
+    for (int k = 0; k < 3; k++) E->kinds[1 + k] = S_adjustment_kinds[k];
+    return 0;
+}
 
-    PyObject *tables = tables_of(E, ctx);
-    if (tables == NULL) goto done;
-    int failed = reader_open(&E->R, tables, PyList_GET_SIZE(invoices)) < 0 ||
-                 reader_fill(&E->R, invoices, adjustments, payments, refs) < 0;
-    Py_DECREF(tables);
-    if (failed || columns_in(E, refs, own_amounts) < 0) goto done;
-    /* the ids are not looked up again: their tables go before the replay */
-    PyMem_Free(E->R.slots);
-    E->R.slots = NULL;
-    ptr_free(&E->R.invoices_by_id);
-    /* the view's owner filter as a code: -1 none; -2 an owner no record has */
-    E->owner = -1;
-    if (values[0] != Py_None) {
-        PyObject *code = PyDict_GetItemWithError(E->R.owners, values[0]);
-        if (code == NULL && PyErr_Occurred()) goto done;
-        E->owner = code != NULL ? (int32_t)PyLong_AsLong(code) : -2;
+/* run_columns, `release`: what only the replay and the credits read goes
+ * once they are made, before the items (the biggest of the results): every
+ * buffer but, when the records' Decimals are rebuilt, the invoices' and
+ * instalments' amounts; the payments', adjustments' and allocations' amount
+ * lists, refs and adj_ids (the results hold the strings they show). Each is
+ * also dropped from the caller's dict, so that it is freed now. */
+static int release_columns(Engine *E) {
+    for (int k = 0; k < N_VIEWS; k++) {
+        if (!E->views_held[k]) continue;
+        int rebuilt = E->amounts[A_INV] == NULL;
+        if (rebuilt && (k == C_INV_MINOR || k == C_INV_EXP || k == C_INS_MINOR ||
+                        k == C_INS_EXP))
+            continue;
+        PyBuffer_Release(&E->views[k]);
+        E->views_held[k] = 0;
+        const char *name = k < N_COLUMNS ? columns[k].name
+                           : k == V_CUSTOMER_OWNER ? "customer_owner"
+                           : k == V_OFFER_INVOICE  ? "offer_invoice"
+                           : k == V_OFFER_LAST_DAY ? "offer_last_day"
+                                                   : "offer_threshold";
+        if (PyDict_DelItemString(E->given, name) < 0) return -1;
     }
-    if (state_for(E) < 0 || offers_of(E, invoices, values[1]) < 0) goto done;
+    static const char *lists[] = {"refs", "adj_ids", "pay_amounts", "adj_amounts",
+                                  "alloc_amounts"};
+    /* lists_held: ids, refs, adj_ids, then the amount lists */
+    static const int at[] = {1, 2, 3 + A_PAY, 3 + A_ADJ, 3 + A_ALLOC};
+    for (int k = 0; k < 5; k++) {
+        if (PyDict_GetItemString(E->given, lists[k]) != NULL &&
+            PyDict_DelItemString(E->given, lists[k]) < 0)
+            return -1;
+        Py_CLEAR(E->lists_held[at[k]]);
+    }
+    E->refs = E->adj_ids = NULL;
+    E->amounts[A_PAY] = E->amounts[A_ADJ] = E->amounts[A_ALLOC] = NULL;
+    return 0;
+}
+
+/* The replay of the columns in E, its state and offers made: the five
+ * results. */
+static PyObject *replay(Engine *E) {
+    PyObject *items = NULL, *credits = NULL, *accounts = NULL, *result = NULL;
     if ((E->applications = PyList_New(0)) == NULL || (E->discounts = PyList_New(0)) == NULL)
         goto done;
 
@@ -2293,12 +2336,425 @@ static PyObject *run(PyObject *Py_UNUSED(module), PyObject *args) {
         goto done;
     if (credits_left(E, credits) < 0) goto done;
     replay_free(E);
+    if (E->release && release_columns(E) < 0) goto done;
     if (items_of(E, items, accounts) < 0) goto done;
     result = PyTuple_Pack(5, items, E->applications, credits, E->discounts, accounts);
 done:
     Py_XDECREF(items);
     Py_XDECREF(credits);
     Py_XDECREF(accounts);
+    return result;
+}
+
+PyDoc_STRVAR(run_doc,
+"run(invoices, adjustments, payments, payment_refs, context)\n"
+"-> (items, applications, credits, discounts, accounts)\n\n"
+"Settle records already in SPEC \xc2\xa7" "2 order (each list by date, then id; the\n"
+"payments' refs beside them, or None to read their ids); see settle.settle.\n"
+"The records are read into columns (as `read` does), then replayed.");
+
+static PyObject *run(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *invoices, *adjustments, *payments, *refs, *ctx;
+    if (records_given(args, "O!O!O!OO!:run", &invoices, &adjustments, &payments, &refs,
+                      &ctx) < 0)
+        return NULL;
+    Engine engine, *E = &engine;
+    memset(E, 0, sizeof engine);
+    PyObject *result = NULL;
+    PyObject *owner = context(ctx, "owner");
+    PyObject *offer = owner ? context(ctx, "offer") : NULL;
+    if (offer == NULL || context_in(E, ctx) < 0) return NULL;
+    /* private, for tests: False rebuilds the records' Decimals from their
+     * minor units and exponents, as the columns of a ledger without rows will */
+    PyObject *own = PyDict_GetItemString(ctx, "record_amounts");
+    int own_amounts = own == NULL ? 1 : PyObject_IsTrue(own);
+    if (own_amounts < 0) return NULL;
+
+    PyObject *tables = tables_of(E, ctx);
+    if (tables == NULL) goto done;
+    int failed = reader_open(&E->R, tables, PyList_GET_SIZE(invoices)) < 0 ||
+                 reader_fill(&E->R, invoices, adjustments, payments, refs) < 0;
+    Py_DECREF(tables);
+    if (failed || columns_in(E, refs, own_amounts) < 0) goto done;
+    /* the ids are not looked up again: their tables go before the replay */
+    PyMem_Free(E->R.slots);
+    E->R.slots = NULL;
+    ptr_free(&E->R.invoices_by_id);
+    /* the view's owner filter as a code: -1 none; -2 an owner no record has */
+    E->owner = -1;
+    if (owner != Py_None) {
+        PyObject *code = PyDict_GetItemWithError(E->R.owners, owner);
+        if (code == NULL && PyErr_Occurred()) goto done;
+        E->owner = code != NULL ? (int32_t)PyLong_AsLong(code) : -2;
+    }
+    if (state_for(E) < 0 || offers_of(E, invoices, offer) < 0) goto done;
+    result = replay(E);
+done:
+    engine_free(E);
+    return result;
+}
+
+/* ------------------------------------------------------ run_columns's entry */
+
+/* The count a buffer's items agree with (docs/columnar-kernel.md §4.2). */
+enum { G_INV, G_INS, G_PAY, G_ADJ, G_ALLOC, G_CURRENCIES, G_CUSTOMERS, G_OFFERS };
+
+static const struct {
+    const char *name;
+    char code;
+    int group;
+} extra_views[N_VIEWS - N_COLUMNS] = {
+    {"customer_owner", 'i', G_CUSTOMERS}, {"offer_invoice", 'i', G_OFFERS},
+    {"offer_last_day", 'i', G_OFFERS}, {"offer_threshold", 'q', G_OFFERS},
+};
+
+static const char *view_name(int k) {
+    return k < N_COLUMNS ? columns[k].name : extra_views[k - N_COLUMNS].name;
+}
+
+static char view_code(int k) {
+    return k < N_COLUMNS ? columns[k].code[0] : extra_views[k - N_COLUMNS].code;
+}
+
+static int view_group(int k) {
+    if (k >= N_COLUMNS) return extra_views[k - N_COLUMNS].group;
+    if (k <= C_INV_OWNER) return G_INV;
+    if (k <= C_INS_EXP) return G_INS;
+    if (k <= C_PAY_INVOICE) return G_PAY;
+    if (k <= C_ADJ_INVOICE) return G_ADJ;
+    if (k <= C_ALLOC_EXP) return G_ALLOC;
+    return G_CURRENCIES;
+}
+
+static size_t code_size(char code) {
+    return code == 'q' ? 8 : code == 'i' ? 4 : code == 'h' ? 2 : 1;
+}
+
+/* Buffer `k` of `given`, held in E->views[k]: items of its type code, or
+ * bytes of a whole number of them, aligned. Its item count into *n. */
+static int view_in(Engine *E, PyObject *given, int k, Py_ssize_t *n) {
+    const char *name = view_name(k);
+    PyObject *value = PyDict_GetItemString(given, name);
+    if (value == NULL) {
+        PyErr_Format(PyExc_ValueError, "%s: missing from the columns", name);
+        return -1;
+    }
+    Py_buffer *view = &E->views[k];
+    if (PyObject_GetBuffer(value, view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "%s: not a contiguous buffer", name);
+        return -1;
+    }
+    E->views_held[k] = 1;
+    char code = view_code(k);
+    size_t size = code_size(code);
+    const char *format = view->format != NULL ? view->format : "B";
+    size_t length = strlen(format);
+    char last = length ? format[length - 1] : 0;
+    int typed = length == 1 || (length == 2 && strchr("@=<", format[0]) != NULL);
+    int bytes = view->itemsize == 1 && typed && (last == 'B' || last == 'b' || last == 'c');
+    if (!(typed && (size_t)view->itemsize == size && last == code) && !bytes) {
+        PyErr_Format(PyExc_ValueError, "%s: a buffer of '%c' items (or bytes), not '%s'",
+                     name, code, format);
+        return -1;
+    }
+    /* an empty array's buffer is a static byte, aligned or not: never read */
+    if (view->len % (Py_ssize_t)size != 0 ||
+        (view->len > 0 && (uintptr_t)view->buf % size != 0)) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd bytes, not whole aligned '%c' items", name,
+                     view->len, code);
+        return -1;
+    }
+    *n = view->len / (Py_ssize_t)size;
+    return 0;
+}
+
+/* A list of the columns' (a list, or None when `optional`): held, borrowed
+ * into *out; `n` its length to agree with (-1: any). */
+static int list_in(Engine *E, PyObject *given, const char *name, int held, Py_ssize_t n,
+                   int optional, PyObject **out) {
+    PyObject *value = PyDict_GetItemString(given, name);
+    if ((value == NULL || value == Py_None) && optional) {
+        *out = NULL;
+        return 0;
+    }
+    if (value == NULL || !PyList_Check(value)) {
+        PyErr_Format(PyExc_ValueError, "%s: a list", name);
+        return -1;
+    }
+    if (n >= 0 && PyList_GET_SIZE(value) != n) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd items, not %zd", name, PyList_GET_SIZE(value),
+                     n);
+        return -1;
+    }
+    if (held >= 0) E->lists_held[held] = Py_NewRef(value);
+    *out = value;
+    return 0;
+}
+
+/* Item `j` of buffer `k`, whatever its integer type. */
+static inline int64_t value_at(const Engine *E, int k, Py_ssize_t j) {
+    const void *b = E->views[k].buf;
+    switch (view_code(k)) {
+    case 'q': return ((const int64_t *)b)[j];
+    case 'i': return ((const int32_t *)b)[j];
+    case 'h': return ((const int16_t *)b)[j];
+    case 'b': return ((const int8_t *)b)[j];
+    default: return ((const uint8_t *)b)[j];
+    }
+}
+
+/* Every item of buffer `k` in [lo, hi); `order` 1: never decreasing, 2:
+ * increasing. Else a ValueError naming it. */
+static int values_in(const Engine *E, int k, Py_ssize_t n, int64_t lo, int64_t hi,
+                     int order) {
+    for (Py_ssize_t j = 0; j < n; j++) {
+        int64_t v = value_at(E, k, j);
+        if (v < lo || v >= hi) {
+            PyErr_Format(PyExc_ValueError, "%s[%zd]: %lld, out of range", view_name(k), j,
+                         (long long)v);
+            return -1;
+        }
+        if (order && j > 0) {
+            int64_t before = value_at(E, k, j - 1);
+            if (v < before || (order == 2 && v == before)) {
+                PyErr_Format(PyExc_ValueError, "%s[%zd]: out of order", view_name(k), j);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Each amount of column `k` (its records' currencies through `currency_of`)
+ * above 0 and its exponent one the currency's minor units can give back. */
+static int amounts_in(const Engine *E, int which, int k, Py_ssize_t n,
+                      const int16_t *currency, const int32_t *through) {
+    for (Py_ssize_t j = 0; j < n; j++) {
+        money m = word_at(E->minor[which], E->wide, j);
+        if (m <= 0) {
+            PyErr_Format(PyExc_ValueError, "%s[%zd]: not above 0", columns[k].name, j);
+            return -1;
+        }
+        Py_ssize_t r = through ? through[j] : j;
+        int mu = E->minor_units[currency[r]];
+        int e = E->exp[which][j];
+        /* the Decimal's coefficient, minor * 10^(-mu-e), fits (own_amount) */
+        int bad = e + mu > 38 || -mu - e > 38;
+        unsigned __int128 coefficient = (unsigned __int128)m;
+        for (int shift = -mu - e; !bad && shift > 0; shift--) {
+            bad = coefficient > ((unsigned __int128)MONEY_MAX) / 10;
+            coefficient *= 10;
+        }
+        if (bad) {
+            PyErr_Format(PyExc_ValueError, "%s[%zd]: exponent %d for %d places",
+                         columns[k + 1].name, j, e, mu);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The columns run_columns is given, held and checked, into E
+ * (docs/columnar-kernel.md §4.2). */
+static int columns_given(Engine *E, PyObject *given) {
+    PyObject *ids, *refs, *adj_ids, *customers, *currencies, *owners;
+    if (list_in(E, given, "ids", 0, -1, 0, &ids) < 0 ||
+        list_in(E, given, "refs", 1, -1, 0, &refs) < 0 ||
+        list_in(E, given, "adj_ids", 2, -1, 0, &adj_ids) < 0 ||
+        list_in(E, given, "customers", -1, -1, 0, &customers) < 0 ||
+        list_in(E, given, "currencies", -1, -1, 0, &currencies) < 0 ||
+        list_in(E, given, "owners", -1, -1, 0, &owners) < 0)
+        return -1;
+    E->customers = Py_NewRef(customers);
+    E->currencies = Py_NewRef(currencies);
+    E->owners = Py_NewRef(owners);
+    E->ids = ids;
+    E->refs = refs;
+    E->adj_ids = adj_ids;
+    Py_ssize_t count[8] = {-1, -1, PyList_GET_SIZE(refs), PyList_GET_SIZE(adj_ids), -1,
+                           PyList_GET_SIZE(currencies), PyList_GET_SIZE(customers), -1};
+    const int first[8] = {C_INV_DATE, C_INS_INVOICE, -1, -1, C_ALLOC_PAYMENT, -1, -1,
+                          V_OFFER_INVOICE};
+    /* the counts not given by a list are the first column's of the group */
+    for (int k = 0; k < N_VIEWS; k++) {
+        Py_ssize_t n;
+        if (view_in(E, given, k, &n) < 0) return -1;
+        int g = view_group(k);
+        int amount = view_code(k) == 'q';
+        if (amount && E->wide) {
+            if (n % 2) {
+                PyErr_Format(PyExc_ValueError, "%s: wide, an odd count of words",
+                             view_name(k));
+                return -1;
+            }
+            n /= 2;
+        }
+        if (count[g] < 0 && first[g] == k) count[g] = n;
+        if (n != count[g]) {
+            PyErr_Format(PyExc_ValueError, "%s: %zd items, not %zd", view_name(k), n,
+                         count[g]);
+            return -1;
+        }
+    }
+    E->n_invs = count[G_INV];
+    E->n_ins = count[G_INS];
+    E->n_pay = count[G_PAY];
+    E->n_adj = count[G_ADJ];
+    E->n_alloc = count[G_ALLOC];
+    E->n_offers = count[G_OFFERS];
+    E->n_currencies = count[G_CURRENCIES];
+    Py_ssize_t n_ids = PyList_GET_SIZE(ids);
+    if (n_ids < E->n_invs || n_ids >= INT32_MAX) {
+        PyErr_Format(PyExc_ValueError, "ids: %zd items, for %zd invoices", n_ids, E->n_invs);
+        return -1;
+    }
+    if (E->n_currencies > INT16_MAX + 1L) {
+        PyErr_SetString(PyExc_ValueError, "currencies: more than int16 codes");
+        return -1;
+    }
+    /* codes in range, dates ordered (date.min to date.max) */
+    const int64_t DAY_MAX = 3652060;
+    Py_ssize_t n_cust = PyList_GET_SIZE(customers), n_own = PyList_GET_SIZE(owners);
+    const struct {
+        int k;
+        int64_t lo, hi;
+        int order;
+    } checks[] = {
+        {C_INV_DATE, 1, DAY_MAX, 1}, {C_INV_CUSTOMER, 0, n_cust, 0},
+        {C_INV_CURRENCY, 0, E->n_currencies, 0}, {C_INV_DUE, 1, DAY_MAX, 0},
+        {C_INV_OWNER, -1, n_own, 0}, {C_INS_INVOICE, 0, E->n_invs, 1},
+        {C_INS_DUE, 1, DAY_MAX, 0}, {C_PAY_DATE, 1, DAY_MAX, 1},
+        {C_PAY_CUSTOMER, 0, n_cust, 0}, {C_PAY_CURRENCY, 0, E->n_currencies, 0},
+        {C_PAY_INVOICE, -1, n_ids, 0}, {C_ADJ_KIND, 0, 3, 0}, {C_ADJ_DATE, 1, DAY_MAX, 1},
+        {C_ADJ_CUSTOMER, 0, n_cust, 0}, {C_ADJ_CURRENCY, 0, E->n_currencies, 0},
+        {C_ADJ_INVOICE, -1, n_ids, 0}, {C_ALLOC_PAYMENT, 0, E->n_pay, 1},
+        {C_ALLOC_INVOICE, 0, n_ids, 0}, {C_MINOR_UNITS, 0, 39, 0},
+        {V_CUSTOMER_OWNER, -1, n_own, 0}, {V_OFFER_INVOICE, 0, E->n_invs, 2},
+    };
+    Py_ssize_t lengths[N_VIEWS];
+    for (int k = 0; k < N_VIEWS; k++) {
+        int g = view_group(k);
+        lengths[k] = count[g];
+    }
+    for (size_t c = 0; c < sizeof checks / sizeof checks[0]; c++)
+        if (values_in(E, checks[c].k, lengths[checks[c].k], checks[c].lo, checks[c].hi,
+                      checks[c].order) < 0)
+            return -1;
+#define BUF(type, k) ((const type *)E->views[k].buf)
+    E->inv_date = BUF(int32_t, C_INV_DATE);
+    E->inv_customer = BUF(int32_t, C_INV_CUSTOMER);
+    E->inv_currency = BUF(int16_t, C_INV_CURRENCY);
+    E->inv_flags = BUF(uint8_t, C_INV_FLAGS);
+    E->inv_due = BUF(int32_t, C_INV_DUE);
+    E->inv_owner = BUF(int32_t, C_INV_OWNER);
+    E->ins_invoice = BUF(int32_t, C_INS_INVOICE);
+    E->ins_due = BUF(int32_t, C_INS_DUE);
+    E->pay_date = BUF(int32_t, C_PAY_DATE);
+    E->pay_customer = BUF(int32_t, C_PAY_CUSTOMER);
+    E->pay_currency = BUF(int16_t, C_PAY_CURRENCY);
+    E->pay_invoice = BUF(int32_t, C_PAY_INVOICE);
+    E->adj_kind = BUF(uint8_t, C_ADJ_KIND);
+    E->adj_date = BUF(int32_t, C_ADJ_DATE);
+    E->adj_customer = BUF(int32_t, C_ADJ_CUSTOMER);
+    E->adj_currency = BUF(int16_t, C_ADJ_CURRENCY);
+    E->adj_invoice = BUF(int32_t, C_ADJ_INVOICE);
+    E->alloc_payment = BUF(int32_t, C_ALLOC_PAYMENT);
+    E->alloc_invoice = BUF(int32_t, C_ALLOC_INVOICE);
+    E->minor_units = BUF(int8_t, C_MINOR_UNITS);
+    static const char *amount_lists[N_AMOUNTS] = {"inv_amounts", "ins_amounts",
+                                                  "pay_amounts", "adj_amounts",
+                                                  "alloc_amounts"};
+    const int amount_columns[N_AMOUNTS] = {C_INV_MINOR, C_INS_MINOR, C_PAY_MINOR,
+                                           C_ADJ_MINOR, C_ALLOC_MINOR};
+    int given_lists = 0;
+    for (int k = 0; k < N_AMOUNTS; k++) {
+        int c = amount_columns[k];
+        E->minor[k] = BUF(int64_t, c);
+        E->exp[k] = BUF(int8_t, c + 1);
+        if (list_in(E, given, amount_lists[k], 3 + k, lengths[c], 1, &E->amounts[k]) < 0)
+            return -1;
+        given_lists += E->amounts[k] != NULL;
+    }
+#undef BUF
+    if (given_lists != 0 && given_lists != N_AMOUNTS) {
+        PyErr_SetString(PyExc_ValueError,
+                        "inv_amounts ... alloc_amounts: all five lists, or none");
+        return -1;
+    }
+    if (amounts_in(E, A_INV, C_INV_MINOR, E->n_invs, E->inv_currency, NULL) < 0 ||
+        amounts_in(E, A_INS, C_INS_MINOR, E->n_ins, E->inv_currency, E->ins_invoice) < 0 ||
+        amounts_in(E, A_PAY, C_PAY_MINOR, E->n_pay, E->pay_currency, NULL) < 0 ||
+        amounts_in(E, A_ADJ, C_ADJ_MINOR, E->n_adj, E->adj_currency, NULL) < 0 ||
+        amounts_in(E, A_ALLOC, C_ALLOC_MINOR, E->n_alloc, E->pay_currency,
+                   E->alloc_payment) < 0)
+        return -1;
+    /* the customers' owners, copied (a few per customer) */
+    Py_ssize_t c = n_cust ? n_cust : 1;
+    if ((E->customer_owner = PyMem_Malloc((size_t)c * sizeof(int32_t))) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (n_cust) memcpy(E->customer_owner, E->views[V_CUSTOMER_OWNER].buf,
+                       (size_t)n_cust * sizeof(int32_t));
+    E->n_customer_owner = n_cust;
+    /* the offers: sparse, invoices ascending (§1.3) */
+    E->offers = PyMem_Malloc((size_t)(E->n_offers ? E->n_offers : 1) * sizeof(Offer));
+    if (E->offers == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    const int32_t *offer_invoice = E->views[V_OFFER_INVOICE].buf;
+    const int32_t *last_day = E->views[V_OFFER_LAST_DAY].buf;
+    for (Py_ssize_t k = 0; k < E->n_offers; k++) {
+        Offer *made = &E->offers[k];
+        made->invoice = offer_invoice[k];
+        made->last_day = last_day[k];
+        made->threshold = word_at(E->views[V_OFFER_THRESHOLD].buf, E->wide, k);
+        made->total = minor_at(E, A_INV, offer_invoice[k]);
+        made->open = 1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(run_columns_doc,
+"run_columns(columns, context, /)\n"
+"-> (items, applications, credits, discounts, accounts)\n\n"
+"Settle the columns of records in SPEC \xc2\xa7" "2 order, as `read` returns them\n"
+"(docs/columnar-kernel.md \xc2\xa7" "4.2): buffers (array.array, memoryview, bytes)\n"
+"of int64 amounts, or two words each when context['wide'], the lists beside\n"
+"them (the record amount lists may be None: Decimals are then rebuilt from\n"
+"minor units and exponents), customer_owner and the offer_* columns.\n"
+"context: history, paid, owner (a code: -1 none, -2 nobody), wide, decimal,\n"
+"item, application, credit, early_payment, and release (optional: drop each\n"
+"column from `columns` once the replay is done with it). A malformed column\n"
+"is a ValueError naming it.");
+
+static PyObject *run_columns(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *given, *ctx;
+    if (!PyArg_ParseTuple(args, "O!O!:run_columns", &PyDict_Type, &given, &PyDict_Type, &ctx))
+        return NULL;
+    Engine engine, *E = &engine;
+    memset(E, 0, sizeof engine);
+    PyObject *result = NULL;
+    PyObject *owner = context(ctx, "owner");
+    PyObject *wide = owner ? context(ctx, "wide") : NULL;
+    if (wide == NULL || context_in(E, ctx) < 0) return NULL;
+    if ((E->wide = PyObject_IsTrue(wide)) < 0) return NULL;
+    PyObject *release = PyDict_GetItemString(ctx, "release");
+    if ((E->release = release ? PyObject_IsTrue(release) : 0) < 0) return NULL;
+    E->given = given;
+    long code = PyLong_AsLong(owner);
+    if (code == -1 && PyErr_Occurred()) return NULL;
+    if (columns_given(E, given) < 0) goto done;
+    if (code < -2 || code >= PyList_GET_SIZE(E->owners)) {
+        PyErr_Format(PyExc_ValueError, "owner: %ld, not an owner's code, -1 or -2", code);
+        goto done;
+    }
+    E->owner = (int32_t)code;
+    if (state_for(E) < 0) goto done;
+    result = replay(E);
+done:
     engine_free(E);
     return result;
 }
@@ -2306,6 +2762,7 @@ done:
 static PyMethodDef methods[] = {
     {"run", run, METH_VARARGS, run_doc},
     {"read", read_records, METH_VARARGS, read_doc},
+    {"run_columns", run_columns, METH_VARARGS, run_columns_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -28,3 +28,14 @@ def read(
     tables: dict[str, Any],
     /,
 ) -> dict[str, Any]: ...
+
+# docs/columnar-kernel.md §4.2: the replay of `read`'s columns (buffers:
+# array.array, memoryview or bytes; amounts int64, or two words each when
+# context["wide"]; the record amount lists may be None), with
+# `customer_owner` and the `offer_*` columns. context["release"] drops each
+# column from `columns` once the replay no longer needs it.
+def run_columns(
+    columns: dict[str, Any],
+    context: dict[str, Any],
+    /,
+) -> tuple[list[Any], list[Any], list[Any], list[Any], list[tuple[str, str]]]: ...

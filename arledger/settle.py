@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import compress, groupby
 from operator import attrgetter
-from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from arledger.ledger import LedgerView
 from arledger.money import ZERO, minor_units, round_charge
@@ -38,6 +39,7 @@ except ImportError as exc:  # a checkout that was never built, or run beside one
     ) from exc
 
 if TYPE_CHECKING:
+    from arledger.ledger import Ledger
     from arledger.model import Adjustment, Customer, Discount, Invoice, Payment
 
 ApplicationKind = Literal["payment", "credit_note", "write_off", "discount"]
@@ -215,6 +217,83 @@ def payment_ref(payment: Payment) -> str:
     return payment.id if payment.id is not None else str(payment.source)
 
 
+def _tables(ledger: Ledger) -> dict[str, Any]:
+    """What `_settle.read` is given of a ledger (docs/columnar-kernel.md
+    §4.1), and each customer's owner code for `run_columns` (§1.5): the
+    customers coded in ledger order, their currencies and their owners (an
+    owner as written: "" is one) coded as first met."""
+    customers = list(ledger.customers.values())
+    base = ledger.settings.currency
+    currencies: dict[str, int] = {}
+    owners: dict[str, int] = {}
+    customer_currency = array("h")
+    customer_owner = array("i")
+    for c in customers:
+        currency = c.currency or base
+        customer_currency.append(currencies.setdefault(currency, len(currencies)))
+        customer_owner.append(
+            -1 if c.owner is None else owners.setdefault(c.owner, len(owners))
+        )
+    return {
+        "customers": {c.id: n for n, c in enumerate(customers)},
+        "currencies": currencies,
+        "owners": owners,
+        "customer_currency": customer_currency,
+        "terms": array("i", [ledger.terms_of(c.id) for c in customers]),
+        "customer_discount": [c.discount for c in customers],
+        "customer_owner": customer_owner,
+        "base": base,
+        "default_terms": ledger.settings.terms.default,
+        "currency_of": ledger.currency_of,
+        "minor_units": minor_units,
+        "rows": (ROWS["Invoice"], ROWS["Payment"], ROWS["Adjustment"]),
+    }
+
+
+def amount_words(values: Sequence[int], wide: bool) -> array[int]:
+    """Minor units as an amount column (docs/columnar-kernel.md §1.6): one
+    int64 each, or (`wide`) two, low word then high word."""
+    if not wide:
+        return array("q", values)
+    words = array("q")
+    for value in values:
+        low = value & (2**64 - 1)
+        words.append(low - 2**64 if low >= 2**63 else low)
+        words.append(value >> 64)
+    return words
+
+
+_AMOUNT_COLUMNS = ("inv_minor", "ins_minor", "pay_minor", "adj_minor", "alloc_minor")
+
+
+def offer_columns(invoices: Sequence[Any], columns: dict[str, Any]) -> dict[str, Any]:
+    """The early-payment offers of the invoices `_settle.read` found
+    discounted (SPEC §9, docs/columnar-kernel.md §1.3): `offer_invoice`,
+    `offer_last_day` (the last day of the window) and `offer_threshold`
+    (what must be applied by then, in minor units, as wide as the amounts;
+    should one not fit in 64 bits, the amount columns of `columns` are made
+    wide too)."""
+    currencies, inv_currency = columns["currencies"], columns["inv_currency"]
+    offer_invoice, last_day, thresholds = array("i"), array("i"), []
+    for i, discount in columns["discounted"]:
+        invoice = invoices[i]
+        currency = currencies[inv_currency[i]]
+        offer_invoice.append(i)
+        last_day.append((invoice.date + timedelta(days=discount.days)).toordinal())
+        threshold = discount_threshold(invoice.amount, discount, currency)
+        thresholds.append(int(threshold.scaleb(minor_units(currency))))
+    wide = columns["wide"]
+    if not wide and any(not -(2**63) <= t < 2**63 for t in thresholds):
+        wide = columns["wide"] = True
+        for name in _AMOUNT_COLUMNS:
+            columns[name] = amount_words(columns[name], True)
+    return {
+        "offer_invoice": offer_invoice,
+        "offer_last_day": last_day,
+        "offer_threshold": amount_words(thresholds, wide),
+    }
+
+
 def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Settlement:
     """Apply every payment and adjustment of a view to its items (SPEC §2).
 
@@ -248,50 +327,45 @@ def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Sett
         those it passes on are the records' own.
     """
     ledger = view.ledger
-    customers = ledger.customers.values()
-    base = ledger.settings.currency
     by_ref = None in map(_id, view.payments)
     payments = _by_date_and(view.payments, payment_ref if by_ref else _id)
-
-    def offer(
-        invoice: Invoice, discount: Discount, currency: str
-    ) -> tuple[date, Decimal]:
-        """An invoice's early-payment discount (SPEC §9): the last day of its
-        window, and what must be applied by then."""
-        return (
-            invoice.date + timedelta(days=discount.days),
-            discount_threshold(invoice.amount, discount, currency),
-        )
-
-    items, applications, credits, discounts, accounts = _settle.run(
-        _by_date_and(view.invoices, _id),
+    invoices = _by_date_and(view.invoices, _id)
+    tables = _tables(ledger)
+    columns = _settle.read(
+        invoices,
         _by_date_and(view.adjustments, _id),
         payments,
         list(map(payment_ref, payments)) if by_ref else None,
+        tables,
+    )
+    del payments
+    columns.update(offer_columns(invoices, columns))
+    del invoices
+    customer_owner = tables["customer_owner"]
+    customer_owner.extend([-1] * (len(columns["customers"]) - len(customer_owner)))
+    columns["customer_owner"] = customer_owner
+    owners = tables["owners"]
+    del tables
+    items, applications, credits, discounts, accounts = _settle.run_columns(
+        columns,
         {
             "history": history,
             # An owner's applications are picked below by the items kept.
             "paid": paid or view.owner is not None,
-            "owner": view.owner,
-            "base": base,
-            "default_terms": ledger.settings.terms.default,
-            "terms": {c.id: ledger.terms_of(c.id) for c in customers},
-            "customer_currency": {c.id: c.currency or base for c in customers},
-            "customer_discounts": {
-                c.id: c.discount for c in customers if c.discount is not None
-            },
-            "customer_owner": {c.id: c.owner for c in customers},
-            "offer": offer,
-            "currency_of": ledger.currency_of,
-            "minor_units": minor_units,
+            # -1: no filter; -2: an owner no record has, whose view is empty
+            "owner": -1 if view.owner is None else owners.get(view.owner, -2),
+            "wide": columns["wide"],
             "decimal": Decimal,
             "item": Item,
             "application": Application,
             "credit": Credit,
             "early_payment": EARLY_PAYMENT,
-            "rows": (ROWS["Invoice"], ROWS["Payment"], ROWS["Adjustment"]),
+            # the columns go from `columns` as soon as the replay is done
+            # with them, before the items are made (the peak of a settle)
+            "release": True,
         },
     )
+    del columns
     if view.owner is not None:
         kept = {item.invoice for item in items}
         applications = [a for a in applications if a.invoice in kept]

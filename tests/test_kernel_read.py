@@ -9,7 +9,7 @@ allocations, filtered views whose records name invoices outside them; as
 models or as rows) and on hand-made ledgers, the two agree column by
 column, the lists beside the columns hold the records' own objects, and
 each amount's (minor units, exponent) gives back its record's Decimal.
-`settle` does not call `read` yet (step 4 will).
+`settle` calls `read`, then `run_columns` (step 4).
 """
 
 from __future__ import annotations
@@ -544,13 +544,13 @@ def test_what_read_refuses_and_that_it_lets_go_of_what_it_took():
     assert (sys.getrefcount(amount), sys.getrefcount(customer)) == counts
 
 
-def test_settle_calls_run_which_reads_columns_itself():
-    """Step 3: settle.py still calls `run` with records; `run` reads them
-    into columns with `read`'s code, then replays those (step 4 lets
-    settle.py call `read` and a replay of columns itself)."""
+def test_settle_reads_columns_then_replays_them():
+    """Step 4: settle.py calls `read`, then `run_columns` on its columns
+    (the offers computed in Python beside them), no longer `run`."""
     import inspect
 
     from arledger import settle
 
     source = inspect.getsource(settle)
-    assert "_settle.run(" in source and "_settle.read(" not in source
+    assert "_settle.read(" in source and "_settle.run_columns(" in source
+    assert "_settle.run(" not in source

@@ -2,11 +2,11 @@
 own Decimals where it passes amounts on, and the same Decimals when it
 rebuilds them from minor units and exponents instead.
 
-Since step 3 `_settle.run` reads the records into columns (as `_settle.read`
-does), then replays those. Amounts it passes on come from the lists of the
-records' own Decimals that `read` returns; without those lists (the private
-context key `record_amounts=False`, as a ledger read from pyarrow arrays will
-have no record objects) each is rebuilt from its minor units and exponent.
+Since step 4 `settle` reads the records into columns with `_settle.read`,
+then replays those with `_settle.run_columns`. Amounts it passes on come from
+the lists of the records' own Decimals that `read` returns; without those
+lists (None, as a ledger read from pyarrow arrays will have no record
+objects) each is rebuilt from its minor units and exponent.
 The oracle (tests/test_settle_oracle.py) compares amounts as numbers; here
 the two ways must agree on the text of every field, 30 and 30.00 apart, and
 share each discount application with the applications by identity.
@@ -33,13 +33,20 @@ from .test_settle_oracle import ORACLE, draw_view, varied_ledgers, with_owners
 @contextmanager
 def rebuilt_amounts() -> Iterator[None]:
     """`settle` with the records' Decimals rebuilt from the columns."""
-    real = settle_module._settle.run
+    real = settle_module._settle.run_columns
+    lists = (
+        "inv_amounts",
+        "ins_amounts",
+        "pay_amounts",
+        "adj_amounts",
+        "alloc_amounts",
+    )
 
-    def run(*args: Any) -> Any:
-        *records, context = args
-        return real(*records, {**context, "record_amounts": False})
+    def run_columns(columns: dict[str, Any], context: dict[str, Any]) -> Any:
+        columns.update(dict.fromkeys(lists))
+        return real(columns, context)
 
-    with mock.patch.object(settle_module._settle, "run", run):
+    with mock.patch.object(settle_module._settle, "run_columns", run_columns):
         yield
 
 

@@ -82,7 +82,7 @@ def test_the_oracle_tests_pass_on_a_kernel_built_with_address_sanitizer(tmp_path
          "-p", "no:cacheprovider", "tests/test_settle_oracle.py",
          "tests/test_settle_exact.py", "tests/test_core.py",
          "tests/test_discounts.py", "tests/test_kernel_read.py",
-         "tests/test_kernel_replay.py"],
+         "tests/test_kernel_replay.py", "tests/test_kernel_columns.py"],
         cwd=copy,
         capture_output=True,
         text=True,

@@ -1,0 +1,353 @@
+"""`_settle.run_columns` replays columns as `_settle.run` replays records.
+
+docs/columnar-kernel.md §5, step 4: beside `run(records...)` the kernel takes
+the columns themselves (§4.2), as `_settle.read` returns them or as the
+stage-3 arrow path (`arledger/arrow_columns.py`) will make them: buffers of
+int64 amounts, or two words each when `wide`, the lists beside them (the
+records' amount lists None on the arrow path: the Decimals are then rebuilt
+from minor units and exponents), each customer's owner code, and the
+early-payment offers `settle.py` computes in Python (`offer_*`).
+
+Fed the columns of tests/reference_columns.py (plain `array`s, as the arrow
+path makes them) on the oracle's views, `run_columns` gives what `run` gives
+on the records: the repr and type of every field of every result, the
+accounts, and each discount the very object in the applications; with
+`wide` forced too, and with `memoryview` and `bytes` columns. A malformed
+column is refused with a ValueError naming it. Fed by
+`arrow_columns.kernel_columns` on a small CSV ledger, it gives what `run`
+gives on the loader's rows of the same files.
+"""
+
+from __future__ import annotations
+
+from array import array
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from arledger import _settle, api
+from arledger.ledger import LedgerView
+from arledger.model import Adjustment, Instalment, Invoice, Payment
+from arledger.money import minor_units
+from arledger.rows import ROWS
+from arledger.settle import (
+    EARLY_PAYMENT,
+    Application,
+    Credit,
+    Item,
+    discount_threshold,
+    offer_columns,
+)
+
+from .reference_columns import AMOUNTS, COLUMNS, in_order, reference_columns, tables_of
+from .test_kernel_read import d, ledger_of
+from .test_properties import ledgers
+from .test_settle_oracle import ORACLE, draw_view, varied_ledgers, with_owners
+
+FLAGS = ((True, True), (True, False), (False, True))
+AMOUNT_LISTS = (
+    "inv_amounts",
+    "ins_amounts",
+    "pay_amounts",
+    "adj_amounts",
+    "alloc_amounts",
+)
+
+
+def run_context(view: LedgerView, history: bool, paid: bool) -> dict[str, Any]:
+    """`run`'s context as settle.py gave it before step 4."""
+    ledger = view.ledger
+    customers = ledger.customers.values()
+    base = ledger.settings.currency
+
+    def offer(invoice: Any, discount: Any, currency: str) -> tuple[date, Decimal]:
+        return (
+            invoice.date + timedelta(days=discount.days),
+            discount_threshold(invoice.amount, discount, currency),
+        )
+
+    return {
+        "history": history,
+        "paid": paid,
+        "owner": view.owner,
+        "base": base,
+        "default_terms": ledger.settings.terms.default,
+        "terms": {c.id: ledger.terms_of(c.id) for c in customers},
+        "customer_currency": {c.id: c.currency or base for c in customers},
+        "customer_discounts": {
+            c.id: c.discount for c in customers if c.discount is not None
+        },
+        "customer_owner": {c.id: c.owner for c in customers},
+        "offer": offer,
+        "currency_of": ledger.currency_of,
+        "minor_units": minor_units,
+        "decimal": Decimal,
+        "item": Item,
+        "application": Application,
+        "credit": Credit,
+        "early_payment": EARLY_PAYMENT,
+        "rows": (ROWS["Invoice"], ROWS["Payment"], ROWS["Adjustment"]),
+    }
+
+
+def columns_context(
+    view: LedgerView,
+    columns: dict[str, Any],
+    tables: dict[str, Any],
+    history: bool,
+    paid: bool,
+) -> dict[str, Any]:
+    """The columns made whole for `run_columns` (each customer's owner code,
+    the offers), and its context."""
+    invoices = in_order(view)[0]
+    columns.update(offer_columns(invoices, columns))
+    owners = tables["customer_owner"].tolist()
+    columns["customer_owner"] = array(
+        "i", owners + [-1] * (len(columns["customers"]) - len(owners))
+    )
+    owner = -1 if view.owner is None else tables["owners"].get(view.owner, -2)
+    return {
+        "history": history,
+        "paid": paid,
+        "owner": owner,
+        "wide": columns["wide"],
+        "decimal": Decimal,
+        "item": Item,
+        "application": Application,
+        "credit": Credit,
+        "early_payment": EARLY_PAYMENT,
+    }
+
+
+def reference_of(view: LedgerView) -> tuple[dict[str, Any], dict[str, Any]]:
+    """tests/reference_columns.py's columns of a view, and the tables they
+    extended."""
+    tables = tables_of(view.ledger)
+    return reference_columns(view.ledger, *in_order(view), tables), tables
+
+
+def fields(results: tuple[Any, ...]) -> list[list[list[str]]]:
+    """Every field of every result as its type and repr."""
+    return [
+        [[f"{type(x).__name__} {x!r}" for x in row] for row in rows] for rows in results
+    ]
+
+
+def assert_alike(got: tuple[Any, ...], want: tuple[Any, ...]) -> None:
+    assert fields(got) == fields(want)
+    applications = {id(a) for a in got[1]}
+    assert all(id(d) in applications for d in got[3])  # statement.py, journal.py
+
+
+def widened(columns: dict[str, Any]) -> dict[str, Any]:
+    """The same columns with every amount in two words (§1.6)."""
+    if columns["wide"]:
+        return columns
+    made = {**columns, "wide": True}
+    for name in (*AMOUNTS, "offer_threshold"):
+        if name in columns:
+            made[name] = words_of(columns[name].tolist())
+    return made
+
+
+def words_of(minors: list[int]) -> array:
+    out = array("q")
+    for minor in minors:
+        low = minor & (2**64 - 1)
+        out += array("q", [low - 2**64 if low >= 2**63 else low, minor >> 64])
+    return out
+
+
+def assert_columns_replay_alike(view: LedgerView) -> None:
+    records = in_order(view)
+    for history, paid in FLAGS:
+        want = _settle.run(*records, run_context(view, history, paid))
+        columns, tables = reference_of(view)
+        context = columns_context(view, columns, tables, history, paid)
+        assert_alike(_settle.run_columns(dict(columns), context), want)
+        wide = widened(columns)
+        assert_alike(_settle.run_columns(wide, {**context, "wide": True}), want)
+        rebuilt = {**columns, **dict.fromkeys(AMOUNT_LISTS)}
+        assert fields(_settle.run_columns(rebuilt, context)) == fields(want)
+        views = {
+            name: (memoryview if k % 2 else bytes)(value)
+            for k, (name, value) in enumerate(wide.items())
+            if isinstance(value, array)
+        }
+        got = _settle.run_columns({**wide, **views}, {**context, "wide": True})
+        assert_alike(got, want)
+
+
+@settings(ORACLE, max_examples=100)
+@given(data=st.data())
+def test_columns_replay_as_records_on_the_property_ledgers(data):
+    gen = data.draw(ledgers().flatmap(with_owners), label="ledger")
+    assert_columns_replay_alike(draw_view(data, gen))
+
+
+@settings(ORACLE, max_examples=100)
+@given(data=st.data())
+def test_columns_replay_as_records_on_varied_ledgers(data):
+    """Currencies of 0 to 4 places, amounts beyond 64 bits, payments
+    without ids, waiting allocations, discounts, owners."""
+    gen = data.draw(varied_ledgers(), label="ledger")
+    assert_columns_replay_alike(draw_view(data, gen))
+
+
+# ------------------------------------------------------- malformed columns
+
+
+def demo_columns() -> tuple[dict[str, Any], dict[str, Any]]:
+    """A small ledger's columns, whole, with an instalment, an allocation
+    and an adjustment, and run_columns's context."""
+    ledger = ledger_of(
+        invoices=[
+            Invoice(id="I1", customer="C", date=date(2025, 1, 1), amount=d("100.00")),
+            Invoice(
+                id="I2",
+                customer="C",
+                date=date(2025, 1, 2),
+                amount=d("50"),
+                schedule=[
+                    Instalment(due=date(2025, 2, 1), amount=d("20")),
+                    Instalment(due=date(2025, 3, 1), amount=d("30")),
+                ],
+            ),
+        ],
+        payments=[
+            Payment(
+                id="P1",
+                customer="C",
+                date=date(2025, 1, 5),
+                amount=d("70"),
+                allocations={"I2": d("20")},
+            )
+        ],
+        adjustments=[
+            Adjustment(
+                id="A1",
+                customer="C",
+                date=date(2025, 1, 3),
+                amount=d("5"),
+                kind="credit_note",
+            )
+        ],
+    )
+    view = ledger.view(date(2025, 12, 31))
+    columns, tables = reference_of(view)
+    context = columns_context(view, columns, tables, True, True)
+    return columns, context
+
+
+def test_the_demo_columns_replay():
+    columns, context = demo_columns()
+    items = _settle.run_columns(columns, context)[0]
+    assert [(i.invoice, i.instalment, str(i.open)) for i in items] == [
+        ("I1", None, "45.00"),  # 100.00 less the credit note and the rest of P1
+        ("I2", 1, "0.00"),  # paid by P1's allocation: a computed zero
+        ("I2", 2, "30"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("inv_date", array("l", [739252, 739253]), "inv_date: a buffer of 'i'"),
+        ("inv_due", array("i", [739252]), "inv_due: 1 items, not 2"),
+        ("inv_date", b"\0" * 7, "inv_date: 7 bytes"),
+        ("inv_date", array("i", [739253, 739252]), r"inv_date\[1\]: out of order"),
+        ("inv_date", array("i", [0, 1]), r"inv_date\[0\]: 0, out of range"),
+        ("inv_due", array("i", [739252, 99999999]), r"inv_due\[1\]"),
+        ("inv_customer", array("i", [0, 1]), r"inv_customer\[1\]: 1, out of range"),
+        ("inv_currency", array("h", [0, -1]), r"inv_currency\[1\]"),
+        ("inv_owner", array("i", [-2, -1]), r"inv_owner\[0\]"),
+        ("inv_minor", array("q", [10000, 0]), r"inv_minor\[1\]: not above 0"),
+        ("inv_exp", array("b", [-2, -60]), r"inv_exp\[1\]: exponent"),
+        ("inv_flags", "nope", "inv_flags: not a contiguous buffer"),
+        ("ins_invoice", array("i", [1, 0]), r"ins_invoice\[1\]: out of order"),
+        ("ins_invoice", array("i", [1, 2]), r"ins_invoice\[1\]: 2, out of range"),
+        ("pay_invoice", array("i", [9]), r"pay_invoice\[0\]"),
+        ("pay_currency", array("h", [0, 0]), "pay_currency: 2 items, not 1"),
+        ("adj_kind", array("B", [3]), r"adj_kind\[0\]: 3"),
+        ("alloc_payment", array("i", [1]), r"alloc_payment\[0\]: 1, out of range"),
+        ("alloc_invoice", array("i", [-1]), r"alloc_invoice\[0\]"),
+        ("minor_units", array("b", [40]), r"minor_units\[0\]"),
+        ("customer_owner", array("i", []), "customer_owner: 0 items, not 1"),
+        ("offer_invoice", array("i", [0]), "offer_last_day: 0 items, not 1"),
+        ("ids", ["I1"], "ids: 1 items, for 2 invoices"),
+        ("refs", None, "refs: a list"),
+        ("inv_amounts", [Decimal(1)], "inv_amounts: 1 items, not 2"),
+        ("pay_amounts", None, "all five lists, or none"),
+        ("customers", ("C",), "customers: a list"),
+        ("pay_date", None, "pay_date: missing from the columns"),
+    ],
+)
+def test_malformed_columns_are_refused_by_name(name, value, message):
+    columns, context = demo_columns()
+    if value is None and name not in ("refs", "pay_amounts"):
+        del columns[name]
+    else:
+        columns[name] = value
+    with pytest.raises(ValueError, match=message):
+        _settle.run_columns(columns, context)
+
+
+def test_wide_amounts_need_two_words_each():
+    columns, context = demo_columns()
+    with pytest.raises(ValueError, match="inv_minor: wide, an odd count of words"):
+        _settle.run_columns({**columns, "inv_minor": array("q", [1, 0, 2])},
+                            {**context, "wide": True})  # fmt: skip
+    with pytest.raises(ValueError, match="inv_minor: 1 items, not 2"):
+        _settle.run_columns(columns, {**context, "wide": True})
+
+
+def test_an_owner_code_out_of_range_is_refused():
+    columns, context = demo_columns()
+    with pytest.raises(ValueError, match="owner: 0, not an owner's code"):
+        _settle.run_columns(columns, {**context, "owner": 0})
+
+
+def test_release_drops_the_columns_the_items_do_not_need():
+    """settle.py lets each column go once the replay is done with it, so
+    the items (the biggest results) are not made beside them."""
+    columns, context = demo_columns()
+    want = _settle.run_columns(dict(columns), context)
+    given = dict(columns)
+    got = _settle.run_columns(given, {**context, "release": True})
+    assert_alike(got, want)
+    assert not {*COLUMNS, "refs", "adj_ids", "pay_amounts"} & given.keys()
+    assert {"ids", "inv_amounts", "ins_amounts", "customers"} <= given.keys()
+    rebuilt = {**columns, **dict.fromkeys(AMOUNT_LISTS)}
+    _settle.run_columns(rebuilt, {**context, "release": True})
+    # the invoices' and instalments' amounts are rebuilt with the items
+    assert {"inv_minor", "inv_exp", "ins_minor", "ins_exp"} <= rebuilt.keys()
+    assert "pay_minor" not in rebuilt
+
+
+# ------------------------------------------------------- the arrow path
+
+
+def test_the_arrow_columns_of_a_csv_ledger_replay_as_its_rows(tmp_path):
+    """Stage 3's path: `arrow_columns.kernel_columns` of the CSV files, then
+    `run_columns`, gives what `run` gives on the loader's rows."""
+    pytest.importorskip("pyarrow")
+    from arledger import arrow_columns  # noqa: PLC0415
+
+    from .test_arrow_columns import bulk_files, hand_made  # noqa: PLC0415
+
+    root = hand_made(tmp_path / "ledger")
+    ledger = api.load(root)
+    for as_of in (date(2025, 12, 1), date(2025, 12, 31), date(2026, 12, 31)):
+        for owner in (None, "nobody"):
+            view = ledger.view(as_of, owner=owner)
+            for history, paid in FLAGS:
+                want = _settle.run(*in_order(view), run_context(view, history, paid))
+                tables = tables_of(ledger)
+                columns = arrow_columns.kernel_columns(*bulk_files(root), as_of, tables)
+                assert all(columns[name] is None for name in AMOUNT_LISTS)
+                context = columns_context(view, columns, tables, history, paid)
+                assert fields(_settle.run_columns(columns, context)) == fields(want)
