@@ -54,6 +54,9 @@ def test_the_oracle_tests_pass_on_a_kernel_built_with_address_sanitizer(tmp_path
     shutil.copytree(ROOT / "arledger", copy / "arledger", ignore=ignore)
     shutil.copytree(ROOT / "tests", copy / "tests", ignore=ignore)
     shutil.copytree(ROOT / "examples", copy / "examples", ignore=ignore)
+    # test_arrow_columns (imported by test_kernel_columns) draws its ledgers
+    # with the benchmark's generator
+    shutil.copytree(ROOT / "benchmarks", copy / "benchmarks", ignore=ignore)
     flags = "-fsanitize=address -fno-omit-frame-pointer -O1 -g"
     built = subprocess.run(
         [sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
