@@ -294,6 +294,45 @@ def offer_columns(invoices: Sequence[Any], columns: dict[str, Any]) -> dict[str,
     }
 
 
+def complete_columns(
+    columns: dict[str, Any], invoices: Sequence[Invoice], tables: dict[str, Any]
+) -> None:
+    """What `_settle.run_columns` reads beside the columns `_settle.read`
+    made: the early-payment offers, and each customer code's owner code (-1
+    for the customers `read` met that the ledger does not know)."""
+    columns.update(offer_columns(invoices, columns))
+    customer_owner = tables["customer_owner"]
+    customer_owner.extend([-1] * (len(columns["customers"]) - len(customer_owner)))
+    columns["customer_owner"] = customer_owner
+
+
+def replay_context(
+    columns: dict[str, Any],
+    tables: dict[str, Any],
+    owner: str | None,
+    *,
+    history: bool,
+    paid: bool,
+    release: bool = False,
+) -> dict[str, Any]:
+    """The context `_settle.run_columns` replays `columns` in."""
+    return {
+        "history": history,
+        "paid": paid,
+        # -1: no filter; -2: an owner no record has, whose view is empty
+        "owner": -1 if owner is None else tables["owners"].get(owner, -2),
+        "wide": columns["wide"],
+        "decimal": Decimal,
+        "item": Item,
+        "application": Application,
+        "credit": Credit,
+        "early_payment": EARLY_PAYMENT,
+        # True: the columns go from `columns` as soon as the replay is done
+        # with them, before the items are made (the peak of a settle)
+        "release": release,
+    }
+
+
 def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Settlement:
     """Apply every payment and adjustment of a view to its items (SPEC §2).
 
@@ -339,31 +378,20 @@ def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Sett
         tables,
     )
     del payments
-    columns.update(offer_columns(invoices, columns))
+    complete_columns(columns, invoices, tables)
     del invoices
-    customer_owner = tables["customer_owner"]
-    customer_owner.extend([-1] * (len(columns["customers"]) - len(customer_owner)))
-    columns["customer_owner"] = customer_owner
-    owners = tables["owners"]
+    context = replay_context(
+        columns,
+        tables,
+        view.owner,
+        history=history,
+        # An owner's applications are picked below by the items kept.
+        paid=paid or view.owner is not None,
+        release=True,
+    )
     del tables
     items, applications, credits, discounts, accounts = _settle.run_columns(
-        columns,
-        {
-            "history": history,
-            # An owner's applications are picked below by the items kept.
-            "paid": paid or view.owner is not None,
-            # -1: no filter; -2: an owner no record has, whose view is empty
-            "owner": -1 if view.owner is None else owners.get(view.owner, -2),
-            "wide": columns["wide"],
-            "decimal": Decimal,
-            "item": Item,
-            "application": Application,
-            "credit": Credit,
-            "early_payment": EARLY_PAYMENT,
-            # the columns go from `columns` as soon as the replay is done
-            # with them, before the items are made (the peak of a settle)
-            "release": True,
-        },
+        columns, context
     )
     del columns
     if view.owner is not None:

@@ -39,8 +39,9 @@ from arledger.settle import (
     Application,
     Credit,
     Item,
+    complete_columns,
     discount_threshold,
-    offer_columns,
+    replay_context,
 )
 
 from .reference_columns import AMOUNTS, COLUMNS, in_order, reference_columns, tables_of
@@ -103,24 +104,8 @@ def columns_context(
 ) -> dict[str, Any]:
     """The columns made whole for `run_columns` (each customer's owner code,
     the offers), and its context."""
-    invoices = in_order(view)[0]
-    columns.update(offer_columns(invoices, columns))
-    owners = tables["customer_owner"].tolist()
-    columns["customer_owner"] = array(
-        "i", owners + [-1] * (len(columns["customers"]) - len(owners))
-    )
-    owner = -1 if view.owner is None else tables["owners"].get(view.owner, -2)
-    return {
-        "history": history,
-        "paid": paid,
-        "owner": owner,
-        "wide": columns["wide"],
-        "decimal": Decimal,
-        "item": Item,
-        "application": Application,
-        "credit": Credit,
-        "early_payment": EARLY_PAYMENT,
-    }
+    complete_columns(columns, in_order(view)[0], tables)
+    return replay_context(columns, tables, view.owner, history=history, paid=paid)
 
 
 def reference_of(view: LedgerView) -> tuple[dict[str, Any], dict[str, Any]]:
