@@ -5,7 +5,7 @@ Filters are applied once, in `Ledger.view`; reports never filter again.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import compress, repeat
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from arledger.rows import ADJUSTMENT, INVOICE, PAYMENT, PLAN
 
 if TYPE_CHECKING:  # a ledger holds rows (rows.py) or, made by hand, models
+    from arledger.bulk import Bulk
     from arledger.model import (
         Adjustment,
         Confirmation,
@@ -38,9 +39,9 @@ class Ledger:
     root: Path
     settings: Settings
     customers: dict[str, Customer]
-    invoices: dict[str, Invoice]
-    payments: tuple[Payment, ...]
-    adjustments: tuple[Adjustment, ...]
+    invoices: Mapping[str, Invoice]
+    payments: Sequence[Payment]
+    adjustments: Sequence[Adjustment]
     contacts: tuple[Contact, ...]
     plans: tuple[Plan, ...] = ()
     confirmations: tuple[Confirmation, ...] = ()
@@ -48,6 +49,10 @@ class Ledger:
     _currency_cache: dict[int, str] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # The invoices, payments and adjustments as cells, while their rows are
+    # not made (arledger/bulk.py): then `invoices`, `payments` and
+    # `adjustments` make them when read, and a view settles from the cells.
+    bulk: Bulk | None = field(default=None, repr=False, compare=False)
 
     def counts(self) -> dict[str, int]:
         """How many records of each kind, for `arledger check`."""
@@ -170,19 +175,12 @@ class Ledger:
             currency: keep only records in this currency.
         """
         wanted = set(customers) if customers else None
+        bulk = self.bulk
+        if bulk is not None and not bulk.made:
+            return self._bulk_view(bulk, as_of, wanted, owner, currency)
 
         def kept(records: Collection[Any], by_currency: bool = True) -> tuple[Any, ...]:
-            """The records dated on or before `as_of`, of the customers and
-            the currency wanted: each filter one pass, in C but the last."""
-            if wanted is not None:
-                mine = map(wanted.__contains__, map(_customer, records))
-                records = list(compress(records, mine))
-            found: Iterable[Any] = compress(
-                records, map(le, map(_date, records), repeat(as_of))
-            )
-            if by_currency and currency is not None:
-                found = [r for r in found if self.currency_of(r) == currency]
-            return tuple(found)
+            return self._kept(records, as_of, wanted, currency if by_currency else None)
 
         return LedgerView(
             ledger=self,
@@ -198,6 +196,76 @@ class Ledger:
             confirmations=kept(self.confirmations),
         )
 
+    def _kept(
+        self,
+        records: Collection[Any],
+        as_of: date,
+        wanted: set[str] | None,
+        currency: str | None,
+    ) -> tuple[Any, ...]:
+        """The records dated on or before `as_of`, of the customers and the
+        currency wanted (None: any): each filter one pass, in C but the last."""
+        if wanted is not None:
+            mine = map(wanted.__contains__, map(_customer, records))
+            records = list(compress(records, mine))
+        found: Iterable[Any] = compress(
+            records, map(le, map(_date, records), repeat(as_of))
+        )
+        if currency is not None:
+            found = [r for r in found if self.currency_of(r) == currency]
+        return tuple(found)
+
+    def _bulk_view(
+        self,
+        bulk: Bulk,
+        as_of: date,
+        wanted: set[str] | None,
+        owner: str | None,
+        currency: str | None,
+    ) -> LedgerView:
+        """The view of a ledger whose bulk records are cells: the view of
+        its rows (`view`, once they are made) where it is read; its
+        settlement and its currencies from the cells while it is not."""
+        from functools import cache
+
+        from arledger.bulk import Later
+
+        @cache
+        def of_rows() -> LedgerView:
+            bulk.rows()  # then `view` filters them
+            return self.view(as_of, customers=wanted, owner=owner, currency=currency)
+
+        whole = wanted is None and currency is None
+        return LedgerView(
+            ledger=self,
+            as_of=as_of,
+            owner=owner,
+            currency=currency,
+            customers=wanted,
+            invoices=Later(lambda: tuple(of_rows().invoices)),
+            payments=Later(lambda: tuple(of_rows().payments)),
+            adjustments=Later(lambda: tuple(of_rows().adjustments)),
+            # Rows already, which name no invoice (`loader._defer`).
+            contacts=self._kept(self.contacts, as_of, wanted, None),
+            plans=self._kept(self.plans, as_of, wanted, currency),
+            confirmations=self._kept(self.confirmations, as_of, wanted, currency),
+            bulk=BulkView(bulk) if whole else None,
+        )
+
+
+@dataclass
+class BulkView:
+    """What a view of cells knows without rows: the cells, and the
+    currencies of its records once its settlement has found them."""
+
+    bulk: Bulk
+    currencies: frozenset[str] | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Whether the cells are still there to settle from."""
+        return not self.bulk.made
+
 
 @dataclass(frozen=True)
 class LedgerView:
@@ -208,12 +276,15 @@ class LedgerView:
     owner: str | None
     currency: str | None
     customers: set[str] | None
-    invoices: tuple[Invoice, ...]
-    payments: tuple[Payment, ...]
-    adjustments: tuple[Adjustment, ...]
+    invoices: Sequence[Invoice]
+    payments: Sequence[Payment]
+    adjustments: Sequence[Adjustment]
     contacts: tuple[Contact, ...]
     plans: tuple[Plan, ...] = ()
     confirmations: tuple[Confirmation, ...] = ()
+    # Set while the ledger's bulk records are cells and the view keeps every
+    # customer and currency: `settle` then reads the cells (arledger/bulk.py).
+    bulk: BulkView | None = field(default=None, repr=False, compare=False)
 
     @property
     def settings(self) -> Settings:
@@ -230,6 +301,9 @@ class LedgerView:
         """
         ledger = self.ledger
         owner = self.owner
+        bulk = self.bulk
+        if owner is None and bulk is not None and bulk.currencies is not None:
+            return bulk.currencies  # found by the settlement, from the cells
         invoices, payments, adjustments = self.invoices, self.payments, self.adjustments
         if owner is not None:
             invoices = tuple(i for i in invoices if ledger.owner_of(i) == owner)

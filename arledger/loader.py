@@ -2214,8 +2214,16 @@ def load(
     collected = _Collected()
     collected.unread |= found.unread
     todo = [(kind, file) for kind in KINDS for file in found.files[kind]]
-    for kind, file, rel, text, cells in _read_ahead(root, todo, errors):
+    defer = _deferring(found)
+    held: list[_Held] = []
+    for kind, file, rel, text, cells in _read_ahead(root, todo, errors, defer):
         files.append(file)
+        if defer and kind in BULK_KINDS:
+            held.append(_hold(kind, file, rel, text, cells))
+            del text, cells
+            if on_file is not None:
+                on_file(file)
+            continue
         parsed = None
         if text is not None and not rel.lower().endswith(".csv"):
             parsed = read_yaml_fast(text)
@@ -2224,6 +2232,17 @@ def load(
         del text, parsed, cells
         if on_file is not None:
             on_file(file)
+    if held:
+        deferred = _defer(root, settings, collected, files, held, errors)
+        if deferred is not None:
+            errors.sort(key=LedgerError.sort_key)
+            return deferred, errors
+        for one in held:  # something to say, or not sure: the rows say it
+            text = _read_text(one.path, one.rel, errors)
+            model = _shapes.KINDS[one.kind]
+            _load_batch(one.kind, model, text, one.rel, collected, errors, None,
+                        _done(one.cells))  # fmt: skip
+        del held
     ledger = _build(root, settings, collected, files)
     found_by_checks: list[LedgerError] = []
     for check in CROSS_CHECKS:
@@ -2234,12 +2253,16 @@ def load(
 
 
 def _read_ahead(
-    root: Path, todo: list[tuple[str, Path]], errors: list[LedgerError]
+    root: Path,
+    todo: list[tuple[str, Path]],
+    errors: list[LedgerError],
+    defer: bool = False,
 ) -> Iterator[tuple[str, Path, str, str | None, Future[_Cells] | None]]:
     """Each (kind, file) of `todo` with its path from `root`, its text (None
     when it cannot be read: the reason is in `errors`) and, for a big CSV file
     of a bulk kind, its cells being cut by pyarrow (`_arrow_cells`), in a
-    thread of their own.
+    thread of their own (with `defer`, every CSV file of a bulk kind:
+    `_defer` may keep its cells in place of rows).
 
     Files are read one ahead: the next file's text is read, and its cells
     cut, while this one is validated. pyarrow lets go of the GIL while it
@@ -2254,7 +2277,7 @@ def _read_ahead(
         cells = None
         if (
             text is not None
-            and len(text) >= _ARROW_MIN_CHARS
+            and (len(text) >= _ARROW_MIN_CHARS or defer and kind in BULK_KINDS)
             and rel.lower().endswith(".csv")
             and _column_plan(_shapes.KINDS[kind]) is not None
             and (width := _header_width(text)) is not None
@@ -2262,18 +2285,21 @@ def _read_ahead(
             if pool is None:
                 from concurrent.futures import ThreadPoolExecutor
 
-                pool = ThreadPoolExecutor(1, "arledger-read-ahead")
+                pool = ThreadPoolExecutor(2 if defer else 1, "arledger-read-ahead")
             cells = pool.submit(_arrow_cells, text, width)
         return kind, file, rel, text, cells
 
+    # Kept as cells, a file's records cost next to nothing while the next
+    # are cut: two files are cut at a time, one on each core.
+    depth = 2 if defer else 1
     try:
-        taken = read(*todo[0]) if todo else None
-        for kind, file in todo[1:]:
-            following = read(kind, file)
-            yield taken  # type: ignore[misc]
-            taken = following
-        if taken is not None:
-            yield taken
+        taken: deque[Any] = deque()
+        for kind, file in todo:
+            taken.append(read(kind, file))
+            if len(taken) > depth:
+                yield taken.popleft()
+        while taken:
+            yield taken.popleft()
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -2289,6 +2315,213 @@ def _header_width(text: str) -> int | None:
     if '"' in first or "\r" in first.removesuffix("\r\n"):
         return None
     return len(next(csv.reader([first])))
+
+
+# ------------------------------------------------------- bulk records as cells
+# docs/columnar.md, stage 3: the invoices, payments and adjustments of a big
+# ledger of CSV files stay the cells pyarrow cut, when they are surely clean,
+# and are made rows by the path above only when some code reads them.
+
+BULK_KINDS = ("invoices", "payments", "adjustments")
+
+# The bytes of CSV files of the bulk kinds from which their cells are kept in
+# place of rows (a million invoices: 170 MB). Below, rows cost little, and a
+# ledger is read as it always was.
+DEFER_BYTES = 32 << 20
+
+# ARLEDGER_BULK=always keeps the cells of any ledger that allows it, whatever
+# its size (the test suite runs both ways); =never makes rows of every one.
+_BULK_SWITCH = "ARLEDGER_BULK"
+
+
+def _deferring(found: _Found) -> bool:
+    """Whether to cut every bulk file and try to keep their cells: every file
+    of the bulk kinds is CSV, together big enough, and pyarrow is there."""
+    switch = os.environ.get(_BULK_SWITCH, "")
+    if switch == "never":
+        return False
+    paths = [path for kind in BULK_KINDS for path in found.files[kind]]
+    if not paths or not all(p.suffix.lower() == ".csv" for p in paths):
+        return False
+    if switch != "always":
+        try:
+            if sum(p.stat().st_size for p in paths) < DEFER_BYTES:
+                return False
+        except OSError:
+            return False
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class _Held(NamedTuple):
+    """A bulk file read and cut, while it is not known whether it is kept as
+    cells (`_defer`) or made rows."""
+
+    kind: str
+    path: Path
+    rel: str
+    stamp: tuple[int, int, int] | None  # (size, mtime ns, inode) as read
+    cells: _Cells | None
+    # Its cells by field, as `arrow_columns` reads them; None when it cannot
+    # be kept so (the rows say why); no file: a header and no rows.
+    file: Any
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _hold(
+    kind: str, path: Path, rel: str, text: str | None, ahead: Future[_Cells] | None
+) -> _Held:
+    """A bulk file's cells, and its cells by field where each row is one line
+    of the header's cells, as the row path would read them (`_arrow_chunks`'
+    conditions) under a header with nothing to say."""
+    stamp = _stamp(path)
+    cells = ahead.result() if ahead is not None else None
+    if text is None or cells is None or cells.columns is None:
+        return _Held(kind, path, rel, stamp, cells, None)
+    return _Held(kind, path, rel, stamp, cells, _by_field(kind, rel, text, cells))
+
+
+def _by_field(kind: str, rel: str, text: str, cells: _Cells) -> Any:
+    """`_Held.file` of a file's text and cells: None, or a file of no rows
+    (False), or its `arrow_columns.BulkFile`."""
+    from arledger.arrow_columns import BulkFile
+
+    width = _header_width(text)
+    if width is None or width != cells.width:
+        return None
+    first = text[: text.find("\n") + 1 or len(text)]
+    header = [h.strip() for h in next(csv.reader([first]))]
+    problems, missing = _csv_header(header, kind)
+    if _not_comma_separated(header) is not None or problems:
+        return None
+    start = text.find("\n") + 1
+    if not start or start == len(text):
+        return False  # a header alone: no records, nothing to check
+    if missing is not None:
+        return None
+    if "\r" in text and text.count("\r", start) != text.count("\r\n", start):
+        return None
+    count = text.count("\n", start) + (not text.endswith("\n"))
+    quoted = text.find('"', start) >= 0
+    if cells.rows != count or quoted and not _plain_quotes(text, start):
+        return None
+    known = set(rows.FIELDS[_shapes.KINDS[kind]])
+    by_name = {}
+    for index, name in enumerate(header):
+        if name in known and name not in by_name:
+            by_name[name] = cells.columns[index]  # type: ignore[index]
+    return BulkFile(rel, by_name, None)
+
+
+def _done(cells: _Cells | None) -> Future[_Cells] | None:
+    """Cells cut already, as `_load_batch` takes cells being cut."""
+    if cells is None:
+        return None
+    from concurrent.futures import Future
+
+    done: Future[_Cells] = Future()
+    done.set_result(cells)
+    return done
+
+
+def _defer(
+    root: Path,
+    settings: Settings,
+    collected: _Collected,
+    files: list[Path],
+    held: list[_Held],
+    errors: list[LedgerError],
+) -> Ledger | None:
+    """The ledger with its bulk records kept as cells (arledger/bulk.py), when
+    the row path would say nothing about the ledger: no error so far, every
+    bulk file held by field, the other records naming no invoice and passing
+    the cross-checks, and the bulk records surely clean
+    (`arrow_checks.why_not_clean`). None otherwise: then rows are made, and
+    they say what is wrong."""
+    from arledger import arrow_checks
+    from arledger.bulk import Bulk, BulkInvoices, later_adjustments, later_payments
+
+    if any(not e.warning for e in errors) or any(h.file is None for h in held):
+        return None
+    if collected.unread or any(collected.failed_ids.values()):
+        return None
+    records = collected.records
+    if any(c.invoice is not None for c in records["contacts"]) or any(
+        p.invoices for p in records["plans"]
+    ):
+        return None  # their cross-checks read the invoices they name
+    ledger = _build(root, settings, collected, files)
+    for check in CROSS_CHECKS:  # the rows' records: none is a bulk one
+        if check(ledger, collected):
+            return None
+    by_kind = {
+        kind: [h.file for h in held if h.kind == kind and h.file] for kind in BULK_KINDS
+    }
+    if arrow_checks.why_not_clean(by_kind, ledger.customers, settings) is not None:
+        return None
+    counts = {
+        kind: sum(len(next(iter(f.cells.values()))) for f in by_kind[kind])
+        for kind in BULK_KINDS
+    }
+    bulk = Bulk(by_kind, counts, partial(_make_rows, held))
+    return replace(
+        ledger,
+        invoices=BulkInvoices(bulk),
+        payments=later_payments(bulk),
+        adjustments=later_adjustments(bulk),
+        bulk=bulk,
+    )
+
+
+def _make_rows(
+    held: list[_Held],
+) -> tuple[dict[str, Any], tuple[Any, ...], tuple[Any, ...]]:
+    """The rows of bulk files kept as cells (`_defer`), made by the row path
+    as `load` would have made them. They were surely clean: a file changed
+    since is reported; anything else said is a fault of `arrow_checks`."""
+    from arledger.errors import LedgerInvalid
+
+    changed = [
+        LedgerError(
+            Source(one.rel, 1),
+            "changed while arledger was reading the ledger; run the command again",
+        )
+        for one in held
+        if _stamp(one.path) != one.stamp
+    ]
+    if changed:
+        raise LedgerInvalid(changed)
+    collected = _Collected()
+    errors: list[LedgerError] = []
+    held.reverse()
+    while held:  # each file's cells let go once its rows are made
+        one = held.pop()
+        text = _read_text(one.path, one.rel, errors)
+        model = _shapes.KINDS[one.kind]
+        _load_batch(one.kind, model, text, one.rel, collected, errors, None,
+                    _done(one.cells))  # fmt: skip
+        del one, text
+    if errors:
+        raise AssertionError(
+            "arledger: records kept as cells were not clean after all: "
+            + "; ".join(map(str, errors[:3]))
+        )
+    invoices = collected.first_seen["invoices"]
+    return (
+        invoices,
+        tuple(collected.records["payments"]),
+        tuple(collected.records["adjustments"]),
+    )
 
 
 def _build(

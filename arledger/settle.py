@@ -24,9 +24,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import compress, groupby
 from operator import attrgetter
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
-from arledger.ledger import LedgerView
+from arledger.ledger import BulkView, LedgerView
 from arledger.money import ZERO, minor_units, round_charge
 from arledger.rows import ROWS
 
@@ -266,7 +267,9 @@ def amount_words(values: Sequence[int], wide: bool) -> array[int]:
 _AMOUNT_COLUMNS = ("inv_minor", "ins_minor", "pay_minor", "adj_minor", "alloc_minor")
 
 
-def offer_columns(invoices: Sequence[Any], columns: dict[str, Any]) -> dict[str, Any]:
+def offer_columns(
+    invoices: Sequence[Any] | _CellInvoices, columns: dict[str, Any]
+) -> dict[str, Any]:
     """The early-payment offers of the invoices `_settle.read` found
     discounted (SPEC §9, docs/columnar-kernel.md §1.3): `offer_invoice`,
     `offer_last_day` (the last day of the window) and `offer_threshold`
@@ -295,7 +298,9 @@ def offer_columns(invoices: Sequence[Any], columns: dict[str, Any]) -> dict[str,
 
 
 def complete_columns(
-    columns: dict[str, Any], invoices: Sequence[Invoice], tables: dict[str, Any]
+    columns: dict[str, Any],
+    invoices: Sequence[Invoice] | _CellInvoices,
+    tables: dict[str, Any],
 ) -> None:
     """What `_settle.run_columns` reads beside the columns `_settle.read`
     made: the early-payment offers, and each customer code's owner code (-1
@@ -333,6 +338,66 @@ def replay_context(
     }
 
 
+def _columns_of_rows(view: LedgerView, tables: dict[str, Any]) -> dict[str, Any]:
+    """The kernel's columns of a view's rows, sorted (SPEC §2), made whole."""
+    by_ref = None in map(_id, view.payments)
+    payments = _by_date_and(view.payments, payment_ref if by_ref else _id)
+    invoices = _by_date_and(view.invoices, _id)
+    columns = _settle.read(
+        invoices,
+        _by_date_and(view.adjustments, _id),
+        payments,
+        list(map(payment_ref, payments)) if by_ref else None,
+        tables,
+    )
+    del payments
+    complete_columns(columns, invoices, tables)
+    return columns
+
+
+def _columns_of_cells(
+    view: LedgerView, bulk: BulkView, tables: dict[str, Any]
+) -> dict[str, Any]:
+    """The kernel's columns of a view whose bulk records are cells
+    (arledger/bulk.py), as `_columns_of_rows` makes them of their rows
+    (tests/test_arrow_columns.py); and, as they are at hand, the view's
+    currencies (`LedgerView.currencies`)."""
+    from arledger.arrow_columns import kernel_columns
+
+    files = bulk.bulk.files
+    assert files is not None
+    columns = kernel_columns(
+        files["invoices"], files["adjustments"], files["payments"], view.as_of, tables
+    )
+    complete_columns(columns, _CellInvoices(columns), tables)
+    names = columns["currencies"]
+    codes = set(columns["inv_currency"])
+    codes.update(columns["pay_currency"], columns["adj_currency"])
+    bulk.currencies = frozenset(names[code] for code in codes)
+    return columns
+
+
+class _CellInvoices:
+    """The date and amount of an invoice of columns made from cells, by its
+    place, for `offer_columns` (which asks only of discounted ones)."""
+
+    def __init__(self, columns: dict[str, Any]) -> None:
+        self.columns = columns
+
+    def __getitem__(self, i: int) -> Any:
+        columns = self.columns
+        currency = columns["currencies"][columns["inv_currency"][i]]
+        if columns["wide"]:
+            low, high = columns["inv_minor"][2 * i : 2 * i + 2]
+            minor = (high << 64) | (low & (2**64 - 1))
+        else:
+            minor = columns["inv_minor"][i]
+        return SimpleNamespace(
+            date=date.fromordinal(columns["inv_date"][i]),
+            amount=Decimal(minor).scaleb(-minor_units(currency)),
+        )
+
+
 def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Settlement:
     """Apply every payment and adjustment of a view to its items (SPEC §2).
 
@@ -365,21 +430,11 @@ def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Sett
         the engine computes carry the currency's minor unit (`0.00`, `12.30`);
         those it passes on are the records' own.
     """
-    ledger = view.ledger
-    by_ref = None in map(_id, view.payments)
-    payments = _by_date_and(view.payments, payment_ref if by_ref else _id)
-    invoices = _by_date_and(view.invoices, _id)
-    tables = _tables(ledger)
-    columns = _settle.read(
-        invoices,
-        _by_date_and(view.adjustments, _id),
-        payments,
-        list(map(payment_ref, payments)) if by_ref else None,
-        tables,
-    )
-    del payments
-    complete_columns(columns, invoices, tables)
-    del invoices
+    tables = _tables(view.ledger)
+    if view.bulk is not None and view.bulk.ready:
+        columns = _columns_of_cells(view, view.bulk, tables)
+    else:
+        columns = _columns_of_rows(view, tables)
     context = replay_context(
         columns,
         tables,

@@ -1,0 +1,171 @@
+"""Records of big CSV files kept as the arrays pyarrow cut, made rows only
+when some code reads them (docs/columnar.md, stage 3).
+
+At a million invoices, making a Python row of each record is most of what
+`aging` costs. When the loader has proved a ledger's files of invoices,
+payments and adjustments surely clean (`arrow_checks.why_not_clean`: the
+row path would say nothing about any of their records), it keeps their cells
+in a `Bulk` and gives the Ledger the containers below in place of a dict and
+tuples of rows. The settlement reads the cells (`arrow_columns`); anything
+that reads records makes the rows, once, by the loader's ordinary row path
+(`Bulk.rows`), so a record is the same row whichever way it is reached: the
+containers only put the work off, they never decide anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, overload
+
+# The three kinds kept as cells, and what `Bulk.rows` gives of them.
+Rows = tuple[dict[str, Any], tuple[Any, ...], tuple[Any, ...]]
+
+
+class Bulk:
+    """The cells of a ledger's invoices, payments and adjustments, until their
+    rows are made.
+
+    `files`: the kind's `arrow_columns.BulkFile`s in the order the loader
+    reads them; `counts`: the records of each kind; `make`: the loader's row
+    path over the same files, called at most once."""
+
+    def __init__(
+        self,
+        files: dict[str, list[Any]],
+        counts: dict[str, int],
+        make: Callable[[], Rows],
+    ) -> None:
+        self.files: dict[str, list[Any]] | None = files
+        self.counts = counts
+        self._make: Callable[[], Rows] | None = make
+        self._rows: Rows | None = None
+
+    @property
+    def made(self) -> bool:
+        """Whether the rows are made (then the cells are gone)."""
+        return self._rows is not None
+
+    def rows(self) -> Rows:
+        """The invoices by id, the payments and the adjustments, as rows."""
+        if self._rows is None:
+            assert self._make is not None
+            make, self._make = self._make, None
+            self.files = None  # `make` lets go of each file's cells in turn
+            self._rows = make()
+        return self._rows
+
+
+class BulkInvoices(Mapping[str, Any]):
+    """A ledger's invoices by id, made rows when first read."""
+
+    __slots__ = ("_bulk",)
+
+    def __init__(self, bulk: Bulk) -> None:
+        self._bulk = bulk
+
+    def _rows(self) -> dict[str, Any]:
+        return self._bulk.rows()[0]
+
+    def __getitem__(self, key: str) -> Any:
+        return self._rows()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows())
+
+    def __len__(self) -> int:
+        if not self._bulk.made:
+            return self._bulk.counts["invoices"]
+        return len(self._rows())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._rows().get(key, default)
+
+    def keys(self) -> Any:
+        return self._rows().keys()
+
+    def values(self) -> Any:
+        return self._rows().values()
+
+    def items(self) -> Any:
+        return self._rows().items()
+
+    def __eq__(self, other: object) -> bool:
+        return self._rows() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if not self._bulk.made:
+            return f"<{self._bulk.counts['invoices']} invoices, not read yet>"
+        return repr(self._rows())
+
+
+class Later(Sequence[Any]):
+    """A tuple of records made when first read: `make` gives it. `size`, when
+    known ahead, answers `len` without making it."""
+
+    __slots__ = ("_make", "_records", "_size")
+
+    def __init__(self, make: Callable[[], tuple[Any, ...]], size: int | None = None):
+        self._make: Callable[[], tuple[Any, ...]] | None = make
+        self._records: tuple[Any, ...] | None = None
+        self._size = size
+
+    def _rows(self) -> tuple[Any, ...]:
+        if self._records is None:
+            assert self._make is not None
+            make, self._make = self._make, None
+            self._records = make()
+        return self._records
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Any, ...]: ...
+    def __getitem__(self, i: int | slice) -> Any:
+        return self._rows()[i]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows())
+
+    def __len__(self) -> int:
+        if self._records is None and self._size is not None:
+            return self._size
+        return len(self._rows())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._rows()
+
+    def __add__(self, other: Any) -> tuple[Any, ...]:
+        return self._rows() + tuple(other)
+
+    def __radd__(self, other: Any) -> tuple[Any, ...]:
+        return tuple(other) + self._rows()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Later):
+            other = other._rows()
+        return self._rows() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __repr__(self) -> str:
+        if self._records is None:
+            return "<records not read yet>"
+        return repr(self._records)
+
+
+def later_payments(bulk: Bulk) -> Later:
+    """The payments of `bulk`, as a tuple made when first read."""
+    return Later(lambda: bulk.rows()[1], bulk.counts["payments"])
+
+
+def later_adjustments(bulk: Bulk) -> Later:
+    """The adjustments of `bulk`, as a tuple made when first read."""
+    return Later(lambda: bulk.rows()[2], bulk.counts["adjustments"])

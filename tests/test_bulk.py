@@ -1,0 +1,231 @@
+"""Bulk records kept as cells (arledger/bulk.py) give what their rows give.
+
+A ledger whose invoices, payments and adjustments are CSV files the loader
+proves surely clean keeps them as the cells pyarrow cut (`loader._defer`):
+its settlement is made from the cells, and its rows only when something reads
+records. Here the same ledgers are loaded both ways (`ARLEDGER_BULK=always`
+and `never`) and held equal: the records, the problems, every settlement and
+report; and a ledger with anything to say is never kept as cells.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from arledger import loader
+from arledger.errors import LedgerInvalid
+from arledger.reports import aging, overdue
+from arledger.settle import settle
+
+from .conftest import DEMO, ROOT, write_ledger
+
+pytest.importorskip("pyarrow")
+
+_spec = importlib.util.spec_from_file_location(
+    "bench_generate", ROOT / "benchmarks" / "generate.py"
+)
+assert _spec is not None and _spec.loader is not None
+generate = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(generate)
+
+AS_OF = ("2024-06-30", "2025-03-31", "2026-02-14", generate.AS_OF)
+
+
+def load(root: Path, way: str, monkeypatch: pytest.MonkeyPatch) -> tuple:
+    monkeypatch.setenv("ARLEDGER_BULK", way)
+    return loader.load(root)
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("bench")
+    generate.write_ledger(generate.generate(3000, 7), root, "csv")
+    return root
+
+
+def test_a_clean_ledger_is_kept_as_cells_and_its_rows_are_the_same(
+    bench: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cells, said = load(bench, "always", monkeypatch)
+    rows, said_by_rows = load(bench, "never", monkeypatch)
+    assert said == said_by_rows
+    assert cells.bulk is not None and not cells.bulk.made
+    assert rows.bulk is None
+    # Counted without making rows.
+    assert len(cells.invoices) == len(rows.invoices)
+    assert len(cells.payments) == len(rows.payments)
+    assert len(cells.adjustments) == len(rows.adjustments)
+    assert not cells.bulk.made
+    assert cells.counts() == rows.counts()
+    # Read: the rows the row path makes, in its order.
+    assert list(cells.invoices.items()) == list(rows.invoices.items())
+    assert cells.bulk.made
+    assert tuple(cells.payments) == rows.payments
+    assert tuple(cells.adjustments) == rows.adjustments
+    assert cells.customers == rows.customers
+    assert cells.contacts == rows.contacts
+
+
+@pytest.mark.parametrize("as_of", AS_OF)
+def test_settlements_and_reports_from_cells_are_those_from_rows(
+    bench: Path, monkeypatch: pytest.MonkeyPatch, as_of: str
+) -> None:
+    day = date.fromisoformat(as_of)
+    cells, _ = load(bench, "always", monkeypatch)
+    rows, _ = load(bench, "never", monkeypatch)
+    for history in (True, False):
+        view, by_rows = cells.view(day), rows.view(day)
+        assert view.bulk is not None
+        got = settle(view, history=history)
+        assert not cells.bulk.made  # settled from the cells
+        want = settle(by_rows, history=history)
+        assert got == want
+        assert view.currencies() == by_rows.currencies()
+        assert aging.to_report(aging.compute(view, got)) == aging.to_report(
+            aging.compute(by_rows, want)
+        )
+        if history:
+            assert overdue.compute(view, got) == overdue.compute(by_rows, want)
+    assert not cells.bulk.made
+
+
+def test_an_owner_filter_settles_from_cells_and_filters_after(
+    bench: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cells, _ = load(bench, "always", monkeypatch)
+    rows, _ = load(bench, "never", monkeypatch)
+    owners = sorted({c.owner for c in rows.customers.values() if c.owner})
+    day = date.fromisoformat(generate.AS_OF)
+    for owner in owners[:3]:
+        assert settle(cells.view(day, owner=owner)) == settle(
+            rows.view(day, owner=owner)
+        )
+
+
+def test_views_that_filter_by_customer_or_currency_read_rows(
+    bench: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cells, _ = load(bench, "always", monkeypatch)
+    rows, _ = load(bench, "never", monkeypatch)
+    day = date.fromisoformat(generate.AS_OF)
+    some = sorted(rows.customers)[:5]
+    view = cells.view(day, customers=some)
+    assert view.bulk is None
+    assert settle(view) == settle(rows.view(day, customers=some))
+    assert cells.bulk.made
+    # Once made, rows serve every view, and views settle from them.
+    again = cells.view(day)
+    assert again.bulk is None
+    assert settle(again) == settle(rows.view(day))
+
+
+def test_a_view_read_makes_the_rows_and_settles_from_them(
+    bench: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cells, _ = load(bench, "always", monkeypatch)
+    rows, _ = load(bench, "never", monkeypatch)
+    day = date.fromisoformat("2025-03-31")
+    view = cells.view(day)
+    assert view.invoices == rows.view(day).invoices
+    assert cells.bulk.made and view.bulk is not None and not view.bulk.ready
+    assert settle(view) == settle(rows.view(day))
+
+
+def test_a_file_changed_after_the_load_is_said_not_read(
+    bench: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "ledger"
+    generate.write_ledger(generate.generate(300, 3), root, "csv")
+    cells, _ = load(root, "always", monkeypatch)
+    assert cells.bulk is not None
+    changed = sorted((root / "payments").glob("*.csv"))[-1]
+    with changed.open("a", encoding="utf-8") as file:
+        file.write("\n")
+    with pytest.raises(LedgerInvalid) as caught:
+        list(cells.payments)
+    (error,) = caught.value.errors
+    rel = changed.relative_to(root).as_posix()
+    assert str(error) == (
+        f"{rel}:1: changed while arledger was reading the ledger; run the command again"
+    )
+
+
+def test_ledgers_kept_as_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # YAML records, and the bundled demo (invoices in YAML): rows.
+    ledger, _ = load(DEMO, "always", monkeypatch)
+    assert ledger.bulk is None
+    # Anything to say, about a bulk record or any other: rows, which say it.
+    root = write_ledger(
+        tmp_path / "bad",
+        **{
+            "customers.yaml": "- id: C1\n  name: One\n",
+            "invoices.csv": "id,customer,date,amount\nI1,C1,2025-01-01,10.00\n",
+            "payments.csv": "id,customer,date,amount,invoice\n"
+            "P1,C1,2025-01-02,12.00,I1\n",
+        },
+    )
+    cells, said = load(root, "always", monkeypatch)
+    rows, said_by_rows = load(root, "never", monkeypatch)
+    assert cells.bulk is None
+    assert said == said_by_rows
+    assert any(e.warning for e in said)  # paid more than the invoice
+    # A contact naming an invoice is checked against the invoice's row.
+    root = write_ledger(
+        tmp_path / "contact",
+        **{
+            "customers.yaml": "- id: C1\n  name: One\n",
+            "invoices.csv": "id,customer,date,amount\nI1,C1,2025-01-01,10.00\n",
+            "contacts.yaml": "- customer: C1\n  date: 2025-01-05\n"
+            "  channel: phone\n  invoice: I1\n",
+        },
+    )
+    cells, said = load(root, "always", monkeypatch)
+    assert cells.bulk is None and said == []
+    # A clean one of the same shape is kept as cells.
+    (root / "contacts.yaml").unlink()
+    cells, said = load(root, "always", monkeypatch)
+    assert cells.bulk is not None and said == []
+
+
+def test_the_switch_and_the_size(bench: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ARLEDGER_BULK", raising=False)
+    ledger, _ = loader.load(bench)
+    assert ledger.bulk is None  # 3,000 invoices: below DEFER_BYTES
+    monkeypatch.setattr(loader, "DEFER_BYTES", 1)
+    ledger, _ = loader.load(bench)
+    assert ledger.bulk is not None
+    monkeypatch.setenv("ARLEDGER_BULK", "never")
+    ledger, _ = loader.load(bench)
+    assert ledger.bulk is None
+
+
+def test_commands_print_the_same_bytes_both_ways(bench: Path) -> None:
+    """Through the program, as a user runs it."""
+    for command in (
+        ["aging"],
+        ["aging", "--detail"],
+        ["overdue"],
+        ["risk"],
+        ["forecast"],
+        ["dunning"],
+        ["collection"],
+        ["statement", "--all"],
+        ["check"],
+    ):
+        out = {}
+        for way in ("always", "never"):
+            env = {**os.environ, "ARLEDGER_BULK": way, "ARLEDGER_NO_CACHE": "1"}
+            done = subprocess.run(
+                [sys.executable, "-m", "arledger", *command, "--ledger", str(bench),
+                 "--as-of", generate.AS_OF, "--format", "csv"],
+                capture_output=True, text=True, env=env, check=False,
+            )  # fmt: skip
+            out[way] = (done.returncode, done.stdout, done.stderr)
+        assert out["always"] == out["never"], command
