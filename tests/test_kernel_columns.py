@@ -1,29 +1,37 @@
-"""`_settle.run_columns` replays columns as `_settle.run` replays records.
+"""`_settle.run_columns` replays its columns as the oracle settles records.
 
-docs/columnar-kernel.md §5, step 4: beside `run(records...)` the kernel takes
-the columns themselves (§4.2), as `_settle.read` returns them or as the
-stage-3 arrow path (`arledger/arrow_columns.py`) will make them: buffers of
-int64 amounts, or two words each when `wide`, the lists beside them (the
-records' amount lists None on the arrow path: the Decimals are then rebuilt
-from minor units and exponents), each customer's owner code, and the
-early-payment offers `settle.py` computes in Python (`offer_*`).
+docs/columnar-kernel.md §4.2: the kernel replays columns, as `_settle.read`
+returns them or as the stage-3 arrow path (`arledger/arrow_columns.py`) will
+make them: buffers of int64 amounts, or two words each when `wide`, the lists
+beside them (the records' amount lists None on the arrow path: the Decimals
+are then rebuilt from minor units and exponents), each customer's owner code,
+and the early-payment offers `settle.py` computes in Python (`offer_*`).
 
-Fed the columns of tests/reference_columns.py (plain `array`s, as the arrow
-path makes them) on the oracle's views, `run_columns` gives what `run` gives
-on the records: the repr and type of every field of every result, the
-accounts, and each discount the very object in the applications; with
-`wide` forced too, and with `memoryview` and `bytes` columns. A malformed
-column is refused with a ValueError naming it. Fed by
-`arrow_columns.kernel_columns` on a small CSV ledger, it gives what `run`
-gives on the loader's rows of the same files.
+This file held that replay to the record path, `run(records...)`, which
+step 5 deletes. It holds it to the oracle instead: `settle` with
+`_settle.read` replaced by tests/reference_columns.py (plain `array`s, as
+the arrow path makes them), on the oracle's views, its columns given to
+`run_columns` as they are, with `wide` forced, without the amount lists,
+and as `memoryview` and `bytes`, is each time exactly the oracle's
+settlement with the Decimals of §4.3 (`test_settle_exact.exact_reference`:
+the type of every field, a Decimal's sign, digits and exponent), each
+discount the very object in the applications, the accounts those of the
+items. A malformed column is refused with a ValueError naming it. Fed by
+`arrow_columns.kernel_columns` on a small CSV ledger, it is the oracle's
+settlement of the loader's rows of the same files.
 """
 
 from __future__ import annotations
 
 from array import array
-from datetime import date, timedelta
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -32,21 +40,12 @@ from hypothesis import strategies as st
 from arledger import _settle, api
 from arledger.ledger import LedgerView
 from arledger.model import Adjustment, Instalment, Invoice, Payment
-from arledger.money import minor_units
-from arledger.rows import ROWS
-from arledger.settle import (
-    EARLY_PAYMENT,
-    Application,
-    Credit,
-    Item,
-    complete_columns,
-    discount_threshold,
-    replay_context,
-)
+from arledger.settle import Settlement, complete_columns, replay_context, settle
 
 from .reference_columns import AMOUNTS, COLUMNS, in_order, reference_columns, tables_of
 from .test_kernel_read import d, ledger_of
 from .test_properties import ledgers
+from .test_settle_exact import assert_discounts_shared, assert_exactly, exact_reference
 from .test_settle_oracle import ORACLE, draw_view, varied_ledgers, with_owners
 
 FLAGS = ((True, True), (True, False), (False, True))
@@ -57,47 +56,12 @@ AMOUNT_LISTS = (
     "adj_amounts",
     "alloc_amounts",
 )
-
-
-def run_context(view: LedgerView, history: bool, paid: bool) -> dict[str, Any]:
-    """`run`'s context as settle.py gave it before step 4."""
-    ledger = view.ledger
-    customers = ledger.customers.values()
-    base = ledger.settings.currency
-
-    def offer(invoice: Any, discount: Any, currency: str) -> tuple[date, Decimal]:
-        return (
-            invoice.date + timedelta(days=discount.days),
-            discount_threshold(invoice.amount, discount, currency),
-        )
-
-    return {
-        "history": history,
-        "paid": paid,
-        "owner": view.owner,
-        "base": base,
-        "default_terms": ledger.settings.terms.default,
-        "terms": {c.id: ledger.terms_of(c.id) for c in customers},
-        "customer_currency": {c.id: c.currency or base for c in customers},
-        "customer_discounts": {
-            c.id: c.discount for c in customers if c.discount is not None
-        },
-        "customer_owner": {c.id: c.owner for c in customers},
-        "offer": offer,
-        "currency_of": ledger.currency_of,
-        "minor_units": minor_units,
-        "decimal": Decimal,
-        "item": Item,
-        "application": Application,
-        "credit": Credit,
-        "early_payment": EARLY_PAYMENT,
-        "rows": (ROWS["Invoice"], ROWS["Payment"], ROWS["Adjustment"]),
-    }
+Columns = dict[str, Any]
 
 
 def columns_context(
     view: LedgerView,
-    columns: dict[str, Any],
+    columns: Columns,
     tables: dict[str, Any],
     history: bool,
     paid: bool,
@@ -108,7 +72,7 @@ def columns_context(
     return replay_context(columns, tables, view.owner, history=history, paid=paid)
 
 
-def reference_of(view: LedgerView) -> tuple[dict[str, Any], dict[str, Any]]:
+def reference_of(view: LedgerView) -> tuple[Columns, dict[str, Any]]:
     """tests/reference_columns.py's columns of a view, and the tables they
     extended."""
     tables = tables_of(view.ledger)
@@ -128,7 +92,7 @@ def assert_alike(got: tuple[Any, ...], want: tuple[Any, ...]) -> None:
     assert all(id(d) in applications for d in got[3])  # statement.py, journal.py
 
 
-def widened(columns: dict[str, Any]) -> dict[str, Any]:
+def widened(columns: Columns) -> Columns:
     """The same columns with every amount in two words (§1.6)."""
     if columns["wide"]:
         return columns
@@ -147,40 +111,97 @@ def words_of(minors: list[int]) -> array:
     return out
 
 
-def assert_columns_replay_alike(view: LedgerView) -> None:
-    records = in_order(view)
-    for history, paid in FLAGS:
-        want = _settle.run(*records, run_context(view, history, paid))
-        columns, tables = reference_of(view)
-        context = columns_context(view, columns, tables, history, paid)
-        assert_alike(_settle.run_columns(dict(columns), context), want)
-        wide = widened(columns)
-        assert_alike(_settle.run_columns(wide, {**context, "wide": True}), want)
-        rebuilt = {**columns, **dict.fromkeys(AMOUNT_LISTS)}
-        assert fields(_settle.run_columns(rebuilt, context)) == fields(want)
-        views = {
-            name: (memoryview if k % 2 else bytes)(value)
-            for k, (name, value) in enumerate(wide.items())
-            if isinstance(value, array)
-        }
-        got = _settle.run_columns({**wide, **views}, {**context, "wide": True})
-        assert_alike(got, want)
+def without_lists(columns: Columns) -> Columns:
+    """The columns without the records' own Decimals: `run_columns` rebuilds
+    them."""
+    return {**columns, **dict.fromkeys(AMOUNT_LISTS)}
+
+
+def as_views(columns: Columns) -> Columns:
+    """The columns wide, each buffer a `memoryview` or `bytes` of its array."""
+    wide = widened(columns)
+    views = {
+        name: (memoryview if k % 2 else bytes)(value)
+        for k, (name, value) in enumerate(wide.items())
+        if isinstance(value, array)
+    }
+    return {**wide, **views}
+
+
+GIVEN: tuple[Callable[[Columns], Columns], ...] = (
+    dict,
+    widened,
+    without_lists,
+    as_views,
+)
+
+
+@contextmanager
+def fed(
+    columns_of: Callable[..., Columns], given: Callable[[Columns], Columns]
+) -> Iterator[list[Columns]]:
+    """`settle` with `_settle.read` replaced by `columns_of` (called as it
+    is), and the columns, once completed, turned by `given` before
+    `_settle.run_columns` replays them. Yields the columns it was given."""
+    real = _settle.run_columns
+    seen: list[Columns] = []
+
+    def run(columns: Columns, context: dict[str, Any]) -> Any:
+        made = given(columns)
+        seen.append(made)
+        return real(made, {**context, "wide": made["wide"]})
+
+    with (
+        mock.patch.object(_settle, "read", columns_of),
+        mock.patch.object(_settle, "run_columns", run),
+    ):
+        yield seen
+
+
+def oracle_settlements(view: LedgerView) -> dict[tuple[bool, bool], Settlement]:
+    """What `settle(view, history=h, paid=p)` must be, by the exact oracle
+    (as tests/test_settle_exact.py derives it)."""
+    want = exact_reference(view)
+    lean = replace(want, items=tuple(item for item in want.items if item.open))
+    aging = replace(lean, applications=(), discounts=(), history=False)
+    return {(True, True): want, (True, False): lean, (False, True): aging}
+
+
+def assert_settled_as_the_oracle(
+    view: LedgerView, columns_of: Callable[..., Columns]
+) -> None:
+    """`settle(view)` fed by `columns_of`, each way of giving the columns
+    and each of history and paid, exactly the oracle's."""
+    wanted = oracle_settlements(view)
+    accounts = replace(wanted[True, True], accounts=None).item_accounts()
+    for giving in GIVEN:
+        for history, paid in FLAGS:
+            with fed(columns_of, giving) as seen:
+                got = settle(view, history=history, paid=paid)
+            assert len(seen) == 1
+            assert_exactly(got, wanted[history, paid])
+            assert_discounts_shared(got)
+            assert got.accounts == accounts
+
+
+def assert_columns_replay_as_the_oracle(view: LedgerView) -> None:
+    assert_settled_as_the_oracle(view, partial(reference_columns, view.ledger))
 
 
 @settings(ORACLE, max_examples=100)
 @given(data=st.data())
-def test_columns_replay_as_records_on_the_property_ledgers(data):
+def test_columns_replay_as_the_oracle_on_the_property_ledgers(data):
     gen = data.draw(ledgers().flatmap(with_owners), label="ledger")
-    assert_columns_replay_alike(draw_view(data, gen))
+    assert_columns_replay_as_the_oracle(draw_view(data, gen))
 
 
 @settings(ORACLE, max_examples=100)
 @given(data=st.data())
-def test_columns_replay_as_records_on_varied_ledgers(data):
+def test_columns_replay_as_the_oracle_on_varied_ledgers(data):
     """Currencies of 0 to 4 places, amounts beyond 64 bits, payments
     without ids, waiting allocations, discounts, owners."""
     gen = data.draw(varied_ledgers(), label="ledger")
-    assert_columns_replay_alike(draw_view(data, gen))
+    assert_columns_replay_as_the_oracle(draw_view(data, gen))
 
 
 # ------------------------------------------------------- malformed columns
@@ -316,23 +337,27 @@ def test_release_drops_the_columns_the_items_do_not_need():
 # ------------------------------------------------------- the arrow path
 
 
-def test_the_arrow_columns_of_a_csv_ledger_replay_as_its_rows(tmp_path):
-    """Stage 3's path: `arrow_columns.kernel_columns` of the CSV files, then
-    `run_columns`, gives what `run` gives on the loader's rows."""
+def test_the_arrow_columns_of_a_csv_ledger_settle_as_the_oracle_its_rows(tmp_path):
+    """Stage 3's path: `arrow_columns.kernel_columns` of the CSV files (no
+    record Decimals), then `run_columns`, gives the oracle's settlement of the
+    loader's rows of the same files."""
     pytest.importorskip("pyarrow")
     from arledger import arrow_columns  # noqa: PLC0415
 
     from .test_arrow_columns import bulk_files, hand_made  # noqa: PLC0415
 
     root = hand_made(tmp_path / "ledger")
+    invoices, adjustments, payments = bulk_files(root)
     ledger = api.load(root)
     for as_of in (date(2025, 12, 1), date(2025, 12, 31), date(2026, 12, 31)):
+
+        def arrow(*records: Any, as_of: date = as_of) -> Columns:
+            tables = records[-1]
+            columns = arrow_columns.kernel_columns(
+                invoices, adjustments, payments, as_of, tables
+            )
+            assert all(columns[name] is None for name in AMOUNT_LISTS)
+            return columns
+
         for owner in (None, "nobody"):
-            view = ledger.view(as_of, owner=owner)
-            for history, paid in FLAGS:
-                want = _settle.run(*in_order(view), run_context(view, history, paid))
-                tables = tables_of(ledger)
-                columns = arrow_columns.kernel_columns(*bulk_files(root), as_of, tables)
-                assert all(columns[name] is None for name in AMOUNT_LISTS)
-                context = columns_context(view, columns, tables, history, paid)
-                assert fields(_settle.run_columns(columns, context)) == fields(want)
+            assert_settled_as_the_oracle(ledger.view(as_of, owner=owner), arrow)
