@@ -7,14 +7,17 @@
  * below cites the function of the reference it follows, so that the two read
  * side by side.
  *
- * It works in two passes (docs/columnar-kernel.md). `read` turns the sorted
- * records into columns of codes, day ordinals and minor units, every value
- * resolved by the Ledger's rules; tests/reference_columns.py is its readable
- * version. The replay then reads only those columns: amounts are exact
- * integers of the account currency's minor unit (an __int128: a 28-digit
- * amount in minor units fits; no sum adds across records), back to Decimals
- * only for what the settlement returns, the records' own where it passes them
- * on. Dates are proleptic Gregorian ordinals.
+ * It has two entry points (docs/columnar-kernel.md). `read`, the only code
+ * here that reads a record, turns the sorted records into columns of codes,
+ * day ordinals and minor units, every value resolved by the Ledger's rules;
+ * tests/reference_columns.py is its readable version. `run` replays columns
+ * (any buffers: read's arrays, or what a ledger without rows will make),
+ * with the early-payment offers settle.py adds, checking each column first:
+ * amounts are exact integers of the account currency's minor unit (int64 in
+ * the columns, or two words each when one does not fit; an __int128 inside:
+ * a 28-digit amount in minor units fits, and no sum adds across records),
+ * back to Decimals only for what the settlement returns, the records' own
+ * where it passes them on. Dates are proleptic Gregorian ordinals.
  *
  * The replay's state is plain arrays: works (an invoice, or one instalment of
  * it), chunks (what is left of a payment or adjustment, kept only while it
@@ -113,9 +116,9 @@ static int32_t ordinal_of(PyObject *day) {
 
 static const money MONEY_MAX = (money)(((unsigned __int128)1 << 127) - 1);
 
-/* A Decimal in minor units of `mu` decimal places, exact or an error; with
- * `exp`, also the exponent it is written with (Decimal.as_tuple().exponent:
- * 0 for 30, -2 for 30.00), which must fit an int8. */
+/* A Decimal in minor units of `mu` decimal places, exact or an error, and
+ * the exponent it is written with (Decimal.as_tuple().exponent: 0 for 30, -2
+ * for 30.00), which must fit an int8. */
 static int amount_of(PyObject *amount, int mu, money *out, int8_t *exp) {
     PyObject *text = PyObject_Str(amount);
     if (text == NULL) return -1;
@@ -147,11 +150,9 @@ static int amount_of(PyObject *amount, int mu, money *out, int8_t *exp) {
         }
     }
     if (!digits) goto bad;
-    if (exp != NULL) {
-        long written = exponent - decimals;
-        if (written < INT8_MIN || written > INT8_MAX) goto bad;
-        *exp = (int8_t)written;
-    }
+    long written = exponent - decimals;
+    if (written < INT8_MIN || written > INT8_MAX) goto bad;
+    *exp = (int8_t)written;
     long scale = exponent - decimals + mu;
     for (; scale > 0; scale--) {
         if (coefficient > MONEY_MAX / 10) goto bad;
@@ -175,11 +176,6 @@ bad:
     Py_DECREF(text);
     return -1;
 }
-
-static int money_of(PyObject *amount, int mu, money *out) {
-    return amount_of(amount, mu, out, NULL);
-}
-
 
 static PyObject *new_tuple(PyObject *type, Py_ssize_t n) {
     return ((PyTypeObject *)type)->tp_alloc((PyTypeObject *)type, n);
@@ -249,8 +245,8 @@ static int day_at(const Layout *layout, PyObject *record, int f, const char *wha
 }
 
 /* An id table: `slots` (a power of two, at most half full) of indexes into
- * ids kept elsewhere, the id of index k at `keys + k * stride` (the Invoice
- * structs of `run`, the list `ids` of `read`). Empty slots are -1. */
+ * ids kept elsewhere, the id of index k at `keys + k * stride` (the list
+ * `ids` of `read`). Empty slots are -1. */
 static int id_table_new(IdSlot **slots, size_t *mask, Py_ssize_t n) {
     size_t size = 16;
     while (size < 2 * (size_t)n) size *= 2;
@@ -298,8 +294,8 @@ static int32_t id_find(IdSlot *slots, size_t mask, const char *keys, size_t stri
 /* `read`: sorted records to the columns of docs/columnar-kernel.md §1, every
  * value resolved by the Ledger's rules, as tests/reference_settle.py resolves
  * them record by record (its reference: tests/reference_columns.py, which
- * asks the Ledger). Nothing is replayed here: `run` reads the records with
- * this code, then replays the columns (below). */
+ * asks the Ledger). Nothing is replayed here, and nothing below reads a
+ * record: `run` replays the columns. */
 
 /* The columns, in the order they are returned. An amount (`size` 16) is held
  * as money while reading, then written as int64, or as two int64 words (low,
@@ -1005,12 +1001,13 @@ static PyObject *columns_of(Reader *R, PyObject *refs) {
 
 PyDoc_STRVAR(read_doc,
 "read(invoices, adjustments, payments, refs, tables, /) -> dict\n\n"
-"The columns of records already in SPEC \xc2\xa7" "2 order (see run; refs: the\n"
-"payments' refs, or None to read their ids): docs/columnar-kernel.md \xc2\xa7" "1 and\n"
-"\xc2\xa7" "4.1. `tables` gives the codes (customers, currencies, owners: dicts\n"
-"extended here), per customer code customer_currency (array 'h'), terms\n"
-"(array 'i') and customer_discount (list), and minor_units, base,\n"
-"default_terms, currency_of and rows, as run's context does.");
+"The columns of records already in SPEC \xc2\xa7" "2 order (each list by date, then\n"
+"id; refs: the payments' refs, or None to read their ids), which `run`\n"
+"replays: docs/columnar-kernel.md \xc2\xa7" "1 and \xc2\xa7" "4.1. `tables` gives the codes\n"
+"(customers, currencies, owners: dicts extended here), per customer code\n"
+"customer_currency (array 'h'), terms (array 'i') and customer_discount\n"
+"(list), and minor_units, base, default_terms, currency_of (for a payment\n"
+"or adjustment without a currency) and rows (the row types).");
 
 /* Ready `R` for reading: `tables` (docs/columnar-kernel.md §4.1) taken and
  * checked, the lists made, the currencies given coded with their minor units,
@@ -1112,26 +1109,17 @@ static int reader_fill(Reader *R, PyObject *invoices, PyObject *adjustments,
     return 0;
 }
 
-/* The records' lists and `refs`, checked as `read` and `run` take them. */
-static int records_given(PyObject *args, const char *format, PyObject **invoices,
-                         PyObject **adjustments, PyObject **payments, PyObject **refs,
-                         PyObject **dict) {
-    if (!PyArg_ParseTuple(args, format, &PyList_Type, invoices, &PyList_Type, adjustments,
-                          &PyList_Type, payments, refs, &PyDict_Type, dict))
-        return -1;
-    if (*refs != Py_None &&
-        (!PyList_Check(*refs) || PyList_GET_SIZE(*refs) != PyList_GET_SIZE(*payments))) {
-        PyErr_SetString(PyExc_TypeError, "refs: a list beside the payments, or None");
-        return -1;
-    }
-    return 0;
-}
-
 static PyObject *read_records(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *invoices, *adjustments, *payments, *refs, *tables;
-    if (records_given(args, "O!O!O!OO!:read", &invoices, &adjustments, &payments, &refs,
-                      &tables) < 0)
+    if (!PyArg_ParseTuple(args, "O!O!O!OO!:read", &PyList_Type, &invoices, &PyList_Type,
+                          &adjustments, &PyList_Type, &payments, &refs, &PyDict_Type,
+                          &tables))
         return NULL;
+    if (refs != Py_None &&
+        (!PyList_Check(refs) || PyList_GET_SIZE(refs) != PyList_GET_SIZE(payments))) {
+        PyErr_SetString(PyExc_TypeError, "refs: a list beside the payments, or None");
+        return NULL;
+    }
     Reader reader, *R = &reader;
     PyObject *result = NULL;
     if (reader_open(R, tables, PyList_GET_SIZE(invoices)) == 0 &&
@@ -1219,7 +1207,7 @@ typedef struct {
 /* The amount lists of `read`, in this order. */
 enum { A_INV, A_INS, A_PAY, A_ADJ, A_ALLOC, N_AMOUNTS };
 
-/* The buffers run_columns reads: read's columns (amounts as int64 words),
+/* The buffers run reads: read's columns (amounts as int64 words),
  * then the customers' owners and the offers (docs/columnar-kernel.md §1.3). */
 enum { V_CUSTOMER_OWNER = N_COLUMNS, V_OFFER_INVOICE, V_OFFER_LAST_DAY,
        V_OFFER_THRESHOLD, N_VIEWS };
@@ -1230,7 +1218,6 @@ typedef struct {
 } AccountKey;
 
 typedef struct {
-    Reader R; /* the columns */
     const int32_t *inv_date, *inv_customer, *inv_due, *inv_owner, *ins_invoice, *ins_due,
         *pay_date, *pay_customer, *pay_invoice, *adj_date, *adj_customer, *adj_invoice,
         *alloc_payment, *alloc_invoice;
@@ -1243,9 +1230,9 @@ typedef struct {
     const int8_t *minor_units;
     const uint8_t *inv_flags, *adj_kind;
     Py_ssize_t n_ins, n_pay, n_adj, n_alloc, ins_at, alloc_at;
-    PyObject *ids, *refs, *adj_ids;  /* borrowed from R or the arguments */
+    PyObject *ids, *refs, *adj_ids;  /* borrowed from the columns given */
     PyObject *amounts[N_AMOUNTS];    /* borrowed; NULL: rebuilt from the columns */
-    /* run_columns: the buffers read (held while `views_held`), the lists
+    /* the buffers read (held while `views_held`), the lists
      * above (owned here too), and the caller's dict, whose columns are let
      * go once the replay is done with them when `release` */
     Py_buffer views[N_VIEWS];
@@ -1986,7 +1973,6 @@ static void engine_free(Engine *E) {
     for (Py_ssize_t i = 0; E->amounts[A_INV] == NULL && i < E->n_works; i++)
         Py_XDECREF(E->works[i].amount); /* rebuilt: owned */
     PyMem_Free(E->works);
-    reader_free(&E->R);
     PyMem_Free(E->invs);
     for (Py_ssize_t i = 0; i < E->n_accounts; i++) {
         Account *a = &E->accounts[i];
@@ -2015,188 +2001,6 @@ static void engine_free(Engine *E) {
     for (int k = 0; k < N_VIEWS; k++)
         if (E->views_held[k]) PyBuffer_Release(&E->views[k]);
     for (int k = 0; k < 3 + N_AMOUNTS; k++) Py_XDECREF(E->lists_held[k]);
-}
-
-/* What `read` is given (docs/columnar-kernel.md §4.1), from run's context:
- * the customers of `customer_owner` coded in its order, with their
- * currencies (`customer_currency`, else `base`), terms (`terms`, else
- * `default_terms`), discounts and owners (an owner as written: "" is one);
- * each customer's owner code into E->customer_owner. New reference. */
-static PyObject *tables_of(Engine *E, PyObject *ctx) {
-    static const char *kept[] = {"base", "default_terms", "currency_of", "minor_units",
-                                 "rows"};
-    PyObject *owner_of = context(ctx, "customer_owner");
-    PyObject *their_currency = owner_of ? context(ctx, "customer_currency") : NULL;
-    PyObject *terms = their_currency ? context(ctx, "terms") : NULL;
-    PyObject *discounts = terms ? context(ctx, "customer_discounts") : NULL;
-    PyObject *base = discounts ? context(ctx, "base") : NULL;
-    PyObject *default_terms = base ? context(ctx, "default_terms") : NULL;
-    if (default_terms == NULL) return NULL;
-    if (!PyDict_Check(owner_of) || !PyDict_Check(their_currency) || !PyDict_Check(terms) ||
-        !PyDict_Check(discounts)) {
-        PyErr_SetString(PyExc_TypeError, "the customers' context: dicts by customer id");
-        return NULL;
-    }
-    long otherwise = PyLong_AsLong(default_terms);
-    if (otherwise == -1 && PyErr_Occurred()) return NULL;
-    Py_ssize_t n = PyDict_GET_SIZE(owner_of);
-    PyObject *tables = PyDict_New(), *customers = PyDict_New(), *currencies = PyDict_New(),
-             *owners = PyDict_New(), *discount = PyList_New(n), *array_type = NULL,
-             *made = NULL;
-    int16_t *currency = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(int16_t));
-    int32_t *days = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(int32_t));
-    E->customer_owner = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(int32_t));
-    if (currency == NULL || days == NULL || E->customer_owner == NULL) PyErr_NoMemory();
-    if (PyErr_Occurred() || tables == NULL || customers == NULL || currencies == NULL ||
-        owners == NULL || discount == NULL)
-        goto fail;
-    for (Py_ssize_t c = 0; c < n; c++) PyList_SET_ITEM(discount, c, Py_NewRef(Py_None));
-    E->n_customer_owner = n;
-    PyObject *id, *owner;
-    Py_ssize_t pos = 0, c = 0;
-    for (; PyDict_Next(owner_of, &pos, &id, &owner); c++) {
-        if (code_in(customers, id, INT32_MAX, "customers") != c) goto fail;
-        PyObject *theirs = PyDict_GetItemWithError(their_currency, id);
-        if (theirs == NULL && PyErr_Occurred()) goto fail;
-        long k = code_in(currencies, theirs ? theirs : base, INT16_MAX + 1L, "currencies");
-        if (k < 0) goto fail;
-        currency[c] = (int16_t)k;
-        PyObject *given = PyDict_GetItemWithError(terms, id);
-        if (given == NULL && PyErr_Occurred()) goto fail;
-        long d = given ? PyLong_AsLong(given) : otherwise;
-        if (d == -1 && PyErr_Occurred()) goto fail;
-        days[c] = (int32_t)d;
-        PyObject *offer = PyDict_GetItemWithError(discounts, id);
-        if (offer == NULL && PyErr_Occurred()) goto fail;
-        if (offer != NULL) PyList_SetItem(discount, c, Py_NewRef(offer));
-        long o = owner == Py_None ? -1 : code_in(owners, owner, INT32_MAX, "owners");
-        if (o == -1 && PyErr_Occurred()) goto fail;
-        E->customer_owner[c] = (int32_t)o;
-    }
-    PyObject *array_module = PyImport_ImportModule("array");
-    if (array_module == NULL) goto fail;
-    array_type = PyObject_GetAttrString(array_module, "array");
-    Py_DECREF(array_module);
-    if (array_type == NULL) goto fail;
-    const char *names[6] = {"customers", "currencies", "owners", "customer_discount",
-                            "customer_currency", "terms"};
-    PyObject *values[4] = {customers, currencies, owners, discount};
-    for (int k = 0; k < 6; k++) {
-        made = k < 4   ? Py_NewRef(values[k])
-               : k == 4 ? array_of(array_type, "h", currency, n * (Py_ssize_t)sizeof(int16_t))
-                        : array_of(array_type, "i", days, n * (Py_ssize_t)sizeof(int32_t));
-        if (made == NULL || PyDict_SetItemString(tables, names[k], made) < 0) goto fail;
-        Py_CLEAR(made);
-    }
-    for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++) {
-        PyObject *value = context(ctx, kept[k]);
-        if (value == NULL || PyDict_SetItemString(tables, kept[k], value) < 0) goto fail;
-    }
-    goto done;
-fail:
-    Py_CLEAR(tables);
-done:
-    Py_XDECREF(made);
-    Py_XDECREF(array_type);
-    Py_XDECREF(customers);
-    Py_XDECREF(currencies);
-    Py_XDECREF(owners);
-    Py_XDECREF(discount);
-    PyMem_Free(currency);
-    PyMem_Free(days);
-    return tables;
-}
-
-/* reference: _Engine.issue's offers, through settle.py's `offer` callback: the
- * early-payment discounts of the invoices `read` found discounted, invoices
- * ascending (SPEC §9). */
-static int offers_of(Engine *E, PyObject *invoices, PyObject *offer) {
-    PyObject *discounted = E->R.lists[L_DISCOUNTED];
-    Py_ssize_t n = PyList_GET_SIZE(discounted);
-    E->offers = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Offer));
-    if (E->offers == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *pair = PyList_GET_ITEM(discounted, k);
-        Py_ssize_t i = PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 0));
-        if (i < 0 || i >= PyList_GET_SIZE(invoices)) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "the invoices changed");
-            return -1;
-        }
-        int mu = E->minor_units[E->inv_currency[i]];
-        PyObject *terms_of = PyObject_CallFunctionObjArgs(
-            offer, PyList_GET_ITEM(invoices, i), PyTuple_GET_ITEM(pair, 1),
-            PyList_GET_ITEM(E->currencies, E->inv_currency[i]), NULL);
-        if (terms_of == NULL) return -1;
-        money threshold;
-        int bad = !PyTuple_Check(terms_of) || PyTuple_GET_SIZE(terms_of) != 2 ||
-                  !PyDate_Check(PyTuple_GET_ITEM(terms_of, 0));
-        if (bad) PyErr_SetString(PyExc_TypeError, "offer() returns (last day, threshold)");
-        if (bad || money_of(PyTuple_GET_ITEM(terms_of, 1), mu, &threshold) < 0) {
-            Py_DECREF(terms_of);
-            return -1;
-        }
-        Offer *made = &E->offers[E->n_offers++];
-        made->invoice = (int32_t)i;
-        made->last_day = ordinal_of(PyTuple_GET_ITEM(terms_of, 0));
-        made->threshold = threshold;
-        made->total = minor_at(E, A_INV, i);
-        made->open = 1;
-        Py_DECREF(terms_of);
-    }
-    return 0;
-}
-
-/* The columns `read` made, read in place, and the lists beside them. */
-static int columns_in(Engine *E, PyObject *refs, int own_amounts) {
-    Reader *R = &E->R;
-    E->inv_date = (const int32_t *)R->cols[C_INV_DATE].data;
-    E->inv_customer = (const int32_t *)R->cols[C_INV_CUSTOMER].data;
-    E->inv_currency = (const int16_t *)R->cols[C_INV_CURRENCY].data;
-    E->inv_flags = (const uint8_t *)R->cols[C_INV_FLAGS].data;
-    E->inv_due = (const int32_t *)R->cols[C_INV_DUE].data;
-    E->inv_owner = (const int32_t *)R->cols[C_INV_OWNER].data;
-    E->ins_invoice = (const int32_t *)R->cols[C_INS_INVOICE].data;
-    E->ins_due = (const int32_t *)R->cols[C_INS_DUE].data;
-    E->pay_date = (const int32_t *)R->cols[C_PAY_DATE].data;
-    E->pay_customer = (const int32_t *)R->cols[C_PAY_CUSTOMER].data;
-    E->pay_currency = (const int16_t *)R->cols[C_PAY_CURRENCY].data;
-    E->pay_invoice = (const int32_t *)R->cols[C_PAY_INVOICE].data;
-    E->adj_kind = (const uint8_t *)R->cols[C_ADJ_KIND].data;
-    E->adj_date = (const int32_t *)R->cols[C_ADJ_DATE].data;
-    E->adj_customer = (const int32_t *)R->cols[C_ADJ_CUSTOMER].data;
-    E->adj_currency = (const int16_t *)R->cols[C_ADJ_CURRENCY].data;
-    E->adj_invoice = (const int32_t *)R->cols[C_ADJ_INVOICE].data;
-    E->alloc_payment = (const int32_t *)R->cols[C_ALLOC_PAYMENT].data;
-    E->alloc_invoice = (const int32_t *)R->cols[C_ALLOC_INVOICE].data;
-    E->minor_units = (const int8_t *)R->cols[C_MINOR_UNITS].data;
-    const int amount_columns[N_AMOUNTS] = {C_INV_MINOR, C_INS_MINOR, C_PAY_MINOR,
-                                           C_ADJ_MINOR, C_ALLOC_MINOR};
-    for (int k = 0; k < N_AMOUNTS; k++) {
-        /* read's money is two words, low then high, as a wide column's */
-        E->minor[k] = (const int64_t *)R->cols[amount_columns[k]].data;
-        E->exp[k] = (const int8_t *)R->cols[amount_columns[k] + 1].data;
-        E->amounts[k] = own_amounts ? R->lists[L_INV_AMOUNTS + k] : NULL;
-    }
-    E->wide = 1;
-    E->n_invs = R->cols[C_INV_DATE].n;
-    E->n_ins = R->cols[C_INS_INVOICE].n;
-    E->n_adj = R->cols[C_ADJ_DATE].n;
-    E->n_pay = R->cols[C_PAY_DATE].n;
-    E->n_alloc = R->cols[C_ALLOC_PAYMENT].n;
-    E->ids = R->lists[L_IDS];
-    E->refs = refs != Py_None ? refs : R->lists[L_REFS];
-    E->adj_ids = R->lists[L_ADJ_IDS];
-    E->kinds[K_PAYMENT] = S_payment;
-    for (int k = 0; k < 3; k++) E->kinds[1 + k] = S_adjustment_kinds[k];
-    if ((E->customers = PyDict_Keys(R->customers)) == NULL ||
-        (E->currencies = PyDict_Keys(R->currencies)) == NULL ||
-        (E->owners = PyDict_Keys(R->owners)) == NULL)
-        return -1;
-    E->n_currencies = PyList_GET_SIZE(E->currencies);
-    return 0;
 }
 
 /* The replay's state, sized by the columns: invoices, works, the account
@@ -2237,7 +2041,7 @@ no_memory:
     return -1;
 }
 
-/* run's and run_columns's context: the result types and constructors, and
+/* run's context: the result types and constructors, and
  * `history` and `paid`. */
 static int context_in(Engine *E, PyObject *ctx) {
     const char *names[] = {"decimal", "item", "application", "credit", "early_payment",
@@ -2266,7 +2070,7 @@ static int context_in(Engine *E, PyObject *ctx) {
     return 0;
 }
 
-/* run_columns, `release`: what only the replay and the credits read goes
+/* run, `release`: what only the replay and the credits read goes
  * once they are made, before the items (the biggest of the results): every
  * buffer but, when the records' Decimals are rebuilt, the invoices' and
  * instalments' amounts; the payments', adjustments' and allocations' amount
@@ -2345,55 +2149,7 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(run_doc,
-"run(invoices, adjustments, payments, payment_refs, context)\n"
-"-> (items, applications, credits, discounts, accounts)\n\n"
-"Settle records already in SPEC \xc2\xa7" "2 order (each list by date, then id; the\n"
-"payments' refs beside them, or None to read their ids); see settle.settle.\n"
-"The records are read into columns (as `read` does), then replayed.");
-
-static PyObject *run(PyObject *Py_UNUSED(module), PyObject *args) {
-    PyObject *invoices, *adjustments, *payments, *refs, *ctx;
-    if (records_given(args, "O!O!O!OO!:run", &invoices, &adjustments, &payments, &refs,
-                      &ctx) < 0)
-        return NULL;
-    Engine engine, *E = &engine;
-    memset(E, 0, sizeof engine);
-    PyObject *result = NULL;
-    PyObject *owner = context(ctx, "owner");
-    PyObject *offer = owner ? context(ctx, "offer") : NULL;
-    if (offer == NULL || context_in(E, ctx) < 0) return NULL;
-    /* private, for tests: False rebuilds the records' Decimals from their
-     * minor units and exponents, as the columns of a ledger without rows will */
-    PyObject *own = PyDict_GetItemString(ctx, "record_amounts");
-    int own_amounts = own == NULL ? 1 : PyObject_IsTrue(own);
-    if (own_amounts < 0) return NULL;
-
-    PyObject *tables = tables_of(E, ctx);
-    if (tables == NULL) goto done;
-    int failed = reader_open(&E->R, tables, PyList_GET_SIZE(invoices)) < 0 ||
-                 reader_fill(&E->R, invoices, adjustments, payments, refs) < 0;
-    Py_DECREF(tables);
-    if (failed || columns_in(E, refs, own_amounts) < 0) goto done;
-    /* the ids are not looked up again: their tables go before the replay */
-    PyMem_Free(E->R.slots);
-    E->R.slots = NULL;
-    ptr_free(&E->R.invoices_by_id);
-    /* the view's owner filter as a code: -1 none; -2 an owner no record has */
-    E->owner = -1;
-    if (owner != Py_None) {
-        PyObject *code = PyDict_GetItemWithError(E->R.owners, owner);
-        if (code == NULL && PyErr_Occurred()) goto done;
-        E->owner = code != NULL ? (int32_t)PyLong_AsLong(code) : -2;
-    }
-    if (state_for(E) < 0 || offers_of(E, invoices, offer) < 0) goto done;
-    result = replay(E);
-done:
-    engine_free(E);
-    return result;
-}
-
-/* ------------------------------------------------------ run_columns's entry */
+/* ------------------------------------------------------------- run's entry */
 
 /* The count a buffer's items agree with (docs/columnar-kernel.md §4.2). */
 enum { G_INV, G_INS, G_PAY, G_ADJ, G_ALLOC, G_CURRENCIES, G_CUSTOMERS, G_OFFERS };
@@ -2554,7 +2310,7 @@ static int amounts_in(const Engine *E, int which, int k, Py_ssize_t n,
     return 0;
 }
 
-/* The columns run_columns is given, held and checked, into E
+/* The columns run is given, held and checked, into E
  * (docs/columnar-kernel.md §4.2). */
 static int columns_given(Engine *E, PyObject *given) {
     PyObject *ids, *refs, *adj_ids, *customers, *currencies, *owners;
@@ -2716,8 +2472,8 @@ static int columns_given(Engine *E, PyObject *given) {
     return 0;
 }
 
-PyDoc_STRVAR(run_columns_doc,
-"run_columns(columns, context, /)\n"
+PyDoc_STRVAR(run_doc,
+"run(columns, context, /)\n"
 "-> (items, applications, credits, discounts, accounts)\n\n"
 "Settle the columns of records in SPEC \xc2\xa7" "2 order, as `read` returns them\n"
 "(docs/columnar-kernel.md \xc2\xa7" "4.2): buffers (array.array, memoryview, bytes)\n"
@@ -2729,9 +2485,9 @@ PyDoc_STRVAR(run_columns_doc,
 "column from `columns` once the replay is done with it). A malformed column\n"
 "is a ValueError naming it.");
 
-static PyObject *run_columns(PyObject *Py_UNUSED(module), PyObject *args) {
+static PyObject *run(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *given, *ctx;
-    if (!PyArg_ParseTuple(args, "O!O!:run_columns", &PyDict_Type, &given, &PyDict_Type, &ctx))
+    if (!PyArg_ParseTuple(args, "O!O!:run", &PyDict_Type, &given, &PyDict_Type, &ctx))
         return NULL;
     Engine engine, *E = &engine;
     memset(E, 0, sizeof engine);
@@ -2759,9 +2515,8 @@ done:
 }
 
 static PyMethodDef methods[] = {
-    {"run", run, METH_VARARGS, run_doc},
     {"read", read_records, METH_VARARGS, read_doc},
-    {"run_columns", run_columns, METH_VARARGS, run_columns_doc},
+    {"run", run, METH_VARARGS, run_doc},
     {NULL, NULL, 0, NULL},
 };
 

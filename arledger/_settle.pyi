@@ -6,20 +6,11 @@ from typing import Any
 # The hex SHA-256 of the source this build was compiled from (setup.py).
 SOURCE_SHA256: str
 
-def run(
-    invoices: list[Any],
-    adjustments: list[Any],
-    payments: list[Any],
-    payment_refs: list[str] | None,
-    context: dict[str, Any],
-    /,
-) -> tuple[list[Any], list[Any], list[Any], list[Any], list[tuple[str, str]]]: ...
-
 # docs/columnar-kernel.md §4.1: the records' columns (array.array each), the
 # lists beside them (ids, refs, adj_ids, the records' amounts, the discounted
-# (invoice index, Discount) pairs, the codes), and `wide`. `run` reads its
-# records with the same code, then replays the columns (step 3);
-# tests/reference_columns.py is its reference.
+# (invoice index, Discount) pairs, the codes), and `wide`, for `run`;
+# tests/reference_columns.py is its reference. The only function that reads
+# records.
 def read(
     invoices: list[Any],
     adjustments: list[Any],
@@ -34,7 +25,7 @@ def read(
 # context["wide"]; the record amount lists may be None), with
 # `customer_owner` and the `offer_*` columns. context["release"] drops each
 # column from `columns` once the replay no longer needs it.
-def run_columns(
+def run(
     columns: dict[str, Any],
     context: dict[str, Any],
     /,

@@ -6,10 +6,13 @@ statements all read its result, so they agree to the cent. Early-payment
 discounts (SPEC §9) are given here too, by the application that earns them.
 Pure: no I/O, no clock.
 
-The engine is compiled (arledger/_settle.c) over integer minor units; its cost
-is O(n log n) in the number of items: each customer keeps its open items in a
-heap ordered by (due, issue date, invoice id, instalment), and a payment pops
-what it pays instead of scanning the customer's whole list.
+The engine is compiled (arledger/_settle.c) and works over columns, not
+records (docs/columnar-kernel.md): `_settle.read` turns the sorted records into
+columns of codes, day ordinals and integer minor units, `settle` adds the
+early-payment offers, and `_settle.run` replays the columns. Its cost is
+O(n log n) in the number of items: each customer keeps its open items in a heap
+ordered by (due, issue date, invoice id, instalment), and a payment pops what
+it pays instead of scanning the customer's whole list.
 """
 
 from __future__ import annotations
@@ -169,9 +172,11 @@ class Settlement:
 #
 # The engine is compiled (`arledger/_settle.c`, STYLE.md §12): it runs once per
 # event of a ledger, two million at a million invoices, over amounts in integer
-# minor units. `settle` below gives it the records in SPEC §2 order and what it
-# reads of the ledger; the readable Python engine it is held to lives in
-# tests/reference_settle.py, the oracle of tests/test_settle_oracle.py.
+# minor units. `settle` below sorts the records in SPEC §2 order, has
+# `_settle.read` make their columns, completes them (`complete_columns`) and
+# has `_settle.run` replay them; the readable Python engine it is held to
+# lives in tests/reference_settle.py, the oracle of tests/test_settle_oracle.py
+# (and tests/reference_columns.py is `read`'s).
 
 
 _new = tuple.__new__
@@ -220,7 +225,7 @@ def payment_ref(payment: Payment) -> str:
 
 def _tables(ledger: Ledger) -> dict[str, Any]:
     """What `_settle.read` is given of a ledger (docs/columnar-kernel.md
-    §4.1), and each customer's owner code for `run_columns` (§1.5): the
+    §4.1), and each customer's owner code for `run` (§1.5): the
     customers coded in ledger order, their currencies and their owners (an
     owner as written: "" is one) coded as first met."""
     customers = list(ledger.customers.values())
@@ -302,7 +307,7 @@ def complete_columns(
     invoices: Sequence[Invoice] | _CellInvoices,
     tables: dict[str, Any],
 ) -> None:
-    """What `_settle.run_columns` reads beside the columns `_settle.read`
+    """What `_settle.run` reads beside the columns `_settle.read`
     made: the early-payment offers, and each customer code's owner code (-1
     for the customers `read` met that the ledger does not know)."""
     columns.update(offer_columns(invoices, columns))
@@ -320,7 +325,7 @@ def replay_context(
     paid: bool,
     release: bool = False,
 ) -> dict[str, Any]:
-    """The context `_settle.run_columns` replays `columns` in."""
+    """The context `_settle.run` replays `columns` in."""
     return {
         "history": history,
         "paid": paid,
@@ -410,6 +415,11 @@ def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Sett
     yet waits for it. An early-payment discount, once earned, closes the rest
     of its invoice (SPEC §9).
 
+    The kernel never sees a record: the view's records, sorted, become columns
+    (`_settle.read`, with the ledger's tables of `_tables`), the offers and
+    owners are added (`complete_columns`), and `_settle.run` replays them,
+    letting each column go once it is done with it.
+
     Args:
         view: the ledger as of a date, filtered.
         history: False for reports that read only open balances (aging,
@@ -445,9 +455,7 @@ def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Sett
         release=True,
     )
     del tables
-    items, applications, credits, discounts, accounts = _settle.run_columns(
-        columns, context
-    )
+    items, applications, credits, discounts, accounts = _settle.run(columns, context)
     del columns
     if view.owner is not None:
         kept = {item.invoice for item in items}

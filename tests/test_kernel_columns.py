@@ -1,4 +1,4 @@
-"""`_settle.run_columns` replays its columns as the oracle settles records.
+"""`_settle.run` replays the columns it is given as the oracle settles records.
 
 docs/columnar-kernel.md §4.2: the kernel replays columns, as `_settle.read`
 returns them or as the stage-3 arrow path (`arledger/arrow_columns.py`) will
@@ -7,11 +7,11 @@ beside them (the records' amount lists None on the arrow path: the Decimals
 are then rebuilt from minor units and exponents), each customer's owner code,
 and the early-payment offers `settle.py` computes in Python (`offer_*`).
 
-This file held that replay to the record path, `run(records...)`, which
-step 5 deletes. It holds it to the oracle instead: `settle` with
-`_settle.read` replaced by tests/reference_columns.py (plain `array`s, as
-the arrow path makes them), on the oracle's views, its columns given to
-`run_columns` as they are, with `wide` forced, without the amount lists,
+Until step 5 this file held that replay to the record path,
+`run(records...)`, which is gone. It holds it to the oracle instead:
+`settle` with `_settle.read` replaced by tests/reference_columns.py (plain
+`array`s, as the arrow path makes them), on the oracle's views, its columns
+given to `run` as they are, with `wide` forced, without the amount lists,
 and as `memoryview` and `bytes`, is each time exactly the oracle's
 settlement with the Decimals of §4.3 (`test_settle_exact.exact_reference`:
 the type of every field, a Decimal's sign, digits and exponent), each
@@ -66,8 +66,8 @@ def columns_context(
     history: bool,
     paid: bool,
 ) -> dict[str, Any]:
-    """The columns made whole for `run_columns` (each customer's owner code,
-    the offers), and its context."""
+    """The columns made whole for `run` (each customer's owner code, the
+    offers), and its context."""
     complete_columns(columns, in_order(view)[0], tables)
     return replay_context(columns, tables, view.owner, history=history, paid=paid)
 
@@ -112,8 +112,7 @@ def words_of(minors: list[int]) -> array:
 
 
 def without_lists(columns: Columns) -> Columns:
-    """The columns without the records' own Decimals: `run_columns` rebuilds
-    them."""
+    """The columns without the records' own Decimals: `run` rebuilds them."""
     return {**columns, **dict.fromkeys(AMOUNT_LISTS)}
 
 
@@ -142,8 +141,8 @@ def fed(
 ) -> Iterator[list[Columns]]:
     """`settle` with `_settle.read` replaced by `columns_of` (called as it
     is), and the columns, once completed, turned by `given` before
-    `_settle.run_columns` replays them. Yields the columns it was given."""
-    real = _settle.run_columns
+    `_settle.run` replays them. Yields the columns `run` was given."""
+    real = _settle.run
     seen: list[Columns] = []
 
     def run(columns: Columns, context: dict[str, Any]) -> Any:
@@ -153,7 +152,7 @@ def fed(
 
     with (
         mock.patch.object(_settle, "read", columns_of),
-        mock.patch.object(_settle, "run_columns", run),
+        mock.patch.object(_settle, "run", run),
     ):
         yield seen
 
@@ -209,7 +208,7 @@ def test_columns_replay_as_the_oracle_on_varied_ledgers(data):
 
 def demo_columns() -> tuple[dict[str, Any], dict[str, Any]]:
     """A small ledger's columns, whole, with an instalment, an allocation
-    and an adjustment, and run_columns's context."""
+    and an adjustment, and run's context."""
     ledger = ledger_of(
         invoices=[
             Invoice(id="I1", customer="C", date=date(2025, 1, 1), amount=d("100.00")),
@@ -251,7 +250,7 @@ def demo_columns() -> tuple[dict[str, Any], dict[str, Any]]:
 
 def test_the_demo_columns_replay():
     columns, context = demo_columns()
-    items = _settle.run_columns(columns, context)[0]
+    items = _settle.run(columns, context)[0]
     assert [(i.invoice, i.instalment, str(i.open)) for i in items] == [
         ("I1", None, "45.00"),  # 100.00 less the credit note and the rest of P1
         ("I2", 1, "0.00"),  # paid by P1's allocation: a computed zero
@@ -299,36 +298,36 @@ def test_malformed_columns_are_refused_by_name(name, value, message):
     else:
         columns[name] = value
     with pytest.raises(ValueError, match=message):
-        _settle.run_columns(columns, context)
+        _settle.run(columns, context)
 
 
 def test_wide_amounts_need_two_words_each():
     columns, context = demo_columns()
     with pytest.raises(ValueError, match="inv_minor: wide, an odd count of words"):
-        _settle.run_columns({**columns, "inv_minor": array("q", [1, 0, 2])},
+        _settle.run({**columns, "inv_minor": array("q", [1, 0, 2])},
                             {**context, "wide": True})  # fmt: skip
     with pytest.raises(ValueError, match="inv_minor: 1 items, not 2"):
-        _settle.run_columns(columns, {**context, "wide": True})
+        _settle.run(columns, {**context, "wide": True})
 
 
 def test_an_owner_code_out_of_range_is_refused():
     columns, context = demo_columns()
     with pytest.raises(ValueError, match="owner: 0, not an owner's code"):
-        _settle.run_columns(columns, {**context, "owner": 0})
+        _settle.run(columns, {**context, "owner": 0})
 
 
 def test_release_drops_the_columns_the_items_do_not_need():
     """settle.py lets each column go once the replay is done with it, so
     the items (the biggest results) are not made beside them."""
     columns, context = demo_columns()
-    want = _settle.run_columns(dict(columns), context)
+    want = _settle.run(dict(columns), context)
     given = dict(columns)
-    got = _settle.run_columns(given, {**context, "release": True})
+    got = _settle.run(given, {**context, "release": True})
     assert_alike(got, want)
     assert not {*COLUMNS, "refs", "adj_ids", "pay_amounts"} & given.keys()
     assert {"ids", "inv_amounts", "ins_amounts", "customers"} <= given.keys()
     rebuilt = {**columns, **dict.fromkeys(AMOUNT_LISTS)}
-    _settle.run_columns(rebuilt, {**context, "release": True})
+    _settle.run(rebuilt, {**context, "release": True})
     # the invoices' and instalments' amounts are rebuilt with the items
     assert {"inv_minor", "inv_exp", "ins_minor", "ins_exp"} <= rebuilt.keys()
     assert "pay_minor" not in rebuilt
@@ -339,7 +338,7 @@ def test_release_drops_the_columns_the_items_do_not_need():
 
 def test_the_arrow_columns_of_a_csv_ledger_settle_as_the_oracle_its_rows(tmp_path):
     """Stage 3's path: `arrow_columns.kernel_columns` of the CSV files (no
-    record Decimals), then `run_columns`, gives the oracle's settlement of the
+    record Decimals), then `run`, gives the oracle's settlement of the
     loader's rows of the same files."""
     pytest.importorskip("pyarrow")
     from arledger import arrow_columns  # noqa: PLC0415

@@ -9,7 +9,7 @@ allocations, filtered views whose records name invoices outside them; as
 models or as rows) and on hand-made ledgers, the two agree column by
 column, the lists beside the columns hold the records' own objects, and
 each amount's (minor units, exponent) gives back its record's Decimal.
-`settle` calls `read`, then `run_columns` (step 4).
+`settle` calls `read`, then `run` on its columns (steps 4 and 5).
 """
 
 from __future__ import annotations
@@ -545,12 +545,21 @@ def test_what_read_refuses_and_that_it_lets_go_of_what_it_took():
 
 
 def test_settle_reads_columns_then_replays_them():
-    """Step 4: settle.py calls `read`, then `run_columns` on its columns
-    (the offers computed in Python beside them), no longer `run`."""
+    """Step 5: settle.py calls `read`, then `run` on its columns (the offers
+    computed in Python beside them); the kernel has no way left to replay
+    records, `run` takes the columns and a context only."""
     import inspect
 
     from arledger import settle
 
     source = inspect.getsource(settle)
-    assert "_settle.read(" in source and "_settle.run_columns(" in source
-    assert "_settle.run(" not in source
+    assert "_settle.read(" in source and "_settle.run(" in source
+    assert "run_columns" not in source
+    assert sorted(n for n in dir(_settle) if not n.startswith("_")) == [
+        "SOURCE_SHA256",
+        "read",
+        "run",
+    ]
+    assert _settle.run.__doc__.startswith("run(columns, context, /)")
+    with pytest.raises(TypeError, match="run"):
+        _settle.run([], [], [], None, {})  # the records' signature, gone

@@ -3,7 +3,7 @@ own Decimals where it passes amounts on, and the same Decimals when it
 rebuilds them from minor units and exponents instead.
 
 Since step 4 `settle` reads the records into columns with `_settle.read`,
-then replays those with `_settle.run_columns`. Amounts it passes on come from
+then replays those with `_settle.run`. Amounts it passes on come from
 the lists of the records' own Decimals that `read` returns; without those
 lists (None, as a ledger read from pyarrow arrays will have no record
 objects) each is rebuilt from its minor units and exponent.
@@ -33,7 +33,7 @@ from .test_settle_oracle import ORACLE, draw_view, varied_ledgers, with_owners
 @contextmanager
 def rebuilt_amounts() -> Iterator[None]:
     """`settle` with the records' Decimals rebuilt from the columns."""
-    real = settle_module._settle.run_columns
+    real = settle_module._settle.run
     lists = (
         "inv_amounts",
         "ins_amounts",
@@ -42,11 +42,11 @@ def rebuilt_amounts() -> Iterator[None]:
         "alloc_amounts",
     )
 
-    def run_columns(columns: dict[str, Any], context: dict[str, Any]) -> Any:
+    def run(columns: dict[str, Any], context: dict[str, Any]) -> Any:
         columns.update(dict.fromkeys(lists))
         return real(columns, context)
 
-    with mock.patch.object(settle_module._settle, "run_columns", run_columns):
+    with mock.patch.object(settle_module._settle, "run", run):
         yield
 
 

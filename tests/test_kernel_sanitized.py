@@ -1,8 +1,9 @@
 """The settlement kernel (arledger/_settle.c) under AddressSanitizer: a copy of
 the package is built with `-fsanitize=address` and the oracle's property tests
 (tests/test_settle_oracle.py, tests/test_settle_exact.py) and those of
-`_settle.read` and of the replay (tests/test_kernel_read.py,
-tests/test_kernel_replay.py) run on it, so that an out-of-bounds read, a use
+`_settle.read` and of `_settle.run` (tests/test_kernel_read.py,
+tests/test_kernel_replay.py, tests/test_kernel_columns.py, which feeds `run`
+malformed columns too) run on it, so that an out-of-bounds read, a use
 after free or a double free in the C code fails a test instead of corrupting a
 report one day. It builds the kernel again and runs a few hundred ledgers, so
 it takes a minute or two: it runs in CI (CI=true, as .ci/run has it) and where
