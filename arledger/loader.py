@@ -2193,12 +2193,16 @@ def load(
     path: str | os.PathLike[str] | None = None,
     *,
     on_file: Callable[[Path], None] | None = None,
+    keep_cells: bool = True,
 ) -> tuple[Ledger, list[LedgerError]]:
     """Load a ledger directory.
 
     Args:
         path: the ledger directory (None: `$ARLEDGER_DIR`, else the current one).
         on_file: called with each record file once it is read (for progress).
+        keep_cells: whether a big ledger's bulk records may be kept as cells
+            (`_defer`); False for a caller that reads every record anyway,
+            which would hold the cells and the rows at once.
 
     Returns:
         The ledger of every record that validated, and every problem found (errors
@@ -2214,12 +2218,12 @@ def load(
     collected = _Collected()
     collected.unread |= found.unread
     todo = [(kind, file) for kind in KINDS for file in found.files[kind]]
-    defer = _deferring(found)
+    defer = keep_cells and _deferring(found)
     held: list[_Held] = []
-    for kind, file, rel, text, cells in _read_ahead(root, todo, errors, defer):
+    for kind, file, rel, text, cells, stamp in _read_ahead(root, todo, errors, defer):
         files.append(file)
         if defer and kind in BULK_KINDS:
-            held.append(_hold(kind, file, rel, text, cells))
+            held.append(_hold(kind, file, rel, text, cells, stamp))
             del text, cells
             if on_file is not None:
                 on_file(file)
@@ -2238,10 +2242,12 @@ def load(
             errors.sort(key=LedgerError.sort_key)
             return deferred, errors
         for one in held:  # something to say, or not sure: the rows say it
-            text = _read_text(one.path, one.rel, errors)
+            text = _read_text(one.path, one.rel, errors) if one.read else None
+            # Cells of the text read before, unless the file changed since.
+            cut = one.cells if _stamp(one.path) == one.stamp else None
             model = _shapes.KINDS[one.kind]
             _load_batch(one.kind, model, text, one.rel, collected, errors, None,
-                        _done(one.cells))  # fmt: skip
+                        _done(cut))  # fmt: skip
         del held
     ledger = _build(root, settings, collected, files)
     found_by_checks: list[LedgerError] = []
@@ -2257,7 +2263,7 @@ def _read_ahead(
     todo: list[tuple[str, Path]],
     errors: list[LedgerError],
     defer: bool = False,
-) -> Iterator[tuple[str, Path, str, str | None, Future[_Cells] | None]]:
+) -> Iterator[tuple[str, Path, str, str | None, Future[_Cells] | None, Any]]:
     """Each (kind, file) of `todo` with its path from `root`, its text (None
     when it cannot be read: the reason is in `errors`) and, for a big CSV file
     of a bulk kind, its cells being cut by pyarrow (`_arrow_cells`), in a
@@ -2270,9 +2276,12 @@ def _read_ahead(
     file more at a time costs its text and cells."""
     pool = None
 
-    def read(kind: str, file: Path) -> tuple[str, Path, str, str | None, Any]:
+    def read(kind: str, file: Path) -> tuple[str, Path, str, str | None, Any, Any]:
         nonlocal pool
         rel = file.relative_to(root).as_posix()
+        # Where cells may be kept, the file as it was before it is read: a
+        # change from then on is seen when its rows are made (`_make_rows`).
+        stamp = _stamp(file) if defer and kind in BULK_KINDS else None
         text = _read_text(file, rel, errors)
         cells = None
         if (
@@ -2287,7 +2296,7 @@ def _read_ahead(
 
                 pool = ThreadPoolExecutor(2 if defer else 1, "arledger-read-ahead")
             cells = pool.submit(_arrow_cells, text, width)
-        return kind, file, rel, text, cells
+        return kind, file, rel, text, cells, stamp
 
     # Kept as cells, a file's records cost next to nothing while the next
     # are cut: two files are cut at a time, one on each core.
@@ -2350,9 +2359,13 @@ def _deferring(found: _Found) -> bool:
         except OSError:
             return False
     try:
-        import pyarrow  # noqa: F401
+        import pyarrow
     except ImportError:
         return False
+    # The checks and the settlement's columns compute in pyarrow's default
+    # pool: its mimalloc kept 300-400 MB of freed temporaries at a million
+    # rows, on top of the rows a command may make later.
+    pyarrow.set_memory_pool(_arrow_pool())
     return True
 
 
@@ -2364,6 +2377,7 @@ class _Held(NamedTuple):
     path: Path
     rel: str
     stamp: tuple[int, int, int] | None  # (size, mtime ns, inode) as read
+    read: bool  # its text was read (else the reason is said already)
     cells: _Cells | None
     # Its cells by field, as `arrow_columns` reads them; None when it cannot
     # be kept so (the rows say why); no file: a header and no rows.
@@ -2379,16 +2393,21 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
 
 
 def _hold(
-    kind: str, path: Path, rel: str, text: str | None, ahead: Future[_Cells] | None
+    kind: str,
+    path: Path,
+    rel: str,
+    text: str | None,
+    ahead: Future[_Cells] | None,
+    stamp: tuple[int, int, int] | None,
 ) -> _Held:
     """A bulk file's cells, and its cells by field where each row is one line
     of the header's cells, as the row path would read them (`_arrow_chunks`'
     conditions) under a header with nothing to say."""
-    stamp = _stamp(path)
     cells = ahead.result() if ahead is not None else None
     if text is None or cells is None or cells.columns is None:
-        return _Held(kind, path, rel, stamp, cells, None)
-    return _Held(kind, path, rel, stamp, cells, _by_field(kind, rel, text, cells))
+        return _Held(kind, path, rel, stamp, text is not None, cells, None)
+    file = _by_field(kind, rel, text, cells)
+    return _Held(kind, path, rel, stamp, True, cells, file)
 
 
 def _by_field(kind: str, rel: str, text: str, cells: _Cells) -> Any:
@@ -2491,22 +2510,17 @@ def _make_rows(
     since is reported; anything else said is a fault of `arrow_checks`."""
     from arledger.errors import LedgerInvalid
 
-    changed = [
-        LedgerError(
-            Source(one.rel, 1),
-            "changed while arledger was reading the ledger; run the command again",
-        )
-        for one in held
-        if _stamp(one.path) != one.stamp
-    ]
-    if changed:
-        raise LedgerInvalid(changed)
     collected = _Collected()
     errors: list[LedgerError] = []
     held.reverse()
     while held:  # each file's cells let go once its rows are made
         one = held.pop()
         text = _read_text(one.path, one.rel, errors)
+        if _stamp(one.path) != one.stamp:  # looked at once the text is read
+            message = "changed while arledger was reading the ledger; "
+            raise LedgerInvalid(
+                [LedgerError(Source(one.rel, 1), message + "run the command again")]
+            )
         model = _shapes.KINDS[one.kind]
         _load_batch(one.kind, model, text, one.rel, collected, errors, None,
                     _done(one.cells))  # fmt: skip

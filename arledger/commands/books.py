@@ -59,7 +59,7 @@ def import_(
     from arledger.importer import ImportInvalid, run_import
 
     choice("--format", format, BOOK_FORMATS)
-    loaded = load_ledger(ledger)
+    loaded = load_ledger(ledger, rows=True)  # every record is read
     try:
         result = run_import(loaded, source, rules, dry_run=dry_run)
     except ImportInvalid as exc:
@@ -138,7 +138,7 @@ def match(
         from arledger.errors import UsageError
 
         raise UsageError("--accept-suggested goes with --apply")
-    loaded = load_ledger(ledger)
+    loaded = load_ledger(ledger, rows=True)  # every record is read
     lines = []
     errors = []
     for path in statements:
@@ -268,7 +268,7 @@ def journal(
         from arledger.errors import UsageError
 
         raise UsageError(f"--from {first} is after --to {last}")
-    loaded = load_ledger(ledger)
+    loaded = load_ledger(ledger, rows=True)  # every record is read
     text = make_journal(loaded, format, first, last)
     if output is None:
         typer.echo(text, nl=False)

@@ -265,7 +265,7 @@ def statement(
         _check_statement_format(sink)
     end_limit = as_of_date(as_of)
     sink.check(ledger)
-    loaded = load_ledger(ledger)
+    loaded = load_ledger(ledger, rows=True)  # every record is read
     customer_id = find_customer(loaded, who, None)
     start, end = statement_period(loaded, customer_id, end_limit, period, from_, to)
     code = currency.strip().upper() if currency else None

@@ -212,8 +212,9 @@ def today() -> date:
 PROGRESS_BYTES = 4_000_000
 
 
-def load_ledger(ledger_dir: Path | None) -> Any:
+def load_ledger(ledger_dir: Path | None, *, rows: bool = False) -> Any:
     """Load a ledger; raise LedgerInvalid on any error (warnings are for `check`).
+    `rows`: the command reads every record (`loader.load`'s `keep_cells`).
 
     A big ledger shows a progress bar on stderr when it is a terminal; never in a
     pipe or under cron. Its memory is faulted in ahead (`cli.prefault`).
@@ -224,7 +225,7 @@ def load_ledger(ledger_dir: Path | None) -> Any:
     sizes = file_sizes(root)
     prefault(sum(sizes.values()))
     with _progress(sizes) as on_file:
-        ledger, errors = load(root, on_file=on_file)
+        ledger, errors = load(root, on_file=on_file, keep_cells=not rows)
     if any(not e.warning for e in errors):
         raise LedgerInvalid(errors)
     keep(ledger)
@@ -728,6 +729,7 @@ def run_report(
     history: bool = True,
     paid: bool = True,
     key_accounts: bool = False,
+    rows: bool = False,
 ) -> None:
     """The body report commands share: load, filter, settle, build, write, exit.
 
@@ -778,7 +780,7 @@ def run_report(
         {"broken-promise", "broken-plan", "limitation"} & (alerts.now | alerts.new)
     )
     loaded, view, settlement = _settled(
-        ledger_dir, day, customer, owner, currency, history, key_accounts, paid
+        ledger_dir, day, customer, owner, currency, history, key_accounts, paid, rows
     )
     data = sink.render(build(view, settlement), view.settings)
     code, messages, state = findings(view, settlement, alerts)
@@ -799,12 +801,13 @@ def _settled(
     history: bool,
     key_accounts: bool = False,
     paid: bool = True,
+    rows: bool = False,
 ) -> tuple[Any, Any, Any]:
     """The ledger, the view and its settlement (`history`: with applications;
     `paid`: with the items paid in full)."""
     from arledger.settle import settle
 
-    loaded = load_ledger(ledger_dir)
+    loaded = load_ledger(ledger_dir, rows=rows)
     view = make_view(loaded, day.isoformat(), customer, owner, currency, key_accounts)
     settlement = settle(view, history=history, paid=paid)
     keep(settlement)

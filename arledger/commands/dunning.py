@@ -138,7 +138,7 @@ def dunning(
     sink.check(ledger)
     if out is not None:
         check_out(out, ledger)
-    loaded = load_ledger(ledger)
+    loaded = load_ledger(ledger, rows=True)  # every record is read
     view = make_view(loaded, as_of, customer, owner, currency, key_accounts)
     log_file = mail.log_path(loaded.root)
     # One --send at a time, from reading the sent log to recording the last

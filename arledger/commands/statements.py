@@ -403,7 +403,7 @@ def run_all(
     sink.check(ledger_dir)
     if out is not None:
         check_out(out, ledger_dir)
-    loaded = common.load_ledger(ledger_dir)
+    loaded = common.load_ledger(ledger_dir, rows=True)  # every record is read
     view = common.make_view(loaded, as_of, customer, owner, currency, key_accounts)
     statements = compute_all(
         loaded,
