@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+from itertools import repeat
 
 from arledger.render import Env
-from arledger.render.values import text
+from arledger.render.values import texts
 from arledger.report import Report
 
 
@@ -20,12 +21,18 @@ def render(report: Report, env: Env) -> str:
         if not header_written:
             writer.writerow(["currency", *(c.key for c in section.columns)])
             header_written = True
-        for row in section.rows:
-            writer.writerow(
-                [section.currency or ""]
-                + [
-                    text(row.get(c.key), c, section.currency, human=False)
-                    for c in section.columns
-                ]
+        rows = section.rows
+        # A column at a time (values.texts), then every row in one call.
+        cells = [
+            texts(
+                list(map(dict.get, rows, repeat(c.key))),
+                c,
+                section.currency,
+                human=False,
             )
+            for c in section.columns
+        ]
+        writer.writerows(
+            zip(repeat(section.currency or "", len(rows)), *cells, strict=True)
+        )
     return ("\ufeff" if env.bom else "") + out.getvalue()
