@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from itertools import groupby
+from itertools import chain, filterfalse, groupby, repeat
 from operator import attrgetter
 from typing import Literal, NamedTuple
 
@@ -120,32 +120,43 @@ def compute(
     for customer_id, currency in unapplied:
         by_account.setdefault((currency, customer_id), [])
 
-    # An item's age and bucket depend on one of its dates alone: found once
-    # per date, which many items share.
-    aged_on: dict[date, tuple[int, int]] = {}
-    dated = _due if basis == "due" else _issued
+    # Every open item in account order, each account's in SPEC §2 order,
+    # aged a column at a time: an item's age and bucket depend on one of its
+    # dates alone, found once per date (850 at 1M items).
+    for items in by_account.values():
+        _sort_items(items)
+    ordered = list(chain.from_iterable(by_account.values()))
+    dates = list(map(_due if basis == "due" else _issued, ordered))
+    days_on: dict[date, int] = {}
+    bucket_on: dict[date, int] = {}
+    for day, item in dict(zip(dates, ordered, strict=True)).items():
+        days = days_on[day] = item_days(item, as_of, basis)
+        bucket_on[day] = bucket_index(days, limits, basis)
+    buckets = list(map(bucket_on.__getitem__, dates))
+    aged = list(
+        map(
+            _new,
+            repeat(AgedItem),
+            zip(ordered, map(days_on.__getitem__, dates), buckets, strict=True),
+        )
+    )
+
     count = len(labels)
     aged_by_account: dict[tuple[str, str], tuple[list[AgedItem], list[Decimal]]] = {}
     max_past_due: dict[str, int] = {}
+    end = 0
     for account, items in by_account.items():
-        items.sort(key=_item_order)  # SPEC §2: oldest due first
+        start, end = end, end + len(items)
         amounts = [ZERO] * count
-        aged_items = []
-        for item in items:
-            day = dated(item)
-            age = aged_on.get(day)
-            if age is None:
-                days = item_days(item, as_of, basis)
-                age = aged_on[day] = (days, bucket_index(days, limits, basis))
-            amounts[age[1]] += item.open
-            aged_items.append(_new(AgedItem, (item, *age)))
-        aged_by_account[account] = (aged_items, amounts)
+        for bucket, item in zip(buckets[start:end], items, strict=True):
+            amounts[bucket] += item.open
+        aged_by_account[account] = (aged[start:end], amounts)
         # Decision (README, "Disputed invoices"): a dispute alone does not put
         # a customer on credit hold; its amount still counts against the limit.
         # Items are in due order: the first undisputed one is the most past due.
-        oldest = next((item.due for item in items if not item.disputed), None)
+        oldest = next(filterfalse(_disputed, items), None)
         if oldest is not None:
-            past_due = (as_of - oldest).days
+            past_due = (as_of - oldest.due).days
             customer_id = account[1]
             if past_due > max_past_due.get(customer_id, 0):
                 max_past_due[customer_id] = past_due
@@ -209,9 +220,24 @@ _total = attrgetter("total")
 _unapplied = attrgetter("unapplied")
 
 
+_disputed = attrgetter("disputed")
+# SPEC §2: oldest due first, then issue date, then id and instalment. An
+# invoice's items all have an instalment or none has one, so None is never
+# compared with a number; were it, the key that reads None as 0 decides.
+_ITEM_ORDER = attrgetter("due", "date", "invoice", "instalment")
+
+
 def _item_order(item: Item) -> tuple[date, date, str, int]:
     """SPEC §2: oldest due first, then issue date, then id and instalment."""
     return (item.due, item.date, item.invoice, item.instalment or 0)
+
+
+def _sort_items(items: list[Item]) -> None:
+    """Sort an account's items in SPEC §2 order, with a key made in C."""
+    try:
+        items.sort(key=_ITEM_ORDER)
+    except TypeError:  # an instalment and None met: None as 0
+        items.sort(key=_item_order)
 
 
 # ---------------------------------------------------------------- to a report
