@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from itertools import repeat
+
 from arledger.render import Env
-from arledger.render.values import text
+from arledger.render.values import text, texts
 from arledger.report import Report
 
 RIGHT = frozenset({"money", "days", "int", "ratio"})
@@ -11,6 +13,12 @@ RIGHT = frozenset({"money", "days", "int", "ratio"})
 
 def _cell(value: str) -> str:
     return value.replace("|", "\\|").replace("\n", " ")
+
+
+def _cells(values: list[str]) -> list[str]:
+    """`_cell` of each value, when one of them needs it."""
+    joined = "".join(values)
+    return list(map(_cell, values)) if "|" in joined or "\n" in joined else values
 
 
 def render(report: Report, env: Env) -> str:
@@ -26,9 +34,15 @@ def render(report: Report, env: Env) -> str:
         lines.append(
             "|" + "|".join("---:" if c.kind in RIGHT else "---" for c in columns) + "|"
         )
-        for row in section.rows:
-            cells = [_cell(text(row.get(c.key), c, cur, human=True)) for c in columns]
-            lines.append("| " + " | ".join(cells) + " |")
+        rows = section.rows
+        # A column at a time (values.texts), escaped only where it must be.
+        written = [
+            _cells(texts(list(map(dict.get, rows, repeat(c.key))), c, cur, human=True))
+            for c in columns
+        ]
+        lines += ["| " + " | ".join(row) + " |" for row in zip(*written, strict=True)]
+        if not columns:
+            lines += ["|  |"] * len(rows)
         if section.totals is not None:
             cells = []
             for i, c in enumerate(columns):
