@@ -218,8 +218,6 @@ _issued = attrgetter("date")
 _customer_id = attrgetter("customer")
 _total = attrgetter("total")
 _unapplied = attrgetter("unapplied")
-
-
 _disputed = attrgetter("disputed")
 # SPEC §2: oldest due first, then issue date, then id and instalment. An
 # invoice's items all have an instalment or none has one, so None is never
@@ -233,9 +231,10 @@ def _item_order(item: Item) -> tuple[date, date, str, int]:
 
 
 def _sort_items(items: list[Item]) -> None:
-    """Sort an account's items in SPEC §2 order, with a key made in C."""
+    """Sort an account's items in SPEC §2 order, with a key made in C (a
+    failed sort leaves `items` as they were: the fallback sees their order)."""
     try:
-        items.sort(key=_ITEM_ORDER)
+        items[:] = sorted(items, key=_ITEM_ORDER)
     except TypeError:  # an instalment and None met: None as 0
         items.sort(key=_item_order)
 
