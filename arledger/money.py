@@ -8,7 +8,9 @@ from __future__ import annotations
 import functools
 import importlib.util
 import re
+from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from itertools import repeat
 from pathlib import Path
 
 ZERO = Decimal(0)
@@ -89,6 +91,14 @@ def grouped(amount: Decimal, currency: str) -> str:
     return f"{_display(amount, currency):,f}"
 
 
+def texts(amounts: Sequence[Decimal], currency: str, *, group: bool) -> list[str]:
+    """`grouped` (`group`) or `plain` of each amount, a column at a time (a
+    renderer writes 95,000 of them at a million invoices)."""
+    return list(
+        map(format, _shown_all(amounts, currency), repeat(",f" if group else "f"))
+    )
+
+
 def shown(amount: Decimal, currency: str) -> Decimal:
     """The amount as every table shows it: rounded to the currency's minor
     unit, never -0.00 (for writers that format it themselves: letters)."""
@@ -96,5 +106,16 @@ def shown(amount: Decimal, currency: str) -> Decimal:
 
 
 def _display(amount: Decimal, currency: str) -> Decimal:
-    rounded = quantize(amount, currency)
-    return rounded if rounded else abs(rounded)  # never print "-0.00"
+    return _shown_all((amount,), currency)[0]
+
+
+def _shown_all(amounts: Sequence[Decimal], currency: str) -> list[Decimal]:
+    """The amounts as shown: rounded half-even to the currency's minor unit
+    (`quantize`), never -0.00; in one `map` over a column."""
+    places = _QUANTUM[minor_units(currency)]
+    rounded = list(
+        map(Decimal.quantize, amounts, repeat(places), repeat(ROUND_HALF_EVEN))
+    )
+    if all(rounded):
+        return rounded
+    return [amount if amount else abs(amount) for amount in rounded]  # never "-0.00"

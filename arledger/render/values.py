@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
-from itertools import repeat
 from typing import Any
 
-from arledger.money import quantum
+from arledger import money
 from arledger.report import Column
 
 RATIO_PLACES = Decimal("0.0001")
@@ -44,7 +43,7 @@ def texts(
     kind = column.kind
     empty = "—" if human and kind in ("money", "ratio", "days") else ""
     if kind == "money":
-        return _money_texts(values, currency or "", empty, ",f" if human else "f")
+        return _money_texts(values, currency or "", empty, human)
     write: Callable[[Any], str]
     if kind == "ratio":
         write = _percent if human else ratio_text
@@ -67,22 +66,12 @@ def texts(
     return [empty if value is None else write(value) for value in values]
 
 
-def _money_texts(values: list[Any], currency: str, empty: str, spec: str) -> list[str]:
-    """Amounts as `money.plain` (spec "f") or `money.grouped` (",f") write
-    them, a column at a time: rounded half-even to the currency's minor unit
-    in one `map`, never "-0.00" (tests/test_render_values.py holds the two
-    equal)."""
-    places = quantum(currency)
+def _money_texts(
+    values: list[Any], currency: str, empty: str, grouped: bool
+) -> list[str]:
+    """A column of amounts as `money.texts` writes them, `empty` for None."""
     found = [value for value in values if value is not None]
-    rounded = list(
-        map(Decimal.quantize, found, repeat(places), repeat(ROUND_HALF_EVEN))
-    )
-    written = list(map(format, rounded, repeat(spec)))
-    if not all(rounded):  # a zero: never "-0.00"
-        written = [
-            format(abs(amount), spec) if not amount else text
-            for amount, text in zip(rounded, written, strict=True)
-        ]
+    written = money.texts(found, currency, group=grouped)
     if len(found) == len(values):
         return written
     shown = iter(written)
