@@ -5,11 +5,29 @@ Pure: the caller passes exposure and overdue days computed from a settlement.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from arledger.model import Customer
+    from arledger.settle import Item
+
+
+def days_past_due(items: Iterable[Item], as_of: date) -> dict[str, int]:
+    """Per customer, how many days its most overdue open item is past due, in
+    any currency: what `hold_reasons` takes (customers with nothing past due
+    are left out). Decision (README, "Disputed invoices"): a dispute is not
+    late payment, so a disputed item does not count; its amount still counts
+    against the credit limit."""
+    most: dict[str, int] = {}
+    for item in items:
+        if item.open and not item.disputed:
+            days = (as_of - item.due).days
+            if days > most.get(item.customer, 0):
+                most[item.customer] = days
+    return most
 
 
 def hold_reasons(

@@ -10,11 +10,11 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from itertools import chain, filterfalse, groupby, repeat
+from itertools import chain, groupby, repeat
 from operator import attrgetter
 from typing import Literal, NamedTuple
 
-from arledger.credit import hold_reasons
+from arledger.credit import days_past_due, hold_reasons
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
 from arledger.report import NET_AR, Column, Report, Section, Tone, every_currency
@@ -143,7 +143,7 @@ def compute(
 
     count = len(labels)
     aged_by_account: dict[tuple[str, str], tuple[list[AgedItem], list[Decimal]]] = {}
-    max_past_due: dict[str, int] = {}
+    max_past_due = days_past_due(ordered, as_of)
     end = 0
     for account, items in by_account.items():
         start, end = end, end + len(items)
@@ -151,15 +151,6 @@ def compute(
         for bucket, item in zip(buckets[start:end], items, strict=True):
             amounts[bucket] += item.open
         aged_by_account[account] = (aged[start:end], amounts)
-        # Decision (README, "Disputed invoices"): a dispute alone does not put
-        # a customer on credit hold; its amount still counts against the limit.
-        # Items are in due order: the first undisputed one is the most past due.
-        oldest = next(filterfalse(_disputed, items), None)
-        if oldest is not None:
-            past_due = (as_of - oldest.due).days
-            customer_id = account[1]
-            if past_due > max_past_due.get(customer_id, 0):
-                max_past_due[customer_id] = past_due
 
     rows: dict[str, list[CustomerAging]] = {}
     for (currency, customer_id), (aged_items, amounts) in aged_by_account.items():
@@ -218,7 +209,6 @@ _issued = attrgetter("date")
 _customer_id = attrgetter("customer")
 _total = attrgetter("total")
 _unapplied = attrgetter("unapplied")
-_disputed = attrgetter("disputed")
 # SPEC §2: oldest due first, then issue date, then id and instalment. An
 # invoice's items all have an instalment or none has one, so None is never
 # compared with a number; were it, the key that reads None as 0 decides.

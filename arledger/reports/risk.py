@@ -14,7 +14,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import TYPE_CHECKING, Literal
 
-from arledger.credit import hold_reasons
+from arledger.credit import days_past_due, hold_reasons
 from arledger.history import PaymentHistory, payment_history
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
@@ -264,19 +264,16 @@ def compute(
     accounts: dict[tuple[str, str], list[Decimal]] = {  # open, overdue
         key: [ZERO, ZERO] for key in settlement.item_accounts()
     }
-    oldest: dict[str, int] = {}  # per customer, undisputed items, any currency
+    # Decision (README, "Disputed invoices"): a dispute is not late payment:
+    # it neither holds a customer nor lowers its grade.
+    oldest = days_past_due(settlement.items, as_of)
     for item in settlement.items:
         if not item.open:
             continue
         figures = accounts[(item.customer, item.currency)]
         figures[0] += item.open
-        days = (as_of - item.due).days
-        if days > 0:
+        if item.due < as_of:
             figures[1] += item.open
-            # Decision (README, "Disputed invoices"): a dispute is not late
-            # payment: it neither holds a customer nor lowers its grade.
-            if not item.disputed and days > oldest.get(item.customer, 0):
-                oldest[item.customer] = days
     for key in unapplied:
         accounts.setdefault(key, [ZERO, ZERO])
 
