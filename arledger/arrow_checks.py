@@ -33,8 +33,9 @@ file that decoded without a problem (`loader._decode`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from functools import partial
 from typing import Any, NamedTuple
 
 import pyarrow as pa
@@ -43,12 +44,14 @@ import pyarrow.compute as pc
 from arledger import _shapes, arrow_rules, rules
 from arledger.arrow_columns import (
     BulkFile,
+    Cells,
     _currency_of,
     _given,
     _Named,
     _Pairs,
     _pairs,
     _positions,
+    rule_cells,
 )
 from arledger.loader import CSV_NESTED, _column_plan, _Plan
 from arledger.money import has_excess_places, minor_units
@@ -66,7 +69,7 @@ class _NotClean(Exception):
 
 
 def why_not_clean(
-    files: Mapping[str, Sequence[BulkFile]],
+    files: Cells,
     customers: Mapping[str, Any],
     settings: Any,
 ) -> str | None:
@@ -80,7 +83,8 @@ def why_not_clean(
 
     Args:
         files: "invoices", "payments", "adjustments" to every file of the
-            kind, in load order. The loader has checked each header (it
+            kind, in load order (`Cells`, which keeps the rules' results
+            for the kernel's columns). The loader has checked each header (it
             parses, names no column twice, has no problem), that each row
             is one line with the header's number of cells, and made `cells`
             map every header name to its cells trimmed as `str.strip` trims.
@@ -91,7 +95,7 @@ def why_not_clean(
         None, or why not.
     """
     try:
-        kinds = {kind: _Kind.read(kind, files.get(kind, ())) for kind in BULK_KINDS}
+        kinds = {kind: _Kind.read(kind, files) for kind in BULK_KINDS}
         _Ledger(kinds, customers, settings).check()
     except _NotClean as why:
         return str(why)
@@ -179,12 +183,18 @@ class _Column:
     each value alone, so a dictionary-encoded column is judged by its
     distinct values, without a string a cell."""
 
-    def __init__(self, cells: Any) -> None:
+    def __init__(
+        self,
+        cells: Any,
+        shared: Callable[[rules.Rule], arrow_rules.Ruled | arrow_rules.Amounts]
+        | None = None,
+    ) -> None:
         if isinstance(cells, pa.ChunkedArray) and cells.num_chunks == 1:
             cells = cells.chunk(0)
         self.encoded = isinstance(cells, pa.DictionaryArray)
         self.cells = cells
         self._texts: pa.Array | None = None
+        self._shared = shared
 
     def texts(self) -> pa.Array:
         """Plain strings, null where not given."""
@@ -210,17 +220,12 @@ class _Column:
         return count
 
     def ruled(self, rule: rules.Rule) -> arrow_rules.Ruled | arrow_rules.Amounts:
-        """The column held to `rule` (`arrow_rules.apply`): an encoded one by
-        its distinct values given (a refused index is then a value's)."""
-        if not self.encoded:
-            return arrow_rules.apply(rule, self.texts())
-        found = arrow_rules.apply(rule, _given(self.cells.dictionary))
-        indices = self.cells.indices
-        if isinstance(found, arrow_rules.Amounts):
-            return arrow_rules.Amounts(
-                found.digits.take(indices), found.scale.take(indices), found.refused
-            )
-        return arrow_rules.Ruled(found.values.take(indices), found.refused)
+        """The column held to `rule` (`arrow_columns.rule_cells`, through
+        `Cells` when the column is a file's, so that the kernel's columns
+        take the same result)."""
+        if self._shared is not None:
+            return self._shared(rule)
+        return rule_cells(self.cells, rule)
 
     def take(self, rows: pa.Array) -> list[str | None]:
         """The texts of some rows (None where not given)."""
@@ -257,18 +262,23 @@ class _Kind:
         self.columns: dict[str, list[tuple[int, _Column | None]]] = {}
 
     @staticmethod
-    def read(kind: str, files: Sequence[BulkFile]) -> _Kind:
+    def read(kind: str, cells: Cells) -> _Kind:
         model = _shapes.KINDS[kind]
         plan = _column_plan(model)
         assert plan is not None, kind
         found = _Kind(kind, plan)
         fields = _fields(model)
-        for file in files:
-            found.add(file, fields)
+        for number, file in enumerate(cells[kind]):
+            found.add(file, fields, partial(cells.ruled, kind, number))
         found.join(fields)
         return found
 
-    def add(self, file: BulkFile, fields: list[_Field]) -> None:
+    def add(
+        self,
+        file: BulkFile,
+        fields: list[_Field],
+        shared: Callable[..., arrow_rules.Ruled | arrow_rules.Amounts],
+    ) -> None:
         rel, cells = file.path, file.cells
         size = len(next(iter(cells.values()))) if cells else 0
         known = {field.name for field in fields}
@@ -286,7 +296,7 @@ class _Kind:
                 if field.required:
                     raise _NotClean(f"{rel}: missing required column {field.name!r}")
                 continue
-            column = _Column(cells_of)
+            column = _Column(cells_of, partial(shared, field.name))
             missing = column.missing()
             if field.required and missing:
                 at = _first(pc.is_null(column.texts())) or 0

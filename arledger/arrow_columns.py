@@ -155,20 +155,76 @@ class BulkFile(NamedTuple):
     lines: pa.Array | None = None
 
 
-def kernel_columns(
-    invoices: Sequence[BulkFile],
-    adjustments: Sequence[BulkFile],
-    payments: Sequence[BulkFile],
-    as_of: date,
-    tables: dict[str, Any],
-) -> dict[str, Any]:
+BULK_KINDS = ("invoices", "payments", "adjustments")
+
+
+class Cells(dict[str, list[BulkFile]]):
+    """A ledger's bulk files by kind (a dict, as `bulk.Bulk` holds them),
+    and the field rules' results over their cells, each made once and
+    shared by whoever asks: the loader's proof that the
+    files are clean (`arrow_checks.why_not_clean`) and the kernel's columns
+    of each view (`kernel_columns`) hold the same columns to the same rules,
+    and at a million records that costs about 0.7 s a time.
+
+    What is kept depends on the cells alone, never on a view's day, so the
+    columns of two views made from one `Cells` are those of two fresh ones.
+    """
+
+    def __init__(self, files: Mapping[str, Sequence[BulkFile]]) -> None:
+        super().__init__((kind, list(files.get(kind, ()))) for kind in BULK_KINDS)
+        self._ruled: dict[
+            tuple[str, int, str, rules.Rule], arrow_rules.Ruled | arrow_rules.Amounts
+        ] = {}
+
+    @staticmethod
+    def of(
+        invoices: Sequence[BulkFile],
+        adjustments: Sequence[BulkFile],
+        payments: Sequence[BulkFile],
+    ) -> Cells:
+        return Cells(
+            {"invoices": invoices, "adjustments": adjustments, "payments": payments}
+        )
+
+    def ruled(
+        self, kind: str, number: int, name: str, rule: rules.Rule
+    ) -> arrow_rules.Ruled | arrow_rules.Amounts:
+        """Column `name` of the kind's file `number` held to `rule`
+        (`rule_cells`), the first time asked."""
+        key = (kind, number, name, rule)
+        found = self._ruled.get(key)
+        if found is None:
+            found = rule_cells(self[kind][number].cells[name], rule)
+            self._ruled[key] = found
+        return found
+
+
+def rule_cells(cells: Any, rule: rules.Rule) -> arrow_rules.Ruled | arrow_rules.Amounts:
+    """A file's column held to `rule` (`arrow_rules.apply`), an empty cell
+    read as not given: a dictionary-encoded one by its distinct values (a
+    refused index is then a value's, not a row's), as a rule judges each
+    value alone."""
+    if isinstance(cells, pa.ChunkedArray) and cells.num_chunks == 1:
+        cells = cells.chunk(0)
+    if not isinstance(cells, pa.DictionaryArray):
+        return arrow_rules.apply(rule, _given(cells))
+    found = arrow_rules.apply(rule, _given(cells.dictionary))
+    indices = cells.indices
+    if isinstance(found, arrow_rules.Amounts):
+        return arrow_rules.Amounts(
+            found.digits.take(indices), found.scale.take(indices), found.refused
+        )
+    return arrow_rules.Ruled(found.values.take(indices), found.refused)
+
+
+def kernel_columns(cells: Cells, as_of: date, tables: dict[str, Any]) -> dict[str, Any]:
     """What `_settle.read` gives for the records of these files dated on or
     before `as_of`, sorted as `settle` sorts them (SPEC §2: each kind by
     date, then by id; payments by ref once one has no id).
 
     Args:
-        invoices, adjustments, payments: every file of each kind in the
-            ledger, in the order the loader reads them.
+        cells: every file of each kind in the ledger, in the order the
+            loader reads them, with the rules' results shared (`Cells`).
         as_of: the view's day; later records are not in it (an invoice
             they name is not issued yet), but the currency of a payment
             without one is still found among all the ledger's invoices.
@@ -183,10 +239,10 @@ def kernel_columns(
         `currencies`, `owners` and `discounted` ((invoice index, Discount)
         pairs), `wide`, and the record amount lists as None.
     """
-    view = _View(as_of)
-    inv = view.records(invoices, "invoices")
-    adj = view.records(adjustments, "adjustments")
-    pay = view.records(payments, "payments", _refs_of(payments))
+    view = _View(as_of, cells)
+    inv = view.records("invoices")
+    adj = view.records("adjustments")
+    pay = view.records("payments", _refs_of(cells["payments"]))
     # Codes in the order `read` meets them: invoices, adjustments, payments.
     customer = {
         prefix: _code(records["customer"], tables["customers"])
@@ -208,18 +264,18 @@ def kernel_columns(
         tables["base"],
         pa.string(),
     )
-    own = _ruled(rules.currencies, inv["currency"])
+    own = inv["currency"]
     theirs = by_customer.take(customer["inv"])
     currency = {"inv": _code(pc.coalesce(own, theirs), currencies)}
     for prefix, records in (("adj", adj), ("pay", pay)):
-        own = _ruled(rules.currencies, records["currency"])
+        own = records["currency"]
         if own.null_count:
             own = _currency_of(
                 own,
                 records["customer"],
                 by_customer.take(customer[prefix]),
                 named[prefix],
-                view.all_invoices(invoices, tables, by_customer),
+                view.all_invoices(tables, by_customer),
             )
         currency[prefix] = _code(own, currencies)
 
@@ -228,14 +284,19 @@ def kernel_columns(
         out.add(f"{prefix}_date", "i", records["day"])
         out.add(f"{prefix}_customer", "i", customer[prefix])
         out.add(f"{prefix}_currency", "h", currency[prefix])
-        out.amounts(prefix, records["amount"], currency[prefix])
+        ruled = arrow_rules.Amounts(
+            records["amount:digits"], records["amount:scale"], {}
+        )
+        out.amounts(prefix, ruled, currency[prefix])
     _invoice_columns(out, inv, customer["inv"], currency["inv"], schedule, tables)
     kinds = pc.index_in(adj["kind"], value_set=pa.array(ADJUSTMENT_KINDS))
     if kinds.null_count:
         raise ValueError("an adjustment of a kind the kernel does not know")
     out.add("adj_kind", "B", kinds)
     out.add("alloc_payment", "i", allocations.parent)
-    out.amounts("alloc", allocations.value, currency["pay"].take(allocations.parent))
+    out.amounts(
+        "alloc", _amounts(allocations.value), currency["pay"].take(allocations.parent)
+    )
 
     # Invoices named: the view's by their place, the others after them.
     ids = inv["id"]
@@ -273,18 +334,18 @@ def _invoice_columns(
     tables: dict[str, Any],
 ) -> None:
     """What only invoices have: flags, instalments, due dates, owners."""
-    disputed = pc.fill_null(_ruled(rules.flags, inv["disputed"]), False)
+    disputed = pc.fill_null(inv["disputed"], False)
     out.add("inv_flags", "B", disputed)
     instalment_due = _days(_ruled(rules.dates, schedule.key))
     out.add("ins_invoice", "i", schedule.parent)
     out.add("ins_due", "i", instalment_due)
-    out.amounts("ins", schedule.value, currency.take(schedule.parent))
+    out.amounts("ins", _amounts(schedule.value), currency.take(schedule.parent))
     # Ledger.due_of: given, else the last instalment's, else date + terms
     terms = _customer_values(
         tables, tables["terms"], tables["default_terms"], pa.int32()
     )
     due = pc.coalesce(
-        _days(_ruled(rules.dates, inv["due"])),
+        _days(inv["due"]),
         _last(schedule.parent, instalment_due, len(inv["day"])),
         pc.add(inv["day"], terms.take(customer)),
     )
@@ -306,8 +367,10 @@ class _Out:
         assert COLUMNS[name] == typecode, name
         self.columns[name] = _out(typecode, values)
 
-    def amounts(self, prefix: str, cells: Any, currency: pa.Array) -> None:
-        minor, exponent = _minor(_amounts(cells), currency, self.places)
+    def amounts(
+        self, prefix: str, found: arrow_rules.Amounts, currency: pa.Array
+    ) -> None:
+        minor, exponent = _minor(found, currency, self.places)
         self.minors[f"{prefix}_minor"] = minor
         self.add(f"{prefix}_exp", "b", exponent)
 
@@ -330,18 +393,17 @@ class _View:
     cells (null where not given) with `day` (the date's ordinal) and `ref`
     (what they are sorted by after the date)."""
 
-    def __init__(self, as_of: date) -> None:
+    def __init__(self, as_of: date, cells: Cells) -> None:
         self.as_of = pa.scalar(as_of, pa.date32())
+        self.cells = cells
         self._all_invoices: dict[str, pa.Array] | None = None
 
-    def records(
-        self, files: Sequence[BulkFile], kind: str, refs: Any = None
-    ) -> dict[str, pa.Array]:
-        """The records of `files` in the view, sorted by day, then by id or,
-        with `refs`, by the `ref` it gives them. Only the columns read
-        later are kept: each is copied once more, to be one array."""
-        table = _cells(files, _FIELDS[kind])
-        dates = _ruled(rules.dates, table["date"])
+    def records(self, kind: str, refs: Any = None) -> dict[str, pa.Array]:
+        """The records of the kind's files in the view, sorted by day, then
+        by id or, with `refs`, by the `ref` it gives them. Only the columns
+        read later are kept: each is copied once more, to be one array."""
+        table = _cells(self.cells, kind, _FIELDS[kind])
+        dates = table["date"]
         kept = pc.less_equal(dates, self.as_of)
         table = table.drop_columns(["date"]).append_column("day", _days(dates))
         if not pc.all(kept).as_py():
@@ -358,18 +420,20 @@ class _View:
         return {name: table[name].combine_chunks() for name in table.column_names}
 
     def all_invoices(
-        self, files: Sequence[BulkFile], tables: dict[str, Any], by_customer: pa.Array
+        self, tables: dict[str, Any], by_customer: pa.Array
     ) -> dict[str, pa.Array]:
         """Every invoice of the ledger, the view's or not, with the currency
         `Ledger.currency_of` gives it (its own, else its customer's)."""
         if self._all_invoices is None:
-            table = _cells(files, ("id", "customer", "date", "currency"))
+            table = _cells(
+                self.cells, "invoices", ("id", "customer", "date", "currency")
+            )
             customer = table["customer"].combine_chunks()
             known = pa.array(list(tables["customers"]), pa.string())
             code = pc.index_in(customer, value_set=known)
             # by_customer's last value: a customer the tables do not know
             theirs = by_customer.take(pc.fill_null(code, len(by_customer) - 1))
-            currency = pc.coalesce(_ruled(rules.currencies, table["currency"]), theirs)
+            currency = pc.coalesce(table["currency"].combine_chunks(), theirs)
             self._all_invoices = {
                 "id": table["id"].combine_chunks(),
                 "customer": customer,
@@ -378,28 +442,66 @@ class _View:
         return self._all_invoices
 
 
-def _cells(files: Sequence[BulkFile], fields: Sequence[str]) -> pa.Table:
-    """The cells of `fields` over `files`, one after the other, with each
-    row's `file` (its index) and `line`. A row without a date is a blank
-    line (the loader drops those, and refuses any other row without one)."""
-    names = [*fields, "file", "line"]
+# The fields the kernel reads by their rules' values, not as texts: their
+# values come from `Cells`, shared with the loader's checks.
+_RULED: dict[str, tuple[rules.Rule, pa.DataType]] = {
+    "date": (rules.dates, pa.date32()),
+    "due": (rules.dates, pa.date32()),
+    "currency": (rules.currencies, pa.string()),
+    "disputed": (rules.flags, pa.bool_()),
+}
+
+
+def _cells(cells: Cells, kind: str, fields: Sequence[str]) -> pa.Table:
+    """The cells of `fields` over a kind's files, one after the other, with
+    each row's `file` (its index) and `line`: texts, null where not given,
+    but the fields of `_RULED` as their rules' values and `amount` as
+    `amount:digits` and `amount:scale`. A row without a date is a blank line
+    (the loader drops those, and refuses any other row without one)."""
+    names: list[str] = []
+    types: list[pa.DataType] = []
+    for name in fields:
+        if name == "amount":
+            names += ["amount:digits", "amount:scale"]
+            types += [arrow_rules.DIGITS, pa.int8()]
+        else:
+            names.append(name)
+            types.append(_RULED[name][1] if name in _RULED else pa.string())
+    names += ["file", "line"]
+    types += [pa.int32(), pa.int32()]
     parts: dict[str, list[pa.Array]] = {name: [] for name in names}
-    for number, file in enumerate(files):
+    for number, file in enumerate(cells[kind]):
         size = len(next(iter(file.cells.values()))) if file.cells else 0
         for name in fields:
-            cells = file.cells.get(name)
-            given = pa.nulls(size, pa.string()) if cells is None else _given(cells)
-            parts[name].append(given)
+            if name not in file.cells:
+                if name == "amount":
+                    parts["amount:digits"].append(pa.nulls(size, arrow_rules.DIGITS))
+                    parts["amount:scale"].append(pa.nulls(size, pa.int8()))
+                else:
+                    kind_of = _RULED[name][1] if name in _RULED else pa.string()
+                    parts[name].append(pa.nulls(size, kind_of))
+            elif name == "amount":
+                found = cells.ruled(kind, number, name, rules.amounts)
+                assert isinstance(found, arrow_rules.Amounts)
+                _valid(found.refused)
+                parts["amount:digits"].append(found.digits)
+                parts["amount:scale"].append(found.scale)
+            elif name in _RULED:
+                ruled = cells.ruled(kind, number, name, _RULED[name][0])
+                assert isinstance(ruled, arrow_rules.Ruled)
+                _valid(ruled.refused)
+                parts[name].append(ruled.values)
+            else:
+                parts[name].append(_given(file.cells[name]))
         parts["file"].append(_same(number, size))
         lines = file.lines
         if lines is None:
             lines = pc.add(_positions(size), pa.scalar(2, pa.int32()))
         parts["line"].append(pc.cast(lines, pa.int32()))
-    types = [pa.string()] * len(fields) + [pa.int32(), pa.int32()]
     table = pa.table(
         {
-            name: pa.chunked_array(parts[name], kind)
-            for name, kind in zip(names, types, strict=True)
+            name: pa.chunked_array(parts[name], kind_of)
+            for name, kind_of in zip(names, types, strict=True)
         }
     )
     if table["date"].null_count:

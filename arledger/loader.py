@@ -2468,6 +2468,7 @@ def _defer(
     (`arrow_checks.why_not_clean`). None otherwise: then rows are made, and
     they say what is wrong."""
     from arledger import arrow_checks
+    from arledger.arrow_columns import Cells
     from arledger.bulk import Bulk, BulkInvoices, later_adjustments, later_payments
 
     if any(not e.warning for e in errors) or any(h.file is None for h in held):
@@ -2483,9 +2484,13 @@ def _defer(
     for check in CROSS_CHECKS:  # the rows' records: none is a bulk one
         if check(ledger, collected):
             return None
-    by_kind = {
-        kind: [h.file for h in held if h.kind == kind and h.file] for kind in BULK_KINDS
-    }
+    # The rules' results are kept with the cells, for the kernel's columns.
+    by_kind = Cells(
+        {
+            kind: [h.file for h in held if h.kind == kind and h.file]
+            for kind in BULK_KINDS
+        }
+    )
     if arrow_checks.why_not_clean(by_kind, ledger.customers, settings) is not None:
         return None
     counts = {

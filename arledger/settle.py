@@ -367,13 +367,11 @@ def _columns_of_cells(
     (arledger/bulk.py), as `_columns_of_rows` makes them of their rows
     (tests/test_arrow_columns.py); and, as they are at hand, the view's
     currencies (`LedgerView.currencies`)."""
-    from arledger.arrow_columns import kernel_columns
+    from arledger.arrow_columns import Cells, kernel_columns
 
-    files = bulk.bulk.files
-    assert files is not None
-    columns = kernel_columns(
-        files["invoices"], files["adjustments"], files["payments"], view.as_of, tables
-    )
+    cells = bulk.bulk.files  # made by the loader, the rules' results kept
+    assert isinstance(cells, Cells)
+    columns = kernel_columns(cells, view.as_of, tables)
     complete_columns(columns, _CellInvoices(columns), tables)
     names = columns["currencies"]
     codes = set(columns["inv_currency"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import textwrap
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ from .test_arrow_columns import INVOICES_2026, generate, hand_made
 
 pytest.importorskip("pyarrow")
 arrow_checks = pytest.importorskip("arledger.arrow_checks")
-BulkFile = pytest.importorskip("arledger.arrow_columns").BulkFile
+arrow_columns = pytest.importorskip("arledger.arrow_columns")
+BulkFile = arrow_columns.BulkFile
 
 KINDS = ("invoices", "payments", "adjustments")
 
@@ -90,7 +92,8 @@ def why(root: Path) -> str | None:
     files = bulk_files(root)
     assert files is not None, "files the loader would not hand over"
     ledger, _ = load(root)
-    return arrow_checks.why_not_clean(files, ledger.customers, ledger.settings)  # type: ignore[no-any-return]
+    cells = arrow_columns.Cells(files)
+    return arrow_checks.why_not_clean(cells, ledger.customers, ledger.settings)  # type: ignore[no-any-return]
 
 
 def said(root: Path) -> list[str]:
@@ -138,7 +141,7 @@ def test_a_generated_benchmark_ledger_is_clean(tmp_path, seed):
 def test_no_files_are_clean(tmp_path):
     root = clean(tmp_path / "ledger")
     ledger, _ = load(root)
-    files = dict.fromkeys(KINDS, [])
+    files = arrow_columns.Cells(dict.fromkeys(KINDS, []))
     assert arrow_checks.why_not_clean(files, ledger.customers, ledger.settings) is None
 
 
@@ -347,7 +350,8 @@ def test_random_corruptions_are_never_called_clean_when_the_loader_speaks(
     if files is None:
         return  # the loader would not hand these over
     ledger, errors = load(root)
-    reason = arrow_checks.why_not_clean(files, ledger.customers, ledger.settings)
+    cells = arrow_columns.Cells(files)
+    reason = arrow_checks.why_not_clean(cells, ledger.customers, ledger.settings)
     if reason is None:
         assert [str(error) for error in errors] == []
 
@@ -362,3 +366,29 @@ def test_every_record_rule_of_the_bulk_models_is_known():
         assert plan is not None
         for _fields, rule in plan.checks:
             assert rule in arrow_checks._PICKS, rule
+
+
+def test_the_kernels_columns_of_shared_cells_are_those_of_fresh_ones(tmp_path):
+    """The rules' results `why_not_clean` keeps in `Cells` are the kernel's
+    too, and depend on no day: the columns of two views of one `Cells`,
+    checked first, are those of two fresh calls."""
+    from .reference_columns import tables_of  # noqa: PLC0415
+
+    root = clean(tmp_path / "ledger")
+    files = bulk_files(root)
+    assert files is not None
+    ledger, _ = load(root)
+    shared = arrow_columns.Cells(files)
+    assert arrow_checks.why_not_clean(shared, ledger.customers, ledger.settings) is None
+    for as_of in (
+        date(2025, 12, 1),
+        date(2026, 12, 31),
+        date(2025, 12, 21),
+        date(2020, 1, 1),
+    ):
+        got = arrow_columns.kernel_columns(shared, as_of, tables_of(ledger))
+        fresh = arrow_columns.Cells(files)
+        want = arrow_columns.kernel_columns(fresh, as_of, tables_of(ledger))
+        assert got.keys() == want.keys()
+        for name in got:
+            assert got[name] == want[name], name

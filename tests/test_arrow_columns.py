@@ -92,6 +92,11 @@ def bulk_files(root: Path) -> list[list[Any]]:
     return [[bulk_file(root, path) for path in found.files[kind]] for kind in KINDS]
 
 
+def cells_of(root: Path) -> Any:
+    """The ledger's bulk files as `kernel_columns` takes them."""
+    return arrow_columns.Cells.of(*bulk_files(root))
+
+
 def assert_arrow_alike(
     root: Path, as_of: date, refused: bool = False
 ) -> dict[str, Any]:
@@ -103,7 +108,7 @@ def assert_arrow_alike(
     tables = tables_of(ledger)
     want = _settle.read(*in_order(view), tables)
     theirs = tables_of(ledger)
-    got = arrow_columns.kernel_columns(*bulk_files(root), as_of, theirs)
+    got = arrow_columns.kernel_columns(cells_of(root), as_of, theirs)
     assert got.keys() == want.keys()
     for name in COLUMNS:
         column = got[name]
@@ -407,9 +412,8 @@ def test_lines_are_counted_from_the_header_when_not_given(tmp_path):
     files = bulk_files(root)
     without = [file._replace(lines=None) for file in files[2]]
     ledger = api.load(root)
-    columns = arrow_columns.kernel_columns(
-        files[0], files[1], without, date(2025, 12, 21), tables_of(ledger)
-    )
+    cells = arrow_columns.Cells.of(files[0], files[1], without)
+    columns = arrow_columns.kernel_columns(cells, date(2025, 12, 21), tables_of(ledger))
     # the blank line 5 is no row: the lines after it are one short
     assert columns["refs"] == ["P1", "P2", "payments.csv:4", "payments.csv:5", "payments.csv:6"]  # fmt: skip
 
@@ -418,7 +422,7 @@ def test_no_files_no_records(tmp_path):
     root = hand_made(tmp_path / "ledger")
     ledger = api.load(root)
     columns = arrow_columns.kernel_columns(
-        [], [], [], date(2026, 1, 1), tables_of(ledger)
+        arrow_columns.Cells({}), date(2026, 1, 1), tables_of(ledger)
     )
     for name, typecode in COLUMNS.items():
         assert columns[name].typecode == typecode

@@ -352,9 +352,8 @@ def test_the_arrow_columns_of_a_csv_ledger_settle_as_the_oracle_its_rows(tmp_pat
 
         def arrow(*records: Any, as_of: date = as_of) -> Columns:
             tables = records[-1]
-            columns = arrow_columns.kernel_columns(
-                invoices, adjustments, payments, as_of, tables
-            )
+            cells = arrow_columns.Cells.of(invoices, adjustments, payments)
+            columns = arrow_columns.kernel_columns(cells, as_of, tables)
             assert all(columns[name] is None for name in AMOUNT_LISTS)
             return columns
 
