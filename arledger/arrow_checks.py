@@ -597,18 +597,27 @@ class _Ledger:
 
     def known_customers(self, kind: _Kind) -> None:
         customer = kind["customer"]
-        row = _first(pc.invert(pc.is_in(customer, value_set=self.customer_ids)))
+        row = _first(pc.is_null(self.customer_code(kind)))
         if row is not None:
             raise _NotClean(
                 f"{kind.at(row)}: customer: unknown customer {customer[row].as_py()!r}"
             )
 
-    def _theirs(self, customer: pa.Array) -> pa.Array:
+    def customer_code(self, kind: _Kind) -> pa.Array:
+        """Each record's customer as its place among the customers (null
+        where unknown): compared as integers, not as texts."""
+        if "customer:code" not in kind.joined:
+            kind.joined["customer:code"] = pc.index_in(
+                kind["customer"], value_set=self.customer_ids
+            )
+        return kind.joined["customer:code"]
+
+    def _theirs(self, kind: _Kind) -> pa.Array:
         """Each record's customer's currency (`Ledger.customer_currency`)."""
         currencies = pa.array(
             [c.currency or self.base for c in self.customers.values()], pa.string()
         )
-        return currencies.take(pc.index_in(customer, value_set=self.customer_ids))
+        return currencies.take(self.customer_code(kind))
 
     # -------------------------------------------------------- currencies
 
@@ -616,7 +625,7 @@ class _Ledger:
         """Each record's currency as `Ledger.currency_of` gives it."""
         inv = self.kinds["invoices"]
         self.currency["invoices"] = pc.coalesce(
-            inv["currency:value"], self._theirs(inv["customer"])
+            inv["currency:value"], self._theirs(inv)
         )
         invoices = {
             "id": inv["id"],
@@ -630,7 +639,7 @@ class _Ledger:
                 own = _currency_of(
                     own,
                     kind["customer"],
-                    self._theirs(kind["customer"]),
+                    self._theirs(kind),
                     self.named(name),
                     invoices,
                 )
@@ -653,19 +662,37 @@ class _Ledger:
         """Named invoices exist, are the record's customer's and in its
         currency; a payment pays no more than the invoice it names."""
         inv = self.kinds["invoices"]
-        for name in ("payments", "adjustments"):
+        kinds = ("payments", "adjustments")
+        named = {name: self.named(name) for name in kinds}
+        # Every name looked up at once: one hash table of the invoice ids.
+        found = pc.index_in(
+            pa.concat_arrays([named[name].name for name in kinds]),
+            value_set=inv["id"],
+        )
+        # Currencies compared as codes: few distinct texts, a million rows.
+        distinct = pc.unique(
+            pa.concat_arrays([self.currency[name] for name in (*kinds, "invoices")])
+        )
+        currency = {
+            name: pc.index_in(self.currency[name], value_set=distinct)
+            for name in (*kinds, "invoices")
+        }
+        start = 0
+        for name in kinds:
             kind = self.kinds[name]
-            named = self.named(name)
-            valid = pc.is_valid(named.name)
-            at = pc.index_in(named.name, value_set=inv["id"])
+            valid = pc.is_valid(named[name].name)
+            at = found.slice(start, len(named[name].name))
+            start += len(named[name].name)
             row = _first(pc.and_kleene(valid, pc.is_null(at)))
             if row is not None:
                 raise _NotClean(
-                    f"{kind.at(named.record[row].as_py())}: unknown invoice "
-                    f"{named.name[row].as_py()!r}"
+                    f"{kind.at(named[name].record[row].as_py())}: unknown invoice "
+                    f"{named[name].name[row].as_py()!r}"
                 )
-            at, record = at.filter(valid), named.record.filter(valid)
-            whose = pc.equal(inv["customer"].take(at), kind["customer"].take(record))
+            at, record = at.filter(valid), named[name].record.filter(valid)
+            whose = pc.equal(
+                self.customer_code(inv).take(at), self.customer_code(kind).take(record)
+            )
             row = _first(pc.invert(whose))
             if row is not None:
                 raise _NotClean(
@@ -674,18 +701,19 @@ class _Ledger:
                 )
             # The parts past the records' own are allocations; a record
             # without a currency naming one `invoice` takes the invoice's.
-            by_pair = pc.greater_equal(named.part.filter(valid), kind.size)
-            theirs = self.currency["invoices"].take(at)
-            mine = self.currency[name].take(record)
+            by_pair = pc.greater_equal(named[name].part.filter(valid), kind.size)
+            theirs = currency["invoices"].take(at)
+            mine = currency[name].take(record)
             compared = pc.or_kleene(
                 pc.is_valid(kind["currency:value"].take(record)), by_pair
             )
             row = _first(pc.and_kleene(compared, pc.not_equal(theirs, mine)))
             if row is not None:
+                mine_text = distinct[mine[row].as_py()].as_py()
+                theirs_text = distinct[theirs[row].as_py()].as_py()
                 raise _NotClean(
-                    f"{kind.at(record[row].as_py())}: currency: "
-                    f"{mine[row].as_py()} cannot settle an invoice in "
-                    f"{theirs[row].as_py()}"
+                    f"{kind.at(record[row].as_py())}: currency: {mine_text} "
+                    f"cannot settle an invoice in {theirs_text}"
                 )
             if name == "payments":
                 own: _Amount = kind["amount:amount"]
