@@ -96,9 +96,10 @@ def why_not_clean(
     """
     try:
         kinds = {kind: _Kind.read(kind, files) for kind in BULK_KINDS}
-        _Ledger(kinds, customers, settings).check()
+        _Ledger(kinds, customers, settings, files).check()
     except _NotClean as why:
         return str(why)
+    files.clean = True
     return None
 
 
@@ -520,9 +521,14 @@ class _Ledger:
     say about the bulk records."""
 
     def __init__(
-        self, kinds: dict[str, _Kind], customers: Mapping[str, Any], settings: Any
+        self,
+        kinds: dict[str, _Kind],
+        customers: Mapping[str, Any],
+        settings: Any,
+        cells: Cells,
     ) -> None:
         self.kinds = kinds
+        self.cells = cells
         self.customers = customers
         self.base: str = settings.currency
         self.currency: dict[str, pa.Array] = {}
@@ -664,10 +670,23 @@ class _Ledger:
         inv = self.kinds["invoices"]
         kinds = ("payments", "adjustments")
         named = {name: self.named(name) for name in kinds}
-        # Every name looked up at once: one hash table of the invoice ids.
-        found = pc.index_in(
-            pa.concat_arrays([named[name].name for name in kinds]),
-            value_set=inv["id"],
+        # Every name looked up at once, with one hash table of the invoice
+        # ids (their `id` cells, which `unique_ids` found unique), and kept
+        # for the kernel's columns.
+        named_at = self.cells.named_at()
+        payments = self.kinds["payments"]
+        allocated = pc.is_in(
+            _positions(payments.size),
+            value_set=payments["allocations:pairs"].parent,
+        )
+        found = pa.concat_arrays(
+            [
+                pc.if_else(
+                    allocated, pa.scalar(None, pa.int32()), named_at["payments"]
+                ),
+                named_at["allocations"],
+                named_at["adjustments"],
+            ]
         )
         # Currencies compared as codes: few distinct texts, a million rows.
         distinct = pc.unique(

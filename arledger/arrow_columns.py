@@ -175,6 +175,11 @@ class Cells(dict[str, list[BulkFile]]):
         self._ruled: dict[
             tuple[str, int, str, rules.Rule], arrow_rules.Ruled | arrow_rules.Amounts
         ] = {}
+        self._shared: dict[str, Any] = {}
+        # Set by `arrow_checks.why_not_clean` once it has proved the files
+        # clean: then invoice ids are unique, every nested cell is pairs, and
+        # a view's invoices are found by their row among all.
+        self.clean = False
 
     @staticmethod
     def of(
@@ -185,6 +190,52 @@ class Cells(dict[str, list[BulkFile]]):
         return Cells(
             {"invoices": invoices, "adjustments": adjustments, "payments": payments}
         )
+
+    def texts(self, kind: str, name: str) -> pa.Array:
+        """A field's cells over the kind's files, one after the other, every
+        row (blank ones too): plain strings, null where not given."""
+        parts = []
+        for file in self[kind]:
+            size = len(next(iter(file.cells.values()))) if file.cells else 0
+            cells = file.cells.get(name)
+            parts.append(
+                pa.nulls(size, pa.string()) if cells is None else _given(cells)
+            )
+        return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+
+    def allocations(self) -> _Pairs:
+        """The pairs of every payment's `allocations` cell (`_pairs`), each
+        with its payment's row among all the payments."""
+        found = self._shared.get("allocations")
+        if found is None:
+            found = self._shared["allocations"] = _pairs(
+                self.texts("payments", "allocations")
+            )
+        return found  # type: ignore[no-any-return]
+
+    def named_at(self) -> dict[str, pa.Array]:
+        """Where the invoices named are among all the ledger's invoices (their
+        rows, null where none has the id): of each payment's and each
+        adjustment's `invoice` cell, and of each allocation's key
+        (`allocations`). One lookup: one hash table of a million ids."""
+        found = self._shared.get("named_at")
+        if found is None:
+            names = [
+                self.texts("payments", "invoice"),
+                self.texts("adjustments", "invoice"),
+                self.allocations().key,
+            ]
+            at = pc.index_in(
+                pa.concat_arrays(names), value_set=self.texts("invoices", "id")
+            )
+            found, start = {}, 0
+            for key, part in zip(
+                ("payments", "adjustments", "allocations"), names, strict=True
+            ):
+                found[key] = at.slice(start, len(part))
+                start += len(part)
+            self._shared["named_at"] = found
+        return found  # type: ignore[no-any-return]
 
     def ruled(
         self, kind: str, number: int, name: str, rule: rules.Rule
@@ -248,7 +299,11 @@ def kernel_columns(cells: Cells, as_of: date, tables: dict[str, Any]) -> dict[st
         prefix: _code(records["customer"], tables["customers"])
         for prefix, records in (("inv", inv), ("adj", adj), ("pay", pay))
     }
-    schedule, allocations = _pairs(inv["schedule"]), _pairs(pay["allocations"])
+    schedule = _pairs(inv["schedule"])
+    if cells.clean:
+        allocations, alloc_at = _allocations_in_view(cells, pay["row"])
+    else:
+        allocations, alloc_at = _pairs(pay["allocations"]), None
     allocated = pc.is_in(_positions(len(pay["day"])), value_set=allocations.parent)
     named = {
         "adj": _Named.of_adjustments(adj["invoice"]),
@@ -301,7 +356,12 @@ def kernel_columns(cells: Cells, as_of: date, tables: dict[str, Any]) -> dict[st
     # Invoices named: the view's by their place, the others after them.
     ids = inv["id"]
     found = _Named.concat([named["adj"], named["pay"]])
-    index = pc.index_in(found.name, value_set=ids)
+    if alloc_at is not None:  # by row: no hash table of the view's ids
+        place = _place(inv["row"], len(cells.texts("invoices", "id")))
+        pay_at = pc.if_else(allocated, pa.scalar(None, pa.int32()), pay["invoice:at"])
+        index = place.take(pa.concat_arrays([adj["invoice:at"], pay_at, alloc_at]))
+    else:
+        index = pc.index_in(found.name, value_set=ids)
     tail = found.not_in_view(index)
     if tail:
         more = pc.index_in(found.name, value_set=pa.array(tail, pa.string()))
@@ -403,7 +463,17 @@ class _View:
         by id or, with `refs`, by the `ref` it gives them. Only the columns
         read later are kept: each is copied once more, to be one array."""
         table = _cells(self.cells, kind, _FIELDS[kind])
+        if self.cells.clean:
+            # each record's row among all its kind's, and where the invoice
+            # it names is among all invoices (`Cells.named_at`)
+            table = table.append_column("row", _positions(len(table)))
+            if kind != "invoices":
+                at = self.cells.named_at()[kind]
+                table = table.append_column("invoice:at", at.cast(pa.int32()))
         dates = table["date"]
+        if dates.null_count:  # blank lines (`_cells`)
+            table = table.filter(pc.is_valid(dates))
+            dates = table["date"]
         kept = pc.less_equal(dates, self.as_of)
         table = table.drop_columns(["date"]).append_column("day", _days(dates))
         if not pc.all(kept).as_py():
@@ -428,6 +498,8 @@ class _View:
             table = _cells(
                 self.cells, "invoices", ("id", "customer", "date", "currency")
             )
+            if table["date"].null_count:  # blank lines (`_cells`)
+                table = table.filter(pc.is_valid(table["date"]))
             customer = table["customer"].combine_chunks()
             known = pa.array(list(tables["customers"]), pa.string())
             code = pc.index_in(customer, value_set=known)
@@ -457,7 +529,8 @@ def _cells(cells: Cells, kind: str, fields: Sequence[str]) -> pa.Table:
     each row's `file` (its index) and `line`: texts, null where not given,
     but the fields of `_RULED` as their rules' values and `amount` as
     `amount:digits` and `amount:scale`. A row without a date is a blank line
-    (the loader drops those, and refuses any other row without one)."""
+    (the loader drops those, and refuses any other row without one): the
+    caller drops it."""
     names: list[str] = []
     types: list[pa.DataType] = []
     for name in fields:
@@ -504,9 +577,45 @@ def _cells(cells: Cells, kind: str, fields: Sequence[str]) -> pa.Table:
             for name, kind_of in zip(names, types, strict=True)
         }
     )
-    if table["date"].null_count:
-        table = table.filter(pc.is_valid(table["date"]))
     return table
+
+
+def _place(rows: pa.Array, size: int) -> pa.Array:
+    """Per row among all (of `size`), its place among `rows` (null where
+    it is not there): `rows` inverted."""
+    if not size:
+        return pa.array([], pa.int32())
+    return pc.inverse_permutation(rows, max_index=size - 1).cast(pa.int32())
+
+
+def _allocations_in_view(cells: Cells, rows: pa.Array) -> tuple[_Pairs, pa.Array]:
+    """The allocations of a view's payments (`rows`: their rows among all
+    the payments, in the view's order), as `_pairs` of the view's
+    `allocations` cells gives them, and where each names an invoice among
+    all: `Cells.allocations`, kept by payment in the view's order."""
+    every, at = cells.allocations(), cells.named_at()["allocations"]
+    size = sum(
+        len(next(iter(file.cells.values()))) if file.cells else 0
+        for file in cells["payments"]
+    )
+    parent = _place(rows, size).take(every.parent)
+    table = pa.table(
+        {"parent": parent, "key": every.key, "value": every.value, "at": at}
+    )
+    if parent.null_count:
+        table = table.filter(pc.is_valid(parent))
+    ordered = table["parent"].combine_chunks()
+    if (
+        len(ordered) > 1
+        and not pc.all(
+            pc.greater_equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1))
+        ).as_py()
+    ):
+        table = table.sort_by("parent")  # stable: a cell's pairs as written
+    pairs = _Pairs(
+        *(table[name].combine_chunks() for name in ("parent", "key", "value"))
+    )
+    return pairs, table["at"].combine_chunks().cast(pa.int32())
 
 
 def _in_order(day: Any, ref: Any) -> bool:
