@@ -68,14 +68,9 @@ DIGITS = pa.decimal128(38, 0)  # MAX_DIGITS (28) significant digits fit
 
 Rule = rules.Rule
 
-# What the amount rule surely accepts, besides a length of at most
-# MAX_DIGITS: `rules._PLAIN_DECIMAL` over ASCII digits (digits, then at most
-# one point and digits), and not zero: a digit 1-9 before the point, or
-# after it. One pattern, so that a million cells are read once. A text it
-# does not match is not refused by it: the rule judges it.
-_SURELY: dict[Rule, str] = {
-    rules.amounts: r"^[0-9]*[1-9][0-9]*(\.[0-9]*)?$|^[0-9]+\.[0-9]*[1-9][0-9]*$"
-}
+# The rules whose arrow form is `_amounts`.
+_SURELY = (rules.amounts,)
+_ZERO = pa.scalar(0, DIGITS)
 _BY_VALUE: dict[Rule, pa.DataType] = {
     rules.dates: pa.date32(),
     rules.currencies: pa.string(),
@@ -139,26 +134,37 @@ def _ids(cells: pa.Array) -> Ruled:
     return Ruled(values, dict.fromkeys(found, message or ""))
 
 
-def _sure(rule: Rule, cells: pa.Array, size: pa.Array) -> pa.Array:
-    """True where the rule surely accepts the text (null where not given).
-    `size`: the texts' lengths in bytes; a text the pattern matches is
-    ASCII, one byte a character."""
-    return pc.and_(
-        pc.less_equal(size, MAX_DIGITS),
-        pc.match_substring_regex(cells, _SURELY[rule]),
+def _sure(cells: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Where the amount rule surely accepts the text (null where not
+    given), and there its digits as a whole number (`Amounts.digits`) and
+    where its point is (-1: none).
+
+    Surely accepted: `rules._PLAIN_DECIMAL` over ASCII digits (digits, then
+    at most one point and digits), no longer than MAX_DIGITS, and not zero.
+    Read without a pattern, in three passes over the texts: the first point
+    taken out leaves ASCII digits only, and none was first; the digits are
+    then a whole number, not zero."""
+    point = pc.find_substring(cells, ".")
+    bare = pc.replace_substring(cells, ".", "", max_replacements=1)
+    plain = pc.and_(
+        pc.and_(pc.ascii_is_decimal(bare), pc.not_equal(point, 0)),
+        pc.less_equal(pc.binary_length(cells), MAX_DIGITS),
     )
+    digits = pc.if_else(plain, bare, pa.scalar(None, pa.string())).cast(DIGITS)
+    sure = pc.and_kleene(plain, pc.not_equal(digits, _ZERO))  # false, not null
+    return sure, digits, point
 
 
 def _amounts(rule: Rule, cells: pa.Array) -> Amounts:
-    size = pc.binary_length(cells)
-    sure = _sure(rule, cells, size)
-    point = pc.find_substring(cells, ".")
+    sure, digits, point = _sure(cells)
+    digits = pc.if_else(sure, digits, pa.scalar(None, DIGITS))
+    # A text surely accepted is ASCII: its length in bytes is in characters.
+    places = pc.subtract(pc.subtract(pc.binary_length(cells), point), 1)
     scale = pc.if_else(
-        pc.less(point, 0), 0, pc.subtract(pc.subtract(size, point), 1)
+        sure,
+        pc.if_else(pc.less(point, 0), 0, places),
+        pa.scalar(None, pa.int32()),
     ).cast(pa.int8())
-    plain = pc.if_else(sure, cells, pa.scalar(None, pa.string()))
-    digits = pc.replace_substring(plain, ".", "").cast(DIGITS)
-    scale = pc.if_else(sure, scale, pa.scalar(None, pa.int8()))
     # The rest, not given cells apart: the rule judges each distinct text.
     doubt = pc.and_(pc.invert(pc.fill_null(sure, True)), pc.is_valid(cells))
     refused: dict[int, str] = {}
