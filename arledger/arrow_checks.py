@@ -612,11 +612,7 @@ class _Ledger:
     def customer_code(self, kind: _Kind) -> pa.Array:
         """Each record's customer as its place among the customers (null
         where unknown): compared as integers, not as texts."""
-        if "customer:code" not in kind.joined:
-            kind.joined["customer:code"] = pc.index_in(
-                kind["customer"], value_set=self.customer_ids
-            )
-        return kind.joined["customer:code"]
+        return self.cells.codes(kind.kind, "customer", list(self.customers))
 
     def _theirs(self, kind: _Kind) -> pa.Array:
         """Each record's customer's currency (`Ledger.customer_currency`)."""

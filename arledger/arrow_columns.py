@@ -203,6 +203,33 @@ class Cells(dict[str, list[BulkFile]]):
             )
         return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
 
+    def codes(self, kind: str, name: str, known: Sequence[str]) -> pa.Array:
+        """Each row's value of a field (every row, as `texts`) as its place
+        in `known` (int32; null where not given or not known): compared and
+        coded as integers, and by its dictionary where the loader cut one,
+        so without a string a row."""
+        key = f"codes:{kind}:{name}"
+        found = self._shared.get(key)
+        if found is not None and found[0] == known:
+            return found[1]  # type: ignore[no-any-return]
+        value_set = pa.array(list(known), pa.string())
+        parts = []
+        for file in self[kind]:
+            size = len(next(iter(file.cells.values()))) if file.cells else 0
+            cells = file.cells.get(name)
+            if isinstance(cells, pa.ChunkedArray) and cells.num_chunks == 1:
+                cells = cells.chunk(0)
+            if cells is None:
+                parts.append(pa.nulls(size, pa.int32()))
+            elif isinstance(cells, pa.DictionaryArray):
+                at = pc.index_in(_given(cells.dictionary), value_set=value_set)
+                parts.append(at.take(cells.indices))
+            else:
+                parts.append(pc.index_in(_given(cells), value_set=value_set))
+        codes = pa.concat_arrays(parts) if parts else pa.array([], pa.int32())
+        self._shared[key] = (list(known), codes)
+        return codes
+
     def allocations(self) -> _Pairs:
         """The pairs of every payment's `allocations` cell (`_pairs`), each
         with its payment's row among all the payments."""
@@ -290,13 +317,13 @@ def kernel_columns(cells: Cells, as_of: date, tables: dict[str, Any]) -> dict[st
         `currencies`, `owners` and `discounted` ((invoice index, Discount)
         pairs), `wide`, and the record amount lists as None.
     """
-    view = _View(as_of, cells)
+    view = _View(as_of, cells, tables["customers"])
     inv = view.records("invoices")
     adj = view.records("adjustments")
     pay = view.records("payments", _refs_of(cells["payments"]))
     # Codes in the order `read` meets them: invoices, adjustments, payments.
     customer = {
-        prefix: _code(records["customer"], tables["customers"])
+        prefix: _customer_code(records, tables["customers"])
         for prefix, records in (("inv", inv), ("adj", adj), ("pay", pay))
     }
     schedule = _pairs(inv["schedule"])
@@ -453,9 +480,11 @@ class _View:
     cells (null where not given) with `day` (the date's ordinal) and `ref`
     (what they are sorted by after the date)."""
 
-    def __init__(self, as_of: date, cells: Cells) -> None:
+    def __init__(self, as_of: date, cells: Cells, customers: dict[str, int]) -> None:
         self.as_of = pa.scalar(as_of, pa.date32())
         self.cells = cells
+        # the tables' customers as `read` is given them, before any is added
+        self.customers = list(customers)
         self._all_invoices: dict[str, pa.Array] | None = None
 
     def records(self, kind: str, refs: Any = None) -> dict[str, pa.Array]:
@@ -467,6 +496,9 @@ class _View:
             # each record's row among all its kind's, and where the invoice
             # it names is among all invoices (`Cells.named_at`)
             table = table.append_column("row", _positions(len(table)))
+            known = list(self.customers)
+            codes = self.cells.codes(kind, "customer", known)
+            table = table.append_column("customer:code", codes)
             if kind != "invoices":
                 at = self.cells.named_at()[kind]
                 table = table.append_column("invoice:at", at.cast(pa.int32()))
@@ -723,6 +755,18 @@ def _code(values: Any, codes: dict[str, int]) -> pa.Array:
         keys = pa.array(list(codes), pa.string())
     found = pc.index_in(met, value_set=keys)
     return found.take(encoded.indices)
+
+
+def _customer_code(records: dict[str, pa.Array], codes: dict[str, int]) -> pa.Array:
+    """`_code` of the records' customers: their codes from `Cells.codes`
+    when every one is the tables' and the tables' codes are their places
+    (as `_code` takes them); else by their texts, which adds those
+    lacking."""
+    known = records.get("customer:code")
+    if known is not None and not known.null_count:
+        if all(code == n for n, code in enumerate(codes.values())):
+            return known
+    return _code(records["customer"], codes)
 
 
 def _customer_values(
