@@ -189,6 +189,7 @@ class _Column:
         cells: Any,
         shared: Callable[[rules.Rule], arrow_rules.Ruled | arrow_rules.Amounts]
         | None = None,
+        given: Callable[[], pa.Array] | None = None,
     ) -> None:
         if isinstance(cells, pa.ChunkedArray) and cells.num_chunks == 1:
             cells = cells.chunk(0)
@@ -196,11 +197,12 @@ class _Column:
         self.cells = cells
         self._texts: pa.Array | None = None
         self._shared = shared
+        self._given = given
 
     def texts(self) -> pa.Array:
         """Plain strings, null where not given."""
         if self._texts is None:
-            self._texts = _given(self.cells)
+            self._texts = self._given() if self._given else _given(self.cells)
         return self._texts
 
     def _empty(self) -> pa.Array:
@@ -261,6 +263,7 @@ class _Kind:
         self.parts: list[tuple[int, dict[str, Any]]] = []
         self.joined: dict[str, Any] = {}
         self.columns: dict[str, list[tuple[int, _Column | None]]] = {}
+        self.cells = Cells({})
 
     @staticmethod
     def read(kind: str, cells: Cells) -> _Kind:
@@ -269,8 +272,9 @@ class _Kind:
         assert plan is not None, kind
         found = _Kind(kind, plan)
         fields = _fields(model)
+        found.cells = cells
         for number, file in enumerate(cells[kind]):
-            found.add(file, fields, partial(cells.ruled, kind, number))
+            found.add(file, fields, partial(cells.ruled, kind, number), number)
         found.join(fields)
         return found
 
@@ -279,6 +283,7 @@ class _Kind:
         file: BulkFile,
         fields: list[_Field],
         shared: Callable[..., arrow_rules.Ruled | arrow_rules.Amounts],
+        number: int,
     ) -> None:
         rel, cells = file.path, file.cells
         size = len(next(iter(cells.values()))) if cells else 0
@@ -297,7 +302,11 @@ class _Kind:
                 if field.required:
                     raise _NotClean(f"{rel}: missing required column {field.name!r}")
                 continue
-            column = _Column(cells_of, partial(shared, field.name))
+            column = _Column(
+                cells_of,
+                partial(shared, field.name),
+                partial(self.cells.given, self.kind, number, field.name),
+            )
             missing = column.missing()
             if field.required and missing:
                 at = _first(pc.is_null(column.texts())) or 0
@@ -413,6 +422,8 @@ class _Kind:
     def __getitem__(self, name: str) -> Any:
         """A kept column; a field's own name: its texts (null where not
         given), made when first asked for."""
+        if name not in self.joined and name in self.columns and ":" not in name:
+            self.joined[name] = self.cells.texts(self.kind, name)
         if name not in self.joined:
             self.joined[name] = _concat_any(
                 [

@@ -41,8 +41,9 @@ records are its business. A value a rule refuses raises ValueError.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
+from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
 import pyarrow as pa
@@ -191,17 +192,30 @@ class Cells(dict[str, list[BulkFile]]):
             {"invoices": invoices, "adjustments": adjustments, "payments": payments}
         )
 
+    def given(self, kind: str, number: int, name: str) -> pa.Array:
+        """Column `name` of the kind's file `number` as plain strings, null
+        where not given (`_given`): decoded and joined into one array once."""
+        key = f"given:{kind}:{number}:{name}"
+        found = self._shared.get(key)
+        if found is None:
+            found = self._shared[key] = _given(self[kind][number].cells[name])
+        return found  # type: ignore[no-any-return]
+
     def texts(self, kind: str, name: str) -> pa.Array:
         """A field's cells over the kind's files, one after the other, every
         row (blank ones too): plain strings, null where not given."""
-        parts = []
-        for file in self[kind]:
-            size = len(next(iter(file.cells.values()))) if file.cells else 0
-            cells = file.cells.get(name)
-            parts.append(
-                pa.nulls(size, pa.string()) if cells is None else _given(cells)
-            )
-        return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+        key = f"texts:{kind}:{name}"
+        found = self._shared.get(key)
+        if found is None:
+            parts = []
+            for number, file in enumerate(self[kind]):
+                if name in file.cells:
+                    parts.append(self.given(kind, number, name))
+                else:
+                    parts.append(pa.nulls(_size(file), pa.string()))
+            found = pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+            self._shared[key] = found
+        return found  # type: ignore[no-any-return]
 
     def codes(self, kind: str, name: str, known: Sequence[str]) -> pa.Array:
         """Each row's value of a field (every row, as `texts`) as its place
@@ -214,8 +228,8 @@ class Cells(dict[str, list[BulkFile]]):
             return found[1]  # type: ignore[no-any-return]
         value_set = pa.array(list(known), pa.string())
         parts = []
-        for file in self[kind]:
-            size = len(next(iter(file.cells.values()))) if file.cells else 0
+        for number, file in enumerate(self[kind]):
+            size = _size(file)
             cells = file.cells.get(name)
             if isinstance(cells, pa.ChunkedArray) and cells.num_chunks == 1:
                 cells = cells.chunk(0)
@@ -225,7 +239,8 @@ class Cells(dict[str, list[BulkFile]]):
                 at = pc.index_in(_given(cells.dictionary), value_set=value_set)
                 parts.append(at.take(cells.indices))
             else:
-                parts.append(pc.index_in(_given(cells), value_set=value_set))
+                given = self.given(kind, number, name)
+                parts.append(pc.index_in(given, value_set=value_set))
         codes = pa.concat_arrays(parts) if parts else pa.array([], pa.int32())
         self._shared[key] = (list(known), codes)
         return codes
@@ -272,20 +287,30 @@ class Cells(dict[str, list[BulkFile]]):
         key = (kind, number, name, rule)
         found = self._ruled.get(key)
         if found is None:
-            found = rule_cells(self[kind][number].cells[name], rule)
+            found = rule_cells(
+                self[kind][number].cells[name],
+                rule,
+                partial(self.given, kind, number, name),
+            )
             self._ruled[key] = found
         return found
 
 
-def rule_cells(cells: Any, rule: rules.Rule) -> arrow_rules.Ruled | arrow_rules.Amounts:
+def _size(file: BulkFile) -> int:
+    return len(next(iter(file.cells.values()))) if file.cells else 0
+
+
+def rule_cells(
+    cells: Any, rule: rules.Rule, given: Callable[[], pa.Array] | None = None
+) -> arrow_rules.Ruled | arrow_rules.Amounts:
     """A file's column held to `rule` (`arrow_rules.apply`), an empty cell
     read as not given: a dictionary-encoded one by its distinct values (a
     refused index is then a value's, not a row's), as a rule judges each
-    value alone."""
+    value alone. `given`: its plain strings (`_given`), if kept already."""
     if isinstance(cells, pa.ChunkedArray) and cells.num_chunks == 1:
         cells = cells.chunk(0)
     if not isinstance(cells, pa.DictionaryArray):
-        return arrow_rules.apply(rule, _given(cells))
+        return arrow_rules.apply(rule, given() if given else _given(cells))
     found = arrow_rules.apply(rule, _given(cells.dictionary))
     indices = cells.indices
     if isinstance(found, arrow_rules.Amounts):
@@ -597,7 +622,7 @@ def _cells(cells: Cells, kind: str, fields: Sequence[str]) -> pa.Table:
                 _valid(ruled.refused)
                 parts[name].append(ruled.values)
             else:
-                parts[name].append(_given(file.cells[name]))
+                parts[name].append(cells.given(kind, number, name))
         parts["file"].append(_same(number, size))
         lines = file.lines
         if lines is None:
@@ -701,6 +726,7 @@ def _refs_of(files: Sequence[BulkFile]) -> Any:
     return refs
 
 
+@lru_cache(maxsize=8)  # arrays are immutable; each kind asks a few times
 def _positions(size: int) -> pa.Array:
     """0, 1, ..., size - 1 (int32), without a Python int each."""
     if not size:
