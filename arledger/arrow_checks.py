@@ -613,12 +613,10 @@ class _Ledger:
     # -------------------------------------------------------- check_customers_exist
 
     def known_customers(self, kind: _Kind) -> None:
-        customer = kind["customer"]
         row = _first(pc.is_null(self.customer_code(kind)))
         if row is not None:
-            raise _NotClean(
-                f"{kind.at(row)}: customer: unknown customer {customer[row].as_py()!r}"
-            )
+            customer = kind["customer"][row].as_py()
+            raise _NotClean(f"{kind.at(row)}: customer: unknown customer {customer!r}")
 
     def customer_code(self, kind: _Kind) -> pa.Array:
         """Each record's customer as its place among the customers (null
@@ -640,18 +638,19 @@ class _Ledger:
         self.currency["invoices"] = pc.coalesce(
             inv["currency:value"], self._theirs(inv)
         )
-        invoices = {
-            "id": inv["id"],
-            "customer": inv["customer"],
-            "currency": self.currency["invoices"],
-        }
         for name in ("payments", "adjustments"):
             kind = self.kinds[name]
             own = kind["currency:value"]
             if own.null_count:
+                # customers as codes: every one is known (`known_customers`)
+                invoices = {
+                    "id": inv["id"],
+                    "customer": self.customer_code(inv),
+                    "currency": self.currency["invoices"],
+                }
                 own = _currency_of(
                     own,
-                    kind["customer"],
+                    self.customer_code(kind),
                     self._theirs(kind),
                     self.named(name),
                     invoices,

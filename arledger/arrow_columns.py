@@ -1027,7 +1027,8 @@ def _currency_of(
     """The currency of payments or adjustments (`Ledger.currency_of`): their
     own; else the one currency of the invoices of their customer that they
     name, among all the ledger's invoices (not just the view's); else their
-    customer's (`theirs`)."""
+    customer's (`theirs`). Customers as texts or as codes, alike in
+    `customer` and `invoices["customer"]`."""
     lacking = pc.indices_nonzero(pc.is_null(own)).cast(pa.int32())
     asked = named.of(lacking)
     at = pc.index_in(asked.name, value_set=invoices["id"])
