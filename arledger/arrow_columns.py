@@ -259,25 +259,53 @@ class Cells(dict[str, list[BulkFile]]):
         """Where the invoices named are among all the ledger's invoices (their
         rows, null where none has the id): of each payment's and each
         adjustment's `invoice` cell, and of each allocation's key
-        (`allocations`). One lookup: one hash table of a million ids."""
+        (`allocations`).
+
+        One hashing pass: the ids and the names dictionary-encoded together,
+        file by file with no copy. Where the ids are unique and all given,
+        the k-th id is the k-th value met, so a name's index is its
+        invoice's row, and an index past the ids is a name no invoice has.
+        Else (a ledger the loader refuses) the names are looked up."""
         found = self._shared.get("named_at")
-        if found is None:
-            names = [
-                self.texts("payments", "invoice"),
-                self.texts("adjustments", "invoice"),
-                self.allocations().key,
-            ]
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        ids = self._parts("invoices", "id")
+        names = {
+            "payments": self._parts("payments", "invoice"),
+            "adjustments": self._parts("adjustments", "invoice"),
+            "allocations": [self.allocations().key],
+        }
+        every = [part for parts in names.values() for part in parts]
+        count = sum(map(len, ids))
+        encoded = pc.dictionary_encode(pa.chunked_array([*ids, *every], pa.string()))
+        # (pyarrow leaves out empty chunks: the indices are split by length)
+        indices = _concat_or_empty([c.indices for c in encoded.chunks], pa.int32())
+        rows = indices.slice(0, count)
+        if rows.null_count or not pc.all(pc.equal(rows, _positions(count))).as_py():
             at = pc.index_in(
-                pa.concat_arrays(names), value_set=self.texts("invoices", "id")
+                _concat_or_empty(every, pa.string()),
+                value_set=_concat_or_empty(ids, pa.string()),
             )
-            found, start = {}, 0
-            for key, part in zip(
-                ("payments", "adjustments", "allocations"), names, strict=True
-            ):
-                found[key] = at.slice(start, len(part))
-                start += len(part)
-            self._shared["named_at"] = found
-        return found  # type: ignore[no-any-return]
+        else:
+            at = indices.slice(count)
+            at = pc.if_else(pc.less(at, count), at, pa.scalar(None, pa.int32()))
+        found, start = {}, 0
+        for key, parts in names.items():
+            size = sum(map(len, parts))
+            found[key] = at.slice(start, size)
+            start += size
+        self._shared["named_at"] = found
+        return found
+
+    def _parts(self, kind: str, name: str) -> list[pa.Array]:
+        """A field's plain strings file by file (`given`; nulls where a file
+        has no such column)."""
+        return [
+            self.given(kind, number, name)
+            if name in file.cells
+            else pa.nulls(_size(file), pa.string())
+            for number, file in enumerate(self[kind])
+        ]
 
     def ruled(
         self, kind: str, number: int, name: str, rule: rules.Rule
@@ -294,6 +322,10 @@ class Cells(dict[str, list[BulkFile]]):
             )
             self._ruled[key] = found
         return found
+
+
+def _concat_or_empty(parts: list[pa.Array], kind: pa.DataType) -> pa.Array:
+    return pa.concat_arrays(parts) if parts else pa.array([], kind)
 
 
 def _size(file: BulkFile) -> int:
