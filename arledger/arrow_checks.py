@@ -99,6 +99,8 @@ def why_not_clean(
         _Ledger(kinds, customers, settings, files).check()
     except _NotClean as why:
         return str(why)
+    finally:
+        files.forget()
     files.clean = True
     return None
 

@@ -43,7 +43,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any, NamedTuple
 
 import pyarrow as pa
@@ -157,6 +157,10 @@ class BulkFile(NamedTuple):
 
 
 BULK_KINDS = ("invoices", "payments", "adjustments")
+
+
+# The fields whose rules' results `Cells` keeps: those the kernel reads.
+_KEPT = frozenset({"date", "due", "currency", "disputed", "amount"})
 
 
 class Cells(dict[str, list[BulkFile]]):
@@ -320,8 +324,16 @@ class Cells(dict[str, list[BulkFile]]):
                 rule,
                 partial(self.given, kind, number, name),
             )
-            self._ruled[key] = found
+            if name in _KEPT:  # the others only the checks read
+                self._ruled[key] = found
         return found
+
+    def forget(self) -> None:
+        """Let go of the plain strings (`given`, `texts`): kept while one
+        call reads them several times, they are a copy of the cells, and a
+        kernel's call makes those it needs again, as cheaply."""
+        for key in [k for k in self._shared if k.startswith(("given:", "texts:"))]:
+            del self._shared[key]
 
 
 def _concat_or_empty(parts: list[pa.Array], kind: pa.DataType) -> pa.Array:
@@ -374,6 +386,15 @@ def kernel_columns(cells: Cells, as_of: date, tables: dict[str, Any]) -> dict[st
         `currencies`, `owners` and `discounted` ((invoice index, Discount)
         pairs), `wide`, and the record amount lists as None.
     """
+    try:
+        return _kernel_columns(cells, as_of, tables)
+    finally:
+        cells.forget()
+
+
+def _kernel_columns(
+    cells: Cells, as_of: date, tables: dict[str, Any]
+) -> dict[str, Any]:
     view = _View(as_of, cells, tables["customers"])
     inv = view.records("invoices")
     adj = view.records("adjustments")
@@ -758,7 +779,6 @@ def _refs_of(files: Sequence[BulkFile]) -> Any:
     return refs
 
 
-@lru_cache(maxsize=8)  # arrays are immutable; each kind asks a few times
 def _positions(size: int) -> pa.Array:
     """0, 1, ..., size - 1 (int32), without a Python int each."""
     if not size:
