@@ -4,8 +4,9 @@ Stage 3 of the columnar path (docs/columnar.md, design 4;
 docs/columnar-kernel.md §1): the columns `_settle.read` makes from a view's
 sorted rows, made instead from the cells of a ledger's CSV files of
 invoices, adjustments and payments as pyarrow cut them, without a Python
-object per record. Nothing calls it yet: stage 3 wires it into the loader
-and `settle.py`.
+object per record. `settle` calls it for a view of a ledger the loader kept
+as cells (arledger/bulk.py); the rules' results it shares with
+`arrow_checks.why_not_clean` are made once per ledger, in `Cells`.
 
 Each value is decided as the Ledger decides it for a row (its reference is
 tests/reference_columns.py, and tests/test_arrow_columns.py holds the two
@@ -24,7 +25,9 @@ equal on the rows the loader makes of the same files):
   date plus the customer's terms;
 - `schedule` and `allocations` cells (`key=value;...`, as
   `readers.csv_nested` reads them) split by pyarrow into instalments and
-  allocations; named invoices found by `index_in`.
+  allocations; named invoices found by one dictionary encoding of the
+  invoice ids with the names (`Cells.named_at`), or by `index_in` in a
+  ledger the checks have not passed.
 
 Made per record in Python, because only a few records need them: the
 `discounted` pairs (an invoice's own `discount` cell through the loader's
