@@ -260,6 +260,9 @@ class BulkView:
 
     bulk: Bulk
     currencies: frozenset[str] | None = None
+    # The view's payments as (ref, date ordinal) columns, kept by a
+    # settlement with its history (`collection` reads when cash came in).
+    receipts: tuple[Sequence[str], Sequence[int]] | None = None
 
     @property
     def ready(self) -> bool:

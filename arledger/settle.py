@@ -380,6 +380,12 @@ def _columns_of_cells(
     return columns
 
 
+def _keep_receipts(bulk: BulkView, columns: dict[str, Any]) -> None:
+    """Keep the payments' refs and dates of a view settled from cells, which
+    the replay lets go of (`BulkView.receipts`)."""
+    bulk.receipts = (columns["refs"], columns["pay_date"][:])
+
+
 class _CellInvoices:
     """The date and amount of an invoice of columns made from cells, by its
     place, for `offer_columns` (which asks only of discounted ones)."""
@@ -441,6 +447,8 @@ def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Sett
     tables = _tables(view.ledger)
     if view.bulk is not None and view.bulk.ready:
         columns = _columns_of_cells(view, view.bulk, tables)
+        if history:
+            _keep_receipts(view.bulk, columns)
     else:
         columns = _columns_of_rows(view, tables)
     context = replay_context(

@@ -222,6 +222,8 @@ def test_commands_print_the_same_bytes_both_ways(
         ["forecast"],
         ["dunning"],
         ["collection"],
+        ["collection", "--by", "month", "--period", "2026"],
+        ["collection", "--by", "customer"],
         ["statement", biggest],
         ["aging", "--compare-to", "2025-12-31"],
         ["plans"],

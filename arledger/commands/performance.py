@@ -180,7 +180,7 @@ def collection(
     # customer or owner.
     run_report(sink, alerts, ledger, report_date.isoformat(), customer, owner,
                currency, build, ctx, paid=breakdown in ("customer", "owner"),
-               key_accounts=key_accounts, rows=True)  # fmt: skip
+               key_accounts=key_accounts)  # fmt: skip
 
 
 @exit_codes

@@ -18,16 +18,13 @@ from decimal import Decimal
 from functools import partial
 from itertools import accumulate, compress, repeat
 from operator import add, attrgetter, itemgetter, mul, sub
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from arledger.dates import Period, months
 from arledger.ledger import LedgerView
 from arledger.money import ZERO
 from arledger.report import OPEN_ITEMS, Column, Report, Section, every_currency
 from arledger.settle import Item, Settlement, key_of, payment_ref
-
-if TYPE_CHECKING:
-    from arledger.model import Payment
 
 By = Literal["customer", "owner", "month"]
 BY: tuple[By, ...] = ("customer", "owner", "month")
@@ -319,11 +316,17 @@ def _changes(
         changes[high] -= amount
 
 
-def _received_in(
-    payments: Sequence[Payment], code: Callable[[date], int]
-) -> dict[str, int]:
-    """The payments with a nonzero `code` of their date, by ref (a payment's
-    id, else where it was written: `payment_ref`, asked only then)."""
+def _received_in(view: LedgerView, code: Callable[[date], int]) -> dict[str, int]:
+    """The view's payments with a nonzero `code` of their date, by ref (a
+    payment's id, else where it was written: `payment_ref`, asked only then);
+    of a view settled from cells, from the refs and days it kept."""
+    bulk = view.bulk
+    if bulk is not None and bulk.receipts is not None:
+        refs, days = bulk.receipts
+        of_day = _Found(lambda day: code(date.fromordinal(day)))
+        found = list(map(of_day.__getitem__, days))
+        return dict(zip(compress(refs, found), filter(None, found), strict=True))
+    payments = view.payments
     received = list(map(code, map(_date, payments)))
     payments = list(compress(payments, received))
     refs = list(map(_id, payments))
@@ -427,7 +430,7 @@ def _tallies(
     # Payments received at other times are not received in them, wherever
     # they were applied.
     paid_in = _received_in(
-        view.payments,
+        view,
         _Found(lambda day: 5 * falls(day) if start <= day <= end else 0).__getitem__,
     )
 
