@@ -33,6 +33,7 @@ from arledger.loader import (
 )
 
 from .test_arrow_columns import INVOICES_2026, generate, hand_made
+from .test_arrow_columns import PAYMENTS as BLANK_LINED
 
 pytest.importorskip("pyarrow")
 arrow_checks = pytest.importorskip("arledger.arrow_checks")
@@ -103,18 +104,7 @@ def said(root: Path) -> list[str]:
 # The hand-made ledger of tests/test_arrow_columns.py without its blank line
 # (the loader hands over no file with one): payments without ids or currency,
 # allocations, schedules, discounts, JPY and KWD.
-PAYMENTS = """\
-id,customer,date,amount,currency,invoice,allocations
-P2,ACME,2025-12-20,60.00,USD,A3,
-P1,ACME,2025-12-20,150,,,A2=100.00; S1=50
-,ACME,2025-12-21,10.00,,,
-,ACME,2025-12-21,20.00,,LATE,
-,EURO,2025-12-21,5.00,,E1,
-,NIPPON,2025-12-22,3000,,J1,
-,ACME,2026-01-06,75.00,EUR,,LATE=70.00
-,KUWAIT,2026-01-06,0.125,,K1,
-P5,ACME,2026-01-06,1000,JPY,J2,
-"""
+PAYMENTS = BLANK_LINED.replace("\n\n", "\n")
 
 
 def clean(directory: Path, **changes: str) -> Path:
