@@ -92,11 +92,6 @@ class BulkInvoices(Mapping[str, Any]):
     def items(self) -> Any:
         return self._rows().items()
 
-    def __eq__(self, other: object) -> bool:
-        return self._rows() == other
-
-    __hash__ = None  # type: ignore[assignment]
-
     def __repr__(self) -> str:
         if not self._bulk.made:
             return f"<{self._bulk.counts['invoices']} invoices, not read yet>"
@@ -139,21 +134,12 @@ class Later(Sequence[Any]):
     def __contains__(self, value: object) -> bool:
         return value in self._rows()
 
-    def __add__(self, other: Any) -> tuple[Any, ...]:
-        return self._rows() + tuple(other)
-
-    def __radd__(self, other: Any) -> tuple[Any, ...]:
-        return tuple(other) + self._rows()
-
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Later):
             other = other._rows()
         return self._rows() == other
 
     __hash__ = None  # type: ignore[assignment]
-
-    def __bool__(self) -> bool:
-        return len(self) > 0
 
     def __repr__(self) -> str:
         if self._records is None:

@@ -5,7 +5,7 @@ Filters are applied once, in `Ledger.view`; reports never filter again.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import compress, repeat
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from arledger.rows import ADJUSTMENT, INVOICE, PAYMENT, PLAN
 
 if TYPE_CHECKING:  # a ledger holds rows (rows.py) or, made by hand, models
-    from arledger.bulk import Bulk
+    from arledger.bulk import Bulk, Later
     from arledger.model import (
         Adjustment,
         Confirmation,
@@ -176,24 +176,32 @@ class Ledger:
         """
         wanted = set(customers) if customers else None
         bulk = self.bulk
+        cells = None
+        invoices: Sequence[Invoice]
+        payments: Sequence[Payment]
+        adjustments: Sequence[Adjustment]
         if bulk is not None and not bulk.made:
-            return self._bulk_view(bulk, as_of, wanted, owner, currency)
-
-        def kept(records: Collection[Any], by_currency: bool = True) -> tuple[Any, ...]:
-            return self._kept(records, as_of, wanted, currency if by_currency else None)
-
+            invoices, payments, adjustments = self._later(bulk, as_of, wanted, currency)
+            if wanted is None and currency is None:
+                cells = BulkView(bulk)  # settled from the cells
+        else:
+            invoices, payments, adjustments = (
+                self._kept(records, as_of, wanted, currency)
+                for records in (self.invoices.values(), self.payments, self.adjustments)
+            )
         return LedgerView(
             ledger=self,
             as_of=as_of,
             owner=owner,
             currency=currency,
             customers=wanted,
-            invoices=kept(self.invoices.values()),
-            payments=kept(self.payments),
-            adjustments=kept(self.adjustments),
-            contacts=kept(self.contacts, by_currency=False),
-            plans=kept(self.plans),
-            confirmations=kept(self.confirmations),
+            invoices=invoices,
+            payments=payments,
+            adjustments=adjustments,
+            contacts=self._kept(self.contacts, as_of, wanted, None),
+            plans=self._kept(self.plans, as_of, wanted, currency),
+            confirmations=self._kept(self.confirmations, as_of, wanted, currency),
+            bulk=cells,
         )
 
     def _kept(
@@ -215,41 +223,26 @@ class Ledger:
             found = [r for r in found if self.currency_of(r) == currency]
         return tuple(found)
 
-    def _bulk_view(
+    def _later(
         self,
         bulk: Bulk,
         as_of: date,
         wanted: set[str] | None,
-        owner: str | None,
         currency: str | None,
-    ) -> LedgerView:
-        """The view of a ledger whose bulk records are cells: the view of
-        its rows (`view`, once they are made) where it is read; its
-        settlement and its currencies from the cells while it is not."""
-        from functools import cache
-
+    ) -> tuple[Later, Later, Later]:
+        """A view's invoices, payments and adjustments while the ledger's
+        are cells: kept by `_kept` from their rows, made when first read.
+        (The other kinds are rows already, and name no invoice:
+        `loader._defer`.)"""
         from arledger.bulk import Later
 
-        @cache
-        def of_rows() -> LedgerView:
-            bulk.rows()  # then `view` filters them
-            return self.view(as_of, customers=wanted, owner=owner, currency=currency)
+        def kept(records: Callable[[], Collection[Any]]) -> Later:
+            return Later(lambda: self._kept(records(), as_of, wanted, currency))
 
-        whole = wanted is None and currency is None
-        return LedgerView(
-            ledger=self,
-            as_of=as_of,
-            owner=owner,
-            currency=currency,
-            customers=wanted,
-            invoices=Later(lambda: tuple(of_rows().invoices)),
-            payments=Later(lambda: tuple(of_rows().payments)),
-            adjustments=Later(lambda: tuple(of_rows().adjustments)),
-            # Rows already, which name no invoice (`loader._defer`).
-            contacts=self._kept(self.contacts, as_of, wanted, None),
-            plans=self._kept(self.plans, as_of, wanted, currency),
-            confirmations=self._kept(self.confirmations, as_of, wanted, currency),
-            bulk=BulkView(bulk) if whole else None,
+        return (
+            kept(lambda: self.invoices.values()),
+            kept(lambda: self.payments),
+            kept(lambda: self.adjustments),
         )
 
 

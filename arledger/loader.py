@@ -1074,12 +1074,10 @@ def _arrow_chunks(
     whole row by itself. Blank lines come as rows of empty cells, which are dropped with
     the rows of empty cells (`_texts_to_columns`). Either way the rules decide
     on the same texts: pyarrow only cuts them out."""
-    start = text.find("\n") + 1  # the header is one line (reader.line_num)
-    if not start or start == len(text):
+    lines = _row_lines(text)
+    if lines is None:
         return None
-    if "\r" in text and text.count("\r", start) != text.count("\r\n", start):
-        return None  # pyarrow would end a line at a lone \r, csv would not
-    count = text.count("\n", start) + (not text.endswith("\n"))
+    start, count = lines
     if text.count('"', start) > 2 * count:
         return None  # quoted throughout: the csv module would read every line
     cells = ahead.result() if ahead is not None else None
@@ -1095,6 +1093,19 @@ def _arrow_chunks(
     if _plain_quotes(text, start):
         quoted = iter(())  # pyarrow's cells are the csv module's: none read again
     return _arrow_pieces(kept, values, indexes, count, width, quoted)
+
+
+def _row_lines(text: str) -> tuple[int, int] | None:
+    """Where a CSV file's rows start, after its header (one line, as
+    reader.line_num counts it), and how many lines they take, when pyarrow's
+    rows can be those lines one for one; None when there is no row, or a lone
+    carriage return would end a line for pyarrow and not for the csv module."""
+    start = text.find("\n") + 1
+    if not start or start == len(text):
+        return None
+    if "\r" in text and text.count("\r", start) != text.count("\r\n", start):
+        return None
+    return start, text.count("\n", start) + (not text.endswith("\n"))
 
 
 class _Cells(NamedTuple):
@@ -2432,14 +2443,12 @@ def _by_field(kind: str, rel: str, text: str, cells: _Cells) -> Any:
     problems, missing = _csv_header(header, kind)
     if _not_comma_separated(header) is not None or problems:
         return None
-    start = text.find("\n") + 1
-    if not start or start == len(text):
+    if len(first) == len(text):
         return False  # a header alone: no records, nothing to check
-    if missing is not None:
+    lines = _row_lines(text)
+    if missing is not None or lines is None:
         return None
-    if "\r" in text and text.count("\r", start) != text.count("\r\n", start):
-        return None
-    count = text.count("\n", start) + (not text.endswith("\n"))
+    start, count = lines
     quoted = text.find('"', start) >= 0
     if cells.rows != count or quoted and not _plain_quotes(text, start):
         return None
@@ -2502,10 +2511,10 @@ def _defer(
     )
     if arrow_checks.why_not_clean(by_kind, ledger.customers, settings) is not None:
         return None
-    counts = {
-        kind: sum(len(next(iter(f.cells.values()))) for f in by_kind[kind])
-        for kind in BULK_KINDS
-    }
+    counts = {kind: 0 for kind in BULK_KINDS}
+    for one in held:
+        if one.file and one.cells is not None:  # a header alone adds none
+            counts[one.kind] += one.cells.rows
     bulk = Bulk(by_kind, counts, partial(_make_rows, held))
     return replace(
         ledger,

@@ -361,12 +361,13 @@ def _columns_of_rows(view: LedgerView, tables: dict[str, Any]) -> dict[str, Any]
 
 
 def _columns_of_cells(
-    view: LedgerView, bulk: BulkView, tables: dict[str, Any]
+    view: LedgerView, bulk: BulkView, tables: dict[str, Any], history: bool
 ) -> dict[str, Any]:
     """The kernel's columns of a view whose bulk records are cells
     (arledger/bulk.py), as `_columns_of_rows` makes them of their rows
     (tests/test_arrow_columns.py); and, as they are at hand, the view's
-    currencies (`LedgerView.currencies`)."""
+    currencies (`LedgerView.currencies`) and, settled with `history`, when
+    its payments came in (`BulkView.receipts`)."""
     from arledger.arrow_columns import Cells, kernel_columns
 
     cells = bulk.bulk.files  # made by the loader, the rules' results kept
@@ -377,13 +378,9 @@ def _columns_of_cells(
     codes = set(columns["inv_currency"])
     codes.update(columns["pay_currency"], columns["adj_currency"])
     bulk.currencies = frozenset(names[code] for code in codes)
+    if history:  # the payments' refs and days, which the replay lets go of
+        bulk.receipts = (columns["refs"], columns["pay_date"][:])
     return columns
-
-
-def _keep_receipts(bulk: BulkView, columns: dict[str, Any]) -> None:
-    """Keep the payments' refs and dates of a view settled from cells, which
-    the replay lets go of (`BulkView.receipts`)."""
-    bulk.receipts = (columns["refs"], columns["pay_date"][:])
 
 
 class _CellInvoices:
@@ -446,9 +443,7 @@ def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Sett
     """
     tables = _tables(view.ledger)
     if view.bulk is not None and view.bulk.ready:
-        columns = _columns_of_cells(view, view.bulk, tables)
-        if history:
-            _keep_receipts(view.bulk, columns)
+        columns = _columns_of_cells(view, view.bulk, tables, history)
     else:
         columns = _columns_of_rows(view, tables)
     context = replay_context(
