@@ -14,11 +14,13 @@ containers only put the work off, they never decide anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from operator import attrgetter
 from typing import Any, overload
 
 # The three kinds kept as cells, and what `Bulk.rows` gives of them.
 Rows = tuple[dict[str, Any], tuple[Any, ...], tuple[Any, ...]]
+KINDS = ("invoices", "payments", "adjustments")
 
 
 class Bulk:
@@ -27,18 +29,29 @@ class Bulk:
 
     `files`: the kind's `arrow_columns.BulkFile`s in the order the loader
     reads them; `counts`: the records of each kind; `make`: the loader's row
-    path over the same files, called at most once."""
+    path over the same files, called at most once; `pick`: the same path over
+    the records whose field is one of some values (`some`)."""
 
     def __init__(
         self,
         files: dict[str, list[Any]],
         counts: dict[str, int],
         make: Callable[[], Rows],
+        pick: Callable[[str, Collection[str], Collection[str]], Rows],
     ) -> None:
         self.files: dict[str, list[Any]] | None = files
         self.counts = counts
         self._make: Callable[[], Rows] | None = make
+        self._pick = pick
         self._rows: Rows | None = None
+        # The invoices made by `some`, by id: `BulkInvoices` answers for
+        # them without making every row.
+        self.known: dict[str, Any] = {}
+        # What `some` made, by what it was asked: each asked once. Every
+        # record made is kept while the ledger is: a record's currency is
+        # cached by its id (`Ledger.currency_of`), which must not be another
+        # record's later.
+        self._picked: dict[tuple[str, frozenset[str], tuple[str, ...]], Rows] = {}
 
     @property
     def made(self) -> bool:
@@ -52,7 +65,29 @@ class Bulk:
             make, self._make = self._make, None
             self.files = None  # `make` lets go of each file's cells in turn
             self._rows = make()
+            self.known = {}  # the rows are every invoice's now
         return self._rows
+
+    def some(
+        self, field: str, values: Collection[str], kinds: Collection[str] = KINDS
+    ) -> Rows:
+        """The rows of `kinds` whose `field` (a customer, an id) is one of
+        `values`, in reading order, without making every row: the records
+        of a customer or two, or the invoices a report names."""
+        if self._rows is not None:  # every row is made: picked from them
+            get, values = attrgetter(field), set(values)
+            every = (self._rows[0].values(), *self._rows[1:])
+            invoices, payments, adjustments = (
+                tuple(r for r in records if get(r) in values) if kind in kinds else ()
+                for kind, records in zip(KINDS, every, strict=True)
+            )
+            return {i.id: i for i in invoices}, payments, adjustments
+        key = (field, frozenset(values), tuple(kinds))
+        picked = self._picked.get(key)
+        if picked is None:
+            picked = self._picked[key] = self._pick(field, values, kinds)
+            self.known.update(picked[0])
+        return picked
 
 
 class BulkInvoices(Mapping[str, Any]):
@@ -67,7 +102,8 @@ class BulkInvoices(Mapping[str, Any]):
         return self._bulk.rows()[0]
 
     def __getitem__(self, key: str) -> Any:
-        return self._rows()[key]
+        found = self._bulk.known.get(key)
+        return self._rows()[key] if found is None else found
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._rows())
@@ -81,7 +117,8 @@ class BulkInvoices(Mapping[str, Any]):
         return key in self._rows()
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self._rows().get(key, default)
+        found = self._bulk.known.get(key)
+        return self._rows().get(key, default) if found is None else found
 
     def keys(self) -> Any:
         return self._rows().keys()

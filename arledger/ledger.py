@@ -181,6 +181,7 @@ class Ledger:
         payments: Sequence[Payment]
         adjustments: Sequence[Adjustment]
         if bulk is not None and not bulk.made:
+            # The rows of the customers wanted (`Bulk.some`), or of every one.
             invoices, payments, adjustments = self._later(bulk, as_of, wanted, currency)
             if wanted is None and currency is None:
                 cells = BulkView(bulk)  # settled from the cells
@@ -231,19 +232,34 @@ class Ledger:
         currency: str | None,
     ) -> tuple[Later, Later, Later]:
         """A view's invoices, payments and adjustments while the ledger's
-        are cells: kept by `_kept` from their rows, made when first read.
-        (The other kinds are rows already, and name no invoice:
-        `loader._defer`.)"""
+        are cells: kept by `_kept` from their rows, made when first read;
+        for some customers, from the rows of those customers alone. (The
+        other kinds are rows already, and name no invoice: `loader._defer`.)"""
         from arledger.bulk import Later
 
         def kept(records: Callable[[], Collection[Any]]) -> Later:
             return Later(lambda: self._kept(records(), as_of, wanted, currency))
 
+        if wanted is not None:
+            return (
+                kept(lambda: bulk.some("customer", wanted)[0].values()),
+                kept(lambda: bulk.some("customer", wanted)[1]),
+                kept(lambda: bulk.some("customer", wanted)[2]),
+            )
         return (
             kept(lambda: self.invoices.values()),
             kept(lambda: self.payments),
             kept(lambda: self.adjustments),
         )
+
+    def invoices_of(self, ids: Collection[str]) -> Mapping[str, Invoice]:
+        """The invoices of `ids` the ledger has, by id: for a report that
+        reads a few, without making every row of a ledger kept as cells."""
+        bulk = self.bulk
+        if bulk is not None and not bulk.made:
+            return bulk.some("id", ids, ("invoices",))[0]
+        invoices = self.invoices
+        return {i: invoices[i] for i in ids if i in invoices}
 
 
 @dataclass

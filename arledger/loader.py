@@ -17,7 +17,7 @@ import os
 import re
 import stat
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import MAX_PREC, Decimal, localcontext
 from functools import partial
@@ -876,13 +876,8 @@ def _csv_cells(
         return
     problems, missing = _csv_header(header, kind)
     errors.extend(LedgerError(Source(rel, 1), message) for message in problems)
-    known = set(rows.FIELDS[_shapes.KINDS[kind]])
-    names = []
-    for index, name in enumerate(header):
-        if name in known and name not in header[:index]:
-            names.append((index, name, name in CSV_NESTED))
-    batch.names = names
-    id_index = header.index("id") if "id" in known and "id" in header else None
+    names = batch.names = _known_columns(header, kind)
+    id_index = next((index for index, name, _ in names if name == "id"), None)
     width = len(header)
     if into is not None and missing is None:
         if _csv_columns_fast(text, reader, width, names, into, on_chunk, batch.ahead):
@@ -922,6 +917,17 @@ def _csv_cells(
                 batch.refused_ids.append(row[id_index].strip())
             continue
         yield line, row
+
+
+def _known_columns(header: list[str], kind: str) -> list[tuple[int, str, bool]]:
+    """The columns of a CSV header (stripped) that are fields of `kind`, as
+    (index, name, nested): the first of each name, in the header's order."""
+    known = set(rows.FIELDS[_shapes.KINDS[kind]])
+    names = []
+    for index, name in enumerate(header):
+        if name in known and name not in header[:index]:
+            names.append((index, name, name in CSV_NESTED))
+    return names
 
 
 def _csv_columns_fast(
@@ -2402,6 +2408,8 @@ class _Held(NamedTuple):
     # Its cells by field, as `arrow_columns` reads them; None when it cannot
     # be kept so (the rows say why); no file: a header and no rows.
     file: Any
+    # The columns of `cells` that are fields, as `_csv_cells` names them.
+    names: list[tuple[int, str, bool]] = []
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
@@ -2426,38 +2434,39 @@ def _hold(
     cells = ahead.result() if ahead is not None else None
     if text is None or cells is None or cells.columns is None:
         return _Held(kind, path, rel, stamp, text is not None, cells, None)
-    file = _by_field(kind, rel, text, cells)
-    return _Held(kind, path, rel, stamp, True, cells, file)
+    file, names = _by_field(kind, rel, text, cells)
+    return _Held(kind, path, rel, stamp, True, cells, file, names)
 
 
-def _by_field(kind: str, rel: str, text: str, cells: _Cells) -> Any:
+def _by_field(
+    kind: str, rel: str, text: str, cells: _Cells
+) -> tuple[Any, list[tuple[int, str, bool]]]:
     """`_Held.file` of a file's text and cells: None, or a file of no rows
-    (False), or its `arrow_columns.BulkFile`."""
+    (False), or its `arrow_columns.BulkFile`; with its `_Held.names`."""
     from arledger.arrow_columns import BulkFile
 
     width = _header_width(text)
     if width is None or width != cells.width:
-        return None
+        return None, []
     first = text[: text.find("\n") + 1 or len(text)]
     header = [h.strip() for h in next(csv.reader([first]))]
     problems, missing = _csv_header(header, kind)
     if _not_comma_separated(header) is not None or problems:
-        return None
+        return None, []
     if len(first) == len(text):
-        return False  # a header alone: no records, nothing to check
+        return False, []  # a header alone: no records, nothing to check
     lines = _row_lines(text)
     if missing is not None or lines is None:
-        return None
+        return None, []
     start, count = lines
     quoted = text.find('"', start) >= 0
     if cells.rows != count or quoted and not _plain_quotes(text, start):
-        return None
-    known = set(rows.FIELDS[_shapes.KINDS[kind]])
-    by_name = {}
-    for index, name in enumerate(header):
-        if name in known and name not in by_name:
-            by_name[name] = cells.columns[index]  # type: ignore[index]
-    return BulkFile(rel, by_name, None)
+        return None, []
+    columns = cells.columns
+    assert columns is not None
+    names = _known_columns(header, kind)
+    by_name = {name: columns[index] for index, name, _ in names}
+    return BulkFile(rel, by_name, None), names
 
 
 def _done(cells: _Cells | None) -> Future[_Cells] | None:
@@ -2515,7 +2524,7 @@ def _defer(
     for one in held:
         if one.file and one.cells is not None:  # a header alone adds none
             counts[one.kind] += one.cells.rows
-    bulk = Bulk(by_kind, counts, partial(_make_rows, held))
+    bulk = Bulk(by_kind, counts, partial(_make_rows, held), partial(_some_rows, held))
     return replace(
         ledger,
         invoices=BulkInvoices(bulk),
@@ -2556,6 +2565,57 @@ def _make_rows(
     invoices = collected.first_seen["invoices"]
     return (
         invoices,
+        tuple(collected.records["payments"]),
+        tuple(collected.records["adjustments"]),
+    )
+
+
+def _line_of(lines: list[int], i: int, loc: tuple[Any, ...]) -> int:
+    return lines[i]
+
+
+def _some_rows(
+    held: list[_Held], field: str, values: Collection[str], kinds: Collection[str]
+) -> tuple[dict[str, Any], tuple[Any, ...], tuple[Any, ...]]:
+    """The rows of the records of `kinds` kept as cells (`_defer`) whose
+    `field` is one of `values`, made by the row path from the cells proved
+    clean, as `_make_rows` makes every row: the same rows, in reading order,
+    for a command that reads a few customers or invoices of a big ledger."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    wanted = pa.array(sorted(values), pa.string())
+    collected = _Collected()
+    errors: list[LedgerError] = []
+    for one in held:
+        if one.kind not in kinds or not one.file or field not in one.file.cells:
+            continue  # a header alone, or no record gives the field
+        cells = one.cells
+        assert cells is not None and cells.columns is not None
+        at = pc.indices_nonzero(pc.is_in(one.file.cells[field], value_set=wanted))
+        if not len(at):
+            continue
+        texts = [
+            _Texts(_cell_values(cells.columns[index].take(at), cells.values[index]))
+            for index, _, _ in one.names
+        ]
+        lines = [row + 2 for row in at.to_pylist()]  # a header, then a row a line
+        columns, kept = _texts_to_columns(one.rel, one.names, texts, lines, errors)
+        batch = _Batch(
+            one.rel, _ColumnRows(columns, len(kept)), kept, partial(_line_of, kept)
+        )
+        batch.columns = columns
+        model = _shapes.KINDS[one.kind]
+        invoices = collected.first_seen["invoices"]
+        results = _validate_batch(model, batch, errors, invoices)
+        _collect(one.kind, batch, results, collected, errors)
+    if errors:
+        raise AssertionError(
+            "arledger: records kept as cells were not clean after all: "
+            + "; ".join(map(str, errors[:3]))
+        )
+    return (
+        collected.first_seen["invoices"],
         tuple(collected.records["payments"]),
         tuple(collected.records["adjustments"]),
     )

@@ -109,16 +109,54 @@ def test_an_owner_filter_settles_from_cells_and_filters_after(
         )
 
 
-def test_views_that_filter_by_customer_or_currency_read_rows(
+def test_a_view_of_some_customers_makes_their_rows_alone(
+    bench: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cells, _ = load(bench, "always", monkeypatch)
+    rows, _ = load(bench, "never", monkeypatch)
+    some = sorted(rows.customers)[:5]
+    for day in (date.fromisoformat(generate.AS_OF), date(2025, 6, 30)):
+        view = cells.view(day, customers=some)
+        want = rows.view(day, customers=some)
+        assert view.bulk is None
+        # The same rows, in the same order, where they were read.
+        for kind in ("invoices", "payments", "adjustments"):
+            got = list(getattr(view, kind))
+            assert got == list(getattr(want, kind))
+            assert [r.source for r in got] == [r.source for r in getattr(want, kind)]
+        assert settle(view) == settle(want)
+        assert view.currencies() == want.currencies()
+    assert not cells.bulk.made
+    # The ledger answers for those customers' invoices from the rows made.
+    mine = [i for i in rows.invoices.values() if i.customer == some[0]]
+    assert all(cells.invoices[i.id] == i for i in mine)
+    assert not cells.bulk.made
+
+
+def test_the_invoices_a_report_names_are_made_alone(
+    bench: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cells, _ = load(bench, "always", monkeypatch)
+    rows, _ = load(bench, "never", monkeypatch)
+    named = sorted(rows.invoices)[::97] + ["NO-SUCH-INVOICE"]
+    got = cells.invoices_of(named)
+    assert got == rows.invoices_of(named)
+    assert list(got) == [i for i in rows.invoices if i in set(named)]
+    assert not cells.bulk.made
+    # Once every row is made, the same answer, from them.
+    assert list(cells.payments) == list(rows.payments) and cells.bulk.made
+    assert cells.invoices_of(named) == got
+
+
+def test_a_view_of_a_currency_makes_every_row(
     bench: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cells, _ = load(bench, "always", monkeypatch)
     rows, _ = load(bench, "never", monkeypatch)
     day = date.fromisoformat(generate.AS_OF)
-    some = sorted(rows.customers)[:5]
-    view = cells.view(day, customers=some)
+    view = cells.view(day, currency="EUR")
     assert view.bulk is None
-    assert settle(view) == settle(rows.view(day, customers=some))
+    assert settle(view) == settle(rows.view(day, currency="EUR"))
     assert cells.bulk.made
     # Once made, rows serve every view, and views settle from them.
     again = cells.view(day)

@@ -265,7 +265,9 @@ def statement(
         _check_statement_format(sink)
     end_limit = as_of_date(as_of)
     sink.check(ledger)
-    loaded = load_ledger(ledger, rows=True)  # every record is read
+    # One customer's records are read: of a big ledger kept as cells, only
+    # theirs are made rows (`Ledger.view`).
+    loaded = load_ledger(ledger)
     customer_id = find_customer(loaded, who, None)
     start, end = statement_period(loaded, customer_id, end_limit, period, from_, to)
     code = currency.strip().upper() if currency else None
@@ -363,11 +365,8 @@ def statement_period(
 
 
 def _first_record(ledger: Any, customer: str, as_of: date) -> date:
-    days = [
-        r.date
-        for r in (*ledger.invoices.values(), *ledger.payments, *ledger.adjustments)
-        if r.customer == customer and r.date <= as_of
-    ]
+    view = ledger.view(as_of, customers=[customer])
+    days = [r.date for r in (*view.invoices, *view.payments, *view.adjustments)]
     return min(days) if days else as_of
 
 

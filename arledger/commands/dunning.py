@@ -138,7 +138,9 @@ def dunning(
     sink.check(ledger)
     if out is not None:
         check_out(out, ledger)
-    loaded = load_ledger(ledger, rows=True)  # every record is read
+    # The invoices of the open items are read (`Ledger.invoices_of`): of a
+    # big ledger kept as cells, the others are never made rows.
+    loaded = load_ledger(ledger)
     view = make_view(loaded, as_of, customer, owner, currency, key_accounts)
     log_file = mail.log_path(loaded.root)
     # One --send at a time, from reading the sent log to recording the last

@@ -9,7 +9,7 @@ log gives the same letters. No templates, no clock, no I/O here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -27,7 +27,7 @@ from arledger.settle import Item, Settlement, key_of
 
 if TYPE_CHECKING:
     from arledger.mail import LogEntry
-    from arledger.model import DunningLevel, DunningSettings
+    from arledger.model import DunningLevel, DunningSettings, Invoice
     from arledger.reports.interest import Accrual
 
 DAYS_IN_YEAR = 365  # SPEC §2: interest = Σ open each day × rate / 365
@@ -493,6 +493,11 @@ class _Dunner:
         self.plans_in_force = in_force(plans)
         self.broken_plans = broken_plans(plans)
         self.unapplied = settlement.unapplied()
+        # The invoices of the open items and of those paid late (below):
+        # their block, PO and description, read without reading every
+        # invoice of a big ledger (`Ledger.invoices_of`).
+        every = settlement.items
+        named = {i.invoice for i in compress(every, map(_open, every))}
         # Late interest per item, and the items paid late since the last
         # letter: the figures `arledger interest` lists (one computation).
         self.interest: dict[tuple[str, int | None], Decimal] = {}
@@ -508,6 +513,8 @@ class _Dunner:
                         ).append(accrual)
                     else:
                         self.interest[accrual.key] = accrual.interest
+                    named.add(accrual.invoice)
+        self.invoices = view.ledger.invoices_of(named)
 
     def days_of(self, item: Item) -> int:
         return (self.view.as_of - item.due).days
@@ -709,7 +716,7 @@ class _Dunner:
         for i in items:
             if i.disputed:
                 disputed.append(i)
-            elif _blocked(view, i):
+            elif _blocked(self.invoices, view.as_of, i):
                 blocked.append(i)
             elif i.invoice in on_invoice:
                 promised.append(i)
@@ -722,7 +729,7 @@ class _Dunner:
             held = held_blocked + held_promised
             if held:
                 days = max(map(days_of, held))
-                reasons = [_block_text(view, i) for i in held_blocked]
+                reasons = [_block_text(self.invoices, i) for i in held_blocked]
                 reasons += dict.fromkeys(
                     _hold_text(on_invoice[i.invoice], currency) for i in held_promised
                 )
@@ -812,11 +819,11 @@ class _Dunner:
             return sum((i.open for i in promised if i.invoice == invoice), ZERO)
 
         letter_items = tuple(
-            _letter_item(view, i, days_of(i), self.interest.get(i.key, ZERO))
+            _letter_item(self.invoices, i, days_of(i), self.interest.get(i.key, ZERO))
             for i in demanded
         )
         paid_late = tuple(
-            _paid_late_item(view, a)
+            _paid_late_item(self.invoices, a)
             for a in self.paid_late.get((customer_id, currency), ())
         )
         interest = sum((i.interest for i in (*letter_items, *paid_late)), ZERO)
@@ -840,7 +847,9 @@ class _Dunner:
             top=rank == len(levels) - 1,
             days=days,
             items=letter_items,
-            disputed=tuple(_letter_item(view, i, days_of(i), ZERO) for i in disputed),
+            disputed=tuple(
+                _letter_item(self.invoices, i, days_of(i), ZERO) for i in disputed
+            ),
             promised=tuple(
                 PromisedInvoice(invoice, held_open(invoice), hold)
                 for invoice, hold in held_on.items()
@@ -893,14 +902,14 @@ class _Dunner:
         return customer in self.promised or customer in self.planned
 
 
-def _blocked(view: LedgerView, item: Item) -> bool:
-    invoice = view.ledger.invoices.get(item.invoice)
+def _blocked(invoices: Mapping[str, Invoice], as_of: date, item: Item) -> bool:
+    invoice = invoices.get(item.invoice)
     block = invoice.dunning_block if invoice else None
-    return block is not None and view.as_of < block.until
+    return block is not None and as_of < block.until
 
 
-def _block_text(view: LedgerView, item: Item) -> str:
-    block = view.ledger.invoices[item.invoice].dunning_block
+def _block_text(invoices: Mapping[str, Invoice], item: Item) -> str:
+    block = invoices[item.invoice].dunning_block
     assert block is not None
     text = f"{_label(item)} blocked until {block.until.isoformat()}"
     return f"{text}: {block.reason}" if block.reason else text
@@ -944,9 +953,9 @@ def _label(item: Item) -> str:
 
 
 def _letter_item(
-    view: LedgerView, item: Item, days: int, interest: Decimal
+    invoices: Mapping[str, Invoice], item: Item, days: int, interest: Decimal
 ) -> LetterItem:
-    invoice = view.ledger.invoices.get(item.invoice)
+    invoice = invoices.get(item.invoice)
     return LetterItem(
         invoice=item.invoice,
         instalment=item.instalment,
@@ -960,10 +969,10 @@ def _letter_item(
     )
 
 
-def _paid_late_item(view: LedgerView, accrual: Accrual) -> LetterItem:
+def _paid_late_item(invoices: Mapping[str, Invoice], accrual: Accrual) -> LetterItem:
     """An item paid after its due date, as a letter charging its interest
     shows it: the days it was late and the day it was paid."""
-    invoice = view.ledger.invoices.get(accrual.invoice)
+    invoice = invoices.get(accrual.invoice)
     return LetterItem(
         invoice=accrual.invoice,
         instalment=accrual.instalment,
