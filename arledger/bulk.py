@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from operator import attrgetter
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    from arledger.arrow_columns import Cells
 
 # The three kinds kept as cells, and what `Bulk.rows` gives of them.
 Rows = tuple[dict[str, Any], tuple[Any, ...], tuple[Any, ...]]
@@ -30,16 +33,16 @@ class Bulk:
     `files`: the kind's `arrow_columns.BulkFile`s in the order the loader
     reads them; `counts`: the records of each kind; `make`: the loader's row
     path over the same files, called at most once; `pick`: the same path over
-    the records whose field is one of some values (`some`)."""
+    the records a function picks of each file (`some`, `at`)."""
 
     def __init__(
         self,
-        files: dict[str, list[Any]],
+        files: Cells,
         counts: dict[str, int],
         make: Callable[[], Rows],
-        pick: Callable[[str, Collection[str], Collection[str]], Rows],
+        pick: Callable[[Callable[[str, int, Any], Any]], Rows],
     ) -> None:
-        self.files: dict[str, list[Any]] | None = files
+        self.files: Cells | None = files
         self.counts = counts
         self._make: Callable[[], Rows] | None = make
         self._pick = pick
@@ -47,11 +50,14 @@ class Bulk:
         # The invoices made by `some`, by id: `BulkInvoices` answers for
         # them without making every row.
         self.known: dict[str, Any] = {}
-        # What `some` made, by what it was asked: each asked once. Every
-        # record made is kept while the ledger is: a record's currency is
-        # cached by its id (`Ledger.currency_of`), which must not be another
-        # record's later.
+        # Ids `some` found no invoice has: `BulkInvoices` says so at once.
+        self.absent: set[str] = set()
+        # What `some` made, by what it was asked: each asked once.
         self._picked: dict[tuple[str, frozenset[str], tuple[str, ...]], Rows] = {}
+        # Every record made for `some` or `at` is kept while the ledger is: a
+        # record's currency is cached by its id (`Ledger.currency_of`), which
+        # must not be another record's later.
+        self._kept: list[Rows] = []
 
     @property
     def made(self) -> bool:
@@ -65,7 +71,7 @@ class Bulk:
             make, self._make = self._make, None
             self.files = None  # `make` lets go of each file's cells in turn
             self._rows = make()
-            self.known = {}  # the rows are every invoice's now
+            self.known, self.absent = {}, set()  # the rows are every invoice's now
         return self._rows
 
     def some(
@@ -85,13 +91,61 @@ class Bulk:
         key = (field, frozenset(values), tuple(kinds))
         picked = self._picked.get(key)
         if picked is None:
-            picked = self._picked[key] = self._pick(field, values, kinds)
-            self.known.update(picked[0])
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            wanted = pa.array(sorted(values), pa.string())
+
+            def pick(kind: str, number: int, file: Any) -> Any:
+                if kind not in kinds or field not in file.cells:
+                    return None
+                return pc.indices_nonzero(pc.is_in(file.cells[field], value_set=wanted))
+
+            picked = self._picked[key] = self._made(pick)
+            if field == "id" and "invoices" in kinds:  # every invoice looked at
+                self.absent.update(set(values).difference(picked[0]))
         return picked
+
+    def at(self, kind: str, rows: Sequence[int]) -> tuple[Any, ...]:
+        """The records of `kind` at `rows`, their places among all the kind's
+        records in reading order (ascending), without making every row."""
+        if self._rows is not None:
+            records = self._rows[KINDS.index(kind)]
+            every = list(records.values()) if isinstance(records, dict) else records
+            return tuple(every[r] for r in rows)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        wanted = pa.array(rows, pa.int64())
+        start = 0
+
+        def pick(of: str, number: int, file: Any) -> Any:
+            nonlocal start
+            if of != kind:
+                return None
+            size = len(next(iter(file.cells.values())))
+            mine = pc.and_(
+                pc.greater_equal(wanted, start), pc.less(wanted, start + size)
+            )
+            at = pc.subtract(wanted.filter(mine), start)
+            start += size
+            return at
+
+        made = self._made(pick)
+        found = made[KINDS.index(kind)]
+        return tuple(found.values()) if isinstance(found, dict) else found
+
+    def _made(self, pick: Callable[[str, int, Any], Any]) -> Rows:
+        """The rows `pick` picks (`loader._some_rows`), kept."""
+        made = self._pick(pick)
+        self.known.update(made[0])
+        self._kept.append(made)
+        return made
 
 
 class BulkInvoices(Mapping[str, Any]):
-    """A ledger's invoices by id, made rows when first read."""
+    """A ledger's invoices by id, made rows when first read; an invoice
+    `Bulk.some` made, or found no invoice has, is answered for without."""
 
     __slots__ = ("_bulk",)
 
@@ -103,6 +157,8 @@ class BulkInvoices(Mapping[str, Any]):
 
     def __getitem__(self, key: str) -> Any:
         found = self._bulk.known.get(key)
+        if found is None and key in self._bulk.absent:
+            raise KeyError(key)
         return self._rows()[key] if found is None else found
 
     def __iter__(self) -> Iterator[str]:
@@ -114,11 +170,18 @@ class BulkInvoices(Mapping[str, Any]):
         return len(self._rows())
 
     def __contains__(self, key: object) -> bool:
-        return key in self._rows()
+        bulk = self._bulk
+        if key in bulk.known:
+            return True
+        return key not in bulk.absent and key in self._rows()
 
     def get(self, key: str, default: Any = None) -> Any:
         found = self._bulk.known.get(key)
-        return self._rows().get(key, default) if found is None else found
+        if found is None:
+            if key in self._bulk.absent:
+                return default
+            return self._rows().get(key, default)
+        return found
 
     def keys(self) -> Any:
         return self._rows().keys()

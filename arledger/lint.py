@@ -14,7 +14,6 @@ from collections import Counter, defaultdict, deque
 from collections.abc import (
     Callable,
     Collection,
-    Iterable,
     Iterator,
     Sequence,
     Set,
@@ -77,8 +76,9 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
     # Only the payments alike in amount or reference with another of their
     # customer's can be a duplicate or the twin of one, and at a million
     # payments few are: they are picked first, a customer at a time.
-    shared = _shared_references(view.payments)
-    alike = (_alike(every, shared) for every in _by_customer(view.payments).values())
+    payments = _maybe_alike(view)
+    shared = _shared_references(payments)
+    alike = (_alike(every, shared) for every in _by_customer(payments).values())
     within = timedelta(days=DUPLICATE_DAYS)
 
     def duplicate(payment: Payment, twin: Payment, reason: str) -> LedgerError:
@@ -143,6 +143,85 @@ def duplicate_payments(view: LedgerView, settlement: Settlement) -> list[LedgerE
                 reason = f"same reference {_reference(payment)!r}"
                 found[at] = duplicate(payment, by_reference, reason)
     return [warning for warning in found if warning is not None]
+
+
+def _maybe_alike(view: LedgerView) -> Sequence[Payment]:
+    """The view's payments, or, of a big ledger kept as cells, those of them
+    that share their customer and amount, or their reference, with another
+    of them: `_shared_references` and `_alike` pick among these what they
+    pick among all (each counts what is alike, and these are all that is),
+    and only these are made rows. The invoices they name are read with them,
+    for their currency."""
+    cells = view.bulk
+    if cells is None or not cells.ready:
+        return view.payments
+    rows = _alike_rows(cells.bulk.files, view.as_of)
+    if rows is None:  # amounts too long to compare as floats: every row
+        return view.payments
+    payments = cells.bulk.at("payments", rows)
+    view.ledger.invoices_of({i for p in payments for i in p.targets()})
+    return payments
+
+
+def _alike_rows(cells: Any, as_of: date) -> list[int] | None:
+    """The places among all the payments (`arrow_columns.Cells`) of those
+    dated on or before `as_of` whose customer and amount, or whose
+    reference, another of those has. Amounts are compared as floats, which
+    are equal where the amounts are (each is its digits, below 2**53, over
+    a power of ten up to 10**22, both exact, divided and rounded once);
+    None where one is not such."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from arledger import rules
+
+    dates, values = [], []
+    for number in range(len(cells["payments"])):
+        dates.append(cells.ruled("payments", number, "date", rules.dates).values)
+        amounts = cells.ruled("payments", number, "amount", rules.amounts)
+        digits, scale = amounts.digits, amounts.scale
+        if len(digits) and (
+            pc.max(pc.abs(digits)).as_py() >= 2**53
+            or not 0 <= pc.min(scale).as_py() <= pc.max(scale).as_py() <= 22
+        ):
+            return None
+        values.append(
+            pc.divide(
+                pc.cast(digits, pa.float64()),
+                pc.power(10.0, pc.cast(scale, pa.float64())),
+            )
+        )
+    if not dates:
+        return []
+    table = pa.table(
+        {
+            "row": pa.array(range(sum(map(len, dates))), pa.int64()),
+            "customer": cells.texts("payments", "customer"),
+            "amount": pa.concat_arrays(values),
+            "reference": cells.texts("payments", "reference"),
+        }
+    ).filter(pc.less_equal(pa.concat_arrays(dates), pa.scalar(as_of, pa.date32())))
+    # Alike in customer and amount: equal to the row before or after, sorted.
+    by = table.take(pc.sort_indices(table, [("customer", "ascending"),
+                                           ("amount", "ascending")]))  # fmt: skip
+    same = pc.and_(
+        pc.equal(by["customer"][1:], by["customer"][:-1]),
+        pc.equal(by["amount"][1:], by["amount"][:-1]),
+    )
+    picked: set[int] = set()
+    if len(by) > 1:
+        same = pc.fill_null(same, False).combine_chunks()
+        no = pa.array([False])
+        twice = pc.or_(pa.concat_arrays([same, no]), pa.concat_arrays([no, same]))
+        picked.update(by["row"].filter(twice).to_pylist())
+    # Alike in reference (given, and more than one payment's).
+    counted = pc.value_counts(table["reference"].drop_null())
+    many = counted.filter(pc.greater(counted.field("counts"), 1)).field("values")
+    many = many.filter(pc.not_equal(many, ""))
+    if len(many):
+        shared = pc.is_in(table["reference"], value_set=many)
+        picked.update(table["row"].filter(shared).to_pylist())
+    return sorted(picked)
 
 
 def _by_customer(payments: Sequence[Payment]) -> dict[str, list[Payment]]:
@@ -251,6 +330,16 @@ def _records(view: LedgerView, refs: set[str]) -> dict[str, Payment | Adjustment
     at a million, making each one's ref in Python cost more than the rest."""
     if not refs:
         return {}
+    cells = view.bulk
+    if cells is not None and cells.ready:  # those of their ids, if that is all
+        _, paid, adjusted = cells.bulk.some("id", refs, ("payments", "adjustments"))
+        as_of = view.as_of
+        found: dict[str, Payment | Adjustment] = {
+            payment_ref(p): p for p in paid if p.date <= as_of
+        }
+        found.update((a.id, a) for a in adjusted if a.date <= as_of)
+        if refs <= found.keys():
+            return found
     payments = view.payments
     named = _refs(payments)
     records: dict[str, Payment | Adjustment] = {
@@ -343,8 +432,10 @@ def unearned_discounts(view: LedgerView, settlement: Settlement) -> list[LedgerE
     # looked up, and what is left of those added up.
     owing = list(filter(_open, settlement.items))
     offered: dict[str, tuple[Any, Discount]] = {}
-    for invoice_id in dict.fromkeys(map(_invoice, owing)):
-        invoice = ledger.invoices.get(invoice_id)
+    named = dict.fromkeys(map(_invoice, owing))
+    invoices = ledger.invoices_of(named)  # these alone, of a ledger kept as cells
+    for invoice_id in named:
+        invoice = invoices.get(invoice_id)
         if invoice is None or invoice_id in given:
             continue
         discount = discount_of(invoice, ledger.customers)
@@ -389,17 +480,15 @@ def future_records(view: LedgerView, settlement: Settlement) -> list[LedgerError
     entry made ahead of time that no report shows until then."""
     ledger = view.ledger
     as_of = view.as_of
-    # Each kind's records in the ledger, and in the view.
-    kinds: Iterable[tuple[str, Collection[Any], Collection[Any]]] = (
-        ("invoice", ledger.invoices.values(), view.invoices),
-        ("payment", ledger.payments, view.payments),
-        ("adjustment", ledger.adjustments, view.adjustments),
-        ("contact", ledger.contacts, view.contacts),
-        ("plan", ledger.plans, view.plans),
-        ("confirmation", ledger.confirmations, view.confirmations),
-    )
     found = []
-    for kind, records, seen in kinds:
+    for kind in ("invoice", "payment", "adjustment", "contact", "plan", "confirmation"):
+        if _none_after(view, kind):
+            continue  # none of a big ledger's cells is dated after the day
+        # The kind's records in the ledger, and in the view.
+        records: Collection[Any] = getattr(ledger, f"{kind}s")
+        if kind == "invoice":
+            records = ledger.invoices.values()
+        seen: Collection[Any] = getattr(view, f"{kind}s")
         if len(seen) == len(records):
             # The view left none out, and it leaves out every record dated
             # after its day (`Ledger.view`): none is, and none need be read.
@@ -420,6 +509,29 @@ def future_records(view: LedgerView, settlement: Settlement) -> list[LedgerError
                 )
             )
     return found
+
+
+def _none_after(view: LedgerView, kind: str) -> bool:
+    """Whether the view's cells (of a big ledger kept as cells: invoices,
+    payments, adjustments) show no record of `kind` dated after its day,
+    by the dates the rows are made with; False where there are no cells."""
+    cells = view.bulk
+    files = cells.bulk.files if cells is not None else None
+    if files is None or f"{kind}s" not in files:
+        return False
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from arledger import arrow_rules, rules
+
+    day = pa.scalar(view.as_of, pa.date32())
+    for number in range(len(files[f"{kind}s"])):
+        ruled = files.ruled(f"{kind}s", number, "date", rules.dates)
+        assert isinstance(ruled, arrow_rules.Ruled)
+        dates = ruled.values
+        if pc.any(pc.greater(dates, day)).as_py():
+            return False
+    return True
 
 
 CHECKS: tuple[Check, ...] = (
@@ -448,4 +560,7 @@ def lint(ledger: Ledger, today: date) -> list[LedgerError]:
     found: list[LedgerError] = []
     for check in CHECKS:
         found.extend(check(view, settled))
+    # In file and line order: the duplicates of a ledger kept as cells are
+    # found among fewer payments (`_maybe_alike`), customers in another order.
+    found.sort(key=LedgerError.sort_key)
     return found

@@ -17,7 +17,7 @@ import os
 import re
 import stat
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import MAX_PREC, Decimal, localcontext
 from functools import partial
@@ -2575,26 +2575,25 @@ def _line_of(lines: list[int], i: int, loc: tuple[Any, ...]) -> int:
 
 
 def _some_rows(
-    held: list[_Held], field: str, values: Collection[str], kinds: Collection[str]
+    held: list[_Held], pick: Callable[[str, int, Any], Any]
 ) -> tuple[dict[str, Any], tuple[Any, ...], tuple[Any, ...]]:
-    """The rows of the records of `kinds` kept as cells (`_defer`) whose
-    `field` is one of `values`, made by the row path from the cells proved
-    clean, as `_make_rows` makes every row: the same rows, in reading order,
-    for a command that reads a few customers or invoices of a big ledger."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    wanted = pa.array(sorted(values), pa.string())
+    """The rows of some records kept as cells (`_defer`), made by the row
+    path from the cells proved clean, as `_make_rows` makes every row: the
+    same rows, in reading order. `pick(kind, number, file)` gives the rows
+    wanted of the kind's file `number` (an `arrow_columns.BulkFile`), as a
+    pyarrow array of their places in the file, ascending (None: none)."""
     collected = _Collected()
     errors: list[LedgerError] = []
+    numbers = dict.fromkeys(BULK_KINDS, -1)
     for one in held:
-        if one.kind not in kinds or not one.file or field not in one.file.cells:
-            continue  # a header alone, or no record gives the field
+        if not one.file:
+            continue  # a header alone
+        numbers[one.kind] += 1
+        at = pick(one.kind, numbers[one.kind], one.file)
+        if at is None or not len(at):
+            continue
         cells = one.cells
         assert cells is not None and cells.columns is not None
-        at = pc.indices_nonzero(pc.is_in(one.file.cells[field], value_set=wanted))
-        if not len(at):
-            continue
         texts = [
             _Texts(_cell_values(cells.columns[index].take(at), cells.values[index]))
             for index, _, _ in one.names

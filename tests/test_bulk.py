@@ -307,3 +307,60 @@ def test_the_bad_input_catalogue_loads_alike_both_ways(
     assert dict(cells.invoices) == dict(rows.invoices)
     assert tuple(cells.payments) == tuple(rows.payments)
     assert tuple(cells.adjustments) == tuple(rows.adjustments)
+
+
+def test_lint_reads_the_cells_and_warns_as_rows_do(
+    bench: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arledger.lint import lint
+
+    cells, _ = load(bench, "always", monkeypatch)
+    rows, _ = load(bench, "never", monkeypatch)
+    day = date.fromisoformat(generate.AS_OF)
+    found = lint(cells, day)
+    assert found == lint(rows, day)
+    assert any("looks like a duplicate" in e.message for e in found)
+    assert any("unapplied for" in e.message for e in found)
+    # The records it warns about were made rows, and no other.
+    assert not cells.bulk.made
+    # Records dated after the day: every row is read, to name them.
+    for early in AS_OF[:2]:
+        cells, _ = load(bench, "always", monkeypatch)
+        found = lint(cells, date.fromisoformat(early))
+        assert found == lint(rows, date.fromisoformat(early))
+        assert any("is dated" in e.message for e in found)
+
+
+def test_lint_of_cells_compares_amounts_by_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arledger.lint import lint
+
+    # 10.0 and 10.00 are one amount; a customer gives a reference twice;
+    # cash without an id is known by its line; a payment after the day is not
+    # a twin of one before it.
+    root = write_ledger(
+        tmp_path / "alike",
+        **{
+            "customers.yaml": "- id: C1\n  name: One\n- id: C2\n  name: Two\n",
+            "invoices.csv": "id,customer,date,amount\n"
+            "I1,C1,2025-01-01,10.00\nI2,C2,2025-01-01,30.00\n",
+            "payments.csv": "id,customer,date,amount,reference\n"
+            "P1,C1,2025-01-02,10.0,\n"
+            "P2,C1,2025-01-03,10.00,\n"
+            "P3,C2,2025-01-02,7.5,REF-1\n"
+            "P4,C2,2025-01-09,1.25,REF-1\n"
+            ",C1,2025-01-05,2.00,\n"
+            "P6,C2,2025-03-05,7.50,\n",
+        },
+    )
+    day = date(2025, 3, 1)
+    cells, said = load(root, "always", monkeypatch)
+    assert cells.bulk is not None and said == []
+    rows, _ = load(root, "never", monkeypatch)
+    found = lint(cells, day)
+    assert found == lint(rows, day)
+    messages = "\n".join(e.message for e in found)
+    assert "P2 of C1 (USD 10.00) looks like a duplicate of P1" in messages
+    assert "same reference 'REF-1'" in messages
+    assert "USD 2.00 of payments.csv:6 (C1) unapplied" in messages

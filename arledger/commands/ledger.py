@@ -51,7 +51,8 @@ def check(
     today = as_of_date(as_of)
     root = find_ledger(ledger)
     prefault(sum(file_sizes(root).values()))  # a big ledger's memory, ahead
-    loaded, errors = load(root, keep_cells=False)  # lint reads every record
+    # Of a big ledger kept as cells, lint reads the records it speaks of.
+    loaded, errors = load(root)
     from arledger.mail import log_problems
 
     found = log_problems(loaded)
