@@ -150,26 +150,27 @@ def _maybe_alike(view: LedgerView) -> Sequence[Payment]:
     that share their customer and amount, or their reference, with another
     of them: `_shared_references` and `_alike` pick among these what they
     pick among all (each counts what is alike, and these are all that is),
-    and only these are made rows. The invoices they name are read with them,
-    for their currency."""
+    and only these are made rows. The invoices named by those that give no
+    currency are read with them, for theirs (`Ledger.currency_of`)."""
     cells = view.bulk
     if cells is None or not cells.ready:
         return view.payments
-    rows = _alike_rows(cells.bulk.files, view.as_of)
+    ledger = view.ledger
+    rows = _alike_rows(cells.bulk.files, view.as_of, list(ledger.customers))
     if rows is None:  # amounts too long to compare as floats: every row
         return view.payments
     payments = cells.bulk.at("payments", rows)
-    view.ledger.invoices_of({i for p in payments for i in p.targets()})
+    ledger.invoices_of({i for p in payments if not p.currency for i in p.targets()})
     return payments
 
 
-def _alike_rows(cells: Any, as_of: date) -> list[int] | None:
+def _alike_rows(cells: Any, as_of: date, customers: list[str]) -> list[int] | None:
     """The places among all the payments (`arrow_columns.Cells`) of those
-    dated on or before `as_of` whose customer and amount, or whose
-    reference, another of those has. Amounts are compared as floats, which
-    are equal where the amounts are (each is its digits, below 2**53, over
-    a power of ten up to 10**22, both exact, divided and rounded once);
-    None where one is not such."""
+    dated on or before `as_of` whose customer (coded as its place among
+    `customers`) and amount, or whose reference, another of those has.
+    Amounts are compared as floats, which are equal where the amounts are
+    (each is its digits, below 2**53, over a power of ten up to 10**22, both
+    exact, divided and rounded once); None where one is not such."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -196,7 +197,7 @@ def _alike_rows(cells: Any, as_of: date) -> list[int] | None:
     table = pa.table(
         {
             "row": pa.array(range(sum(map(len, dates))), pa.int64()),
-            "customer": cells.texts("payments", "customer"),
+            "customer": cells.codes("payments", "customer", customers),
             "amount": pa.concat_arrays(values),
             "reference": cells.texts("payments", "reference"),
         }
@@ -432,6 +433,12 @@ def unearned_discounts(view: LedgerView, settlement: Settlement) -> list[LedgerE
     # looked up, and what is left of those added up.
     owing = list(filter(_open, settlement.items))
     offered: dict[str, tuple[Any, Discount]] = {}
+    cells = view.bulk.bulk.files if view.bulk is not None else None
+    if cells is not None and not any("discount" in f.cells for f in cells["invoices"]):
+        # Kept as cells, and no invoice gives a discount of its own: only
+        # those of customers with one have one.
+        theirs = {c.id for c in ledger.customers.values() if c.discount is not None}
+        owing = list(compress(owing, map(theirs.__contains__, map(_customer, owing))))
     named = dict.fromkeys(map(_invoice, owing))
     invoices = ledger.invoices_of(named)  # these alone, of a ledger kept as cells
     for invoice_id in named:

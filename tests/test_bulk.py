@@ -364,3 +364,53 @@ def test_lint_of_cells_compares_amounts_by_value(
     assert "P2 of C1 (USD 10.00) looks like a duplicate of P1" in messages
     assert "same reference 'REF-1'" in messages
     assert "USD 2.00 of payments.csv:6 (C1) unapplied" in messages
+
+
+def test_lint_of_cells_gives_every_warning_of_the_lint_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tests/test_lint.py's ledger, its bulk records in CSV: each warning of
+    every check, both ways; then with a discount an invoice gives itself."""
+    from arledger.lint import lint
+
+    from .test_lint import LEDGER, TODAY
+
+    invoices = (
+        "id,customer,date,amount{}\n"
+        "I1,C1,2026-09-01,1000.00{}\nI2,C2,2026-09-01,500.00{}\n"
+        "I5,C4,2026-08-01,400.00{}\nI9,C1,2026-12-01,100.00{}\n"
+    )
+    payments = (
+        "id,customer,date,amount,invoice,reference\n"
+        "P1,C1,2026-09-20,980.00,I1,\nP4,C3,2026-09-15,250.00,,\n"
+        "P5,C3,2026-10-10,100.00,,\nP6,C3,2026-10-12,100.00,,\n"
+        "P7,C3,2026-10-20,70.00,,WIRE 42\nP8,C3,2026-10-25,80.00,,WIRE 42\n"
+        "P9,C4,2026-08-20,400.00,I5,\nP10,C4,2026-09-25,400.00,I5,\n"
+        "P11,C3,2026-11-05,10.00,,\n"
+    )
+    files = {k: v for k, v in LEDGER.items() if k not in ("invoices", "payments")}
+    plain = invoices.format("", *[""] * 4)
+    # I2's own discount, 1% in 5 days: C2 paid nothing, so nothing is unearned;
+    # the column alone makes lint read every open invoice.
+    own = invoices.format(",discount", ",", ",percent=1;days=5", ",", ",")
+    for name, text in (("plain", plain), ("own", own)):
+        root = write_ledger(
+            tmp_path / name,
+            **files,
+            **{"invoices.csv": text, "payments.csv": payments},
+        )
+        cells, said = load(root, "always", monkeypatch)
+        assert cells.bulk is not None and not [e for e in said if not e.warning]
+        rows, _ = load(root, "never", monkeypatch)
+        found = lint(cells, TODAY)
+        assert found == lint(rows, TODAY)
+        messages = "\n".join(e.message for e in found)
+        for warning in (
+            "looks like a duplicate",
+            "unapplied for",
+            "was broken",
+            "no email, phone or address",
+            "unearned",
+            "is dated",
+        ):
+            assert warning in messages, warning
