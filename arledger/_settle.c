@@ -1298,6 +1298,16 @@ static PyObject *date_of(Engine *E, int32_t ordinal) {
     return *slot;
 }
 
+/* A new Decimal of the text `p`: Decimal(str) called without a format to
+ * parse (a million amounts a settlement with its history). */
+static PyObject *decimal_of(Engine *E, const char *p) {
+    PyObject *text = PyUnicode_FromString(p);
+    if (text == NULL) return NULL;
+    PyObject *made = PyObject_CallOneArg(E->decimal, text);
+    Py_DECREF(text);
+    return made;
+}
+
 /* A new Decimal of `value` minor units of `mu` places: a zero is shared. */
 static PyObject *decimal_made(Engine *E, money value, int mu) {
     if (value == 0) {
@@ -1322,7 +1332,7 @@ static PyObject *decimal_made(Engine *E, money value, int mu) {
         placed++;
     }
     if (negative) *--p = '-';
-    return PyObject_CallFunction(E->decimal, "s", p);
+    return decimal_of(E, p);
 }
 
 /* The record's own Decimal: amount `k` of the list `which`, or, without the
@@ -1348,7 +1358,7 @@ static PyObject *own_amount(Engine *E, int which, Py_ssize_t k, int mu) {
         coefficient /= 10;
     } while (coefficient);
     if (negative) *--p = '-';
-    return PyObject_CallFunction(E->decimal, "s", p);
+    return decimal_of(E, p);
 }
 
 /* A work's own amount (its invoice's, or its instalment's). New reference. */
