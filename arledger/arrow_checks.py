@@ -47,10 +47,10 @@ from arledger.arrow_columns import (
     Cells,
     _currency_of,
     _given,
+    _marked,
     _Named,
     _Pairs,
     _pairs,
-    _positions,
     rule_cells,
 )
 from arledger.loader import CSV_NESTED, _column_plan, _Plan
@@ -667,7 +667,7 @@ class _Ledger:
         if name == "adjustments":
             return _Named.of_adjustments(kind["invoice"])
         allocations = kind["allocations:pairs"].pairs
-        allocated = pc.is_in(_positions(kind.size), value_set=allocations.parent)
+        allocated = _marked(allocations.parent, kind.size)
         return _Named.of_payments(kind["invoice"], allocated, allocations)
 
     # -------------------------------------------------------- check_references
@@ -683,10 +683,7 @@ class _Ledger:
         # for the kernel's columns.
         named_at = self.cells.named_at()
         payments = self.kinds["payments"]
-        allocated = pc.is_in(
-            _positions(payments.size),
-            value_set=payments["allocations:pairs"].parent,
-        )
+        allocated = _marked(payments["allocations:pairs"].parent, payments.size)
         found = pa.concat_arrays(
             [
                 pc.if_else(
@@ -855,7 +852,7 @@ def _per_record(
 def _picked(kind: _Kind, at: pa.Array, wrong: pa.Array) -> pa.Array:
     """The records at `at` where `wrong` is true or null, as a mask."""
     picked = at.filter(pc.fill_null(wrong, True))
-    return pc.is_in(_positions(kind.size), value_set=picked)
+    return _marked(picked, kind.size)
 
 
 def _schedules(kind: _Kind) -> pa.Array:
