@@ -95,11 +95,13 @@ def why_not_clean(
         None, or why not.
     """
     try:
+        files.start_named_at()  # on a thread of its own, for `references`
         kinds = {kind: _Kind.read(kind, files) for kind in BULK_KINDS}
         _Ledger(kinds, customers, settings, files).check()
     except _NotClean as why:
         return str(why)
     finally:
+        files.wait()
         files.forget()
     files.clean = True
     return None

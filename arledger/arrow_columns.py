@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from datetime import date
 from functools import partial
 from typing import Any, NamedTuple
@@ -266,43 +267,51 @@ class Cells(dict[str, list[BulkFile]]):
         """Where the invoices named are among all the ledger's invoices (their
         rows, null where none has the id): of each payment's and each
         adjustment's `invoice` cell, and of each allocation's key
-        (`allocations`).
-
-        One hashing pass: the ids and the names dictionary-encoded together,
-        file by file with no copy. Where the ids are unique and all given,
-        the k-th id is the k-th value met, so a name's index is its
-        invoice's row, and an index past the ids is a name no invoice has.
-        Else (a ledger the loader refuses) the names are looked up."""
+        (`allocations`). Made once (`start_named_at` may have begun it)."""
         found = self._shared.get("named_at")
-        if found is not None:
-            return found  # type: ignore[no-any-return]
+        if found is None:
+            found = _named_at(*self._named_inputs())
+        elif isinstance(found, Future):
+            found = found.result()
+        self._shared["named_at"] = found
+        return found  # type: ignore[no-any-return]
+
+    def start_named_at(self) -> None:
+        """Begin `named_at` on a thread of its own: its hash table of every
+        invoice id and name (0.3-0.5 s at a million each) is made in pyarrow,
+        which lets go of the GIL, while the field rules run on this one.
+        Its cells are read here, so that the thread shares nothing."""
+        if "named_at" in self._shared:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        try:
+            inputs = self._named_inputs()
+        except ValueError:  # an allocation not written as pairs: not begun
+            return
+        pool = ThreadPoolExecutor(1, "arledger-named-at")
+        self._shared["named_at"] = pool.submit(_named_at, *inputs)
+        pool.shutdown(wait=False)
+
+    def wait(self) -> None:
+        """Wait for what `start_named_at` began, if it is still running."""
+        found = self._shared.get("named_at")
+        if isinstance(found, Future):
+            try:
+                found.result()
+            except Exception:  # noqa: BLE001 - asked again, it raises again
+                pass
+
+    def _named_inputs(self) -> tuple[list[pa.Array], dict[str, list[pa.Array]]]:
+        """The invoice ids and the names, file by file, as `_named_at`
+        takes them."""
         ids = self._parts("invoices", "id")
         names = {
             "payments": self._parts("payments", "invoice"),
             "adjustments": self._parts("adjustments", "invoice"),
             "allocations": [self.allocations().key],
         }
-        every = [part for parts in names.values() for part in parts]
-        count = sum(map(len, ids))
-        encoded = pc.dictionary_encode(pa.chunked_array([*ids, *every], pa.string()))
-        # (pyarrow leaves out empty chunks: the indices are split by length)
-        indices = _concat_or_empty([c.indices for c in encoded.chunks], pa.int32())
-        rows = indices.slice(0, count)
-        if rows.null_count or not pc.all(pc.equal(rows, _positions(count))).as_py():
-            at = pc.index_in(
-                _concat_or_empty(every, pa.string()),
-                value_set=_concat_or_empty(ids, pa.string()),
-            )
-        else:
-            at = indices.slice(count)
-            at = pc.if_else(pc.less(at, count), at, pa.scalar(None, pa.int32()))
-        found, start = {}, 0
-        for key, parts in names.items():
-            size = sum(map(len, parts))
-            found[key] = at.slice(start, size)
-            start += size
-        self._shared["named_at"] = found
-        return found
+        return ids, names
 
     def _parts(self, kind: str, name: str) -> list[pa.Array]:
         """A field's plain strings file by file (`given`; nulls where a file
@@ -337,6 +346,38 @@ class Cells(dict[str, list[BulkFile]]):
         kernel's call makes those it needs again, as cheaply."""
         for key in [k for k in self._shared if k.startswith(("given:", "texts:"))]:
             del self._shared[key]
+
+
+def _named_at(
+    ids: list[pa.Array], names: dict[str, list[pa.Array]]
+) -> dict[str, pa.Array]:
+    """`Cells.named_at` of the invoice ids and the names, file by file.
+
+    One hashing pass: the ids and the names dictionary-encoded together,
+    file by file with no copy. Where the ids are unique and all given,
+    the k-th id is the k-th value met, so a name's index is its
+    invoice's row, and an index past the ids is a name no invoice has.
+    Else (a ledger the loader refuses) the names are looked up."""
+    every = [part for parts in names.values() for part in parts]
+    count = sum(map(len, ids))
+    encoded = pc.dictionary_encode(pa.chunked_array([*ids, *every], pa.string()))
+    # (pyarrow leaves out empty chunks: the indices are split by length)
+    indices = _concat_or_empty([c.indices for c in encoded.chunks], pa.int32())
+    rows = indices.slice(0, count)
+    if rows.null_count or not pc.all(pc.equal(rows, _positions(count))).as_py():
+        at = pc.index_in(
+            _concat_or_empty(every, pa.string()),
+            value_set=_concat_or_empty(ids, pa.string()),
+        )
+    else:
+        at = indices.slice(count)
+        at = pc.if_else(pc.less(at, count), at, pa.scalar(None, pa.int32()))
+    found, start = {}, 0
+    for key, parts in names.items():
+        size = sum(map(len, parts))
+        found[key] = at.slice(start, size)
+        start += size
+    return found
 
 
 def _concat_or_empty(parts: list[pa.Array], kind: pa.DataType) -> pa.Array:
