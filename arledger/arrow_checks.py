@@ -530,6 +530,30 @@ def _where(mask: pa.Array) -> list[int]:
     return pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist()  # type: ignore[no-any-return]
 
 
+_NO_ROW = pa.scalar(None, pa.int32())
+
+
+class _Part(NamedTuple):
+    """Names of invoices a kind's records give in one way (`references`):
+    each name (null where none), where one is looked up (not a payment's
+    own where it has allocations), the invoice's row (`Cells.named_at`;
+    null where none is looked up), the record of each (None: the k-th is
+    the k-th record's own), and the amount it pays."""
+
+    name: pa.Array
+    given: pa.Array
+    at: pa.Array
+    record: pa.Array | None
+    amount: _Amount
+
+    def record_of(self, row: int) -> int:
+        return row if self.record is None else int(self.record[row].as_py())
+
+    def mine(self, values: pa.Array) -> pa.Array:
+        """A field of the records, one a name."""
+        return values if self.record is None else values.take(self.record)
+
+
 class _Ledger:
     """The checks over records: the model's rules over several fields
     (`_Plan.checks`), then what the loader's `_collect` and CROSS_CHECKS
@@ -676,81 +700,79 @@ class _Ledger:
 
     def references(self) -> None:
         """Named invoices exist, are the record's customer's and in its
-        currency; a payment pays no more than the invoice it names."""
+        currency; a payment pays no more than the invoice it names.
+
+        Every name is looked up at once, with one hash table of the invoice
+        ids (`Cells.named_at`, their `id` cells, which `unique_ids` found
+        unique), kept for the kernel's columns. Each kind's names come in
+        parts: a record's own `invoice` (a payment's, where it has no
+        allocations), compared row for row with no copy of the record's
+        fields, then each allocation's, with its payment's."""
         inv = self.kinds["invoices"]
-        kinds = ("payments", "adjustments")
-        named = {name: self.named(name) for name in kinds}
-        # Every name looked up at once, with one hash table of the invoice
-        # ids (their `id` cells, which `unique_ids` found unique), and kept
-        # for the kernel's columns.
         named_at = self.cells.named_at()
-        payments = self.kinds["payments"]
-        allocated = _marked(payments["allocations:pairs"].parent, payments.size)
-        found = pa.concat_arrays(
-            [
-                pc.if_else(
-                    allocated, pa.scalar(None, pa.int32()), named_at["payments"]
-                ),
-                named_at["allocations"],
-                named_at["adjustments"],
-            ]
-        )
-        # Currencies compared as codes: few distinct texts, a million rows.
-        distinct = pc.unique(
-            pa.concat_arrays([self.currency[name] for name in (*kinds, "invoices")])
-        )
-        currency = {
-            name: pc.index_in(self.currency[name], value_set=distinct)
-            for name in (*kinds, "invoices")
-        }
-        start = 0
-        for name in kinds:
+        customer = self.customer_code(inv)
+        currency = self.currency["invoices"]
+        for name in ("payments", "adjustments"):
             kind = self.kinds[name]
-            valid = pc.is_valid(named[name].name)
-            at = found.slice(start, len(named[name].name))
-            start += len(named[name].name)
-            row = _first(pc.and_kleene(valid, pc.is_null(at)))
-            if row is not None:
-                raise _NotClean(
-                    f"{kind.at(named[name].record[row].as_py())}: unknown invoice "
-                    f"{named[name].name[row].as_py()!r}"
+            own, at = kind["invoice"], named_at[name]
+            parts = [_Part(own, pc.is_valid(own), at, None, kind["amount:amount"])]
+            if name == "payments":  # allocations replace a payment's own
+                pairs: _Nested = kind["allocations:pairs"]
+                allocated = _marked(pairs.parent, kind.size)
+                given = pc.and_(parts[0].given, pc.invert(allocated))
+                at = pc.if_else(allocated, _NO_ROW, at)
+                parts = [
+                    parts[0]._replace(given=given, at=at),
+                    _Part(
+                        pairs.key,
+                        pc.is_valid(pairs.key),
+                        named_at["allocations"],
+                        pairs.parent,
+                        pairs.amount,
+                    ),
+                ]
+            for part in parts:
+                row = _first(pc.and_(part.given, pc.is_null(part.at)))
+                if row is not None:
+                    raise _NotClean(
+                        f"{kind.at(part.record_of(row))}: unknown invoice "
+                        f"{part.name[row].as_py()!r}"
+                    )
+            for part in parts:
+                whose = pc.equal(
+                    customer.take(part.at), part.mine(self.customer_code(kind))
                 )
-            at, record = at.filter(valid), named[name].record.filter(valid)
-            whose = pc.equal(
-                self.customer_code(inv).take(at), self.customer_code(kind).take(record)
-            )
-            row = _first(pc.invert(whose))
-            if row is not None:
-                raise _NotClean(
-                    f"{kind.at(record[row].as_py())}: invoice "
-                    f"{inv['id'][at[row].as_py()].as_py()!r} is another customer's"
-                )
-            # The parts past the records' own are allocations; a record
-            # without a currency naming one `invoice` takes the invoice's.
-            by_pair = pc.greater_equal(named[name].part.filter(valid), kind.size)
-            theirs = currency["invoices"].take(at)
-            mine = currency[name].take(record)
-            compared = pc.or_kleene(
-                pc.is_valid(kind["currency:value"].take(record)), by_pair
-            )
-            row = _first(pc.and_kleene(compared, pc.not_equal(theirs, mine)))
-            if row is not None:
-                mine_text = distinct[mine[row].as_py()].as_py()
-                theirs_text = distinct[theirs[row].as_py()].as_py()
-                raise _NotClean(
-                    f"{kind.at(record[row].as_py())}: currency: {mine_text} "
-                    f"cannot settle an invoice in {theirs_text}"
-                )
+                row = _first(pc.invert(whose))
+                if row is not None:
+                    raise _NotClean(
+                        f"{kind.at(part.record_of(row))}: invoice "
+                        f"{inv['id'][part.at[row].as_py()].as_py()!r} is another "
+                        "customer's"
+                    )
+            for part in parts:
+                # a record without a currency naming one `invoice` takes the
+                # invoice's; an allocation's is compared always
+                theirs = currency.take(part.at)
+                mine = part.mine(self.currency[name])
+                wrong = pc.not_equal(theirs, mine)
+                if part.record is None:
+                    given = pc.is_valid(kind["currency:value"])
+                    wrong = pc.and_kleene(given, wrong)
+                row = _first(wrong)
+                if row is not None:
+                    raise _NotClean(
+                        f"{kind.at(part.record_of(row))}: currency: "
+                        f"{mine[row].as_py()} cannot settle an invoice in "
+                        f"{theirs[row].as_py()}"
+                    )
             if name == "payments":
-                own: _Amount = kind["amount:amount"]
-                split: _Amount = kind["allocations:pairs"].amount
-                paid = _Amount(
-                    *(pa.concat_arrays([a, b]) for a, b in zip(own, split, strict=True))
-                ).filter(valid)
-                self.not_over(kind, paid, inv["amount:amount"].take(at), record)
+                for part in parts:
+                    self.not_over(
+                        kind, part, part.amount, inv["amount:amount"].take(part.at)
+                    )
 
     def not_over(
-        self, kind: _Kind, paid: _Amount, theirs: _Amount, record: pa.Array
+        self, kind: _Kind, part: _Part, paid: _Amount, theirs: _Amount
     ) -> None:
         """No payment, nor allocation, larger than the invoice it names (a
         warning): amounts of one scale compared as their digits, the others
@@ -768,7 +790,7 @@ class _Ledger:
             )
         if row is not None:
             raise _NotClean(
-                f"{kind.at(record[row].as_py())}: pays {paid.decimal(row)} against "
+                f"{kind.at(part.record_of(row))}: pays {paid.decimal(row)} against "
                 f"an invoice of {theirs.decimal(row)}"
             )
 
