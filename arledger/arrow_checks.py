@@ -49,6 +49,7 @@ from arledger.arrow_columns import (
     _given,
     _marked,
     _Named,
+    _one,
     _Pairs,
     _pairs,
     rule_cells,
@@ -217,13 +218,11 @@ class _Column:
         """How many cells are not given."""
         if not self.encoded:
             return int(self.texts().null_count)
-        empty = _where(self._empty())
+        empty = self._empty()
         indices = self.cells.indices
         count = int(indices.null_count)
-        if empty:
-            found = pc.is_in(indices, value_set=pa.array(empty, indices.type))
-            found = pc.fill_null(found, False).cast(pa.int64())
-            count += int(pc.sum(found).as_py() or 0)
+        if pc.any(empty).as_py():  # each cell's value's, counted
+            count += int(pc.sum(empty.cast(pa.int8()).take(indices)).as_py() or 0)
         return count
 
     def ruled(self, rule: rules.Rule) -> arrow_rules.Ruled | arrow_rules.Amounts:
@@ -870,7 +869,7 @@ def _per_record(
     grouped = table.group_by("parent").aggregate(
         [("digits", "sum"), ("other", "any"), *aggregates]
     )
-    return grouped["parent"].combine_chunks(), grouped
+    return _one(grouped["parent"]), grouped
 
 
 def _picked(kind: _Kind, at: pa.Array, wrong: pa.Array) -> pa.Array:
@@ -896,7 +895,7 @@ def _schedules(kind: _Kind) -> pa.Array:
     own_due = kind["due:value"].take(at)
 
     def column(name: str) -> pa.Array:
-        return grouped[name].combine_chunks()
+        return _one(grouped[name])
 
     wrong = pc.or_kleene(
         pc.or_kleene(
@@ -923,9 +922,9 @@ def _allocations(kind: _Kind) -> pa.Array:
     at, grouped = _per_record(kind, "allocations", [], {})
     wrong = pc.or_kleene(
         pc.or_kleene(
-            grouped["other_any"].combine_chunks(),
+            _one(grouped["other_any"]),
             pc.greater(
-                grouped["digits_sum"].combine_chunks(),
+                _one(grouped["digits_sum"]),
                 kind["amount:amount"].digits.take(at),
             ),
         ),

@@ -635,13 +635,14 @@ class _View:
         key = "id"
         if refs is not None:
             table, key = table.append_column("ref", refs(table)), "ref"
-        table = table.drop_columns(["file", "line"])
+        # each column one array, once (a sort keeps that)
+        table = table.drop_columns(["file", "line"]).combine_chunks()
         # Files are mostly written in this order already: then there is
         # nothing to take. Stable: records of one date and ref keep the
         # files' order.
         if not _in_order(table["day"], table[key]):
             table = table.sort_by([("day", "ascending"), (key, "ascending")])
-        return {name: table[name].combine_chunks() for name in table.column_names}
+        return {name: _one(table[name]) for name in table.column_names}
 
     def all_invoices(
         self, tables: dict[str, Any], by_customer: pa.Array
@@ -654,14 +655,14 @@ class _View:
             )
             if table["date"].null_count:  # blank lines (`_cells`)
                 table = table.filter(pc.is_valid(table["date"]))
-            customer = table["customer"].combine_chunks()
+            customer = _one(table["customer"])
             known = pa.array(list(tables["customers"]), pa.string())
             code = pc.index_in(customer, value_set=known)
             # by_customer's last value: a customer the tables do not know
             theirs = by_customer.take(pc.fill_null(code, len(by_customer) - 1))
-            currency = pc.coalesce(table["currency"].combine_chunks(), theirs)
+            currency = pc.coalesce(_one(table["currency"]), theirs)
             self._all_invoices = {
-                "id": table["id"].combine_chunks(),
+                "id": _one(table["id"]),
                 "customer": customer,
                 "currency": currency,
             }
@@ -756,7 +757,7 @@ def _allocations_in_view(cells: Cells, rows: pa.Array) -> tuple[_Pairs, pa.Array
     )
     if parent.null_count:
         table = table.filter(pc.is_valid(parent))
-    ordered = table["parent"].combine_chunks()
+    ordered = _one(table["parent"])
     if (
         len(ordered) > 1
         and not pc.all(
@@ -764,17 +765,25 @@ def _allocations_in_view(cells: Cells, rows: pa.Array) -> tuple[_Pairs, pa.Array
         ).as_py()
     ):
         table = table.sort_by("parent")  # stable: a cell's pairs as written
-    pairs = _Pairs(
-        *(table[name].combine_chunks() for name in ("parent", "key", "value"))
-    )
-    return pairs, table["at"].combine_chunks().cast(pa.int32())
+    pairs = _Pairs(*(_one(table[name]) for name in ("parent", "key", "value")))
+    return pairs, _one(table["at"]).cast(pa.int32())
+
+
+def _one(values: Any) -> Any:
+    """A chunked array as one array: its chunk when it has one (pyarrow's
+    `combine_chunks` copies even that), else the chunks joined."""
+    if isinstance(values, pa.ChunkedArray):
+        if values.num_chunks == 1:
+            return values.chunk(0)
+        return values.combine_chunks()
+    return values
 
 
 def _in_order(day: Any, ref: Any) -> bool:
     """Whether records are sorted by day, then ref, already."""
     if len(day) < 2:
         return True
-    day, ref = day.combine_chunks(), ref.combine_chunks()
+    day, ref = _one(day), _one(ref)
     before, after = day.slice(0, len(day) - 1), day.slice(1)
     later = pc.greater(after, before)
     same = pc.and_(
@@ -787,7 +796,7 @@ def _in_order(day: Any, ref: Any) -> bool:
 def _given(cells: pa.Array | pa.ChunkedArray) -> pa.Array:
     """A column of cells as plain strings, null where not given."""
     if isinstance(cells, pa.ChunkedArray):
-        cells = cells.combine_chunks()
+        cells = _one(cells)
     if not pa.types.is_string(cells.type):
         cells = cells.cast(pa.string())
     given = pc.greater(pc.binary_length(cells), 0)
@@ -810,7 +819,7 @@ def _refs_of(files: Sequence[BulkFile]) -> Any:
     paths = pa.array([f"{file.path}:" for file in files], pa.string())
 
     def refs(table: pa.Table) -> pa.Array:
-        ids = table["id"].combine_chunks()
+        ids = _one(table["id"])
         if not ids.null_count:
             return ids
         where = pc.binary_join_element_wise(
@@ -876,7 +885,7 @@ def _valid(refused: dict[int, str]) -> None:
 def _days(dates: Any) -> pa.Array:
     """Day ordinals (`date.toordinal()`) of date32 values, int32."""
     if isinstance(dates, pa.ChunkedArray):
-        dates = dates.combine_chunks()
+        dates = _one(dates)
     return pc.add(dates.cast(pa.int32()), _EPOCH)
 
 
@@ -884,7 +893,7 @@ def _code(values: Any, codes: dict[str, int]) -> pa.Array:
     """Each value's code in `codes` (int32, null where there is no value);
     values `codes` lacks are added to it in the order they are met."""
     if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+        values = _one(values)
     encoded = pc.dictionary_encode(values)  # its values in the order met
     met = encoded.dictionary
     keys = pa.array(list(codes), pa.string())
@@ -1006,7 +1015,7 @@ def _out(typecode: str, values: Any) -> array:
     """A column as the kernel takes it: an `array.array` of `typecode`,
     copied from the arrow buffer."""
     if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+        values = _one(values)
     values = values.cast(_ARROW_TYPES[typecode])
     if values.null_count:
         raise ValueError(f"a value not given in a column of {typecode!r}")
@@ -1030,8 +1039,8 @@ def _last(parent: pa.Array, days: pa.Array, size: int) -> pa.Array:
         .group_by("parent")
         .aggregate([("day", "max")])
     )
-    at = _spread(latest["parent"].combine_chunks(), size)
-    return latest["day_max"].combine_chunks().take(at)
+    at = _spread(_one(latest["parent"]), size)
+    return _one(latest["day_max"]).take(at)
 
 
 # ------------------------------------------------------------------ nested
@@ -1053,7 +1062,7 @@ def _pairs(cells: Any) -> _Pairs:
     from arledger.loader import _white_space  # str.strip's characters
 
     if isinstance(cells, pa.ChunkedArray):
-        cells = cells.combine_chunks()
+        cells = _one(cells)
     white = _white_space()
     parts = pc.split_pattern(cells, ";")
     parent = pc.list_parent_indices(parts).cast(pa.int32())
@@ -1157,8 +1166,8 @@ def _currency_of(
         .aggregate([("currency", "count_distinct"), ("currency", "min")])
         .filter(pc.field("currency_count_distinct") == 1)
     )
-    at = _spread(one["record"].combine_chunks(), len(own))
-    resolved = one["currency_min"].combine_chunks().take(at)
+    at = _spread(_one(one["record"]), len(own))
+    resolved = _one(one["currency_min"]).take(at)
     return pc.coalesce(own, resolved, theirs)
 
 
@@ -1172,7 +1181,7 @@ def _discounted(
     from arledger.readers import csv_nested
 
     if isinstance(cells, pa.ChunkedArray):
-        cells = cells.combine_chunks()
+        cells = _one(cells)
     with_one = [
         code for code, discount in enumerate(of_customer) if discount is not None
     ]
