@@ -217,7 +217,11 @@ class _Column:
     def missing(self) -> int:
         """How many cells are not given."""
         if not self.encoded:
-            return int(self.texts().null_count)
+            if self._texts is not None:
+                return int(self._texts.null_count)
+            # counted over the cells as cut: no plain copy of them made
+            empty = pc.sum(pc.equal(pc.binary_length(self.cells), 0)).as_py()
+            return int(self.cells.null_count) + int(empty or 0)
         empty = self._empty()
         indices = self.cells.indices
         count = int(indices.null_count)
@@ -325,6 +329,8 @@ class _Kind:
         name = field.name
         if field.pairs is not None:
             return {f"{name}:pairs": self._nested(rel, start, field, column.texts())}
+        if field.rule in arrow_rules.REFUSES_NO_GIVEN:
+            return {}  # the cells given are all it would take
         if field.rule is not None:
             try:
                 ruled = column.ruled(field.rule)

@@ -221,6 +221,12 @@ def _at(size: int, indexes: list[int]) -> pa.Array:
     return pa.array(mask, pa.bool_())
 
 
+# The rules whose arrow form refuses no text given (not empty, as the
+# loader's cells are trimmed and an empty one is not given): a column of
+# them given has nothing to be held to (tests/test_arrow_checks.py).
+REFUSES_NO_GIVEN = frozenset({rules.texts, rules.ids})
+
+
 def apply(rule: Rule, cells: pa.Array | pa.ChunkedArray) -> Ruled | Amounts:
     """Hold a column of cells to the list rule `rule` (one of the rules a
     model's `Column` names). Raises KeyError for a rule without an arrow form

@@ -358,6 +358,21 @@ def test_every_record_rule_of_the_bulk_models_is_known():
             assert rule in arrow_checks._PICKS, rule
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(min_size=1).map(str.strip).filter(bool), max_size=8))
+def test_the_rules_that_refuse_no_text_given_do_not(texts):
+    """The checks hold no column of a rule of `REFUSES_NO_GIVEN` (only its
+    cells not given count): its list rule and its arrow form take every
+    text trimmed and not empty, as the loader's cells given are."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    from arledger import arrow_rules  # noqa: PLC0415
+
+    for rule in arrow_rules.REFUSES_NO_GIVEN:
+        assert rule(texts) == texts
+        assert arrow_rules.apply(rule, pa.array(texts, pa.string())).refused == {}
+
+
 def test_the_kernels_columns_of_shared_cells_are_those_of_fresh_ones(tmp_path):
     """The rules' results `why_not_clean` keeps in `Cells` are the kernel's
     too, and depend on no day: the columns of two views of one `Cells`,
