@@ -46,12 +46,12 @@ from arledger.arrow_columns import (
     BulkFile,
     Cells,
     _currency_of,
+    _cut_pairs,
     _given,
     _marked,
     _Named,
     _one,
     _Pairs,
-    _pairs,
     rule_cells,
 )
 from arledger.loader import CSV_NESTED, _column_plan, _Plan
@@ -195,9 +195,11 @@ class _Column:
         shared: Callable[[rules.Rule], arrow_rules.Ruled | arrow_rules.Amounts]
         | None = None,
         given: Callable[[], pa.Array] | None = None,
+        pairs: Callable[[], tuple[_Pairs, int]] | None = None,
     ) -> None:
         if isinstance(cells, pa.ChunkedArray) and cells.num_chunks == 1:
             cells = cells.chunk(0)
+        self.pairs = pairs or partial(_cut_pairs, cells)
         self.encoded = isinstance(cells, pa.DictionaryArray)
         self.cells = cells
         self._texts: pa.Array | None = None
@@ -313,6 +315,7 @@ class _Kind:
                 cells_of,
                 partial(shared, field.name),
                 partial(self.cells.given, self.kind, number, field.name),
+                partial(self.cells.pairs, self.kind, number, field.name),
             )
             missing = column.missing()
             if field.required and missing:
@@ -328,7 +331,7 @@ class _Kind:
         """Hold the cells given of a field to its rule; the values kept."""
         name = field.name
         if field.pairs is not None:
-            return {f"{name}:pairs": self._nested(rel, start, field, column.texts())}
+            return {f"{name}:pairs": self._nested(rel, start, field, column)}
         if field.rule in arrow_rules.REFUSES_NO_GIVEN:
             return {}  # the cells given are all it would take
         if field.rule is not None:
@@ -362,7 +365,7 @@ class _Kind:
         except ValueError as exc:  # csv_nested's
             raise _NotClean(f"{rel}: {exc}") from None
 
-    def _nested(self, rel: str, start: int, field: _Field, given: pa.Array) -> _Nested:
+    def _nested(self, rel: str, start: int, field: _Field, column: _Column) -> _Nested:
         """A nested cell as `key=value` pairs, each half by its rule; a cell
         written otherwise, or giving no pair, or a key twice in a mapping,
         is declined."""
@@ -370,12 +373,12 @@ class _Kind:
         name = field.name
         key_rule, value_rule = field.pairs
         try:
-            pairs = _pairs(given)
+            pairs, given = column.pairs()
         except ValueError:
             raise _NotClean(f"{rel}: {name}: a part not written as key=value") from None
         if pc.any(pc.equal(pc.utf8_length(pairs.key), 0)).as_py():
             raise _NotClean(f"{rel}: {name}: a part without a key")
-        if len(pc.unique(pairs.parent)) != len(given) - given.null_count:
+        if len(pc.unique(pairs.parent)) != given:
             raise _NotClean(f"{rel}: {name}: a cell without a pair")
         if key_rule is None:  # a mapping: a key given twice is an error
             keys = pa.table({"parent": pairs.parent, "key": pairs.key})

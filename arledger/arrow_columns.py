@@ -146,6 +146,9 @@ _FIELDS = {
 }
 
 
+_NESTED = ("schedule", "allocations")
+
+
 class BulkFile(NamedTuple):
     """A CSV file of invoices, adjustments or payments as pyarrow cut it."""
 
@@ -256,10 +259,36 @@ class Cells(dict[str, list[BulkFile]]):
     def allocations(self) -> _Pairs:
         """The pairs of every payment's `allocations` cell (`_pairs`), each
         with its payment's row among all the payments."""
-        found = self._shared.get("allocations")
+        return self.every_pair("payments", "allocations")
+
+    def pairs(self, kind: str, number: int, name: str) -> tuple[_Pairs, int]:
+        """The pairs of the nested cells of column `name` of the kind's file
+        `number`, each with its row, and how many cells are given
+        (`_cut_pairs`); made once, and kept: a few of a file's cells."""
+        key = f"pairs:{kind}:{number}:{name}"
+        found = self._shared.get(key)
         if found is None:
-            found = self._shared["allocations"] = _pairs(
-                self.texts("payments", "allocations")
+            found = self._shared[key] = _cut_pairs(self[kind][number].cells[name])
+        return found  # type: ignore[no-any-return]
+
+    def every_pair(self, kind: str, name: str) -> _Pairs:
+        """`pairs` of each of the kind's files, one after the other, each
+        with its record's row among all the kind's."""
+        key = f"every_pair:{kind}:{name}"
+        found = self._shared.get(key)
+        if found is None:
+            parts, start = [], 0
+            for number, file in enumerate(self[kind]):
+                if name in file.cells:
+                    pairs, _ = self.pairs(kind, number, name)
+                    at = pc.add(pairs.parent, pa.scalar(start, pa.int32()))
+                    parts.append(_Pairs(at, pairs.key, pairs.value))
+                start += _size(file)
+            if not parts:
+                empty = pa.array([], pa.string())
+                parts.append(_Pairs(pa.array([], pa.int32()), empty, empty))
+            found = self._shared[key] = _Pairs(
+                *(pa.concat_arrays(list(column)) for column in zip(*parts, strict=True))
             )
         return found  # type: ignore[no-any-return]
 
@@ -448,10 +477,11 @@ def _kernel_columns(
         prefix: _customer_code(records, tables["customers"])
         for prefix, records in (("inv", inv), ("adj", adj), ("pay", pay))
     }
-    schedule = _pairs(inv["schedule"])
-    if cells.clean:
+    if cells.clean:  # the pairs the checks cut, by row
+        schedule = _in_view(cells, "invoices", "schedule", inv["row"])
         allocations, alloc_at = _allocations_in_view(cells, pay["row"])
     else:
+        schedule = _pairs(inv["schedule"])
         allocations, alloc_at = _pairs(pay["allocations"]), None
     allocated = _marked(allocations.parent, len(pay["day"]))
     named = {
@@ -506,7 +536,7 @@ def _kernel_columns(
     ids = inv["id"]
     found = _Named.concat([named["adj"], named["pay"]])
     if alloc_at is not None:  # by row: no hash table of the view's ids
-        place = _place(inv["row"], len(cells.texts("invoices", "id")))
+        place = _place(inv["row"], sum(map(_size, cells["invoices"])))
         pay_at = pc.if_else(allocated, pa.scalar(None, pa.int32()), pay["invoice:at"])
         index = place.take(pa.concat_arrays([adj["invoice:at"], pay_at, alloc_at]))
     else:
@@ -613,7 +643,10 @@ class _View:
         """The records of the kind's files in the view, sorted by day, then
         by id or, with `refs`, by the `ref` it gives them. Only the columns
         read later are kept: each is copied once more, to be one array."""
-        table = _cells(self.cells, kind, _FIELDS[kind])
+        fields = _FIELDS[kind]
+        if self.cells.clean:  # nested cells: their pairs are kept (`_in_view`)
+            fields = tuple(name for name in fields if name not in _NESTED)
+        table = _cells(self.cells, kind, fields)
         if self.cells.clean:
             # each record's row among all its kind's, and where the invoice
             # it names is among all invoices (`Cells.named_at`)
@@ -746,14 +779,27 @@ def _allocations_in_view(cells: Cells, rows: pa.Array) -> tuple[_Pairs, pa.Array
     the payments, in the view's order), as `_pairs` of the view's
     `allocations` cells gives them, and where each names an invoice among
     all: `Cells.allocations`, kept by payment in the view's order."""
-    every, at = cells.allocations(), cells.named_at()["allocations"]
-    size = sum(
-        len(next(iter(file.cells.values()))) if file.cells else 0
-        for file in cells["payments"]
-    )
+    at = cells.named_at()["allocations"]
+    return _in_view(cells, "payments", "allocations", rows, at)
+
+
+def _in_view(
+    cells: Cells, kind: str, name: str, rows: pa.Array, at: pa.Array | None = None
+) -> Any:
+    """The pairs of a nested field of a view's records (`rows`: their rows
+    among all the kind's, in the view's order), as `_pairs` of the view's
+    cells gives them: `Cells.every_pair`, kept by record in the view's
+    order; with `at`, a value of each pair, kept with it."""
+    every = cells.every_pair(kind, name)
+    size = sum(map(_size, cells[kind]))
     parent = _place(rows, size).take(every.parent)
     table = pa.table(
-        {"parent": parent, "key": every.key, "value": every.value, "at": at}
+        {
+            "parent": parent,
+            "key": every.key,
+            "value": every.value,
+            "at": pa.nulls(len(parent), pa.int32()) if at is None else at,
+        }
     )
     if parent.null_count:
         table = table.filter(pc.is_valid(parent))
@@ -765,7 +811,9 @@ def _allocations_in_view(cells: Cells, rows: pa.Array) -> tuple[_Pairs, pa.Array
         ).as_py()
     ):
         table = table.sort_by("parent")  # stable: a cell's pairs as written
-    pairs = _Pairs(*(_one(table[name]) for name in ("parent", "key", "value")))
+    pairs = _Pairs(*(_one(table[column]) for column in ("parent", "key", "value")))
+    if at is None:
+        return pairs
     return pairs, _one(table["at"]).cast(pa.int32())
 
 
@@ -1053,6 +1101,27 @@ class _Pairs(NamedTuple):
     parent: pa.Array
     key: pa.Array
     value: pa.Array
+
+
+def _cut_pairs(cells: Any) -> tuple[_Pairs, int]:
+    """`_pairs` of a file's column of nested cells, each pair with its row,
+    and how many cells are given: the cells given only are cut, and a
+    dictionary-encoded column's found by their values (most are empty)."""
+    if isinstance(cells, pa.ChunkedArray) and cells.num_chunks == 1:
+        cells = cells.chunk(0)
+    if isinstance(cells, pa.DictionaryArray):
+        values = _given(cells.dictionary)
+        indices = cells.indices
+        given = pc.fill_null(pc.is_valid(values).take(indices), False)
+        rows = pc.indices_nonzero(given)
+        texts = values.take(indices.take(rows))
+    else:
+        texts = _given(cells)
+        rows = pc.indices_nonzero(pc.is_valid(texts))
+        texts = texts.take(rows)
+    pairs = _pairs(texts)
+    parent = rows.cast(pa.int32()).take(pairs.parent)
+    return _Pairs(parent, pairs.key, pairs.value), len(texts)
 
 
 def _pairs(cells: Any) -> _Pairs:
