@@ -474,7 +474,7 @@ def _kernel_columns(
     pay = view.records("payments", _refs_of(cells["payments"]))
     # Codes in the order `read` meets them: invoices, adjustments, payments.
     customer = {
-        prefix: _customer_code(records, tables["customers"])
+        prefix: _customer_code(records, tables["customers"], view)
         for prefix, records in (("inv", inv), ("adj", adj), ("pay", pay))
     }
     if cells.clean:  # the pairs the checks cut, by row
@@ -506,7 +506,7 @@ def _kernel_columns(
         if own.null_count:
             own = _currency_of(
                 own,
-                records["customer"],
+                view.customer_texts(records),
                 by_customer.take(customer[prefix]),
                 named[prefix],
                 view.all_invoices(tables, by_customer),
@@ -644,15 +644,17 @@ class _View:
         by id or, with `refs`, by the `ref` it gives them. Only the columns
         read later are kept: each is copied once more, to be one array."""
         fields = _FIELDS[kind]
-        if self.cells.clean:  # nested cells: their pairs are kept (`_in_view`)
-            fields = tuple(name for name in fields if name not in _NESTED)
+        if self.cells.clean:
+            # nested cells: their pairs are kept (`_in_view`); customers:
+            # their codes, where every one is known (`customer_texts`)
+            codes = self.cells.codes(kind, "customer", list(self.customers))
+            skip = _NESTED if codes.null_count else (*_NESTED, "customer")
+            fields = tuple(name for name in fields if name not in skip)
         table = _cells(self.cells, kind, fields)
         if self.cells.clean:
             # each record's row among all its kind's, and where the invoice
             # it names is among all invoices (`Cells.named_at`)
             table = table.append_column("row", _positions(len(table)))
-            known = list(self.customers)
-            codes = self.cells.codes(kind, "customer", known)
             table = table.append_column("customer:code", codes)
             if kind != "invoices":
                 at = self.cells.named_at()[kind]
@@ -676,6 +678,15 @@ class _View:
         if not _in_order(table["day"], table[key]):
             table = table.sort_by([("day", "ascending"), (key, "ascending")])
         return {name: _one(table[name]) for name in table.column_names}
+
+    def customer_texts(self, records: dict[str, pa.Array]) -> pa.Array:
+        """The records' customers as texts: their cells, or where those were
+        not read, the tables' customers by their codes (every one known)."""
+        found = records.get("customer")
+        if found is None:
+            known = pa.array(self.customers, pa.string())
+            found = records["customer"] = known.take(records["customer:code"])
+        return found
 
     def all_invoices(
         self, tables: dict[str, Any], by_customer: pa.Array
@@ -954,7 +965,9 @@ def _code(values: Any, codes: dict[str, int]) -> pa.Array:
     return found.take(encoded.indices)
 
 
-def _customer_code(records: dict[str, pa.Array], codes: dict[str, int]) -> pa.Array:
+def _customer_code(
+    records: dict[str, pa.Array], codes: dict[str, int], view: _View
+) -> pa.Array:
     """`_code` of the records' customers: their codes from `Cells.codes`
     when every one is the tables' and the tables' codes are their places
     (as `_code` takes them); else by their texts, which adds those
@@ -963,7 +976,7 @@ def _customer_code(records: dict[str, pa.Array], codes: dict[str, int]) -> pa.Ar
     if known is not None and not known.null_count:
         if all(code == n for n, code in enumerate(codes.values())):
             return known
-    return _code(records["customer"], codes)
+    return _code(view.customer_texts(records), codes)
 
 
 def _customer_values(
