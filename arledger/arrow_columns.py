@@ -484,10 +484,16 @@ def _kernel_columns(
         schedule = _pairs(inv["schedule"])
         allocations, alloc_at = _pairs(pay["allocations"]), None
     allocated = _marked(allocations.parent, len(pay["day"]))
-    named = {
-        "adj": _Named.of_adjustments(adj["invoice"]),
-        "pay": _Named.of_payments(pay["invoice"], allocated, allocations),
-    }
+    named: dict[str, _Named] = {}
+
+    def named_by(prefix: str) -> _Named:
+        """The invoices the records name (`_Named`), made when asked: a
+        clean ledger's are found by row, and most views name none that
+        is not theirs."""
+        if not named:
+            named["adj"] = _Named.of_adjustments(adj["invoice"])
+            named["pay"] = _Named.of_payments(pay["invoice"], allocated, allocations)
+        return named[prefix]
 
     # Currencies: an invoice's own, else its customer's; a payment's or an
     # adjustment's own, else found from what it names (`Ledger.currency_of`).
@@ -508,7 +514,7 @@ def _kernel_columns(
                 own,
                 view.customer_texts(records),
                 by_customer.take(customer[prefix]),
-                named[prefix],
+                named_by(prefix),
                 view.all_invoices(tables, by_customer),
             )
         currency[prefix] = _code(own, currencies)
@@ -534,14 +540,20 @@ def _kernel_columns(
 
     # Invoices named: the view's by their place, the others after them.
     ids = inv["id"]
-    found = _Named.concat([named["adj"], named["pay"]])
+    tail: list[str] = []
     if alloc_at is not None:  # by row: no hash table of the view's ids
         place = _place(inv["row"], sum(map(_size, cells["invoices"])))
         pay_at = pc.if_else(allocated, pa.scalar(None, pa.int32()), pay["invoice:at"])
-        index = place.take(pa.concat_arrays([adj["invoice:at"], pay_at, alloc_at]))
+        at = pa.concat_arrays([adj["invoice:at"], pay_at, alloc_at])
+        index = place.take(at)
+        # (in a clean ledger an invoice is named where it is found)
+        if pc.any(pc.and_(pc.is_valid(at), pc.is_null(index))).as_py():
+            found = _Named.concat([named_by("adj"), named_by("pay")])
+            tail = found.not_in_view(index)
     else:
+        found = _Named.concat([named_by("adj"), named_by("pay")])
         index = pc.index_in(found.name, value_set=ids)
-    tail = found.not_in_view(index)
+        tail = found.not_in_view(index)
     if tail:
         more = pc.index_in(found.name, value_set=pa.array(tail, pa.string()))
         index = pc.coalesce(index, pc.add(more, len(ids)))
