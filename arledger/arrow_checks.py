@@ -422,7 +422,11 @@ class _Kind:
             return filler(0)
         if len(parts) == 1:
             return parts[0]
-        if isinstance(parts[0], tuple):  # _Amount, _Nested
+        if isinstance(parts[0], _Amount):  # chunked: 16 bytes an amount, not copied
+            return _Amount(
+                *(pa.chunked_array([part[k] for part in parts]) for k in range(2))
+            )
+        if isinstance(parts[0], tuple):  # _Nested
             return type(parts[0])(
                 *(
                     _concat_any([part[k] for part in parts])

@@ -921,7 +921,7 @@ def _spread(at: pa.Array, size: int) -> pa.Array:
     pass where a hash table of `at` took 20-40 ms at a million."""
     if not size:
         return pa.array([], pa.int32())
-    return pc.inverse_permutation(at, max_index=size - 1, output_type=pa.int32())
+    return pc.inverse_permutation(_one(at), max_index=size - 1, output_type=pa.int32())
 
 
 def _marked(at: pa.Array, size: int) -> pa.Array:
