@@ -684,7 +684,7 @@ class _Ledger:
             if own.null_count:
                 # customers as codes: every one is known (`known_customers`)
                 invoices = {
-                    "id": inv["id"],
+                    "id": _one(inv["id"]),
                     "customer": self.customer_code(inv),
                     "currency": self.currency["invoices"],
                 }
@@ -703,10 +703,10 @@ class _Ledger:
         allocation's)."""
         kind = self.kinds[name]
         if name == "adjustments":
-            return _Named.of_adjustments(kind["invoice"])
+            return _Named.of_adjustments(_one(kind["invoice"]))
         allocations = kind["allocations:pairs"].pairs
         allocated = _marked(allocations.parent, kind.size)
-        return _Named.of_payments(kind["invoice"], allocated, allocations)
+        return _Named.of_payments(_one(kind["invoice"]), allocated, allocations)
 
     # -------------------------------------------------------- check_references
 

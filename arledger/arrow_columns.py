@@ -212,19 +212,14 @@ class Cells(dict[str, list[BulkFile]]):
             found = self._shared[key] = _given(self[kind][number].cells[name])
         return found  # type: ignore[no-any-return]
 
-    def texts(self, kind: str, name: str) -> pa.Array:
+    def texts(self, kind: str, name: str) -> pa.ChunkedArray:
         """A field's cells over the kind's files, one after the other, every
-        row (blank ones too): plain strings, null where not given."""
+        row (blank ones too): plain strings, null where not given; chunked
+        by file (`given`), not copied into one array."""
         key = f"texts:{kind}:{name}"
         found = self._shared.get(key)
         if found is None:
-            parts = []
-            for number, file in enumerate(self[kind]):
-                if name in file.cells:
-                    parts.append(self.given(kind, number, name))
-                else:
-                    parts.append(pa.nulls(_size(file), pa.string()))
-            found = pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+            found = pa.chunked_array(self._parts(kind, name), pa.string())
             self._shared[key] = found
         return found  # type: ignore[no-any-return]
 
