@@ -831,9 +831,10 @@ class _Ledger:
         asked of `has_excess_places` (0.0200 in USD is whole cents)."""
         if not len(currency):
             return
-        distinct = pc.unique(currency)
-        places = pa.array([minor_units(c) for c in distinct.to_pylist()], pa.int8())
-        allowed = places.take(pc.index_in(currency, value_set=distinct))
+        encoded = pc.dictionary_encode(_one(currency))  # one pass: a code each
+        distinct = encoded.dictionary.to_pylist()
+        places = pa.array([minor_units(c) for c in distinct], pa.int8())
+        allowed = places.take(encoded.indices)
         for row in _where(pc.greater(amount.scale, allowed)):
             value, code = amount.decimal(row), currency[row].as_py()
             if has_excess_places(value, code):

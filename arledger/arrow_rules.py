@@ -156,7 +156,7 @@ def _sure(
         pc.less_equal(length, MAX_DIGITS),
     )
     every = _every(plain)
-    digits = _whole(bare if every else pc.if_else(plain, bare, _NO_TEXT))
+    digits = _whole(bare if every else pc.if_else(plain, bare, _NO_TEXT), length)
     zero = pc.equal(digits, _ZERO)
     if every and not pc.any(zero).as_py():
         return plain, digits, point, True
@@ -169,10 +169,24 @@ def _every(mask: pa.Array) -> bool:
     return not mask.null_count < len(mask) or bool(pc.all(mask).as_py())
 
 
-def _whole(texts: pa.Array) -> pa.Array:
+def _scale(length: pa.Array, point: pa.Array) -> pa.Array:
+    """The places after the point of plain amounts (none without one), as
+    `Amounts.scale`: where every text is given and written with one number
+    of places (the common case), that number, without an array a step."""
+    after = pc.subtract(length, point)  # places + 1, or length + 1: no point
+    if not point.null_count and len(point):
+        least, most = (value.as_py() for value in pc.min_max(after).values())
+        if least == most and pc.min(point).as_py() >= 0:
+            return pa.nulls(len(point), pa.int8()).fill_null(most - 1)
+    places = pc.if_else(pc.less(point, 0), 0, pc.subtract(after, 1))
+    return places.cast(pa.int8())
+
+
+def _whole(texts: pa.Array, length: pa.Array) -> pa.Array:
     """ASCII digits (or null) as whole numbers (`DIGITS`): through int64
-    where each fits in 18 digits, a cast that takes half the time."""
-    longest = pc.max(pc.binary_length(texts)).as_py()
+    where each fits in 18 digits (`length`: the lengths of the texts they
+    were taken from, no shorter), a cast that takes half the time."""
+    longest = pc.max(length).as_py()
     if longest is not None and longest <= 18:
         return texts.cast(pa.int64()).cast(DIGITS)
     return texts.cast(DIGITS)
@@ -182,10 +196,10 @@ def _amounts(rule: Rule, cells: pa.Array) -> Amounts:
     # A text surely accepted is ASCII: its length in bytes is in characters.
     length = pc.binary_length(cells)
     sure, digits, point, every = _sure(cells, length)
+    if every:  # null where not given only
+        return Amounts(digits, _scale(length, point), {})
     # the places after the point: none without one
     scale = pc.if_else(pc.less(point, 0), 0, pc.subtract(length, pc.add(point, 1)))
-    if every:  # null where not given only
-        return Amounts(digits, scale.cast(pa.int8()), {})
     digits = pc.if_else(sure, digits, pa.scalar(None, DIGITS))
     scale = pc.if_else(sure, scale, pa.scalar(None, pa.int32())).cast(pa.int8())
     # The rest, not given cells apart: the rule judges each distinct text.
