@@ -1004,7 +1004,8 @@ def _minor(
     -2 for 30.00). An amount written with more places than its currency
     has (0.0200 in USD) is whole minor units all the same, else ValueError,
     as `_settle.read` says."""
-    shift = pc.subtract(places.take(currency), found.scale.cast(pa.int32()))
+    # a byte each: places and scales are below 40
+    shift = pc.subtract(places.cast(pa.int8()).take(currency), found.scale)
     exponent = pc.negate(found.scale)
     if not len(shift):
         return pa.array([], pa.int64()), exponent
@@ -1013,6 +1014,8 @@ def _minor(
         try:
             factor = pa.array([10**k for k in range(most + 1)], pa.int64())
             digits = found.digits.cast(pa.int64())
+            if most == 0:  # every amount written with its currency's places
+                return digits, exponent
             return pc.multiply_checked(digits, factor.take(shift)), exponent
         except pa.ArrowInvalid:  # beyond 64 bits: wide
             pass
