@@ -74,6 +74,13 @@ numbers = st.one_of(
     st.integers(min_value=-(10**15), max_value=10**15),
     st.floats(allow_nan=False, allow_infinity=False),
 )  # fmt: skip
+# Formulas the row writer writes itself (cell references, SUM, arithmetic)
+# and some it leaves to XlsxWriter, which rewrites or types them.
+formulas = st.sampled_from(
+    ["=SUM(A1:A2)", "=A1/B1", "=$C$5/H$9", "=B5+B6-B7-B8-B9", "=0", "=SUM(C5:H5)*2",
+     "=XLOOKUP(A1,B1:B2,C1:C2)", "=SUM('Aging'!A1:A2)", "=SINGLE(A1)", "={=SUM(A1)}",
+     "=IF(A1>0,1,0)", '="a"&"<b>"']
+)  # fmt: skip
 values = st.one_of(
     texts,
     numbers,
@@ -81,7 +88,7 @@ values = st.one_of(
     st.datetimes(min_value=datetime(1900, 3, 1)),
     st.none(),
     st.booleans(),
-    st.builds(Formula, st.sampled_from(["=SUM(A1:A2)", "=A1/B1"]), numbers),
+    st.builds(Formula, formulas, st.one_of(numbers, st.none(), st.booleans())),
 )
 styles = st.sampled_from(
     [None, "money2", "money0_b", "int", "days1", "ratio", "date", "date_b",

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from arledger.labels import Words
 from arledger.render import xlsx
-from arledger.render.workbook.cells import RowWriter
+from arledger.render.workbook.cells import RowWriter, stored_value
 from arledger.render.workbook.layout import (
     CJK_LINE_HEIGHT,
     FONT,
@@ -67,20 +67,6 @@ if TYPE_CHECKING:
 
 PIXELS_PER_CM = 96 / 2.54  # a chart's size: the screen's 96 pixels an inch
 PIXEL_POINTS = 0.75  # a screen pixel in points (96 an inch)
-
-
-def stored_value(value: Decimal | int | None) -> Decimal | int | str:
-    """A formula's value as the file stores it: a Decimal exactly as it reads
-    (`237140.65`), unless it has more than six places (a ratio to 28 digits),
-    then as the nearest float; "" for none (the reader computes it)."""
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        exponent = value.as_tuple().exponent
-        if isinstance(exponent, int) and exponent >= -6:
-            return Decimal(format(value, "f"))
-        return Decimal(repr(float(value)))
-    return value
 
 
 HEADER_LIMIT = 255  # characters in a page header, its codes included (Excel's)

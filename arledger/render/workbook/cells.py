@@ -7,12 +7,14 @@ XML, to a file in row order. `RowWriter` writes a row of text, numbers, dates
 and formatted blanks there itself, in one piece, as XlsxWriter would: the
 `<row>` tag by XlsxWriter's own `_write_row`, text escaped by its own
 functions, numbers printed as its `_xml_number_element` prints them (`.16G`),
-dates by its own conversion, a cell's format by the format's own index. Like
-XlsxWriter, it holds a row until the next row with a cell begins, and leaves a
-sheet's last row to XlsxWriter, which writes it when the workbook closes: a
-format takes its index when its first cell goes out, so the indices come in
-the same order. Rows with anything else (formulas, truths, very long text)
-go through XlsxWriter's writers. The sheets set no row or column formats
+dates by its own conversion, formulas of cell references, `SUM(` and
+arithmetic as `write_formula` stores them (with `stored_value`), a cell's
+format by the format's own index. Like XlsxWriter, it holds a row until the
+next row with a cell begins, and leaves a sheet's last row to XlsxWriter,
+which writes it when the workbook closes: a format takes its index when its
+first cell goes out, so the indices come in the same order. Rows with
+anything else (other formulas, truths, very long text) go through
+XlsxWriter's writers. The sheets set no row or column formats
 (which a cell without its own would take).
 
 tests/test_export_cells.py compares the bytes of both ways over drawn rows and
@@ -29,7 +31,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from arledger.render.workbook.layout import Row, written
+from arledger.render.workbook.layout import Formula, Row, written
 from arledger.render.xlsx import ILLEGAL_CHARACTERS
 
 # Text longer than this may exceed Excel's 32 767 UTF-16 units: XlsxWriter
@@ -40,6 +42,11 @@ _LONG_TEXT = 32767 // 2
 # at either end). Ids, invoice numbers and most names are; the others go
 # through XlsxWriter's escaping.
 _AS_IS = re.compile(r"[0-9A-Za-z](?:[0-9A-Za-z .,/-]*[0-9A-Za-z.])?")
+# Formulas XlsxWriter stores as they are, the leading `=` dropped: cell
+# references, `SUM(` and arithmetic. No other function name, so none that
+# `write_formula` rewrites (future and dynamic-array functions), no braces
+# (array formulas), nothing XML escapes.
+_PLAIN_FORMULA = re.compile(r"=(?:SUM\(|\$?[A-Z]{1,3}\$?[0-9]+|[0-9:+\-*/()])+")
 # Texts (ids, names, labels) whose cells are kept made, at most: a list's
 # invoice numbers, each written once, would otherwise be kept to the end.
 _KEPT_TEXTS = 10_000
@@ -65,6 +72,20 @@ _PARTS = (
 )
 
 
+def stored_value(value: Decimal | int | None) -> Decimal | int | str:
+    """A formula's value as the file stores it: a Decimal exactly as it reads
+    (`237140.65`), unless it has more than six places (a ratio to 28 digits),
+    then as the nearest float; "" for none (the reader computes it)."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= -6:
+            return Decimal(format(value, "f"))
+        return Decimal(repr(float(value)))
+    return value
+
+
 class RowWriter:
     """Writes rows of plain cells into one constant-memory worksheet."""
 
@@ -84,6 +105,7 @@ class RowWriter:
         self.date_attr: str | None = None
         self.texts: dict[str, str] = {}  # text -> its cell's XML tail
         self.dates: dict[date, str] = {}  # date -> its cell's XML tail
+        self.numbers: dict[Decimal, str] = {}  # amount -> its cell's XML tail
 
     @classmethod
     def of(
@@ -168,6 +190,34 @@ class RowWriter:
             self.slow(r, row)
             self.ws._write_single_row(r + 1)
 
+    def _number(self, value: Decimal) -> str | None:
+        """What follows `<c r=".."[ s=".."]` for a Decimal, as XlsxWriter
+        writes its float (`.16G`); None when XlsxWriter must write it."""
+        x = float(value)
+        if not math.isfinite(x):
+            return None  # XlsxWriter's error
+        tail = f"><v>{x:.16G}</v></c>"
+        if value:  # -0 equals 0 but prints its sign: not kept
+            numbers = self.numbers
+            if len(numbers) >= _KEPT_TEXTS:
+                numbers.clear()
+            numbers[value] = tail
+        return tail
+
+    def _formula(self, formula: Formula) -> str | None:
+        """What follows `<c r=".."[ s=".."]` for a formula of cell references,
+        `SUM(` and arithmetic, as XlsxWriter's `write_formula` stores it (the
+        leading `=` dropped, the cached value as `stored_value` gives it);
+        None for any other, which XlsxWriter writes."""
+        text = formula.text
+        if not _PLAIN_FORMULA.fullmatch(text):
+            return None
+        cached = stored_value(formula.cached)
+        kind = type(cached)
+        if kind is not Decimal and kind is not int and cached != "":
+            return None  # a truth, an error text: XlsxWriter types it
+        return f"><f>{text[1:]}</f><v>{cached}</v></c>"
+
     def _plain(self, r: int, row: Row) -> bool:
         """Write row `r` if its cells are plain; False, with nothing written,
         if not."""
@@ -177,7 +227,7 @@ class RowWriter:
         number = str(r + 1)
         pieces: list[str] = []
         first = last = -1
-        texts, attrs, dates = self.texts, self.attrs, self.dates
+        texts, attrs, dates, numbers = self.texts, self.attrs, self.dates, self.numbers
         for col, value, style in written(row):
             attr = attrs.get(style)
             if attr is None:
@@ -192,14 +242,16 @@ class RowWriter:
                     if len(texts) >= _KEPT_TEXTS:
                         texts.clear()  # invoice numbers do not repeat
                     texts[value] = tail
-                pieces.append(f'<c r="{letters[col]}{number}"{attr}{tail}')
-            elif kind is Decimal or kind is int or kind is float:
-                x = float(value) if kind is Decimal else value
-                if not math.isfinite(x):
+            elif kind is Decimal:
+                tail = numbers.get(value)
+                if tail is None:
+                    tail = self._number(value)
+                    if tail is None:
+                        return False
+            elif kind is int or kind is float:
+                if not math.isfinite(value):
                     return False  # XlsxWriter's error
-                pieces.append(
-                    f'<c r="{letters[col]}{number}"{attr}><v>{x:.16G}</v></c>'
-                )
+                tail = f"><v>{value:.16G}</v></c>"
             elif kind is date or kind is datetime:
                 tail = dates.get(value)
                 if tail is None:
@@ -207,11 +259,15 @@ class RowWriter:
                     tail = dates[value] = f"><v>{x:.16G}</v></c>"
                 if style is None:
                     attr = self._date_attr()
-                pieces.append(f'<c r="{letters[col]}{number}"{attr}{tail}')
             elif value is None:
-                pieces.append(f'<c r="{letters[col]}{number}"{attr}/>')
+                tail = "/>"
+            elif kind is Formula:
+                tail = self._formula(value)
+                if tail is None:
+                    return False
             else:
                 return False
+            pieces.append(f'<c r="{letters[col]}{number}"{attr}{tail}')
             if first < 0:
                 first = col
             last = col
