@@ -167,7 +167,7 @@ def compute(
             workbook reads its compare date in the same pass); other days
             are passed over.
     """
-    from arledger.model import bucket_labels
+    from arledger.reports.aging import bucket_labels
     from arledger.settle import rewind_each, settle
 
     basis = basis or view.settings.aging.basis
