@@ -181,3 +181,15 @@ def test_plain_rows_are_written_by_the_row_writer(monkeypatch):
     planned = [[C("Title", "title")], [], ["a", Decimal("1.50"), date(2026, 1, 2)]]
     sheet([*planned, ["last", 2]], streamed=True)
     assert written == [0, 2, 0]  # and the first row of `sheet`'s second sheet
+
+
+def test_zeros_keep_their_sign():
+    """-0 equals 0 (and has its hash) but XlsxWriter prints its minus: the
+    row writer's kept amounts tell them apart, in either order."""
+    zeros = [Decimal("0"), Decimal("-0"), Decimal("0.00"), Decimal("-0.00")]
+    planned = [zeros, list(reversed(zeros)), [C(z, "money2") for z in zeros], []]
+    fast = parts(sheet(planned, streamed=True))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        without_row_writer(monkeypatch)
+        assert parts(sheet(planned, streamed=True)) == fast
+    assert b"<v>-0</v>" in fast["xl/worksheets/sheet1.xml"]

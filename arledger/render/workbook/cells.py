@@ -105,7 +105,8 @@ class RowWriter:
         self.date_attr: str | None = None
         self.texts: dict[str, str] = {}  # text -> its cell's XML tail
         self.dates: dict[date, str] = {}  # date -> its cell's XML tail
-        self.numbers: dict[Decimal, str] = {}  # amount -> its cell's XML tail
+        # amount (a zero with its sign) -> its cell's XML tail
+        self.numbers: dict[Decimal | tuple[Decimal, bool], str] = {}
 
     @classmethod
     def of(
@@ -197,11 +198,11 @@ class RowWriter:
         if not math.isfinite(x):
             return None  # XlsxWriter's error
         tail = f"><v>{x:.16G}</v></c>"
-        if value:  # -0 equals 0 but prints its sign: not kept
-            numbers = self.numbers
-            if len(numbers) >= _KEPT_TEXTS:
-                numbers.clear()
-            numbers[value] = tail
+        numbers = self.numbers
+        if len(numbers) >= _KEPT_TEXTS:
+            numbers.clear()
+        # -0 equals 0 but prints its sign: a zero is kept by its sign.
+        numbers[value if value else (value, value.is_signed())] = tail
         return tail
 
     def _formula(self, formula: Formula) -> str | None:
@@ -243,7 +244,7 @@ class RowWriter:
                         texts.clear()  # invoice numbers do not repeat
                     texts[value] = tail
             elif kind is Decimal:
-                tail = numbers.get(value)
+                tail = numbers.get(value if value else (value, value.is_signed()))
                 if tail is None:
                     tail = self._number(value)
                     if tail is None:
