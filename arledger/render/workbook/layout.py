@@ -50,6 +50,9 @@ class C(NamedTuple):
 
 
 Row = list[Any]  # C, a plain value, or None
+# C(value, style) made without the NamedTuple's Python-level __new__: a
+# 100 000-row list makes a million of them.
+_cell = tuple.__new__
 
 
 def written(row: Row) -> Iterator[tuple[int, Any, str | None]]:
@@ -396,10 +399,12 @@ def table_rows(
                 out.append(typed(value, kind, currency))
             elif style is None:
                 out.append(
-                    C(value, "wrap") if wraps is not None and wraps[value] else value
+                    _cell(C, (value, "wrap"))
+                    if wraps is not None and wraps[value]
+                    else value
                 )
             else:
-                out.append(C(value, style))
+                out.append(_cell(C, (value, style)))
             if total:
                 amount = value.cached if type(value) is Formula else value
                 if amount is not None:
