@@ -27,6 +27,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from arledger.cli import app
@@ -255,6 +257,27 @@ def test_widths_count_chinese_characters_twice(ledger_dir, tmp_path):
     ws = load_workbook(target).worksheets[0]
     column = [c.value for c in ws[1]].index("Name") + 1
     assert ws.column_dimensions[ws.cell(1, column).column_letter].width >= 16
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(max_size=16),
+        st.decimals(allow_nan=False, allow_infinity=False).map(lambda d: f"{d:,}"),
+        st.from_regex(r"-?[0-9,]{0,9}\.[0-9]{2}", fullmatch=True),
+    ),
+    bold=st.booleans(),
+)
+def test_a_measure_kept_by_its_shape_is_the_measure(text, bold):
+    """`text_width` keeps an ASCII text's width under its digits written as
+    zeros: asked again, or for a text of the same shape, it gives what
+    measuring it gives, to the last bit."""
+    from arledger.render.xlsx import _measure
+
+    zeros = text.translate(str.maketrans("123456789", "000000000"))
+    for asked in (text, text, zeros):
+        assert text_width(asked, bold=bold) == _measure(asked, bold)
+    assert text_width(text, bold=bold) == text_width(zeros, bold=bold)
 
 
 def test_text_measures():

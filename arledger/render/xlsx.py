@@ -68,8 +68,32 @@ def column_pixels(width: float) -> int:
     return math.ceil(round(width * DIGIT_PIXELS, 6))
 
 
+# Every digit is as wide as any other, so an ASCII text is as wide as its
+# digits written as zeros, summed in the same order: amounts and dates, which
+# differ in their digits alone, are measured once per shape ("0,000.00");
+# other text once per text.
+_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_MEASURED: tuple[dict[bytes | str, float], dict[bytes | str, float]] = ({}, {})
+_KEPT_WIDTHS = 50_000
+
+
 def text_width(text: str, *, bold: bool = False) -> float:
     """The width of a text in the column unit (see above): CJK counts two."""
+    known = _MEASURED[bold]
+    try:
+        key: bytes | str = text.encode("ascii").translate(_AS_ZEROS)
+    except UnicodeEncodeError:
+        key = text
+    found = known.get(key)
+    if found is None:
+        if len(known) >= _KEPT_WIDTHS:
+            known.clear()
+        found = known[key] = _measure(text, bold)
+    return found
+
+
+def _measure(text: str, bold: bool) -> float:
+    """`text_width`, measured."""
     total = wide = 0.0
     for ch in text:
         found = _ASCII_WIDTHS.get(ch)
