@@ -31,7 +31,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from arledger.render.workbook.layout import Formula, Row, written
+from arledger.render.workbook.layout import C, Formula, Row, blank_written, written
 from arledger.render.xlsx import ILLEGAL_CHARACTERS
 
 # Text longer than this may exceed Excel's 32 767 UTF-16 units: XlsxWriter
@@ -229,7 +229,15 @@ class RowWriter:
         pieces: list[str] = []
         first = last = -1
         texts, attrs, dates, numbers = self.texts, self.attrs, self.dates, self.numbers
-        for col, value, style in written(row):
+        # The cells `written` gives, walked here without its generator: this
+        # runs once per cell of every sheet.
+        for col, spec in enumerate(row):
+            if type(spec) is C:
+                value, style = spec
+            else:
+                value, style = spec, None
+            if value is None and not blank_written(style):
+                continue
             attr = attrs.get(style)
             if attr is None:
                 attr = self._attr(style)

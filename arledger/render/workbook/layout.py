@@ -58,14 +58,20 @@ _cell = tuple.__new__
 def written(row: Row) -> Iterator[tuple[int, Any, str | None]]:
     """The cells of a planned row that are written: (column, value, style),
     left to right. A value None is written only with a bold style (a totals
-    row's border); a column with nothing is left out."""
+    row's border, `blank_written`); a column with nothing is left out."""
     for col, spec in enumerate(row):
         if type(spec) is C:
             value, style = spec
         else:
             value, style = spec, None
-        if value is not None or (style is not None and style.endswith("_b")):
+        if value is not None or blank_written(style):
             yield col, value, style
+
+
+def blank_written(style: str | None) -> bool:
+    """Whether a cell without a value is written, with its style: a totals
+    row's border (a bold style)."""
+    return style is not None and style.endswith("_b")
 
 
 FILLS = ("FFF2CC", "FCE4D6", "F8CBAD", "F4B084", "EA9999")  # light to dark
