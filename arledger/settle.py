@@ -25,7 +25,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Seq
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import compress, groupby
+from itertools import compress, groupby, repeat
 from operator import attrgetter
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
@@ -540,6 +540,70 @@ def rewind_each(
     return _rewind_each(settlement, view, days)
 
 
+class _Cash(NamedTuple):
+    """What `rewind` reads of a payment or an adjustment."""
+
+    date: date
+    customer: str
+    currency: str
+    kind: ApplicationKind
+    amount: Decimal
+
+
+def _cash_of_cells(view: LedgerView) -> tuple[list[_Cash], list[_Cash]] | None:
+    """The payments and adjustments of a view settled from cells
+    (`LedgerView.bulk`), as `rewind` reads them, from the kernel's columns of
+    the cells (`settle` makes the same): each amount the Decimal its row has
+    (its minor units, with the exponent it was written with), each currency
+    as `Ledger.currency_of` gives it. None for any other view, or where the
+    amounts are too wide for one word."""
+    bulk = view.bulk
+    if bulk is None or not bulk.ready:
+        return None
+    from arledger.arrow_columns import ADJUSTMENT_KINDS, Cells, kernel_columns
+
+    cells = bulk.bulk.files
+    assert isinstance(cells, Cells)
+    columns = kernel_columns(cells, view.as_of, _tables(view.ledger))
+    if columns["wide"]:
+        return None
+    customers, currencies = columns["customers"], columns["currencies"]
+    places = [minor_units(currency) for currency in currencies]
+    days: dict[int, date] = {}
+
+    def made(prefix: str, kinds: Iterable[ApplicationKind]) -> list[_Cash]:
+        amounts = []
+        for minor, code, exp in zip(
+            columns[f"{prefix}_minor"],
+            columns[f"{prefix}_currency"],
+            columns[f"{prefix}_exp"],
+            strict=True,
+        ):
+            shift = -places[code] - exp  # minor units to the digits written
+            digits = minor * 10**shift if shift >= 0 else minor // 10**-shift
+            amounts.append(Decimal(digits).scaleb(exp))
+        on = [
+            days.get(day) or days.setdefault(day, date.fromordinal(day))
+            for day in columns[f"{prefix}_date"]
+        ]
+        return list(
+            map(
+                _Cash._make,
+                zip(
+                    on,
+                    map(customers.__getitem__, columns[f"{prefix}_customer"]),
+                    map(currencies.__getitem__, columns[f"{prefix}_currency"]),
+                    kinds,
+                    amounts,
+                    strict=False,
+                ),
+            )
+        )
+
+    kinds: Iterable[Any] = map(ADJUSTMENT_KINDS.__getitem__, columns["adj_kind"])
+    return made("pay", repeat("payment")), made("adj", kinds)
+
+
 def key_of(item: Item | Application) -> Hashable:
     """The item an item or application is of, as a dictionary key: its
     invoice, or (invoice, instalment) for an instalment. Lighter than
@@ -573,8 +637,14 @@ def _rewind_each(
     # An early-payment discount closes an item without taking anyone's cash
     # (SPEC §9): what it applied is given back to the unapplied total.
     given_in = by_interval(settlement.discounts)
-    paid_in: list[Sequence[Payment]] = by_interval(view.payments)
-    adjusted_in: list[Sequence[Adjustment]] = by_interval(view.adjustments)
+    of_cells = _cash_of_cells(view)  # of a view settled from cells: no rows
+    paid: Sequence[Payment | _Cash] = view.payments
+    adjusted: Sequence[Adjustment | _Cash] = view.adjustments
+    if of_cells is not None:
+        paid, adjusted = of_cells
+    paid_in = by_interval(paid)
+    adjusted_in = by_interval(adjusted)
+    del of_cells, paid, adjusted
 
     items = settlement.items
     # Only the items open on one of the days are walked: those open now, and

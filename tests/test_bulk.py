@@ -414,3 +414,69 @@ def test_lint_of_cells_gives_every_warning_of_the_lint_ledger(
             "is dated",
         ):
             assert warning in messages, warning
+
+
+def test_rewind_reads_the_cash_of_the_cells_as_of_rows(
+    bench: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workbook's trend (`settle.rewind_each`) reads a view's payments
+    and adjustments from the kernel's columns of its cells: the same credits,
+    each amount the same Decimal (its exponent as written), and no row made."""
+    from arledger.settle import rewind_each
+
+    odd = write_ledger(
+        tmp_path / "odd",
+        **{
+            "customers.yaml": "- id: C1\n  name: One\n"
+            "- id: C2\n  name: Two\n  currency: EUR\n",
+            "invoices.csv": "id,customer,date,amount,currency\n"
+            "I1,C1,2025-01-01,100.00,\nI2,C2,2025-01-03,80,\n"
+            "I3,C1,2025-02-01,550,JPY\n",
+            "payments.csv": "id,customer,date,amount,invoice,currency\n"
+            "P1,C1,2025-01-05,120.5,,\nP2,C2,2025-01-06,10,I2,\n"
+            "P3,C1,2025-02-02,7,,JPY\nP4,C2,2025-03-01,2.250,,\n",
+            "adjustments.csv": "id,customer,date,amount,kind,invoice\n"
+            "A1,C2,2025-01-20,1.5,credit_note,\nA2,C1,2025-02-10,3,write_off,\n",
+        },
+    )
+    for root, days in (
+        (bench, [date(2025, 3, 31), date(2025, 12, 31), date(2026, 6, 30)]),
+        (odd, [date(2025, 1, 10), date(2025, 2, 15), date(2025, 3, 31)]),
+    ):
+        cells, said = load(root, "always", monkeypatch)
+        assert cells.bulk is not None, said
+        rows, _ = load(root, "never", monkeypatch)
+        as_of = days[-1]
+        got = list(rewind_each(settle(cells.view(as_of)), cells.view(as_of), days))
+        want = list(rewind_each(settle(rows.view(as_of)), rows.view(as_of), days))
+        assert got == want
+        assert [[str(c.amount) for c in s.credits] for s in got] == [
+            [str(c.amount) for c in s.credits] for s in want
+        ]
+        assert not cells.bulk.made
+
+
+def test_export_of_cells_is_the_workbook_of_rows(bench: Path, tmp_path: Path) -> None:
+    """The workbook, loaded as cells and as rows: the same parts, byte for
+    byte but its creation time."""
+    import re
+    import zipfile
+
+    parts = {}
+    for way in ("always", "never"):
+        target = tmp_path / f"{way}.xlsx"
+        env = {**os.environ, "ARLEDGER_BULK": way, "ARLEDGER_NO_CACHE": "1"}
+        done = subprocess.run(
+            [sys.executable, "-m", "arledger", "export", str(target),
+             "--ledger", str(bench), "--as-of", generate.AS_OF],
+            capture_output=True, text=True, env=env, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        with zipfile.ZipFile(target) as book:
+            found = {name: book.read(name) for name in book.namelist()}
+        found["docProps/core.xml"] = re.sub(
+            rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\1",
+            found["docProps/core.xml"],
+        )  # fmt: skip
+        parts[way] = found
+    assert parts["always"] == parts["never"]

@@ -80,7 +80,9 @@ def export(
     check_target(file, "export", ledger)
     if file.exists() and not force:
         raise OutputExists(f"{file} exists; use --force to replace it")
-    loaded = load_ledger(ledger, rows=True)  # every record is read
+    # Of a big ledger kept as cells, the records a sheet names are made rows
+    # alone; the trend reads the cash from the kernel's columns.
+    loaded = load_ledger(ledger)
     view = make_view(loaded, as_of, customer, owner, currency, key_accounts)
     # The worklist's history: the letters on record (SPEC §2).
     sent = mail.read_log(mail.log_path(loaded.root))
