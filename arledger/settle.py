@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -28,7 +28,7 @@ from decimal import Decimal
 from itertools import compress, groupby, repeat
 from operator import attrgetter
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, cast
 
 from arledger.ledger import BulkView, LedgerView
 from arledger.money import ZERO, minor_units, round_charge
@@ -550,13 +550,19 @@ class _Cash(NamedTuple):
     amount: Decimal
 
 
-def _cash_of_cells(view: LedgerView) -> tuple[list[_Cash], list[_Cash]] | None:
+def _cash_of_cells(
+    view: LedgerView, days: Sequence[date]
+) -> tuple[list[_Cash], list[_Cash]] | None:
     """The payments and adjustments of a view settled from cells
-    (`LedgerView.bulk`), as `rewind` reads them, from the kernel's columns of
-    the cells (`settle` makes the same): each amount the Decimal its row has
-    (its minor units, with the exponent it was written with), each currency
-    as `Ledger.currency_of` gives it. None for any other view, or where the
-    amounts are too wide for one word."""
+    (`LedgerView.bulk`), as `rewind_each` reads them for `days`, from the
+    kernel's columns of the cells (`settle` makes the same): added up by
+    account and kind in each interval of `days` (up to days[0], days[0] to
+    days[1], ...; those after the last day left out), each sum a `_Cash`
+    dated its interval's day. Where every amount is written with its
+    currency's places, a sum of their minor units is the sum of their
+    Decimals, exactly and with the same exponent, and a million records add
+    up to a few thousand sums. None for any other view or ledger (amounts
+    written otherwise, or too wide for one word): then the rows are read."""
     bulk = view.bulk
     if bulk is None or not bulk.ready:
         return None
@@ -568,40 +574,40 @@ def _cash_of_cells(view: LedgerView) -> tuple[list[_Cash], list[_Cash]] | None:
     if columns["wide"]:
         return None
     customers, currencies = columns["customers"], columns["currencies"]
-    places = [minor_units(currency) for currency in currencies]
-    days: dict[int, date] = {}
-
-    def made(prefix: str, kinds: Iterable[ApplicationKind]) -> list[_Cash]:
-        amounts = []
-        for minor, code, exp in zip(
-            columns[f"{prefix}_minor"],
-            columns[f"{prefix}_currency"],
-            columns[f"{prefix}_exp"],
+    places = [-minor_units(currency) for currency in currencies]
+    bounds = [day.toordinal() for day in days]
+    found: list[list[_Cash]] = []
+    for prefix, kinds in (("pay", repeat(-1)), ("adj", columns["adj_kind"])):
+        codes, exps = columns[f"{prefix}_currency"], columns[f"{prefix}_exp"]
+        if any(exp != places[code] for code, exp in set(zip(codes, exps, strict=True))):
+            return None  # an amount written with other places than its currency's
+        minors = columns[f"{prefix}_minor"]
+        if sum(map(abs, minors)) >= 10**27:
+            return None  # sums that might be rounded (28 digits)
+        sums: dict[tuple[int, int, int, int], int] = {}
+        at = map(bisect_left, repeat(bounds), columns[f"{prefix}_date"])
+        for key, minor in zip(
+            zip(at, columns[f"{prefix}_customer"], codes, kinds, strict=False),
+            minors,
             strict=True,
         ):
-            shift = -places[code] - exp  # minor units to the digits written
-            digits = minor * 10**shift if shift >= 0 else minor // 10**-shift
-            amounts.append(Decimal(digits).scaleb(exp))
-        on = [
-            days.get(day) or days.setdefault(day, date.fromordinal(day))
-            for day in columns[f"{prefix}_date"]
-        ]
-        return list(
-            map(
-                _Cash._make,
-                zip(
-                    on,
-                    map(customers.__getitem__, columns[f"{prefix}_customer"]),
-                    map(currencies.__getitem__, columns[f"{prefix}_currency"]),
-                    kinds,
-                    amounts,
-                    strict=False,
-                ),
-            )
+            sums[key] = sums.get(key, 0) + minor
+        found.append(
+            [
+                _Cash(
+                    days[interval],
+                    customers[customer],
+                    currencies[code],
+                    cast("ApplicationKind", ADJUSTMENT_KINDS[kind])
+                    if kind >= 0
+                    else "payment",
+                    Decimal(total).scaleb(places[code]),
+                )
+                for (interval, customer, code, kind), total in sums.items()
+                if interval < len(days)
+            ]
         )
-
-    kinds: Iterable[Any] = map(ADJUSTMENT_KINDS.__getitem__, columns["adj_kind"])
-    return made("pay", repeat("payment")), made("adj", kinds)
+    return found[0], found[1]
 
 
 def key_of(item: Item | Application) -> Hashable:
@@ -637,7 +643,7 @@ def _rewind_each(
     # An early-payment discount closes an item without taking anyone's cash
     # (SPEC §9): what it applied is given back to the unapplied total.
     given_in = by_interval(settlement.discounts)
-    of_cells = _cash_of_cells(view)  # of a view settled from cells: no rows
+    of_cells = _cash_of_cells(view, days)  # settled from cells: no rows
     paid: Sequence[Payment | _Cash] = view.payments
     adjusted: Sequence[Adjustment | _Cash] = view.adjustments
     if of_cells is not None:

@@ -420,28 +420,45 @@ def test_rewind_reads_the_cash_of_the_cells_as_of_rows(
     bench: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The workbook's trend (`settle.rewind_each`) reads a view's payments
-    and adjustments from the kernel's columns of its cells: the same credits,
-    each amount the same Decimal (its exponent as written), and no row made."""
+    and adjustments from the kernel's columns of its cells, added up by
+    account: the same credits, each amount the same Decimal (its exponent
+    too), and no row made; amounts written with other places than their
+    currency's are read from the rows (sums of minor units would not keep
+    their exponents)."""
     from arledger.settle import rewind_each
 
-    odd = write_ledger(
-        tmp_path / "odd",
-        **{
-            "customers.yaml": "- id: C1\n  name: One\n"
-            "- id: C2\n  name: Two\n  currency: EUR\n",
-            "invoices.csv": "id,customer,date,amount,currency\n"
-            "I1,C1,2025-01-01,100.00,\nI2,C2,2025-01-03,80,\n"
-            "I3,C1,2025-02-01,550,JPY\n",
-            "payments.csv": "id,customer,date,amount,invoice,currency\n"
-            "P1,C1,2025-01-05,120.5,,\nP2,C2,2025-01-06,10,I2,\n"
-            "P3,C1,2025-02-02,7,,JPY\nP4,C2,2025-03-01,2.250,,\n",
-            "adjustments.csv": "id,customer,date,amount,kind,invoice\n"
-            "A1,C2,2025-01-20,1.5,credit_note,\nA2,C1,2025-02-10,3,write_off,\n",
-        },
+    def odd_ledger(name: str, amounts: tuple[str, ...]) -> Path:
+        i1, i2, i3, p1, p2, p3, p4, a1, a2 = amounts
+        return write_ledger(
+            tmp_path / name,
+            **{
+                "customers.yaml": "- id: C1\n  name: One\n"
+                "- id: C2\n  name: Two\n  currency: EUR\n",
+                "invoices.csv": "id,customer,date,amount,currency\n"
+                f"I1,C1,2025-01-01,{i1},\nI2,C2,2025-01-03,{i2},\n"
+                f"I3,C1,2025-02-01,{i3},JPY\n",
+                "payments.csv": "id,customer,date,amount,invoice,currency\n"
+                f"P1,C1,2025-01-05,{p1},,\nP2,C2,2025-01-06,{p2},I2,\n"
+                f"P3,C1,2025-02-02,{p3},,JPY\nP4,C2,2025-03-01,{p4},,\n"
+                "P5,C1,2025-04-01,1.00,,\n",
+                "adjustments.csv": "id,customer,date,amount,kind,invoice\n"
+                f"A1,C2,2025-01-20,{a1},credit_note,\n"
+                f"A2,C1,2025-02-10,{a2},write_off,\n",
+            },
+        )
+
+    plain = odd_ledger(
+        "plain", ("100.00", "80.00", "550", "120.50", "10.00", "7", "2.25", "1.50",
+                  "3.00"),
+    )  # fmt: skip
+    odd = odd_ledger(
+        "odd", ("100.00", "80", "550", "120.5", "10", "7", "2.250", "1.5", "3")
     )
-    for root, days in (
-        (bench, [date(2025, 3, 31), date(2025, 12, 31), date(2026, 6, 30)]),
-        (odd, [date(2025, 1, 10), date(2025, 2, 15), date(2025, 3, 31)]),
+    on = [date(2025, 1, 10), date(2025, 2, 15), date(2025, 3, 31)]
+    for root, days, from_cells in (
+        (bench, [date(2025, 3, 31), date(2025, 12, 31), date(2026, 6, 30)], True),
+        (plain, on, True),
+        (odd, on, False),
     ):
         cells, said = load(root, "always", monkeypatch)
         assert cells.bulk is not None, said
@@ -453,7 +470,8 @@ def test_rewind_reads_the_cash_of_the_cells_as_of_rows(
         assert [[str(c.amount) for c in s.credits] for s in got] == [
             [str(c.amount) for c in s.credits] for s in want
         ]
-        assert not cells.bulk.made
+        assert any(s.credits for s in got)
+        assert cells.bulk.made is not from_cells
 
 
 def test_export_of_cells_is_the_workbook_of_rows(bench: Path, tmp_path: Path) -> None:
