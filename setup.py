@@ -1,6 +1,7 @@
-"""Builds the settlement kernel, arledger/_settle.c, as arledger._settle, and
+"""Builds the settlement kernel, arledger/_settle.c, as arledger._settle,
 arledger/_memory.c (memory faulted in ahead for big ledgers) as
-arledger._memory.
+arledger._memory, and arledger/_plainyaml.c (plain YAML record files read
+into columns) as arledger._plainyaml.
 
 The project is described in pyproject.toml; this file says what a table there
 cannot: the SHA-256 of each module's source, passed to the compiler as the
@@ -21,7 +22,11 @@ from setuptools.command.build_ext import build_ext
 from setuptools.errors import CCompilerError, ExecError, PlatformError
 
 SOURCE = "arledger/_settle.c"
-SOURCES = {"arledger._settle": SOURCE, "arledger._memory": "arledger/_memory.c"}
+SOURCES = {
+    "arledger._settle": SOURCE,
+    "arledger._memory": "arledger/_memory.c",
+    "arledger._plainyaml": "arledger/_plainyaml.c",
+}
 # gcc and clang: C11 (what CPython itself is written in since 3.11, PEP 7),
 # warnings on and never errors. The optimisation level is the one Python was
 # built with (sysconfig's CFLAGS: -O2 in Debian's, -O3 in pyenv's builds).

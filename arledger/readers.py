@@ -5,10 +5,13 @@ mappings of text); it never decides whether a value is right. Every rule lives
 in the pydantic models (model.py) and the loader's cross-checks, and every
 record goes through them whatever read it.
 
-`read_yaml_fast` parses YAML with rapidyaml (C++) instead of PyYAML. It handles
-the plain shape of ledger files (a top-level list of mappings, no anchors, tags
-or nulls spelled `~`) and returns None for anything else, so the loader reads
-that file with PyYAML, which also knows the line of every key.
+`read_yaml_columns` reads the plainest shape of record file (the one arledger
+writes: see arledger/_plainyaml.c) straight into columns, in C; it returns None
+for anything else. `read_yaml_fast` parses YAML with rapidyaml (C++) instead of
+PyYAML. It handles the plain shape of ledger files (a top-level list of
+mappings, no anchors, tags or nulls spelled `~`) and returns None for anything
+else, so the loader reads that file with PyYAML, which also knows the line of
+every key.
 """
 
 from __future__ import annotations
@@ -186,6 +189,21 @@ def _fast_json(text: str, mapping: bool) -> Any:
         return data
     except Exception:  # noqa: BLE001 - anything odd: the precise path decides
         return None
+
+
+def read_yaml_columns(text: str) -> tuple[dict[str, list[Any]], list[int]] | None:
+    """Columns and the first line of each record of a YAML record file in the
+    plainest shape (arledger/_plainyaml.c), or None to read it otherwise.
+
+    Each column holds the value of every record, None where a record does not
+    give it; every value is the text written, as PyYAML's path keeps it (an
+    empty value, `~` or `null` is not given, at every level)."""
+    try:
+        from arledger._plainyaml import columns
+    except ImportError:  # pragma: no cover - built with the package (setup.py)
+        return None
+    found: tuple[dict[str, list[Any]], list[int]] | None = columns(text)
+    return found
 
 
 def read_yaml_fast(text: str) -> tuple[list[dict[str, Any]], list[int]] | None:

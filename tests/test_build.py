@@ -94,7 +94,7 @@ def test_no_compiler_stops_the_build_saying_what_to_install(tmp_path):
     assert done.returncode != 0
     assert (
         "error: arledger: building its C modules (arledger/_settle.c, "
-        "arledger/_memory.c) needs "
+        "arledger/_memory.c, arledger/_plainyaml.c) needs "
         "a C compiler (no-such-cc), not found here: a C compiler and Python's headers"
         " come with `apt-get install gcc python3-dev` (Debian, Ubuntu) or "
         "`xcode-select --install` (macOS); then install arledger again\n"
@@ -105,7 +105,8 @@ def test_no_compiler_stops_the_build_saying_what_to_install(tmp_path):
 def test_the_type_stub_says_what_the_kernel_has():
     pytest.importorskip("mypy", reason="mypy comes with the `test` extra")
     done = subprocess.run(
-        [sys.executable, "-m", "mypy.stubtest", "arledger._settle", "arledger._memory"],
+        [sys.executable, "-m", "mypy.stubtest", "arledger._settle", "arledger._memory",
+         "arledger._plainyaml"],  # fmt: skip
         cwd=ROOT,
         capture_output=True,
         text=True,
