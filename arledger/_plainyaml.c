@@ -7,9 +7,11 @@
  * escape), a flow mapping or list of scalars on that line (`{due: 2026-03-01,
  * amount: 10}`, `[A, B]`), or a block below its key of scalars, of `key:
  * value` pairs or of `- ` items (each a scalar or a flow mapping or list on
- * its line). It returns (columns, lines): for each key any record gives, the
- * value of every record (None where a record does not give it), in the order
- * the keys first come; and the line of each record's `- `.
+ * its line). It returns (columns, lines, texts): for each key any record gives,
+ * the value of every record (None where a record does not give it), in the
+ * order the keys first come; the line of each record's `- `; and for each
+ * column whose values given are all text with no space around it (as a plain
+ * scalar always is), how many records do not give it.
  *
  * Every value is the text written, exactly as PyYAML's composer gives it and
  * the loader keeps it (`_node_value`): a plain scalar trimmed, a quoted one
@@ -449,7 +451,21 @@ typedef struct {
     const char *name;
     Py_ssize_t size;
     PyObject *values; /* a list: one value per record up to the last giving it */
+    Py_ssize_t given; /* how many records give it */
+    int texts;        /* every value given is text with no space around it */
 } Column;
+
+/* A value that is text with no space at either end (none other is white
+ * space in the printable ASCII these files hold). */
+static int
+is_trimmed_text(PyObject *value)
+{
+    if (!PyUnicode_CheckExact(value))
+        return 0;
+    Py_ssize_t size = PyUnicode_GET_LENGTH(value);
+    const char *text = (const char *)PyUnicode_DATA(value);
+    return size == 0 || (text[0] != ' ' && text[size - 1] != ' ');
+}
 
 /* Pad a column with None to `count` values. */
 static int
@@ -478,7 +494,7 @@ columns(PyObject *module, PyObject *arg)
     Py_ssize_t count = 0;
     unsigned long long seen = 0;
     int status = OK;
-    PyObject *lines = PyList_New(0), *result = NULL;
+    PyObject *lines = PyList_New(0), *result = NULL, *texts = NULL;
     if (lines == NULL)
         return NULL;
     /* Nothing but printable ASCII, spaces and newlines: a tab, a carriage
@@ -525,6 +541,8 @@ columns(PyObject *module, PyObject *arg)
             }
             cols[c].name = p;
             cols[c].size = k - p;
+            cols[c].given = 0;
+            cols[c].texts = 1;
             if ((cols[c].values = PyList_New(0)) == NULL) {
                 status = ERROR;
                 goto done;
@@ -553,6 +571,8 @@ columns(PyObject *module, PyObject *arg)
         if (value == NULL)
             goto done;
         if (value != Py_None) {
+            cols[c].given++;
+            cols[c].texts = cols[c].texts && is_trimmed_text(value);
             if (pad(cols[c].values, count - 1) < 0 ||
                 PyList_Append(cols[c].values, value) < 0) {
                 Py_DECREF(value);
@@ -567,28 +587,36 @@ columns(PyObject *module, PyObject *arg)
         goto done;
     }
     PyObject *found = PyDict_New();
-    if (found == NULL) {
+    texts = PyDict_New();
+    if (found == NULL || texts == NULL) {
+        Py_XDECREF(found);
         status = ERROR;
         goto done;
     }
     for (int c = 0; c < ncols; c++) {
-        PyObject *name = text_of(cols[c].name, cols[c].size);
+        PyObject *name = text_of(cols[c].name, cols[c].size), *missing = NULL;
         if (name == NULL || pad(cols[c].values, count) < 0 ||
-            PyDict_SetItem(found, name, cols[c].values) < 0) {
+            PyDict_SetItem(found, name, cols[c].values) < 0 ||
+            (cols[c].texts &&
+             ((missing = PyLong_FromSsize_t(count - cols[c].given)) == NULL ||
+              PyDict_SetItem(texts, name, missing) < 0))) {
             Py_XDECREF(name);
+            Py_XDECREF(missing);
             Py_DECREF(found);
             status = ERROR;
             goto done;
         }
         Py_DECREF(name);
+        Py_XDECREF(missing);
     }
-    result = Py_BuildValue("(NO)", found, lines);
+    result = Py_BuildValue("(NOO)", found, lines, texts);
     if (result == NULL)
         status = ERROR;
 done:
     for (int c = 0; c < ncols; c++)
         Py_DECREF(cols[c].values);
     Py_DECREF(lines);
+    Py_XDECREF(texts);
     if (status == ERROR)
         return NULL;
     if (status == DECLINE) {
@@ -600,7 +628,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"columns", columns, METH_O,
-     "columns(text) -> (columns, lines) of a plain YAML record file, or None."},
+     "columns(text) -> (columns, lines, texts) of a plain YAML record file, or None."},
     {NULL, NULL, 0, NULL},
 };
 

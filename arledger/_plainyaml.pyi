@@ -6,4 +6,6 @@ from typing import Any
 # The hex SHA-256 of the source this build was compiled from (setup.py).
 SOURCE_SHA256: str
 
-def columns(text: str, /) -> tuple[dict[str, list[Any]], list[int]] | None: ...
+def columns(
+    text: str, /
+) -> tuple[dict[str, list[Any]], list[int], dict[str, int]] | None: ...

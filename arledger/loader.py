@@ -31,6 +31,7 @@ from arledger.errors import LedgerError, LedgerNotFound, Source
 from arledger.ledger import Ledger
 from arledger.money import has_excess_places, minor_units
 from arledger.readers import (
+    YamlColumns,
     csv_nested,
     read_yaml_columns,
     read_yaml_fast,
@@ -2089,22 +2090,27 @@ def _load_batch(
     rel: str,
     collected: _Collected,
     errors: list[LedgerError],
-    parsed: tuple[list[dict[str, Any]] | dict[str, list[Any]], list[int]]
-    | None = None,
+    parsed: tuple[list[dict[str, Any]], list[int]] | YamlColumns | None = None,
     ahead: Future[_Cells] | None = None,
 ) -> None:
     """Read, validate and collect one file record by record (`parsed`: what
     read_yaml_columns or read_yaml_fast already made of it, columns or
     records; `ahead`: a big CSV file's cells, being cut already)."""
     invoices = collected.first_seen["invoices"]
-    if parsed is not None:
-        read, lines = parsed
-        if isinstance(read, dict):  # columns (read_yaml_columns)
-            batch = _Batch(rel, _ColumnRows(read, len(lines)), lines,
-                           lambda i, loc: lines[i], exact=False)  # fmt: skip
-            batch.columns = read
-        else:
-            batch = _Batch(rel, read, lines, lambda i, loc: lines[i], exact=False)
+    if isinstance(parsed, YamlColumns):
+        lines = parsed.lines
+        # Columns of text the reader found stripped, as the CSV reader's are.
+        columns = {
+            name: values if name not in parsed.texts
+            else _Texts(values, parsed.texts[name])
+            for name, values in parsed.columns.items()
+        }  # fmt: skip
+        batch = _Batch(rel, _ColumnRows(columns, len(lines)), lines,
+                       lambda i, loc: lines[i], exact=False)  # fmt: skip
+        batch.columns = columns
+    elif parsed is not None:
+        records, lines = parsed
+        batch = _Batch(rel, records, lines, lambda i, loc: lines[i], exact=False)
     elif text is not None and rel.lower().endswith(".csv"):
         batch, chunks = _read_csv_by_chunks(
             text, rel, kind, model, invoices, errors, ahead
@@ -2256,7 +2262,7 @@ def load(
             if on_file is not None:
                 on_file(file)
             continue
-        parsed: tuple[Any, list[int]] | None = None
+        parsed: tuple[list[dict[str, Any]], list[int]] | YamlColumns | None = None
         if text is not None and not rel.lower().endswith(".csv"):
             parsed = read_yaml_columns(text) or read_yaml_fast(text)
         model = _shapes.KINDS[kind]

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import accumulate, repeat
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class _Odd(Exception):
@@ -191,19 +191,28 @@ def _fast_json(text: str, mapping: bool) -> Any:
         return None
 
 
-def read_yaml_columns(text: str) -> tuple[dict[str, list[Any]], list[int]] | None:
-    """Columns and the first line of each record of a YAML record file in the
-    plainest shape (arledger/_plainyaml.c), or None to read it otherwise.
+class YamlColumns(NamedTuple):
+    """A plain YAML record file read into columns (`read_yaml_columns`)."""
 
-    Each column holds the value of every record, None where a record does not
-    give it; every value is the text written, as PyYAML's path keeps it (an
-    empty value, `~` or `null` is not given, at every level)."""
+    columns: dict[str, list[Any]]  # each key's value in every record (None: not given)
+    lines: list[int]  # the line of each record's `- `
+    # The columns whose values given are all text with no white space around
+    # it (as a plain scalar's always is): how many records do not give each.
+    texts: dict[str, int]
+
+
+def read_yaml_columns(text: str) -> YamlColumns | None:
+    """The records of a YAML record file in the plainest shape, as columns
+    (arledger/_plainyaml.c), or None to read it otherwise.
+
+    Every value is the text written, as PyYAML's path keeps it (an empty
+    value, `~` or `null` is not given, at every level)."""
     try:
         from arledger._plainyaml import columns
     except ImportError:  # pragma: no cover - built with the package (setup.py)
         return None
-    found: tuple[dict[str, list[Any]], list[int]] | None = columns(text)
-    return found
+    found = columns(text)
+    return None if found is None else YamlColumns(*found)
 
 
 def read_yaml_fast(text: str) -> tuple[list[dict[str, Any]], list[int]] | None:

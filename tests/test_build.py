@@ -102,11 +102,13 @@ def test_no_compiler_stops_the_build_saying_what_to_install(tmp_path):
     assert not list(tmp_path.rglob("*.so"))
 
 
+C_MODULES = ("arledger._settle", "arledger._memory", "arledger._plainyaml")
+
+
 def test_the_type_stub_says_what_the_kernel_has():
     pytest.importorskip("mypy", reason="mypy comes with the `test` extra")
     done = subprocess.run(
-        [sys.executable, "-m", "mypy.stubtest", "arledger._settle", "arledger._memory",
-         "arledger._plainyaml"],  # fmt: skip
+        [sys.executable, "-m", "mypy.stubtest", *C_MODULES],
         cwd=ROOT,
         capture_output=True,
         text=True,
