@@ -106,3 +106,145 @@ def test_record_lines_are_the_lines_starting_with_a_dash_and_a_space(text):
 
     starts = map(str.startswith, text.split("\n"), repeat("- "))
     assert readers._record_lines(text) == list(compress(count(1), starts))
+
+
+# ---------------------------------------------------------------- YAML columns
+# arledger/_plainyaml.c reads the plainest record files straight into columns;
+# whatever it takes, it reads as PyYAML's path does (`_read_yaml_records`).
+
+
+def _columns_as_records(text: str):
+    """What read_yaml_columns makes of `text`, as records and lines (None:
+    declined), after checking what it says of its columns of text."""
+    found = readers.read_yaml_columns(text)
+    if found is None:
+        return None
+    columns, lines, texts = found
+    assert all(len(column) == len(lines) for column in columns.values())
+    for name, column in columns.items():
+        given = [value for value in column if value is not None]
+        trimmed = all(type(v) is str and v == v.strip() for v in given)
+        assert (name in texts) == trimmed, name
+        if name in texts:
+            assert texts[name] == len(column) - len(given)
+    rows = loader._ColumnRows(columns, len(lines))
+    return [rows[i] for i in range(len(lines))], lines
+
+
+def _through_pyyaml(text: str):
+    errors: list = []
+    batch = loader._read_yaml_records(text, "x.yaml", errors)
+    if errors or batch.broken:
+        return "refused", [str(error) for error in errors]
+    return list(batch.rows), batch.lines
+
+
+PLAIN_FILE = (
+    "# written by hand\n"
+    "- id: I1\n"
+    "  customer: C1   # a comment\n"
+    "  date: 2025-01-01\n"
+    "  amount: -5.\n"
+    '  description: "a  b # not a comment "\n'
+    "  po: 'x \"y\"'\n"
+    "  time: 10:30\n"
+    "  flag: true\n"
+    "  schedule:\n"
+    "    - {due: 2025-01-31, amount: 29.54}\n"
+    "\n"
+    "    - {due: 2025-03-02, amount: null, note: two words}\n"
+    "  allocations:\n"
+    "      INV-1: 5.00\n"
+    "      INV-2: ~\n"
+    "  aliases: [A, 'B', c d, null]\n"
+    "  empty:\n"
+    "  nothing: Null\n"
+    "  none: {}\n"
+    "- allocations: # below\n"
+    "    X.Y-z: q\n"
+    "  id: I2\n"
+    "  text: a&b *c !d, e]f\n"
+    "  list:\n"
+    "   - .5\n"
+    "   - '  spaced '\n"
+    "  last: end"
+)
+
+
+def test_yaml_columns_read_the_plain_shape_as_pyyaml_does():
+    records, lines = _columns_as_records(PLAIN_FILE)
+    assert (records, lines) == _through_pyyaml(PLAIN_FILE)
+    assert lines == [2, 21]
+    assert records[0]["description"] == "a  b # not a comment "
+    assert records[0]["allocations"] == {"INV-1": "5.00"}  # a null: not given
+    assert records[0]["aliases"] == ["A", "B", "c d", None]
+    assert "empty" not in records[0] and "nothing" not in records[0]
+    assert records[1]["list"] == [".5", "  spaced "]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- id: I1\r\n",  # CR
+        "- id: I1\n  note:\tx\n",  # a tab
+        "- id: Ä1\n",  # not ASCII
+        '- id: "a\\"b"\n',  # an escape
+        "- id: 'it''s'\n",
+        "- id: I1\n  note: a\n    b\n",  # a value over two lines
+        '- id: "a\n  b"\n',
+        "- id: &a I1\n",  # an anchor, an alias, a tag
+        "- id: *a\n",
+        "- id: !!str I1\n",
+        "- id: I1\n  id: I2\n",  # a key twice
+        "- id: I1\n  id:\n",
+        "- id: I1\n  m: {a: 1, a: 2}\n",
+        "- id: I1\n  m:\n    a: 1\n    a: ~\n",
+        "---\n- id: I1\n",  # document markers
+        "- id: I1\n...\n",
+        "-\n  id: I1\n",  # `-` alone on its line
+        "- id: I1\n  list:\n  - a\n",  # a list at its key's indent
+        "- id: I1\n  note: a: b\n",  # a mapping in a plain value: an error
+        "- id: I1\n  note: |\n    text\n",  # block scalars
+        "- id: I1\n  m:\n    a:\n      b: 1\n",  # nested deeper
+        "- id: I1\n  m: {a: {b: 1}}\n",
+        "- id: I1\n  m: [a, ]\n",
+        "- id: I1\n  m: [a\n",
+        "- id: I1\n   x: 1\n",  # an odd indent
+        "id: I1\n",  # not a list
+        "# only a comment\n",
+        "",
+        "- id: I1\n  note: '\x7f'\n",
+    ],
+)
+def test_yaml_columns_decline_all_else(text):
+    assert readers.read_yaml_columns(text) is None
+
+
+plain_bits = st.sampled_from(
+    ["- ", "-", "\n", "\n- ", "\n  ", "\n    ", "\n    - ", " ", "  ", "id: ",
+     "amount: ", "m:", "k: ", "a: ", "1", "12.50", ".5", "-3", "~", "null", "Null",
+     "true", "x", "a b", "'q'", "' s '", '"d"', '" d "', "{a: 1, b: x}", "{a: ~}",
+     "[a, 'b']", "[]", "{}", "# note", " #", "#", ",", "[", "]", "{", "}", ":",
+     ": ", "&", "*", "!", "|", ">", "?", "%", "@", "`", "'", '"', "\\", "\t",
+     "---", "...", "<<: "]
+)  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(plain_bits, max_size=40).map("".join))
+def test_yaml_columns_read_what_they_take_as_pyyaml_does(text):
+    found = _columns_as_records(text)
+    if found is not None:
+        assert found == _through_pyyaml(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_yaml_columns_agree_on_a_plain_file_changed_anywhere(data):
+    text = PLAIN_FILE
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(text)))
+        text = text[:at] + data.draw(plain_bits) + text[at:]
+    found = _columns_as_records(text)
+    if found is not None:
+        assert found == _through_pyyaml(text)
