@@ -2105,8 +2105,9 @@ def _load_batch(
             else _Texts(values, parsed.texts[name])
             for name, values in parsed.columns.items()
         }  # fmt: skip
-        batch = _Batch(rel, _ColumnRows(columns, len(lines)), lines,
-                       lambda i, loc: lines[i], exact=False)  # fmt: skip
+        locate = _yaml_columns_locator(text or "", rel, lines)
+        batch = _Batch(rel, _ColumnRows(columns, len(lines)), lines, locate,
+                       exact=False)  # fmt: skip
         batch.columns = columns
     elif parsed is not None:
         records, lines = parsed
@@ -2136,6 +2137,27 @@ def _load_batch(
     if batch.broken:
         collected.unread.add(kind)
     collected.failed_ids[kind].update(batch.refused_ids)
+
+
+def _yaml_columns_locator(
+    text: str, rel: str, lines: list[int]
+) -> Callable[[int, tuple[Any, ...]], int]:
+    """Where a problem `_collect` finds (a duplicate id) in a YAML file read
+    into columns is reported: where it was before the columns read any file.
+    A file rapidyaml takes is reported at each record's first line, which is
+    all its records know; one it declines was PyYAML's, which knows each key's
+    line. Asked only when there is such a problem: the file is read again then."""
+    found: list[Callable[[int, tuple[Any, ...]], int]] = []
+
+    def locate(i: int, loc: tuple[Any, ...]) -> int:
+        if not found:
+            if read_yaml_fast(text) is not None:
+                found.append(lambda i, loc: lines[i])
+            else:
+                found.append(_read_yaml_records(text, rel, []).locate)
+        return found[0](i, loc)
+
+    return locate
 
 
 def _read_csv_by_chunks(
