@@ -53,6 +53,51 @@ text_of(const char *start, Py_ssize_t size)
     return text;
 }
 
+/* The texts of a column's values that repeat (a customer, a currency, a
+ * date), each kept as one object: fewer to make, to hash and to hold. A value
+ * is looked for by a hash of its characters; a column whose values seldom
+ * repeat stops looking. */
+#define CACHE_SLOTS 4096
+#define CACHE_LONGEST 32
+#define CACHE_TRIAL 4096
+
+typedef struct {
+    PyObject *slot[CACHE_SLOTS];
+    Py_ssize_t tries, hits;
+} Cache;
+
+static PyObject *
+cached_text(Cache *cache, const char *s, Py_ssize_t n)
+{
+    if (cache == NULL || n > CACHE_LONGEST ||
+        (cache->tries >= CACHE_TRIAL && cache->hits * 4 < cache->tries))
+        return text_of(s, n);
+    unsigned int h = 2166136261u;
+    for (Py_ssize_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    PyObject **slot = &cache->slot[h & (CACHE_SLOTS - 1)];
+    cache->tries++;
+    if (*slot != NULL && PyUnicode_GET_LENGTH(*slot) == n &&
+        memcmp(PyUnicode_DATA(*slot), s, (size_t)n) == 0) {
+        cache->hits++;
+        return Py_NewRef(*slot);
+    }
+    PyObject *text = text_of(s, n);
+    if (text != NULL)
+        Py_XSETREF(*slot, Py_NewRef(text));
+    return text;
+}
+
+static void
+cache_free(Cache *cache)
+{
+    if (cache == NULL)
+        return;
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        Py_XDECREF(cache->slot[i]);
+    PyMem_Free(cache);
+}
+
 static int
 is_null(const char *s, Py_ssize_t n)
 {
@@ -267,7 +312,7 @@ error:
 /* The value on a block line from `p` (not a space, not `#`, before `eol`):
  * a quoted or plain scalar (None for a null), or a flow mapping or list. */
 static PyObject *
-line_value(const char *p, const char *eol, int *status)
+line_value(const char *p, const char *eol, int *status, Cache *cache)
 {
     char c = *p;
     PyObject *value;
@@ -306,7 +351,7 @@ line_value(const char *p, const char *eol, int *status)
     }
     if (is_null(p, last - p))
         return Py_NewRef(Py_None);
-    value = text_of(p, last - p);
+    value = cached_text(cache, p, last - p);
     if (value == NULL)
         *status = ERROR;
     return value;
@@ -389,7 +434,7 @@ block(Cursor *at, int *status)
             Py_XDECREF(key);
             goto decline;
         }
-        PyObject *value = line_value(p, eol, status);
+        PyObject *value = line_value(p, eol, status, NULL);
         if (value == NULL) {
             Py_XDECREF(key);
             if (*status == DECLINE)
@@ -453,6 +498,7 @@ typedef struct {
     PyObject *values; /* a list: one value per record up to the last giving it */
     Py_ssize_t given; /* how many records give it */
     int texts;        /* every value given is text with no space around it */
+    Cache *cache;     /* its plain values made so far, some of them */
 } Column;
 
 /* A value that is text with no space at either end (none other is white
@@ -547,6 +593,12 @@ columns(PyObject *module, PyObject *arg)
                 status = ERROR;
                 goto done;
             }
+            if ((cols[c].cache = PyMem_Calloc(1, sizeof(Cache))) == NULL) {
+                Py_DECREF(cols[c].values);
+                PyErr_NoMemory();
+                status = ERROR;
+                goto done;
+            }
             ncols++;
         }
         if (seen & (1ULL << c)) { /* a key given twice: PyYAML's path says so */
@@ -564,7 +616,7 @@ columns(PyObject *module, PyObject *arg)
             value = block(&at, &status);
         }
         else {
-            value = line_value(p, eol, &status);
+            value = line_value(p, eol, &status, cols[c].cache);
             at.p = eol < at.end ? eol + 1 : eol;
             at.line++;
         }
@@ -613,8 +665,10 @@ columns(PyObject *module, PyObject *arg)
     if (result == NULL)
         status = ERROR;
 done:
-    for (int c = 0; c < ncols; c++)
+    for (int c = 0; c < ncols; c++) {
         Py_DECREF(cols[c].values);
+        cache_free(cols[c].cache);
+    }
     Py_DECREF(lines);
     Py_XDECREF(texts);
     if (status == ERROR)
