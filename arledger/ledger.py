@@ -272,6 +272,10 @@ class BulkView:
     # The view's payments as (ref, date ordinal) columns, kept by a
     # settlement with its history (`collection` reads when cash came in).
     receipts: tuple[Sequence[str], Sequence[int]] | None = None
+    # The kernel's columns of the view's payments and adjustments (day,
+    # customer, currency, amount), kept by that settlement for
+    # `settle.rewind_each`.
+    cash: dict[str, Any] | None = None
 
     @property
     def ready(self) -> bool:

@@ -464,9 +464,13 @@ def test_rewind_reads_the_cash_of_the_cells_as_of_rows(
         assert cells.bulk is not None, said
         rows, _ = load(root, "never", monkeypatch)
         as_of = days[-1]
-        got = list(rewind_each(settle(cells.view(as_of)), cells.view(as_of), days))
         want = list(rewind_each(settle(rows.view(as_of)), rows.view(as_of), days))
+        # The view settled (its settlement keeps the cash), and another.
+        view = cells.view(as_of)
+        got = list(rewind_each(settle(view), view, days))
+        assert view.bulk.cash is not None
         assert got == want
+        assert list(rewind_each(settle(view), cells.view(as_of), days)) == want
         assert [[str(c.amount) for c in s.credits] for s in got] == [
             [str(c.amount) for c in s.credits] for s in want
         ]
