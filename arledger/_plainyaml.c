@@ -222,6 +222,57 @@ flow_scalar(const char **pp, const char *eol, int *status)
     return value;
 }
 
+/* A nested mapping's key at *pp, up to its `:` (`key_end`), as a new
+ * reference in *key, with *pp moved past the `:` and the spaces after it.
+ * DECLINE where there is no key, or `found` has it already (a key given
+ * twice, whatever its value: `found` keeps None values until
+ * `drop_nulls`); ERROR with a Python error. */
+static int
+mapping_key(const char **pp, const char *eol, PyObject *found, PyObject **key)
+{
+    const char *p = *pp;
+    const char *k = key_end(p, eol);
+    if (k == NULL)
+        return DECLINE;
+    PyObject *made = text_of(p, k - p);
+    if (made == NULL)
+        return ERROR;
+    int twice = PyDict_Contains(found, made);
+    if (twice != 0) {
+        Py_DECREF(made);
+        return twice > 0 ? DECLINE : ERROR;
+    }
+    p = k + 1;
+    while (p < eol && *p == ' ')
+        p++;
+    *pp = p;
+    *key = made;
+    return OK;
+}
+
+/* A mapping read, its keys whose value is None taken out (such a key is not
+ * given); -1 with a Python error. */
+static int
+drop_nulls(PyObject *found)
+{
+    PyObject *key, *value, *nulls = PyList_New(0);
+    Py_ssize_t pos = 0;
+    if (nulls == NULL)
+        return -1;
+    while (PyDict_Next(found, &pos, &key, &value))
+        if (value == Py_None && PyList_Append(nulls, key) < 0) {
+            Py_DECREF(nulls);
+            return -1;
+        }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(nulls); i++)
+        if (PyDict_DelItem(found, PyList_GET_ITEM(nulls, i)) < 0) {
+            Py_DECREF(nulls);
+            return -1;
+        }
+    Py_DECREF(nulls);
+    return 0;
+}
+
 /* `{key: value, ...}` at *pp: a dict (a key whose value is None left out);
  * `[value, ...]`: a list. *pp moved past the closing bracket. */
 static PyObject *
@@ -231,38 +282,25 @@ flow(const char **pp, const char *eol, int *status)
     int mapping = *p == '{';
     char close = mapping ? '}' : ']';
     PyObject *found = mapping ? PyDict_New() : PyList_New(0);
-    PyObject *given = NULL; /* a mapping's keys, None values among them */
     if (found == NULL)
-        goto error;
-    if (mapping && (given = PySet_New(NULL)) == NULL)
         goto error;
     p++;
     while (p < eol && *p == ' ')
         p++;
     if (p < eol && *p == close) {
         *pp = p + 1;
-        Py_XDECREF(given);
         return found;
     }
     for (;;) {
         PyObject *key = NULL;
         if (mapping) {
-            const char *k = key_end(p, eol);
-            if (k == NULL || k + 1 >= eol) /* `key:` then a space */
+            int read = mapping_key(&p, eol, found, &key);
+            if (read == DECLINE || (read == OK && p >= eol)) { /* no closing */
+                Py_XDECREF(key);
                 goto decline;
-            key = text_of(p, k - p);
-            if (key == NULL)
-                goto error;
-            int twice = PySet_Contains(given, key);
-            if (twice != 0 || PySet_Add(given, key) < 0) {
-                Py_DECREF(key);
-                if (twice > 0)
-                    goto decline;
-                goto error;
             }
-            p = k + 1;
-            while (p < eol && *p == ' ')
-                p++;
+            if (read == ERROR)
+                goto error;
         }
         PyObject *value = flow_scalar(&p, eol, status);
         if (value == NULL) {
@@ -273,7 +311,7 @@ flow(const char **pp, const char *eol, int *status)
         }
         int failed;
         if (mapping) {
-            failed = value != Py_None && PyDict_SetItem(found, key, value) < 0;
+            failed = PyDict_SetItem(found, key, value) < 0; /* None: below */
             Py_DECREF(key);
         }
         else {
@@ -294,18 +332,17 @@ flow(const char **pp, const char *eol, int *status)
             break;
         goto decline;
     }
+    if (mapping && drop_nulls(found) < 0)
+        goto error;
     *pp = p + 1;
-    Py_XDECREF(given);
     return found;
 decline:
     *status = DECLINE;
     Py_XDECREF(found);
-    Py_XDECREF(given);
     return NULL;
 error:
     *status = ERROR;
     Py_XDECREF(found);
-    Py_XDECREF(given);
     return NULL;
 }
 
@@ -413,22 +450,11 @@ block(Cursor *at, int *status)
                 p++;
         }
         else {
-            const char *k = key_end(p, eol);
-            if (k == NULL)
+            int read = mapping_key(&p, eol, found, &key);
+            if (read == DECLINE)
                 goto decline;
-            key = text_of(p, k - p);
-            if (key == NULL)
+            if (read == ERROR)
                 goto error;
-            int twice = PyDict_Contains(found, key);
-            if (twice != 0) {
-                Py_DECREF(key);
-                if (twice > 0)
-                    goto decline;
-                goto error;
-            }
-            p = k + 1;
-            while (p < eol && *p == ' ')
-                p++;
         }
         if (p >= eol || *p == '#') { /* nothing on the line: more below? */
             Py_XDECREF(key);
@@ -464,23 +490,8 @@ block(Cursor *at, int *status)
             goto decline;
         *at = look;
     }
-    if (!items) { /* a key whose value is None is not given */
-        PyObject *key, *value, *nulls = PyList_New(0);
-        Py_ssize_t pos = 0;
-        if (nulls == NULL)
-            goto error;
-        while (PyDict_Next(found, &pos, &key, &value))
-            if (value == Py_None && PyList_Append(nulls, key) < 0) {
-                Py_DECREF(nulls);
-                goto error;
-            }
-        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(nulls); i++)
-            if (PyDict_DelItem(found, PyList_GET_ITEM(nulls, i)) < 0) {
-                Py_DECREF(nulls);
-                goto error;
-            }
-        Py_DECREF(nulls);
-    }
+    if (!items && drop_nulls(found) < 0)
+        goto error;
     return found;
 decline:
     *status = DECLINE;
