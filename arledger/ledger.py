@@ -269,12 +269,9 @@ class BulkView:
 
     bulk: Bulk
     currencies: frozenset[str] | None = None
-    # The view's payments as (ref, date ordinal) columns, kept by a
-    # settlement with its history (`collection` reads when cash came in).
-    receipts: tuple[Sequence[str], Sequence[int]] | None = None
-    # The kernel's columns of the view's payments and adjustments (day,
-    # customer, currency, amount), kept by that settlement for
-    # `settle.rewind_each`.
+    # The kernel's columns of the view's payments and adjustments (ref, day,
+    # customer, currency, amount), kept by a settlement with its history:
+    # `collection` reads when cash came in, `settle.rewind_each` how much.
     cash: dict[str, Any] | None = None
 
     @property

@@ -366,8 +366,8 @@ def _columns_of_cells(
     """The kernel's columns of a view whose bulk records are cells
     (arledger/bulk.py), as `_columns_of_rows` makes them of their rows
     (tests/test_arrow_columns.py); and, as they are at hand, the view's
-    currencies (`LedgerView.currencies`) and, settled with `history`, when
-    its payments came in (`BulkView.receipts`)."""
+    currencies (`LedgerView.currencies`) and, settled with `history`, the
+    columns of its cash (`BulkView.cash`)."""
     from arledger.arrow_columns import Cells, kernel_columns
 
     cells = bulk.bulk.files  # made by the loader, the rules' results kept
@@ -378,13 +378,10 @@ def _columns_of_cells(
     codes = set(columns["inv_currency"])
     codes.update(columns["pay_currency"], columns["adj_currency"])
     bulk.currencies = frozenset(names[code] for code in codes)
-    if history:  # the payments' refs and days, which the replay lets go of
-        bulk.receipts = (columns["refs"], columns["pay_date"][:])
-        # and the cash `rewind_each` reads (`_cash_of_cells`): at 1M 20 MB
-        # kept, where making the columns again took 400 MB for a while
-        bulk.cash = {name: columns[name][:] for name in _CASH if name != "pay_date"}
+    if history:  # copied: the replay lets go of the columns
+        bulk.cash = {name: columns[name][:] for name in _CASH}
         bulk.cash.update(
-            pay_date=bulk.receipts[1],
+            refs=columns["refs"],
             customers=columns["customers"],
             currencies=columns["currencies"],
             wide=columns["wide"],
@@ -392,7 +389,10 @@ def _columns_of_cells(
     return columns
 
 
-# The kernel's columns `_cash_of_cells` reads.
+# The kernel's columns of a view's cash, kept by a settlement with its
+# history (`BulkView.cash`): when payments came in (`collection`), and the
+# cash `rewind_each` reads (`_cash_of_cells`); at 1M 20 MB kept, where
+# making the columns again took 400 MB for a while.
 _CASH = tuple(
     f"{kind}_{name}"
     for kind in ("pay", "adj")
@@ -570,9 +570,9 @@ class _Cash(NamedTuple):
 def _cash_of_cells(
     view: LedgerView, days: Sequence[date]
 ) -> tuple[list[_Cash], list[_Cash]] | None:
-    """The payments and adjustments of a view settled from cells
-    (`LedgerView.bulk`), as `rewind_each` reads them for `days`, from the
-    kernel's columns of the cells (`settle` makes the same): added up by
+    """The payments and adjustments of a view settled from cells with its
+    history, as `rewind_each` reads them for `days`, from the kernel's
+    columns its settlement kept (`BulkView.cash`): added up by
     account and kind in each interval of `days` (up to days[0], days[0] to
     days[1], ...; those after the last day left out), each sum a `_Cash`
     dated its interval's day. Where every amount is written with its
@@ -581,17 +581,11 @@ def _cash_of_cells(
     up to a few thousand sums. None for any other view or ledger (amounts
     written otherwise, or too wide for one word): then the rows are read."""
     bulk = view.bulk
-    if bulk is None or not bulk.ready:
+    columns = bulk.cash if bulk is not None and bulk.ready else None
+    if columns is None or columns["wide"]:
         return None
-    from arledger.arrow_columns import ADJUSTMENT_KINDS, Cells, kernel_columns
+    from arledger.arrow_columns import ADJUSTMENT_KINDS
 
-    columns: Mapping[str, Any] | None = bulk.cash  # kept by its settlement
-    if columns is None:
-        cells = bulk.bulk.files
-        assert isinstance(cells, Cells)
-        columns = kernel_columns(cells, view.as_of, _tables(view.ledger))
-    if columns["wide"]:
-        return None
     customers, currencies = columns["customers"], columns["currencies"]
     places = [-minor_units(currency) for currency in currencies]
     bounds = [day.toordinal() for day in days]

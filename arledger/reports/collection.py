@@ -321,8 +321,8 @@ def _received_in(view: LedgerView, code: Callable[[date], int]) -> dict[str, int
     payment's id, else where it was written: `payment_ref`, asked only then);
     of a view settled from cells, from the refs and days it kept."""
     bulk = view.bulk
-    if bulk is not None and bulk.receipts is not None:
-        refs, days = bulk.receipts
+    if bulk is not None and bulk.cash is not None:
+        refs, days = bulk.cash["refs"], bulk.cash["pay_date"]
         of_day = _Found(lambda day: code(date.fromordinal(day)))
         found = list(map(of_day.__getitem__, days))
         return dict(zip(compress(refs, found), filter(None, found), strict=True))
