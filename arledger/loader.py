@@ -8,6 +8,7 @@ one typo gives one message.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import errno
@@ -24,7 +25,7 @@ from functools import partial
 from itertools import chain, compress, islice, repeat
 from operator import add, attrgetter, is_not
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, AnyStr, NamedTuple
 
 from arledger import _shapes, rows, rules
 from arledger.errors import LedgerError, LedgerNotFound, Source
@@ -1107,17 +1108,27 @@ def _arrow_chunks(
     return _arrow_pieces(kept, values, indexes, count, width, quoted)
 
 
-def _row_lines(text: str) -> tuple[int, int] | None:
+def _row_lines(text: AnyStr) -> tuple[int, int] | None:
     """Where a CSV file's rows start, after its header (one line, as
     reader.line_num counts it), and how many lines they take, when pyarrow's
     rows can be those lines one for one; None when there is no row, or a lone
-    carriage return would end a line for pyarrow and not for the csv module."""
-    start = text.find("\n") + 1
+    carriage return would end a line for pyarrow and not for the csv module.
+    `text` may be the file's UTF-8 bytes (then `start` counts bytes)."""
+    lf, cr, crlf = _marks(text, "\n", "\r", "\r\n")
+    start = text.find(lf) + 1
     if not start or start == len(text):
         return None
-    if "\r" in text and text.count("\r", start) != text.count("\r\n", start):
+    if cr in text and text.count(cr, start) != text.count(crlf, start):
         return None
-    return start, text.count("\n", start) + (not text.endswith("\n"))
+    return start, text.count(lf, start) + (not text.endswith(lf))
+
+
+def _marks(text: AnyStr, *marks: str) -> tuple[AnyStr, ...]:
+    """ASCII `marks` as `text` holds them: text, or UTF-8 bytes (in which no
+    byte of a character beyond ASCII is one of them)."""
+    if isinstance(text, str):
+        return marks  # type: ignore[return-value]
+    return tuple(mark.encode() for mark in marks)  # type: ignore[return-value]
 
 
 class _Cells(NamedTuple):
@@ -1134,8 +1145,9 @@ class _Cells(NamedTuple):
     values: list[list[str] | None]
 
 
-def _arrow_cells(text: str, width: int) -> _Cells:
-    """The cells of `text` after its header line, cut by pyarrow's CSV reader
+def _arrow_cells(text: str | bytes, width: int) -> _Cells:
+    """The cells of `text` (or its UTF-8 bytes) after its header line, cut by
+    pyarrow's CSV reader
     into `width` columns of text, with white space trimmed as `str.strip`
     trims it (none where pyarrow is not installed or a row does not have
     `width` cells). A column whose first values repeat is kept as one string
@@ -1151,13 +1163,13 @@ def _arrow_cells(text: str, width: int) -> _Cells:
     except ImportError:  # an install without it reads as before, slower
         return _Cells(width, 0, None, [])
 
-    start = text.find("\n") + 1
+    raw = text.encode() if isinstance(text, str) else text
     names = [f"f{k}" for k in range(width)]
-    data = pa.py_buffer(text.encode())
+    data = pa.py_buffer(raw)
     pool = _arrow_pool()
     try:
         table = pa_csv.read_csv(
-            pa.BufferReader(data.slice(len(text[:start].encode()))),
+            pa.BufferReader(data.slice(raw.find(b"\n") + 1)),
             read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
             parse_options=pa_csv.ParseOptions(ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
@@ -1169,7 +1181,7 @@ def _arrow_cells(text: str, width: int) -> _Cells:
         )
     except pa.ArrowInvalid:  # a row that does not fit the header
         return _Cells(width, 0, None, [])
-    del data
+    del data, raw
     trim, encode = _trimmer(_white_space(), pool), _encoder(pool)
     columns, values = [], []
     for name in names:  # each trimmed, and the table's own let go
@@ -1284,9 +1296,11 @@ def _arrow_pieces(
 _PLAIN_QUOTED_CELL = re.compile(
     r'"(?:(?<=^")|(?<=[,\n]"))[^"\r\n]*"(?=,|\r?$)', re.MULTILINE
 )
+# The same, over a file's UTF-8 bytes (`_by_field`).
+_PLAIN_QUOTED_BYTES = re.compile(_PLAIN_QUOTED_CELL.pattern.encode(), re.MULTILINE)
 
 
-def _plain_quotes(text: str, start: int = 0) -> bool:
+def _plain_quotes(text: AnyStr, start: int = 0) -> bool:
     """Whether every quote character of `text` from `start` (a line's start)
     opens or closes a plain quoted cell (`_PLAIN_QUOTED_CELL`).
 
@@ -1294,8 +1308,12 @@ def _plain_quotes(text: str, start: int = 0) -> bool:
     quote no cell is quoted, so that quote starts a cell (after a comma or
     at the line's start) and the next quote ends it (a comma or the line's
     end follows), and so on along the line."""
-    quotes = text.count('"', start)
-    return not quotes or 2 * len(_PLAIN_QUOTED_CELL.findall(text, start)) == quotes
+    (quote,) = _marks(text, '"')
+    quotes = text.count(quote, start)
+    if not quotes:
+        return True
+    cell = _PLAIN_QUOTED_CELL if isinstance(text, str) else _PLAIN_QUOTED_BYTES
+    return 2 * len(cell.findall(text, start)) == quotes  # type: ignore[arg-type]
 
 
 def _quoted_lines(text: str, start: int) -> Iterator[tuple[int, str]]:
@@ -1465,12 +1483,37 @@ class _ColumnRows(Sequence[dict[str, Any]]):
 
 
 def _read_text(path: Path, rel: str, errors: list[LedgerError]) -> str | None:
+    raw = _read_bytes(path, rel, errors)
+    return None if raw is None else _decode(raw, rel, errors)
+
+
+def _read_bytes(path: Path, rel: str, errors: list[LedgerError]) -> bytes | None:
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         errors.append(LedgerError(Source(rel, 1), f"cannot read: {exc.strerror}"))
         return None
-    return _decode(raw, rel, errors)
+
+
+def _read_utf8(path: Path, rel: str, errors: list[LedgerError]) -> bytes | None:
+    """A file's bytes, without a byte order mark, where `_decode` reads its
+    text without a word (else None, and what it says in `errors`). Its text
+    is not made where the bytes tell that `_decode` would say nothing
+    (`_plain_text`): a bulk file kept as cells (`_hold`) is read by pyarrow,
+    from its bytes, and only by it."""
+    raw = _read_bytes(path, rel, errors)
+    if raw is None or not _plain_text(raw) and _decode(raw, rel, errors) is None:
+        return None
+    return raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw
+
+
+def _plain_text(raw: bytes) -> bool:
+    """Whether `raw` is surely text `_decode` takes as it is, seen from the
+    bytes at memory speed: ASCII, with no control character, and no line
+    too long. (Anything else, the text is made and `_decode` decides.)"""
+    if not raw.isascii() or raw.translate(None, _PLAIN_BYTES):
+        return False
+    return not _long_lines(raw)
 
 
 def _read_batch(
@@ -2279,11 +2322,13 @@ def load(
     for kind, file, rel, text, cells, stamp in _read_ahead(root, todo, errors, defer):
         files.append(file)
         if defer and kind in BULK_KINDS:
+            assert not isinstance(text, str)  # its bytes (`_read_utf8`)
             held.append(_hold(kind, file, rel, text, cells, stamp))
             del text, cells
             if on_file is not None:
                 on_file(file)
             continue
+        assert not isinstance(text, bytes)
         parsed: tuple[list[dict[str, Any]], list[int]] | YamlColumns | None = None
         if text is not None and not rel.lower().endswith(".csv"):
             parsed = read_yaml_columns(text) or read_yaml_fast(text)
@@ -2319,12 +2364,13 @@ def _read_ahead(
     todo: list[tuple[str, Path]],
     errors: list[LedgerError],
     defer: bool = False,
-) -> Iterator[tuple[str, Path, str, str | None, Future[_Cells] | None, Any]]:
+) -> Iterator[tuple[str, Path, str, str | bytes | None, Future[_Cells] | None, Any]]:
     """Each (kind, file) of `todo` with its path from `root`, its text (None
     when it cannot be read: the reason is in `errors`) and, for a big CSV file
     of a bulk kind, its cells being cut by pyarrow (`_arrow_cells`), in a
     thread of their own (with `defer`, every CSV file of a bulk kind:
-    `_defer` may keep its cells in place of rows).
+    `_defer` may keep its cells in place of rows; its UTF-8 bytes are given
+    in place of its text, `_read_utf8`).
 
     Files are read one ahead: the next file's text is read, and its cells
     cut, while this one is validated. pyarrow lets go of the GIL while it
@@ -2332,20 +2378,22 @@ def _read_ahead(
     file more at a time costs its text and cells."""
     pool = None
 
-    def read(kind: str, file: Path) -> tuple[str, Path, str, str | None, Any, Any]:
+    def read(kind: str, file: Path) -> tuple[str, Path, str, Any, Any, Any]:
         nonlocal pool
         rel = file.relative_to(root).as_posix()
+        held = defer and kind in BULK_KINDS
         # Where cells may be kept, the file as it was before it is read: a
         # change from then on is seen when its rows are made (`_make_rows`).
-        stamp = _stamp(file) if defer and kind in BULK_KINDS else None
-        text = _read_text(file, rel, errors)
+        stamp = _stamp(file) if held else None
+        text: str | bytes | None
+        text = _read_utf8(file, rel, errors) if held else _read_text(file, rel, errors)
         cells = None
         if (
             text is not None
-            and (len(text) >= _ARROW_MIN_CHARS or defer and kind in BULK_KINDS)
+            and (len(text) >= _ARROW_MIN_CHARS or held)
             and rel.lower().endswith(".csv")
             and _column_plan(_shapes.KINDS[kind]) is not None
-            and (width := _header_width(text)) is not None
+            and (width := _header_width(_first_line(text))) is not None
         ):
             if pool is None:
                 from concurrent.futures import ThreadPoolExecutor
@@ -2368,6 +2416,13 @@ def _read_ahead(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+
+
+def _first_line(text: str | bytes) -> str:
+    """The first line of a file's text or UTF-8 bytes, with its end."""
+    if isinstance(text, str):
+        return text[: text.find("\n") + 1 or len(text)]
+    return text[: text.find(b"\n") + 1 or len(text)].decode()
 
 
 def _header_width(text: str) -> int | None:
@@ -2463,7 +2518,7 @@ def _hold(
     kind: str,
     path: Path,
     rel: str,
-    text: str | None,
+    text: bytes | None,
     ahead: Future[_Cells] | None,
     stamp: tuple[int, int, int] | None,
 ) -> _Held:
@@ -2478,28 +2533,29 @@ def _hold(
 
 
 def _by_field(
-    kind: str, rel: str, text: str, cells: _Cells
+    kind: str, rel: str, data: bytes, cells: _Cells
 ) -> tuple[Any, list[tuple[int, str, bool]]]:
-    """`_Held.file` of a file's text and cells: None, or a file of no rows
-    (False), or its `arrow_columns.BulkFile`; with its `_Held.names`."""
+    """`_Held.file` of a file's bytes (`_read_utf8`) and cells: None, or a
+    file of no rows (False), or its `arrow_columns.BulkFile`; with its
+    `_Held.names`."""
     from arledger.arrow_columns import BulkFile
 
-    width = _header_width(text)
+    first = _first_line(data)
+    width = _header_width(first)
     if width is None or width != cells.width:
         return None, []
-    first = text[: text.find("\n") + 1 or len(text)]
     header = [h.strip() for h in next(csv.reader([first]))]
     problems, missing = _csv_header(header, kind)
     if _not_comma_separated(header) is not None or problems:
         return None, []
-    if len(first) == len(text):
+    if data.find(b"\n") in (-1, len(data) - 1):
         return False, []  # a header alone: no records, nothing to check
-    lines = _row_lines(text)
+    lines = _row_lines(data)
     if missing is not None or lines is None:
         return None, []
     start, count = lines
-    quoted = text.find('"', start) >= 0
-    if cells.rows != count or quoted and not _plain_quotes(text, start):
+    quoted = data.find(b'"', start) >= 0
+    if cells.rows != count or quoted and not _plain_quotes(data, start):
         return None, []
     columns = cells.columns
     assert columns is not None

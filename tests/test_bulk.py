@@ -232,6 +232,75 @@ def test_ledgers_kept_as_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert cells.bulk is not None and said == []
 
 
+def test_bulk_files_are_cut_from_their_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bulk file is handed to pyarrow as the bytes read (`_read_utf8`):
+    its text is made only where the bytes do not show `_decode` would take
+    it. A byte order mark, text beyond ASCII and quoted cells are kept as
+    cells, and their rows are the row path's."""
+    bom = "\ufeff"
+    root = write_ledger(
+        tmp_path / "utf8",
+        **{
+            "customers.yaml": "- id: C1\n  name: 北京贸易\n",
+            "invoices.csv": f"{bom}id,customer,date,amount,description\n"
+            'I1,C1,2025-01-01,10.00,"螺丝, 100 个"\nI2,C1,2025-01-03,5.50,Café\n',
+            "payments.csv": "id,customer,date,amount,invoice,reference\n"
+            "P1,C1,2025-01-05,4.00,I1,回款 1\n",
+        },
+    )
+    read: list[str] = []
+    decode = loader._decode
+    monkeypatch.setattr(
+        loader,
+        "_decode",
+        lambda raw, rel, errors: read.append(rel) or decode(raw, rel, errors),
+    )
+    cells, said = load(root, "always", monkeypatch)
+    assert said == [] and cells.bulk is not None
+    assert set(read) >= {"invoices.csv", "payments.csv"}  # not ASCII: decoded
+    read.clear()
+    rows, _ = load(root, "never", monkeypatch)
+    assert dict(cells.invoices) == dict(rows.invoices)
+    assert tuple(cells.payments) == tuple(rows.payments)
+    # ASCII throughout: no text made for pyarrow's sake.
+    (root / "invoices.csv").write_text(
+        "id,customer,date,amount\nI1,C1,2025-01-01,10.00\n", encoding="utf-8"
+    )
+    (root / "payments.csv").write_text(
+        "id,customer,date,amount\nP1,C1,2025-01-05,4.00\n", encoding="utf-8"
+    )
+    read.clear()
+    cells, said = load(root, "always", monkeypatch)
+    assert said == [] and cells.bulk is not None
+    assert not {"invoices.csv", "payments.csv"} & set(read)
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        (b"id,amount\nI1,1.00\n", True),
+        (b"id,amount\r\nI1,1.00\r\n", True),
+        (b"\xef\xbb\xbfid\nI1\n", False),  # a byte order mark
+        (b"id\nI\xc3\xa9\n", False),  # beyond ASCII
+        (b"id\nI\x0b1\n", False),  # a control character
+        (b"id\nI\x7f1\n", False),  # DEL
+        (b"id\n" + b"x" * (loader.MAX_LINE_BYTES + 1) + b"\n", False),
+    ],
+)
+def test_bytes_plain_text_is_what_decode_takes_as_it_is(
+    raw: bytes, plain: bool
+) -> None:
+    """`_plain_text` never says yes where `_decode` would say a word or
+    change the text."""
+    errors: list = []
+    text = loader._decode(raw, "f.csv", errors)
+    assert loader._plain_text(raw) is plain
+    if plain:
+        assert errors == [] and text is not None and text.encode() == raw
+
+
 def test_the_switch_and_the_size(bench: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ARLEDGER_BULK", raising=False)
     ledger, _ = loader.load(bench)
