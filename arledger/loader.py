@@ -158,9 +158,9 @@ class _Collected:
         if not isinstance(first, Source):
             first = first.source
         what = kind.removesuffix("s")
-        errors.append(
-            LedgerError(source, f"duplicate {what} id {record_id!r} (first at {first})")
-        )
+        message = f"duplicate {what} id {record_id!r} (first at {first})"
+        # said at the record's first line, then at its id's (`_point_at_fields`)
+        errors.append(LedgerError(source, message, field=("id",)))
         return True
 
 
@@ -2073,7 +2073,10 @@ def _collect(
     collected: _Collected,
     errors: list[LedgerError],
 ) -> None:
-    """Add a file's records, reporting duplicate ids in reading order."""
+    """Add a file's records, reporting duplicate ids in reading order, each
+    at its record's first line: what every reader of a file knows (the
+    loader then points at the id's line, `_point_at_fields`, whichever reader
+    took the file)."""
     check_ids = kind not in ("contacts", "confirmations")  # records without ids
     records = collected.records[kind]
     if tuple not in set(map(type, results)):  # no record failed (in C)
@@ -2089,7 +2092,7 @@ def _collect(
         if type(result) is tuple:  # a _Failure (a row is a tuple subclass)
             record_id, customer, where = result
             if check_ids:
-                id_source = Source(batch.rel, batch.locate(i, ("id",)))
+                id_source = Source(batch.rel, batch.locate(i, ()))
                 collected.is_duplicate(kind, record_id, id_source, errors)
             if isinstance(record_id, str):
                 collected.failed_ids[kind].add(record_id)
@@ -2102,7 +2105,7 @@ def _collect(
             if record_id not in seen:
                 seen[record_id] = result
             else:
-                id_source = Source(batch.rel, batch.locate(i, ("id",)))
+                id_source = Source(batch.rel, batch.locate(i, ()))
                 collected.is_duplicate(kind, record_id, id_source, errors)
                 continue
         records.append(result)
@@ -2148,9 +2151,8 @@ def _load_batch(
             else _Texts(values, parsed.texts[name])
             for name, values in parsed.columns.items()
         }  # fmt: skip
-        locate = _yaml_columns_locator(text or "", rel, lines)
-        batch = _Batch(rel, _ColumnRows(columns, len(lines)), lines, locate,
-                       exact=False)  # fmt: skip
+        batch = _Batch(rel, _ColumnRows(columns, len(lines)), lines,
+                       lambda i, loc: lines[i], exact=False)  # fmt: skip
         batch.columns = columns
     elif parsed is not None:
         records, lines = parsed
@@ -2180,27 +2182,6 @@ def _load_batch(
     if batch.broken:
         collected.unread.add(kind)
     collected.failed_ids[kind].update(batch.refused_ids)
-
-
-def _yaml_columns_locator(
-    text: str, rel: str, lines: list[int]
-) -> Callable[[int, tuple[Any, ...]], int]:
-    """Where a problem `_collect` finds (a duplicate id) in a YAML file read
-    into columns is reported: where it was before the columns read any file.
-    A file rapidyaml takes is reported at each record's first line, which is
-    all its records know; one it declines was PyYAML's, which knows each key's
-    line. Asked only when there is such a problem: the file is read again then."""
-    found: list[Callable[[int, tuple[Any, ...]], int]] = []
-
-    def locate(i: int, loc: tuple[Any, ...]) -> int:
-        if not found:
-            if read_yaml_fast(text) is not None:
-                found.append(lambda i, loc: lines[i])
-            else:
-                found.append(_read_yaml_records(text, rel, []).locate)
-        return found[0](i, loc)
-
-    return locate
 
 
 def _read_csv_by_chunks(
@@ -2351,10 +2332,9 @@ def load(
                         _done(cut))  # fmt: skip
         del held
     ledger = _build(root, settings, collected, files)
-    found_by_checks: list[LedgerError] = []
     for check in CROSS_CHECKS:
-        found_by_checks.extend(check(ledger, collected))
-    errors.extend(_point_at_fields(root, found_by_checks))
+        errors.extend(check(ledger, collected))
+    errors = _point_at_fields(root, errors)
     errors.sort(key=LedgerError.sort_key)
     return ledger, errors
 
@@ -2738,7 +2718,8 @@ def _build(
 
 
 def _point_at_fields(root: Path, errors: list[LedgerError]) -> list[LedgerError]:
-    """Move cross-check errors from a record's first line to its field's line.
+    """Move errors said at a record's first line about one of its fields (the
+    cross-checks', a duplicate id) to that field's line.
 
     Records do not keep the line of every key (that would cost memory on every
     record of a large ledger); the few YAML files with such errors are composed
