@@ -43,6 +43,13 @@ def load(root: Path, way: str, monkeypatch: pytest.MonkeyPatch) -> tuple:
     return loader.load(root)
 
 
+def both_ways(root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple:
+    """The ledger loaded keeping its cells, and loaded as rows."""
+    cells, _ = load(root, "always", monkeypatch)
+    rows, _ = load(root, "never", monkeypatch)
+    return cells, rows
+
+
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("bench")
@@ -78,8 +85,7 @@ def test_settlements_and_reports_from_cells_are_those_from_rows(
     bench: Path, monkeypatch: pytest.MonkeyPatch, as_of: str
 ) -> None:
     day = date.fromisoformat(as_of)
-    cells, _ = load(bench, "always", monkeypatch)
-    rows, _ = load(bench, "never", monkeypatch)
+    cells, rows = both_ways(bench, monkeypatch)
     for history in (True, False):
         view, by_rows = cells.view(day), rows.view(day)
         assert view.bulk is not None
@@ -99,8 +105,7 @@ def test_settlements_and_reports_from_cells_are_those_from_rows(
 def test_an_owner_filter_settles_from_cells_and_filters_after(
     bench: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cells, _ = load(bench, "always", monkeypatch)
-    rows, _ = load(bench, "never", monkeypatch)
+    cells, rows = both_ways(bench, monkeypatch)
     owners = sorted({c.owner for c in rows.customers.values() if c.owner})
     day = date.fromisoformat(generate.AS_OF)
     for owner in owners[:3]:
@@ -112,8 +117,7 @@ def test_an_owner_filter_settles_from_cells_and_filters_after(
 def test_a_view_of_some_customers_makes_their_rows_alone(
     bench: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cells, _ = load(bench, "always", monkeypatch)
-    rows, _ = load(bench, "never", monkeypatch)
+    cells, rows = both_ways(bench, monkeypatch)
     some = sorted(rows.customers)[:5]
     for day in (date.fromisoformat(generate.AS_OF), date(2025, 6, 30)):
         view = cells.view(day, customers=some)
@@ -136,8 +140,7 @@ def test_a_view_of_some_customers_makes_their_rows_alone(
 def test_the_invoices_a_report_names_are_made_alone(
     bench: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cells, _ = load(bench, "always", monkeypatch)
-    rows, _ = load(bench, "never", monkeypatch)
+    cells, rows = both_ways(bench, monkeypatch)
     named = sorted(rows.invoices)[::97] + ["NO-SUCH-INVOICE"]
     got = cells.invoices_of(named)
     assert got == rows.invoices_of(named)
@@ -151,8 +154,7 @@ def test_the_invoices_a_report_names_are_made_alone(
 def test_a_view_of_a_currency_makes_every_row(
     bench: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cells, _ = load(bench, "always", monkeypatch)
-    rows, _ = load(bench, "never", monkeypatch)
+    cells, rows = both_ways(bench, monkeypatch)
     day = date.fromisoformat(generate.AS_OF)
     view = cells.view(day, currency="EUR")
     assert view.bulk is None
@@ -167,8 +169,7 @@ def test_a_view_of_a_currency_makes_every_row(
 def test_a_view_read_makes_the_rows_and_settles_from_them(
     bench: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cells, _ = load(bench, "always", monkeypatch)
-    rows, _ = load(bench, "never", monkeypatch)
+    cells, rows = both_ways(bench, monkeypatch)
     day = date.fromisoformat("2025-03-31")
     view = cells.view(day)
     assert view.invoices == rows.view(day).invoices
@@ -383,8 +384,7 @@ def test_lint_reads_the_cells_and_warns_as_rows_do(
 ) -> None:
     from arledger.lint import lint
 
-    cells, _ = load(bench, "always", monkeypatch)
-    rows, _ = load(bench, "never", monkeypatch)
+    cells, rows = both_ways(bench, monkeypatch)
     day = date.fromisoformat(generate.AS_OF)
     found = lint(cells, day)
     assert found == lint(rows, day)
