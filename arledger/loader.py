@@ -2352,10 +2352,10 @@ def _read_ahead(
     `_defer` may keep its cells in place of rows; its UTF-8 bytes are given
     in place of its text, `_read_utf8`).
 
-    Files are read one ahead: the next file's text is read, and its cells
-    cut, while this one is validated. pyarrow lets go of the GIL while it
-    cuts, so on two cores the cutting costs no time of its own; holding one
-    file more at a time costs its text and cells."""
+    Files are read ahead (one, or with `defer` four): the next file's text
+    is read, and its cells cut, while this one is validated. pyarrow lets go
+    of the GIL while it cuts, so on two cores the cutting costs no time of
+    its own; holding one file more at a time costs its text and cells."""
     pool = None
 
     def read(kind: str, file: Path) -> tuple[str, Path, str, Any, Any, Any]:
@@ -2383,8 +2383,10 @@ def _read_ahead(
         return kind, file, rel, text, cells, stamp
 
     # Kept as cells, a file's records cost next to nothing while the next
-    # are cut: two files are cut at a time, one on each core.
-    depth = 2 if defer else 1
+    # are cut: two files are cut at a time, one on each core, and four are
+    # read ahead, so that a core is never left waiting for the main thread
+    # to read the next file's bytes.
+    depth = 4 if defer else 1
     try:
         taken: deque[Any] = deque()
         for kind, file in todo:
@@ -2457,15 +2459,18 @@ def _deferring(found: _Found) -> bool:
         return False
     # The checks and the settlement's columns compute in pyarrow's default
     # pool: its mimalloc kept 300-400 MB of freed temporaries at a million
-    # rows. In jemalloc, memory freed is given back after 100 ms rather than
-    # at once: these compute in many short steps, and at once each step's
-    # pages were faulted in anew (`aging` at 1M: 958,000 page faults, 2.1 s
-    # of system time, against 507,000 and 1.1 s; its peak 1,152 MiB against
-    # 1,056 MiB).
+    # rows. In jemalloc, memory freed is given back after a second rather
+    # than at once: these compute in many short steps, and at once each
+    # step's pages were faulted in anew (`aging` at 1M: 958,000 page faults,
+    # 2.1 s of system time, against 507,000 and 1.1 s with 100 ms; its peak
+    # 1,152 MiB against 1,056 MiB). A second against 100 ms, with files read
+    # four ahead (`_read_ahead`), medians of 8 in turn: 2.66 s against
+    # 2.85 s, 358,000 faults against 386,000, the peak 1,048 MiB against
+    # 1,002 MiB; never giving memory back faulted as often, its peak 1,143.
     pool = _arrow_pool()
     pyarrow.set_memory_pool(pool)
     if pool.backend_name == "jemalloc":
-        pyarrow.jemalloc_set_decay_ms(100)
+        pyarrow.jemalloc_set_decay_ms(1000)
     return True
 
 
