@@ -1177,7 +1177,6 @@ typedef struct {
     int32_t date, owner; /* inv_date, inv_owner: beside the rest when met again */
     int32_t offer;      /* its early-payment discount's, or -1 */
     uint8_t disputed;
-    PyObject *id;       /* borrowed from ids */
 } Invoice;
 
 /* An invoice's early-payment discount while it can still be earned (SPEC §9). */
@@ -1217,6 +1216,19 @@ typedef struct {
     int32_t account;
 } AccountKey;
 
+/* A list of strings run is given (ids, refs, adj_ids): a list, or the texts
+ * of a column of arrow strings (its int32 offsets and its UTF-8 bytes) and a
+ * list after them (docs/columnar-kernel.md §4.2). A text is made a str when
+ * first shown, and kept: at a million invoices, `aging` shows 95,000 ids,
+ * where a list made a million strings of them and a million of the refs. */
+typedef struct {
+    PyObject *list;          /* the list, or the one after the texts (owned) */
+    int texts;               /* the offsets and bytes are held */
+    Py_buffer offsets, data;
+    Py_ssize_t n_texts;      /* the texts: offsets holds one more */
+    PyObject **made;         /* per text, its str once made (owned), else NULL */
+} Strings;
+
 typedef struct {
     const int32_t *inv_date, *inv_customer, *inv_due, *inv_owner, *ins_invoice, *ins_due,
         *pay_date, *pay_customer, *pay_invoice, *adj_date, *adj_customer, *adj_invoice,
@@ -1230,14 +1242,14 @@ typedef struct {
     const int8_t *minor_units;
     const uint8_t *inv_flags, *adj_kind;
     Py_ssize_t n_ins, n_pay, n_adj, n_alloc, ins_at, alloc_at;
-    PyObject *ids, *refs, *adj_ids;  /* borrowed from the columns given */
+    Strings ids, refs, adj_ids;
     PyObject *amounts[N_AMOUNTS];    /* borrowed; NULL: rebuilt from the columns */
     /* the buffers read (held while `views_held`), the lists
      * above (owned here too), and the caller's dict, whose columns are let
      * go once the replay is done with them when `release` */
     Py_buffer views[N_VIEWS];
     uint8_t views_held[N_VIEWS];
-    PyObject *lists_held[3 + N_AMOUNTS];
+    PyObject *lists_held[N_AMOUNTS];
     PyObject *given;
     int release;
     PyObject *customers, *currencies, *owners; /* the codes' values (lists, owned) */
@@ -1274,6 +1286,36 @@ typedef struct {
     /* from the context */
     PyObject *decimal, *item_type, *application_type, *credit_type, *early_payment;
 } Engine;
+
+static Py_ssize_t strings_len(const Strings *s) {
+    return s->n_texts + (s->list ? PyList_GET_SIZE(s->list) : 0);
+}
+
+/* String `k` of `s` (below strings_len), borrowed; NULL with an error set. */
+static PyObject *string_at(Strings *s, Py_ssize_t k) {
+    if (k >= s->n_texts) return PyList_GET_ITEM(s->list, k - s->n_texts);
+    if (s->made == NULL && (s->made = PyMem_Calloc((size_t)s->n_texts, sizeof(PyObject *))) == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if (s->made[k] == NULL) {
+        const int32_t *at = s->offsets.buf;
+        s->made[k] = PyUnicode_DecodeUTF8((const char *)s->data.buf + at[k], at[k + 1] - at[k],
+                                          "strict");
+    }
+    return s->made[k];
+}
+
+static void strings_free(Strings *s) {
+    for (Py_ssize_t k = 0; s->made != NULL && k < s->n_texts; k++) Py_XDECREF(s->made[k]);
+    PyMem_Free(s->made);
+    if (s->texts) {
+        PyBuffer_Release(&s->offsets);
+        PyBuffer_Release(&s->data);
+    }
+    Py_XDECREF(s->list);
+    memset(s, 0, sizeof *s);
+}
 
 /* Amount `k` of a column of int64 words (`wide`: two each, low then high). */
 static inline money word_at(const int64_t *words, int wide, Py_ssize_t k) {
@@ -1383,7 +1425,7 @@ static PyObject *chunk_decimal(Engine *E, const Chunk *c, money value, int mu) {
 
 /* What a chunk is: its kind and ref (borrowed). */
 static PyObject *chunk_ref(Engine *E, const Chunk *c) {
-    return PyList_GET_ITEM(c->kind == K_PAYMENT ? E->refs : E->adj_ids, c->source);
+    return string_at(c->kind == K_PAYMENT ? &E->refs : &E->adj_ids, c->source);
 }
 
 /* ------------------------------------------------------------- accounts */
@@ -1537,13 +1579,14 @@ static int add_application(Engine *E, Account *a, int32_t wi, PyObject *kind,
     const Invoice *inv = &E->invs[w->inv];
     PyObject *issued = due ? date_of(E, inv->date) : NULL;
     PyObject *on = issued ? date_of(E, day) : NULL;
-    PyObject *t = on ? new_tuple(E->application_type, 10) : NULL;
+    PyObject *id = on && ref ? string_at(&E->ids, w->inv) : NULL;
+    PyObject *t = id ? new_tuple(E->application_type, 10) : NULL;
     if (t == NULL) {
         Py_XDECREF(amount);
         return -1;
     }
     PyObject *inst = instalment_of(w->inst);
-    PyObject *fields[10] = {inv->id, inst,
+    PyObject *fields[10] = {id, inst,
                             PyList_GET_ITEM(E->customers, a->customer),
                             PyList_GET_ITEM(E->currencies, a->currency), kind, ref, on,
                             amount, due, issued};
@@ -1726,7 +1769,7 @@ static int receive_for(Engine *E, int32_t ai, Chunk *c, int32_t i, int has_limit
     int32_t ci = keep_chunk(E, &waiting);
     if (ci < 0) return -1;
     if (E->first_wait == NULL) {
-        Py_ssize_t n = PyList_GET_SIZE(E->ids);
+        Py_ssize_t n = strings_len(&E->ids);
         E->first_wait = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(int32_t));
         if (E->first_wait == NULL) {
             PyErr_NoMemory();
@@ -1804,7 +1847,6 @@ static int issue(Engine *E, int32_t i) {
     inv->offer = -1;
     inv->date = E->inv_date[i];
     inv->owner = E->inv_owner[i];
-    inv->id = PyList_GET_ITEM(E->ids, i);
     Py_ssize_t n = 0;
     while (E->ins_at + n < E->n_ins && E->ins_invoice[E->ins_at + n] == i) n++;
     Py_ssize_t works = n ? n : 1;
@@ -1848,15 +1890,17 @@ static int32_t customer_owner(const Engine *E, const Account *a) {
 static int credit_of(Engine *E, Account *a, const Chunk *c, PyObject *credits) {
     PyObject *amount = chunk_decimal(E, c, c->left, a->mu);
     PyObject *on = amount ? date_of(E, c->date) : NULL;
-    PyObject *t = on ? new_tuple(E->credit_type, 7) : NULL;
+    PyObject *ref = on ? chunk_ref(E, c) : NULL;
+    PyObject *waiting = ref == NULL ? NULL
+                        : c->waiting >= 0 ? string_at(&E->ids, c->waiting) : Py_None;
+    PyObject *t = waiting ? new_tuple(E->credit_type, 7) : NULL;
     if (t == NULL) {
         Py_XDECREF(amount);
         return -1;
     }
-    PyObject *waiting = c->waiting >= 0 ? PyList_GET_ITEM(E->ids, c->waiting) : Py_None;
     PyObject *fields[7] = {PyList_GET_ITEM(E->customers, a->customer),
                            PyList_GET_ITEM(E->currencies, a->currency), E->kinds[c->kind],
-                           chunk_ref(E, c), on, amount, waiting};
+                           ref, on, amount, waiting};
     for (int f = 0; f < 7; f++) {
         if (f != 5) Py_INCREF(fields[f]);
         PyTuple_SET_ITEM(t, f, fields[f]);
@@ -1937,10 +1981,12 @@ static int items_of(Engine *E, PyObject *items, PyObject *accounts) {
             PyObject *owner_obj = owner >= 0 ? PyList_GET_ITEM(E->owners, owner) : Py_None;
             PyObject *issued = date_of(E, inv->date);
             if (issued == NULL) return -1;
+            PyObject *id = NULL; /* made for the first work shown */
             for (int32_t j = 0; j < inv->n_works; j++) {
                 int32_t wi = inv->first_work + j;
                 Work *w = &E->works[wi];
                 if (!E->paid && w->open == 0) continue;
+                if (id == NULL && (id = string_at(&E->ids, i)) == NULL) return -1;
                 PyObject *due = date_of(E, w->due);
                 if (due == NULL) return -1;
                 PyObject *amount = work_amount(E, wi, a->mu);
@@ -1954,7 +2000,7 @@ static int items_of(Engine *E, PyObject *items, PyObject *accounts) {
                 }
                 PyObject *inst = instalment_of(w->inst);
                 PyObject *flag = inv->disputed ? Py_True : Py_False;
-                PyObject *fields[10] = {inv->id, inst, customer, currency,
+                PyObject *fields[10] = {id, inst, customer, currency,
                                         issued, due, amount, open, flag, owner_obj};
                 for (int f = 0; f < 10; f++) {
                     if (f != 1 && f != 6 && f != 7) Py_INCREF(fields[f]);
@@ -2010,7 +2056,10 @@ static void engine_free(Engine *E) {
     Py_XDECREF(E->discounts);
     for (int k = 0; k < N_VIEWS; k++)
         if (E->views_held[k]) PyBuffer_Release(&E->views[k]);
-    for (int k = 0; k < 3 + N_AMOUNTS; k++) Py_XDECREF(E->lists_held[k]);
+    for (int k = 0; k < N_AMOUNTS; k++) Py_XDECREF(E->lists_held[k]);
+    strings_free(&E->ids);
+    strings_free(&E->refs);
+    strings_free(&E->adj_ids);
 }
 
 /* The replay's state, sized by the columns: invoices, works, the account
@@ -2104,15 +2153,16 @@ static int release_columns(Engine *E) {
     }
     static const char *lists[] = {"refs", "adj_ids", "pay_amounts", "adj_amounts",
                                   "alloc_amounts"};
-    /* lists_held: ids, refs, adj_ids, then the amount lists */
-    static const int at[] = {1, 2, 3 + A_PAY, 3 + A_ADJ, 3 + A_ALLOC};
+    /* lists_held: the amount lists */
+    static const int at[] = {-1, -1, A_PAY, A_ADJ, A_ALLOC};
     for (int k = 0; k < 5; k++) {
         if (PyDict_GetItemString(E->given, lists[k]) != NULL &&
             PyDict_DelItemString(E->given, lists[k]) < 0)
             return -1;
-        Py_CLEAR(E->lists_held[at[k]]);
+        if (at[k] >= 0) Py_CLEAR(E->lists_held[at[k]]);
     }
-    E->refs = E->adj_ids = NULL;
+    strings_free(&E->refs);
+    strings_free(&E->adj_ids);
     E->amounts[A_PAY] = E->amounts[A_ADJ] = E->amounts[A_ALLOC] = NULL;
     return 0;
 }
@@ -2257,6 +2307,52 @@ static int list_in(Engine *E, PyObject *given, const char *name, int held, Py_ss
     return 0;
 }
 
+/* The strings of the columns' `name` into *out (Strings): a list, or a tuple
+ * (offsets, bytes, list) where offsets is a buffer of int32 ('i'), one more
+ * than the texts, rising from 0 or more to at most the length of bytes (text
+ * k is bytes[offsets[k]:offsets[k + 1]]), and the list is what follows the
+ * texts. */
+static int strings_in(PyObject *given, const char *name, Strings *out) {
+    PyObject *value = PyDict_GetItemString(given, name);
+    if (value != NULL && PyList_Check(value)) {
+        out->list = Py_NewRef(value);
+        return 0;
+    }
+    if (value == NULL || !PyTuple_Check(value) || PyTuple_GET_SIZE(value) != 3 ||
+        !PyList_Check(PyTuple_GET_ITEM(value, 2))) {
+        PyErr_Format(PyExc_ValueError, "%s: a list, or (offsets, bytes, list)", name);
+        return -1;
+    }
+    if (PyObject_GetBuffer(PyTuple_GET_ITEM(value, 0), &out->offsets,
+                           PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    if (PyObject_GetBuffer(PyTuple_GET_ITEM(value, 1), &out->data, PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&out->offsets);
+        return -1;
+    }
+    out->texts = 1;
+    out->list = Py_NewRef(PyTuple_GET_ITEM(value, 2));
+    const char *format = out->offsets.format ? out->offsets.format : "B";
+    if (out->offsets.itemsize != 4 || strchr("il", format[0] == '@' ? format[1] : format[0]) ==
+                                          NULL || out->offsets.len < 4) {
+        PyErr_Format(PyExc_ValueError, "%s: offsets of int32 ('i'), at least one", name);
+        return -1;
+    }
+    const int32_t *at = out->offsets.buf;
+    Py_ssize_t n = out->offsets.len / 4 - 1;
+    if (at[0] < 0 || at[n] > out->data.len || n >= INT32_MAX) {
+        PyErr_Format(PyExc_ValueError, "%s: offsets beyond the bytes", name);
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (at[k + 1] < at[k]) {
+            PyErr_Format(PyExc_ValueError, "%s: offsets falling", name);
+            return -1;
+        }
+    out->n_texts = n;
+    return 0;
+}
+
 /* Item `j` of buffer `k`, whatever its integer type. */
 static inline int64_t value_at(const Engine *E, int k, Py_ssize_t j) {
     const void *b = E->views[k].buf;
@@ -2323,10 +2419,9 @@ static int amounts_in(const Engine *E, int which, int k, Py_ssize_t n,
 /* The columns run is given, held and checked, into E
  * (docs/columnar-kernel.md §4.2). */
 static int columns_given(Engine *E, PyObject *given) {
-    PyObject *ids, *refs, *adj_ids, *customers, *currencies, *owners;
-    if (list_in(E, given, "ids", 0, -1, 0, &ids) < 0 ||
-        list_in(E, given, "refs", 1, -1, 0, &refs) < 0 ||
-        list_in(E, given, "adj_ids", 2, -1, 0, &adj_ids) < 0 ||
+    PyObject *customers, *currencies, *owners;
+    if (strings_in(given, "ids", &E->ids) < 0 || strings_in(given, "refs", &E->refs) < 0 ||
+        strings_in(given, "adj_ids", &E->adj_ids) < 0 ||
         list_in(E, given, "customers", -1, -1, 0, &customers) < 0 ||
         list_in(E, given, "currencies", -1, -1, 0, &currencies) < 0 ||
         list_in(E, given, "owners", -1, -1, 0, &owners) < 0)
@@ -2334,10 +2429,7 @@ static int columns_given(Engine *E, PyObject *given) {
     E->customers = Py_NewRef(customers);
     E->currencies = Py_NewRef(currencies);
     E->owners = Py_NewRef(owners);
-    E->ids = ids;
-    E->refs = refs;
-    E->adj_ids = adj_ids;
-    Py_ssize_t count[8] = {-1, -1, PyList_GET_SIZE(refs), PyList_GET_SIZE(adj_ids), -1,
+    Py_ssize_t count[8] = {-1, -1, strings_len(&E->refs), strings_len(&E->adj_ids), -1,
                            PyList_GET_SIZE(currencies), PyList_GET_SIZE(customers), -1};
     const int first[8] = {C_INV_DATE, C_INS_INVOICE, -1, -1, C_ALLOC_PAYMENT, -1, -1,
                           V_OFFER_INVOICE};
@@ -2369,7 +2461,7 @@ static int columns_given(Engine *E, PyObject *given) {
     E->n_alloc = count[G_ALLOC];
     E->n_offers = count[G_OFFERS];
     E->n_currencies = count[G_CURRENCIES];
-    Py_ssize_t n_ids = PyList_GET_SIZE(ids);
+    Py_ssize_t n_ids = strings_len(&E->ids);
     if (n_ids < E->n_invs || n_ids >= INT32_MAX) {
         PyErr_Format(PyExc_ValueError, "ids: %zd items, for %zd invoices", n_ids, E->n_invs);
         return -1;
@@ -2437,7 +2529,7 @@ static int columns_given(Engine *E, PyObject *given) {
         int c = amount_columns[k];
         E->minor[k] = BUF(int64_t, c);
         E->exp[k] = BUF(int8_t, c + 1);
-        if (list_in(E, given, amount_lists[k], 3 + k, lengths[c], 1, &E->amounts[k]) < 0)
+        if (list_in(E, given, amount_lists[k], k, lengths[c], 1, &E->amounts[k]) < 0)
             return -1;
         given_lists += E->amounts[k] != NULL;
     }

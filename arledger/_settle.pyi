@@ -22,7 +22,8 @@ def read(
 
 # docs/columnar-kernel.md §4.2: the replay of `read`'s columns (buffers:
 # array.array, memoryview or bytes; amounts int64, or two words each when
-# context["wide"]; the record amount lists may be None), with
+# context["wide"]; the record amount lists may be None; ids, refs and
+# adj_ids lists, or texts: (int32 offsets, UTF-8 bytes, list after them)), with
 # `customer_owner` and the `offer_*` columns. context["release"] drops each
 # column from `columns` once the replay no longer needs it.
 def run(

@@ -559,9 +559,9 @@ def _kernel_columns(
     out.add("alloc_invoice", "i", index.slice(adjusted + paid))
 
     return out.finish(
-        ids=ids.to_pylist() + tail,
-        refs=pay["ref"].to_pylist(),
-        adj_ids=adj["id"].to_pylist(),
+        ids=_texts(ids, tail),
+        refs=_texts(pay["ref"]),
+        adj_ids=_texts(adj["id"]),
         discounted=_discounted(
             inv["discount"], customer["inv"], tables["customer_discount"]
         ),
@@ -1097,6 +1097,32 @@ def _out(typecode: str, values: Any) -> array:
         view = memoryview(values.buffers()[1])[start : start + len(values) * size]
         out.frombytes(view)
     return out
+
+
+def _texts(strings: pa.Array, tail: list[str] | None = None) -> Any:
+    """A column of strings as the kernel takes its ids and refs, with `tail`
+    after them: their offsets and bytes, not copied (each made a `str` only
+    when the kernel shows it); a list where there is none."""
+    strings = _one(strings)
+    if strings.null_count:
+        raise ValueError("a string not given in a column of ids or refs")
+    if not len(strings):
+        return list(tail or ())
+    if strings.type != pa.string():
+        strings = strings.cast(pa.string())
+    _, offsets, data = strings.buffers()
+    start = strings.offset
+    at = memoryview(offsets).cast("i")[start : start + len(strings) + 1]
+    return at, data if data is not None else b"", list(tail or ())
+
+
+def listed(strings: Any) -> list[str]:
+    """The strings a column of ids or refs (`_texts`) stands for."""
+    if isinstance(strings, list):
+        return strings
+    at, data, tail = strings
+    buffers = [None, pa.py_buffer(at), pa.py_buffer(data)]
+    return pa.Array.from_buffers(pa.string(), len(at) - 1, buffers).to_pylist() + tail
 
 
 def _last(parent: pa.Array, days: pa.Array, size: int) -> pa.Array:

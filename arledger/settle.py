@@ -368,7 +368,7 @@ def _columns_of_cells(
     (tests/test_arrow_columns.py); and, as they are at hand, the view's
     currencies (`LedgerView.currencies`) and, settled with `history`, the
     columns of its cash (`BulkView.cash`)."""
-    from arledger.arrow_columns import Cells, kernel_columns
+    from arledger.arrow_columns import Cells, kernel_columns, listed
 
     cells = bulk.bulk.files  # made by the loader, the rules' results kept
     assert isinstance(cells, Cells)
@@ -380,6 +380,9 @@ def _columns_of_cells(
     bulk.currencies = frozenset(names[code] for code in codes)
     if history:  # copied: the replay lets go of the columns
         bulk.cash = {name: columns[name][:] for name in _CASH}
+        # The refs as strings: the applications show every one, and share
+        # them with the cash.
+        columns["refs"] = listed(columns["refs"])
         bulk.cash.update(
             refs=columns["refs"],
             customers=columns["customers"],

@@ -12,8 +12,9 @@ Until step 5 this file held that replay to the record path,
 `settle` with `_settle.read` replaced by tests/reference_columns.py (plain
 `array`s, as the arrow path makes them), on the oracle's views, its columns
 given to `run` as they are, with `wide` forced, without the amount lists,
-and as `memoryview` and `bytes`, is each time exactly the oracle's
-settlement with the Decimals of §4.3 (`test_settle_exact.exact_reference`:
+as `memoryview` and `bytes`, and with the ids and refs as texts (offsets
+into UTF-8 bytes, made strings only when shown), is each time exactly the
+oracle's settlement with the Decimals of §4.3 (`test_settle_exact.exact_reference`:
 the type of every field, a Decimal's sign, digits and exponent), each
 discount the very object in the applications, the accounts those of the
 items. A malformed column is refused with a ValueError naming it. Fed by
@@ -127,11 +128,31 @@ def as_views(columns: Columns) -> Columns:
     return {**wide, **views}
 
 
+def as_texts(columns: Columns) -> Columns:
+    """The columns with `ids`, `refs` and `adj_ids` as texts, as
+    `arrow_columns.kernel_columns` gives them: offsets into UTF-8 bytes
+    (here past two bytes no text's), the last id in the list after them."""
+    made = dict(columns)
+    for name, after in (("ids", 1), ("refs", 0), ("adj_ids", 0)):
+        strings = columns[name]
+        if not isinstance(strings, list):  # texts already
+            continue
+        texts = strings[: max(len(strings) - after, 0)]
+        data = bytearray(b"--")
+        at = array("i", [len(data)])
+        for text in texts:
+            data += text.encode()
+            at.append(len(data))
+        made[name] = (at, bytes(data), list(strings[len(texts) :]))
+    return made
+
+
 GIVEN: tuple[Callable[[Columns], Columns], ...] = (
     dict,
     widened,
     without_lists,
     as_views,
+    as_texts,
 )
 
 
@@ -285,6 +306,17 @@ def test_the_demo_columns_replay():
         ("offer_invoice", array("i", [0]), "offer_last_day: 0 items, not 1"),
         ("ids", ["I1"], "ids: 1 items, for 2 invoices"),
         ("refs", None, "refs: a list"),
+        (
+            "refs",
+            (array("i", [0, 1]), b"P"),
+            r"refs: a list, or \(offsets, bytes, list\)",
+        ),
+        ("refs", (array("q", [0, 1]), b"P", []), r"refs: offsets of int32"),
+        ("refs", (array("i", []), b"", []), r"refs: offsets of int32"),
+        ("refs", (array("i", [0, 2]), b"P", []), "refs: offsets beyond the bytes"),
+        ("refs", (array("i", [-1, 1]), b"P", []), "refs: offsets beyond the bytes"),
+        ("ids", (array("i", [0, 2, 1]), b"I1", []), "ids: offsets falling"),
+        ("ids", (array("i", [0, 2]), b"I1", []), "ids: 1 items, for 2 invoices"),
         ("inv_amounts", [Decimal(1)], "inv_amounts: 1 items, not 2"),
         ("pay_amounts", None, "all five lists, or none"),
         ("customers", ("C",), "customers: a list"),

@@ -252,9 +252,7 @@ def test_yaml_columns_agree_on_a_plain_file_changed_anywhere(data):
 
 
 @pytest.mark.parametrize("suffix", ["", "# ~\n", "  # \t\n", "  # \t~\n", "- &a x\n"])
-def test_a_duplicate_id_is_reported_at_its_key_whichever_reader_reads(
-    tmp_path, suffix
-):
+def test_a_duplicate_id_is_reported_at_its_key_whichever_reader_reads(tmp_path, suffix):
     """A duplicate id in a YAML file is reported at its id's line, whichever
     reader took the file (the columns, rapidyaml, or PyYAML for a file the
     others decline): each says it at its record's first line, all their
