@@ -116,8 +116,13 @@ def assert_arrow_alike(
     assert got.keys() == want.keys()
     for name in COLUMNS:
         column = got[name]
-        assert type(column) is type(want[name]) and column.typecode == COLUMNS[name]
-        assert column == want[name], (name, column[:20], want[name][:20])
+        # a view into pyarrow's buffer, where `read` makes an array
+        assert memoryview(column).format == COLUMNS[name], name
+        assert column.tolist() == want[name].tolist(), (
+            name,
+            column[:20],
+            want[name][:20],
+        )
     for name in LISTS:
         strings = arrow_columns.listed(got[name])
         assert type(strings) is list, name
@@ -430,6 +435,6 @@ def test_no_files_no_records(tmp_path):
         arrow_columns.Cells({}), date(2026, 1, 1), tables_of(ledger)
     )
     for name, typecode in COLUMNS.items():
-        assert columns[name].typecode == typecode
+        assert memoryview(columns[name]).format == typecode
         assert len(columns[name]) == (4 if name == "minor_units" else 0), name
     assert columns["ids"] == columns["refs"] == columns["adj_ids"] == []
