@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 
 from arledger import _shapes, arrow_rules, rules
 from arledger.arrow_columns import (
+    GROUP_THREADS,
     BulkFile,
     Cells,
     _currency_of,
@@ -382,7 +383,8 @@ class _Kind:
             raise _NotClean(f"{rel}: {name}: a cell without a pair")
         if key_rule is None:  # a mapping: a key given twice is an error
             keys = pa.table({"parent": pairs.parent, "key": pairs.key})
-            if len(keys.group_by(["parent", "key"]).aggregate([])) != len(keys):
+            distinct = keys.group_by(["parent", "key"], use_threads=GROUP_THREADS)
+            if len(distinct.aggregate([])) != len(keys):
                 raise _NotClean(f"{rel}: {name}: a key given twice")
         else:
             refused = arrow_rules.apply(key_rule, pairs.key).refused
@@ -880,7 +882,7 @@ def _per_record(
             **more,
         }
     )
-    grouped = table.group_by("parent").aggregate(
+    grouped = table.group_by("parent", use_threads=GROUP_THREADS).aggregate(
         [("digits", "sum"), ("other", "any"), *aggregates]
     )
     return _one(grouped["parent"]), grouped
