@@ -1294,9 +1294,12 @@ static Py_ssize_t strings_len(const Strings *s) {
 /* String `k` of `s` (below strings_len), borrowed; NULL with an error set. */
 static PyObject *string_at(Strings *s, Py_ssize_t k) {
     if (k >= s->n_texts) return PyList_GET_ITEM(s->list, k - s->n_texts);
-    if (s->made == NULL && (s->made = PyMem_Calloc((size_t)s->n_texts, sizeof(PyObject *))) == NULL) {
-        PyErr_NoMemory();
-        return NULL;
+    if (s->made == NULL) {
+        s->made = PyMem_Calloc((size_t)s->n_texts, sizeof(PyObject *));
+        if (s->made == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
     }
     if (s->made[k] == NULL) {
         const int32_t *at = s->offsets.buf;
@@ -2333,8 +2336,8 @@ static int strings_in(PyObject *given, const char *name, Strings *out) {
     out->texts = 1;
     out->list = Py_NewRef(PyTuple_GET_ITEM(value, 2));
     const char *format = out->offsets.format ? out->offsets.format : "B";
-    if (out->offsets.itemsize != 4 || strchr("il", format[0] == '@' ? format[1] : format[0]) ==
-                                          NULL || out->offsets.len < 4) {
+    char code = format[0] == '@' ? format[1] : format[0];
+    if (out->offsets.itemsize != 4 || (code != 'i' && code != 'l') || out->offsets.len < 4) {
         PyErr_Format(PyExc_ValueError, "%s: offsets of int32 ('i'), at least one", name);
         return -1;
     }
