@@ -32,8 +32,10 @@ equal on the rows the loader makes of the same files):
 Made per record in Python, because only a few records need them: the
 `discounted` pairs (an invoice's own `discount` cell through the loader's
 rule; a customer's Discount object as the tables hold it), the ids of
-invoices named but not in the view, and the lists the kernel takes of
-strings (`ids`, `refs`, `adj_ids`). The records' own Decimals are not made:
+invoices named but not in the view. The ids and refs (`ids`, `refs`,
+`adj_ids`) are given as the offsets and bytes of their arrow strings, each
+made a `str` by the kernel only when it shows it; the columns are views into
+pyarrow's buffers, not copies. The records' own Decimals are not made:
 the amount lists are None, and the kernel rebuilds a Decimal from (minor
 units, exponent) where a result shows one (docs/columnar-kernel.md §4.3).
 
@@ -43,7 +45,6 @@ records are its business. A value a rule refuses raises ValueError.
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from datetime import date
@@ -453,10 +454,11 @@ def kernel_columns(cells: Cells, as_of: date, tables: dict[str, Any]) -> dict[st
             discount; `base`, `default_terms`, `minor_units`).
 
     Returns:
-        Every column of docs/columnar-kernel.md §1 as an `array.array` of
-        its type, the lists `ids`, `refs`, `adj_ids`, `customers`,
+        Every column of docs/columnar-kernel.md §1 as a memoryview of its
+        type into pyarrow's buffer; `ids`, `refs` and `adj_ids` as texts
+        (`_texts`: `listed` gives their lists); the lists `customers`,
         `currencies`, `owners` and `discounted` ((invoice index, Discount)
-        pairs), `wide`, and the record amount lists as None.
+        pairs); `wide`; and the record amount lists as None.
     """
     try:
         return _kernel_columns(cells, as_of, tables)
@@ -1072,7 +1074,7 @@ def _fits(minor: pa.Array) -> bool:
     return bool(_INT64[0] <= least and most <= _INT64[1])
 
 
-def _words(minor: pa.Array, wide: bool) -> array | memoryview:
+def _words(minor: pa.Array, wide: bool) -> memoryview:
     """An amount column: an int64 an amount, or two (low, high) when wide:
     decimal128's own layout."""
     if not wide:
@@ -1080,10 +1082,7 @@ def _words(minor: pa.Array, wide: bool) -> array | memoryview:
     minor = minor.cast(_WIDE)
     if minor.null_count:
         raise ValueError("an amount not given")
-    words = array("q")
-    start = minor.offset * 16
-    words.frombytes(memoryview(minor.buffers()[1])[start : start + len(minor) * 16])
-    return words
+    return _view(minor, "q", 16)
 
 
 def _out(typecode: str, values: Any) -> memoryview:
@@ -1095,9 +1094,14 @@ def _out(typecode: str, values: Any) -> memoryview:
     values = values.cast(_ARROW_TYPES[typecode])
     if values.null_count:
         raise ValueError(f"a value not given in a column of {typecode!r}")
+    return _view(values, typecode, values.type.bit_width // 8)
+
+
+def _view(values: pa.Array, typecode: str, size: int) -> memoryview:
+    """The values of a fixed-width array, `size` bytes each, as a view of
+    `typecode` into its buffer."""
     if not len(values):
         return memoryview(b"").cast(typecode)  # type: ignore[call-overload,no-any-return]
-    size = values.type.bit_width // 8
     start = values.offset * size
     view = memoryview(values.buffers()[1])[start : start + len(values) * size]
     return view.cast(typecode)  # type: ignore[call-overload,no-any-return]
