@@ -1,7 +1,8 @@
 """Builds the settlement kernel, arledger/_settle.c, as arledger._settle,
 arledger/_memory.c (memory faulted in ahead for big ledgers) as
 arledger._memory, and arledger/_plainyaml.c (plain YAML record files read
-into columns) as arledger._plainyaml.
+into columns) as arledger._plainyaml, and arledger/_csvbytes.c (a CSV file's
+bytes looked over in one pass) as arledger._csvbytes.
 
 The project is described in pyproject.toml; this file says what a table there
 cannot: the SHA-256 of each module's source, passed to the compiler as the
@@ -26,6 +27,7 @@ SOURCES = {
     "arledger._settle": SOURCE,
     "arledger._memory": "arledger/_memory.c",
     "arledger._plainyaml": "arledger/_plainyaml.c",
+    "arledger._csvbytes": "arledger/_csvbytes.c",
 }
 # gcc and clang: C11 (what CPython itself is written in since 3.11, PEP 7),
 # warnings on and never errors. The optimisation level is the one Python was

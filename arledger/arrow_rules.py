@@ -11,10 +11,11 @@ accept, and asks them about the rest:
 - a field of few distinct texts (dates, currency codes, flags) is
   dictionary-encoded, and its rule judges each distinct text once;
 - an id is surely accepted unless empty, a text always;
-- an amount whose text is plain ASCII digits with at most one point, no
-  longer than `MAX_DIGITS` and not zero, is surely accepted and converted in C:
-  its digits as a whole number and its scale. Every other text is judged by
-  the rule, which gives the value or the message.
+- an amount whose text is plain ASCII digits with at most one point, not
+  first, no longer than `MAX_DIGITS`, of at most 18 digits and not zero, is
+  surely accepted and converted in C (arledger/_csvbytes.c), in one pass: its
+  digits as a whole number and its scale. Every other text is judged by the
+  rule, which gives the value or the message.
 
 `tests/test_arrow_rules.py` holds each form to its list rule, value for value
 and message for message.
@@ -33,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arledger import rules
+from arledger._csvbytes import plain_amounts
 from arledger.money import MAX_DIGITS
 
 
@@ -70,8 +72,6 @@ Rule = rules.Rule
 
 # The rules whose arrow form is `_amounts`.
 _SURELY = (rules.amounts,)
-_ZERO = pa.scalar(0, DIGITS)
-_NO_TEXT = pa.scalar(None, pa.string())
 _BY_VALUE: dict[Rule, pa.DataType] = {
     rules.dates: pa.date32(),
     rules.currencies: pa.string(),
@@ -135,95 +135,50 @@ def _ids(cells: pa.Array) -> Ruled:
     return Ruled(values, dict.fromkeys(found, message or ""))
 
 
-def _sure(
-    cells: pa.Array, length: pa.Array
-) -> tuple[pa.Array, pa.Array, pa.Array, bool]:
-    """Where the amount rule surely accepts the text (null where not
-    given; `length` their lengths in bytes), and there its digits as a whole
-    number (`Amounts.digits`) and where its point is (-1: none); and whether
-    it surely accepts every text given (the common case: nothing to mask or
-    to ask the rule).
-
-    Surely accepted: `rules._PLAIN_DECIMAL` over ASCII digits (digits, then
-    at most one point and digits), no longer than MAX_DIGITS, and not zero.
-    Read without a pattern, in three passes over the texts: the first point
-    taken out leaves ASCII digits only, and none was first; the digits are
-    then a whole number, not zero."""
-    point = pc.find_substring(cells, ".")
-    bare = pc.replace_substring(cells, ".", "", max_replacements=1)
-    plain = pc.and_(
-        pc.and_(pc.ascii_is_decimal(bare), pc.not_equal(point, 0)),
-        pc.less_equal(length, MAX_DIGITS),
-    )
-    every = _every(plain)
-    digits = _whole(bare if every else pc.if_else(plain, bare, _NO_TEXT), length)
-    zero = pc.equal(digits, _ZERO)
-    if every and not pc.any(zero).as_py():
-        return plain, digits, point, True
-    sure = pc.and_kleene(plain, pc.invert(zero))  # false, not null
-    return sure, digits, point, False
-
-
-def _every(mask: pa.Array) -> bool:
-    """Whether `mask` is true wherever it is not null."""
-    return not mask.null_count < len(mask) or bool(pc.all(mask).as_py())
-
-
-def _scale(length: pa.Array, point: pa.Array) -> pa.Array:
-    """The places after the point of plain amounts (none without one), as
-    `Amounts.scale`: where every text is given and written with one number
-    of places (the common case), that number, without an array a step."""
-    after = pc.subtract(length, point)  # places + 1, or length + 1: no point
-    if not point.null_count and len(point):
-        least, most = (value.as_py() for value in pc.min_max(after).values())
-        if least == most and pc.min(point).as_py() >= 0:
-            return pa.nulls(len(point), pa.int8()).fill_null(most - 1)
-    places = pc.if_else(pc.less(point, 0), 0, pc.subtract(after, 1))
-    return places.cast(pa.int8())
-
-
-def _whole(texts: pa.Array, length: pa.Array) -> pa.Array:
-    """ASCII digits (or null) as whole numbers (`DIGITS`): through int64
-    where each fits in 18 digits (`length`: the lengths of the texts they
-    were taken from, no shorter), a cast that takes half the time."""
-    longest = pc.max(length).as_py()
-    if longest is not None and longest <= 18:
-        return texts.cast(pa.int64()).cast(DIGITS)
-    return texts.cast(DIGITS)
-
-
 def _amounts(rule: Rule, cells: pa.Array) -> Amounts:
-    # A text surely accepted is ASCII: its length in bytes is in characters.
-    length = pc.binary_length(cells)
-    sure, digits, point, every = _sure(cells, length)
-    if every:  # null where not given only
-        return Amounts(digits, _scale(length, point), {})
-    # the places after the point: none without one
-    scale = pc.if_else(pc.less(point, 0), 0, pc.subtract(length, pc.add(point, 1)))
-    digits = pc.if_else(sure, digits, pa.scalar(None, DIGITS))
-    scale = pc.if_else(sure, scale, pa.scalar(None, pa.int32())).cast(pa.int8())
+    """Amounts surely accepted read in C, in one pass (`_csvbytes`: plain
+    ASCII digits with at most one point, not first, no longer than
+    MAX_DIGITS, at most 18 digits and not zero); every other cell given
+    judged by the rule, once per distinct text."""
+    if not pa.types.is_string(cells.type):  # dictionary-encoded, or large
+        cells = cells.cast(pa.string())
+    validity, offsets, data = cells.buffers()
+    size = len(cells)
+    digits_of, scales_of, sure_of, count = plain_amounts(
+        validity, offsets, data if data is not None else b"", cells.offset, size,
+        MAX_DIGITS,
+    )  # fmt: skip
+    sure = pa.py_buffer(sure_of)
+    digits = pa.Array.from_buffers(
+        pa.int64(), size, [sure, pa.py_buffer(digits_of)], size - count
+    ).cast(DIGITS)
+    scale = pa.Array.from_buffers(
+        pa.int8(), size, [sure, pa.py_buffer(scales_of)], size - count
+    )
+    if count == size - cells.null_count:  # every cell given: the usual case
+        return Amounts(digits, scale, {})
     # The rest, not given cells apart: the rule judges each distinct text.
-    doubt = pc.and_(pc.invert(pc.fill_null(sure, True)), pc.is_valid(cells))
+    surely = pa.Array.from_buffers(pa.bool_(), size, [None, sure])
+    doubt = pc.and_(pc.is_valid(cells), pc.invert(surely))
+    found = _indexes(doubt)
+    texts = cells.take(found).to_pylist()
+    judged = {text: _judge(rule, text) for text in set(texts)}
     refused: dict[int, str] = {}
-    if pc.any(doubt).as_py():
-        found = _indexes(doubt)
-        texts = cells.take(found).to_pylist()
-        judged = {text: _judge(rule, text) for text in set(texts)}
-        kept, kept_digits, kept_scales = [], [], []
-        for index, text in zip(found, texts, strict=True):
-            value, message = judged[text]
-            if message is not None:
-                refused[index] = message
-                continue
-            sign, numerals, exponent = value.as_tuple()
-            whole = int("".join(map(str, numerals)))
-            kept.append(index)
-            kept_digits.append(Decimal(-whole if sign else whole))
-            kept_scales.append(-exponent)
-        if kept:
-            where = _at(len(cells), kept)
-            digits = pc.replace_with_mask(digits, where, pa.array(kept_digits, DIGITS))
-            scale = pc.replace_with_mask(scale, where, pa.array(kept_scales, pa.int8()))
+    kept, kept_digits, kept_scales = [], [], []
+    for index, text in zip(found, texts, strict=True):
+        value, message = judged[text]
+        if message is not None:
+            refused[index] = message
+            continue
+        sign, numerals, exponent = value.as_tuple()
+        whole = int("".join(map(str, numerals)))
+        kept.append(index)
+        kept_digits.append(Decimal(-whole if sign else whole))
+        kept_scales.append(-exponent)
+    if kept:
+        where = _at(size, kept)
+        digits = pc.replace_with_mask(digits, where, pa.array(kept_digits, DIGITS))
+        scale = pc.replace_with_mask(scale, where, pa.array(kept_scales, pa.int8()))
     return Amounts(digits, scale, refused)
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, AnyStr, NamedTuple
 
 from arledger import _shapes, rows, rules
+from arledger._csvbytes import survey
 from arledger.errors import LedgerError, LedgerNotFound, Source
 from arledger.ledger import Ledger
 from arledger.money import has_excess_places, minor_units
@@ -1090,8 +1091,8 @@ def _arrow_chunks(
     lines = _row_lines(text)
     if lines is None:
         return None
-    start, count = lines
-    if text.count('"', start) > 2 * count:
+    start, count = lines.start, lines.lines
+    if lines.quotes > 2 * count:
         return None  # quoted throughout: the csv module would read every line
     cells = ahead.result() if ahead is not None else None
     if cells is None or cells.width != width:
@@ -1103,24 +1104,60 @@ def _arrow_chunks(
     values = [cells.values[index] for index in indexes]
     del cells
     quoted = _quoted_lines(text, start)
-    if _plain_quotes(text, start):
+    if lines.plain_quotes:
         quoted = iter(())  # pyarrow's cells are the csv module's: none read again
     return _arrow_pieces(kept, values, indexes, count, width, quoted)
 
 
-def _row_lines(text: AnyStr) -> tuple[int, int] | None:
+class _Survey(NamedTuple):
+    """A CSV file's text looked over in one pass (arledger/_csvbytes.c says
+    each field exactly); `lines`, `lone_returns`, `quotes` and
+    `plain_quotes` from the `start` it was asked from."""
+
+    plain: bool  # printable ASCII, tab, LF and CR only
+    longest: int  # the bytes of its longest line, its line feed not counted
+    lines: int  # line feeds
+    lone_returns: int  # carriage returns no line feed follows
+    quotes: int  # quote characters
+    plain_quotes: bool  # each quote opens or closes a plain quoted cell
+
+
+def _survey(text: str | bytes, start: int = 0) -> _Survey:
+    """`text` (or its UTF-8 bytes) looked over from `start` (in its units)
+    in one pass, in C, without the GIL: at a million invoices, five passes of
+    bytes methods and a pattern took 0.3 s of the main thread, holding the
+    GIL the threads cutting files wait for."""
+    if isinstance(text, str):
+        start = len(text[:start].encode())
+        text = text.encode()
+    return _Survey(*survey(text, start))
+
+
+class _Rows(NamedTuple):
+    """`_row_lines` of a CSV file."""
+
+    start: int  # where its rows start, after its header line
+    lines: int  # the lines they take
+    quotes: int  # quote characters in them
+    plain_quotes: bool  # each opens or closes a plain quoted cell
+
+
+def _row_lines(text: AnyStr) -> _Rows | None:
     """Where a CSV file's rows start, after its header (one line, as
     reader.line_num counts it), and how many lines they take, when pyarrow's
     rows can be those lines one for one; None when there is no row, or a lone
     carriage return would end a line for pyarrow and not for the csv module.
-    `text` may be the file's UTF-8 bytes (then `start` counts bytes)."""
-    lf, cr, crlf = _marks(text, "\n", "\r", "\r\n")
+    `text` may be the file's UTF-8 bytes (then `start` counts bytes). With
+    the quotes of the rows, which `_plain_quotes` would judge."""
+    (lf,) = _marks(text, "\n")
     start = text.find(lf) + 1
     if not start or start == len(text):
         return None
-    if cr in text and text.count(cr, start) != text.count(crlf, start):
+    seen = _survey(text, start)
+    if seen.lone_returns:
         return None
-    return start, text.count(lf, start) + (not text.endswith(lf))
+    lines = seen.lines + (not text.endswith(lf))
+    return _Rows(start, lines, seen.quotes, seen.plain_quotes)
 
 
 def _marks(text: AnyStr, *marks: str) -> tuple[AnyStr, ...]:
@@ -1288,32 +1325,18 @@ def _arrow_pieces(
         yield _line_numbers(first + 2, size), texts, one_each
 
 
-# A quoted cell no two CSV readers can read differently: the whole cell in
-# quotes, with no quote or line end inside, at the start of a line or after a
-# comma, and followed by a comma or the line's end. (The quote comes first,
-# and where it is is looked at behind it: re then finds the quotes at C speed,
-# where a pattern opening with the alternatives tries every character.)
-_PLAIN_QUOTED_CELL = re.compile(
-    r'"(?:(?<=^")|(?<=[,\n]"))[^"\r\n]*"(?=,|\r?$)', re.MULTILINE
-)
-# The same, over a file's UTF-8 bytes (`_by_field`).
-_PLAIN_QUOTED_BYTES = re.compile(_PLAIN_QUOTED_CELL.pattern.encode(), re.MULTILINE)
-
-
-def _plain_quotes(text: AnyStr, start: int = 0) -> bool:
+def _plain_quotes(text: str | bytes, start: int = 0) -> bool:
     """Whether every quote character of `text` from `start` (a line's start)
-    opens or closes a plain quoted cell (`_PLAIN_QUOTED_CELL`).
+    opens or closes a plain quoted cell, one no two CSV readers can read
+    differently: the whole cell in quotes, with no quote or line end inside,
+    at the start of a line or after a comma, and followed by a comma or the
+    line's end (`_survey`).
 
-    Then a reader finds the cells these matches find: left of a line's first
+    Then a reader finds the cells these quotes make: left of a line's first
     quote no cell is quoted, so that quote starts a cell (after a comma or
     at the line's start) and the next quote ends it (a comma or the line's
     end follows), and so on along the line."""
-    (quote,) = _marks(text, '"')
-    quotes = text.count(quote, start)
-    if not quotes:
-        return True
-    cell = _PLAIN_QUOTED_CELL if isinstance(text, str) else _PLAIN_QUOTED_BYTES
-    return 2 * len(cell.findall(text, start)) == quotes  # type: ignore[arg-type]
+    return _survey(text, start).plain_quotes
 
 
 def _quoted_lines(text: str, start: int) -> Iterator[tuple[int, str]]:
@@ -1511,9 +1534,8 @@ def _plain_text(raw: bytes) -> bool:
     """Whether `raw` is surely text `_decode` takes as it is, seen from the
     bytes at memory speed: ASCII, with no control character, and no line
     too long. (Anything else, the text is made and `_decode` decides.)"""
-    if not raw.isascii() or raw.translate(None, _PLAIN_BYTES):
-        return False
-    return not _long_lines(raw)
+    seen = _survey(raw)
+    return seen.plain and seen.longest <= MAX_LINE_BYTES
 
 
 def _read_batch(
@@ -2538,9 +2560,7 @@ def _by_field(
     lines = _row_lines(data)
     if missing is not None or lines is None:
         return None, []
-    start, count = lines
-    quoted = data.find(b'"', start) >= 0
-    if cells.rows != count or quoted and not _plain_quotes(data, start):
+    if cells.rows != lines.lines or not lines.plain_quotes:
         return None, []
     columns = cells.columns
     assert columns is not None

@@ -54,7 +54,7 @@ def stale_kernel() -> str | None:
     """
     import arledger
 
-    for name in ("_settle", "_memory", "_plainyaml"):
+    for name in ("_settle", "_memory", "_plainyaml", "_csvbytes"):
         source = Path(arledger.__file__).parent / f"{name}.c"
         if not source.is_file():
             continue

@@ -94,7 +94,7 @@ def test_no_compiler_stops_the_build_saying_what_to_install(tmp_path):
     assert done.returncode != 0
     assert (
         "error: arledger: building its C modules (arledger/_settle.c, "
-        "arledger/_memory.c, arledger/_plainyaml.c) needs "
+        "arledger/_memory.c, arledger/_plainyaml.c, arledger/_csvbytes.c) needs "
         "a C compiler (no-such-cc), not found here: a C compiler and Python's headers"
         " come with `apt-get install gcc python3-dev` (Debian, Ubuntu) or "
         "`xcode-select --install` (macOS); then install arledger again\n"
@@ -102,7 +102,12 @@ def test_no_compiler_stops_the_build_saying_what_to_install(tmp_path):
     assert not list(tmp_path.rglob("*.so"))
 
 
-C_MODULES = ("arledger._settle", "arledger._memory", "arledger._plainyaml")
+C_MODULES = (
+    "arledger._settle",
+    "arledger._memory",
+    "arledger._plainyaml",
+    "arledger._csvbytes",
+)
 
 
 def test_the_type_stub_says_what_the_kernel_has():
