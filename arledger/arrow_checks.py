@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 from arledger import _shapes, arrow_rules, rules
 from arledger.arrow_columns import (
     GROUP_THREADS,
+    KERNEL_FIELDS,
     BulkFile,
     Cells,
     _currency_of,
@@ -157,6 +158,28 @@ def _pairs_of(name: str, spec: tuple[Any, ...]) -> Any:
         ):
             return tuple(getattr(rules, p[1]) for p in plain)
     return None
+
+
+def read_by_none(kind: str) -> frozenset[str]:
+    """The fields of a bulk kind that no check here and no column of the
+    kernel reads: optional texts (which `rules.texts` takes whatever is
+    given, `REFUSES_NO_GIVEN`), named by no rule over several fields. The
+    loader cuts their cells only when asked for (`loader._later_fields`)."""
+    model = _shapes.KINDS[kind]
+    shape = _shapes.SHAPES[model]
+    named = {
+        name
+        for _, names in (*shape["row_rules"], *shape["field_rules"])
+        for name in names
+    }
+    return frozenset(
+        field.name
+        for field in _fields(model)
+        if field.rule is rules.texts
+        and not field.required
+        and field.name not in named
+        and field.name not in KERNEL_FIELDS[kind]
+    )
 
 
 # ------------------------------------------------------------------ files

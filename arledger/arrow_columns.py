@@ -49,6 +49,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from datetime import date
 from functools import partial
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import pyarrow as pa
@@ -125,7 +126,8 @@ _WIDE = pa.decimal128(38, 0)  # minor units below 10**32: two words, low first
 _INT64 = (-(2**63), 2**63 - 1)
 
 # The fields read of each kind's files.
-_FIELDS = {
+# The fields the kernel's columns read, by kind.
+KERNEL_FIELDS = {
     "invoices": (
         "id",
         "customer",
@@ -166,6 +168,21 @@ class BulkFile(NamedTuple):
     # The line each row starts on; None: row k is on line k + 2 (a header,
     # then a line a row, no blank line).
     lines: pa.Array | None = None
+    # The columns not cut with the rest (texts no check reads: `loader.
+    # _later_fields`), not in `cells`: by header name, how to cut each.
+    later: Mapping[str, Callable[[], Any]] = MappingProxyType({})
+
+    def column(self, name: str) -> pa.Array | pa.ChunkedArray | None:
+        """The cells of column `name`, cut now if left for later; None where
+        the file has no such column."""
+        found = self.cells.get(name)
+        if found is None and name in self.later:
+            found = self.later[name]()
+        return found
+
+    def has(self, name: str) -> bool:
+        """Whether the file has column `name`, cut or left for later."""
+        return name in self.cells or name in self.later
 
 
 BULK_KINDS = ("invoices", "payments", "adjustments")
@@ -214,7 +231,7 @@ class Cells(dict[str, list[BulkFile]]):
         key = f"given:{kind}:{number}:{name}"
         found = self._shared.get(key)
         if found is None:
-            found = self._shared[key] = _given(self[kind][number].cells[name])
+            found = self._shared[key] = _given(self[kind][number].column(name))
         return found  # type: ignore[no-any-return]
 
     def texts(self, kind: str, name: str) -> pa.ChunkedArray:
@@ -241,7 +258,7 @@ class Cells(dict[str, list[BulkFile]]):
         parts = []
         for number, file in enumerate(self[kind]):
             size = _size(file)
-            cells = file.cells.get(name)
+            cells = file.column(name)
             if isinstance(cells, pa.ChunkedArray) and cells.num_chunks == 1:
                 cells = cells.chunk(0)
             if cells is None:
@@ -268,7 +285,7 @@ class Cells(dict[str, list[BulkFile]]):
         key = f"pairs:{kind}:{number}:{name}"
         found = self._shared.get(key)
         if found is None:
-            found = self._shared[key] = _cut_pairs(self[kind][number].cells[name])
+            found = self._shared[key] = _cut_pairs(self[kind][number].column(name))
         return found  # type: ignore[no-any-return]
 
     def every_pair(self, kind: str, name: str) -> _Pairs:
@@ -279,7 +296,7 @@ class Cells(dict[str, list[BulkFile]]):
         if found is None:
             parts, start = [], 0
             for number, file in enumerate(self[kind]):
-                if name in file.cells:
+                if file.has(name):
                     pairs, _ = self.pairs(kind, number, name)
                     at = pc.add(pairs.parent, pa.scalar(start, pa.int32()))
                     parts.append(_Pairs(at, pairs.key, pairs.value))
@@ -347,7 +364,7 @@ class Cells(dict[str, list[BulkFile]]):
         has no such column)."""
         return [
             self.given(kind, number, name)
-            if name in file.cells
+            if file.has(name)
             else pa.nulls(_size(file), pa.string())
             for number, file in enumerate(self[kind])
         ]
@@ -361,7 +378,7 @@ class Cells(dict[str, list[BulkFile]]):
         found = self._ruled.get(key)
         if found is None:
             found = rule_cells(
-                self[kind][number].cells[name],
+                self[kind][number].column(name),
                 rule,
                 partial(self.given, kind, number, name),
             )
@@ -656,7 +673,7 @@ class _View:
         """The records of the kind's files in the view, sorted by day, then
         by id or, with `refs`, by the `ref` it gives them. Only the columns
         read later are kept: each is copied once more, to be one array."""
-        fields = _FIELDS[kind]
+        fields = KERNEL_FIELDS[kind]
         if self.cells.clean:
             # nested cells: their pairs are kept (`_in_view`); customers:
             # their codes, where every one is known (`customer_texts`)
@@ -758,7 +775,7 @@ def _cells(cells: Cells, kind: str, fields: Sequence[str]) -> pa.Table:
     for number, file in enumerate(cells[kind]):
         size = len(next(iter(file.cells.values()))) if file.cells else 0
         for name in fields:
-            if name not in file.cells:
+            if not file.has(name):
                 if name == "amount":
                     parts["amount:digits"].append(pa.nulls(size, arrow_rules.DIGITS))
                     parts["amount:scale"].append(pa.nulls(size, pa.int8()))

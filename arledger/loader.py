@@ -18,7 +18,7 @@ import os
 import re
 import stat
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import MAX_PREC, Decimal, localcontext
 from functools import partial
@@ -1100,6 +1100,7 @@ def _arrow_chunks(
     if cells.columns is None or cells.rows != count:
         return None
     indexes = [index for index, _, _ in names]
+    _complete(cells, text, indexes)
     kept = [cells.columns[index] for index in indexes]
     values = [cells.values[index] for index in indexes]
     del cells
@@ -1153,8 +1154,13 @@ def _row_lines(text: AnyStr) -> _Rows | None:
     start = text.find(lf) + 1
     if not start or start == len(text):
         return None
-    seen = _survey(text, start)
-    if seen.lone_returns:
+    return _rows_of(text, start, _survey(text, start))
+
+
+def _rows_of(text: AnyStr, start: int, seen: _Survey) -> _Rows | None:
+    """`_row_lines` of `text`, its rows from `start` looked over (`seen`)."""
+    (lf,) = _marks(text, "\n")
+    if not start or start == len(text) or seen.lone_returns:
         return None
     lines = seen.lines + (not text.endswith(lf))
     return _Rows(start, lines, seen.quotes, seen.plain_quotes)
@@ -1174,7 +1180,8 @@ class _Cells(NamedTuple):
     width: int  # the columns of the header it was cut for
     rows: int
     # A pyarrow array per column, white space trimmed; None: not cut (pyarrow
-    # is not installed, or a row does not fit the header).
+    # is not installed, or a row does not fit the header). A column left
+    # for later is None until it is cut (`_complete`).
     columns: list[Any] | None
     # For each column whose first values repeat (`_repeats`): its distinct
     # values, one string each, and the column is dictionary-encoded (each
@@ -1182,7 +1189,7 @@ class _Cells(NamedTuple):
     values: list[list[str] | None]
 
 
-def _arrow_cells(text: str | bytes, width: int) -> _Cells:
+def _arrow_cells(text: str | bytes, width: int, later: Collection[int] = ()) -> _Cells:
     """The cells of `text` (or its UTF-8 bytes) after its header line, cut by
     pyarrow's CSV reader
     into `width` columns of text, with white space trimmed as `str.strip`
@@ -1190,6 +1197,9 @@ def _arrow_cells(text: str | bytes, width: int) -> _Cells:
     `width` cells). A column whose first values repeat is kept as one string
     per value and each cell's index: at a million rows, making a string of
     each cell and finding its value's one took 0.1 s per column more.
+
+    The columns at `later` are left for later (None), each row's cells still
+    counted: texts no check reads, cut only if a row is made (`_complete`).
 
     pyarrow lets go of the GIL while it reads, trims and encodes: this runs
     in a thread of its own while the file before is validated
@@ -1202,6 +1212,7 @@ def _arrow_cells(text: str | bytes, width: int) -> _Cells:
 
     raw = text.encode() if isinstance(text, str) else text
     names = [f"f{k}" for k in range(width)]
+    cut = [name for k, name in enumerate(names) if k not in later]
     data = pa.py_buffer(raw)
     pool = _arrow_pool()
     try:
@@ -1213,24 +1224,41 @@ def _arrow_cells(text: str | bytes, width: int) -> _Cells:
                 column_types={name: pa.string() for name in names},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
+                include_columns=cut,
             ),
             memory_pool=pool,
         )
     except pa.ArrowInvalid:  # a row that does not fit the header
         return _Cells(width, 0, None, [])
     del data, raw
+    rows = table.num_rows
     trim, encode = _trimmer(_white_space(), pool), _encoder(pool)
-    columns, values = [], []
-    for name in names:  # each trimmed, and the table's own let go
+    columns: list[Any] = [None] * width
+    values: list[list[str] | None] = [None] * width
+    for k, name in enumerate(names):  # each trimmed, and the table's own let go
+        if name not in cut:
+            continue
         cells = trim(table.column(name))
         table = table.drop_columns([name])
-        one = None
         if _repeats(cells.slice(0, _SAMPLE).to_pylist()):
             cells = encode(cells.combine_chunks(memory_pool=pool))
-            one = cells.dictionary.to_pylist()
-        columns.append(cells)
-        values.append(one)
-    return _Cells(width, len(columns[0]) if columns else 0, columns, values)
+            values[k] = cells.dictionary.to_pylist()
+        columns[k] = cells
+    return _Cells(width, rows, columns, values)
+
+
+def _complete(cells: _Cells, text: str | bytes, wanted: Iterable[int]) -> None:
+    """Cut the columns at `wanted` that were left for later (`_arrow_cells`)
+    from the file's `text` (or bytes), in place."""
+    assert cells.columns is not None
+    missing = [k for k in wanted if cells.columns[k] is None]
+    if not missing:
+        return
+    rest = _arrow_cells(text, cells.width, set(range(cells.width)) - set(missing))
+    if rest.columns is None or rest.rows != cells.rows:
+        raise AssertionError("arledger: a file's cells cut twice do not agree")
+    for k in missing:
+        cells.columns[k], cells.values[k] = rest.columns[k], rest.values[k]
 
 
 def _kernel(
@@ -1518,23 +1546,39 @@ def _read_bytes(path: Path, rel: str, errors: list[LedgerError]) -> bytes | None
         return None
 
 
-def _read_utf8(path: Path, rel: str, errors: list[LedgerError]) -> bytes | None:
+class _Utf8(NamedTuple):
+    """A bulk file's bytes as `_read_utf8` reads them."""
+
+    data: bytes  # without a byte order mark
+    rows: _Rows | None  # `_row_lines` of `data`
+
+
+def _read_utf8(path: Path, rel: str, errors: list[LedgerError]) -> _Utf8 | None:
     """A file's bytes, without a byte order mark, where `_decode` reads its
-    text without a word (else None, and what it says in `errors`). Its text
-    is not made where the bytes tell that `_decode` would say nothing
-    (`_plain_text`): a bulk file kept as cells (`_hold`) is read by pyarrow,
-    from its bytes, and only by it."""
+    text without a word (else None, and what it says in `errors`), with its
+    rows (`_row_lines`), from one look over the bytes. Its text is not made
+    where the bytes tell that `_decode` would say nothing (`_plain_text`): a
+    bulk file kept as cells (`_hold`) is read by pyarrow, from its bytes, and
+    only by it."""
     raw = _read_bytes(path, rel, errors)
-    if raw is None or not _plain_text(raw) and _decode(raw, rel, errors) is None:
+    if raw is None:
         return None
-    return raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw
+    start = raw.find(b"\n") + 1
+    seen = _survey(raw, start)
+    if _plain_text(seen):
+        return _Utf8(raw, _rows_of(raw, start, seen))
+    if _decode(raw, rel, errors) is None:
+        return None
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+        return _Utf8(raw, _row_lines(raw))
+    return _Utf8(raw, _rows_of(raw, start, seen))
 
 
-def _plain_text(raw: bytes) -> bool:
-    """Whether `raw` is surely text `_decode` takes as it is, seen from the
-    bytes at memory speed: ASCII, with no control character, and no line
+def _plain_text(seen: _Survey) -> bool:
+    """Whether a file's bytes, looked over (`seen`), are surely text
+    `_decode` takes as it is: ASCII, with no control character, and no line
     too long. (Anything else, the text is made and `_decode` decides.)"""
-    seen = _survey(raw)
     return seen.plain and seen.longest <= MAX_LINE_BYTES
 
 
@@ -2324,14 +2368,13 @@ def load(
     held: list[_Held] = []
     for kind, file, rel, text, cells, stamp in _read_ahead(root, todo, errors, defer):
         files.append(file)
-        if defer and kind in BULK_KINDS:
-            assert not isinstance(text, str)  # its bytes (`_read_utf8`)
-            held.append(_hold(kind, file, rel, text, cells, stamp))
+        if defer and kind in BULK_KINDS:  # read on a thread (`_read_held`)
+            assert cells is not None
+            held.append(_hold(kind, file, rel, cells, stamp, errors))
             del text, cells
             if on_file is not None:
                 on_file(file)
             continue
-        assert not isinstance(text, bytes)
         parsed: tuple[list[dict[str, Any]], list[int]] | YamlColumns | None = None
         if text is not None and not rel.lower().endswith(".csv"):
             parsed = read_yaml_columns(text) or read_yaml_fast(text)
@@ -2366,43 +2409,50 @@ def _read_ahead(
     todo: list[tuple[str, Path]],
     errors: list[LedgerError],
     defer: bool = False,
-) -> Iterator[tuple[str, Path, str, str | bytes | None, Future[_Cells] | None, Any]]:
+) -> Iterator[tuple[str, Path, str, str | None, Future[Any] | None, Any]]:
     """Each (kind, file) of `todo` with its path from `root`, its text (None
     when it cannot be read: the reason is in `errors`) and, for a big CSV file
     of a bulk kind, its cells being cut by pyarrow (`_arrow_cells`), in a
-    thread of their own (with `defer`, every CSV file of a bulk kind:
-    `_defer` may keep its cells in place of rows; its UTF-8 bytes are given
-    in place of its text, `_read_utf8`).
+    thread of their own. With `defer`, every file of a bulk kind is read,
+    looked over and cut on a thread of its own, and given as that work
+    (`_read_held`), with its stamp, in place of its text and cells: `_defer`
+    may keep its cells in place of rows.
 
     Files are read ahead (one, or with `defer` four): the next file's text
-    is read, and its cells cut, while this one is validated. pyarrow lets go
-    of the GIL while it cuts, so on two cores the cutting costs no time of
-    its own; holding one file more at a time costs its text and cells."""
+    is read, and its cells cut, while this one is validated. Reading, the
+    look over the bytes and pyarrow's cutting let go of the GIL, so on two
+    cores two bulk files are read at once; holding one file more at a time
+    costs its text and cells."""
     pool = None
 
-    def read(kind: str, file: Path) -> tuple[str, Path, str, Any, Any, Any]:
+    def submit(job: Callable[..., Any], *args: Any) -> Future[Any]:
         nonlocal pool
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(2 if defer else 1, "arledger-read-ahead")
+        return pool.submit(job, *args)
+
+    def read(kind: str, file: Path) -> tuple[str, Path, str, Any, Any, Any]:
         rel = file.relative_to(root).as_posix()
-        held = defer and kind in BULK_KINDS
-        # Where cells may be kept, the file as it was before it is read: a
-        # change from then on is seen when its rows are made (`_make_rows`).
-        stamp = _stamp(file) if held else None
-        text: str | bytes | None
-        text = _read_utf8(file, rel, errors) if held else _read_text(file, rel, errors)
+        if defer and kind in BULK_KINDS:
+            # The file as it was before it is read: a change from then on is
+            # seen when its rows are made (`_make_rows`).
+            stamp = _stamp(file)
+            later = _later_fields(kind)
+            job = submit(_read_held, kind, file, rel, later)
+            return kind, file, rel, None, job, stamp
+        text = _read_text(file, rel, errors)
         cells = None
         if (
             text is not None
-            and (len(text) >= _ARROW_MIN_CHARS or held)
+            and len(text) >= _ARROW_MIN_CHARS
             and rel.lower().endswith(".csv")
             and _column_plan(_shapes.KINDS[kind]) is not None
             and (width := _header_width(_first_line(text))) is not None
         ):
-            if pool is None:
-                from concurrent.futures import ThreadPoolExecutor
-
-                pool = ThreadPoolExecutor(2 if defer else 1, "arledger-read-ahead")
-            cells = pool.submit(_arrow_cells, text, width)
-        return kind, file, rel, text, cells, stamp
+            cells = submit(_arrow_cells, text, width)
+        return kind, file, rel, text, cells, None
 
     # Kept as cells, a file's records cost next to nothing while the next
     # are cut: two files are cut at a time, one on each core, and four are
@@ -2521,32 +2571,81 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
+class _Read(NamedTuple):
+    """A bulk file read, looked over and cut (`_read_held`)."""
+
+    utf8: _Utf8 | None  # None: not read (the reason is in `errors`)
+    cells: _Cells | None  # None: not cut (not a CSV file of this kind's columns)
+    errors: list[LedgerError]
+
+
+def _read_held(kind: str, path: Path, rel: str, later: frozenset[str]) -> _Read:
+    """A bulk file's bytes (`_read_utf8`) and their cells (`_arrow_cells`),
+    the columns of the fields `later` left for later, on a thread of the
+    read-ahead pool: the read, the look over the bytes and the cutting each
+    let go of the GIL, so two files are read at once, from the start. What
+    it has to say is in its own `errors`."""
+    errors: list[LedgerError] = []
+    utf8 = _read_utf8(path, rel, errors)
+    cells = None
+    if (
+        utf8 is not None
+        and rel.lower().endswith(".csv")
+        and _column_plan(_shapes.KINDS[kind]) is not None
+        and (width := _header_width(first := _first_line(utf8.data))) is not None
+    ):
+        header = [name.strip() for name in next(csv.reader([first]))]
+        left = [k for k, name in enumerate(header) if name in later]
+        cells = _arrow_cells(utf8.data, width, left)
+    return _Read(utf8, cells, errors)
+
+
+@functools.cache
+def _later_fields(kind: str) -> frozenset[str]:
+    """The fields of a bulk kind whose cells are cut only when asked for:
+    texts that no check and no column of the kernel reads (descriptions,
+    POs, references). At a million invoices, cutting, trimming and encoding
+    them took 0.28 s of the threads reading the files."""
+    from arledger import arrow_checks
+
+    return arrow_checks.read_by_none(kind)
+
+
 def _hold(
     kind: str,
     path: Path,
     rel: str,
-    text: bytes | None,
-    ahead: Future[_Cells] | None,
+    ahead: Future[_Read],
     stamp: tuple[int, int, int] | None,
+    errors: list[LedgerError],
 ) -> _Held:
     """A bulk file's cells, and its cells by field where each row is one line
     of the header's cells, as the row path would read them (`_arrow_chunks`'
-    conditions) under a header with nothing to say."""
-    cells = ahead.result() if ahead is not None else None
-    if text is None or cells is None or cells.columns is None:
-        return _Held(kind, path, rel, stamp, text is not None, cells, None)
-    file, names = _by_field(kind, rel, text, cells)
-    return _Held(kind, path, rel, stamp, True, cells, file, names)
+    conditions) under a header with nothing to say; what reading it said
+    added to `errors`."""
+    done = ahead.result()
+    errors.extend(done.errors)
+    utf8, cells = done.utf8, done.cells
+    if utf8 is None or cells is None or cells.columns is None:
+        return _Held(kind, path, rel, stamp, utf8 is not None, cells, None)
+    held = _Held(kind, path, rel, stamp, True, cells, None)
+    file, names = _by_field(kind, rel, utf8, cells, partial(_cut_later, held))
+    return held._replace(file=file, names=names)
 
 
 def _by_field(
-    kind: str, rel: str, data: bytes, cells: _Cells
+    kind: str,
+    rel: str,
+    utf8: _Utf8,
+    cells: _Cells,
+    later: Callable[[int], Any],
 ) -> tuple[Any, list[tuple[int, str, bool]]]:
     """`_Held.file` of a file's bytes (`_read_utf8`) and cells: None, or a
     file of no rows (False), or its `arrow_columns.BulkFile`; with its
-    `_Held.names`."""
+    `_Held.names`. `later(index)` cuts a column left for later."""
     from arledger.arrow_columns import BulkFile
 
+    data = utf8.data
     first = _first_line(data)
     width = _header_width(first)
     if width is None or width != cells.width:
@@ -2557,7 +2656,7 @@ def _by_field(
         return None, []
     if data.find(b"\n") in (-1, len(data) - 1):
         return False, []  # a header alone: no records, nothing to check
-    lines = _row_lines(data)
+    lines = utf8.rows
     if missing is not None or lines is None:
         return None, []
     if cells.rows != lines.lines or not lines.plain_quotes:
@@ -2565,8 +2664,38 @@ def _by_field(
     columns = cells.columns
     assert columns is not None
     names = _known_columns(header, kind)
-    by_name = {name: columns[index] for index, name, _ in names}
-    return BulkFile(rel, by_name, None), names
+    by_name = {name: columns[i] for i, name, _ in names if columns[i] is not None}
+    left = {name: partial(later, i) for i, name, _ in names if columns[i] is None}
+    return BulkFile(rel, by_name, None, left), names
+
+
+def _cut_later(one: _Held, index: int) -> Any:
+    """Column `index` of a bulk file kept as cells, cut now if it was left
+    for later (`_arrow_cells`), from the file as it was read."""
+    cells = one.cells
+    assert cells is not None and cells.columns is not None
+    if cells.columns[index] is None:
+        wanted = [k for k, _, _ in one.names] or [index]
+        _complete(cells, _read_unchanged(one, _read_bytes), wanted)
+    return cells.columns[index]
+
+
+def _read_unchanged(
+    one: _Held, read: Callable[[Path, str, list[LedgerError]], AnyStr | None]
+) -> AnyStr:
+    """A held file read again (its text or bytes, by `read`), unless it
+    changed since it was first read (or cannot be read now): then that is
+    said."""
+    from arledger.errors import LedgerInvalid
+
+    errors: list[LedgerError] = []
+    again = read(one.path, one.rel, errors)
+    if again is None or _stamp(one.path) != one.stamp:  # looked at once read
+        message = "changed while arledger was reading the ledger; "
+        raise LedgerInvalid(
+            [LedgerError(Source(one.rel, 1), message + "run the command again")]
+        )
+    return again
 
 
 def _done(cells: _Cells | None) -> Future[_Cells] | None:
@@ -2640,19 +2769,12 @@ def _make_rows(
     """The rows of bulk files kept as cells (`_defer`), made by the row path
     as `load` would have made them. They were surely clean: a file changed
     since is reported; anything else said is a fault of `arrow_checks`."""
-    from arledger.errors import LedgerInvalid
-
     collected = _Collected()
     errors: list[LedgerError] = []
     held.reverse()
     while held:  # each file's cells let go once its rows are made
         one = held.pop()
-        text = _read_text(one.path, one.rel, errors)
-        if _stamp(one.path) != one.stamp:  # looked at once the text is read
-            message = "changed while arledger was reading the ledger; "
-            raise LedgerInvalid(
-                [LedgerError(Source(one.rel, 1), message + "run the command again")]
-            )
+        text = _read_unchanged(one, _read_text)
         model = _shapes.KINDS[one.kind]
         _load_batch(one.kind, model, text, one.rel, collected, errors, None,
                     _done(one.cells))  # fmt: skip
@@ -2695,7 +2817,7 @@ def _some_rows(
         cells = one.cells
         assert cells is not None and cells.columns is not None
         texts = [
-            _Texts(_cell_values(cells.columns[index].take(at), cells.values[index]))
+            _Texts(_cell_values(_cut_later(one, index).take(at), cells.values[index]))
             for index, _, _ in one.names
         ]
         lines = [row + 2 for row in at.to_pylist()]  # a header, then a row a line
