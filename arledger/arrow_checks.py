@@ -75,6 +75,7 @@ def why_not_clean(
     files: Cells,
     customers: Mapping[str, Any],
     settings: Any,
+    ahead: Callable[[], None] | None = None,
 ) -> str | None:
     """None when loading exactly these files by rows (`_load_batch` of each
     in order, then the cross-checks with these customers) would say nothing
@@ -93,6 +94,8 @@ def why_not_clean(
             map every header name to its cells trimmed as `str.strip` trims.
         customers: the ledger's customers by id, every one loaded fine.
         settings: the ledger's settings (the base currency).
+        ahead: called once every field has been held to its rule, before
+            the checks over records and files (`Cells.make_ahead`).
 
     Returns:
         None, or why not.
@@ -100,8 +103,11 @@ def why_not_clean(
     try:
         files.start_named_at()  # on a thread of its own, for `references`
         kinds = {kind: _Kind.read(kind, files) for kind in BULK_KINDS}
+        if ahead is not None:
+            ahead()
         _Ledger(kinds, customers, settings, files).check()
     except _NotClean as why:
+        files.drop_ahead()
         return str(why)
     finally:
         files.wait()

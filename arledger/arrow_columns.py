@@ -214,6 +214,43 @@ class Cells(dict[str, list[BulkFile]]):
         # clean: then invoice ids are unique, every nested cell is pairs, and
         # a view's invoices are found by their row among all.
         self.clean = False
+        # The kernel's columns of a whole view, made ahead (`make_ahead`).
+        self._ahead: tuple[date, Future[tuple[dict[str, Any], dict[str, Any]]]] | None
+        self._ahead = None
+
+    def make_ahead(self, as_of: date, tables: Callable[[], dict[str, Any]]) -> None:
+        """Begin the kernel's columns of the whole view as of `as_of`
+        (`kernel_columns`, with `tables()`) on a thread of their own, the
+        files taken as clean, while the checks that prove it still run (at
+        a million records, 0.25 s of pyarrow's work, which lets go of the
+        GIL). `ahead` gives them to the view's settlement once they are
+        proved; `drop_ahead` lets them go if they are not."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def make() -> tuple[dict[str, Any], dict[str, Any]]:
+            made = tables()
+            return made, _kernel_columns(self, as_of, made, clean=True)
+
+        pool = ThreadPoolExecutor(1, "arledger-columns-ahead")
+        self._ahead = (as_of, pool.submit(make))
+        pool.shutdown(wait=False)
+
+    def ahead(self, as_of: date) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The tables and columns `make_ahead` made for `as_of`, once (None:
+        none were begun for that day)."""
+        found, self._ahead = self._ahead, None
+        if found is None or found[0] != as_of or not self.clean:
+            if found is not None:
+                _settled(found[1])
+            return None
+        return found[1].result()
+
+    def drop_ahead(self) -> None:
+        """Let go of the columns `make_ahead` began, once its thread is done
+        (the files were not proved clean: whatever it found is not used)."""
+        found, self._ahead = self._ahead, None
+        if found is not None:
+            _settled(found[1])
 
     @staticmethod
     def of(
@@ -390,8 +427,19 @@ class Cells(dict[str, list[BulkFile]]):
         """Let go of the plain strings (`given`, `texts`): kept while one
         call reads them several times, they are a copy of the cells, and a
         kernel's call makes those it needs again, as cheaply."""
-        for key in [k for k in self._shared if k.startswith(("given:", "texts:"))]:
-            del self._shared[key]
+        # (listed at once: the columns made ahead may add keys meanwhile)
+        for key in [
+            k for k in list(self._shared) if k.startswith(("given:", "texts:"))
+        ]:
+            self._shared.pop(key, None)
+
+
+def _settled(work: Future[Any]) -> None:
+    """Wait for `work` to end, whatever it ends with."""
+    try:
+        work.result()
+    except Exception:  # noqa: BLE001 - its result is not used
+        pass
 
 
 def _named_at(
@@ -484,9 +532,12 @@ def kernel_columns(cells: Cells, as_of: date, tables: dict[str, Any]) -> dict[st
 
 
 def _kernel_columns(
-    cells: Cells, as_of: date, tables: dict[str, Any]
+    cells: Cells, as_of: date, tables: dict[str, Any], *, clean: bool | None = None
 ) -> dict[str, Any]:
-    view = _View(as_of, cells, tables["customers"])
+    """`kernel_columns`, of files proved clean where `clean` (None: as
+    `cells.clean` says)."""
+    clean = cells.clean if clean is None else clean
+    view = _View(as_of, cells, tables["customers"], clean)
     inv = view.records("invoices")
     adj = view.records("adjustments")
     pay = view.records("payments", _refs_of(cells["payments"]))
@@ -495,7 +546,7 @@ def _kernel_columns(
         prefix: _customer_code(records, tables["customers"], view)
         for prefix, records in (("inv", inv), ("adj", adj), ("pay", pay))
     }
-    if cells.clean:  # the pairs the checks cut, by row
+    if clean:  # the pairs the checks cut, by row
         schedule = _in_view(cells, "invoices", "schedule", inv["row"])
         allocations, alloc_at = _allocations_in_view(cells, pay["row"])
     else:
@@ -662,9 +713,12 @@ class _View:
     cells (null where not given) with `day` (the date's ordinal) and `ref`
     (what they are sorted by after the date)."""
 
-    def __init__(self, as_of: date, cells: Cells, customers: dict[str, int]) -> None:
+    def __init__(
+        self, as_of: date, cells: Cells, customers: dict[str, int], clean: bool
+    ) -> None:
         self.as_of = pa.scalar(as_of, pa.date32())
         self.cells = cells
+        self.clean = clean  # the files are proved clean (`Cells.clean`)
         # the tables' customers as `read` is given them, before any is added
         self.customers = list(customers)
         self._all_invoices: dict[str, pa.Array] | None = None
@@ -674,14 +728,14 @@ class _View:
         by id or, with `refs`, by the `ref` it gives them. Only the columns
         read later are kept: each is copied once more, to be one array."""
         fields = KERNEL_FIELDS[kind]
-        if self.cells.clean:
+        if self.clean:
             # nested cells: their pairs are kept (`_in_view`); customers:
             # their codes, where every one is known (`customer_texts`)
             codes = self.cells.codes(kind, "customer", list(self.customers))
             skip = _NESTED if codes.null_count else (*_NESTED, "customer")
             fields = tuple(name for name in fields if name not in skip)
         table = _cells(self.cells, kind, fields)
-        if self.cells.clean:
+        if self.clean:
             # each record's row among all its kind's, and where the invoice
             # it names is among all invoices (`Cells.named_at`)
             table = table.append_column("row", _positions(len(table)))

@@ -42,6 +42,7 @@ from arledger.readers import (
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
+    from datetime import date
 
     import yaml
     from pydantic import BaseModel
@@ -2340,6 +2341,7 @@ def load(
     *,
     on_file: Callable[[Path], None] | None = None,
     keep_cells: bool = True,
+    settle_ahead: date | None = None,
 ) -> tuple[Ledger, list[LedgerError]]:
     """Load a ledger directory.
 
@@ -2349,6 +2351,9 @@ def load(
         keep_cells: whether a big ledger's bulk records may be kept as cells
             (`_defer`); False for a caller that reads every record anyway,
             which would hold the cells and the rows at once.
+        settle_ahead: the day a caller will settle the whole ledger as of:
+            records kept as cells then have the kernel's columns of that
+            view made while the last checks run (`Cells.make_ahead`).
 
     Returns:
         The ledger of every record that validated, and every problem found (errors
@@ -2384,7 +2389,7 @@ def load(
         if on_file is not None:
             on_file(file)
     if held:
-        deferred = _defer(root, settings, collected, files, held, errors)
+        deferred = _defer(root, settings, collected, files, held, errors, settle_ahead)
         if deferred is not None:
             errors.sort(key=LedgerError.sort_key)
             return deferred, errors
@@ -2716,6 +2721,7 @@ def _defer(
     files: list[Path],
     held: list[_Held],
     errors: list[LedgerError],
+    settle_ahead: date | None = None,
 ) -> Ledger | None:
     """The ledger with its bulk records kept as cells (arledger/bulk.py), when
     the row path would say nothing about the ledger: no error so far, every
@@ -2747,7 +2753,13 @@ def _defer(
             for kind in BULK_KINDS
         }
     )
-    if arrow_checks.why_not_clean(by_kind, ledger.customers, settings) is not None:
+    ahead = None
+    if settle_ahead is not None:
+        from arledger.settle import tables_of
+
+        ahead = partial(by_kind.make_ahead, settle_ahead, partial(tables_of, ledger))
+    why = arrow_checks.why_not_clean(by_kind, ledger.customers, settings, ahead)
+    if why is not None:
         return None
     counts = {kind: 0 for kind in BULK_KINDS}
     for one in held:

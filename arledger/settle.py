@@ -223,7 +223,7 @@ def payment_ref(payment: Payment) -> str:
     return payment.id if payment.id is not None else str(payment.source)
 
 
-def _tables(ledger: Ledger) -> dict[str, Any]:
+def tables_of(ledger: Ledger) -> dict[str, Any]:
     """What `_settle.read` is given of a ledger (docs/columnar-kernel.md
     §4.1), and each customer's owner code for `run` (§1.5): the
     customers coded in ledger order, their currencies and their owners (an
@@ -372,7 +372,16 @@ def _columns_of_cells(
 
     cells = bulk.bulk.files  # made by the loader, the rules' results kept
     assert isinstance(cells, Cells)
-    columns = kernel_columns(cells, view.as_of, tables)
+    made = cells.ahead(view.as_of)
+    if made is not None:  # made while the loader's checks ran
+        # Its tables are this view's, their codes extended as the columns
+        # were made: but for the ledger's own method (the loader's ledger
+        # had no bulk records yet).
+        ahead, columns = made
+        tables.update({k: v for k, v in ahead.items() if k != "currency_of"})
+        cells.forget()
+    else:
+        columns = kernel_columns(cells, view.as_of, tables)
     complete_columns(columns, _CellInvoices(columns), tables)
     names = columns["currencies"]
     codes = set(columns["inv_currency"])
@@ -437,7 +446,7 @@ def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Sett
     of its invoice (SPEC §9).
 
     The kernel never sees a record: the view's records, sorted, become columns
-    (`_settle.read`, with the ledger's tables of `_tables`), the offers and
+    (`_settle.read`, with the ledger's tables of `tables_of`), the offers and
     owners are added (`complete_columns`), and `_settle.run` replays them,
     letting each column go once it is done with it.
 
@@ -461,7 +470,7 @@ def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Sett
         the engine computes carry the currency's minor unit (`0.00`, `12.30`);
         those it passes on are the records' own.
     """
-    tables = _tables(view.ledger)
+    tables = tables_of(view.ledger)
     if view.bulk is not None and view.bulk.ready:
         columns = _columns_of_cells(view, view.bulk, tables, history)
     else:

@@ -102,6 +102,72 @@ def test_settlements_and_reports_from_cells_are_those_from_rows(
     assert not cells.bulk.made
 
 
+def test_columns_made_ahead_settle_as_columns_made_then(
+    bench: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel's columns made while the loader's checks run
+    (`settle_ahead`) give the settlement those made by `settle` give, are
+    used by the view of that day alone, and once."""
+    from arledger import arrow_columns
+
+    made: list[date] = []
+    kernel_columns = arrow_columns.kernel_columns
+    monkeypatch.setattr(
+        arrow_columns,
+        "kernel_columns",
+        lambda cells, as_of, tables: (
+            made.append(as_of) or kernel_columns(cells, as_of, tables)
+        ),
+    )
+    monkeypatch.setenv("ARLEDGER_BULK", "always")
+    plain, _ = loader.load(bench)
+    for as_of in AS_OF:
+        day = date.fromisoformat(as_of)
+        ahead, said = loader.load(bench, settle_ahead=day)
+        assert ahead.bulk is not None and said == []
+        for history in (True, False):
+            made.clear()
+            want = settle(plain.view(day), history=history)
+            assert made == [day]  # made by `settle`
+            made.clear()
+            assert settle(ahead.view(day), history=history) == want
+            assert made == ([] if history else [day])  # ahead, once
+    # Made ahead for another day: not used.
+    ahead, _ = loader.load(bench, settle_ahead=date(2025, 1, 1))
+    made.clear()
+    day = date.fromisoformat(AS_OF[-1])
+    assert settle(ahead.view(day)) == settle(plain.view(day))
+    assert made == [day, day]
+    # An owner's view settles from the same columns.
+    owner = next(c.owner for c in plain.customers.values() if c.owner)
+    ahead, _ = loader.load(bench, settle_ahead=day)
+    made.clear()
+    assert settle(ahead.view(day, owner=owner)) == settle(plain.view(day, owner=owner))
+    assert made == [day]
+
+
+def test_columns_made_ahead_of_a_ledger_not_clean_are_let_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Begun once every field holds its rule, the columns made ahead are
+    let go when a check over records then finds something to say: the rows
+    say it, as without them."""
+    root = write_ledger(
+        tmp_path / "bad",
+        **{
+            "customers.yaml": "- id: C1\n  name: One\n",
+            "invoices.csv": "id,customer,date,amount\nI1,C1,2025-01-01,10.00\n",
+            "payments.csv": "id,customer,date,amount,invoice\n"
+            "P1,C1,2025-01-02,4.00,I9\n",  # an invoice no file has
+        },
+    )
+    monkeypatch.setenv("ARLEDGER_BULK", "always")
+    ahead, said = loader.load(root, settle_ahead=date(2025, 2, 1))
+    rows, said_by_rows = loader.load(root)
+    assert ahead.bulk is None and rows.bulk is None
+    assert said == said_by_rows and any(not e.warning for e in said)
+
+
 def test_an_owner_filter_settles_from_cells_and_filters_after(
     bench: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -193,6 +259,50 @@ def test_a_file_changed_after_the_load_is_said_not_read(
     rel = changed.relative_to(root).as_posix()
     assert str(error) == (
         f"{rel}:1: changed while arledger was reading the ledger; run the command again"
+    )
+
+
+def test_texts_no_check_reads_are_cut_when_a_row_needs_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Descriptions, POs, methods, references and reasons are not cut with
+    the rest of a bulk file (`loader._later_fields`): cut from the file when
+    a row or lint asks for them, they are the row path's; a file changed
+    since is said, not read."""
+    from arledger.arrow_checks import read_by_none
+
+    assert read_by_none("invoices") == {"description", "po"}
+    assert read_by_none("payments") == {"method", "reference"}
+    assert read_by_none("adjustments") == {"reason"}
+    root = tmp_path / "ledger"
+    generate.write_ledger(generate.generate(300, 3), root, "csv")
+    cells, _ = load(root, "always", monkeypatch)
+    rows, _ = load(root, "never", monkeypatch)
+    files = cells.bulk.files
+    assert all("description" not in f.cells for f in files["invoices"])
+    assert all(f.has("description") for f in files["invoices"])
+    # A few rows (a view of one customer), then all of them.
+    customer = next(iter(rows.customers))
+    view = cells.view(date.fromisoformat(generate.AS_OF), customers={customer})
+    want = rows.view(date.fromisoformat(generate.AS_OF), customers={customer})
+    assert list(view.invoices) == list(want.invoices)
+    assert list(view.payments) == list(want.payments)
+    assert any(i.description for i in view.invoices)
+    assert list(cells.invoices.values()) == list(rows.invoices.values())
+    assert tuple(cells.payments) == rows.payments
+    assert tuple(cells.adjustments) == rows.adjustments
+    # Cut for lint from a file changed since the load: said.
+    cells, _ = load(root, "always", monkeypatch)
+    changed = sorted((root / "payments").glob("*.csv"))[-1]
+    with changed.open("a", encoding="utf-8") as file:
+        file.write("\n")
+    (file,) = [f for f in cells.bulk.files["payments"] if changed.name in f.path]
+    with pytest.raises(LedgerInvalid) as caught:
+        file.column("reference")
+    (error,) = caught.value.errors
+    assert str(error) == (
+        f"{file.path}:1: changed while arledger was reading the ledger; "
+        "run the command again"
     )
 
 

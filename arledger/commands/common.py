@@ -212,9 +212,13 @@ def today() -> date:
 PROGRESS_BYTES = 4_000_000
 
 
-def load_ledger(ledger_dir: Path | None, *, rows: bool = False) -> Any:
+def load_ledger(
+    ledger_dir: Path | None, *, rows: bool = False, settle_ahead: date | None = None
+) -> Any:
     """Load a ledger; raise LedgerInvalid on any error (warnings are for `check`).
     `rows`: the command reads every record (`loader.load`'s `keep_cells`).
+    `settle_ahead`: the day the command settles every customer's records
+    as of (`loader.load`'s).
 
     A big ledger shows a progress bar on stderr when it is a terminal; never in a
     pipe or under cron. Its memory is faulted in ahead (`cli.prefault`).
@@ -225,7 +229,9 @@ def load_ledger(ledger_dir: Path | None, *, rows: bool = False) -> Any:
     sizes = file_sizes(root)
     prefault(sum(sizes.values()))
     with _progress(sizes) as on_file:
-        ledger, errors = load(root, on_file=on_file, keep_cells=not rows)
+        ledger, errors = load(
+            root, on_file=on_file, keep_cells=not rows, settle_ahead=settle_ahead
+        )
     if any(not e.warning for e in errors):
         raise LedgerInvalid(errors)
     keep(ledger)
@@ -807,7 +813,10 @@ def _settled(
     `paid`: with the items paid in full)."""
     from arledger.settle import settle
 
-    loaded = load_ledger(ledger_dir, rows=rows)
+    # A view of every customer and currency settles from the cells, whose
+    # kernel columns the loader can make ahead.
+    whole = not customer and currency is None and not key_accounts
+    loaded = load_ledger(ledger_dir, rows=rows, settle_ahead=day if whole else None)
     view = make_view(loaded, day.isoformat(), customer, owner, currency, key_accounts)
     settlement = settle(view, history=history, paid=paid)
     keep(settlement)
