@@ -16,3 +16,6 @@ def plain_amounts(
     most: int,
     /,
 ) -> tuple[bytes, bytes, bytes, int]: ...
+def untrimmed(
+    offsets: bytes | memoryview, data: bytes | memoryview, offset: int, length: int, /
+) -> bool: ...

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, AnyStr, NamedTuple
 
 from arledger import _shapes, rows, rules
-from arledger._csvbytes import survey
+from arledger._csvbytes import survey, untrimmed
 from arledger.errors import LedgerError, LedgerNotFound, Source
 from arledger.ledger import Ledger
 from arledger.money import has_excess_places, minor_units
@@ -1195,7 +1195,8 @@ def _arrow_cells(text: str | bytes, width: int, later: Collection[int] = ()) -> 
     pyarrow's CSV reader
     into `width` columns of text, with white space trimmed as `str.strip`
     trims it (none where pyarrow is not installed or a row does not have
-    `width` cells). A column whose first values repeat is kept as one string
+    `width` cells); a column in which no cell may have any is not trimmed
+    (`_untrimmed`). A column whose first values repeat is kept as one string
     per value and each cell's index: at a million rows, making a string of
     each cell and finding its value's one took 0.1 s per column more.
 
@@ -1239,13 +1240,27 @@ def _arrow_cells(text: str | bytes, width: int, later: Collection[int] = ()) -> 
     for k, name in enumerate(names):  # each trimmed, and the table's own let go
         if name not in cut:
             continue
-        cells = trim(table.column(name))
+        cells = table.column(name)
+        if _untrimmed(cells):
+            cells = trim(cells)
         table = table.drop_columns([name])
         if _repeats(cells.slice(0, _SAMPLE).to_pylist()):
             cells = encode(cells.combine_chunks(memory_pool=pool))
             values[k] = cells.dictionary.to_pylist()
         columns[k] = cells
     return _Cells(width, rows, columns, values)
+
+
+def _untrimmed(cells: Any) -> bool:
+    """Whether a cell of a column pyarrow cut may have white space at either
+    end (`_csvbytes.untrimmed`): else trimming gives the same cells."""
+    for chunk in cells.chunks:
+        _, offsets, data = chunk.buffers()
+        if data is None:
+            continue  # every cell empty
+        if untrimmed(offsets, data, chunk.offset, len(chunk)):
+            return True
+    return False
 
 
 def _complete(cells: _Cells, text: str | bytes, wanted: Iterable[int]) -> None:
@@ -2444,8 +2459,7 @@ def _read_ahead(
             # The file as it was before it is read: a change from then on is
             # seen when its rows are made (`_make_rows`).
             stamp = _stamp(file)
-            later = _later_fields(kind)
-            job = submit(_read_held, kind, file, rel, later)
+            job = submit(_read_held, kind, file, rel)
             return kind, file, rel, None, job, stamp
         text = _read_text(file, rel, errors)
         cells = None
@@ -2584,14 +2598,15 @@ class _Read(NamedTuple):
     errors: list[LedgerError]
 
 
-def _read_held(kind: str, path: Path, rel: str, later: frozenset[str]) -> _Read:
+def _read_held(kind: str, path: Path, rel: str) -> _Read:
     """A bulk file's bytes (`_read_utf8`) and their cells (`_arrow_cells`),
-    the columns of the fields `later` left for later, on a thread of the
-    read-ahead pool: the read, the look over the bytes and the cutting each
-    let go of the GIL, so two files are read at once, from the start. What
-    it has to say is in its own `errors`."""
+    the columns of the fields `_later_fields` names left for later, on a
+    thread of the read-ahead pool: the read, the look over the bytes and the
+    cutting each let go of the GIL, so two files are read at once, from the
+    start. What it has to say is in its own `errors`."""
     errors: list[LedgerError] = []
     utf8 = _read_utf8(path, rel, errors)
+    later = _later_fields(kind)
     cells = None
     if (
         utf8 is not None
@@ -2603,6 +2618,18 @@ def _read_held(kind: str, path: Path, rel: str, later: frozenset[str]) -> _Read:
         left = [k for k, name in enumerate(header) if name in later]
         cells = _arrow_cells(utf8.data, width, left)
     return _Read(utf8, cells, errors)
+
+
+@functools.cache
+def _warm_up() -> None:
+    """Import what proving bulk files clean and settling from their cells
+    will import, once, while the threads read the files: the main thread
+    waits for them then, and after them every step waits for it (0.1 s:
+    pyarrow's compute functions, and acero's modules, which its group_by
+    imports)."""
+    import pyarrow.acero  # noqa: F401
+
+    from arledger import arrow_checks, settle  # noqa: F401
 
 
 @functools.cache
@@ -2628,6 +2655,7 @@ def _hold(
     of the header's cells, as the row path would read them (`_arrow_chunks`'
     conditions) under a header with nothing to say; what reading it said
     added to `errors`."""
+    _warm_up()  # the first time, while the files are read
     done = ahead.result()
     errors.extend(done.errors)
     utf8, cells = done.utf8, done.cells

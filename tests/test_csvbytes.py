@@ -234,3 +234,42 @@ def test_buffers_that_do_not_hold_the_cells_are_refused():
         plain_amounts(None, "offsets", data, 0, 2, MAX_DIGITS)
     with pytest.raises(TypeError):
         plain_amounts(None, offsets, data, 0, 2)
+
+
+# ---------------------------------------------------------------- untrimmed
+
+from arledger._csvbytes import untrimmed  # noqa: E402
+from arledger.loader import _untrimmed, _white_space  # noqa: E402
+
+SPACES = _white_space()
+
+
+@given(
+    st.lists(
+        st.text(alphabet=SPACES[:12] + "ab é中\u3000\u00a0,", max_size=8), max_size=30
+    ),
+    st.data(),
+)
+def test_a_column_said_trimmed_is_what_trimming_gives(texts, draw):
+    """Where `untrimmed` says no cell may have white space at either end,
+    `str.strip` changes no cell; and it says so of every such column of
+    ASCII cells (it is not a column's every cell that it declines)."""
+    cells = pa.array(texts, pa.string())
+    start = draw.draw(st.integers(0, len(texts)))
+    part = cells.slice(start)
+    _, offsets, data = part.buffers()
+    said = untrimmed(offsets, data if data is not None else b"", part.offset, len(part))
+    mine = texts[start:]
+    if not said:
+        assert all(t == t.strip(SPACES) == t.strip() for t in mine)
+    if all(t.isascii() for t in mine):
+        assert said == any(t != t.strip() for t in mine)
+    assert _untrimmed(pa.chunked_array([part], pa.string())) is said
+
+
+def test_untrimmed_refuses_offsets_beyond_the_data():
+    offsets = pa.array([0, 5], pa.int32()).buffers()[1]
+    with pytest.raises(ValueError, match="beyond the data"):
+        untrimmed(offsets, b"ab", 0, 1)
+    with pytest.raises(ValueError, match="beyond the data"):
+        untrimmed(offsets, b"abcdef", 0, 2)
