@@ -76,14 +76,28 @@ typedef struct {
 
 /* ------------------------------------------------------------- helpers */
 
+/* The replay of a settlement without its history makes no Python object: it
+ * runs without the GIL (`replay`), so that a thread of Python may run beside
+ * it. Its memory is the system's (PyMem_Raw*, which need no GIL), and running
+ * out of it is said once the GIL is taken back. */
+static _Thread_local int without_gil = 0;
+static _Thread_local int out_of_memory = 0;
+
+static void no_memory(void) {
+    if (without_gil)
+        out_of_memory = 1;
+    else
+        PyErr_NoMemory();
+}
+
 /* Room for one more of `n` items of `size` bytes at `*data`, doubling `*cap`
  * (`first` to start with) when full. */
 static int room(void *data, Py_ssize_t n, Py_ssize_t *cap, size_t size, Py_ssize_t first) {
     if (n < *cap) return 0;
     Py_ssize_t more = *cap ? 2 * *cap : first;
-    void *grown = PyMem_Realloc(*(void **)data, (size_t)more * size);
+    void *grown = PyMem_RawRealloc(*(void **)data, (size_t)more * size);
     if (grown == NULL) {
-        PyErr_NoMemory();
+        no_memory();
         return -1;
     }
     *(void **)data = grown;
@@ -98,7 +112,7 @@ static int vec_push(Vec *v, int32_t x) {
 }
 
 static void vec_free(Vec *v) {
-    PyMem_Free(v->data);
+    PyMem_RawFree(v->data);
     v->data = NULL;
     v->n = v->cap = 0;
 }
@@ -250,9 +264,9 @@ static int day_at(const Layout *layout, PyObject *record, int f, const char *wha
 static int id_table_new(IdSlot **slots, size_t *mask, Py_ssize_t n) {
     size_t size = 16;
     while (size < 2 * (size_t)n) size *= 2;
-    *slots = PyMem_Malloc(size * sizeof(IdSlot));
+    *slots = PyMem_RawMalloc(size * sizeof(IdSlot));
     if (*slots == NULL) {
-        PyErr_NoMemory();
+        no_memory();
         return -1;
     }
     memset(*slots, 0xff, size * sizeof(IdSlot));
@@ -386,9 +400,9 @@ static inline int32_t ptr_get(const PtrTable *t, const PyObject *key) {
 static int ptr_put(PtrTable *t, PyObject *key, int32_t value) {
     if (t->slots == NULL || (size_t)(t->n + 1) * 2 > t->mask + 1) {
         size_t size = t->slots ? 2 * (t->mask + 1) : 64;
-        PtrSlot *grown = PyMem_Calloc(size, sizeof(PtrSlot));
+        PtrSlot *grown = PyMem_RawCalloc(size, sizeof(PtrSlot));
         if (grown == NULL) {
-            PyErr_NoMemory();
+            no_memory();
             return -1;
         }
         for (size_t k = 0; t->slots != NULL && k <= t->mask; k++) {
@@ -397,7 +411,7 @@ static int ptr_put(PtrTable *t, PyObject *key, int32_t value) {
             while (grown[at].key != NULL) at = (at + 1) & (size - 1);
             grown[at] = t->slots[k];
         }
-        PyMem_Free(t->slots);
+        PyMem_RawFree(t->slots);
         t->slots = grown;
         t->mask = size - 1;
     }
@@ -414,7 +428,7 @@ static int ptr_put(PtrTable *t, PyObject *key, int32_t value) {
 static void ptr_free(PtrTable *t) {
     for (size_t k = 0; t->owned && t->slots != NULL && k <= t->mask; k++)
         Py_XDECREF(t->slots[k].key);
-    PyMem_Free(t->slots);
+    PyMem_RawFree(t->slots);
     t->slots = NULL;
     t->n = 0;
 }
@@ -464,9 +478,9 @@ static int columns_reserve(Column *cols, int first, int last, Py_ssize_t n) {
     for (int k = first; k <= last; k++) {
         Column *c = &cols[k];
         if (n <= c->cap) continue;
-        void *grown = PyMem_Realloc(c->data, (size_t)n * columns[k].size);
+        void *grown = PyMem_RawRealloc(c->data, (size_t)n * columns[k].size);
         if (grown == NULL) {
-            PyErr_NoMemory();
+            no_memory();
             return -1;
         }
         c->data = grown;
@@ -498,13 +512,13 @@ static int push_i8(Reader *R, int column, int x) {
 }
 
 static void reader_free(Reader *R) {
-    for (int k = 0; k < N_COLUMNS; k++) PyMem_Free(R->cols[k].data);
+    for (int k = 0; k < N_COLUMNS; k++) PyMem_RawFree(R->cols[k].data);
     for (int k = 0; k < N_LISTS; k++) Py_XDECREF(R->lists[k]);
     if (R->held) {
         PyBuffer_Release(&R->customer_currency);
         PyBuffer_Release(&R->terms);
     }
-    PyMem_Free(R->slots);
+    PyMem_RawFree(R->slots);
     ptr_free(&R->invoices_by_id);
     ptr_free(&R->customers_by_object);
     ptr_free(&R->currencies_by_object);
@@ -642,9 +656,9 @@ static int id_room(Reader *R, Py_ssize_t count) {
     size_t size = R->mask + 1;
     if ((size_t)count * 2 <= size) return 0;
     size_t bigger = 2 * size;
-    IdSlot *grown = PyMem_Malloc(bigger * sizeof(IdSlot));
+    IdSlot *grown = PyMem_RawMalloc(bigger * sizeof(IdSlot));
     if (grown == NULL) {
-        PyErr_NoMemory();
+        no_memory();
         return -1;
     }
     memset(grown, 0xff, bigger * sizeof(IdSlot));
@@ -654,7 +668,7 @@ static int id_room(Reader *R, Py_ssize_t count) {
         while (grown[at].invoice >= 0) at = (at + 1) & (bigger - 1);
         grown[at] = R->slots[k];
     }
-    PyMem_Free(R->slots);
+    PyMem_RawFree(R->slots);
     R->slots = grown;
     R->mask = bigger - 1;
     return 0;
@@ -977,7 +991,7 @@ static PyObject *columns_of(Reader *R, PyObject *refs) {
         Py_XDECREF(made);
         /* copied: let go now, not with the reader, so that the columns are
          * never all held twice */
-        PyMem_Free(c->data);
+        PyMem_RawFree(c->data);
         c->data = NULL;
         c->n = c->cap = 0;
     }
@@ -1078,9 +1092,9 @@ static int reader_open(Reader *R, PyObject *tables, Py_ssize_t n_invoices) {
     if (id_table_new(&R->slots, &R->mask, n_invoices) < 0) return -1;
     /* the view's invoices by their ids: at most half full, never grown */
     R->invoices_by_id.mask = R->mask;
-    R->invoices_by_id.slots = PyMem_Calloc(R->mask + 1, sizeof(PtrSlot));
+    R->invoices_by_id.slots = PyMem_RawCalloc(R->mask + 1, sizeof(PtrSlot));
     if (R->invoices_by_id.slots == NULL) {
-        PyErr_NoMemory();
+        no_memory();
         return -1;
     }
     return 0;
@@ -1295,9 +1309,9 @@ static Py_ssize_t strings_len(const Strings *s) {
 static PyObject *string_at(Strings *s, Py_ssize_t k) {
     if (k >= s->n_texts) return PyList_GET_ITEM(s->list, k - s->n_texts);
     if (s->made == NULL) {
-        s->made = PyMem_Calloc((size_t)s->n_texts, sizeof(PyObject *));
+        s->made = PyMem_RawCalloc((size_t)s->n_texts, sizeof(PyObject *));
         if (s->made == NULL) {
-            PyErr_NoMemory();
+            no_memory();
             return NULL;
         }
     }
@@ -1311,7 +1325,7 @@ static PyObject *string_at(Strings *s, Py_ssize_t k) {
 
 static void strings_free(Strings *s) {
     for (Py_ssize_t k = 0; s->made != NULL && k < s->n_texts; k++) Py_XDECREF(s->made[k]);
-    PyMem_Free(s->made);
+    PyMem_RawFree(s->made);
     if (s->texts) {
         PyBuffer_Release(&s->offsets);
         PyBuffer_Release(&s->data);
@@ -1461,9 +1475,9 @@ static int32_t account_of(Engine *E, int32_t customer, int32_t currency) {
         entry->account = index;
         if ((size_t)(index + 1) * 2 > E->keys_mask + 1) {
             size_t size = 2 * (E->keys_mask + 1);
-            AccountKey *grown = PyMem_Malloc(size * sizeof(AccountKey));
+            AccountKey *grown = PyMem_RawMalloc(size * sizeof(AccountKey));
             if (grown == NULL) {
-                PyErr_NoMemory();
+                no_memory();
                 return -1;
             }
             memset(grown, 0xff, size * sizeof(AccountKey));
@@ -1474,7 +1488,7 @@ static int32_t account_of(Engine *E, int32_t customer, int32_t currency) {
                 while (grown[at].key >= 0) at = (at + 1) & (size - 1);
                 grown[at] = *old;
             }
-            PyMem_Free(E->account_keys);
+            PyMem_RawFree(E->account_keys);
             E->account_keys = grown;
             E->keys_mask = size - 1;
         }
@@ -1773,9 +1787,9 @@ static int receive_for(Engine *E, int32_t ai, Chunk *c, int32_t i, int has_limit
     if (ci < 0) return -1;
     if (E->first_wait == NULL) {
         Py_ssize_t n = strings_len(&E->ids);
-        E->first_wait = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+        E->first_wait = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(int32_t));
         if (E->first_wait == NULL) {
-            PyErr_NoMemory();
+            no_memory();
             return -1;
         }
         memset(E->first_wait, 0xff, (size_t)(n ? n : 1) * sizeof(int32_t));
@@ -1935,16 +1949,16 @@ static int credits_left(Engine *E, PyObject *credits) {
  * entries, the accounts' queues. Let go before the items are made, the
  * biggest of the results, so that the two are never held at once. */
 static void replay_free(Engine *E) {
-    PyMem_Free(E->chunks);
+    PyMem_RawFree(E->chunks);
     E->chunks = NULL;
     E->n_chunks = E->cap_chunks = 0;
-    PyMem_Free(E->offers);
+    PyMem_RawFree(E->offers);
     E->offers = NULL;
     E->n_offers = 0;
-    PyMem_Free(E->waits);
+    PyMem_RawFree(E->waits);
     E->waits = NULL;
     E->n_waits = E->cap_waits = 0;
-    PyMem_Free(E->first_wait);
+    PyMem_RawFree(E->first_wait);
     E->first_wait = NULL;
     for (Py_ssize_t i = 0; i < E->n_accounts; i++) {
         Account *a = &E->accounts[i];
@@ -2031,8 +2045,8 @@ static PyObject *context(PyObject *ctx, const char *name) {
 static void engine_free(Engine *E) {
     for (Py_ssize_t i = 0; E->amounts[A_INV] == NULL && i < E->n_works; i++)
         Py_XDECREF(E->works[i].amount); /* rebuilt: owned */
-    PyMem_Free(E->works);
-    PyMem_Free(E->invs);
+    PyMem_RawFree(E->works);
+    PyMem_RawFree(E->invs);
     for (Py_ssize_t i = 0; i < E->n_accounts; i++) {
         Account *a = &E->accounts[i];
         vec_free(&a->heap);
@@ -2041,17 +2055,17 @@ static void engine_free(Engine *E) {
         vec_free(&a->items);
         vec_free(&a->waits);
     }
-    PyMem_Free(E->accounts);
-    PyMem_Free(E->account_table);
-    PyMem_Free(E->account_keys);
-    PyMem_Free(E->offers);
-    PyMem_Free(E->chunks);
-    PyMem_Free(E->waits);
-    PyMem_Free(E->first_wait);
+    PyMem_RawFree(E->accounts);
+    PyMem_RawFree(E->account_table);
+    PyMem_RawFree(E->account_keys);
+    PyMem_RawFree(E->offers);
+    PyMem_RawFree(E->chunks);
+    PyMem_RawFree(E->waits);
+    PyMem_RawFree(E->first_wait);
     for (Py_ssize_t k = 0; E->days != NULL && k < E->n_days; k++) Py_XDECREF(E->days[k]);
-    PyMem_Free(E->days);
+    PyMem_RawFree(E->days);
     for (int k = 0; k < 64; k++) Py_XDECREF(E->zeros[k]);
-    PyMem_Free(E->customer_owner);
+    PyMem_RawFree(E->customer_owner);
     Py_XDECREF(E->customers);
     Py_XDECREF(E->currencies);
     Py_XDECREF(E->owners);
@@ -2069,19 +2083,19 @@ static void engine_free(Engine *E) {
  * table, the day cache (each day a record is dated or due). */
 static int state_for(Engine *E) {
     Py_ssize_t n = E->n_invs ? E->n_invs : 1;
-    E->invs = PyMem_Malloc((size_t)n * sizeof(Invoice));
+    E->invs = PyMem_RawMalloc((size_t)n * sizeof(Invoice));
     E->cap_works = E->n_invs + E->n_ins + 1;
-    E->works = PyMem_Malloc((size_t)E->cap_works * sizeof(Work));
+    E->works = PyMem_RawMalloc((size_t)E->cap_works * sizeof(Work));
     if (E->invs == NULL || E->works == NULL) goto no_memory;
     for (Py_ssize_t i = 0; i < E->n_invs; i++) E->invs[i].account = -1;
     Py_ssize_t pairs = PyList_GET_SIZE(E->customers) * E->n_currencies;
     if (pairs <= 4 * 1024 * 1024) {
-        E->account_table = PyMem_Malloc((size_t)(pairs ? pairs : 1) * sizeof(int32_t));
+        E->account_table = PyMem_RawMalloc((size_t)(pairs ? pairs : 1) * sizeof(int32_t));
         if (E->account_table == NULL) goto no_memory;
         memset(E->account_table, 0xff, (size_t)(pairs ? pairs : 1) * sizeof(int32_t));
     } else {
         E->keys_mask = 1023;
-        E->account_keys = PyMem_Malloc(1024 * sizeof(AccountKey));
+        E->account_keys = PyMem_RawMalloc(1024 * sizeof(AccountKey));
         if (E->account_keys == NULL) goto no_memory;
         memset(E->account_keys, 0xff, 1024 * sizeof(AccountKey));
     }
@@ -2095,11 +2109,11 @@ static int state_for(Engine *E) {
         }
     E->first_day = first;
     E->n_days = first <= last ? (Py_ssize_t)last - first + 1 : 1;
-    E->days = PyMem_Calloc((size_t)E->n_days, sizeof(PyObject *));
+    E->days = PyMem_RawCalloc((size_t)E->n_days, sizeof(PyObject *));
     if (E->days == NULL) goto no_memory;
     return 0;
 no_memory:
-    PyErr_NoMemory();
+    no_memory();
     return -1;
 }
 
@@ -2181,7 +2195,15 @@ static PyObject *replay(Engine *E) {
      * dated before it (on one date, adjustments first); then the invoice; with
      * no invoices left, all the rest. */
     Py_ssize_t n = E->n_invs, adj = 0, pay = 0;
-    for (Py_ssize_t i = 0; i <= n; i++) {
+    int failed = 0;
+    /* Without its history the replay makes no Python object (applications
+     * are made only with it): it lets go of the GIL. */
+    PyThreadState *saved = NULL;
+    if (!E->history) {
+        without_gil = 1;
+        saved = PyEval_SaveThread();
+    }
+    for (Py_ssize_t i = 0; i <= n && !failed; i++) {
         int32_t day = i < n ? E->inv_date[i] : INT32_MAX;
         for (;;) {
             int32_t next_adj = adj < E->n_adj ? E->adj_date[adj] : INT32_MAX;
@@ -2189,13 +2211,26 @@ static PyObject *replay(Engine *E) {
             if (!(next_adj < day || next_pay < day || i == n)) break;
             if (next_adj <= next_pay) {
                 if (next_adj == INT32_MAX) break;
-                if (receive(E, adj++, 0) < 0) goto done;
-            } else {
-                if (receive(E, pay++, 1) < 0) goto done;
+                if (receive(E, adj++, 0) < 0) {
+                    failed = 1;
+                    break;
+                }
+            } else if (receive(E, pay++, 1) < 0) {
+                failed = 1;
+                break;
             }
         }
-        if (i < n && issue(E, (int32_t)i) < 0) goto done;
+        if (!failed && i < n && issue(E, (int32_t)i) < 0) failed = 1;
     }
+    if (saved != NULL) {
+        PyEval_RestoreThread(saved);
+        without_gil = 0;
+        if (out_of_memory) {
+            out_of_memory = 0;
+            PyErr_NoMemory();
+        }
+    }
+    if (failed) goto done;
 
     if ((items = PyList_New(0)) == NULL || (credits = PyList_New(0)) == NULL ||
         (accounts = PyList_New(0)) == NULL)
@@ -2551,17 +2586,17 @@ static int columns_given(Engine *E, PyObject *given) {
         return -1;
     /* the customers' owners, copied (a few per customer) */
     Py_ssize_t c = n_cust ? n_cust : 1;
-    if ((E->customer_owner = PyMem_Malloc((size_t)c * sizeof(int32_t))) == NULL) {
-        PyErr_NoMemory();
+    if ((E->customer_owner = PyMem_RawMalloc((size_t)c * sizeof(int32_t))) == NULL) {
+        no_memory();
         return -1;
     }
     if (n_cust) memcpy(E->customer_owner, E->views[V_CUSTOMER_OWNER].buf,
                        (size_t)n_cust * sizeof(int32_t));
     E->n_customer_owner = n_cust;
     /* the offers: sparse, invoices ascending (§1.3) */
-    E->offers = PyMem_Malloc((size_t)(E->n_offers ? E->n_offers : 1) * sizeof(Offer));
+    E->offers = PyMem_RawMalloc((size_t)(E->n_offers ? E->n_offers : 1) * sizeof(Offer));
     if (E->offers == NULL) {
-        PyErr_NoMemory();
+        no_memory();
         return -1;
     }
     const int32_t *offer_invoice = E->views[V_OFFER_INVOICE].buf;

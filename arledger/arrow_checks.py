@@ -94,8 +94,8 @@ def why_not_clean(
             map every header name to its cells trimmed as `str.strip` trims.
         customers: the ledger's customers by id, every one loaded fine.
         settings: the ledger's settings (the base currency).
-        ahead: called once every field has been held to its rule, before
-            the checks over records and files (`Cells.make_ahead`).
+        ahead: called first: begins a settlement of the files as if they
+            were clean (`Cells.make_ahead`), beside the checks.
 
     Returns:
         None, or why not.
@@ -111,7 +111,8 @@ def why_not_clean(
         return str(why)
     finally:
         files.wait()
-        files.forget()
+        if not files.making_ahead:  # else once it is taken (`Cells.ahead`)
+            files.forget()
     files.clean = True
     return None
 

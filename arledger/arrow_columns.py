@@ -45,7 +45,8 @@ records are its business. A value a rule refuses raises ValueError.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import Future
 from datetime import date
 from functools import partial
@@ -214,43 +215,78 @@ class Cells(dict[str, list[BulkFile]]):
         # clean: then invoice ids are unique, every nested cell is pairs, and
         # a view's invoices are found by their row among all.
         self.clean = False
-        # The kernel's columns of a whole view, made ahead (`make_ahead`).
-        self._ahead: tuple[date, Future[tuple[dict[str, Any], dict[str, Any]]]] | None
-        self._ahead = None
+        # A view's settlement made ahead (`make_ahead`): what it was asked
+        # for, and the work making it.
+        self._ahead: tuple[Hashable, Future[Any]] | None = None
+        # The checks and a settlement made ahead ask for the same results at
+        # once, on two threads: each is made once (`_once`).
+        self._lock = threading.Lock()
 
-    def make_ahead(self, as_of: date, tables: Callable[[], dict[str, Any]]) -> None:
-        """Begin the kernel's columns of the whole view as of `as_of`
-        (`kernel_columns`, with `tables()`) on a thread of their own, the
-        files taken as clean, while the checks that prove it still run (at
-        a million records, 0.25 s of pyarrow's work, which lets go of the
-        GIL). `ahead` gives them to the view's settlement once they are
-        proved; `drop_ahead` lets them go if they are not."""
+    def _once(self, cache: dict[Any, Any], key: Any, make: Callable[[], Any]) -> Any:
+        """`cache[key]`, made by `make()` the first time it is asked for,
+        whichever thread asks first; another asking meanwhile waits for it."""
+        making: Future[Any] = Future()
+        with self._lock:
+            found = cache.get(key)
+            if found is None:
+                cache[key] = making
+        if isinstance(found, Future):
+            return found.result()
+        if found is not None:
+            return found
+        try:
+            value = make()
+        except BaseException as error:
+            with self._lock:
+                if cache.get(key) is making:
+                    del cache[key]
+            making.set_exception(error)
+            raise
+        with self._lock:
+            if cache.get(key) is making:  # (unless forgotten meanwhile)
+                cache[key] = value
+        making.set_result(value)
+        return value
+
+    def make_ahead(self, asked: Hashable, make: Callable[[], Any]) -> None:
+        """Begin `make()`, a settlement of these cells (`settle.ahead`), on
+        a thread of its own, the files taken as clean while the checks that
+        prove them run: at a million records, its columns are 0.25 s of
+        pyarrow's work and its replay 0.3 s of C, and neither holds the GIL
+        the checks need. `ahead(asked)` gives what it made once the files
+        are proved clean; `drop_ahead` lets it go if they are not."""
         from concurrent.futures import ThreadPoolExecutor
 
-        def make() -> tuple[dict[str, Any], dict[str, Any]]:
-            made = tables()
-            return made, _kernel_columns(self, as_of, made, clean=True)
-
-        pool = ThreadPoolExecutor(1, "arledger-columns-ahead")
-        self._ahead = (as_of, pool.submit(make))
+        pool = ThreadPoolExecutor(1, "arledger-settle-ahead")
+        self._ahead = (asked, pool.submit(make))
         pool.shutdown(wait=False)
 
-    def ahead(self, as_of: date) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        """The tables and columns `make_ahead` made for `as_of`, once (None:
-        none were begun for that day)."""
+    def ahead(self, asked: Hashable) -> Any:
+        """What `make_ahead` made, if it was asked for the same (`asked`)
+        and the files were proved clean; once (else None)."""
         found, self._ahead = self._ahead, None
-        if found is None or found[0] != as_of or not self.clean:
-            if found is not None:
-                _settled(found[1])
+        if found is None:
             return None
-        return found[1].result()
+        if found[0] != asked or not self.clean:
+            _settled(found[1])
+            self.forget()
+            return None
+        try:
+            return found[1].result()
+        finally:
+            self.forget()
 
     def drop_ahead(self) -> None:
-        """Let go of the columns `make_ahead` began, once its thread is done
-        (the files were not proved clean: whatever it found is not used)."""
+        """Let go of what `make_ahead` began, once its thread is done (the
+        files were not proved clean: whatever it found is not used)."""
         found, self._ahead = self._ahead, None
         if found is not None:
             _settled(found[1])
+
+    @property
+    def making_ahead(self) -> bool:
+        """Whether a settlement made ahead is being made or not yet taken."""
+        return self._ahead is not None
 
     @staticmethod
     def of(
@@ -266,21 +302,20 @@ class Cells(dict[str, list[BulkFile]]):
         """Column `name` of the kind's file `number` as plain strings, null
         where not given (`_given`): decoded and joined into one array once."""
         key = f"given:{kind}:{number}:{name}"
-        found = self._shared.get(key)
-        if found is None:
-            found = self._shared[key] = _given(self[kind][number].column(name))
-        return found  # type: ignore[no-any-return]
+        return self._once(  # type: ignore[no-any-return]
+            self._shared, key, lambda: _given(self[kind][number].column(name))
+        )
 
     def texts(self, kind: str, name: str) -> pa.ChunkedArray:
         """A field's cells over the kind's files, one after the other, every
         row (blank ones too): plain strings, null where not given; chunked
         by file (`given`), not copied into one array."""
         key = f"texts:{kind}:{name}"
-        found = self._shared.get(key)
-        if found is None:
-            found = pa.chunked_array(self._parts(kind, name), pa.string())
-            self._shared[key] = found
-        return found  # type: ignore[no-any-return]
+        return self._once(  # type: ignore[no-any-return]
+            self._shared,
+            key,
+            lambda: pa.chunked_array(self._parts(kind, name), pa.string()),
+        )
 
     def codes(self, kind: str, name: str, known: Sequence[str]) -> pa.Array:
         """Each row's value of a field (every row, as `texts`) as its place
@@ -288,10 +323,16 @@ class Cells(dict[str, list[BulkFile]]):
         coded as integers, and by its dictionary where the loader cut one,
         so without a string a row."""
         key = f"codes:{kind}:{name}"
-        found = self._shared.get(key)
-        if found is not None and found[0] == known:
+        known = list(known)
+        found = self._once(self._shared, key, partial(self._codes, kind, name, known))
+        if found[0] == known:
             return found[1]  # type: ignore[no-any-return]
-        value_set = pa.array(list(known), pa.string())
+        return self._codes(kind, name, known)[1]  # other codes: not kept
+
+    def _codes(
+        self, kind: str, name: str, known: list[str]
+    ) -> tuple[list[str], pa.Array]:
+        value_set = pa.array(known, pa.string())
         parts = []
         for number, file in enumerate(self[kind]):
             size = _size(file)
@@ -307,8 +348,7 @@ class Cells(dict[str, list[BulkFile]]):
                 given = self.given(kind, number, name)
                 parts.append(pc.index_in(given, value_set=value_set))
         codes = pa.concat_arrays(parts) if parts else pa.array([], pa.int32())
-        self._shared[key] = (list(known), codes)
-        return codes
+        return known, codes
 
     def allocations(self) -> _Pairs:
         """The pairs of every payment's `allocations` cell (`_pairs`), each
@@ -320,31 +360,32 @@ class Cells(dict[str, list[BulkFile]]):
         `number`, each with its row, and how many cells are given
         (`_cut_pairs`); made once, and kept: a few of a file's cells."""
         key = f"pairs:{kind}:{number}:{name}"
-        found = self._shared.get(key)
-        if found is None:
-            found = self._shared[key] = _cut_pairs(self[kind][number].column(name))
-        return found  # type: ignore[no-any-return]
+        return self._once(  # type: ignore[no-any-return]
+            self._shared, key, lambda: _cut_pairs(self[kind][number].column(name))
+        )
 
     def every_pair(self, kind: str, name: str) -> _Pairs:
         """`pairs` of each of the kind's files, one after the other, each
         with its record's row among all the kind's."""
         key = f"every_pair:{kind}:{name}"
-        found = self._shared.get(key)
-        if found is None:
-            parts, start = [], 0
-            for number, file in enumerate(self[kind]):
-                if file.has(name):
-                    pairs, _ = self.pairs(kind, number, name)
-                    at = pc.add(pairs.parent, pa.scalar(start, pa.int32()))
-                    parts.append(_Pairs(at, pairs.key, pairs.value))
-                start += _size(file)
-            if not parts:
-                empty = pa.array([], pa.string())
-                parts.append(_Pairs(pa.array([], pa.int32()), empty, empty))
-            found = self._shared[key] = _Pairs(
-                *(pa.concat_arrays(list(column)) for column in zip(*parts, strict=True))
-            )
-        return found  # type: ignore[no-any-return]
+        return self._once(  # type: ignore[no-any-return]
+            self._shared, key, partial(self._every_pair, kind, name)
+        )
+
+    def _every_pair(self, kind: str, name: str) -> _Pairs:
+        parts, start = [], 0
+        for number, file in enumerate(self[kind]):
+            if file.has(name):
+                pairs, _ = self.pairs(kind, number, name)
+                at = pc.add(pairs.parent, pa.scalar(start, pa.int32()))
+                parts.append(_Pairs(at, pairs.key, pairs.value))
+            start += _size(file)
+        if not parts:
+            empty = pa.array([], pa.string())
+            parts.append(_Pairs(pa.array([], pa.int32()), empty, empty))
+        return _Pairs(
+            *(pa.concat_arrays(list(column)) for column in zip(*parts, strict=True))
+        )
 
     def named_at(self) -> dict[str, pa.Array]:
         """Where the invoices named are among all the ledger's invoices (their
@@ -411,17 +452,15 @@ class Cells(dict[str, list[BulkFile]]):
     ) -> arrow_rules.Ruled | arrow_rules.Amounts:
         """Column `name` of the kind's file `number` held to `rule`
         (`rule_cells`), the first time asked."""
-        key = (kind, number, name, rule)
-        found = self._ruled.get(key)
-        if found is None:
-            found = rule_cells(
-                self[kind][number].column(name),
-                rule,
-                partial(self.given, kind, number, name),
-            )
-            if name in _KEPT:  # the others only the checks read
-                self._ruled[key] = found
-        return found
+        make = partial(
+            rule_cells,
+            self[kind][number].column(name),
+            rule,
+            partial(self.given, kind, number, name),
+        )
+        if name not in _KEPT:  # the others only the checks read: not kept
+            return make()
+        return self._once(self._ruled, (kind, number, name, rule), make)  # type: ignore[no-any-return]
 
     def forget(self) -> None:
         """Let go of the plain strings (`given`, `texts`): kept while one
@@ -502,7 +541,14 @@ def rule_cells(
     return arrow_rules.Ruled(found.values.take(indices), found.refused)
 
 
-def kernel_columns(cells: Cells, as_of: date, tables: dict[str, Any]) -> dict[str, Any]:
+def kernel_columns(
+    cells: Cells,
+    as_of: date,
+    tables: dict[str, Any],
+    *,
+    clean: bool | None = None,
+    forget: bool = True,
+) -> dict[str, Any]:
     """What `_settle.read` gives for the records of these files dated on or
     before `as_of`, sorted as `settle` sorts them (SPEC §2: each kind by
     date, then by id; payments by ref once one has no id).
@@ -517,6 +563,9 @@ def kernel_columns(cells: Cells, as_of: date, tables: dict[str, Any]) -> dict[st
             and owners as code dicts, extended in place as `read` extends
             them; per customer code its currency's code, terms and
             discount; `base`, `default_terms`, `minor_units`).
+        clean: the files are taken as proved clean (None: as `cells.clean`
+            says; `Cells.make_ahead` makes them before they are).
+        forget: let go of the plain strings made on the way (`Cells.forget`).
 
     Returns:
         Every column of docs/columnar-kernel.md §1 as a memoryview of its
@@ -526,9 +575,10 @@ def kernel_columns(cells: Cells, as_of: date, tables: dict[str, Any]) -> dict[st
         pairs); `wide`; and the record amount lists as None.
     """
     try:
-        return _kernel_columns(cells, as_of, tables)
+        return _kernel_columns(cells, as_of, tables, clean=clean)
     finally:
-        cells.forget()
+        if forget:
+            cells.forget()
 
 
 def _kernel_columns(

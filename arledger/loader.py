@@ -42,12 +42,12 @@ from arledger.readers import (
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
-    from datetime import date
 
     import yaml
     from pydantic import BaseModel
 
     from arledger.model import Record, Settings
+    from arledger.settle import Ahead
 else:
 
     class _PyYAML:
@@ -2356,7 +2356,7 @@ def load(
     *,
     on_file: Callable[[Path], None] | None = None,
     keep_cells: bool = True,
-    settle_ahead: date | None = None,
+    settle_ahead: Ahead | None = None,
 ) -> tuple[Ledger, list[LedgerError]]:
     """Load a ledger directory.
 
@@ -2366,9 +2366,9 @@ def load(
         keep_cells: whether a big ledger's bulk records may be kept as cells
             (`_defer`); False for a caller that reads every record anyway,
             which would hold the cells and the rows at once.
-        settle_ahead: the day a caller will settle the whole ledger as of:
-            records kept as cells then have the kernel's columns of that
-            view made while the last checks run (`Cells.make_ahead`).
+        settle_ahead: the settlement a caller will make of every customer
+            and currency: of records kept as cells, it is made while the
+            loader's checks run (`settle.Ahead`, `Cells.make_ahead`).
 
     Returns:
         The ledger of every record that validated, and every problem found (errors
@@ -2749,7 +2749,7 @@ def _defer(
     files: list[Path],
     held: list[_Held],
     errors: list[LedgerError],
-    settle_ahead: date | None = None,
+    settle_ahead: Ahead | None = None,
 ) -> Ledger | None:
     """The ledger with its bulk records kept as cells (arledger/bulk.py), when
     the row path would say nothing about the ledger: no error so far, every
@@ -2783,9 +2783,9 @@ def _defer(
     )
     ahead = None
     if settle_ahead is not None:
-        from arledger.settle import tables_of
+        from arledger.settle import begin_ahead
 
-        ahead = partial(by_kind.make_ahead, settle_ahead, partial(tables_of, ledger))
+        ahead = begin_ahead(ledger, by_kind, settle_ahead)
     why = arrow_checks.why_not_clean(by_kind, ledger.customers, settings, ahead)
     if why is not None:
         return None

@@ -30,7 +30,7 @@ from operator import attrgetter
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, cast
 
-from arledger.ledger import BulkView, LedgerView
+from arledger.ledger import LedgerView
 from arledger.money import ZERO, minor_units, round_charge
 from arledger.rows import ROWS
 
@@ -360,45 +360,78 @@ def _columns_of_rows(view: LedgerView, tables: dict[str, Any]) -> dict[str, Any]
     return columns
 
 
-def _columns_of_cells(
-    view: LedgerView, bulk: BulkView, tables: dict[str, Any], history: bool
-) -> dict[str, Any]:
+class Ahead(NamedTuple):
+    """What a command will settle, known before its ledger is loaded: a
+    settlement of the cells of every customer and currency as of `as_of`
+    (`loader.load`'s `settle_ahead`)."""
+
+    as_of: date
+    owner: str | None
+    history: bool
+    paid: bool
+
+
+class _Replayed(NamedTuple):
+    """A settlement of cells (`_replay_cells`): what `_settle.run` gave, and
+    what the columns told on the way."""
+
+    run: tuple[Any, ...]
+    currencies: frozenset[str]
+    cash: dict[str, Any] | None
+
+
+def begin_ahead(ledger: Ledger, cells: Any, asked: Ahead) -> Callable[[], None]:
+    """What begins settling `cells` as `asked` (`Cells.make_ahead`), with
+    the tables of `ledger` (its customers and settings: the loaded ledger's),
+    while the loader's checks still run (`arrow_checks.why_not_clean`)."""
+
+    def make() -> _Replayed:
+        tables = tables_of(ledger)
+        return _replay_cells(cells, asked, tables, clean=True)
+
+    return functools.partial(cells.make_ahead, asked, make)
+
+
+def _replay_cells(
+    cells: Any, asked: Ahead, tables: dict[str, Any], *, clean: bool | None = None
+) -> _Replayed:
     """The kernel's columns of a view whose bulk records are cells
     (arledger/bulk.py), as `_columns_of_rows` makes them of their rows
-    (tests/test_arrow_columns.py); and, as they are at hand, the view's
-    currencies (`LedgerView.currencies`) and, settled with `history`, the
-    columns of its cash (`BulkView.cash`)."""
-    from arledger.arrow_columns import Cells, kernel_columns, listed
+    (tests/test_arrow_columns.py), replayed; and, as they are at hand, the
+    view's currencies (`LedgerView.currencies`) and, settled with `history`,
+    the columns of its cash (`BulkView.cash`). `clean`: the files are taken
+    as proved clean (None: as the cells say)."""
+    from arledger.arrow_columns import kernel_columns, listed
 
-    cells = bulk.bulk.files  # made by the loader, the rules' results kept
-    assert isinstance(cells, Cells)
-    made = cells.ahead(view.as_of)
-    if made is not None:  # made while the loader's checks ran
-        # Its tables are this view's, their codes extended as the columns
-        # were made: but for the ledger's own method (the loader's ledger
-        # had no bulk records yet).
-        ahead, columns = made
-        tables.update({k: v for k, v in ahead.items() if k != "currency_of"})
-        cells.forget()
-    else:
-        columns = kernel_columns(cells, view.as_of, tables)
+    # (made ahead, the plain strings the checks share are let go once taken)
+    columns = kernel_columns(cells, asked.as_of, tables, clean=clean, forget=not clean)
     complete_columns(columns, _CellInvoices(columns), tables)
     names = columns["currencies"]
     codes = set(columns["inv_currency"])
     codes.update(columns["pay_currency"], columns["adj_currency"])
-    bulk.currencies = frozenset(names[code] for code in codes)
-    if history:  # copied: the replay lets go of the columns
-        bulk.cash = {name: columns[name][:] for name in _CASH}
+    currencies = frozenset(names[code] for code in codes)
+    cash = None
+    if asked.history:  # copied: the replay lets go of the columns
+        cash = {name: columns[name][:] for name in _CASH}
         # The refs as strings: the applications show every one, and share
         # them with the cash.
         columns["refs"] = listed(columns["refs"])
-        bulk.cash.update(
+        cash.update(
             refs=columns["refs"],
             customers=columns["customers"],
             currencies=columns["currencies"],
             wide=columns["wide"],
         )
-    return columns
+    context = replay_context(
+        columns,
+        tables,
+        asked.owner,
+        history=asked.history,
+        # An owner's applications are picked below by the items kept.
+        paid=asked.paid or asked.owner is not None,
+        release=True,
+    )
+    return _Replayed(_settle.run(columns, context), currencies, cash)
 
 
 # The kernel's columns of a view's cash, kept by a settlement with its
@@ -446,9 +479,11 @@ def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Sett
     of its invoice (SPEC §9).
 
     The kernel never sees a record: the view's records, sorted, become columns
-    (`_settle.read`, with the ledger's tables of `tables_of`), the offers and
-    owners are added (`complete_columns`), and `_settle.run` replays them,
-    letting each column go once it is done with it.
+    (`_settle.read`, with the ledger's tables of `tables_of`; or, of records
+    kept as cells, `arrow_columns.kernel_columns`), the offers and owners are
+    added (`complete_columns`), and `_settle.run` replays them, letting each
+    column go once it is done with it. Of cells, that may have been done
+    while the ledger was loaded (`Ahead`).
 
     Args:
         view: the ledger as of a date, filtered.
@@ -470,23 +505,36 @@ def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Sett
         the engine computes carry the currency's minor unit (`0.00`, `12.30`);
         those it passes on are the records' own.
     """
-    tables = tables_of(view.ledger)
+    asked = Ahead(view.as_of, view.owner, history, paid)
     if view.bulk is not None and view.bulk.ready:
-        columns = _columns_of_cells(view, view.bulk, tables, history)
+        cells = view.bulk.bulk.files  # made by the loader, the rules' results kept
+        assert cells is not None
+        # Made while the loader's checks ran, if this was asked for then.
+        made = cells.ahead(asked)
+        if made is None:
+            made = _replay_cells(cells, asked, tables_of(view.ledger))
+        view.bulk.currencies = made.currencies
+        if history:
+            view.bulk.cash = made.cash
+        items, applications, credits, discounts, accounts = made.run
+        del made
     else:
+        tables = tables_of(view.ledger)
         columns = _columns_of_rows(view, tables)
-    context = replay_context(
-        columns,
-        tables,
-        view.owner,
-        history=history,
-        # An owner's applications are picked below by the items kept.
-        paid=paid or view.owner is not None,
-        release=True,
-    )
-    del tables
-    items, applications, credits, discounts, accounts = _settle.run(columns, context)
-    del columns
+        context = replay_context(
+            columns,
+            tables,
+            view.owner,
+            history=history,
+            # An owner's applications are picked below by the items kept.
+            paid=paid or view.owner is not None,
+            release=True,
+        )
+        del tables
+        items, applications, credits, discounts, accounts = _settle.run(
+            columns, context
+        )
+        del columns
     if view.owner is not None:
         kept = {item.invoice for item in items}
         applications = [a for a in applications if a.invoice in kept]

@@ -14,8 +14,10 @@ import importlib.util
 import os
 import subprocess
 import sys
+import threading
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,56 +104,66 @@ def test_settlements_and_reports_from_cells_are_those_from_rows(
     assert not cells.bulk.made
 
 
-def test_columns_made_ahead_settle_as_columns_made_then(
+def test_a_settlement_made_ahead_is_the_one_made_then(
     bench: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The kernel's columns made while the loader's checks run
-    (`settle_ahead`) give the settlement those made by `settle` give, are
-    used by the view of that day alone, and once."""
+    """A settlement of the cells made while the loader's checks run
+    (`settle_ahead`) is the one `settle` makes of the view; it is used by
+    the settlement asked for alone (day, owner, history, paid), and once."""
     from arledger import arrow_columns
+    from arledger.settle import Ahead
 
     made: list[date] = []
     kernel_columns = arrow_columns.kernel_columns
-    monkeypatch.setattr(
-        arrow_columns,
-        "kernel_columns",
-        lambda cells, as_of, tables: (
-            made.append(as_of) or kernel_columns(cells, as_of, tables)
-        ),
-    )
+
+    def counted(cells: Any, as_of: date, tables: Any, **options: Any) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            made.append(as_of)  # (not those made ahead, on a thread)
+        return kernel_columns(cells, as_of, tables, **options)
+
+    monkeypatch.setattr(arrow_columns, "kernel_columns", counted)
     monkeypatch.setenv("ARLEDGER_BULK", "always")
     plain, _ = loader.load(bench)
+    owner = next(c.owner for c in plain.customers.values() if c.owner)
     for as_of in AS_OF:
         day = date.fromisoformat(as_of)
-        ahead, said = loader.load(bench, settle_ahead=day)
-        assert ahead.bulk is not None and said == []
-        for history in (True, False):
+        for history, paid, by in ((True, True, None), (False, False, None),
+                                  (False, True, owner), (True, False, owner)):  # fmt: skip
+            asked = Ahead(day, by, history, paid)
+            ahead, said = loader.load(bench, settle_ahead=asked)
+            assert ahead.bulk is not None and said == []
             made.clear()
-            want = settle(plain.view(day), history=history)
+            mine = plain.view(day, owner=by)
+            want = settle(mine, history=history, paid=paid)
             assert made == [day]  # made by `settle`
             made.clear()
-            assert settle(ahead.view(day), history=history) == want
-            assert made == ([] if history else [day])  # ahead, once
-    # Made ahead for another day: not used.
-    ahead, _ = loader.load(bench, settle_ahead=date(2025, 1, 1))
-    made.clear()
+            view = ahead.view(day, owner=by)
+            got = settle(view, history=history, paid=paid)
+            assert made == [] and got == want  # the one made ahead
+            if by is None:  # known from its columns
+                assert view.currencies() == mine.currencies()
+            again = settle(ahead.view(day, owner=by), history=history, paid=paid)
+            assert made == [day] and again == want  # once: then made again
+    # Asked for another day, or another settlement of the day: not used.
     day = date.fromisoformat(AS_OF[-1])
-    assert settle(ahead.view(day)) == settle(plain.view(day))
-    assert made == [day, day]
-    # An owner's view settles from the same columns.
-    owner = next(c.owner for c in plain.customers.values() if c.owner)
-    ahead, _ = loader.load(bench, settle_ahead=day)
-    made.clear()
-    assert settle(ahead.view(day, owner=owner)) == settle(plain.view(day, owner=owner))
-    assert made == [day]
+    for asked in (
+        Ahead(date(2025, 1, 1), None, True, True),
+        Ahead(day, None, False, True),
+    ):
+        ahead, _ = loader.load(bench, settle_ahead=asked)
+        made.clear()
+        assert settle(ahead.view(day)) == settle(plain.view(day))
+        assert made == [day, day]
 
 
-def test_columns_made_ahead_of_a_ledger_not_clean_are_let_go(
+def test_a_settlement_made_ahead_of_a_ledger_not_clean_is_let_go(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Begun once every field holds its rule, the columns made ahead are
-    let go when a check over records then finds something to say: the rows
-    say it, as without them."""
+    """Begun once every field holds its rule, a settlement made ahead is let
+    go when a check over records then finds something to say: the rows say
+    it, as without it."""
+    from arledger.settle import Ahead
+
     root = write_ledger(
         tmp_path / "bad",
         **{
@@ -162,7 +174,8 @@ def test_columns_made_ahead_of_a_ledger_not_clean_are_let_go(
         },
     )
     monkeypatch.setenv("ARLEDGER_BULK", "always")
-    ahead, said = loader.load(root, settle_ahead=date(2025, 2, 1))
+    asked = Ahead(date(2025, 2, 1), None, True, True)
+    ahead, said = loader.load(root, settle_ahead=asked)
     rows, said_by_rows = loader.load(root)
     assert ahead.bulk is None and rows.bulk is None
     assert said == said_by_rows and any(not e.warning for e in said)

@@ -213,12 +213,12 @@ PROGRESS_BYTES = 4_000_000
 
 
 def load_ledger(
-    ledger_dir: Path | None, *, rows: bool = False, settle_ahead: date | None = None
+    ledger_dir: Path | None, *, rows: bool = False, settle_ahead: Any = None
 ) -> Any:
     """Load a ledger; raise LedgerInvalid on any error (warnings are for `check`).
     `rows`: the command reads every record (`loader.load`'s `keep_cells`).
-    `settle_ahead`: the day the command settles every customer's records
-    as of (`loader.load`'s).
+    `settle_ahead`: the settlement the command makes of every customer's
+    records (`loader.load`'s, a `settle.Ahead`).
 
     A big ledger shows a progress bar on stderr when it is a terminal; never in a
     pipe or under cron. Its memory is faulted in ahead (`cli.prefault`).
@@ -811,12 +811,13 @@ def _settled(
 ) -> tuple[Any, Any, Any]:
     """The ledger, the view and its settlement (`history`: with applications;
     `paid`: with the items paid in full)."""
-    from arledger.settle import settle
+    from arledger.settle import Ahead, settle
 
-    # A view of every customer and currency settles from the cells, whose
-    # kernel columns the loader can make ahead.
+    # A view of every customer and currency settles from the cells: the
+    # loader can settle them while its checks run.
     whole = not customer and currency is None and not key_accounts
-    loaded = load_ledger(ledger_dir, rows=rows, settle_ahead=day if whole else None)
+    ahead = Ahead(day, owner, history, paid) if whole else None
+    loaded = load_ledger(ledger_dir, rows=rows, settle_ahead=ahead)
     view = make_view(loaded, day.isoformat(), customer, owner, currency, key_accounts)
     settlement = settle(view, history=history, paid=paid)
     keep(settlement)
