@@ -691,9 +691,9 @@ def test_files_cut_one_ahead_load_as_files_read_in_turn(tmp_path, monkeypatch):
     cut_in: list[str] = []
     arrow_cells = loader._arrow_cells
 
-    def recorded(text: str, width: int):
+    def recorded(text: str, width: int, later=()):
         cut_in.append(threading.current_thread().name)
-        return arrow_cells(text, width)
+        return arrow_cells(text, width, later)
 
     def loaded():
         ledger, errors = loader.load(root)
