@@ -126,7 +126,6 @@ GROUP_THREADS = False
 _WIDE = pa.decimal128(38, 0)  # minor units below 10**32: two words, low first
 _INT64 = (-(2**63), 2**63 - 1)
 
-# The fields read of each kind's files.
 # The fields the kernel's columns read, by kind.
 KERNEL_FIELDS = {
     "invoices": (
@@ -249,7 +248,7 @@ class Cells(dict[str, list[BulkFile]]):
         return value
 
     def make_ahead(self, asked: Hashable, make: Callable[[], Any]) -> None:
-        """Begin `make()`, a settlement of these cells (`settle.ahead`), on
+        """Begin `make()`, a settlement of these cells (`settle.begin_ahead`), on
         a thread of its own, the files taken as clean while the checks that
         prove them run: at a million records, its columns are 0.25 s of
         pyarrow's work and its replay 0.3 s of C, and neither holds the GIL
@@ -392,13 +391,9 @@ class Cells(dict[str, list[BulkFile]]):
         rows, null where none has the id): of each payment's and each
         adjustment's `invoice` cell, and of each allocation's key
         (`allocations`). Made once (`start_named_at` may have begun it)."""
-        found = self._shared.get("named_at")
-        if found is None:
-            found = _named_at(*self._named_inputs())
-        elif isinstance(found, Future):
-            found = found.result()
-        self._shared["named_at"] = found
-        return found  # type: ignore[no-any-return]
+        return self._once(  # type: ignore[no-any-return]
+            self._shared, "named_at", lambda: _named_at(*self._named_inputs())
+        )
 
     def start_named_at(self) -> None:
         """Begin `named_at` on a thread of its own: its hash table of every
@@ -452,12 +447,11 @@ class Cells(dict[str, list[BulkFile]]):
     ) -> arrow_rules.Ruled | arrow_rules.Amounts:
         """Column `name` of the kind's file `number` held to `rule`
         (`rule_cells`), the first time asked."""
-        make = partial(
-            rule_cells,
-            self[kind][number].column(name),
-            rule,
-            partial(self.given, kind, number, name),
-        )
+
+        def make() -> arrow_rules.Ruled | arrow_rules.Amounts:
+            given = partial(self.given, kind, number, name)
+            return rule_cells(self[kind][number].column(name), rule, given)
+
         if name not in _KEPT:  # the others only the checks read: not kept
             return make()
         return self._once(self._ruled, (kind, number, name, rule), make)  # type: ignore[no-any-return]

@@ -1101,7 +1101,7 @@ def _arrow_chunks(
     if cells.columns is None or cells.rows != count:
         return None
     indexes = [index for index, _, _ in names]
-    _complete(cells, text, indexes)
+    _complete(cells, text)
     kept = [cells.columns[index] for index in indexes]
     values = [cells.values[index] for index in indexes]
     del cells
@@ -1263,11 +1263,11 @@ def _untrimmed(cells: Any) -> bool:
     return False
 
 
-def _complete(cells: _Cells, text: str | bytes, wanted: Iterable[int]) -> None:
-    """Cut the columns at `wanted` that were left for later (`_arrow_cells`)
-    from the file's `text` (or bytes), in place."""
+def _complete(cells: _Cells, text: str | bytes) -> None:
+    """Cut the columns left for later (`_arrow_cells`) from the file's
+    `text` (or bytes), in place: all of them at once, from one read."""
     assert cells.columns is not None
-    missing = [k for k in wanted if cells.columns[k] is None]
+    missing = [k for k, column in enumerate(cells.columns) if column is None]
     if not missing:
         return
     rest = _arrow_cells(text, cells.width, set(range(cells.width)) - set(missing))
@@ -2708,8 +2708,7 @@ def _cut_later(one: _Held, index: int) -> Any:
     cells = one.cells
     assert cells is not None and cells.columns is not None
     if cells.columns[index] is None:
-        wanted = [k for k, _, _ in one.names] or [index]
-        _complete(cells, _read_unchanged(one, _read_bytes), wanted)
+        _complete(cells, _read_unchanged(one, _read_bytes))
     return cells.columns[index]
 
 
