@@ -29,6 +29,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <datetime.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -1184,13 +1185,16 @@ typedef struct {
 enum { K_PAYMENT, N_KINDS = 4 };
 enum { K_OWN_NONE, K_OWN_RECORD, K_OWN_ALLOCATION };
 
+/* An invoice: where its works are, laid out before the replay
+ * (order_events), then what its issue reads of its columns. */
 typedef struct {
-    int32_t account;    /* -1: not issued yet */
+    int32_t account;    /* its account */
     int32_t first_work, n_works;
-    int32_t first_ins;  /* its first instalment in the ins_ columns */
+    int32_t first_ins;  /* its first instalment in the ins_ columns, or -1: none */
     int32_t date, owner; /* inv_date, inv_owner: beside the rest when met again */
     int32_t offer;      /* its early-payment discount's, or -1 */
     uint8_t disputed;
+    uint8_t issued;     /* the replay has met it */
 } Invoice;
 
 /* An invoice's early-payment discount while it can still be earned (SPEC §9). */
@@ -1215,7 +1219,36 @@ typedef struct {
     Vec waits;                  /* its Wait entries, in the order first made */
     Py_ssize_t credits_head, heap_limit, pending_limit, n_waiting;
     int mu;                     /* minor units of the currency */
+    int lane;                   /* the lane that replays it */
 } Account;
+
+/* A record in replay order (order_events): its kind, its place among its
+ * kind's records, its account and the account's lane. */
+enum { EV_INVOICE, EV_PAYMENT, EV_ADJUSTMENT };
+
+typedef struct {
+    int32_t at, account;
+    uint8_t kind, lane;
+} Event;
+
+/* The replay is split by account into lanes, each with the records of its
+ * accounts, in replay order, and what they leave: chunks and the entries of
+ * chunks waiting for an invoice. No account's record reads or changes
+ * another's state, but for an invoice it names, and that only once the
+ * invoice is found to be its own account's (receive_for): so the lanes run
+ * at once, on threads of their own, when no Python object is made
+ * (docs/columnar-kernel.md §4.4). */
+#define MAX_LANES 2
+
+typedef struct {
+    Chunk *chunks;
+    Py_ssize_t n_chunks, cap_chunks;
+    Wait *waits;
+    Py_ssize_t n_waits, cap_waits;
+    int32_t *first_wait;  /* per id: its first Wait entry, or -1 */
+    Py_ssize_t alloc_at;  /* the allocations' cursor, walking with the payments */
+    int lane;             /* its number */
+} Lane;
 
 /* The amount lists of `read`, in this order. */
 enum { A_INV, A_INS, A_PAY, A_ADJ, A_ALLOC, N_AMOUNTS };
@@ -1255,7 +1288,7 @@ typedef struct {
     const int8_t *exp[N_AMOUNTS];
     const int8_t *minor_units;
     const uint8_t *inv_flags, *adj_kind;
-    Py_ssize_t n_ins, n_pay, n_adj, n_alloc, ins_at, alloc_at;
+    Py_ssize_t n_ins, n_pay, n_adj, n_alloc;
     Strings ids, refs, adj_ids;
     PyObject *amounts[N_AMOUNTS];    /* borrowed; NULL: rebuilt from the columns */
     /* the buffers read (held while `views_held`), the lists
@@ -1276,9 +1309,11 @@ typedef struct {
     Invoice *invs;
     Py_ssize_t n_invs;
     Offer *offers;
-    Py_ssize_t n_offers, offer_at;
-    Chunk *chunks;
-    Py_ssize_t n_chunks, cap_chunks;
+    Py_ssize_t n_offers;
+    Event *events;
+    Py_ssize_t n_events;
+    Lane lanes[MAX_LANES];
+    int n_lanes;
     Account *accounts;
     Py_ssize_t n_accounts, cap_accounts;
     /* (customer, currency) codes -> account: a dense table, or a hash when
@@ -1287,9 +1322,6 @@ typedef struct {
     AccountKey *account_keys;
     size_t keys_mask;
     Py_ssize_t n_currencies;
-    Wait *waits;
-    Py_ssize_t n_waits, cap_waits;
-    int32_t *first_wait;             /* per id: its first Wait entry, or -1 */
     PyObject **days;                 /* ordinal - first_day -> date (owned) */
     int32_t first_day;
     Py_ssize_t n_days;
@@ -1501,6 +1533,7 @@ static int32_t account_of(Engine *E, int32_t customer, int32_t currency) {
     a->currency = currency;
     a->heap_limit = a->pending_limit = HEAP_LIMIT;
     a->mu = E->minor_units[currency];
+    a->lane = index % E->n_lanes;
     return index;
 }
 
@@ -1701,11 +1734,11 @@ static int apply_oldest_first(Engine *E, Account *a, Chunk *c, int32_t day) {
 
 /* reference: _Engine.apply_credits: unapplied chunks, oldest first, meet the
  * account's open works. */
-static int apply_credits(Engine *E, Account *a, int32_t day) {
+static int apply_credits(Engine *E, Lane *L, Account *a, int32_t day) {
     while (a->credits.n > a->credits_head) {
         if (flush(E, a) < 0) return -1;
         if (a->heap.n == 0) break;
-        Chunk *c = &E->chunks[a->credits.data[a->credits_head]];
+        Chunk *c = &L->chunks[a->credits.data[a->credits_head]];
         if (apply_oldest_first(E, a, c, day) < 0) return -1;
         if (c->left > 0) break;
         a->credits_head++;
@@ -1714,26 +1747,26 @@ static int apply_credits(Engine *E, Account *a, int32_t day) {
 }
 
 /* A chunk kept: it waits for an invoice or sits as credit. */
-static int32_t keep_chunk(Engine *E, const Chunk *c) {
-    if (room(&E->chunks, E->n_chunks, &E->cap_chunks, sizeof(Chunk), 64) < 0) return -1;
-    E->chunks[E->n_chunks] = *c;
-    return (int32_t)E->n_chunks++;
+static int32_t keep_chunk(Lane *L, const Chunk *c) {
+    if (room(&L->chunks, L->n_chunks, &L->cap_chunks, sizeof(Chunk), 64) < 0) return -1;
+    L->chunks[L->n_chunks] = *c;
+    return (int32_t)L->n_chunks++;
 }
 
-/* The Wait entry of account `ai` for invoice `i`, or -1. */
-static int32_t wait_of(Engine *E, int32_t ai, int32_t i) {
-    for (int32_t e = E->first_wait[i]; e >= 0; e = E->waits[e].next)
-        if (E->waits[e].account == ai) return e;
+/* The Wait entry of account `ai` (of lane `L`) for invoice `i`, or -1. */
+static int32_t wait_of(const Lane *L, int32_t ai, int32_t i) {
+    for (int32_t e = L->first_wait[i]; e >= 0; e = L->waits[e].next)
+        if (L->waits[e].account == ai) return e;
     return -1;
 }
 
 /* reference: _Engine.issue, from account.items on: record an invoice's
  * works, then let waiting allocations and credits meet them (SPEC §2). */
-static int issued(Engine *E, int32_t ai, int32_t i) {
+static int issued(Engine *E, Lane *L, int32_t ai, int32_t i) {
     Account *a = &E->accounts[ai];
     Invoice *inv = &E->invs[i];
     int32_t day = inv->date;
-    inv->account = ai;
+    inv->issued = 1;
     if (vec_push(&a->items, i) < 0) return -1;
     if (!inv->disputed) {
         /* Decision (README, "Disputed invoices"): cash meets a disputed
@@ -1742,13 +1775,13 @@ static int issued(Engine *E, int32_t ai, int32_t i) {
             if (push_pending(E, a, inv->first_work + k) < 0) return -1;
     }
     if (a->n_waiting) {
-        int32_t e = wait_of(E, ai, i);
-        if (e >= 0 && E->waits[e].head >= 0) {
-            int32_t ci = E->waits[e].head;
-            E->waits[e].head = -1; /* the key goes: it is never made again */
+        int32_t e = wait_of(L, ai, i);
+        if (e >= 0 && L->waits[e].head >= 0) {
+            int32_t ci = L->waits[e].head;
+            L->waits[e].head = -1; /* the key goes: it is never made again */
             a->n_waiting--;
-            for (; ci >= 0; ci = E->chunks[ci].next) {
-                Chunk *c = &E->chunks[ci];
+            for (; ci >= 0; ci = L->chunks[ci].next) {
+                Chunk *c = &L->chunks[ci];
                 if (apply_to_invoice(E, a, i, c, 0, 0, day) < 0) return -1;
                 if (c->left > 0) {
                     /* what exceeds the invoice is unallocated credit */
@@ -1758,16 +1791,18 @@ static int issued(Engine *E, int32_t ai, int32_t i) {
             }
         }
     }
-    if (a->credits.n > a->credits_head) return apply_credits(E, a, day);
+    if (a->credits.n > a->credits_head) return apply_credits(E, L, a, day);
     return 0;
 }
 
 /* reference: _Engine.receive_for: what a record names for one invoice `i`
  * (an index in ids), or set aside until the invoice is issued (SPEC §2).
  * `alloc`: the allocation whose amount `limit` is, or -1. */
-static int receive_for(Engine *E, int32_t ai, Chunk *c, int32_t i, int has_limit,
-                       money limit, int32_t alloc) {
-    if (i < E->n_invs && E->invs[i].account == ai)
+static int receive_for(Engine *E, Lane *L, int32_t ai, Chunk *c, int32_t i,
+                       int has_limit, money limit, int32_t alloc) {
+    /* An invoice of another account may be another lane's: its account, set
+     * before the lanes start, is read first, and nothing else of it. */
+    if (i < E->n_invs && E->invs[i].account == ai && E->invs[i].issued)
         return apply_to_invoice(E, &E->accounts[ai], i, c, has_limit, limit, c->date);
     money share = has_limit && limit < c->left ? limit : c->left;
     if (share <= 0) return 0;
@@ -1783,40 +1818,37 @@ static int receive_for(Engine *E, int32_t ai, Chunk *c, int32_t i, int has_limit
     }
     waiting.waiting = i;
     waiting.next = -1;
-    int32_t ci = keep_chunk(E, &waiting);
+    int32_t ci = keep_chunk(L, &waiting);
     if (ci < 0) return -1;
-    if (E->first_wait == NULL) {
+    if (L->first_wait == NULL) {
         Py_ssize_t n = strings_len(&E->ids);
-        E->first_wait = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(int32_t));
-        if (E->first_wait == NULL) {
+        L->first_wait = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(int32_t));
+        if (L->first_wait == NULL) {
             no_memory();
             return -1;
         }
-        memset(E->first_wait, 0xff, (size_t)(n ? n : 1) * sizeof(int32_t));
+        memset(L->first_wait, 0xff, (size_t)(n ? n : 1) * sizeof(int32_t));
     }
-    int32_t e = wait_of(E, ai, i);
+    int32_t e = wait_of(L, ai, i);
     if (e >= 0) {
         /* never issued in this account (else applied above): still waiting */
-        E->chunks[E->waits[e].tail].next = ci;
-        E->waits[e].tail = ci;
+        L->chunks[L->waits[e].tail].next = ci;
+        L->waits[e].tail = ci;
         return 0;
     }
-    if (room(&E->waits, E->n_waits, &E->cap_waits, sizeof(Wait), 16) < 0) return -1;
-    e = (int32_t)E->n_waits++;
-    E->waits[e] = (Wait){ai, i, ci, ci, E->first_wait[i]};
-    E->first_wait[i] = e;
+    if (room(&L->waits, L->n_waits, &L->cap_waits, sizeof(Wait), 16) < 0) return -1;
+    e = (int32_t)L->n_waits++;
+    L->waits[e] = (Wait){ai, i, ci, ci, L->first_wait[i]};
+    L->first_wait[i] = e;
     Account *a = &E->accounts[ai];
     a->n_waiting++;
     return vec_push(&a->waits, e);
 }
 
-/* reference: _Engine.receive: payment or adjustment `k` (its allocations
- * from the alloc_ columns, whose cursor walks with the payments). */
-static int receive(Engine *E, Py_ssize_t k, int is_payment) {
-    int32_t customer = is_payment ? E->pay_customer[k] : E->adj_customer[k];
-    int32_t currency = is_payment ? E->pay_currency[k] : E->adj_currency[k];
-    int32_t ai = account_of(E, customer, currency);
-    if (ai < 0) return -1;
+/* reference: _Engine.receive: payment or adjustment `k` of account `ai` (its
+ * allocations from the alloc_ columns, whose cursor walks with the lane's
+ * payments, past the other lanes'). */
+static int receive(Engine *E, Lane *L, Py_ssize_t k, int is_payment, int32_t ai) {
     Chunk c;
     c.amount = c.left = minor_at(E, is_payment ? A_PAY : A_ADJ, k);
     c.date = is_payment ? E->pay_date[k] : E->adj_date[k];
@@ -1828,18 +1860,19 @@ static int receive(Engine *E, Py_ssize_t k, int is_payment) {
     /* allocations replace the invoice named (read writes -1 for it) */
     int32_t named = is_payment ? E->pay_invoice[k] : E->adj_invoice[k];
     if (is_payment) {
-        for (; E->alloc_at < E->n_alloc && E->alloc_payment[E->alloc_at] == k; E->alloc_at++) {
-            Py_ssize_t n = E->alloc_at;
-            if (receive_for(E, ai, &c, E->alloc_invoice[n], 1, minor_at(E, A_ALLOC, n),
+        while (L->alloc_at < E->n_alloc && E->alloc_payment[L->alloc_at] < k) L->alloc_at++;
+        for (; L->alloc_at < E->n_alloc && E->alloc_payment[L->alloc_at] == k; L->alloc_at++) {
+            Py_ssize_t n = L->alloc_at;
+            if (receive_for(E, L, ai, &c, E->alloc_invoice[n], 1, minor_at(E, A_ALLOC, n),
                             (int32_t)n) < 0)
                 return -1;
         }
     }
-    if (named >= 0 && receive_for(E, ai, &c, named, 0, 0, -1) < 0) return -1;
+    if (named >= 0 && receive_for(E, L, ai, &c, named, 0, 0, -1) < 0) return -1;
     if (c.left > 0) {
         if (apply_oldest_first(E, &E->accounts[ai], &c, c.date) < 0) return -1;
         if (c.left > 0) {
-            int32_t ci = keep_chunk(E, &c);
+            int32_t ci = keep_chunk(L, &c);
             if (ci < 0 || vec_push(&E->accounts[ai].credits, ci) < 0) return -1;
         }
     }
@@ -1853,41 +1886,156 @@ static int by_due(const void *x, const void *y) {
 }
 
 /* reference: _Engine.issue: invoice `i` and its works (its instalments
- * from the ins_ columns, whose cursor walks with the invoices). */
-static int issue(Engine *E, int32_t i) {
+ * from the ins_ columns, where order_events found them). */
+static int issue(Engine *E, Lane *L, int32_t i) {
     Invoice *inv = &E->invs[i];
-    int32_t ai = account_of(E, E->inv_customer[i], E->inv_currency[i]);
-    if (ai < 0) return -1;
     inv->disputed = E->inv_flags[i] & 1;
-    inv->first_work = (int32_t)E->n_works;
-    inv->first_ins = (int32_t)E->ins_at;
-    inv->offer = -1;
     inv->date = E->inv_date[i];
     inv->owner = E->inv_owner[i];
-    Py_ssize_t n = 0;
-    while (E->ins_at + n < E->n_ins && E->ins_invoice[E->ins_at + n] == i) n++;
-    Py_ssize_t works = n ? n : 1;
-    while (E->n_works + works > E->cap_works)
-        if (room(&E->works, E->cap_works, &E->cap_works, sizeof(Work), 1024) < 0) return -1;
-    Work *w = &E->works[E->n_works];
-    if (n) {
-        for (Py_ssize_t k = 0; k < n; k++) {
-            Py_ssize_t at = E->ins_at + k;
-            w[k] = (Work){minor_at(E, A_INS, at), E->ins_due[at], (int32_t)k + 1, i, 0,
+    Work *w = &E->works[inv->first_work];
+    if (inv->first_ins >= 0) {
+        for (int32_t k = 0; k < inv->n_works; k++) {
+            Py_ssize_t at = inv->first_ins + k;
+            w[k] = (Work){minor_at(E, A_INS, at), E->ins_due[at], k + 1, i, 0,
                           E->amounts[A_INS] ? PyList_GET_ITEM(E->amounts[A_INS], at) : NULL};
         }
-        E->ins_at += n;
         /* instalments in due order, then by number */
-        qsort(w, (size_t)n, sizeof(Work), by_due);
+        qsort(w, (size_t)inv->n_works, sizeof(Work), by_due);
     } else {
         w[0] = (Work){minor_at(E, A_INV, i), E->inv_due[i], 0, i, 0,
                       E->amounts[A_INV] ? PyList_GET_ITEM(E->amounts[A_INV], i) : NULL};
     }
-    E->n_works += works;
-    inv->n_works = (int32_t)works;
-    if (E->offer_at < E->n_offers && E->offers[E->offer_at].invoice == i)
-        inv->offer = (int32_t)E->offer_at++;
-    return issued(E, ai, i);
+    return issued(E, L, inv->account, i);
+}
+
+/* ------------------------------------------------------------- replay order */
+
+/* One more event, of the account of (customer, currency) codes. */
+static int add_event(Engine *E, int kind, Py_ssize_t at, int32_t customer, int32_t currency) {
+    int32_t ai = account_of(E, customer, currency);
+    if (ai < 0) return -1;
+    E->events[E->n_events++] = (Event){(int32_t)at, ai, (uint8_t)kind,
+                                       (uint8_t)E->accounts[ai].lane};
+    return 0;
+}
+
+/* reference: _in_order. The records in replay order: before each invoice,
+ * the adjustments and payments dated before it (on one date, adjustments
+ * first); then the invoice; with no invoices left, all the rest. Each with
+ * its account, made in the order first met; and each invoice laid out: its
+ * works' place (in invoice order), its instalments (the ins_ columns' run of
+ * it) and its early-payment offer (the offers are in invoice order). */
+static int order_events(Engine *E) {
+    Py_ssize_t n = E->n_invs, adj = 0, pay = 0, ins_at = 0, offer_at = 0, works = 0;
+    Py_ssize_t total = n + E->n_pay + E->n_adj;
+    E->events = PyMem_RawMalloc((size_t)(total ? total : 1) * sizeof(Event));
+    if (E->events == NULL) {
+        no_memory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        int32_t day = i < n ? E->inv_date[i] : INT32_MAX;
+        for (;;) {
+            int32_t next_adj = adj < E->n_adj ? E->adj_date[adj] : INT32_MAX;
+            int32_t next_pay = pay < E->n_pay ? E->pay_date[pay] : INT32_MAX;
+            if (!(next_adj < day || next_pay < day || i == n)) break;
+            int failed;
+            if (next_adj <= next_pay) {
+                if (next_adj == INT32_MAX) break;
+                failed = add_event(E, EV_ADJUSTMENT, adj, E->adj_customer[adj],
+                                   E->adj_currency[adj]);
+                adj++;
+            } else {
+                failed = add_event(E, EV_PAYMENT, pay, E->pay_customer[pay],
+                                   E->pay_currency[pay]);
+                pay++;
+            }
+            if (failed < 0) return -1;
+        }
+        if (i == n) break;
+        if (add_event(E, EV_INVOICE, i, E->inv_customer[i], E->inv_currency[i]) < 0)
+            return -1;
+        Invoice *inv = &E->invs[i];
+        inv->account = E->events[E->n_events - 1].account;
+        inv->issued = 0;
+        Py_ssize_t count = 0;
+        while (ins_at + count < E->n_ins && E->ins_invoice[ins_at + count] == i) count++;
+        inv->first_ins = count ? (int32_t)ins_at : -1;
+        ins_at += count;
+        inv->first_work = (int32_t)works;
+        inv->n_works = (int32_t)(count ? count : 1);
+        works += inv->n_works;
+        inv->offer = -1;
+        if (offer_at < E->n_offers && E->offers[offer_at].invoice == i)
+            inv->offer = (int32_t)offer_at++;
+    }
+    /* at most one work per invoice and one per instalment (state_for) */
+    E->n_works = works;
+    return 0;
+}
+
+/* Lane `L`'s records, in replay order. */
+static int replay_lane(Engine *E, Lane *L) {
+    for (Py_ssize_t j = 0; j < E->n_events; j++) {
+        const Event *ev = &E->events[j];
+        if (ev->lane != L->lane) continue;
+        int failed = ev->kind == EV_INVOICE
+                         ? issue(E, L, ev->at)
+                         : receive(E, L, ev->at, ev->kind == EV_PAYMENT, ev->account);
+        if (failed < 0) return -1;
+    }
+    return 0;
+}
+
+/* A lane replayed on a thread of its own, without the GIL. */
+typedef struct {
+    Engine *E;
+    Lane *L;
+    int failed, out_of_memory;
+} LaneRun;
+
+static void *lane_thread(void *arg) {
+    LaneRun *r = arg;
+    without_gil = 1;
+    r->failed = replay_lane(r->E, r->L) < 0;
+    r->out_of_memory = out_of_memory;
+    return NULL;
+}
+
+/* Every lane replayed: the first here, each other on a thread of its own
+ * (here too, after the first, when no thread can be made). Without the
+ * history no Python object is made, and the GIL is let go meanwhile. */
+static int replay_lanes(Engine *E) {
+    PyThreadState *saved = NULL;
+    if (!E->history) {
+        without_gil = 1;
+        saved = PyEval_SaveThread();
+    }
+    LaneRun runs[MAX_LANES];
+    pthread_t threads[MAX_LANES];
+    int started[MAX_LANES] = {0};
+    for (int l = 1; l < E->n_lanes; l++) {
+        runs[l] = (LaneRun){E, &E->lanes[l], 0, 0};
+        started[l] = pthread_create(&threads[l], NULL, lane_thread, &runs[l]) == 0;
+    }
+    int failed = replay_lane(E, &E->lanes[0]) < 0;
+    for (int l = 1; l < E->n_lanes; l++) {
+        if (started[l])
+            pthread_join(threads[l], NULL);
+        else
+            runs[l].failed = replay_lane(E, runs[l].L) < 0;
+        failed |= runs[l].failed;
+        out_of_memory |= runs[l].out_of_memory;
+    }
+    if (saved != NULL) {
+        PyEval_RestoreThread(saved);
+        without_gil = 0;
+        if (out_of_memory) {
+            out_of_memory = 0;
+            PyErr_NoMemory();
+        }
+    }
+    return failed ? -1 : 0;
 }
 
 /* ------------------------------------------------------------- results */
@@ -1933,33 +2081,41 @@ static int credits_left(Engine *E, PyObject *credits) {
     for (Py_ssize_t ai = 0; ai < E->n_accounts; ai++) {
         Account *a = &E->accounts[ai];
         if (!owned(E, customer_owner(E, a))) continue;
+        const Lane *L = &E->lanes[a->lane];
         for (Py_ssize_t k = a->credits_head; k < a->credits.n; k++) {
-            const Chunk *c = &E->chunks[a->credits.data[k]];
+            const Chunk *c = &L->chunks[a->credits.data[k]];
             if (c->left > 0 && credit_of(E, a, c, credits) < 0) return -1;
         }
         for (Py_ssize_t k = 0; k < a->waits.n; k++)
-            for (int32_t ci = E->waits[a->waits.data[k]].head; ci >= 0; ci = E->chunks[ci].next)
-                if (E->chunks[ci].left > 0 && credit_of(E, a, &E->chunks[ci], credits) < 0)
+            for (int32_t ci = L->waits[a->waits.data[k]].head; ci >= 0; ci = L->chunks[ci].next)
+                if (L->chunks[ci].left > 0 && credit_of(E, a, &L->chunks[ci], credits) < 0)
                     return -1;
     }
     return 0;
 }
 
-/* What the replay needed and the items do not: chunks, offers, the waiting
- * entries, the accounts' queues. Let go before the items are made, the
- * biggest of the results, so that the two are never held at once. */
+static void lanes_free(Engine *E) {
+    for (int l = 0; l < MAX_LANES; l++) {
+        Lane *L = &E->lanes[l];
+        PyMem_RawFree(L->chunks);
+        PyMem_RawFree(L->waits);
+        PyMem_RawFree(L->first_wait);
+        *L = (Lane){.lane = l};
+    }
+    PyMem_RawFree(E->events);
+    E->events = NULL;
+    E->n_events = 0;
+}
+
+/* What the replay needed and the items do not: the events, the lanes'
+ * chunks and waiting entries, offers, the accounts' queues. Let go before
+ * the items are made, the biggest of the results, so that the two are never
+ * held at once. */
 static void replay_free(Engine *E) {
-    PyMem_RawFree(E->chunks);
-    E->chunks = NULL;
-    E->n_chunks = E->cap_chunks = 0;
+    lanes_free(E);
     PyMem_RawFree(E->offers);
     E->offers = NULL;
     E->n_offers = 0;
-    PyMem_RawFree(E->waits);
-    E->waits = NULL;
-    E->n_waits = E->cap_waits = 0;
-    PyMem_RawFree(E->first_wait);
-    E->first_wait = NULL;
     for (Py_ssize_t i = 0; i < E->n_accounts; i++) {
         Account *a = &E->accounts[i];
         vec_free(&a->heap);
@@ -2059,9 +2215,7 @@ static void engine_free(Engine *E) {
     PyMem_RawFree(E->account_table);
     PyMem_RawFree(E->account_keys);
     PyMem_RawFree(E->offers);
-    PyMem_RawFree(E->chunks);
-    PyMem_RawFree(E->waits);
-    PyMem_RawFree(E->first_wait);
+    lanes_free(E);
     for (Py_ssize_t k = 0; E->days != NULL && k < E->n_days; k++) Py_XDECREF(E->days[k]);
     PyMem_RawFree(E->days);
     for (int k = 0; k < 64; k++) Py_XDECREF(E->zeros[k]);
@@ -2085,9 +2239,10 @@ static int state_for(Engine *E) {
     Py_ssize_t n = E->n_invs ? E->n_invs : 1;
     E->invs = PyMem_RawMalloc((size_t)n * sizeof(Invoice));
     E->cap_works = E->n_invs + E->n_ins + 1;
-    E->works = PyMem_RawMalloc((size_t)E->cap_works * sizeof(Work));
+    /* zeroed: a work is made by its lane, and one a failed replay never
+     * made holds no amount for engine_free to let go */
+    E->works = PyMem_RawCalloc((size_t)E->cap_works, sizeof(Work));
     if (E->invs == NULL || E->works == NULL) goto no_memory;
-    for (Py_ssize_t i = 0; i < E->n_invs; i++) E->invs[i].account = -1;
     Py_ssize_t pairs = PyList_GET_SIZE(E->customers) * E->n_currencies;
     if (pairs <= 4 * 1024 * 1024) {
         E->account_table = PyMem_RawMalloc((size_t)(pairs ? pairs : 1) * sizeof(int32_t));
@@ -2135,6 +2290,17 @@ static int context_in(Engine *E, PyObject *ctx) {
     E->paid = PyObject_IsTrue(values[6]);
     if (E->paid < 0) return -1;
     E->paid = E->paid && E->history;
+    /* lanes (optional, 1 by default): more than one only without the
+     * history, whose applications are made in replay order */
+    PyObject *lanes = PyDict_GetItemString(ctx, "lanes");
+    long n_lanes = lanes ? PyLong_AsLong(lanes) : 1;
+    if (n_lanes == -1 && PyErr_Occurred()) return -1;
+    if (n_lanes < 1 || n_lanes > MAX_LANES) {
+        PyErr_Format(PyExc_ValueError, "lanes: %ld, not 1 to %d", n_lanes, MAX_LANES);
+        return -1;
+    }
+    E->n_lanes = E->history ? 1 : (int)n_lanes;
+    for (int l = 0; l < MAX_LANES; l++) E->lanes[l].lane = l;
     for (int k = 1; k <= 3; k++)
         if (!PyType_Check(values[k]) ||
             !PyType_IsSubtype((PyTypeObject *)values[k], &PyTuple_Type)) {
@@ -2191,46 +2357,8 @@ static PyObject *replay(Engine *E) {
     if ((E->applications = PyList_New(0)) == NULL || (E->discounts = PyList_New(0)) == NULL)
         goto done;
 
-    /* reference: _in_order. Before each invoice, the adjustments and payments
-     * dated before it (on one date, adjustments first); then the invoice; with
-     * no invoices left, all the rest. */
-    Py_ssize_t n = E->n_invs, adj = 0, pay = 0;
-    int failed = 0;
-    /* Without its history the replay makes no Python object (applications
-     * are made only with it): it lets go of the GIL. */
-    PyThreadState *saved = NULL;
-    if (!E->history) {
-        without_gil = 1;
-        saved = PyEval_SaveThread();
-    }
-    for (Py_ssize_t i = 0; i <= n && !failed; i++) {
-        int32_t day = i < n ? E->inv_date[i] : INT32_MAX;
-        for (;;) {
-            int32_t next_adj = adj < E->n_adj ? E->adj_date[adj] : INT32_MAX;
-            int32_t next_pay = pay < E->n_pay ? E->pay_date[pay] : INT32_MAX;
-            if (!(next_adj < day || next_pay < day || i == n)) break;
-            if (next_adj <= next_pay) {
-                if (next_adj == INT32_MAX) break;
-                if (receive(E, adj++, 0) < 0) {
-                    failed = 1;
-                    break;
-                }
-            } else if (receive(E, pay++, 1) < 0) {
-                failed = 1;
-                break;
-            }
-        }
-        if (!failed && i < n && issue(E, (int32_t)i) < 0) failed = 1;
-    }
-    if (saved != NULL) {
-        PyEval_RestoreThread(saved);
-        without_gil = 0;
-        if (out_of_memory) {
-            out_of_memory = 0;
-            PyErr_NoMemory();
-        }
-    }
-    if (failed) goto done;
+    /* the accounts, made in the order first met, and the records of each */
+    if (order_events(E) < 0 || replay_lanes(E) < 0) goto done;
 
     if ((items = PyList_New(0)) == NULL || (credits = PyList_New(0)) == NULL ||
         (accounts = PyList_New(0)) == NULL)
@@ -2621,9 +2749,10 @@ PyDoc_STRVAR(run_doc,
 "them (the record amount lists may be None: Decimals are then rebuilt from\n"
 "minor units and exponents), customer_owner and the offer_* columns.\n"
 "context: history, paid, owner (a code: -1 none, -2 nobody), wide, decimal,\n"
-"item, application, credit, early_payment, and release (optional: drop each\n"
-"column from `columns` once the replay is done with it). A malformed column\n"
-"is a ValueError naming it.");
+"item, application, credit, early_payment; release (optional: drop each\n"
+"column from `columns` once the replay is done with it) and lanes (optional,\n"
+"1 or 2: without the history, the replay split by account between threads).\n"
+"A malformed column is a ValueError naming it.");
 
 static PyObject *run(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *given, *ctx;

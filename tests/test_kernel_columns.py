@@ -31,6 +31,7 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from functools import partial
+from itertools import product
 from typing import Any
 from unittest import mock
 
@@ -40,7 +41,7 @@ from hypothesis import strategies as st
 
 from arledger import _settle, api
 from arledger.ledger import LedgerView
-from arledger.model import Adjustment, Instalment, Invoice, Payment
+from arledger.model import Adjustment, Customer, Instalment, Invoice, Payment
 from arledger.settle import Settlement, complete_columns, replay_context, settle
 
 from .reference_columns import AMOUNTS, COLUMNS, in_order, reference_columns, tables_of
@@ -158,18 +159,22 @@ GIVEN: tuple[Callable[[Columns], Columns], ...] = (
 
 @contextmanager
 def fed(
-    columns_of: Callable[..., Columns], given: Callable[[Columns], Columns]
+    columns_of: Callable[..., Columns],
+    given: Callable[[Columns], Columns],
+    lanes: int = 1,
 ) -> Iterator[list[Columns]]:
     """`settle` with `_settle.read` replaced by `columns_of` (called as it
     is), and the columns, once completed, turned by `given` before
-    `_settle.run` replays them. Yields the columns `run` was given."""
+    `_settle.run` replays them in `lanes` lanes, however many cores this
+    machine has (a replay with its history takes one). Yields the columns
+    `run` was given."""
     real = _settle.run
     seen: list[Columns] = []
 
     def run(columns: Columns, context: dict[str, Any]) -> Any:
         made = given(columns)
         seen.append(made)
-        return real(made, {**context, "wide": made["wide"]})
+        return real(made, {**context, "wide": made["wide"], "lanes": lanes})
 
     with (
         mock.patch.object(_settle, "read", columns_of),
@@ -190,13 +195,14 @@ def oracle_settlements(view: LedgerView) -> dict[tuple[bool, bool], Settlement]:
 def assert_settled_as_the_oracle(
     view: LedgerView, columns_of: Callable[..., Columns]
 ) -> None:
-    """`settle(view)` fed by `columns_of`, each way of giving the columns
-    and each of history and paid, exactly the oracle's."""
+    """`settle(view)` fed by `columns_of`, each way of giving the columns,
+    each of history and paid, and replayed in one lane or two (§4.4),
+    exactly the oracle's."""
     wanted = oracle_settlements(view)
     accounts = replace(wanted[True, True], accounts=None).item_accounts()
     for giving in GIVEN:
-        for history, paid in FLAGS:
-            with fed(columns_of, giving) as seen:
+        for (history, paid), lanes in product(FLAGS, (1, 2)):
+            with fed(columns_of, giving, lanes) as seen:
                 got = settle(view, history=history, paid=paid)
             assert len(seen) == 1
             assert_exactly(got, wanted[history, paid])
@@ -346,6 +352,56 @@ def test_an_owner_code_out_of_range_is_refused():
     columns, context = demo_columns()
     with pytest.raises(ValueError, match="owner: 0, not an owner's code"):
         _settle.run(columns, {**context, "owner": 0})
+
+
+@pytest.mark.parametrize("lanes", [0, 3, -1])
+def test_lanes_are_one_or_two(lanes):
+    columns, context = demo_columns()
+    with pytest.raises(ValueError, match=f"lanes: {lanes}, not 1 to 2"):
+        _settle.run(columns, {**context, "history": False, "lanes": lanes})
+
+
+def test_lanes_split_accounts_and_settle_as_one():
+    """Two lanes take the accounts in turn, in the order first met: here D
+    in USD (lane 0), C in USD (lane 1), C in EUR (lane 0). D's payments name
+    C's invoice I1, of the other lane, before and after it is issued, and
+    the allocation of C's payment waits for an invoice of C issued later.
+    Each lane settles its own: what names another account's invoice waits
+    for it in vain, as in one lane, and as the oracle has it."""
+    customers = (Customer(id="C", name="C"), Customer(id="D", name="D"))
+    on = date(2025, 1, 1)
+    days = [on.replace(day=k) for k in range(1, 9)]
+    invoices = [
+        Invoice(id="I1", customer="C", date=days[1], amount=d("100.00")),
+        Invoice(id="J1", customer="D", date=days[1], amount=d("40.00")),
+        Invoice(id="I2", customer="C", date=days[3], amount=d("30.00")),
+        Invoice(id="E1", customer="C", date=days[4], amount=d("9.00"), currency="EUR"),
+    ]
+    payments = [
+        Payment(id="P0", customer="D", date=days[0], amount=d("5.00"), invoice="I1"),
+        Payment(id="P1", customer="C", date=days[2], amount=d("50.00"),
+                allocations={"I2": d("20.00")}),
+        Payment(id="P2", customer="D", date=days[5], amount=d("60.00"), invoice="I1"),
+        Payment(id="P3", customer="C", date=days[6], amount=d("12.00"), currency="EUR"),
+    ]  # fmt: skip
+    ledger = ledger_of(invoices=invoices, payments=payments, customers=customers)
+    view = ledger.view(date(2025, 12, 31))
+    want = oracle_settlements(view)[False, True]
+    for lanes in (1, 2):
+        with fed(partial(reference_columns, view.ledger), dict, lanes):
+            got = settle(view, history=False, paid=True)
+        assert_exactly(got, want)
+    assert got.accounts == (("D", "USD"), ("C", "USD"), ("C", "EUR"))
+    assert [(c.customer, c.ref, str(c.amount), c.waiting_for) for c in got.credits] == [
+        ("D", "P0", "5.00", "I1"),
+        ("D", "P2", "60.00", "I1"),
+        ("C", "P3", "3.00", None),
+    ]
+    assert [(i.invoice, str(i.open)) for i in got.items] == [
+        ("J1", "40.00"),
+        ("I1", "70.00"),  # P1's 30.00 beyond its allocation, oldest first
+        ("I2", "10.00"),  # P1's allocation, waiting until I2 is issued
+    ]  # E1 is paid in full by P3: items paid in full come with the history
 
 
 def test_release_drops_the_columns_the_items_do_not_need():
