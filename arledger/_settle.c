@@ -1216,10 +1216,12 @@ typedef struct {
 typedef struct {
     int32_t customer, currency; /* codes */
     Vec heap, pending, credits, items;
+    Vec shown;                  /* the works its items show (lane_shown) */
     Vec waits;                  /* its Wait entries, in the order first made */
     Py_ssize_t credits_head, heap_limit, pending_limit, n_waiting;
     int mu;                     /* minor units of the currency */
     int lane;                   /* the lane that replays it */
+    int listed;                 /* it has an item of the owner (lane_shown) */
 } Account;
 
 /* A record in replay order (order_events): its kind, its place among its
@@ -1910,6 +1912,17 @@ static int issue(Engine *E, Lane *L, int32_t i) {
 
 /* ------------------------------------------------------------- replay order */
 
+/* Whether an owner code is the filter's (docs/columnar-kernel.md §1.5). */
+static inline int owned(const Engine *E, int32_t owner) {
+    return E->owner == -1 || owner == E->owner;
+}
+
+/* The owner code of an account's customer, or -1 (none). */
+static int32_t customer_owner(const Engine *E, const Account *a) {
+    return a->customer < E->n_customer_owner ? E->customer_owner[a->customer] : -1;
+}
+
+
 /* One more event, of the account of (customer, currency) codes. */
 static int add_event(Engine *E, int kind, Py_ssize_t at, int32_t customer, int32_t currency) {
     int32_t ai = account_of(E, customer, currency);
@@ -1974,7 +1987,29 @@ static int order_events(Engine *E) {
     return 0;
 }
 
-/* Lane `L`'s records, in replay order. */
+/* reference: settle(), the items kept. What the items of lane `L`'s
+ * accounts will show, found while the lane still runs: whether an account
+ * has an invoice of the owner (reference_settle's item_owner: a falsy owner
+ * is none, the customer's then), and the works shown, invoice by invoice in
+ * the order issued: every one with the paid ones, else the open ones. */
+static int lane_shown(Engine *E, Lane *L) {
+    for (Py_ssize_t ai = 0; ai < E->n_accounts; ai++) {
+        Account *a = &E->accounts[ai];
+        if (a->lane != L->lane) continue;
+        int32_t owner_of_customer = customer_owner(E, a);
+        for (Py_ssize_t k = 0; k < a->items.n; k++) {
+            const Invoice *inv = &E->invs[a->items.data[k]];
+            if (!owned(E, inv->owner >= 0 ? inv->owner : owner_of_customer)) continue;
+            a->listed = 1;
+            for (int32_t wi = inv->first_work; wi < inv->first_work + inv->n_works; wi++)
+                if ((E->paid || E->works[wi].open != 0) && vec_push(&a->shown, wi) < 0)
+                    return -1;
+        }
+    }
+    return 0;
+}
+
+/* Lane `L`'s records, in replay order, then what its items show. */
 static int replay_lane(Engine *E, Lane *L) {
     for (Py_ssize_t j = 0; j < E->n_events; j++) {
         const Event *ev = &E->events[j];
@@ -1984,7 +2019,7 @@ static int replay_lane(Engine *E, Lane *L) {
                          : receive(E, L, ev->at, ev->kind == EV_PAYMENT, ev->account);
         if (failed < 0) return -1;
     }
-    return 0;
+    return lane_shown(E, L);
 }
 
 /* A lane replayed on a thread of its own, without the GIL. */
@@ -2041,16 +2076,6 @@ static int replay_lanes(Engine *E) {
 /* ------------------------------------------------------------- results */
 
 /* reference: settle(): items and credits, account by account. */
-
-/* Whether an owner code is the filter's (docs/columnar-kernel.md §1.5). */
-static inline int owned(const Engine *E, int32_t owner) {
-    return E->owner == -1 || owner == E->owner;
-}
-
-/* The owner code of an account's customer, or -1 (none). */
-static int32_t customer_owner(const Engine *E, const Account *a) {
-    return a->customer < E->n_customer_owner ? E->customer_owner[a->customer] : -1;
-}
 
 static int credit_of(Engine *E, Account *a, const Chunk *c, PyObject *credits) {
     PyObject *amount = chunk_decimal(E, c, c->left, a->mu);
@@ -2127,64 +2152,58 @@ static void replay_free(Engine *E) {
 
 /* The items, account by account, each account's in the order issued; and
  * each account with an item, open or paid, as (customer, currency), in that
- * order (whether paid items are kept or not). */
+ * order (whether paid items are kept or not): what lane_shown found. */
 static int items_of(Engine *E, PyObject *items, PyObject *accounts) {
     for (Py_ssize_t ai = 0; ai < E->n_accounts; ai++) {
         Account *a = &E->accounts[ai];
+        if (!a->listed) continue;
         int32_t owner_of_customer = customer_owner(E, a);
         PyObject *customer = PyList_GET_ITEM(E->customers, a->customer);
         PyObject *currency = PyList_GET_ITEM(E->currencies, a->currency);
-        int listed = 0;
-        for (Py_ssize_t k = 0; k < a->items.n; k++) {
-            int32_t i = a->items.data[k];
+        PyObject *account = PyTuple_Pack(2, customer, currency);
+        if (account == NULL || PyList_Append(accounts, account) < 0) {
+            Py_XDECREF(account);
+            return -1;
+        }
+        Py_DECREF(account);
+        int32_t last = -1; /* the invoice of the work before, and its fields */
+        PyObject *owner_obj = NULL, *issued = NULL, *id = NULL;
+        for (Py_ssize_t k = 0; k < a->shown.n; k++) {
+            int32_t wi = a->shown.data[k];
+            Work *w = &E->works[wi];
+            int32_t i = w->inv;
             Invoice *inv = &E->invs[i];
-            /* reference: reference_settle's item_owner: a falsy owner is none,
-             * the customer's then */
-            int32_t owner = inv->owner >= 0 ? inv->owner : owner_of_customer;
-            if (!owned(E, owner)) continue;
-            if (!listed) {
-                PyObject *account = PyTuple_Pack(2, customer, currency);
-                if (account == NULL || PyList_Append(accounts, account) < 0) {
-                    Py_XDECREF(account);
-                    return -1;
-                }
-                Py_DECREF(account);
-                listed = 1;
+            if (i != last) {
+                int32_t owner = inv->owner >= 0 ? inv->owner : owner_of_customer;
+                owner_obj = owner >= 0 ? PyList_GET_ITEM(E->owners, owner) : Py_None;
+                if ((issued = date_of(E, inv->date)) == NULL) return -1;
+                if ((id = string_at(&E->ids, i)) == NULL) return -1;
+                last = i;
             }
-            PyObject *owner_obj = owner >= 0 ? PyList_GET_ITEM(E->owners, owner) : Py_None;
-            PyObject *issued = date_of(E, inv->date);
-            if (issued == NULL) return -1;
-            PyObject *id = NULL; /* made for the first work shown */
-            for (int32_t j = 0; j < inv->n_works; j++) {
-                int32_t wi = inv->first_work + j;
-                Work *w = &E->works[wi];
-                if (!E->paid && w->open == 0) continue;
-                if (id == NULL && (id = string_at(&E->ids, i)) == NULL) return -1;
-                PyObject *due = date_of(E, w->due);
-                if (due == NULL) return -1;
-                PyObject *amount = work_amount(E, wi, a->mu);
-                if (amount == NULL) return -1;
-                PyObject *open = w->touched ? decimal_made(E, w->open, a->mu) : Py_NewRef(amount);
-                PyObject *t = open ? new_tuple(E->item_type, 10) : NULL;
-                if (t == NULL) {
-                    Py_DECREF(amount);
-                    Py_XDECREF(open);
-                    return -1;
-                }
-                PyObject *inst = instalment_of(w->inst);
-                PyObject *flag = inv->disputed ? Py_True : Py_False;
-                PyObject *fields[10] = {id, inst, customer, currency,
-                                        issued, due, amount, open, flag, owner_obj};
-                for (int f = 0; f < 10; f++) {
-                    if (f != 1 && f != 6 && f != 7) Py_INCREF(fields[f]);
-                    PyTuple_SET_ITEM(t, f, fields[f]);
-                }
-                if (inst == NULL || PyList_Append(items, t) < 0) {
-                    Py_DECREF(t);
-                    return -1;
-                }
+            PyObject *due = date_of(E, w->due);
+            if (due == NULL) return -1;
+            PyObject *amount = work_amount(E, wi, a->mu);
+            if (amount == NULL) return -1;
+            PyObject *open = w->touched ? decimal_made(E, w->open, a->mu) : Py_NewRef(amount);
+            PyObject *t = open ? new_tuple(E->item_type, 10) : NULL;
+            if (t == NULL) {
+                Py_DECREF(amount);
+                Py_XDECREF(open);
+                return -1;
+            }
+            PyObject *inst = instalment_of(w->inst);
+            PyObject *flag = inv->disputed ? Py_True : Py_False;
+            PyObject *fields[10] = {id, inst, customer, currency,
+                                    issued, due, amount, open, flag, owner_obj};
+            for (int f = 0; f < 10; f++) {
+                if (f != 1 && f != 6 && f != 7) Py_INCREF(fields[f]);
+                PyTuple_SET_ITEM(t, f, fields[f]);
+            }
+            if (inst == NULL || PyList_Append(items, t) < 0) {
                 Py_DECREF(t);
+                return -1;
             }
+            Py_DECREF(t);
         }
     }
     return 0;
@@ -2209,6 +2228,7 @@ static void engine_free(Engine *E) {
         vec_free(&a->pending);
         vec_free(&a->credits);
         vec_free(&a->items);
+        vec_free(&a->shown);
         vec_free(&a->waits);
     }
     PyMem_RawFree(E->accounts);
