@@ -46,8 +46,11 @@ class AgedItem(NamedTuple):
     bucket: int
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerAging:
+class CustomerAging(NamedTuple):
+    """A customer's aging in one currency. A NamedTuple, as AgedItem: made in
+    C, where a frozen dataclass sets each field in Python (20,000 customers
+    at 1M invoices)."""
+
     customer: str
     name: str
     key_account: bool
