@@ -640,8 +640,10 @@ class _Ledger:
             self.unique_ids(kind)
             self.known_customers(kind)
         self.currencies()
-        self.references()
+        # last: the places of the names (`Cells.named_at`) may still be in
+        # the making on a thread of their own
         self.minor_units()
+        self.references()
 
     # -------------------------------------------------------- record rules
 

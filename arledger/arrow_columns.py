@@ -582,19 +582,37 @@ def _kernel_columns(
     `cells.clean` says)."""
     clean = cells.clean if clean is None else clean
     view = _View(as_of, cells, tables["customers"], clean)
+    # The invoices first, and what is made of them alone: meanwhile the
+    # places of the names among them (`Cells.named_at`), which the other
+    # kinds' records read, may still be in the making.
     inv = view.records("invoices")
-    adj = view.records("adjustments")
-    pay = view.records("payments", _refs_of(cells["payments"]))
     # Codes in the order `read` meets them: invoices, adjustments, payments.
-    customer = {
-        prefix: _customer_code(records, tables["customers"], view)
-        for prefix, records in (("inv", inv), ("adj", adj), ("pay", pay))
-    }
+    customer = {"inv": _customer_code(inv, tables["customers"], view)}
+    # Currencies: an invoice's own, else its customer's; a payment's or an
+    # adjustment's own, else found from what it names (`Ledger.currency_of`).
+    currencies = tables["currencies"]
+    by_customer = _customer_values(
+        tables,
+        [list(currencies)[code] for code in tables["customer_currency"]],
+        tables["base"],
+        pa.string(),
+    )
+    theirs = by_customer.take(customer["inv"])
+    currency = {"inv": _code(pc.coalesce(inv["currency"], theirs), currencies)}
     if clean:  # the pairs the checks cut, by row
         schedule = _in_view(cells, "invoices", "schedule", inv["row"])
-        allocations, alloc_at = _allocations_in_view(cells, pay["row"])
     else:
         schedule = _pairs(inv["schedule"])
+    out = _Out(_places(tables, currencies))
+    _invoice_columns(out, inv, customer["inv"], currency["inv"], schedule, tables)
+
+    adj = view.records("adjustments")
+    pay = view.records("payments", _refs_of(cells["payments"]))
+    for prefix, records in (("adj", adj), ("pay", pay)):
+        customer[prefix] = _customer_code(records, tables["customers"], view)
+    if clean:
+        allocations, alloc_at = _allocations_in_view(cells, pay["row"])
+    else:
         allocations, alloc_at = _pairs(pay["allocations"]), None
     allocated = _marked(allocations.parent, len(pay["day"]))
     named: dict[str, _Named] = {}
@@ -608,18 +626,6 @@ def _kernel_columns(
             named["pay"] = _Named.of_payments(pay["invoice"], allocated, allocations)
         return named[prefix]
 
-    # Currencies: an invoice's own, else its customer's; a payment's or an
-    # adjustment's own, else found from what it names (`Ledger.currency_of`).
-    currencies = tables["currencies"]
-    by_customer = _customer_values(
-        tables,
-        [list(currencies)[code] for code in tables["customer_currency"]],
-        tables["base"],
-        pa.string(),
-    )
-    own = inv["currency"]
-    theirs = by_customer.take(customer["inv"])
-    currency = {"inv": _code(pc.coalesce(own, theirs), currencies)}
     for prefix, records in (("adj", adj), ("pay", pay)):
         own = records["currency"]
         if own.null_count:
@@ -631,8 +637,8 @@ def _kernel_columns(
                 view.all_invoices(tables, by_customer),
             )
         currency[prefix] = _code(own, currencies)
+    out.places = _places(tables, currencies)  # with those these added
 
-    out = _Out(pa.array(list(map(tables["minor_units"], currencies)), pa.int32()))
     for prefix, records in (("inv", inv), ("adj", adj), ("pay", pay)):
         out.add(f"{prefix}_date", "i", records["day"])
         out.add(f"{prefix}_customer", "i", customer[prefix])
@@ -641,7 +647,6 @@ def _kernel_columns(
             records["amount:digits"], records["amount:scale"], {}
         )
         out.amounts(prefix, ruled, currency[prefix])
-    _invoice_columns(out, inv, customer["inv"], currency["inv"], schedule, tables)
     kinds = pc.index_in(adj["kind"], value_set=pa.array(ADJUSTMENT_KINDS))
     if kinds.null_count:
         raise ValueError("an adjustment of a kind the kernel does not know")
@@ -716,6 +721,11 @@ def _invoice_columns(
     out.add("inv_due", "i", due)
     # an owner not given is none (-1): the customer's is used then
     out.add("inv_owner", "i", pc.fill_null(_code(inv["owner"], tables["owners"]), -1))
+
+
+def _places(tables: dict[str, Any], currencies: dict[str, int]) -> pa.Array:
+    """Each currency code's minor units."""
+    return pa.array(list(map(tables["minor_units"], currencies)), pa.int32())
 
 
 class _Out:
