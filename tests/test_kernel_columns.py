@@ -362,8 +362,9 @@ def test_lanes_are_one_or_two(lanes):
 
 
 def test_lanes_split_accounts_and_settle_as_one():
-    """Two lanes take the accounts in turn, in the order first met: here D
-    in USD (lane 0), C in USD (lane 1), C in EUR (lane 0). D's payments name
+    """Two lanes share the accounts, the most records first, each to the
+    lane with fewer so far: here D in USD (3 records, lane 0), C in USD (3,
+    lane 1), C in EUR (2, lane 0). D's payments name
     C's invoice I1, of the other lane, before and after it is issued, and
     the allocation of C's payment waits for an invoice of C issued later.
     Each lane settles its own: what names another account's invoice waits
