@@ -30,6 +30,13 @@
 #include <Python.h>
 #include <datetime.h>
 #include <pthread.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+#endif
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -1910,6 +1917,53 @@ static int issue(Engine *E, Lane *L, int32_t i) {
     return issued(E, L, inv->account, i);
 }
 
+/* ------------------------------------------------------------- memory ahead */
+
+/* The replay's biggest arrays, faulted in on a thread of their own while
+ * this one walks the records (arledger/_memory.c says why a fault costs so
+ * much here): the events and invoices the walk writes, then the works the
+ * lanes make. MADV_POPULATE_WRITE maps each page without writing to it, so
+ * it races with nothing; where the system lacks it, nothing is done. */
+typedef struct {
+    void *start[3];
+    size_t size[3];
+    pthread_t thread;
+    int started;
+} Ahead;
+
+static void *fault_in(void *arg) {
+#if defined(__linux__)
+    Ahead *a = arg;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    for (int k = 0; k < 3; k++) {
+        uintptr_t from = ((uintptr_t)a->start[k] + page - 1) & ~(page - 1);
+        uintptr_t to = ((uintptr_t)a->start[k] + a->size[k]) & ~(page - 1);
+        if (to > from) madvise((void *)from, to - from, MADV_POPULATE_WRITE);
+    }
+#else
+    (void)arg;
+#endif
+    return NULL;
+}
+
+#define AHEAD_FROM (4 << 20) /* bytes: below, faults are few */
+
+static void fault_in_ahead(Engine *E, Ahead *a) {
+    *a = (Ahead){.start = {E->events, E->invs, E->works},
+                 .size = {(size_t)(E->n_invs + E->n_pay + E->n_adj) * sizeof(Event),
+                          (size_t)E->n_invs * sizeof(Invoice),
+                          (size_t)E->cap_works * sizeof(Work)}};
+#if defined(__linux__)
+    if (a->size[0] + a->size[1] + a->size[2] >= AHEAD_FROM)
+        a->started = pthread_create(&a->thread, NULL, fault_in, a) == 0;
+#endif
+}
+
+static void fault_in_done(Ahead *a) {
+    if (a->started) pthread_join(a->thread, NULL);
+    a->started = 0;
+}
+
 /* ------------------------------------------------------------- replay order */
 
 /* Whether an owner code is the filter's (docs/columnar-kernel.md §1.5). */
@@ -1983,12 +2037,6 @@ static int assign_lanes(Engine *E) {
  * it) and its early-payment offer (the offers are in invoice order). */
 static int order_events(Engine *E) {
     Py_ssize_t n = E->n_invs, adj = 0, pay = 0, ins_at = 0, offer_at = 0, works = 0;
-    Py_ssize_t total = n + E->n_pay + E->n_adj;
-    E->events = PyMem_RawMalloc((size_t)(total ? total : 1) * sizeof(Event));
-    if (E->events == NULL) {
-        no_memory();
-        return -1;
-    }
     for (Py_ssize_t i = 0; i <= n; i++) {
         int32_t day = i < n ? E->inv_date[i] : INT32_MAX;
         for (;;) {
@@ -2305,7 +2353,9 @@ static int state_for(Engine *E) {
     /* zeroed: a work is made by its lane, and one a failed replay never
      * made holds no amount for engine_free to let go */
     E->works = PyMem_RawCalloc((size_t)E->cap_works, sizeof(Work));
-    if (E->invs == NULL || E->works == NULL) goto no_memory;
+    Py_ssize_t events = E->n_invs + E->n_pay + E->n_adj;
+    E->events = PyMem_RawMalloc((size_t)(events ? events : 1) * sizeof(Event));
+    if (E->invs == NULL || E->works == NULL || E->events == NULL) goto no_memory;
     Py_ssize_t pairs = PyList_GET_SIZE(E->customers) * E->n_currencies;
     if (pairs <= 4 * 1024 * 1024) {
         E->account_table = PyMem_RawMalloc((size_t)(pairs ? pairs : 1) * sizeof(int32_t));
@@ -2417,11 +2467,16 @@ static int release_columns(Engine *E) {
  * results. */
 static PyObject *replay(Engine *E) {
     PyObject *items = NULL, *credits = NULL, *accounts = NULL, *result = NULL;
+    int failed;
     if ((E->applications = PyList_New(0)) == NULL || (E->discounts = PyList_New(0)) == NULL)
         goto done;
 
     /* the accounts, made in the order first met, and the records of each */
-    if (order_events(E) < 0 || replay_lanes(E) < 0) goto done;
+    Ahead ahead;
+    fault_in_ahead(E, &ahead);
+    failed = order_events(E) < 0 || replay_lanes(E) < 0;
+    fault_in_done(&ahead);
+    if (failed) goto done;
 
     if ((items = PyList_New(0)) == NULL || (credits = PyList_New(0)) == NULL ||
         (accounts = PyList_New(0)) == NULL)

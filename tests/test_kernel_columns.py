@@ -40,6 +40,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arledger import _settle, api
+from arledger import settle as settle_module
 from arledger.ledger import LedgerView
 from arledger.model import Adjustment, Customer, Instalment, Invoice, Payment
 from arledger.settle import Settlement, complete_columns, replay_context, settle
@@ -448,3 +449,24 @@ def test_the_arrow_columns_of_a_csv_ledger_settle_as_the_oracle_its_rows(tmp_pat
 
         for owner in (None, "nobody"):
             assert_settled_as_the_oracle(ledger.view(as_of, owner=owner), arrow)
+
+
+def test_a_generated_ledger_settles_alike_in_one_lane_and_two(tmp_path):
+    """The benchmarks' generator at 60,000 invoices: one customer holds many
+    of the records, and the kernel's arrays are big enough (from 4 MB) to be
+    faulted in ahead on a thread of their own. One lane and two give the
+    same settlement, field for field."""
+    pytest.importorskip("pyarrow")
+    from .test_arrow_columns import generate  # noqa: PLC0415
+
+    root = tmp_path / "ledger"
+    generate.write_ledger(generate.generate(60_000, 3), root, "csv")
+    view = api.load(root).view(date.fromisoformat(generate.AS_OF))
+    settled = {}
+    for lanes in (1, 2):
+        with mock.patch.object(settle_module, "lanes", lambda lanes=lanes: lanes):
+            settled[lanes] = settle(view, history=False, paid=False)
+    one, two = settled[1], settled[2]
+    assert len(one.items) > 1000
+    assert fields((one.items, one.credits)) == fields((two.items, two.credits))
+    assert one.accounts == two.accounts
