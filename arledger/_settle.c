@@ -1929,11 +1929,11 @@ typedef struct {
     size_t size[3];
     pthread_t thread;
     int started;
-} Ahead;
+} Faulting;
 
 static void *fault_in(void *arg) {
 #if defined(__linux__)
-    Ahead *a = arg;
+    Faulting *a = arg;
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     for (int k = 0; k < 3; k++) {
         uintptr_t from = ((uintptr_t)a->start[k] + page - 1) & ~(page - 1);
@@ -1948,8 +1948,8 @@ static void *fault_in(void *arg) {
 
 #define AHEAD_FROM (4 << 20) /* bytes: below, faults are few */
 
-static void fault_in_ahead(Engine *E, Ahead *a) {
-    *a = (Ahead){.start = {E->events, E->invs, E->works},
+static void fault_in_ahead(Engine *E, Faulting *a) {
+    *a = (Faulting){.start = {E->events, E->invs, E->works},
                  .size = {(size_t)(E->n_invs + E->n_pay + E->n_adj) * sizeof(Event),
                           (size_t)E->n_invs * sizeof(Invoice),
                           (size_t)E->cap_works * sizeof(Work)}};
@@ -1959,7 +1959,7 @@ static void fault_in_ahead(Engine *E, Ahead *a) {
 #endif
 }
 
-static void fault_in_done(Ahead *a) {
+static void fault_in_done(Faulting *a) {
     if (a->started) pthread_join(a->thread, NULL);
     a->started = 0;
 }
@@ -1976,6 +1976,11 @@ static int32_t customer_owner(const Engine *E, const Account *a) {
     return a->customer < E->n_customer_owner ? E->customer_owner[a->customer] : -1;
 }
 
+/* reference: reference_settle's item_owner: an invoice's owner code, its
+ * customer's (`of_customer`) when it has none; -1: none. */
+static inline int32_t item_owner(const Invoice *inv, int32_t of_customer) {
+    return inv->owner >= 0 ? inv->owner : of_customer;
+}
 
 /* One more event, of the account of (customer, currency) codes (its lane
  * is given by assign_lanes). */
@@ -2080,9 +2085,9 @@ static int order_events(Engine *E) {
 
 /* reference: settle(), the items kept. What the items of lane `L`'s
  * accounts will show, found while the lane still runs: whether an account
- * has an invoice of the owner (reference_settle's item_owner: a falsy owner
- * is none, the customer's then), and the works shown, invoice by invoice in
- * the order issued: every one with the paid ones, else the open ones. */
+ * has an invoice of the owner (`item_owner`), and the works shown, invoice
+ * by invoice in the order issued: every one with the paid ones, else the
+ * open ones. */
 static int lane_shown(Engine *E, Lane *L) {
     for (Py_ssize_t ai = 0; ai < E->n_accounts; ai++) {
         Account *a = &E->accounts[ai];
@@ -2090,7 +2095,7 @@ static int lane_shown(Engine *E, Lane *L) {
         int32_t owner_of_customer = customer_owner(E, a);
         for (Py_ssize_t k = 0; k < a->items.n; k++) {
             const Invoice *inv = &E->invs[a->items.data[k]];
-            if (!owned(E, inv->owner >= 0 ? inv->owner : owner_of_customer)) continue;
+            if (!owned(E, item_owner(inv, owner_of_customer))) continue;
             a->listed = 1;
             for (int32_t wi = inv->first_work; wi < inv->first_work + inv->n_works; wi++)
                 if ((E->paid || E->works[wi].open != 0) && vec_push(&a->shown, wi) < 0)
@@ -2265,7 +2270,7 @@ static int items_of(Engine *E, PyObject *items, PyObject *accounts) {
             int32_t i = w->inv;
             Invoice *inv = &E->invs[i];
             if (i != last) {
-                int32_t owner = inv->owner >= 0 ? inv->owner : owner_of_customer;
+                int32_t owner = item_owner(inv, owner_of_customer);
                 owner_obj = owner >= 0 ? PyList_GET_ITEM(E->owners, owner) : Py_None;
                 if ((issued = date_of(E, inv->date)) == NULL) return -1;
                 if ((id = string_at(&E->ids, i)) == NULL) return -1;
@@ -2472,10 +2477,10 @@ static PyObject *replay(Engine *E) {
         goto done;
 
     /* the accounts, made in the order first met, and the records of each */
-    Ahead ahead;
-    fault_in_ahead(E, &ahead);
+    Faulting faulting;
+    fault_in_ahead(E, &faulting);
     failed = order_events(E) < 0 || replay_lanes(E) < 0;
-    fault_in_done(&ahead);
+    fault_in_done(&faulting);
     if (failed) goto done;
 
     if ((items = PyList_New(0)) == NULL || (credits = PyList_New(0)) == NULL ||

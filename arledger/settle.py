@@ -439,16 +439,22 @@ def _replay_cells(
             currencies=columns["currencies"],
             wide=columns["wide"],
         )
+    return _Replayed(_replay(columns, tables, asked), currencies, cash)
+
+
+def _replay(columns: dict[str, Any], tables: dict[str, Any], asked: Ahead) -> Any:
+    """`_settle.run` of the columns as `asked`, each column let go once it is
+    replayed. An owner's view settles with its items paid in full: its
+    applications are picked by the items kept (`settle`)."""
     context = replay_context(
         columns,
         tables,
         asked.owner,
         history=asked.history,
-        # An owner's applications are picked below by the items kept.
         paid=asked.paid or asked.owner is not None,
         release=True,
     )
-    return _Replayed(_settle.run(columns, context), currencies, cash)
+    return _settle.run(columns, context)
 
 
 # The kernel's columns of a view's cash, kept by a settlement with its
@@ -538,20 +544,10 @@ def settle(view: LedgerView, *, history: bool = True, paid: bool = True) -> Sett
     else:
         tables = tables_of(view.ledger)
         columns = _columns_of_rows(view, tables)
-        context = replay_context(
-            columns,
-            tables,
-            view.owner,
-            history=history,
-            # An owner's applications are picked below by the items kept.
-            paid=paid or view.owner is not None,
-            release=True,
+        items, applications, credits, discounts, accounts = _replay(
+            columns, tables, asked
         )
-        del tables
-        items, applications, credits, discounts, accounts = _settle.run(
-            columns, context
-        )
-        del columns
+        del columns, tables
     if view.owner is not None:
         kept = {item.invoice for item in items}
         applications = [a for a in applications if a.invoice in kept]
