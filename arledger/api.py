@@ -112,7 +112,13 @@ def aging(
     """Aging by customer (账龄), or by open item with `detail`."""
     from arledger.reports import aging as report
 
-    result = report.compute(of, settlement(of), basis=basis, limits=limits)  # type: ignore[arg-type]
+    result = report.compute(
+        of,
+        settlement(of),
+        basis=basis,  # type: ignore[arg-type]
+        limits=limits,
+        itemized=detail,
+    )
     return report.to_report(result, detail=detail)
 
 

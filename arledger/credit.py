@@ -5,29 +5,33 @@ Pure: the caller passes exposure and overdue days computed from a settlement.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from arledger.model import Customer
-    from arledger.settle import Item
+    from arledger.settle import Settlement
 
 
-def days_past_due(items: Iterable[Item], as_of: date) -> dict[str, int]:
+def days_past_due(settlement: Settlement, as_of: date) -> dict[str, int]:
     """Per customer, how many days its most overdue open item is past due, in
     any currency: what `hold_reasons` takes (customers with nothing past due
     are left out). Decision (README, "Disputed invoices"): a dispute is not
     late payment, so a disputed item does not count; its amount still counts
     against the credit limit."""
+    oldest = settlement.fold_open(_late_unless_disputed, 1, key="due", least=True)
     most: dict[str, int] = {}
-    for item in items:
-        if item.open and not item.disputed:
-            days = (as_of - item.due).days
-            if days > most.get(item.customer, 0):
-                most[item.customer] = days
+    for (customer, _currency), (due,) in oldest.items():
+        days = (as_of - due).days
+        if days > most.get(customer, 0):
+            most[customer] = days
     return most
+
+
+def _late_unless_disputed(_due: date, disputed: bool) -> int:
+    """The one group of items whose lateness counts; -1: not counted."""
+    return -1 if disputed else 0
 
 
 def hold_reasons(

@@ -555,6 +555,7 @@ def test_settle_reads_columns_then_replays_them():
     source = inspect.getsource(settle)
     assert "_settle.read(" in source and "_settle.run(" in source
     assert sorted(n for n in dir(_settle) if not n.startswith("_")) == [
+        "Items",
         "SOURCE_SHA256",
         "read",
         "run",

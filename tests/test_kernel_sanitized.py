@@ -3,7 +3,8 @@ the package is built with `-fsanitize=address` and the oracle's property tests
 (tests/test_settle_oracle.py, tests/test_settle_exact.py) and those of
 `_settle.read` and of `_settle.run` (tests/test_kernel_read.py,
 tests/test_kernel_replay.py, tests/test_kernel_columns.py, which feeds `run`
-malformed columns too) run on it, so that an out-of-bounds read, a use
+malformed columns too, and tests/test_settled_items.py, of the items it
+makes later) run on it, so that an out-of-bounds read, a use
 after free or a double free in the C code fails a test instead of corrupting a
 report one day. It builds the kernel again and runs a few hundred ledgers, so
 it takes a minute or two: it runs in CI (CI=true, as .ci/run has it) and where
@@ -86,7 +87,8 @@ def test_the_oracle_tests_pass_on_a_kernel_built_with_address_sanitizer(tmp_path
          "-p", "no:cacheprovider", "tests/test_settle_oracle.py",
          "tests/test_settle_exact.py", "tests/test_core.py",
          "tests/test_discounts.py", "tests/test_kernel_read.py",
-         "tests/test_kernel_replay.py", "tests/test_kernel_columns.py"],
+         "tests/test_kernel_replay.py", "tests/test_kernel_columns.py",
+         "tests/test_settled_items.py"],
         cwd=copy,
         capture_output=True,
         text=True,

@@ -109,7 +109,9 @@ def aging(
                 limits=limits,
             )
             return movement.to_report(moves)
-        aged = aging_report.compute(view, settlement, basis=chosen, limits=limits)
+        aged = aging_report.compute(
+            view, settlement, basis=chosen, limits=limits, itemized=detail
+        )
         return aging_report.to_report(aged, detail=detail)
 
     # The movement reads the applications: a settlement with its history.

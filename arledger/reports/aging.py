@@ -31,9 +31,18 @@ def bucket_index(days: int, limits: Sequence[int], basis: Basis) -> int:
     return bisect_left(limits, days)
 
 
+# The date an item is aged from, by basis: its due date, or its issue date.
+_AGED_FROM: dict[Basis, Literal["due", "date"]] = {"due": "due", "invoice": "date"}
+
+
+def days_on(day: date, as_of: date) -> int:
+    """The days from an item's date it is aged from to `as_of`."""
+    return (as_of - day).days
+
+
 def item_days(item: Item, as_of: date, basis: Basis) -> int:
     """Days past due (basis due) or days since issue (basis invoice)."""
-    return (as_of - (item.due if basis == "due" else item.date)).days
+    return days_on(getattr(item, _AGED_FROM[basis]), as_of)
 
 
 class AgedItem(NamedTuple):
@@ -58,7 +67,7 @@ class CustomerAging(NamedTuple):
     buckets: tuple[Decimal, ...]
     unapplied: Decimal  # negative: credit in the customer's favour
     total: Decimal  # sum(buckets) + unapplied
-    items: tuple[AgedItem, ...]
+    items: tuple[AgedItem, ...]  # empty unless `AgingResult.itemized`
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +92,9 @@ class AgingResult:
     currencies: Callable[[], Collection[str]] = field(
         default=frozenset, compare=False, repr=False
     )
+    # False: each customer's `items` were not asked for and are empty
+    # (`compute(itemized=False)`); the sums are the same.
+    itemized: bool = True
 
 
 def compute(
@@ -91,6 +103,7 @@ def compute(
     *,
     basis: Basis | None = None,
     limits: Sequence[int] | None = None,
+    itemized: bool = True,
 ) -> AgingResult:
     """Age every open item of a settlement (SPEC §2, "Aging").
 
@@ -99,6 +112,9 @@ def compute(
         settlement: items with open balances as of `view.as_of`.
         basis: `due` or `invoice`; default from settings.
         limits: bucket upper limits in days; default from settings.
+        itemized: False: each customer's `items` are left empty (a report by
+            customer reads only the sums, which the settlement folds
+            without making its items).
     """
     settings = view.settings
     basis = basis or settings.aging.basis
@@ -108,55 +124,23 @@ def compute(
     ledger = view.ledger
     customers = ledger.customers
     hold_days = settings.credit.hold_days
-
-    # The open items of each account, a run at a time: settle makes an
-    # account's items one after another (any order gives the same result;
-    # runs only make it cheaper).
-    by_account: dict[tuple[str, str], list[Item]] = {}
-    for account, run in groupby(filter(_is_open, settlement.items), _account):
-        found = by_account.get(account)
-        if found is None:
-            by_account[account] = list(run)
-        else:
-            found += run
-    unapplied = settlement.unapplied()
-    for customer_id, currency in unapplied:
-        by_account.setdefault((currency, customer_id), [])
-
-    # Every open item in account order, each account's in SPEC §2 order,
-    # aged a column at a time: an item's age and bucket depend on one of its
-    # dates alone, found once per date (850 at 1M items).
-    for items in by_account.values():
-        _sort_items(items)
-    ordered = list(chain.from_iterable(by_account.values()))
-    dates = list(map(_due if basis == "due" else _issued, ordered))
-    days_on: dict[date, int] = {}
-    bucket_on: dict[date, int] = {}
-    for day, item in dict(zip(dates, ordered, strict=True)).items():
-        days = days_on[day] = item_days(item, as_of, basis)
-        bucket_on[day] = bucket_index(days, limits, basis)
-    buckets = list(map(bucket_on.__getitem__, dates))
-    aged = list(
-        map(
-            _new,
-            repeat(AgedItem),
-            zip(ordered, map(days_on.__getitem__, dates), buckets, strict=True),
-        )
-    )
-
     count = len(labels)
-    aged_by_account: dict[tuple[str, str], tuple[list[AgedItem], list[Decimal]]] = {}
-    max_past_due = days_past_due(ordered, as_of)
-    end = 0
-    for account, items in by_account.items():
-        start, end = end, end + len(items)
-        amounts = [ZERO] * count
-        for bucket, item in zip(buckets[start:end], items, strict=True):
-            amounts[bucket] += item.open
-        aged_by_account[account] = (aged[start:end], amounts)
+
+    # An item's bucket depends on one of its dates alone: found once per date.
+    def bucket_of(day: date, _disputed: bool) -> int:
+        return bucket_index(days_on(day, as_of), limits, basis)
+
+    sums = settlement.fold_open(bucket_of, count, key=_AGED_FROM[basis])
+    max_past_due = days_past_due(settlement, as_of)
+    unapplied = settlement.unapplied()
+    accounts = list(sums)
+    accounts += [account for account in unapplied if account not in sums]
+    aged = _aged_items(settlement, as_of, basis, limits) if itemized else {}
+    zeros = (ZERO,) * count
 
     rows: dict[str, list[CustomerAging]] = {}
-    for (currency, customer_id), (aged_items, amounts) in aged_by_account.items():
+    for customer_id, currency in accounts:
+        amounts = sums.get((customer_id, currency), zeros)
         credit = -unapplied.get((customer_id, currency), ZERO)
         total = sum(amounts, ZERO) + credit
         customer = customers.get(customer_id)
@@ -176,10 +160,10 @@ def compute(
                 name=customer.name if customer else customer_id,
                 key_account=bool(customer and customer.key_account),
                 hold=reasons,
-                buckets=tuple(amounts),
+                buckets=amounts,
                 unapplied=credit,
                 total=total,
-                items=tuple(aged_items),
+                items=aged.get((customer_id, currency), ()),
             )
         )
 
@@ -201,12 +185,61 @@ def compute(
                 total=sum(map(_total, section_rows), ZERO),
             )
         )
-    return AgingResult(as_of, basis, limits, labels, tuple(sections), view.currencies)
+    return AgingResult(
+        as_of, basis, limits, labels, tuple(sections), view.currencies, itemized
+    )
+
+
+def _aged_items(
+    settlement: Settlement, as_of: date, basis: Basis, limits: tuple[int, ...]
+) -> dict[tuple[str, str], tuple[AgedItem, ...]]:
+    """Each account's open items with their ages and buckets, in SPEC §2
+    order: by (customer, currency)."""
+    # The open items of each account, a run at a time: settle makes an
+    # account's items one after another (any order gives the same result;
+    # runs only make it cheaper).
+    by_account: dict[tuple[str, str], list[Item]] = {}  # by (customer, currency)
+    for account, run in groupby(filter(_is_open, settlement.items), _account):
+        found = by_account.get(account)
+        if found is None:
+            by_account[account] = list(run)
+        else:
+            found += run
+    # Every open item in account order, each account's in SPEC §2 order,
+    # aged a column at a time: an item's age and bucket depend on one of its
+    # dates alone, found once per date (850 at 1M items).
+    for items in by_account.values():
+        _sort_items(items)
+    ordered = list(chain.from_iterable(by_account.values()))
+    dates = list(map(attrgetter(_AGED_FROM[basis]), ordered))
+    days_of: dict[date, int] = {}
+    bucket_of: dict[date, int] = {}
+    for day in dict.fromkeys(dates):
+        days = days_of[day] = days_on(day, as_of)
+        bucket_of[day] = bucket_index(days, limits, basis)
+    aged = list(
+        map(
+            _new,
+            repeat(AgedItem),
+            zip(
+                ordered,
+                map(days_of.__getitem__, dates),
+                map(bucket_of.__getitem__, dates),
+                strict=True,
+            ),
+        )
+    )
+    by_customer: dict[tuple[str, str], tuple[AgedItem, ...]] = {}
+    end = 0
+    for account, items in by_account.items():
+        start, end = end, end + len(items)
+        by_customer[account] = tuple(aged[start:end])
+    return by_customer
 
 
 _new = tuple.__new__
 _is_open = attrgetter("open")
-_account = attrgetter("currency", "customer")
+_account = attrgetter("customer", "currency")
 _due = attrgetter("due")
 _issued = attrgetter("date")
 _customer_id = attrgetter("customer")
@@ -242,7 +275,10 @@ def bucket_tones(count: int) -> list[Tone | None]:
 
 
 def to_report(result: AgingResult, *, detail: bool = False) -> Report:
-    """The aging as a `Report`: by customer, or by item with `detail`."""
+    """The aging as a `Report`: by customer, or by item with `detail` (of a
+    result with its items)."""
+    if detail and not result.itemized:
+        raise ValueError("aging by item: compute the result with its items")
     title = f"Aging as of {result.as_of.isoformat()}"
     meta = {"basis": result.basis, "buckets": list(result.labels)}
     zeros = (ZERO,) * len(result.labels)

@@ -266,7 +266,7 @@ def compute(
     }
     # Decision (README, "Disputed invoices"): a dispute is not late payment:
     # it neither holds a customer nor lowers its grade.
-    oldest = days_past_due(settlement.items, as_of)
+    oldest = days_past_due(settlement, as_of)
     for item in settlement.items:
         if not item.open:
             continue
