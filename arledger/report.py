@@ -6,9 +6,10 @@ reports. Values stay typed (Decimal, date, int, bool, str, None) until rendered.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import repeat
 from typing import Any, Literal, Protocol, TypeVar
 
 # The two AR totals, each with one name wherever it is shown (README, "How the
@@ -43,6 +44,12 @@ class Column:
 
 
 Row = dict[str, Any]
+
+
+def column_of(rows: Sequence[Row], key: str) -> list[Any]:
+    """The values of column `key` of every row, None where a row has none: a
+    renderer writes a column at a time (`render.values.texts`)."""
+    return list(map(dict.get, rows, repeat(key)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from itertools import repeat
 
 from arledger.render import Env
 from arledger.render.values import texts
-from arledger.report import Report
+from arledger.report import Report, column_of
 
 
 def render(report: Report, env: Env) -> str:
@@ -24,12 +24,7 @@ def render(report: Report, env: Env) -> str:
         rows = section.rows
         # A column at a time (values.texts), then every row in one call.
         cells = [
-            texts(
-                list(map(dict.get, rows, repeat(c.key))),
-                c,
-                section.currency,
-                human=False,
-            )
+            texts(column_of(rows, c.key), c, section.currency, human=False)
             for c in section.columns
         ]
         writer.writerows(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from itertools import repeat
-
 from arledger.render import Env
 from arledger.render.values import text, texts
-from arledger.report import Report
+from arledger.report import Report, column_of
 
 RIGHT = frozenset({"money", "days", "int", "ratio"})
 
@@ -37,8 +35,7 @@ def render(report: Report, env: Env) -> str:
         rows = section.rows
         # A column at a time (values.texts), escaped only where it must be.
         written = [
-            _cells(texts(list(map(dict.get, rows, repeat(c.key))), c, cur, human=True))
-            for c in columns
+            _cells(texts(column_of(rows, c.key), c, cur, human=True)) for c in columns
         ]
         lines += ["| " + " | ".join(row) + " |" for row in zip(*written, strict=True)]
         if not columns:

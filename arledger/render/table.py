@@ -25,7 +25,7 @@ from rich.cells import cell_len, get_character_cell_size
 
 from arledger.render import Env
 from arledger.render.values import text, texts
-from arledger.report import Column, Report, Section
+from arledger.report import Column, Report, Section, column_of
 
 if TYPE_CHECKING:  # Rich draws on a terminal only: imported there (start-up)
     from rich.table import Table
@@ -262,7 +262,7 @@ def _lines(
     cur = section.currency
     columns, rows = section.columns, section.rows
     cells = [
-        texts([row.get(column.key) for row in rows], column, cur, human=True)
+        texts(column_of(rows, column.key), column, cur, human=True)
         for column in columns
     ]
     # A row a line (zip of no columns: no lines).
