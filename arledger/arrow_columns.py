@@ -25,9 +25,9 @@ equal on the rows the loader makes of the same files):
   date plus the customer's terms;
 - `schedule` and `allocations` cells (`key=value;...`, as
   `readers.csv_nested` reads them) split by pyarrow into instalments and
-  allocations; named invoices found by one dictionary encoding of the
-  invoice ids with the names (`Cells.named_at`), or by `index_in` in a
-  ledger the checks have not passed.
+  allocations; named invoices found in one hash table of the invoice ids
+  (`Cells.named_at`, `_csvbytes.rows_named`), or by `index_in` in a ledger
+  the checks have not passed.
 
 Made per record in Python, because only a few records need them: the
 `discounted` pairs (an invoice's own `discount` cell through the loader's
@@ -57,6 +57,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arledger import arrow_rules, rules
+from arledger._csvbytes import rows_named
 from arledger.money import MAX_DIGITS
 
 # adj_kind: an adjustment's kind is its position here (as in `_settle.read`).
@@ -480,35 +481,34 @@ def _named_at(
 ) -> dict[str, pa.Array]:
     """`Cells.named_at` of the invoice ids and the names, file by file.
 
-    One hashing pass: the ids and the names dictionary-encoded together,
-    file by file with no copy. Where the ids are unique and all given,
-    the k-th id is the k-th value met, so a name's index is its
-    invoice's row, and an index past the ids is a name no invoice has.
-    Else (a ledger the loader refuses) the names are looked up."""
+    One hash table of the ids, in C, with no copy of a string
+    (`_csvbytes.rows_named`: the row of the first id given equal to each
+    name given, as `index_in(names, value_set=ids, skip_nulls=True)`)."""
     every = [part for parts in names.values() for part in parts]
-    count = sum(map(len, ids))
-    encoded = pc.dictionary_encode(pa.chunked_array([*ids, *every], pa.string()))
-    # (pyarrow leaves out empty chunks: the indices are split by length)
-    indices = _concat_or_empty([c.indices for c in encoded.chunks], pa.int32())
-    rows = indices.slice(0, count)
-    if rows.null_count or not pc.all(pc.equal(rows, _positions(count))).as_py():
-        at = pc.index_in(
-            _concat_or_empty(every, pa.string()),
-            value_set=_concat_or_empty(ids, pa.string()),
-        )
-    else:
-        at = indices.slice(count)
-        at = pc.if_else(pc.less(at, count), at, pa.scalar(None, pa.int32()))
-    found, start = {}, 0
+    rows, found, count = rows_named(
+        [_string_buffers(part) for part in ids],
+        [_string_buffers(part) for part in every],
+    )
+    size = sum(map(len, every))
+    at = pa.Array.from_buffers(
+        pa.int32(), size, [pa.py_buffer(found), pa.py_buffer(rows)], size - count
+    )
+    by_kind, start = {}, 0
     for key, parts in names.items():
-        size = sum(map(len, parts))
-        found[key] = at.slice(start, size)
-        start += size
-    return found
+        length = sum(map(len, parts))
+        by_kind[key] = at.slice(start, length)
+        start += length
+    return by_kind
 
 
-def _concat_or_empty(parts: list[pa.Array], kind: pa.DataType) -> pa.Array:
-    return pa.concat_arrays(parts) if parts else pa.array([], kind)
+def _string_buffers(cells: pa.Array) -> tuple[Any, Any, Any, int, int]:
+    """A column of strings as `_csvbytes` takes it: (validity, offsets,
+    data, offset, length), an arrow string array's buffers."""
+    if not pa.types.is_string(cells.type):
+        cells = cells.cast(pa.string())
+    validity, offsets, data = cells.buffers()
+    data = data if data is not None else b""
+    return validity, offsets, data, cells.offset, len(cells)
 
 
 def _size(file: BulkFile) -> int:

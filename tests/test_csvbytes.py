@@ -273,3 +273,99 @@ def test_untrimmed_refuses_offsets_beyond_the_data():
         untrimmed(offsets, b"ab", 0, 1)
     with pytest.raises(ValueError, match="beyond the data"):
         untrimmed(offsets, b"abcdef", 0, 2)
+
+
+# ---------------------------------------------------------------- rows_named
+
+import pyarrow.compute as pc  # noqa: E402
+
+from arledger._csvbytes import rows_named  # noqa: E402
+from arledger.arrow_columns import _named_at, _string_buffers  # noqa: E402
+
+
+def rows_of(ids: list[pa.Array], names: list[pa.Array]) -> list[int | None]:
+    rows, found, count = rows_named(
+        [_string_buffers(a) for a in ids], [_string_buffers(a) for a in names]
+    )
+    size = sum(map(len, names))
+    assert len(rows) == 4 * size and count <= size
+    at = pa.Array.from_buffers(
+        pa.int32(), size, [pa.py_buffer(found), pa.py_buffer(rows)], size - count
+    )
+    return at.to_pylist()
+
+
+def first_row(ids: list[str | None], name: str | None) -> int | None:
+    """Plainly: the row of the first id given equal to the name given."""
+    if name is None:
+        return None
+    return next((row for row, one in enumerate(ids) if one == name), None)
+
+
+# Ids alike enough to share hashes' parts and lengths: short, long (past the
+# eight bytes hashed at a time), empty, repeated, not given, beyond ASCII.
+ID_TEXTS = st.one_of(
+    st.none(),
+    st.sampled_from(["", "I1", "I10", "INV-2026-000001", "INV-2026-000010", "发票1"]),
+    st.text(alphabet="I1-é", max_size=20),
+)
+
+
+def columns_of(draw, texts: list[str | None]) -> list[pa.Array]:
+    """`texts` cut into columns, each a slice of an array (an offset into
+    its buffers), as the files of a kind are."""
+    columns, start = [], 0
+    while start < len(texts):
+        stop = draw.draw(st.integers(start + 1, len(texts)))
+        before = draw.draw(st.lists(ID_TEXTS, max_size=2))
+        whole = pa.array([*before, *texts[start:stop]], pa.string())
+        columns.append(whole.slice(len(before)))
+        start = stop
+    return columns or [pa.array([], pa.string())]
+
+
+@given(st.lists(ID_TEXTS, max_size=40), st.lists(ID_TEXTS, max_size=40), st.data())
+def test_rows_named_are_the_first_ids_equal_to_the_names(ids, names, draw):
+    """The row of the first id given equal to each name given: as found by
+    hand, and as pyarrow's `index_in` finds it (nulls skipped)."""
+    id_columns, name_columns = columns_of(draw, ids), columns_of(draw, names)
+    found = rows_of(id_columns, name_columns)
+    assert found == [first_row(ids, name) for name in names]
+    every_id = pa.concat_arrays(id_columns)
+    looked_up = pc.index_in(
+        pa.concat_arrays(name_columns), value_set=every_id, skip_nulls=True
+    )
+    assert found == looked_up.to_pylist()
+
+
+def test_named_at_splits_the_rows_by_kind():
+    ids = [pa.array(["A", "B"]), pa.array(["C", None, "A"])]
+    names = {
+        "payments": [pa.array(["C", "X"]), pa.array([None, "A"])],
+        "adjustments": [pa.array([], pa.string())],
+        "allocations": [pa.array(["B", "C", ""], pa.large_string())],
+    }
+    found = {kind: rows.to_pylist() for kind, rows in _named_at(ids, names).items()}
+    assert found == {
+        "payments": [2, None, None, 0],
+        "adjustments": [],
+        "allocations": [1, 2, None],
+    }
+
+
+def test_rows_named_refuses_columns_that_do_not_hold_their_cells():
+    cells = pa.array(["1", "22"], pa.string())
+    validity, offsets, data = cells.buffers()
+    with pytest.raises(ValueError, match="shorter than the cells"):
+        rows_named([(None, offsets, data, 0, 3)], [])
+    with pytest.raises(ValueError, match="beyond the data"):
+        rows_named([], [(None, offsets, b"1", 0, 2)])
+    falling = pa.array([0, 2, 1], pa.int32()).buffers()[1]
+    with pytest.raises(ValueError, match="beyond the data"):
+        rows_named([(None, falling, b"123", 0, 2)], [])
+    with pytest.raises(TypeError, match="rows_named: offsets is not a buffer"):
+        rows_named([(None, "offsets", data, 0, 2)], [])
+    with pytest.raises(TypeError, match="a column is"):
+        rows_named([(None, offsets, data, 0)], [])
+    with pytest.raises(TypeError, match="two lists"):
+        rows_named((), [])

@@ -4,7 +4,8 @@ the package is built with `-fsanitize=address` and the oracle's property tests
 `_settle.read` and of `_settle.run` (tests/test_kernel_read.py,
 tests/test_kernel_replay.py, tests/test_kernel_columns.py, which feeds `run`
 malformed columns too, and tests/test_settled_items.py, of the items it
-makes later) run on it, so that an out-of-bounds read, a use
+makes later), and those of arledger/_csvbytes.c (tests/test_csvbytes.py) run
+on it, so that an out-of-bounds read, a use
 after free or a double free in the C code fails a test instead of corrupting a
 report one day. It builds the kernel again and runs a few hundred ledgers, so
 it takes a minute or two: it runs in CI (CI=true, as .ci/run has it) and where
@@ -88,7 +89,7 @@ def test_the_oracle_tests_pass_on_a_kernel_built_with_address_sanitizer(tmp_path
          "tests/test_settle_exact.py", "tests/test_core.py",
          "tests/test_discounts.py", "tests/test_kernel_read.py",
          "tests/test_kernel_replay.py", "tests/test_kernel_columns.py",
-         "tests/test_settled_items.py"],
+         "tests/test_settled_items.py", "tests/test_csvbytes.py"],
         cwd=copy,
         capture_output=True,
         text=True,
