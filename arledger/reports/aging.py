@@ -307,16 +307,25 @@ def _customer_section(result: AgingResult, section: CurrencyAging) -> Section:
         Column("key_account", "Key", "flag", "key", "★"),
         Column("hold", "Hold", "flag", "bad", "HOLD"),
     )
+    # a row's keys in the columns' order, its values zipped to them (12,000
+    # rows at a million invoices)
+    keys = tuple(column.key for column in columns)
     rows = tuple(
-        {
-            "customer": r.customer,
-            "name": r.name,
-            **dict(zip(result.labels, r.buckets, strict=True)),
-            "unapplied": r.unapplied,
-            "total": r.total,
-            "key_account": r.key_account,
-            "hold": bool(r.hold),
-        }
+        dict(
+            zip(
+                keys,
+                (
+                    r.customer,
+                    r.name,
+                    *r.buckets,
+                    r.unapplied,
+                    r.total,
+                    r.key_account,
+                    bool(r.hold),
+                ),
+                strict=True,
+            )
+        )
         for r in section.customers
     )
     totals = {
