@@ -231,6 +231,11 @@ class Later(Sequence[Any]):
             return self._size
         return len(self._rows())
 
+    @property
+    def made(self) -> bool:
+        """Whether the tuple is made (read once)."""
+        return self._records is not None
+
     def __contains__(self, value: object) -> bool:
         return value in self._rows()
 

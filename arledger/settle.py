@@ -29,8 +29,9 @@ from decimal import Decimal
 from itertools import compress, groupby, repeat
 from operator import attrgetter
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, cast
 
+from arledger.bulk import Later
 from arledger.ledger import LedgerView
 from arledger.money import ZERO, minor_units, round_charge
 from arledger.rows import ROWS
@@ -103,51 +104,17 @@ class Credit(NamedTuple):
     waiting_for: str | None  # the invoice an allocation waits for, if any
 
 
-class SettledItems(Sequence[Item]):
+class SettledItems(Later):
     """The items of a settlement as `_settle.run` leaves them (context
-    "later"): made into a tuple when first read; until then `fold` sums them
-    where the kernel keeps them, so that a report of open balances by
-    account (`aging`) never makes one (95,000 at a million invoices)."""
+    "later"): a tuple made when first read (`bulk.Later`); until then `fold`
+    sums them where the kernel keeps them, so that a report of open balances
+    by account (`aging`) never makes one (95,000 at a million invoices)."""
 
-    __slots__ = ("_kernel", "_items")
+    __slots__ = ("_kernel",)
 
     def __init__(self, kernel: Any) -> None:
-        self._kernel: Any = kernel  # `_settle.Items`; None once taken
-        self._items: tuple[Item, ...] | None = None
-
-    def _made(self) -> tuple[Item, ...]:
-        if self._items is None:
-            kernel, self._kernel = self._kernel, None
-            self._items = tuple(kernel.take())
-        return self._items
-
-    @overload
-    def __getitem__(self, i: int) -> Item: ...
-    @overload
-    def __getitem__(self, i: slice) -> tuple[Item, ...]: ...
-    def __getitem__(self, i: int | slice) -> Any:
-        return self._made()[i]
-
-    def __iter__(self) -> Iterator[Item]:
-        return iter(self._made())
-
-    def __len__(self) -> int:
-        return len(self._made() if self._kernel is None else self._kernel)
-
-    def __contains__(self, value: object) -> bool:
-        return value in self._made()
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, SettledItems):
-            other = other._made()
-        return self._made() == other
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        if self._items is None:
-            return f"<{len(self)} items not made yet>"
-        return repr(self._items)
+        super().__init__(lambda: tuple(kernel.take()), len(kernel))
+        self._kernel: Any = kernel  # `_settle.Items`
 
     def fold(
         self,
@@ -159,7 +126,7 @@ class SettledItems(Sequence[Item]):
     ) -> dict[tuple[str, str], tuple[Any, ...]] | None:
         """`Settlement.fold_open` by the kernel, of the items not made yet
         (`accounts`: the settlement's); None once they are made."""
-        if self._kernel is None:
+        if self.made:
             return None
         folded = self._kernel.fold(group_of, count, key == "due", least)
         return {
