@@ -40,6 +40,11 @@ def days_on(day: date, as_of: date) -> int:
     return (as_of - day).days
 
 
+def day_bucket(day: date, as_of: date, limits: Sequence[int], basis: Basis) -> int:
+    """The bucket of an item aged from `day` (its due or issue date)."""
+    return bucket_index(days_on(day, as_of), limits, basis)
+
+
 def item_days(item: Item, as_of: date, basis: Basis) -> int:
     """Days past due (basis due) or days since issue (basis invoice)."""
     return days_on(getattr(item, _AGED_FROM[basis]), as_of)
@@ -128,7 +133,7 @@ def compute(
 
     # An item's bucket depends on one of its dates alone: found once per date.
     def bucket_of(day: date, _disputed: bool) -> int:
-        return bucket_index(days_on(day, as_of), limits, basis)
+        return day_bucket(day, as_of, limits, basis)
 
     sums = settlement.fold_open(bucket_of, count, key=_AGED_FROM[basis])
     max_past_due = days_past_due(settlement, as_of)
@@ -215,8 +220,8 @@ def _aged_items(
     days_of: dict[date, int] = {}
     bucket_of: dict[date, int] = {}
     for day in dict.fromkeys(dates):
-        days = days_of[day] = days_on(day, as_of)
-        bucket_of[day] = bucket_index(days, limits, basis)
+        days_of[day] = days_on(day, as_of)
+        bucket_of[day] = day_bucket(day, as_of, limits, basis)
     aged = list(
         map(
             _new,
@@ -240,8 +245,6 @@ def _aged_items(
 _new = tuple.__new__
 _is_open = attrgetter("open")
 _account = attrgetter("customer", "currency")
-_due = attrgetter("due")
-_issued = attrgetter("date")
 _customer_id = attrgetter("customer")
 _total = attrgetter("total")
 _unapplied = attrgetter("unapplied")
